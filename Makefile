@@ -1,0 +1,53 @@
+# Atende: `make run` serves the whole product; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE ?= atende.config.settings.dev
+
+.PHONY: run install install-test test test-only lint messages bench bench-peer clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -c requirements.lock -e .
+	$(BIN)/python -m atende.core.i18n
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	@touch $@
+
+install-test: $(VENV)/.installed-test
+	@bash scripts/ensure-test-servers.sh
+
+run: install
+	$(BIN)/atende migrate --noinput -v 0
+	$(BIN)/atende seed
+	@echo "Atende: http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and scheduler)"
+	PORT=$(PORT) $(BIN)/atende serve --port $(PORT)
+
+test: install-test test-only
+
+test-only:
+	DJANGO_SETTINGS_MODULE=atende.config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+
+messages: install
+	cd atende && ../$(BIN)/atende makemessages -l pt_BR --ignore 'static/*' && ../$(BIN)/atende makemessages -d djangojs -l pt_BR
+	$(BIN)/python -m atende.core.i18n
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+bench-peer: install-test
+	$(BIN)/python bench/peer.py
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,92 @@
+"""Writes on people: customers, agents, organisations and teams."""
+
+from django.db import IntegrityError, transaction
+
+from atende.accounts.choices import Role
+from atende.accounts.models import Organization, OrganizationDomain, Team, TeamMembership, User
+from atende.core.actor import Actor
+from atende.core.exceptions import ValidationError
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise ValidationError(f"“{email}” is not a valid email address.", code="invalid_email")
+    return email
+
+
+def organization_for_email(email: str) -> Organization | None:
+    domain = email.rsplit("@", 1)[-1].lower()
+    match = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+    return match.organization if match else None
+
+
+@transaction.atomic
+def customer_get_or_create(*, email: str, name: str = "", locale: str = "", actor: Actor | None = None) -> User:
+    """The customer with this address, created (and placed in its organisation by domain) if new."""
+    email = normalize_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user:
+        return user
+    user = User(email=email, name=name.strip()[:200], role=Role.CUSTOMER, locale=locale or "",
+                organization=organization_for_email(email))
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # created concurrently by another request
+        user = User.objects.get(email__iexact=email)
+    return user
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str | None = None, name: str = "", role: str = Role.CUSTOMER,
+                organization: Organization | None = None, locale: str = "", time_zone: str = "",
+                email_verified: bool = False, **extra) -> User:
+    email = normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError("A user with this email address already exists.", code="email_taken")
+    if organization is None and role == Role.CUSTOMER:
+        organization = organization_for_email(email)
+    user = User(email=email, name=name, role=role, organization=organization, locale=locale, time_zone=time_zone,
+                email_verified=email_verified, **extra)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, **fields) -> User:
+    allowed = {"name", "locale", "time_zone", "phone", "signature", "availability", "notes", "custom_fields"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown profile fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=list(fields))
+    return user
+
+
+@transaction.atomic
+def organization_create(*, name: str, domains: list[str] = (), shares_tickets: bool = False) -> Organization:
+    org = Organization(name=name, shares_tickets=shares_tickets)
+    org.full_clean()
+    org.save()
+    for domain in domains:
+        OrganizationDomain.objects.create(organization=org, domain=domain)
+    return org
+
+
+@transaction.atomic
+def team_create(*, name: str, slug: str, members: list[User] = (), **extra) -> Team:
+    team = Team(name=name, slug=slug, **extra)
+    team.full_clean()
+    team.save()
+    TeamMembership.objects.bulk_create([TeamMembership(team=team, user=m) for m in members], ignore_conflicts=True)
+    return team

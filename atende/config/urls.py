@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from atende.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("atende.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("tickets/", include("atende.tickets.urls")),
+    path("console/", include("atende.console.urls")),
+    path("portal/", include("atende.portal.urls")),
+    path("kb/", include("atende.kb.urls")),
+    path("surveys/", include("atende.surveys.urls")),
+    path("reports/", include("atende.reports.urls")),
+    path("email/", include("atende.email_channel.urls")),
+    path("api/", include("atende.api.urls")),
+]
+
+if settings.DEBUG:
+    pass

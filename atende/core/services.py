@@ -1,0 +1,17 @@
+from django.core.cache import cache
+from django.db import transaction
+
+from atende.core.actor import Actor
+from atende.core.models import SiteConfiguration
+from atende.core.selectors import BRANDING_CACHE_KEY
+
+
+@transaction.atomic
+def site_configuration_update(*, actor: Actor, **fields) -> SiteConfiguration:
+    config = SiteConfiguration.load()
+    for name, value in fields.items():
+        setattr(config, name, value)
+    config.full_clean()
+    config.save()
+    transaction.on_commit(lambda: cache.delete(BRANDING_CACHE_KEY))
+    return config

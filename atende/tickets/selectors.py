@@ -1,0 +1,93 @@
+"""Every read of tickets goes through here: who may see which ticket, message and attachment.
+
+"Not yours" and "missing" raise the same ``NotFound``, so nobody can probe for other people's tickets.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from atende.accounts.models import User
+from atende.accounts.selectors import team_ids_for_user
+from atende.core.exceptions import NotFound
+from atende.tickets.choices import MessageKind
+from atende.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketFollower
+
+
+def ticket_visibility_filter(user: User) -> Q | None:
+    """A Q restricting tickets to what ``user`` may see; ``None`` means everything; ``Q(pk__in=[])`` nothing."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_admin:
+        return None
+    if user.is_staff_member:
+        if user.is_collaborator or user.restrict_to_teams:
+            return Q(team_id__in=team_ids_for_user(user)) | Q(assignee_id=user.pk)
+        return None
+    follows = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=user.pk)
+    visible = Q(requester_id=user.pk) | Q(Exists(follows))
+    if user.organization_id and user.organization.shares_tickets:
+        visible |= Q(organization_id=user.organization_id)
+    return visible
+
+
+def ticket_list_for_user(*, user: User, base: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    qs = base if base is not None else Ticket.objects.all()
+    restriction = ticket_visibility_filter(user)
+    return qs if restriction is None else qs.filter(restriction)
+
+
+def access_ticket(*, user: User, number: int | None = None, ticket_id: int | None = None,
+                  for_update: bool = False) -> Ticket:
+    """The ticket if ``user`` may see it, else NotFound (identical for missing and forbidden)."""
+    lookup = {"number": number} if number is not None else {"pk": ticket_id}
+    try:
+        lookup = {k: int(v) for k, v in lookup.items()}
+    except (TypeError, ValueError):
+        raise NotFound("Ticket not found.")
+    qs = ticket_list_for_user(user=user).select_related(
+        "requester", "requester__organization", "assignee", "team", "organization", "category", "form",
+        "merged_into", "follow_up_of", "problem")
+    ticket = qs.filter(**lookup).first()
+    if ticket is None:
+        raise NotFound("Ticket not found.")
+    return ticket
+
+
+def can_edit_ticket(user: User, ticket: Ticket) -> bool:
+    """Agents (not collaborators) change fields; nobody changes a closed ticket."""
+    return user.is_authenticated and user.is_agent and not ticket.is_closed
+
+
+def can_reply_publicly(user: User, ticket: Ticket) -> bool:
+    return user.is_authenticated and (user.is_agent or user.is_customer)
+
+
+def message_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[Message]:
+    """The thread; customers never see internal notes or system messages."""
+    qs = Message.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")
+    if not user.is_staff_member:
+        qs = qs.filter(kind=MessageKind.REPLY)
+    return qs.order_by("created_at", "id")
+
+
+def event_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    if not user.is_staff_member:
+        return TicketEvent.objects.none()
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor_user").order_by("created_at", "id")
+
+
+def access_attachment(*, user: User, attachment_id: int) -> Attachment:
+    """An attachment is visible when its ticket is, and (for customers) its message is a public reply."""
+    attachment = Attachment.objects.select_related("message", "ticket").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("Attachment not found.")
+    access_ticket(user=user, ticket_id=attachment.ticket_id)
+    if not user.is_staff_member and attachment.message is not None and attachment.message.kind != MessageKind.REPLY:
+        raise NotFound("Attachment not found.")
+    return attachment
+
+
+def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> QuerySet[Ticket]:
+    return (ticket_list_for_user(user=user).filter(requester_id=ticket.requester_id).exclude(pk=ticket.pk)
+            .order_by("-created_at", "-id")[:limit])

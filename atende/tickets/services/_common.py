@@ -1,0 +1,99 @@
+"""Pieces every ticket service shares: locking, the version check, the audit row and its publication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from atende.core.actor import Actor
+from atende.core.events import publish
+from atende.core.exceptions import Conflict, NotFound, PermissionDenied
+from atende.tickets.models import Ticket, TicketEvent
+
+
+def lock_ticket(ticket: Ticket | int) -> Ticket:
+    """Re-read the ticket under a row lock (no-op on SQLite, whose write transactions are exclusive)."""
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    try:
+        return Ticket.objects.select_for_update(no_key=True, of=("self",)).get(pk=pk)
+    except Ticket.DoesNotExist:
+        raise NotFound("Ticket not found.")
+
+
+def check_version(ticket: Ticket, expected_version: int | None) -> None:
+    """Optimistic concurrency: refuse a change made against a stale copy of the ticket."""
+    if expected_version is not None and int(expected_version) != ticket.version:
+        raise Conflict(
+            f"Ticket #{ticket.number} was changed by someone else since you loaded it; reload and try again.",
+            code="stale_version",
+            details={"expected_version": expected_version, "current_version": ticket.version},
+        )
+
+
+def check_not_closed(ticket: Ticket) -> None:
+    if ticket.is_closed:
+        raise Conflict(f"Ticket #{ticket.number} is closed and can no longer be changed.", code="ticket_closed")
+
+
+def require_agent(actor: Actor, *, allow_collaborator: bool = False) -> None:
+    """Customers never change ticket fields; collaborators only write internal notes."""
+    if actor.kind in ("system", "automation"):
+        return
+    user = actor.user
+    if user is None or not user.is_staff_member:
+        raise PermissionDenied("Only agents can do this.")
+    if user.is_collaborator and not allow_collaborator:
+        raise PermissionDenied("Collaborators can only add internal notes.")
+
+
+def touch(ticket: Ticket, fields: list[str], *, now=None) -> None:
+    """Save the changed fields, bumping ``version`` and ``updated_at`` (every change does)."""
+    ticket.version += 1
+    ticket.updated_at = now or timezone.now()
+    ticket.save(update_fields=sorted({*fields, "version", "updated_at"}))
+
+
+def record_event(ticket: Ticket, event_type: str, *, actor: Actor, data: dict[str, Any] | None = None,
+                 created_at=None) -> TicketEvent:
+    """Write the audit row in the caller's transaction and publish it once that commits."""
+    assert transaction.get_connection().in_atomic_block, "record_event must run inside the service's transaction"
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        type=event_type,
+        actor_user=actor.user,
+        actor_kind=actor.kind,
+        data=data or {},
+        source_event_id=actor.source_event_id,
+        created_at=created_at or timezone.now(),
+    )
+    publish(event_payload(event, ticket))
+    return event
+
+
+def event_payload(event: TicketEvent, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "event_id": event.pk,
+        "ticket_id": ticket.pk,
+        "ticket_number": ticket.number,
+        "ticket_version": ticket.version,
+        "team_id": ticket.team_id,
+        "assignee_id": ticket.assignee_id,
+        "requester_id": ticket.requester_id,
+        "status": ticket.status,
+        "actor_kind": event.actor_kind,
+        "actor_user_id": event.actor_user_id,
+        "source_event_id": event.source_event_id,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def user_ref(user) -> dict[str, Any] | None:
+    return {"id": user.pk, "name": user.display_name} if user is not None else None
+
+
+def obj_ref(obj) -> dict[str, Any] | None:
+    return {"id": obj.pk, "name": str(obj)} if obj is not None else None

@@ -1,0 +1,156 @@
+"""``ticket_create``: the one path every channel (portal, console, API, email, chat, phone, import) uses."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from atende.accounts.models import Team, User
+from atende.core.actor import Actor
+from atende.core.exceptions import ValidationError
+from atende.tickets.choices import (
+    Channel,
+    Level,
+    MessageKind,
+    TicketEventType,
+    TicketPriority,
+    TicketStatus,
+    TicketType,
+)
+from atende.tickets.fields import clean_custom_fields
+from atende.tickets.models import Category, Message, Tag, Ticket, TicketFollower, TicketForm, TicketSettings, TicketTag
+from atende.tickets.services._common import obj_ref, record_event, user_ref
+from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
+from atende.tickets.text import html_to_text, sanitize_html
+
+
+def _choice(value: str | None, choices, field: str, default: str) -> str:
+    if value in (None, ""):
+        return default
+    if value not in choices.values:
+        raise ValidationError(f"Unknown {field} {value!r}; expected one of {', '.join(choices.values)}.",
+                              code=f"unknown_{field}", details={field: value})
+    return value
+
+
+def normalize_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = []
+    for tag in tags or ():
+        name = str(tag).strip().lower().replace(" ", "-")[:64]
+        if name and name not in cleaned:
+            cleaned.append(name)
+    return cleaned
+
+
+def tags_get_or_create(names: list[str]) -> list[Tag]:
+    if not names:
+        return []
+    Tag.objects.bulk_create([Tag(name=n) for n in names], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=names))
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: Actor,
+    requester: User,
+    subject: str,
+    body_text: str = "",
+    body_html: str = "",
+    channel: str = Channel.WEB,
+    type: str | None = None,
+    category: Category | None = None,
+    form: TicketForm | None = None,
+    team: Team | None = None,
+    assignee: User | None = None,
+    urgency: str | None = None,
+    impact: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+    tags: Iterable[str] = (),
+    custom_fields: dict[str, Any] | None = None,
+    followers: Iterable[User] = (),
+    attachments: Iterable[IncomingFile] = (),
+    language: str = "",
+    external_id: str = "",
+    message_external_id: str = "",
+    message_metadata: dict[str, Any] | None = None,
+    first_message_by_agent: bool = False,
+    follow_up_of: Ticket | None = None,
+    created_at: datetime.datetime | None = None,
+) -> Ticket:
+    """Register a request: the ticket, its first message and attachments, and TICKET_CREATED, atomically."""
+    subject = " ".join((subject or "").split())[:255]
+    if not subject:
+        raise ValidationError("A subject is required.", code="subject_required", details={"subject": "required"})
+    if body_html and not body_text:
+        body_text = html_to_text(body_html)
+    body_text = (body_text or "").strip()
+    files = list(attachments)
+    if not body_text and not files:
+        raise ValidationError("Describe the request (or attach a file).", code="description_required",
+                              details={"body": "required"})
+    if requester is None or not requester.is_active:
+        raise ValidationError("The requester is missing or inactive.", code="requester_invalid")
+    for_customer = actor.is_customer
+    if for_customer and (team or assignee or priority or status):
+        raise ValidationError("Customers cannot set team, assignee, priority or status.", code="forbidden_fields")
+    channel = _choice(channel, Channel, "channel", Channel.WEB)
+    ticket_type = _choice(type, TicketType, "type", form.ticket_type if form else TicketType.QUESTION)
+    urgency = _choice(urgency, Level, "urgency", Level.MEDIUM)
+    impact = _choice(impact, Level, "impact", Level.MEDIUM)
+    priority_manual = bool(priority)
+    config = TicketSettings.load()
+    priority = _choice(priority, TicketPriority, "priority", config.priority_for(urgency, impact))
+    initial_status = _choice(status, TicketStatus, "status", TicketStatus.NEW)
+    if initial_status not in (TicketStatus.NEW, TicketStatus.OPEN):
+        raise ValidationError("A new ticket starts as new or open.", code="invalid_initial_status")
+    if assignee is not None and not assignee.is_agent:
+        raise ValidationError("Tickets can only be assigned to agents.", code="assignee_not_agent")
+    category = category or (form.category if form else None)
+    team = team or (form.team if form else None) or (category.default_team if category else None)
+    cleaned_fields = clean_custom_fields(custom_fields, form=form, for_customer=for_customer)
+    validated_files = validate_files(files)
+    now = created_at or timezone.now()
+
+    ticket = Ticket(
+        subject=subject, type=ticket_type, channel=channel, requester=requester,
+        organization_id=requester.organization_id, team=team, assignee=assignee, category=category, form=form,
+        urgency=urgency, impact=impact, priority=priority, priority_manual=priority_manual,
+        custom_fields=cleaned_fields, language=language or requester.locale or "", external_id=external_id or "",
+        follow_up_of=follow_up_of, created_at=now, updated_at=now, status_changed_at=now,
+    )
+    ticket.status = initial_status  # a brand-new row, not a transition
+    ticket.new_reply_token()
+    if not first_message_by_agent:
+        ticket.last_customer_reply_at = now
+    ticket.full_clean(exclude=["number", "requester", "reply_token"])
+    ticket.save()
+    ticket.number = ticket.pk
+    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.pk)
+
+    tag_names = normalize_tags(tags)
+    TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(tag_names)])
+    follower_ids = {u.pk for u in followers if u.pk != requester.pk}
+    TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=uid) for uid in follower_ids],
+                                       ignore_conflicts=True)
+
+    author = actor.user if first_message_by_agent else requester
+    message = Message.objects.create(
+        ticket=ticket, kind=MessageKind.REPLY, author=author,
+        author_kind="agent" if first_message_by_agent else "customer", channel=channel, body_text=body_text,
+        body_html=sanitize_html(body_html) if body_html else "", external_id=message_external_id or "",
+        metadata=message_metadata or {}, created_at=now,
+    )
+    stored = attachments_store(ticket=ticket, message=message, validated=validated_files, uploaded_by=author)
+    record_event(ticket, TicketEventType.TICKET_CREATED, actor=actor, created_at=now, data={
+        "subject": subject, "channel": channel, "status": ticket.status, "priority": priority, "type": ticket_type,
+        "requester": user_ref(requester), "team": obj_ref(team), "assignee": user_ref(assignee),
+        "category": obj_ref(category), "tags": tag_names, "message_id": message.pk,
+        "attachments": [a.pk for a in stored], "follow_up_of": follow_up_of.number if follow_up_of else None,
+    })
+    return ticket

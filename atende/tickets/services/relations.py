@@ -1,0 +1,105 @@
+"""Links between tickets, merging, spam, and phone calls."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+
+from atende.core.actor import Actor
+from atende.core.exceptions import Conflict, ValidationError
+from atende.tickets.choices import LinkKind, MessageKind, TicketEventType, TicketStatus, TicketType
+from atende.tickets.models import Attachment, Message, Ticket, TicketFollower, TicketLink
+from atende.tickets.services._common import check_not_closed, lock_ticket, record_event, require_agent, touch
+from atende.tickets.services.lifecycle import ticket_transition
+
+
+def _close(ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """Close through the state machine: solve first when needed."""
+    if ticket.status != TicketStatus.SOLVED:
+        ticket = ticket_transition(ticket=ticket, to=TicketStatus.SOLVED, actor=actor, reason=reason,
+                                   resolution_summary=ticket.resolution_summary or reason, enforce_solve_rules=False)
+    return ticket_transition(ticket=ticket, to=TicketStatus.CLOSED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def ticket_link(*, source: Ticket, target: Ticket, kind: str, actor: Actor) -> TicketLink:
+    require_agent(actor)
+    if kind not in LinkKind.values:
+        raise ValidationError(f"Unknown link kind {kind!r}.", code="unknown_link_kind")
+    if source.pk == target.pk:
+        raise ValidationError("A ticket cannot be linked to itself.", code="link_self")
+    source, target = lock_ticket(source), lock_ticket(target)
+    if kind == LinkKind.PROBLEM:
+        if source.type != TicketType.PROBLEM:
+            raise ValidationError(f"#{source.number} is not a problem ticket.", code="not_a_problem")
+        target.problem = source
+        touch(target, ["problem"])
+    link, created = TicketLink.objects.get_or_create(source=source, target=target, kind=kind)
+    if created:
+        for ticket, other, direction in ((source, target, "out"), (target, source, "in")):
+            record_event(ticket, TicketEventType.LINK_ADDED, actor=actor,
+                         data={"kind": kind, "direction": direction, "ticket": other.number})
+    return link
+
+
+@transaction.atomic
+def ticket_unlink(*, source: Ticket, target: Ticket, kind: str, actor: Actor) -> None:
+    require_agent(actor)
+    deleted, _ = TicketLink.objects.filter(source=source, target=target, kind=kind).delete()
+    if not deleted:
+        return
+    if kind == LinkKind.PROBLEM and target.problem_id == source.pk:
+        target = lock_ticket(target)
+        target.problem = None
+        touch(target, ["problem"])
+    for ticket, other in ((source, target), (target, source)):
+        record_event(ticket, TicketEventType.LINK_REMOVED, actor=actor, data={"kind": kind, "ticket": other.number})
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
+    """Merge ``source`` into ``target``: its messages and attachments move, its people follow the target,
+    and ``source`` is closed with ``merged_into`` set. Returns the target."""
+    require_agent(actor)
+    if source.pk == target.pk:
+        raise ValidationError("A ticket cannot be merged into itself.", code="merge_self")
+    first, second = sorted([source.pk, target.pk])  # lock in a fixed order: no deadlock between two merges
+    locked = {first: lock_ticket(first), second: lock_ticket(second)}
+    source, target = locked[source.pk], locked[target.pk]
+    check_not_closed(target)
+    if source.is_closed:
+        raise Conflict(f"Ticket #{source.number} is closed and cannot be merged.", code="ticket_closed")
+    moved = Message.objects.filter(ticket=source).update(ticket=target)
+    Attachment.objects.filter(ticket=source).update(ticket=target)
+    people = set(TicketFollower.objects.filter(ticket=source).values_list("user_id", flat=True))
+    if source.requester_id != target.requester_id:
+        people.add(source.requester_id)
+    people.discard(target.requester_id)
+    TicketFollower.objects.bulk_create([TicketFollower(ticket=target, user_id=u) for u in people],
+                                       ignore_conflicts=True)
+    Message.objects.create(ticket=target, kind=MessageKind.SYSTEM, author=actor.user, author_kind=actor.kind,
+                           body_text=f"Ticket #{source.number} ({source.subject}) was merged into this ticket.",
+                           metadata={"merged_from": source.number})
+    source.merged_into = target
+    touch(source, ["merged_into"])
+    touch(target, [])
+    record_event(target, TicketEventType.MERGED_FROM, actor=actor, data={"source": source.number, "messages": moved})
+    record_event(source, TicketEventType.MERGED, actor=actor, data={"target": target.number})
+    _close(source, actor, f"merged into #{target.number}")
+    return target
+
+
+@transaction.atomic
+def ticket_mark_spam(*, ticket: Ticket, actor: Actor) -> Ticket:
+    require_agent(actor)
+    ticket = lock_ticket(ticket)
+    check_not_closed(ticket)
+    ticket.is_spam = True
+    touch(ticket, ["is_spam"])
+    record_event(ticket, TicketEventType.MARKED_SPAM, actor=actor, data={"requester": ticket.requester_id})
+    return _close(ticket, actor, "spam")
+
+
+def links_for_ticket(ticket: Ticket):
+    return (TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket))
+            .select_related("source", "target").order_by("created_at"))

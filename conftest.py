@@ -1,0 +1,108 @@
+"""Fixtures shared by every app's tests: people, teams and a ticket, built with factories and services."""
+
+import os
+
+import pytest
+
+from atende.accounts.tests.factories import (
+    AdminFactory,
+    AgentFactory,
+    CollaboratorFactory,
+    CustomerFactory,
+    OrganizationFactory,
+    TeamFactory,
+)
+from atende.core.actor import Actor
+from atende.tickets.tests.factories import make_ticket
+
+SHARED_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "data")
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def shared_data_dir():
+    path = os.path.normpath(SHARED_DATA)
+    if not os.path.isdir(path):
+        pytest.skip(f"shared test data not found at {path}")
+    return path
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory()
+
+
+@pytest.fixture
+def customer(db, organization):
+    return CustomerFactory(organization=organization)
+
+
+@pytest.fixture
+def other_customer(db):
+    return CustomerFactory()
+
+
+@pytest.fixture
+def agent(db, team):
+    user = AgentFactory()
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def other_agent(db, team):
+    user = AgentFactory()
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory()
+
+
+@pytest.fixture
+def collaborator(db, team):
+    user = CollaboratorFactory()
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def agent_actor(agent):
+    return Actor.for_user(agent)
+
+
+@pytest.fixture
+def customer_actor(customer):
+    return Actor.for_user(customer)
+
+
+@pytest.fixture
+def ticket(db, customer, team):
+    return make_ticket(requester=customer, team=None, actor=Actor.for_user(customer))
+
+
+@pytest.fixture
+def team_ticket(db, customer, team, agent):
+    """A ticket in ``team`` (created by the agent on the customer's behalf)."""
+    return make_ticket(requester=customer, actor=Actor.for_user(agent), team=team)
