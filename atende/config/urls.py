@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,14 +10,14 @@ urlpatterns = [
     path("accounts/", include("atende.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tickets/", include("atende.tickets.urls")),
+    path("console/sla/", include("atende.sla.urls")),
+    path("console/automation/", include("atende.automation.urls")),
     path("console/", include("atende.console.urls")),
     path("portal/", include("atende.portal.urls")),
     path("kb/", include("atende.kb.urls")),
     path("surveys/", include("atende.surveys.urls")),
     path("reports/", include("atende.reports.urls")),
     path("email/", include("atende.email_channel.urls")),
+    path("integrations/", include("atende.integrations.urls")),
     path("api/", include("atende.api.urls")),
 ]
-
-if settings.DEBUG:
-    pass

@@ -1,8 +1,7 @@
-from django.urls import path
+"""The console's URLs: queue/list/search pages and the ticket workspace/profile pages live in separate modules."""
 
-from atende.console import views
+from atende.console.urls_lists import urlpatterns as list_patterns
+from atende.console.urls_workspace import urlpatterns as workspace_patterns
 
 app_name = "console"
-urlpatterns = [
-    path("", views.queues, name="queues"),
-]
+urlpatterns = [*list_patterns, *workspace_patterns]

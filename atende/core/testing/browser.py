@@ -1,0 +1,70 @@
+"""Headless Chromium for browser tests (Playwright's Python package driving Debian's ``chromium``).
+
+Tests using ``page`` skip with a clear message where Chromium or Playwright is missing.
+"""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium not installed (make test installs Debian's chromium when run as root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (make test installs it)")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still sync.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        yield pw, path
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    pw, path = _playwright
+    profile = tempfile.mkdtemp(prefix="atende-chromium-")
+    # Playwright manages the profile directory itself; ``profile`` is only scratch space for downloads.
+    browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS, downloads_path=profile)
+    yield browser
+    browser.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def new_page(browser):
+    """A factory of isolated pages (each its own context: cookies, storage). Closed after the test."""
+    contexts = []
+
+    def make(locale: str = "en-US"):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
