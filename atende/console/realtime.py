@@ -1,0 +1,126 @@
+"""Real time for the console: pushing committed ticket events to agents, and who is looking at a ticket.
+
+``push_ticket_event`` is an events-bus handler (``core/events.py`` SYNC_HANDLERS): it runs after commit, so
+agents only ever hear about changes that exist in the database. It sends to two Channels groups:
+
+- ``ticket.<id>``: everyone with that ticket's page open (their consumer joined after an access check);
+- ``queues``: every connected console session; each consumer filters by what its agent may see.
+
+Presence ("who else is viewing or replying") lives in Django's cache, which is process-local memory by default
+and Redis when ``REDIS_URL`` is set (the same switch as the channel layer), so several web processes share it.
+Entries expire: browsers send a heartbeat every ``HEARTBEAT_SECONDS``; a tab that vanishes without a goodbye
+drops out after ``PRESENCE_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+QUEUES_GROUP = "queues"
+HEARTBEAT_SECONDS = 20
+PRESENCE_TTL_SECONDS = 60
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket.{int(ticket_id)}"
+
+
+def change_message(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a browser learns about a ticket change: identifiers and routing fields, never message text."""
+    return {
+        "ticket_id": payload.get("ticket_id"),
+        "number": payload.get("ticket_number"),
+        "version": payload.get("ticket_version"),
+        "event_type": payload.get("type"),
+        "event_id": payload.get("event_id"),
+        "status": payload.get("status"),
+        "team_id": payload.get("team_id"),
+        "assignee_id": payload.get("assignee_id"),
+        "actor_user_id": payload.get("actor_user_id"),
+    }
+
+
+async def _send_change(layer, message: dict[str, Any]) -> None:
+    await layer.group_send(ticket_group(message["ticket_id"]), {"type": "ticket.event", "change": message})
+    await layer.group_send(QUEUES_GROUP, {"type": "queue.event", "change": message})
+
+
+def push_ticket_event(payload: dict[str, Any]) -> None:
+    """Events-bus handler: tell the console about a committed ticket event."""
+    if not payload.get("ticket_id"):
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = change_message(payload)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(_send_change)(layer, message)
+        return
+    # Called from code running on an event loop (rare: a service called without sync_to_async): don't block it.
+    asyncio.get_running_loop().create_task(_send_change(layer, message))
+
+
+# Presence -------------------------------------------------------------------------------------------------------
+
+def _presence_key(ticket_id: int) -> str:
+    return f"console:presence:{int(ticket_id)}"
+
+
+def _live_entries(ticket_id: int, now: float) -> dict[str, dict[str, Any]]:
+    entries = cache.get(_presence_key(ticket_id)) or {}
+    return {channel: entry for channel, entry in entries.items() if entry.get("expires", 0) > now}
+
+
+def _viewers(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per agent (an agent may have several tabs open); typing in any tab counts."""
+    by_user: dict[int, dict[str, Any]] = {}
+    for entry in entries.values():
+        row = by_user.setdefault(entry["user_id"], {"user_id": entry["user_id"], "name": entry["name"],
+                                                     "typing": False})
+        row["typing"] = row["typing"] or bool(entry.get("typing"))
+    return sorted(by_user.values(), key=lambda row: (row["name"].lower(), row["user_id"]))
+
+
+def presence_touch(*, ticket_id: int, channel_name: str, user_id: int, name: str,
+                   typing: bool | None = None) -> list[dict[str, Any]]:
+    """Record (or refresh) one connection viewing a ticket; ``typing=None`` keeps the previous typing state.
+
+    A read-modify-write on the cache: two processes touching the same ticket at the same instant may lose one
+    update, which the next heartbeat repairs. Presence is advisory, so that is an acceptable trade for not
+    running a separate presence service."""
+    now = time.time()
+    entries = _live_entries(ticket_id, now)
+    previous = entries.get(channel_name, {})
+    entries[channel_name] = {
+        "user_id": user_id,
+        "name": name,
+        "typing": previous.get("typing", False) if typing is None else bool(typing),
+        "expires": now + PRESENCE_TTL_SECONDS,
+    }
+    cache.set(_presence_key(ticket_id), entries, PRESENCE_TTL_SECONDS)
+    return _viewers(entries)
+
+
+def presence_leave(*, ticket_id: int, channel_name: str) -> list[dict[str, Any]]:
+    entries = _live_entries(ticket_id, time.time())
+    entries.pop(channel_name, None)
+    if entries:
+        cache.set(_presence_key(ticket_id), entries, PRESENCE_TTL_SECONDS)
+    else:
+        cache.delete(_presence_key(ticket_id))
+    return _viewers(entries)
+
+
+def presence_list(*, ticket_id: int) -> list[dict[str, Any]]:
+    return _viewers(_live_entries(ticket_id, time.time()))
