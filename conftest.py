@@ -15,7 +15,7 @@ from atende.accounts.tests.factories import (
 from atende.core.actor import Actor
 from atende.tickets.tests.factories import make_ticket
 
-pytest_plugins = ["atende.core.testing.browser"]
+pytest_plugins = ["atende.core.testing.browser", "atende.core.testing.events"]
 
 SHARED_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "data")
 

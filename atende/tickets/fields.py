@@ -26,6 +26,8 @@ def _coerce(field: CustomField, value: Any) -> Any:
             raise ValueError("must be a number")
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == FieldKind.DATE:
+        if isinstance(value, datetime.datetime):
+            return value.date().isoformat()
         if isinstance(value, datetime.date):
             return value.isoformat()
         try:

@@ -50,6 +50,23 @@ class TicketSettings(models.Model):
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
 
+    def clean(self) -> None:
+        """The matrix must name a known priority for every urgency × impact it lists (blank = the default)."""
+        from django.core.exceptions import ValidationError as FormError
+
+        matrix = self.priority_matrix or {}
+        if not isinstance(matrix, dict):
+            raise FormError({"priority_matrix": _("Use an object: urgency → impact → priority.")})
+        levels, priorities = set(Level.values), set(TicketPriority.values)
+        for urgency, row in matrix.items():
+            if urgency not in levels or not isinstance(row, dict):
+                raise FormError({"priority_matrix": _("Unknown urgency “%(value)s”.") % {"value": urgency}})
+            for impact, priority in row.items():
+                if impact not in levels:
+                    raise FormError({"priority_matrix": _("Unknown impact “%(value)s”.") % {"value": impact}})
+                if priority not in priorities:
+                    raise FormError({"priority_matrix": _("Unknown priority “%(value)s”.") % {"value": priority}})
+
     def priority_for(self, urgency: str, impact: str) -> str:
         matrix = self.priority_matrix or DEFAULT_PRIORITY_MATRIX
         try:

@@ -20,12 +20,13 @@ def ticket_visibility_filter(user: User) -> Q | None:
         return Q(pk__in=[])
     if user.is_admin:
         return None
+    follows = Q(Exists(TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=user.pk)))
     if user.is_staff_member:
         if user.is_collaborator or user.restrict_to_teams:
-            return Q(team_id__in=team_ids_for_user(user)) | Q(assignee_id=user.pk)
+            # their teams' tickets, what they are assigned, and what they were asked to follow (a mention)
+            return Q(team_id__in=team_ids_for_user(user)) | Q(assignee_id=user.pk) | follows
         return None
-    follows = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=user.pk)
-    visible = Q(requester_id=user.pk) | Q(Exists(follows))
+    visible = Q(requester_id=user.pk) | follows
     if user.organization_id and user.organization.shares_tickets:
         visible |= Q(organization_id=user.organization_id)
     return visible

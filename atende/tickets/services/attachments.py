@@ -35,6 +35,13 @@ class IncomingFile:
         return cls(filename=upload.name, content=upload.read(), content_type=upload.content_type or "")
 
 
+# Executable or active content is refused whatever content type the sender claims for it.
+BLOCKED_EXTENSIONS = frozenset({
+    "bat", "cmd", "com", "cpl", "exe", "hta", "htm", "html", "jar", "js", "jse", "lnk", "msi", "ps1", "scr", "sh",
+    "svg", "vbe", "vbs", "wsf", "xhtml",
+})
+
+
 def validate_file(incoming: IncomingFile, *, check_type: bool = True) -> tuple[str, str]:
     """Return (safe file name, content type) or raise ValidationError with a readable reason."""
     name = get_valid_filename((incoming.filename or "attachment").rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[:200]
@@ -51,7 +58,8 @@ def validate_file(incoming: IncomingFile, *, check_type: bool = True) -> tuple[s
     content_type = (incoming.content_type or guessed or "application/octet-stream").split(";")[0].strip().lower()
     if content_type == "application/octet-stream" and guessed:
         content_type = guessed
-    if check_type and content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if check_type and (content_type not in settings.ATTACHMENT_ALLOWED_TYPES or extension in BLOCKED_EXTENSIONS):
         raise ValidationError(f"Files of type {content_type} (“{name}”) are not accepted.", code="attachment_type")
     return name, content_type
 

@@ -12,10 +12,17 @@ from django.utils import timezone
 
 from atende.accounts.models import User
 from atende.core.actor import Actor
-from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
-from atende.tickets.services._common import check_version, lock_ticket, record_event, require_agent, touch
+from atende.tickets.services._common import (
+    check_not_closed,
+    check_version,
+    lock_ticket,
+    record_event,
+    require_agent,
+    touch,
+)
 from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import ticket_transition
@@ -31,6 +38,18 @@ def _body(body_text: str, body_html: str, files: list) -> tuple[str, str]:
     if not body_text and not files:
         raise ValidationError("The message is empty.", code="message_empty", details={"body": "required"})
     return body_text, sanitize_html(body_html) if body_html else ""
+
+
+_MAX_MERGE_HOPS = 10
+
+
+def _merge_target(ticket: Ticket) -> Ticket:
+    """A customer writing to a merged ticket (an old email thread) is talking about the ticket it was merged into."""
+    hops = 0
+    while ticket.merged_into_id and hops < _MAX_MERGE_HOPS:
+        ticket = lock_ticket(ticket.merged_into_id)
+        hops += 1
+    return ticket
 
 
 @transaction.atomic
@@ -50,8 +69,9 @@ def message_add_reply(
     created_at: datetime.datetime | None = None,
 ) -> Message:
     """A public reply. A customer's reply reopens a pending or solved ticket, and on a closed ticket opens a
-    follow-up ticket (the returned message then belongs to the follow-up). An agent's first reply opens a new
-    ticket; ``set_status`` then applies the agent's chosen status ("reply and set pending")."""
+    follow-up ticket (the returned message then belongs to the follow-up); on a merged ticket it goes to the
+    ticket it was merged into. An agent's first reply opens a new ticket; ``set_status`` then applies the agent's
+    chosen status ("reply and set pending"). Agents cannot reply on a closed ticket (Conflict ``ticket_closed``)."""
     files = list(attachments)
     body_text, body_html = _body(body_text, body_html, files)
     author = author or actor.user
@@ -59,10 +79,12 @@ def message_add_reply(
     if not from_customer:
         require_agent(actor)
     ticket = lock_ticket(ticket)
+    if from_customer and ticket.merged_into_id:
+        ticket = _merge_target(ticket)
+        expected_version = None  # the version the customer saw was the merged ticket's
     if ticket.is_closed:
         if not from_customer:
-            raise ValidationError(f"Ticket #{ticket.number} is closed; create a follow-up instead.",
-                                  code="ticket_closed")
+            raise Conflict(f"Ticket #{ticket.number} is closed; create a follow-up instead.", code="ticket_closed")
         requester_actor = actor if actor.is_customer else Actor(kind="customer", user=author)
         follow_up = ticket_create(
             actor=requester_actor, requester=author, subject=ticket.subject, body_text=body_text,
@@ -120,6 +142,7 @@ def message_add_note(*, ticket: Ticket, actor: Actor, body_text: str = "", body_
     body_text, body_html = _body(body_text, body_html, files)
     validated = validate_files(files)
     ticket = lock_ticket(ticket)
+    check_not_closed(ticket)
     now = created_at or timezone.now()
     message = Message.objects.create(ticket=ticket, kind=MessageKind.NOTE, author=actor.user,
                                      author_kind=actor.kind, channel=ticket.channel, body_text=body_text,

@@ -109,7 +109,7 @@ def ticket_create(
     initial_status = _choice(status, TicketStatus, "status", TicketStatus.NEW)
     if initial_status not in (TicketStatus.NEW, TicketStatus.OPEN):
         raise ValidationError("A new ticket starts as new or open.", code="invalid_initial_status")
-    if assignee is not None and not assignee.is_agent:
+    if assignee is not None and (not assignee.is_agent or not assignee.is_active):
         raise ValidationError("Tickets can only be assigned to agents.", code="assignee_not_agent")
     category = category or (form.category if form else None)
     team = team or (form.team if form else None) or (category.default_team if category else None)
@@ -123,8 +123,8 @@ def ticket_create(
         urgency=urgency, impact=impact, priority=priority, priority_manual=priority_manual,
         custom_fields=cleaned_fields, language=language or requester.locale or "", external_id=external_id or "",
         follow_up_of=follow_up_of, created_at=now, updated_at=now, status_changed_at=now,
+        status=initial_status,  # a brand-new row starts in its status; every later change is a transition
     )
-    ticket.status = initial_status  # a brand-new row, not a transition
     ticket.new_reply_token()
     if not first_message_by_agent:
         ticket.last_customer_reply_at = now

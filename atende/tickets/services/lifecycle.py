@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from atende.core.actor import Actor
-from atende.core.exceptions import Conflict, ValidationError
+from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.fields import missing_fields_to_solve
 from atende.tickets.models import Ticket, TicketSettings
@@ -33,17 +33,46 @@ def _status_label(value: str) -> str:
         return repr(value)
 
 
+# The moves a customer may make on their own ticket: reply to a pending or solved ticket (reopen), confirm a
+# solution (close). Everything else in the table is the agents' (or the system's) decision.
+CUSTOMER_MOVES = frozenset({
+    (TicketStatus.PENDING, TicketStatus.OPEN),
+    (TicketStatus.SOLVED, TicketStatus.OPEN),
+    (TicketStatus.SOLVED, TicketStatus.CLOSED),
+})
+
+
+def _check_actor_may_move(actor: Actor, frm: str, to: str) -> None:
+    if actor.kind in ("system", "automation"):
+        return
+    user = actor.user
+    if actor.is_customer or user is None or not user.is_staff_member:
+        if (frm, to) not in CUSTOMER_MOVES:
+            raise PermissionDenied("Only agents can change the status of this ticket.", code="forbidden_transition",
+                                   details={"from": frm, "to": to})
+        return
+    if user.is_collaborator:
+        raise PermissionDenied("Collaborators can only add internal notes.", code="forbidden_transition",
+                               details={"from": frm, "to": to})
+
+
 @transaction.atomic
 def ticket_transition(*, ticket: Ticket, to: str, actor: Actor, reason: str = "", resolution_summary: str = "",
                       expected_version: int | None = None, now: datetime.datetime | None = None,
                       enforce_solve_rules: bool = True) -> Ticket:
-    """Move the ticket to ``to`` if the transition table allows it; record STATUS_CHANGED."""
+    """Move the ticket to ``to`` if the transition table allows it (and the actor may); record STATUS_CHANGED.
+
+    Customers may only reopen (pending/solved → open) and confirm a solution (solved → closed); collaborators
+    may not change the status. Solving a problem solves its unsolved incidents in the same transaction.
+    """
     if to not in TicketStatus.values:
         raise ValidationError(f"Unknown status {to!r}.", code="unknown_status", details={"status": to})
+    to = TicketStatus(to).value
     ticket = lock_ticket(ticket)
     check_version(ticket, expected_version)
     if not ticket.can_transition_to(to):
         raise InvalidTransition(frm=ticket.status, to=to, number=ticket.number)
+    _check_actor_may_move(actor, ticket.status, to)
     config = TicketSettings.load()
     changed: list[str] = []
     if to == TicketStatus.SOLVED:
@@ -72,28 +101,43 @@ def ticket_transition(*, ticket: Ticket, to: str, actor: Actor, reason: str = ""
 
 
 def _solve_incidents(*, problem: Ticket, actor: Actor) -> None:
-    """Incidents linked to a problem are solved with it."""
-    incidents = Ticket.objects.filter(problem=problem).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
-    for incident in incidents:
-        ticket_transition(ticket=incident, to=TicketStatus.SOLVED, actor=actor,
-                          reason=f"problem #{problem.number} solved",
-                          resolution_summary=problem.resolution_summary or f"Solved with problem #{problem.number}.")
+    """Incidents linked to a problem are solved with it. The problem's resolution is theirs, so their own solve
+    rules (required fields, summary) do not block it: the analysis lives on the problem."""
+    incidents = (Ticket.objects.filter(problem=problem).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
+                 .order_by("pk").values_list("pk", flat=True))
+    for incident_id in list(incidents):
+        ticket_transition(ticket=Ticket(pk=incident_id), to=TicketStatus.SOLVED, actor=actor,
+                          reason="problem_solved",
+                          resolution_summary=problem.resolution_summary or f"Solved with problem #{problem.number}.",
+                          enforce_solve_rules=False)
 
 
 def solved_tickets_due_for_close(*, now: datetime.datetime | None = None, limit: int = 500):
+    """Solved tickets past the auto-close delay, oldest first (indexed by ``(status, solved_at)``).
+
+    A delay of 0 hours turns auto-close off."""
     hours = TicketSettings.load().autoclose_after_hours
+    if not hours:
+        return Ticket.objects.none()
     cutoff = (now or timezone.now()) - datetime.timedelta(hours=hours)
-    return Ticket.objects.filter(status=TicketStatus.SOLVED, solved_at__lte=cutoff).order_by("solved_at")[:limit]
+    return Ticket.objects.filter(status=TicketStatus.SOLVED, solved_at__lte=cutoff).order_by("solved_at", "pk")[:limit]
 
 
-def tickets_autoclose(*, now: datetime.datetime | None = None) -> int:
-    """Close tickets solved longer ago than the configured delay. Each ticket in its own transaction."""
+def tickets_autoclose(*, now: datetime.datetime | None = None, batch_size: int = 500) -> int:
+    """Close tickets solved longer ago than the configured delay, each in its own transaction.
+
+    Runs every minute from the scheduler; safe to run twice (a ticket closed or reopened meanwhile is skipped)."""
     closed = 0
-    for ticket_id in list(solved_tickets_due_for_close(now=now).values_list("id", flat=True)):
-        try:
-            ticket_transition(ticket=Ticket(pk=ticket_id), to=TicketStatus.CLOSED, actor=Actor.system(),
-                              reason="auto_close", now=now)
-            closed += 1
-        except Conflict:
-            continue  # reopened meanwhile
-    return closed
+    skipped: set[int] = set()
+    while True:
+        due = [pk for pk in solved_tickets_due_for_close(now=now, limit=batch_size + len(skipped))
+               .values_list("pk", flat=True) if pk not in skipped]
+        if not due:
+            return closed
+        for ticket_id in due:
+            try:
+                ticket_transition(ticket=Ticket(pk=ticket_id), to=TicketStatus.CLOSED, actor=Actor.system(),
+                                  reason="auto_close", now=now)
+                closed += 1
+            except Conflict:
+                skipped.add(ticket_id)  # reopened or closed by someone else meanwhile

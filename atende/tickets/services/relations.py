@@ -13,6 +13,13 @@ from atende.tickets.services._common import check_not_closed, lock_ticket, recor
 from atende.tickets.services.lifecycle import ticket_transition
 
 
+def _lock_pair(a: Ticket, b: Ticket) -> tuple[Ticket, Ticket]:
+    """Lock two tickets in a fixed (primary key) order, so two services locking the same pair never deadlock."""
+    first, second = sorted([a.pk, b.pk])
+    locked = {first: lock_ticket(first), second: lock_ticket(second)}
+    return locked[a.pk], locked[b.pk]
+
+
 def _close(ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """Close through the state machine: solve first when needed."""
     if ticket.status != TicketStatus.SOLVED:
@@ -28,12 +35,23 @@ def ticket_link(*, source: Ticket, target: Ticket, kind: str, actor: Actor) -> T
         raise ValidationError(f"Unknown link kind {kind!r}.", code="unknown_link_kind")
     if source.pk == target.pk:
         raise ValidationError("A ticket cannot be linked to itself.", code="link_self")
-    source, target = lock_ticket(source), lock_ticket(target)
+    source, target = _lock_pair(source, target)
     if kind == LinkKind.PROBLEM:
         if source.type != TicketType.PROBLEM:
             raise ValidationError(f"#{source.number} is not a problem ticket.", code="not_a_problem")
-        target.problem = source
-        touch(target, ["problem"])
+        if target.type == TicketType.PROBLEM:
+            raise ValidationError(f"#{target.number} is itself a problem; link incidents to it instead.",
+                                  code="problem_of_problem")
+        check_not_closed(target)
+        if target.problem_id != source.pk:
+            previous = target.problem_id
+            if previous:  # an incident belongs to one problem at a time
+                TicketLink.objects.filter(target=target, kind=LinkKind.PROBLEM).delete()
+            target.problem = source
+            touch(target, ["problem"])
+            if previous:
+                record_event(target, TicketEventType.LINK_REMOVED, actor=actor,
+                             data={"kind": kind, "ticket": Ticket.objects.get(pk=previous).number})
     link, created = TicketLink.objects.get_or_create(source=source, target=target, kind=kind)
     if created:
         for ticket, other, direction in ((source, target, "out"), (target, source, "in")):
@@ -63,12 +81,11 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     require_agent(actor)
     if source.pk == target.pk:
         raise ValidationError("A ticket cannot be merged into itself.", code="merge_self")
-    first, second = sorted([source.pk, target.pk])  # lock in a fixed order: no deadlock between two merges
-    locked = {first: lock_ticket(first), second: lock_ticket(second)}
-    source, target = locked[source.pk], locked[target.pk]
+    source, target = _lock_pair(source, target)
     check_not_closed(target)
     if source.is_closed:
         raise Conflict(f"Ticket #{source.number} is closed and cannot be merged.", code="ticket_closed")
+    _move_incidents(source, target, actor)
     moved = Message.objects.filter(ticket=source).update(ticket=target)
     Attachment.objects.filter(ticket=source).update(ticket=target)
     people = set(TicketFollower.objects.filter(ticket=source).values_list("user_id", flat=True))
@@ -87,6 +104,27 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     record_event(source, TicketEventType.MERGED, actor=actor, data={"target": target.number})
     _close(source, actor, f"merged into #{target.number}")
     return target
+
+
+def _move_incidents(source: Ticket, target: Ticket, actor: Actor) -> None:
+    """A merged problem hands its incidents to the target problem (or releases them), so closing the source does
+    not solve incidents that are still broken."""
+    incident_ids = list(Ticket.objects.filter(problem=source).order_by("pk").values_list("pk", flat=True))
+    if not incident_ids:
+        return
+    keep = target.type == TicketType.PROBLEM
+    TicketLink.objects.filter(source=source, kind=LinkKind.PROBLEM).delete()
+    for incident_id in incident_ids:
+        incident = target if incident_id == target.pk else lock_ticket(incident_id)
+        keep_this = keep and incident is not target
+        incident.problem = target if keep_this else None
+        touch(incident, ["problem"])
+        record_event(incident, TicketEventType.LINK_REMOVED, actor=actor,
+                     data={"kind": LinkKind.PROBLEM, "ticket": source.number, "reason": "merged"})
+        if keep_this:
+            TicketLink.objects.get_or_create(source=target, target=incident, kind=LinkKind.PROBLEM)
+            record_event(incident, TicketEventType.LINK_ADDED, actor=actor,
+                         data={"kind": LinkKind.PROBLEM, "direction": "in", "ticket": target.number})
 
 
 @transaction.atomic

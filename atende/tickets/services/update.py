@@ -70,19 +70,23 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
 
 
 def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any]) -> Ticket:
-    old: dict[str, Any] = {}
-    new: dict[str, Any] = {}
+    # Validate every value before touching the row, so a bad value never leaves a half-applied change behind.
     for name, value in plain.items():
-        if name in _CHOICES and value not in (None, "") and value not in _CHOICES[name].values:
+        allow_blank = name == "priority"  # None/"" = back to the matrix
+        if name in _CHOICES and not (allow_blank and value in (None, "")) and value not in _CHOICES[name].values:
             raise ValidationError(f"Unknown {name} {value!r}.", code=f"unknown_{name}", details={name: value})
         if name == "category" and value is not None and not isinstance(value, Category):
             raise ValidationError("Unknown category.", code="unknown_category")
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    manual_before = ticket.priority_manual
+    for name, value in plain.items():
         if name == "subject":
             value = " ".join((value or "").split())[:255]
             if not value:
                 raise ValidationError("A subject is required.", code="subject_required")
         if name == "custom_fields":
-            value = clean_custom_fields(value, current=ticket.custom_fields)
+            value = clean_custom_fields(value, form=ticket.form, current=ticket.custom_fields)
         current = getattr(ticket, name)
         if name == "priority":
             if value in (None, ""):
@@ -99,12 +103,13 @@ def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any]) -> Ticket
         if derived != ticket.priority:
             old["priority"], new["priority"] = ticket.priority, derived
             ticket.priority = derived
-    if not new:
+    if not new and ticket.priority_manual == manual_before:
         return ticket
     touch(ticket, [*new, "priority_manual"])
-    if "priority" in new:
+    if "priority" in new or ticket.priority_manual != manual_before:
         record_event(ticket, TicketEventType.PRIORITY_CHANGED, actor=actor,
-                     data={"old": old.pop("priority"), "new": new.pop("priority")})
+                     data={"old": old.pop("priority", ticket.priority), "new": new.pop("priority", ticket.priority),
+                           "manual": ticket.priority_manual})
     if new:
         record_event(ticket, TicketEventType.FIELDS_CHANGED, actor=actor, data={"old": old, "new": new})
     return ticket
@@ -195,7 +200,7 @@ def ticket_change_requester(*, ticket: Ticket, actor: Actor, requester: User) ->
     require_agent(actor)
     ticket = lock_ticket(ticket)
     check_not_closed(ticket)
-    if requester.is_staff_member and not requester.is_active:
+    if not requester.is_active:
         raise ValidationError("The requester is inactive.", code="requester_invalid")
     old = ticket.requester
     ticket.requester = requester
