@@ -1,0 +1,111 @@
+"""SQLite FTS5 backend: one row per ticket in the virtual table ``ticket_search`` (rowid = ticket id).
+
+Columns: subject, body (public replies), notes (internal notes), people (requester name and email). Tokenizer
+``porter unicode61 remove_diacritics 2``: English stemming, accents folded. FTS5 has no Portuguese stemmer, so
+``search.text.pt_stem`` expands each query word with a stripped-stem prefix.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from atende.tickets.search.text import Term, pt_stem
+
+TABLE = "ticket_search"
+OPEN, CLOSE = "\x02", "\x03"
+PUBLIC_COLUMNS = "{subject body people}"
+# bm25 weights per column (subject, body, notes, people): a match in the subject counts most.
+BM25 = f"bm25({TABLE}, 8.0, 1.0, 0.5, 4.0)"
+_CHUNK = 500
+
+CREATE_SQL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+    "subject, body, notes, people, tokenize = 'porter unicode61 remove_diacritics 2')"
+)
+DROP_SQL = f"DROP TABLE IF EXISTS {TABLE}"
+
+_TEXT_SELECT = f"""
+INSERT INTO {TABLE} (rowid, subject, body, notes, people)
+SELECT t.id, t.subject,
+  COALESCE((SELECT group_concat(m.body_text, char(10)) FROM tickets_message m
+            WHERE m.ticket_id = t.id AND m.kind = 'reply'), ''),
+  COALESCE((SELECT group_concat(m.body_text, char(10)) FROM tickets_message m
+            WHERE m.ticket_id = t.id AND m.kind = 'note'), ''),
+  COALESCE(u.name, '') || ' ' || u.email
+FROM tickets_ticket t JOIN accounts_user u ON u.id = t.requester_id
+WHERE t.id IN ({{placeholders}})
+"""
+
+
+def reindex(ticket_ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(ticket_ids), _CHUNK):
+            chunk = ticket_ids[start:start + _CHUNK]
+            placeholders = ",".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({placeholders})", chunk)
+            cursor.execute(_TEXT_SELECT.replace("{placeholders}", placeholders), chunk)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _term_expr(term: Term) -> str:
+    if term.phrase:
+        return _quote(term.text)
+    if term.prefix:
+        return _quote(term.text) + "*"
+    stem = pt_stem(term.text)
+    if stem != term.text:
+        return f"({_quote(term.text)} OR {_quote(stem)}*)"
+    return _quote(term.text)
+
+
+def match_expression(terms: list[Term], *, include_notes: bool) -> str:
+    positive = [t for t in terms if not t.negated]
+    negative = [t for t in terms if t.negated]
+    expr = " AND ".join(_term_expr(t) for t in positive)
+    if negative:
+        expr = f"({expr}) NOT ({' OR '.join(_term_expr(t) for t in negative)})"
+    if not include_notes:
+        expr = f"{PUBLIC_COLUMNS} : ({expr})"
+    return expr
+
+
+def _matching(qs: QuerySet, expr: str) -> QuerySet:
+    # A join with the virtual table; SQLite drives it from the FTS index (MATCH) and looks tickets up by id.
+    return qs.extra(tables=[TABLE], where=[f"{TABLE}.rowid = tickets_ticket.id", f"{TABLE} MATCH %s"],
+                    params=[expr])
+
+
+def ranked_ids(qs: QuerySet, terms: list[Term], *, include_notes: bool, offset: int, limit: int,
+               window: int) -> tuple[list[tuple[int, float]], bool]:
+    """(ticket id, score) best first, among the newest ``window`` matches; and whether the window was full."""
+    expr = match_expression(terms, include_notes=include_notes)
+    matching = _matching(qs.order_by(), expr)
+    floor = list(matching.extra(select={"fts_rowid": f"{TABLE}.rowid"}, order_by=["-fts_rowid"])
+                 .values_list("id", flat=True)[window - 1:window])
+    if floor:
+        matching = matching.filter(id__gte=floor[0])
+    rows = list(matching.extra(select={"score": BM25}, order_by=["score", "-id"])
+                .values_list("id", "score")[offset:offset + limit])
+    return [(pk, float(score)) for pk, score in rows], bool(floor)
+
+
+def highlights(ticket_ids: list[int], terms: list[Term], *, include_notes: bool) -> dict[int, dict[str, str]]:
+    """Marked-up subject and excerpts (``\\x02``/``\\x03`` around matches; callers escape and turn them into
+    ``<mark>``)."""
+    if not ticket_ids:
+        return {}
+    expr = match_expression(terms, include_notes=include_notes)
+    placeholders = ",".join(["%s"] * len(ticket_ids))
+    sql = (
+        f"SELECT rowid, highlight({TABLE}, 0, %s, %s), snippet({TABLE}, 1, %s, %s, '…', 24), "
+        f"snippet({TABLE}, 2, %s, %s, '…', 24), snippet({TABLE}, 3, %s, %s, '…', 12) "
+        f"FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [OPEN, CLOSE] * 4 + [expr, *ticket_ids])
+        return {row[0]: {"subject": row[1], "body": row[2], "notes": row[3] if include_notes else "",
+                         "people": row[4]} for row in cursor.fetchall()}
