@@ -206,3 +206,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Portal, knowledge base and surveys (atende.portal, atende.kb, atende.surveys)
+PORTAL_VERIFY_MAX_AGE = int(os.environ.get("PORTAL_VERIFY_MAX_AGE", 3 * 24 * 3600))  # email verification link
+PORTAL_MAGIC_LINK_MAX_AGE = int(os.environ.get("PORTAL_MAGIC_LINK_MAX_AGE", 15 * 60))  # one-time log-in link
+KB_DEFLECTION_WINDOW = int(os.environ.get("KB_DEFLECTION_WINDOW", 30 * 60))  # seconds; see docs/knowledge-base.md
+SURVEY_TOKEN_MAX_AGE = int(os.environ.get("SURVEY_TOKEN_MAX_AGE", 30 * 24 * 3600))  # satisfaction survey link
+
+# api / integrations: REST API (Swagger UI assets come from the "ninja" app), rate limit, webhooks.
+INSTALLED_APPS += ["ninja"]
+ATENDE_API_RATE_LIMIT = (int(os.environ.get("API_RATE_LIMIT", 600)), int(os.environ.get("API_RATE_WINDOW", 60)))
+ATENDE_WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
+ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))

@@ -1,0 +1,60 @@
+"""The REST API at ``/api/v1/``: one NinjaAPI, token or session auth, JSON errors, a router per resource.
+
+Routers of apps that are optional (knowledge base, surveys) are mounted only when those apps provide what
+their routers read.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ninja import NinjaAPI
+
+from atende.api.auth import SessionAuth, TokenAuth
+from atende.api.errors import install_error_handlers
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Atende's REST API. Authenticate with a personal token (`Authorization: Bearer atd_…`, created under
+*API tokens* or with `atende api-token create`), or with the browser session plus the `X-CSRFToken` header.
+
+Conventions: cursor pagination (`cursor` = the `next_cursor` of the previous page, `size` ≤ 100); times are
+ISO 8601 in UTC; errors are `{"error": {"code", "message", "details"}}`; creates accept `Idempotency-Key`;
+requests are rate limited per token (429 with `Retry-After`).
+"""
+
+
+def build_api() -> NinjaAPI:
+    api = NinjaAPI(
+        title="Atende API",
+        version="1",
+        description=DESCRIPTION,
+        urls_namespace="api:api-v1",
+        auth=[TokenAuth(), SessionAuth()],
+    )
+    install_error_handlers(api)
+    from atende.api.routers import (
+        attachments,
+        me,
+        messages,
+        messaging,
+        people,
+        taxonomy,
+        ticket_actions,
+        tickets,
+    )
+
+    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy):
+        api.add_router("/", module.router)
+    for optional in ("kb", "surveys", "webhooks", "privacy"):
+        try:
+            module = __import__(f"atende.api.routers.{optional}", fromlist=["router"])
+        except ImportError as exc:  # the app this router reads is not installed or not ready yet
+            logger.debug("API router %s not mounted: %s", optional, exc)
+            continue
+        api.add_router("/", module.router)
+    return api
+
+
+api = build_api()

@@ -1,0 +1,60 @@
+"""The API as a messaging channel: another system posts its conversation's messages; Atende threads them.
+
+A message carries the conversation's id (``thread_id``) and its own id (``message_id``). The first message of a
+thread opens a ticket (channel ``messaging``, ``external_id`` = thread id); later ones become replies on it.
+Re-posting a message id already received returns the stored message and creates nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from atende.api.routers.messages import MessageOut, message_data
+from atende.api.schemas import responses
+from atende.core.actor import Actor
+from atende.core.exceptions import PermissionDenied
+from atende.tickets.choices import Channel
+from atende.tickets.models import Message
+from atende.tickets.selectors import ticket_list_for_user
+from atende.tickets.services import message_add_reply, ticket_create
+
+router = Router(tags=["messaging"])
+
+
+class InboundMessageIn(Schema):
+    thread_id: str = Field(..., min_length=1, max_length=200, description="Your conversation id.")
+    message_id: str = Field(..., min_length=1, max_length=900, description="Your message id (deduplication).")
+    body: str = ""
+    body_html: str = ""
+    subject: str = Field("", max_length=255, description="Subject of the ticket opened by a new thread.")
+
+
+@router.post("/messaging/messages", response=responses({200: MessageOut, 201: MessageOut}),
+             summary="Post a message from a conversation in another system")
+def inbound_message(request: HttpRequest, payload: InboundMessageIn):
+    """Customer tokens only: the token's customer is the author. 201 when stored, 200 for a repeat."""
+    user = request.user
+    if user.is_staff_member:
+        raise PermissionDenied("Messaging endpoints take a customer's token.")
+    external_id = f"{payload.thread_id}:{payload.message_id}"[:998]
+    # The thread lives where its latest message is (a reply to a closed ticket moved it to a follow-up).
+    thread = (Message.objects.filter(ticket__in=ticket_list_for_user(user=user).filter(requester=user),
+                                     external_id__startswith=f"{payload.thread_id}:")
+              .select_related("ticket").order_by("-id"))
+    existing = thread.filter(external_id=external_id).first()
+    if existing is not None:
+        return 200, message_data(existing)
+    latest = thread.first()
+    ticket = latest.ticket if latest is not None else None
+    actor = Actor.for_user(user)
+    if ticket is None:
+        ticket = ticket_create(actor=actor, requester=user, subject=payload.subject or payload.body[:80] or
+                               payload.thread_id, body_text=payload.body, body_html=payload.body_html,
+                               channel=Channel.MESSAGING, external_id=payload.thread_id,
+                               message_external_id=external_id)
+        return 201, message_data(ticket.messages.order_by("id").first())
+    message = message_add_reply(ticket=ticket, actor=actor, body_text=payload.body, body_html=payload.body_html,
+                                channel=Channel.MESSAGING, external_id=external_id)
+    return 201, message_data(message)

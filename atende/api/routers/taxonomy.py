@@ -1,0 +1,83 @@
+"""Configuration objects clients need to fill in tickets: tags, categories and custom fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from atende.api.listing import page_of
+from atende.api.schemas import responses
+from atende.api.selectors import require_staff
+from atende.tickets.models import Category, CustomField, Tag
+
+router = Router(tags=["configuration"])
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    ticket_count: int
+
+
+class TagPageOut(Schema):
+    items: list[TagOut]
+    next_cursor: str | None
+    has_next: bool
+
+
+class CategoryOut(Schema):
+    id: int
+    name: str
+    full_name: str
+    parent_id: int | None
+    default_team_id: int | None
+
+
+class CustomFieldOut(Schema):
+    id: int
+    key: str
+    label: str
+    kind: str
+    choices: list[Any]
+    required_to_solve: bool
+    customer_visible: bool
+    help_text: str
+
+
+class TagQuery(Schema):
+    cursor: str | None = None
+    size: int = Field(100, ge=1, le=100)
+    q: str | None = Field(None, max_length=64)
+
+
+@router.get("/tags", response=responses(TagPageOut), summary="List tags")
+def tag_list(request: HttpRequest, query: Query[TagQuery]):
+    require_staff(request.user)
+    qs = Tag.objects.annotate(ticket_count=Count("tickets"))
+    if query.q:
+        qs = qs.filter(name__icontains=query.q)
+    return page_of(qs, order="name", cursor=query.cursor, size=query.size,
+                   serialize=lambda t: {"id": t.pk, "name": t.name, "ticket_count": t.ticket_count})
+
+
+@router.get("/categories", response=responses(list[CategoryOut]), summary="List categories")
+def category_list(request: HttpRequest):
+    """Active categories (a small tree: ``parent_id`` links a child to its parent)."""
+    categories = Category.objects.filter(is_active=True).select_related("parent").order_by("parent_id", "name")
+    return [{"id": c.pk, "name": c.name, "full_name": str(c), "parent_id": c.parent_id,
+             "default_team_id": c.default_team_id if request.user.is_staff_member else None} for c in categories]
+
+
+@router.get("/custom-fields", response=responses(list[CustomFieldOut]), summary="List custom fields")
+def custom_field_list(request: HttpRequest):
+    """Field definitions for ``custom_fields`` on tickets; customers see only the fields shown to them."""
+    fields = CustomField.objects.filter(is_active=True)
+    if not request.user.is_staff_member:
+        fields = fields.filter(customer_visible=True)
+    return [{"id": f.pk, "key": f.key, "label": f.label, "kind": f.kind, "choices": f.choices,
+             "required_to_solve": f.required_to_solve, "customer_visible": f.customer_visible,
+             "help_text": f.help_text} for f in fields]

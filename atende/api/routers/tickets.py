@@ -1,0 +1,162 @@
+"""Tickets: list, search, read, create (JSON or multipart), update."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Header, Query, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from atende.accounts.services import customer_get_or_create
+from atende.api.idempotency import idempotent
+from atende.api.listing import page_of, parse_expand, parse_fields
+from atende.api.lookups import agent_for, category_for, people_for, person_for, team_for
+from atende.api.routers.ticket_filtering import TicketListQuery, filtered_tickets
+from atende.api.routers.ticket_schemas import (
+    TICKET_EXPANDS,
+    TICKET_FIELDS,
+    TicketCreateIn,
+    TicketOut,
+    TicketPageOut,
+    TicketUpdateIn,
+    ticket_data,
+    ticket_json,
+)
+from atende.api.schemas import responses
+from atende.core.actor import Actor
+from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.tickets.selectors import access_ticket
+from atende.tickets.services import IncomingFile, ticket_create, ticket_update
+
+router = Router(tags=["tickets"])
+
+
+class TicketReadQuery(Schema):
+    fields: str | None = Field(None, description="Comma-separated fields to return (id is always included).")
+    expand: str | None = Field(None, description=f"Embed related objects: {', '.join(TICKET_EXPANDS)}.")
+
+
+@router.get("/tickets", response=responses(TicketPageOut), exclude_unset=True,
+            summary="List and search tickets")
+def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
+    """Tickets the caller may see, newest activity first, with the console's filters and full-text search."""
+    fields = parse_fields(query.fields, TICKET_FIELDS)
+    expand = parse_expand(query.expand, TICKET_EXPANDS)
+    qs, order = filtered_tickets(request, query)
+    qs = qs.select_related(*expand).prefetch_related("tags")
+    return page_of(qs, order=order, cursor=query.cursor, size=query.size,
+                   serialize=lambda t: ticket_data(t, request=request, fields=fields, expand=expand,
+                                                   tags=sorted(tag.name for tag in t.tags.all())))
+
+
+@router.get("/tickets/{ticket_id}", response=responses(TicketOut), exclude_unset=True, summary="Read a ticket")
+def ticket_read(request: HttpRequest, ticket_id: int, query: Query[TicketReadQuery], response: HttpResponse):
+    ticket = access_ticket(user=request.user, ticket_id=ticket_id)
+    response["ETag"] = f'"{ticket.version}"'
+    return ticket_data(ticket, request=request, fields=parse_fields(query.fields, TICKET_FIELDS),
+                       expand=parse_expand(query.expand, TICKET_EXPANDS))
+
+
+def _requester(request: HttpRequest, payload: TicketCreateIn):
+    """Customers open tickets for themselves; agents name the customer by id or address."""
+    user = request.user
+    if not user.is_staff_member:
+        if (payload.requester_id not in (None, user.pk)
+                or (payload.requester_email and payload.requester_email.strip().lower() != user.email)):
+            raise PermissionDenied("Customers open tickets for themselves only.", code="forbidden_requester")
+        return user
+    if user.is_collaborator:
+        raise PermissionDenied("Collaborators cannot open tickets.")
+    if payload.requester_id is not None:
+        return person_for(user=user, person_id=payload.requester_id)
+    if payload.requester_email:
+        return customer_get_or_create(email=payload.requester_email, name=payload.requester_name,
+                                      actor=Actor.for_user(user))
+    raise ValidationError("Name the requester (requester_id or requester_email).", code="requester_required",
+                          details={"requester_id": "required"})
+
+
+def _create(request: HttpRequest, payload: TicketCreateIn, files: list[IncomingFile]) -> tuple[int, dict]:
+    with transaction.atomic():
+        requester = _requester(request, payload)
+        ticket = ticket_create(
+            actor=Actor.for_user(request.user), requester=requester, subject=payload.subject,
+            body_text=payload.body, body_html=payload.body_html, channel=payload.channel, type=payload.type,
+            category=category_for(payload.category_id), team=team_for(payload.team_id),
+            assignee=agent_for(payload.assignee_id), urgency=payload.urgency, impact=payload.impact,
+            priority=payload.priority, status=payload.status, tags=payload.tags,
+            custom_fields=payload.custom_fields, followers=people_for(user=request.user, ids=payload.follower_ids),
+            attachments=files, language=payload.language, external_id=payload.external_id,
+            message_external_id=payload.message_external_id,
+        )
+    return 201, ticket_json(ticket, request=request)
+
+
+@router.post("/tickets", response=responses(TicketOut, 201), exclude_unset=True, summary="Open a ticket")
+def ticket_open(request: HttpRequest, payload: TicketCreateIn, response: HttpResponse,
+                idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """Open a ticket. A customer's token opens it for that customer (the API as a messaging channel).
+    Send ``Idempotency-Key`` to make retries safe: a repeated key returns the first result."""
+    return idempotent(request, response, idempotency_key, lambda: _create(request, payload, []))
+
+
+@router.post("/tickets/multipart", response=responses(TicketOut, 201), exclude_unset=True,
+             summary="Open a ticket with attachments (multipart)")
+def ticket_open_multipart(request: HttpRequest, response: HttpResponse, payload: Form[TicketCreateIn],
+                          attachments: File[list[UploadedFile]] = None,
+                          idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    files = [IncomingFile.from_upload(upload) for upload in attachments or []]
+    return idempotent(request, response, idempotency_key, lambda: _create(request, payload, files))
+
+
+def expected_version(payload_version: int | None, if_match: str | None) -> int | None:
+    if payload_version is not None:
+        return payload_version
+    if if_match:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        if raw.isdigit():
+            return int(raw)
+        raise ValidationError("If-Match must be the ticket version, e.g. \"3\".", code="invalid_if_match")
+    return None
+
+
+def _changes(request: HttpRequest, payload: TicketUpdateIn) -> dict:
+    sent = payload.model_dump(exclude_unset=True)
+    sent.pop("version", None)
+    sent.pop("reason", None)
+    changes = {}
+    for name, value in sent.items():
+        if name == "category_id":
+            changes["category"] = category_for(value)
+        elif name == "team_id":
+            changes["team"] = team_for(value)
+        elif name == "assignee_id":
+            changes["assignee"] = agent_for(value)
+        elif name == "requester_id":
+            if value is None:
+                raise ValidationError("A ticket always has a requester.", code="requester_required")
+            changes["requester"] = person_for(user=request.user, person_id=value)
+        elif name == "follower_ids":
+            changes["followers"] = people_for(user=request.user, ids=value or [])
+        elif name in ("tags",):
+            changes[name] = value or []
+        elif name in ("subject", "status", "custom_fields", "language", "type", "urgency", "impact") and value is None:
+            raise ValidationError(f"{name} cannot be null.", code="null_not_allowed", details={name: "null"})
+        else:
+            changes[name] = value
+    return changes
+
+
+@router.patch("/tickets/{ticket_id}", response=responses(TicketOut), exclude_unset=True,
+              summary="Change a ticket's fields")
+def ticket_change(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn, response: HttpResponse,
+                  if_match: str | None = Header(None, alias="If-Match")):
+    """Agents change fields, assignment, tags, followers and status in one call. A stale ``version`` (or
+    ``If-Match``) gets 409 ``stale_version``."""
+    ticket = access_ticket(user=request.user, ticket_id=ticket_id)
+    ticket = ticket_update(ticket=ticket, actor=Actor.for_user(request.user), changes=_changes(request, payload),
+                           expected_version=expected_version(payload.version, if_match), reason=payload.reason)
+    ticket.refresh_from_db()
+    response["ETag"] = f'"{ticket.version}"'
+    return ticket_data(ticket, request=request)
