@@ -159,6 +159,9 @@ class TicketFormField(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["form", "field"], name="form_field_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.form_id}:{self.field_id}"
+
 
 class TicketQuerySet(models.QuerySet):
     def unsolved(self):
@@ -315,6 +318,9 @@ class TicketTag(models.Model):
         constraints = [models.UniqueConstraint(fields=["ticket", "tag"], name="ticket_tag_unique")]
         indexes = [models.Index(fields=["tag", "ticket"], name="ticket_tag_by_tag")]
 
+    def __str__(self) -> str:
+        return f"{self.ticket_id}:{self.tag_id}"
+
 
 class TicketFollower(models.Model):
     """A follower (agent) or CC (customer) who is kept informed."""
@@ -325,6 +331,9 @@ class TicketFollower(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="ticket_follower_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}:{self.user_id}"
 
 
 class Message(models.Model):
@@ -423,3 +432,6 @@ class TicketLink(models.Model):
             models.UniqueConstraint(fields=["source", "target", "kind"], name="ticket_link_unique"),
             models.CheckConstraint(condition=~Q(source=models.F("target")), name="ticket_link_not_self"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"

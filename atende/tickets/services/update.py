@@ -131,19 +131,20 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: 
     check_not_closed(ticket)
     if assignee is not None and (not assignee.is_agent or not assignee.is_active):
         raise ValidationError(f"{assignee.display_name} is not an active agent.", code="assignee_not_agent")
-    fields = []
+    # Events are recorded after the row changes, so their payloads carry the new team and assignee.
+    changes: list[tuple[str, dict[str, Any]]] = []
     if team != ticket.team:
-        record_event(ticket, TicketEventType.TEAM_CHANGED, actor=actor,
-                     data={"old": obj_ref(ticket.team), "new": obj_ref(team), "reason": reason})
+        changes.append((TicketEventType.TEAM_CHANGED,
+                        {"old": obj_ref(ticket.team), "new": obj_ref(team), "reason": reason}))
         ticket.team = team
-        fields.append("team")
     if assignee != ticket.assignee:
-        record_event(ticket, TicketEventType.ASSIGNEE_CHANGED, actor=actor,
-                     data={"old": user_ref(ticket.assignee), "new": user_ref(assignee), "reason": reason})
+        changes.append((TicketEventType.ASSIGNEE_CHANGED,
+                        {"old": user_ref(ticket.assignee), "new": user_ref(assignee), "reason": reason}))
         ticket.assignee = assignee
-        fields.append("assignee")
-    if fields:
-        touch(ticket, fields)
+    if changes:
+        touch(ticket, ["team", "assignee"])
+        for event_type, data in changes:
+            record_event(ticket, event_type, actor=actor, data=data)
     return ticket
 
 

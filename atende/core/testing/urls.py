@@ -1,0 +1,15 @@
+"""The core URLs alone (health, admin, accounts, tickets), for tests of core views that must not depend on
+every other app's pages loading."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from atende.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("atende.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("tickets/", include("atende.tickets.urls")),
+]

@@ -1,0 +1,101 @@
+"""``ticket_create``: the one path every channel uses. Bad input raises a clear error and writes nothing."""
+
+import pytest
+
+from atende.accounts.tests.factories import AgentFactory, CustomerFactory
+from atende.core.actor import Actor
+from atende.core.exceptions import ValidationError
+from atende.tickets.choices import TicketEventType, TicketStatus
+from atende.tickets.models import Message, Ticket, TicketEvent, TicketFollower
+from atende.tickets.services import ticket_create
+from atende.tickets.tests.factories import CategoryFactory
+from atende.tickets.tests.helpers import event_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_writes_ticket_message_and_event(customer, team, delivered_events,
+                                                django_capture_on_commit_callbacks):
+    category = CategoryFactory(default_team=team)
+    cc = CustomerFactory()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ticket = ticket_create(actor=Actor.for_user(customer), requester=customer, subject="  Printer   jammed ",
+                               body_text="Paper stuck in tray 2", channel="email", category=category,
+                               tags=["Printer", "printer", "Tray 2"], followers=[cc, customer])
+
+    row = Ticket.objects.get(pk=ticket.pk)
+    assert row.number == row.pk  # the public #N
+    assert row.subject == "Printer jammed" and row.status == TicketStatus.NEW and row.channel == "email"
+    assert row.team == team  # from the category's default team
+    assert row.organization_id == customer.organization_id
+    assert row.version == 1 and row.reply_token
+    assert sorted(row.tags.values_list("name", flat=True)) == ["printer", "tray-2"]
+    assert list(TicketFollower.objects.filter(ticket=row).values_list("user_id", flat=True)) == [cc.pk]
+    message = Message.objects.get(ticket=row)
+    assert (message.kind, message.author, message.author_kind) == ("reply", customer, "customer")
+    assert row.last_customer_reply_at == message.created_at
+    (created,) = event_rows(row)
+    assert created.type == TicketEventType.TICKET_CREATED and created.actor_kind == "customer"
+    assert created.data["message_id"] == message.pk and created.data["tags"] == ["printer", "tray-2"]
+    assert created.data["team"] == {"id": team.pk, "name": team.name}
+    assert len(callbacks) == 1 and delivered_events[0]["ticket_number"] == row.number
+
+
+def test_numbers_are_unique_and_increasing(customer):
+    numbers = [ticket_create(actor=Actor.for_user(customer), requester=customer, subject=f"S{i}",
+                             body_text="b").number for i in range(3)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"subject": "   "}, "subject_required"),
+    ({"body_text": ""}, "description_required"),
+    ({"channel": "fax"}, "unknown_channel"),
+    ({"type": "bug"}, "unknown_type"),
+    ({"urgency": "extreme"}, "unknown_urgency"),
+    ({"impact": "huge"}, "unknown_impact"),
+    ({"priority": "critical"}, "unknown_priority"),
+    ({"status": "solved"}, "invalid_initial_status"),
+    ({"custom_fields": {"nope": 1}}, "invalid_custom_fields"),
+])
+def test_bad_input_raises_and_writes_nothing(kwargs, code, customer, agent):
+    args = {"actor": Actor.for_user(agent), "requester": customer, "subject": "Hi", "body_text": "Body", **kwargs}
+    with pytest.raises(ValidationError) as info:
+        ticket_create(**args)
+    assert info.value.code == code and info.value.status == 422
+    assert not Ticket.objects.exists() and not Message.objects.exists() and not TicketEvent.objects.exists()
+
+
+def test_customers_cannot_set_agent_only_fields(customer, agent):
+    with pytest.raises(ValidationError) as info:
+        ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Hi", body_text="b",
+                      priority="urgent")
+    assert info.value.code == "forbidden_fields"
+    assert not Ticket.objects.exists()
+
+
+def test_only_active_agents_can_be_assignees(customer, agent):
+    inactive = AgentFactory(is_active=False)
+    for assignee in (CustomerFactory(), inactive):
+        with pytest.raises(ValidationError) as info:
+            ticket_create(actor=Actor.for_user(agent), requester=customer, subject="Hi", body_text="b",
+                          assignee=assignee)
+        assert info.value.code == "assignee_not_agent"
+    assert not Ticket.objects.exists()
+
+
+def test_agent_logged_ticket_can_start_open_with_the_agent_as_author(customer, agent, team):
+    ticket = ticket_create(actor=Actor.for_user(agent), requester=customer, subject="Call", body_text="Called in",
+                           channel="phone", status="open", team=team, assignee=agent, first_message_by_agent=True)
+    message = Message.objects.get(ticket=ticket)
+    assert ticket.status == TicketStatus.OPEN and message.author == agent and message.author_kind == "agent"
+    assert ticket.last_customer_reply_at is None
+
+
+def test_html_body_is_sanitised_and_text_extracted(customer):
+    ticket = ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Hi",
+                           body_html='<p>Hello <script>alert(1)</script><b>there</b></p><img src="https://t.example/p.gif">')
+    message = Message.objects.get(ticket=ticket)
+    assert "<script>" not in message.body_html and "<b>there</b>" in message.body_html
+    assert "t.example" not in message.body_html  # remote images (tracking pixels) are dropped
+    assert message.body_text.startswith("Hello")
