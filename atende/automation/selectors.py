@@ -1,0 +1,39 @@
+"""Reads for the automation pages: visible macros and canned replies, rule lists."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from atende.automation.models import CannedReply, Macro
+from atende.core.exceptions import NotFound
+
+
+def macro_list_for_user(*, user) -> QuerySet[Macro]:
+    if not user.is_authenticated or not user.is_agent:
+        return Macro.objects.none()
+    return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by("position", "name")
+
+
+def access_macro(*, user, macro_id: int) -> Macro:
+    macro = macro_list_for_user(user=user).filter(pk=macro_id).first()
+    if macro is None:
+        raise NotFound("Macro not found.")
+    return macro
+
+
+def canned_reply_list_for_user(*, user, query: str = "", language: str = "") -> QuerySet[CannedReply]:
+    if not user.is_authenticated or not user.is_staff_member:
+        return CannedReply.objects.none()
+    qs = CannedReply.objects.filter(Q(owner__isnull=True) | Q(owner=user))
+    for word in (query or "").split()[:5]:
+        qs = qs.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    if language:
+        qs = qs.filter(Q(language="") | Q(language=language))
+    return qs.order_by("position", "title")
+
+
+def access_canned_reply(*, user, canned_id: int) -> CannedReply:
+    canned = canned_reply_list_for_user(user=user).filter(pk=canned_id).first()
+    if canned is None:
+        raise NotFound("Canned reply not found.")
+    return canned

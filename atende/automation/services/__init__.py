@@ -1,0 +1,1 @@
+"""Automation writes: rule definitions, routing, assignment, triggers, time rules, macros and deliveries."""

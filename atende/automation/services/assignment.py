@@ -1,0 +1,130 @@
+"""Assignment strategies (round robin, least loaded, skills match) respecting capacity and availability.
+
+Choosing an agent locks the candidate agents' rows (in id order, so two choosers never deadlock) before counting
+their open tickets. Two tickets arriving at once are therefore assigned one after the other, and the second sees
+the first: an agent's capacity is never exceeded, even with several web processes and workers."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+
+from atende.accounts.choices import Availability, Role
+from atende.accounts.models import Team, User
+from atende.accounts.services import user_update_profile
+from atende.automation.choices import AssignmentStrategy
+from atende.automation.models import AssignmentCursor
+from atende.core.actor import Actor
+from atende.core.exceptions import ValidationError
+from atende.tickets.models import Ticket
+from atende.tickets.services import ticket_assign
+from atende.tickets.states import UNSOLVED_STATUSES
+
+
+def eligible_agent_ids(team: Team, *, exclude: set[int] = frozenset()) -> list[int]:
+    ids = (team.members.filter(role__in=[Role.ADMIN, Role.AGENT], is_active=True, availability=Availability.ONLINE)
+           .exclude(pk__in=exclude).order_by("pk").values_list("pk", flat=True))
+    return list(ids)
+
+
+def open_ticket_counts(agent_ids: list[int]) -> dict[int, int]:
+    rows = (Ticket.objects.filter(assignee_id__in=agent_ids, status__in=UNSOLVED_STATUSES)
+            .values("assignee_id").annotate(n=Count("id")))
+    return {row["assignee_id"]: row["n"] for row in rows}
+
+
+def _round_robin(team: Team, agents: list[User]) -> User:
+    cursor, _created = AssignmentCursor.objects.get_or_create(team=team)
+    cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
+    after = [a for a in agents if cursor.last_user_id is None or a.pk > cursor.last_user_id]
+    chosen = (after or agents)[0]
+    cursor.last_user_id = chosen.pk
+    cursor.save(update_fields=["last_user_id"])
+    return chosen
+
+
+def _skills_wanted(ticket: Ticket) -> set[str]:
+    wanted = {t.lower() for t in ticket.tags.values_list("name", flat=True)}
+    if ticket.language:
+        wanted.add(ticket.language.lower())
+    return wanted
+
+
+def choose_agent(*, ticket: Ticket, team: Team, strategy: str, exclude: set[int] = frozenset()) -> User | None:
+    """Lock the candidates and pick one with room left; ``None`` when nobody is available."""
+    ids = eligible_agent_ids(team, exclude=exclude)
+    if not ids:
+        return None
+    agents = list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    loads = open_ticket_counts(ids)
+    with_room = [a for a in agents if a.capacity is None or loads.get(a.pk, 0) < a.capacity]
+    if not with_room:
+        return None
+    least = min(with_room, key=lambda a: (loads.get(a.pk, 0), a.pk))
+    if strategy == AssignmentStrategy.ROUND_ROBIN:
+        return _round_robin(team, with_room)
+    if strategy == AssignmentStrategy.SKILLS:
+        wanted = _skills_wanted(ticket)
+        scored = [(len(wanted & {str(s).lower() for s in (a.skills or [])}), a) for a in with_room]
+        best = max(score for score, _a in scored)
+        if best > 0:  # the best skill match, least loaded among equals; otherwise fall back to least loaded
+            return min((a for score, a in scored if score == best), key=lambda a: (loads.get(a.pk, 0), a.pk))
+    return least
+
+
+@transaction.atomic
+def ticket_auto_assign(*, ticket: Ticket, actor: Actor, reassign: bool = False,
+                       exclude: set[int] = frozenset()) -> Ticket | None:
+    """Assign ``ticket`` by its team's strategy. Returns the ticket, or ``None`` if nobody could take it."""
+    ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("team").get(pk=ticket.pk)
+    team = ticket.team
+    if team is None or team.assignment_strategy == AssignmentStrategy.MANUAL or ticket.status not in UNSOLVED_STATUSES:
+        return None
+    if ticket.assignee_id and not reassign:
+        return None
+    exclude = set(exclude) | ({ticket.assignee_id} if ticket.assignee_id else set())
+    agent = choose_agent(ticket=ticket, team=team, strategy=team.assignment_strategy, exclude=exclude)
+    if agent is None:
+        return None
+    return ticket_assign(ticket=ticket, actor=actor, team=team, assignee=agent,
+                         reason=f"auto:{team.assignment_strategy}")
+
+
+@transaction.atomic
+def team_set_assignment(*, team: Team, strategy: str, reassign_when_offline: bool) -> Team:
+    if strategy not in AssignmentStrategy.values:
+        raise ValidationError(f"Unknown assignment strategy “{strategy}”.", code="unknown_strategy")
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    team.assignment_strategy = strategy
+    team.reassign_when_offline = reassign_when_offline
+    team.save(update_fields=["assignment_strategy", "reassign_when_offline", "updated_at"])
+    return team
+
+
+def agent_set_availability(*, agent: User, availability: str, actor: Actor) -> int:
+    """Set an agent's availability; going offline hands their tickets on in teams that ask for it.
+
+    Returns how many tickets were reassigned. Each ticket moves in its own transaction, so one failure does not
+    keep the agent "online"."""
+    if availability not in Availability.values:
+        raise ValidationError(f"Unknown availability “{availability}”.", code="unknown_availability")
+    if not agent.is_staff_member:
+        raise ValidationError("Only agents have an availability.", code="not_an_agent")
+    user_update_profile(user=agent, availability=availability)
+    if availability != Availability.OFFLINE:
+        return 0
+    moved = 0
+    teams = agent.teams.filter(reassign_when_offline=True).exclude(assignment_strategy=AssignmentStrategy.MANUAL)
+    for team in teams:
+        ticket_ids = list(Ticket.objects.filter(assignee=agent, team=team, status__in=UNSOLVED_STATUSES)
+                          .values_list("pk", flat=True))
+        for ticket_id in ticket_ids:
+            with transaction.atomic():
+                ticket = Ticket(pk=ticket_id)
+                result = ticket_auto_assign(ticket=ticket, actor=Actor.automation(), reassign=True,
+                                            exclude={agent.pk})
+                if result is None:  # nobody free: back to the team's unassigned queue
+                    ticket_assign(ticket=ticket, actor=Actor.automation(), team=team, assignee=None,
+                                  reason="agent_offline")
+                moved += 1
+    return moved

@@ -1,0 +1,175 @@
+"""Saving rule definitions: every condition and action is validated here, so a bad rule never reaches the engine."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
+from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
+from atende.automation.rules import actions as A
+from atende.automation.rules.conditions import validate_conditions
+from atende.automation.rules.placeholders import validate_placeholders
+from atende.core.exceptions import PermissionDenied, ValidationError
+
+RULE_MODELS = {"routing": RoutingRule, "trigger": Trigger, "time_rule": TimeRule}
+ACTION_CONTEXT = {"routing": A.ROUTING, "trigger": A.TRIGGER, "time_rule": A.TIME_RULE}
+
+
+def _require_admin(actor_user) -> None:
+    if actor_user is not None and not actor_user.is_admin:
+        raise PermissionDenied("Only administrators manage automation rules.")
+
+
+def _next_position(model) -> int:
+    return (model.objects.aggregate(m=Max("position"))["m"] or 0) + 1
+
+
+def _name(name: str) -> str:
+    name = " ".join((name or "").split())[:120]
+    if not name:
+        raise ValidationError("A name is required.", code="name_required")
+    return name
+
+
+@transaction.atomic
+def rule_save(*, kind: str, user=None, rule=None, name: str, conditions: Any = None, actions: Any = None,
+              is_active: bool = True, description: str = "", **extra) -> RoutingRule | Trigger | TimeRule:
+    """Create or update a routing rule, trigger or time rule after validating its whole definition."""
+    _require_admin(user)
+    model = RULE_MODELS[kind]
+    rule = rule or model(position=_next_position(model))
+    rule.name = _name(name)
+    rule.description = description or ""
+    rule.is_active = bool(is_active)
+    rule.conditions = validate_conditions(conditions, allow_changes=kind == "trigger")
+    rule.actions = A.validate_actions(actions, context=ACTION_CONTEXT[kind])
+    if not rule.actions:
+        raise ValidationError("Add at least one action.", code="actions_required")
+    if kind == "routing":
+        rule.stop = bool(extra.get("stop", True))
+    elif kind == "trigger":
+        events = extra.get("events") or []
+        unknown = sorted(set(events) - set(TriggerEvent.values))
+        if unknown:
+            raise ValidationError(f"Unknown trigger events: {', '.join(unknown)}.", code="unknown_event")
+        if not events:
+            raise ValidationError("Choose at least one event the trigger runs on.", code="events_required")
+        rule.events = [e for e in TriggerEvent.values if e in events]
+    elif kind == "time_rule":
+        if extra.get("anchor") not in TimeAnchor.values:
+            raise ValidationError(f"Unknown time reference “{extra.get('anchor')}”.", code="unknown_anchor")
+        try:
+            hours = Decimal(str(extra.get("hours")))
+        except InvalidOperation:
+            raise ValidationError("Hours must be a number.", code="invalid_hours")
+        if not hours.is_finite() or hours <= 0 or hours > 24 * 365:
+            raise ValidationError("Hours must be more than 0 and at most a year.", code="invalid_hours")
+        rule.anchor, rule.hours = extra["anchor"], hours
+        rule.business_hours = bool(extra.get("business_hours", False))
+    rule.full_clean()
+    rule.save()
+    if kind == "time_rule":
+        rule_id = rule.pk
+        transaction.on_commit(lambda: _backfill(rule_id))
+    return rule
+
+
+def _backfill(rule_id: int) -> None:
+    from atende.automation.tasks import time_rule_backfill_task
+
+    time_rule_backfill_task.enqueue(rule_id)
+
+
+@transaction.atomic
+def rule_delete(*, rule, user=None) -> None:
+    _require_admin(user)
+    rule.delete()
+
+
+@transaction.atomic
+def rule_move(*, rule, direction: str, user=None) -> None:
+    """Swap ``rule`` with its neighbour (``up`` or ``down``); positions are renumbered 1..n first."""
+    _require_admin(user)
+    model = type(rule)
+    ordered = list(model.objects.select_for_update().order_by("position", "id"))
+    index = next(i for i, r in enumerate(ordered) if r.pk == rule.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, item in enumerate(ordered, start=1):
+        if item.position != position:
+            item.position = position
+            item.save(update_fields=["position"])
+
+
+@transaction.atomic
+def macro_save(*, user, macro: Macro | None = None, name: str, actions: Any = None, reply_text: str = "",
+               reply_visibility: str = MessageVisibility.REPLY, shared: bool = True, is_active: bool = True) -> Macro:
+    """Shared macros are for admins to manage; any agent keeps personal ones."""
+    if not user.is_agent:
+        raise PermissionDenied("Only agents have macros.")
+    if shared and not user.is_admin:
+        raise PermissionDenied("Only administrators create shared macros; make it personal instead.")
+    if macro is not None and not macro_can_edit(user, macro):
+        raise PermissionDenied("You cannot change this macro.")
+    macro = macro or Macro(position=_next_position(Macro))
+    macro.name = _name(name)
+    macro.actions = A.validate_actions(actions, context=A.MACRO)
+    macro.reply_text = validate_placeholders(reply_text or "", where="Reply text")
+    if reply_visibility not in MessageVisibility.values:
+        raise ValidationError("Choose a public reply or an internal note.", code="invalid_visibility")
+    macro.reply_visibility = reply_visibility
+    if not macro.actions and not macro.reply_text.strip():
+        raise ValidationError("A macro needs at least one action or a reply text.", code="macro_empty")
+    macro.owner = None if shared else (macro.owner or user)
+    macro.is_active = bool(is_active)
+    macro.full_clean()
+    macro.save()
+    return macro
+
+
+def macro_can_edit(user, macro: Macro) -> bool:
+    return user.is_admin or (macro.owner_id is not None and macro.owner_id == user.pk)
+
+
+@transaction.atomic
+def macro_delete(*, user, macro: Macro) -> None:
+    if not macro_can_edit(user, macro):
+        raise PermissionDenied("You cannot delete this macro.")
+    macro.delete()
+
+
+@transaction.atomic
+def canned_reply_save(*, user, canned: CannedReply | None = None, title: str, body: str, language: str = "",
+                      shared: bool = True) -> CannedReply:
+    if not user.is_agent:
+        raise PermissionDenied("Only agents have canned replies.")
+    if shared and not user.is_admin:
+        raise PermissionDenied("Only administrators create shared canned replies; make it personal instead.")
+    if canned is not None and not (user.is_admin or canned.owner_id == user.pk):
+        raise PermissionDenied("You cannot change this canned reply.")
+    canned = canned or CannedReply(position=_next_position(CannedReply))
+    canned.title = " ".join((title or "").split())[:150]
+    if not canned.title:
+        raise ValidationError("A title is required.", code="title_required")
+    if not (body or "").strip():
+        raise ValidationError("The text is required.", code="body_required")
+    canned.body = validate_placeholders(body, where="Text")
+    if language not in ("", "en", "pt-br"):
+        raise ValidationError("Language must be empty, en or pt-br.", code="invalid_language")
+    canned.language = language
+    canned.owner = None if shared else (canned.owner or user)
+    canned.full_clean()
+    canned.save()
+    return canned
+
+
+@transaction.atomic
+def canned_reply_delete(*, user, canned: CannedReply) -> None:
+    if not (user.is_admin or canned.owner_id == user.pk):
+        raise PermissionDenied("You cannot delete this canned reply.")
+    canned.delete()

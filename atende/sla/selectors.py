@@ -1,0 +1,64 @@
+"""SLA reads: which calendar and policy apply to a ticket, the clocks shown on the ticket page, breaching soon."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from atende.sla.business_time import CalendarSpec
+from atende.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from atende.tickets.models import Ticket
+
+
+def _load(calendar: BusinessCalendar | None) -> CalendarSpec | None:
+    if calendar is None:
+        return None
+    calendar = BusinessCalendar.objects.prefetch_related("hours", "holidays").get(pk=calendar.pk)
+    try:
+        return calendar.spec()
+    except ValueError:  # a calendar without opening hours counts as always open rather than never
+        return CalendarSpec.twenty_four_seven()
+
+
+def calendar_for_team(team_id: int | None) -> CalendarSpec:
+    """The team's calendar, else the default calendar, else 24/7."""
+    calendar = None
+    if team_id:
+        calendar = BusinessCalendar.objects.filter(calendarteam__team_id=team_id).first()
+    calendar = calendar or BusinessCalendar.objects.filter(is_default=True).first()
+    return _load(calendar) or CalendarSpec.twenty_four_seven()
+
+
+def calendar_for_policy(policy: SlaPolicy, ticket: Ticket) -> CalendarSpec:
+    if not policy.business_hours:
+        return CalendarSpec.twenty_four_seven()
+    if policy.calendar_id:
+        return _load(policy.calendar) or CalendarSpec.twenty_four_seven()
+    return calendar_for_team(ticket.team_id)
+
+
+def policy_for_ticket(ticket: Ticket, *, payload: dict | None = None) -> SlaPolicy | None:
+    """The first active policy (by position) whose conditions match the ticket."""
+    from atende.automation.rules.conditions import matches
+    from atende.automation.rules.context import RuleContext
+
+    ctx = RuleContext(ticket, payload)
+    for policy in SlaPolicy.objects.filter(is_active=True).order_by("position", "id"):
+        if matches(policy.conditions or {}, ctx):
+            return policy
+    return None
+
+
+def clock_list_for_ticket(*, ticket: Ticket) -> QuerySet[SlaClock]:
+    return SlaClock.objects.filter(ticket=ticket).select_related("policy").order_by("metric", "cycle")
+
+
+def tickets_breaching_soon(*, user, within: dt.timedelta = dt.timedelta(hours=4)) -> QuerySet[Ticket]:
+    """Open tickets whose next SLA target is due within ``within`` (or already breached), soonest first."""
+    from atende.tickets.selectors import ticket_list_for_user
+
+    horizon = timezone.now() + within
+    return (ticket_list_for_user(user=user).filter(sla_due_at__isnull=False, sla_due_at__lte=horizon)
+            .with_list_relations().order_by("sla_due_at", "id"))

@@ -1,0 +1,1 @@
+"""SLA writes: calendars and policies (definitions) and the per-ticket clocks (clocks)."""
