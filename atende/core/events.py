@@ -41,6 +41,7 @@ TASK_SUBSCRIBERS: dict[str, list[str]] = {
         "atende.email_channel.tasks.notify_on_event_task",
         "atende.integrations.tasks.webhooks_on_event_task",
     ],
+    "STATUS_CHANGED": ["atende.surveys.tasks.survey_on_status_changed_task"],
 }
 
 

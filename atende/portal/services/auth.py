@@ -1,0 +1,119 @@
+"""Sign-up with email verification, and magic-link log-in. Emails leave only after the transaction commits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from atende.accounts.choices import Role
+from atende.accounts.models import User
+from atende.accounts.services import normalize_email, user_create
+from atende.core.exceptions import ValidationError
+from atende.portal.tasks import auth_email_send_task
+from atende.portal.tokens import (
+    InvalidToken,
+    magic_token_matches,
+    make_magic_token,
+    make_verification_token,
+    read_magic_token,
+    read_verification_token,
+)
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def auth_email_enqueue(*, kind: str, user: User, url: str) -> None:
+    """Queue an auth email once the current transaction commits (at once outside a transaction)."""
+    user_id = user.pk
+    transaction.on_commit(lambda: auth_email_send_task.enqueue(kind, user_id, url))
+
+
+def verification_url(user: User) -> str:
+    return absolute(reverse("accounts:verify_email", args=[make_verification_token(user)]))
+
+
+@transaction.atomic
+def customer_sign_up(*, email: str, password: str, name: str = "", locale: str = "") -> User:
+    """A new customer account (unverified) and the verification email."""
+    email = normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(
+            "An account with this email address already exists. Log in, or ask for a log-in link by email.",
+            code="email_taken", details={"email": "taken"})
+    probe = User(email=email, name=name)
+    try:
+        validate_password(password, user=probe)
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), code="weak_password", details={"password": exc.messages})
+    user = user_create(email=email, password=password, name=name.strip(), role=Role.CUSTOMER, locale=locale,
+                       email_verified=False)
+    auth_email_enqueue(kind="verify_email", user=user, url=verification_url(user))
+    return user
+
+
+@transaction.atomic
+def verification_resend(*, user: User) -> bool:
+    if user.email_verified:
+        return False
+    auth_email_enqueue(kind="verify_email", user=user, url=verification_url(user))
+    return True
+
+
+@transaction.atomic
+def customer_email_verify(*, token: str) -> tuple[User, bool]:
+    """Mark the address verified. Returns (user, newly_verified); a second click changes nothing."""
+    data = read_verification_token(token)
+    user = User.objects.select_for_update().filter(pk=data.user_id, is_active=True).first()
+    if user is None or user.email.lower() != data.value.lower():
+        raise InvalidToken("This verification link is not valid any more.")
+    if user.email_verified:
+        return user, False
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user, True
+
+
+@transaction.atomic
+def customer_email_mark_verified(*, user: User) -> None:
+    """Proving control of the mailbox another way (a reset link) verifies the address too."""
+    if not user.email_verified:
+        User.objects.filter(pk=user.pk).update(email_verified=True)
+        user.email_verified = True
+
+
+@transaction.atomic
+def magic_link_send(*, email: str) -> bool:
+    """Email a one-time log-in link to an active customer. Unknown addresses get nothing, silently (the
+    page says the same either way, so nobody can probe which addresses have accounts)."""
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return False
+    user = User.objects.filter(email__iexact=email, is_active=True, role=Role.CUSTOMER).first()
+    if user is None:
+        return False
+    url = absolute(reverse("accounts:magic_link_login", args=[make_magic_token(user)]))
+    auth_email_enqueue(kind="magic_link", user=user, url=url)
+    return True
+
+
+@transaction.atomic
+def magic_link_consume(*, token: str) -> User:
+    """Check a magic link and use it up (``last_login`` moves, so the token no longer matches).
+
+    Opening the link proves the address, so it is marked verified. The caller logs the user in.
+    """
+    data = read_magic_token(token)
+    user = User.objects.select_for_update().filter(pk=data.user_id, is_active=True, role=Role.CUSTOMER).first()
+    if user is None or not magic_token_matches(user, data):
+        raise InvalidToken("This log-in link has already been used. Ask for a new one.", code="token_used")
+    user.last_login = timezone.now()
+    user.email_verified = True
+    user.save(update_fields=["last_login", "email_verified"])
+    return user
