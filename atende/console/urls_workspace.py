@@ -1,1 +1,23 @@
-urlpatterns: list = []
+"""The ticket workspace, ticket creation, phone calls, and customer/organisation profiles."""
+
+from django.urls import path
+
+from atende.console.views import people, ticket, ticket_actions, ticket_create
+
+urlpatterns = [
+    path("tickets/new/", ticket_create.ticket_new, name="ticket_new"),
+    path("calls/new/", ticket_create.phone_call, name="phone_call"),
+    path("tickets/<int:number>/", ticket.ticket_detail, name="ticket"),
+    path("tickets/<int:number>/timeline/", ticket.ticket_timeline, name="ticket_timeline"),
+    path("tickets/<int:number>/panel/", ticket.ticket_panel, name="ticket_panel"),
+    path("tickets/<int:number>/related/", ticket.ticket_related, name="ticket_related"),
+    path("tickets/<int:number>/reply/", ticket_actions.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:number>/fields/", ticket_actions.ticket_fields, name="ticket_fields"),
+    path("tickets/<int:number>/assign-to-me/", ticket_actions.ticket_assign_me, name="ticket_assign_me"),
+    path("tickets/<int:number>/followers/", ticket_actions.ticket_followers, name="ticket_followers"),
+    path("tickets/<int:number>/links/", ticket_actions.ticket_links, name="ticket_links"),
+    path("tickets/<int:number>/merge/", ticket_actions.ticket_merge_into, name="ticket_merge"),
+    path("customers/<int:id>/", people.customer_profile, name="customer"),
+    path("customers/<int:id>/notes/", people.customer_notes, name="customer_notes"),
+    path("organizations/<int:id>/", people.organization_profile, name="organization"),
+]

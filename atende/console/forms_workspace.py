@@ -1,0 +1,283 @@
+"""Forms of the ticket workspace, ticket creation, phone calls and profiles. Parsing only: no writes here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from atende.accounts.models import User
+from atende.accounts.selectors import agent_list, team_list
+from atende.tickets.choices import Channel, Level, LinkKind, MessageKind, TicketPriority, TicketStatus, TicketType
+from atende.tickets.models import Category, CustomField, Ticket
+from atende.tickets.services import IncomingFile
+from atende.tickets.states import TRANSITIONS
+
+KEEP = ""
+
+
+class WorkspaceForm(forms.Form):
+    """No trailing colons on labels, and per-form id prefixes: several forms share one page."""
+
+    id_prefix = "f"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def incoming_files(uploads) -> list[IncomingFile]:
+    """Uploads as the services take them (size limits are checked there and while reading)."""
+    return [IncomingFile.from_upload(upload) for upload in uploads or ()]
+
+
+def user_by_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=(email or "").strip()).first()
+
+
+def parse_tags(raw: str) -> list[str]:
+    return [t for t in (part.strip() for part in (raw or "").replace(";", ",").split(",")) if t]
+
+
+def status_choices(current: str) -> list[tuple[str, str]]:
+    allowed = TRANSITIONS[TicketStatus(current)]
+    return [(s.value, s.label) for s in TicketStatus if s == current or s in allowed]
+
+
+class ReplyForm(WorkspaceForm):
+    """A public reply or internal note, with the status the ticket should end up in."""
+
+    id_prefix = "reply"
+
+
+    kind = forms.ChoiceField(label=_("Type"), choices=[(MessageKind.REPLY, _("Public reply")),
+                                                       (MessageKind.NOTE, _("Internal note"))],
+                             widget=forms.RadioSelect, initial=MessageKind.REPLY)
+    body = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    attachments = MultipleFileField(label=_("Attachments"))
+    set_status = forms.ChoiceField(label=_("Then set status to"), required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    force = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, ticket: Ticket, can_reply: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["set_status"].choices = [(KEEP, _("Unchanged (open when new)"))] + [
+            (value, label) for value, label in status_choices(ticket.status)
+            if value not in (ticket.status, TicketStatus.NEW, TicketStatus.CLOSED)]
+        if not can_reply:
+            self.fields["kind"].choices = [(MessageKind.NOTE, _("Internal note"))]
+            self.fields["kind"].initial = MessageKind.NOTE
+            del self.fields["set_status"]
+        self.fields["expected_version"].initial = ticket.version
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("body") or "").strip() and not data.get("attachments"):
+            self.add_error("body", _("Write a message or attach a file."))
+        return data
+
+
+class TicketFieldsForm(WorkspaceForm):
+    """The side panel. ``changes()`` lists only what the agent actually changed, as ``ticket_update`` takes it."""
+
+    id_prefix = "panel"
+
+
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    requester = forms.EmailField(label=_("Requester (email)"))
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("No team"))
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=None, required=False, empty_label=_("Nobody"))
+    status = forms.ChoiceField(label=_("Status"))
+    resolution_summary = forms.CharField(label=_("Resolution summary"), required=False,
+                                         widget=forms.Textarea(attrs={"rows": 2}))
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=Level.choices)
+    impact = forms.ChoiceField(label=_("Impact"), choices=Level.choices)
+    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=None, required=False, empty_label=_("None"))
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        self.ticket = ticket
+        self.custom_field_defs = list(CustomField.objects.filter(is_active=True))
+        initial = {
+            "subject": ticket.subject, "requester": ticket.requester.email, "team": ticket.team_id,
+            "assignee": ticket.assignee_id, "status": ticket.status, "resolution_summary": ticket.resolution_summary,
+            "priority": ticket.priority if ticket.priority_manual else KEEP, "urgency": ticket.urgency,
+            "impact": ticket.impact, "type": ticket.type, "category": ticket.category_id,
+            "tags": ", ".join(sorted(t.name for t in ticket.tags.all())), "expected_version": ticket.version,
+        }
+        for field in self.custom_field_defs:
+            value = (ticket.custom_fields or {}).get(field.key)
+            initial[f"cf_{field.key}"] = "" if value is None else value
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["team"].queryset = team_list()
+        self.fields["assignee"].queryset = agent_list()
+        self.fields["category"].queryset = Category.objects.filter(is_active=True).select_related("parent")
+        self.fields["status"].choices = status_choices(ticket.status)
+        current_auto = TicketPriority(ticket.priority).label if not ticket.priority_manual else None
+        auto_label = _("Automatic (%(current)s)") % {"current": current_auto} if current_auto else _("Automatic")
+        self.fields["priority"].choices = [(KEEP, auto_label), *TicketPriority.choices]
+        for field in self.custom_field_defs:
+            self.fields[f"cf_{field.key}"] = _custom_form_field(field)
+
+    @property
+    def custom_bound_fields(self):
+        return [self[f"cf_{field.key}"] for field in self.custom_field_defs]
+
+    def clean_requester(self):
+        email = self.cleaned_data["requester"]
+        if email.lower() == self.ticket.requester.email.lower():
+            return self.ticket.requester
+        user = user_by_email(email)
+        if user is None:
+            raise forms.ValidationError(_("No contact with this address. Create the ticket for a new contact instead."))
+        return user
+
+    def changes(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        for name in ("subject", "team", "assignee", "urgency", "impact", "type", "category"):
+            if name in self.changed_data:
+                changes[name] = data[name]
+        if "requester" in self.changed_data and data["requester"].pk != self.ticket.requester_id:
+            changes["requester"] = data["requester"]
+        if "priority" in self.changed_data:
+            changes["priority"] = data["priority"] or None
+        if "tags" in self.changed_data:
+            changes["tags"] = parse_tags(data["tags"])
+        custom = {f.key: data.get(f"cf_{f.key}") for f in self.custom_field_defs
+                  if f"cf_{f.key}" in self.changed_data}
+        if custom:
+            changes["custom_fields"] = custom
+        if "status" in self.changed_data and data["status"] != self.ticket.status:
+            changes["status"] = data["status"]
+            if data.get("resolution_summary"):
+                changes["resolution_summary"] = data["resolution_summary"]
+        return changes
+
+
+def _custom_form_field(field: CustomField) -> forms.Field:
+    common = {"label": field.label, "required": False, "help_text": field.help_text}
+    if field.kind == "number":
+        return forms.DecimalField(**common)
+    if field.kind == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if field.kind == "dropdown":
+        return forms.ChoiceField(choices=[("", "—"), *[(str(c), str(c)) for c in field.choices]], **common)
+    if field.kind == "checkbox":
+        return forms.BooleanField(**common)
+    return forms.CharField(max_length=5000, **common)
+
+
+class FollowerAddForm(WorkspaceForm):
+    id_prefix = "follower"
+    email = forms.EmailField(label=_("Add a follower (email)"))
+
+    def clean_email(self):
+        user = user_by_email(self.cleaned_data["email"])
+        if user is None:
+            raise forms.ValidationError(_("No user with this address."))
+        return user
+
+
+class LinkForm(WorkspaceForm):
+    id_prefix = "link"
+    number = forms.IntegerField(label=_("Ticket number"), min_value=1)
+    kind = forms.ChoiceField(label=_("Link"), choices=LinkKind.choices)
+    direction = forms.ChoiceField(choices=[("out", "out"), ("in", "in")], initial="out", required=False,
+                                  widget=forms.HiddenInput)
+
+
+class MergeForm(WorkspaceForm):
+    id_prefix = "merge"
+    number = forms.IntegerField(label=_("Merge this ticket into ticket number"), min_value=1)
+
+
+class ContactFields(WorkspaceForm):
+    """A contact picked by email: an existing one, or a new customer created with the name given."""
+
+    id_prefix = "contact"
+
+
+    requester_email = forms.EmailField(label=_("Customer email"))
+    requester_name = forms.CharField(label=_("Customer name (for a new contact)"), max_length=200, required=False)
+
+
+class TicketNewForm(ContactFields):
+    id_prefix = "new"
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    body = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}))
+    first_message_by_agent = forms.BooleanField(
+        label=_("The description is my message to the customer (outbound)"), required=False,
+        help_text=_("Leave unticked when you are writing down what the customer asked."))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=None, required=False, empty_label=_("None"))
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("No team"))
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=None, required=False, empty_label=_("Nobody"))
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=Level.choices, initial=Level.MEDIUM)
+    impact = forms.ChoiceField(label=_("Impact"), choices=Level.choices, initial=Level.MEDIUM)
+    priority = forms.ChoiceField(label=_("Priority"), required=False,
+                                 choices=[(KEEP, _("Automatic")), *TicketPriority.choices])
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = team_list()
+        self.fields["assignee"].queryset = agent_list()
+        self.fields["category"].queryset = Category.objects.filter(is_active=True).select_related("parent")
+
+
+class PhoneCallForm(ContactFields):
+    id_prefix = "call"
+    ticket_number = forms.IntegerField(
+        label=_("Existing ticket number"), required=False, min_value=1,
+        help_text=_("Leave empty to open a new ticket for this call."))
+    direction = forms.ChoiceField(label=_("Direction"), choices=[("inbound", _("Inbound")),
+                                                                 ("outbound", _("Outbound"))])
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=0, initial=0)
+    duration_seconds = forms.IntegerField(label=_("and seconds"), min_value=0, max_value=59, initial=0,
+                                          required=False)
+    subject = forms.CharField(label=_("Subject (new ticket)"), max_length=255, required=False)
+    notes = forms.CharField(label=_("Call notes"), widget=forms.Textarea(attrs={"rows": 6}))
+    type = forms.ChoiceField(label=_("Type (new ticket)"), choices=TicketType.choices)
+    category = forms.ModelChoiceField(label=_("Category (new ticket)"), queryset=None, required=False,
+                                      empty_label=_("None"))
+    team = forms.ModelChoiceField(label=_("Team (new ticket)"), queryset=None, required=False,
+                                  empty_label=_("No team"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = team_list()
+        self.fields["category"].queryset = Category.objects.filter(is_active=True).select_related("parent")
+
+    @property
+    def total_seconds(self) -> int:
+        return self.cleaned_data["duration_minutes"] * 60 + (self.cleaned_data.get("duration_seconds") or 0)
+
+
+class CustomerNotesForm(WorkspaceForm):
+    id_prefix = "notes"
+    notes = forms.CharField(label=_("Notes about this customer"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 4}))

@@ -1,0 +1,121 @@
+"""Customer and organisation profiles: contact data, notes, custom fields, ticket history and interactions.
+
+Ticket histories are keyset-paginated newest first (``?cursor=``); htmx "Show more" fetches only the rows.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from atende.accounts.selectors import access_customer, access_organization
+from atende.accounts.services import user_update_profile
+from atende.core.exceptions import DomainError, NotFound
+from atende.core.exceptions import ValidationError as DomainValidationError
+from atende.core.pagination import keyset_page
+from atende.tickets.models import Message
+from atende.tickets.selectors import ticket_list_for_user
+from atende.tickets.states import UNSOLVED_STATUSES
+
+from ..forms_workspace import CustomerNotesForm
+
+PAGE_SIZE = 25
+INTERACTIONS = 20
+
+
+def _staff(request) -> None:
+    if not request.user.is_staff_member:
+        raise Http404
+
+
+def _ticket_history(request, tickets):
+    try:
+        return keyset_page(tickets.with_list_relations(), order="-created_at", cursor=request.GET.get("cursor"),
+                           size=PAGE_SIZE)
+    except DomainValidationError:
+        raise Http404
+
+
+def _counts(tickets) -> dict[str, int]:
+    return tickets.aggregate(total=Count("pk"), unsolved=Count("pk", filter=Q(status__in=UNSOLVED_STATUSES)))
+
+
+def _interactions(request, *, messages_filter: Q):
+    """Recent messages and logged calls, newest first, on tickets the agent may see."""
+    visible = ticket_list_for_user(user=request.user)
+    return list(Message.objects.filter(messages_filter, ticket__in=visible)
+                .select_related("ticket", "author").order_by("-created_at", "-id")[:INTERACTIONS])
+
+
+def _rows_or_page(request, template: str, context: dict):
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, "console/people_ticket_rows.html", context)
+    return render(request, template, context)
+
+
+@login_required
+def customer_profile(request, id: int):
+    _staff(request)
+    try:
+        customer = access_customer(user=request.user, customer_id=id)
+    except NotFound:
+        raise Http404
+    tickets = ticket_list_for_user(user=request.user).filter(requester=customer)
+    page = _ticket_history(request, tickets)
+    context = {
+        "person": customer, "page": page, "rows_url": request.path,
+        "counts": _counts(tickets) if not request.GET.get("cursor") else None,
+        "interactions": _interactions(request, messages_filter=Q(author=customer)
+                                      | Q(metadata__phone_call__caller_id=customer.pk)),
+        "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
+        "can_edit": request.user.is_agent,
+    }
+    return _rows_or_page(request, "console/people_customer.html", context)
+
+
+@login_required
+def customer_notes(request, id: int):
+    _staff(request)
+    if request.method != "POST":
+        return redirect("console:customer", id=id)
+    if not request.user.is_agent:
+        raise PermissionDenied
+    try:
+        customer = access_customer(user=request.user, customer_id=id)
+    except NotFound:
+        raise Http404
+    form = CustomerNotesForm(request.POST)
+    if form.is_valid():
+        try:
+            user_update_profile(user=customer, notes=form.cleaned_data["notes"])
+        except DomainError as exc:
+            flash.error(request, exc.message)
+        else:
+            flash.success(request, _("Notes saved."))
+    return redirect("console:customer", id=customer.pk)
+
+
+@login_required
+def organization_profile(request, id: int):
+    _staff(request)
+    try:
+        organization = access_organization(user=request.user, organization_id=id)
+    except NotFound:
+        raise Http404
+    tickets = ticket_list_for_user(user=request.user).filter(organization=organization)
+    page = _ticket_history(request, tickets)
+    members = organization.members.order_by("name", "email")
+    context = {
+        "organization": organization, "page": page, "rows_url": request.path,
+        "counts": _counts(tickets) if not request.GET.get("cursor") else None,
+        "members": list(members[:50]), "member_count": members.count(),
+        "domains": list(organization.domains.values_list("domain", flat=True)),
+        "interactions": _interactions(request, messages_filter=Q(ticket__organization=organization)
+                                      & ~Q(kind="system")),
+    }
+    return _rows_or_page(request, "console/people_organization.html", context)

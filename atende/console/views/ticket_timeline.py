@@ -1,0 +1,149 @@
+"""The workspace timeline: messages and audit events merged by time, runs of events collapsed into one item.
+
+Events hold raw values (STYLE §4); the readable, translated sentence for each is built here, at render time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from atende.tickets.choices import (
+    ActorKind,
+    Level,
+    LinkKind,
+    TicketEventType,
+    TicketPriority,
+    TicketStatus,
+    TicketType,
+)
+from atende.tickets.models import Message, TicketEvent
+from atende.tickets.selectors import event_list_for_user, message_list_for_user
+
+E = TicketEventType
+# Shown as the message itself, so their audit rows would only repeat it.
+HIDDEN_EVENTS = {E.REPLY_ADDED, E.NOTE_ADDED}
+_CHOICE_LABELS = {"status": TicketStatus, "priority": TicketPriority, "urgency": Level, "impact": Level,
+                  "type": TicketType}
+
+
+@dataclass
+class TimelineItem:
+    kind: str  # "message" or "events"
+    created_at: Any
+    message: Message | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_group(self) -> bool:
+        return len(self.events) > 1
+
+
+def _label(name: str, value: Any) -> str:
+    if value in (None, "", [], {}):
+        return _("(empty)")
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id"))
+    choices = _CHOICE_LABELS.get(name)
+    if choices is not None:
+        try:
+            return str(choices(value).label)
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def _field_name(name: str) -> str:
+    names = {"subject": _("Subject"), "type": _("Type"), "category": _("Category"), "urgency": _("Urgency"),
+             "impact": _("Impact"), "custom_fields": _("Custom fields"), "language": _("Language")}
+    return names.get(name, name)
+
+
+def _duration(seconds: int) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def describe_event(event: TicketEvent) -> str:
+    """One sentence saying what the event changed, in the reader's language."""
+    data = event.data or {}
+    t = event.type
+    if t == E.TICKET_CREATED:
+        return _("Ticket created (channel: %(channel)s)") % {"channel": data.get("channel", "")}
+    if t in (E.STATUS_CHANGED, E.PRIORITY_CHANGED):
+        name = "status" if t == E.STATUS_CHANGED else "priority"
+        text = _("%(field)s: %(old)s → %(new)s") % {
+            "field": _("Status") if name == "status" else _("Priority"),
+            "old": _label(name, data.get("old")), "new": _label(name, data.get("new"))}
+        if data.get("reopened"):
+            text += " " + _("(reopened)")
+        return text
+    if t in (E.ASSIGNEE_CHANGED, E.TEAM_CHANGED, E.REQUESTER_CHANGED):
+        field_label = {E.ASSIGNEE_CHANGED: _("Assignee"), E.TEAM_CHANGED: _("Team"),
+                       E.REQUESTER_CHANGED: _("Requester")}[t]
+        nobody = _("nobody")
+        old = (data.get("old") or {}).get("name") or nobody
+        new = (data.get("new") or {}).get("name") or nobody
+        return _("%(field)s: %(old)s → %(new)s") % {"field": field_label, "old": old, "new": new}
+    if t == E.FIELDS_CHANGED:
+        old, new = data.get("old") or {}, data.get("new") or {}
+        parts = [_("%(field)s: %(old)s → %(new)s") % {"field": _field_name(k), "old": _label(k, old.get(k)),
+                                                      "new": _label(k, new.get(k))} for k in new]
+        return "; ".join(parts) or str(E(t).label)
+    if t == E.TAGS_CHANGED:
+        changes = [f"+{tag}" for tag in data.get("added", [])] + [f"−{tag}" for tag in data.get("removed", [])]
+        return _("Tags: %(changes)s") % {"changes": " ".join(changes)}
+    if t == E.FOLLOWERS_CHANGED:
+        return _("Followers: %(added)s added, %(removed)s removed") % {
+            "added": len(data.get("added", [])), "removed": len(data.get("removed", []))}
+    if t in (E.LINK_ADDED, E.LINK_REMOVED):
+        try:
+            kind = str(LinkKind(data.get("kind")).label)
+        except ValueError:
+            kind = str(data.get("kind"))
+        template = _("Linked: %(kind)s #%(number)s") if t == E.LINK_ADDED else _("Unlinked: %(kind)s #%(number)s")
+        return template % {"kind": kind, "number": data.get("ticket")}
+    if t == E.MERGED:
+        return _("Merged into #%(number)s") % {"number": data.get("target")}
+    if t == E.MERGED_FROM:
+        return _("#%(number)s was merged into this ticket") % {"number": data.get("source")}
+    if t == E.FOLLOW_UP_CREATED:
+        return _("Follow-up #%(number)s created") % {"number": data.get("follow_up")}
+    if t == E.PHONE_CALL_LOGGED:
+        direction = _("inbound") if data.get("direction") == "inbound" else _("outbound")
+        return _("Phone call with %(caller)s (%(direction)s, %(duration)s)") % {
+            "caller": data.get("caller", ""), "direction": direction,
+            "duration": _duration(data.get("duration_seconds"))}
+    try:
+        return str(E(t).label)
+    except ValueError:
+        return t
+
+
+def actor_name(event: TicketEvent) -> str:
+    if event.actor_user is not None:
+        return event.actor_user.display_name
+    return str(ActorKind(event.actor_kind).label) if event.actor_kind in ActorKind.values else event.actor_kind
+
+
+def build_timeline(*, user, ticket) -> list[TimelineItem]:
+    """Messages and events in time order; consecutive events form one collapsible group."""
+    messages = list(message_list_for_user(user=user, ticket=ticket))
+    events = [e for e in event_list_for_user(user=user, ticket=ticket) if e.type not in HIDDEN_EVENTS]
+    entries: list[tuple[Any, int, int, Any]] = [(m.created_at, 0, m.pk, m) for m in messages]
+    # The creation event heads the thread; other events follow the message they came with (same instant).
+    entries += [(e.created_at, -1 if e.type == E.TICKET_CREATED else 1, e.pk, e) for e in events]
+    entries.sort(key=lambda entry: entry[:3])
+    items: list[TimelineItem] = []
+    for created_at, _order, _pk, obj in entries:
+        if isinstance(obj, Message):
+            items.append(TimelineItem(kind="message", created_at=created_at, message=obj))
+            continue
+        row = {"event": obj, "text": describe_event(obj), "actor": actor_name(obj)}
+        if items and items[-1].kind == "events":
+            items[-1].events.append(row)
+        else:
+            items.append(TimelineItem(kind="events", created_at=created_at, events=[row]))
+    return items
