@@ -1,0 +1,25 @@
+"""Writes of the integrations app. Import from here: ``from atende.integrations.services import …``."""
+
+from atende.integrations.services.webhooks import (
+    webhook_deliver_adhoc,
+    webhook_deliveries_create_for_event,
+    webhook_delivery_claim,
+    webhook_delivery_record_attempt,
+    webhook_delivery_redeliver,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_ping,
+    webhook_subscription_update,
+)
+
+__all__ = [
+    "webhook_deliver_adhoc",
+    "webhook_deliveries_create_for_event",
+    "webhook_delivery_claim",
+    "webhook_delivery_record_attempt",
+    "webhook_delivery_redeliver",
+    "webhook_subscription_create",
+    "webhook_subscription_delete",
+    "webhook_subscription_ping",
+    "webhook_subscription_update",
+]

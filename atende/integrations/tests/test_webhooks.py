@@ -1,0 +1,186 @@
+"""Webhooks end to end: ticket events → deliveries → signed POSTs to a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from atende.core.actor import Actor
+from atende.integrations.choices import DeliveryStatus
+from atende.integrations.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from atende.integrations.services import (
+    webhook_deliver_adhoc,
+    webhook_delivery_redeliver,
+    webhook_subscription_create,
+    webhook_subscription_update,
+)
+from atende.integrations.signing import webhook_signature, webhook_signature_verify
+from atende.integrations.tasks import webhooks_retry_task
+from atende.tickets.services import message_add_reply, ticket_transition
+from atende.tickets.tests.factories import make_ticket
+
+
+@pytest.fixture
+def subscription(admin_user, receiver):
+    return webhook_subscription_create(actor=Actor.for_user(admin_user), name="CRM", url=receiver.url,
+                                       event_types=["ticket.created", "ticket.status_changed", "message.added"])
+
+
+def _make_due():
+    WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+
+
+def test_ticket_created_is_delivered_signed_after_commit(subscription, receiver, customer,
+                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ticket = make_ticket(requester=customer, subject="Cannot log in")
+        assert receiver.requests == []  # nothing leaves inside the transaction
+    for callback in callbacks:
+        callback()
+
+    assert len(receiver.requests) == 1
+    request = receiver.requests[0]
+    body = json.loads(request.body)
+    assert body["event"] == "ticket.created"
+    assert body["schema_version"] == 1
+    assert body["ticket"]["id"] == ticket.pk and body["ticket"]["subject"] == "Cannot log in"
+    assert body["ticket"]["requester"]["email"] == customer.email
+    assert request.headers["X-Atende-Event"] == "ticket.created"
+    assert webhook_signature_verify(subscription.secret, request.headers["X-Atende-Signature"], request.body)
+    assert not webhook_signature_verify("wrong-secret", request.headers["X-Atende-Signature"], request.body)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.attempts == 1 and delivery.last_status_code == 200 and delivery.delivered_at
+    assert delivery.event_id is not None
+
+
+def test_only_subscribed_events_are_sent(subscription, receiver, ticket, agent,
+                                         django_capture_on_commit_callbacks):
+    from atende.tickets.services import ticket_update
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_update(ticket=ticket, actor=Actor.for_user(agent), changes={"tags": ["vip"]})  # ticket.updated
+    assert receiver.requests == []
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="On it")
+    events = [json.loads(r.body)["event"] for r in receiver.requests]
+    assert events == ["message.added", "ticket.status_changed"]
+    message_body = json.loads(receiver.requests[0].body)
+    assert message_body["message"]["body_text"] == "On it" and message_body["message"]["public"] is True
+
+
+def test_failed_delivery_retries_with_backoff_then_succeeds(subscription, receiver, customer,
+                                                            django_capture_on_commit_callbacks):
+    receiver.script = [500, 503]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket(requester=customer)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 500
+    first_delay = delivery.next_attempt_at - delivery.last_attempt_at
+    assert webhooks_retry_task.call() == 0  # not due yet
+
+    _make_due()
+    webhooks_retry_task.call()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 2
+    assert delivery.next_attempt_at - delivery.last_attempt_at == 2 * first_delay  # exponential
+
+    _make_due()
+    webhooks_retry_task.call()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
+    assert [a.status_code for a in WebhookAttempt.objects.filter(delivery=delivery)] == [500, 503, 200]
+    assert len(receiver.requests) == 3
+    # every attempt is signed afresh, and the body is identical each time
+    assert len({r.body for r in receiver.requests}) == 1
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 0
+
+
+def test_timeout_counts_as_failure(subscription, receiver, customer, settings,
+                                   django_capture_on_commit_callbacks):
+    settings.ATENDE_WEBHOOK_TIMEOUT = 0.3
+    receiver.script = [("sleep", 1.0)]
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket(requester=customer)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_status_code is None and "timed out" in delivery.last_error
+
+
+def test_webhook_that_keeps_failing_is_disabled_with_notice(subscription, receiver, customer, admin_user, settings,
+                                                           django_capture_on_commit_callbacks):
+    settings.ATENDE_WEBHOOK_DISABLE_AFTER = 3
+    receiver.default_status = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket(requester=customer)
+    for _ in range(2):
+        _make_due()
+        with django_capture_on_commit_callbacks(execute=True):
+            webhooks_retry_task.call()
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+    assert "3 failed deliveries" in subscription.disabled_reason
+    notices = [m for m in mail.outbox if "Webhook" in m.subject]
+    assert len(notices) == 1 and admin_user.email in notices[0].to and "CRM" in notices[0].subject
+    # no more sends while disabled
+    _make_due()
+    assert webhooks_retry_task.call() == 0
+    assert len(receiver.requests) == 3
+
+    # the admin fixes the receiver, enables the webhook and re-sends the delivery
+    receiver.default_status = 200
+    webhook_subscription_update(actor=Actor.for_user(admin_user), subscription=subscription,
+                                changes={"is_active": True})
+    delivery = WebhookDelivery.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_redeliver(actor=Actor.for_user(admin_user), delivery=delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 4
+
+
+def test_same_event_is_delivered_once(subscription, receiver, customer, django_capture_on_commit_callbacks):
+    from atende.integrations.tasks import webhooks_on_event_task
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        make_ticket(requester=customer)
+    for callback in callbacks:
+        callback()
+    event_payload = {"type": "TICKET_CREATED", "event_id": WebhookDelivery.objects.get().event_id,
+                     "ticket_id": WebhookDelivery.objects.get().payload["ticket"]["id"], "data": {}}
+    webhooks_on_event_task.call(event_payload)  # the task retried by the worker
+    assert WebhookDelivery.objects.count() == 1 and len(receiver.requests) == 1
+
+
+def test_adhoc_call_is_signed_and_logged(receiver, db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_deliver_adhoc(url=receiver.url, payload={"hello": "world"}, secret="s3cret")
+    request = receiver.requests[0]
+    assert json.loads(request.body) == {"hello": "world"}
+    assert webhook_signature_verify("s3cret", request.headers["X-Atende-Signature"], request.body)
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
+
+
+def test_signature_rejects_replays_and_tampering():
+    body = b'{"a":1}'
+    old = webhook_signature("k", body, timestamp=int(timezone.now().timestamp()) - 3600)
+    assert not webhook_signature_verify("k", old, body)
+    fresh = webhook_signature("k", body)
+    assert webhook_signature_verify("k", fresh, body)
+    assert not webhook_signature_verify("k", fresh, b'{"a":2}')
+    assert not webhook_signature_verify("k", "garbage", body)
+
+
+def test_closed_ticket_status_event_is_sent(subscription, receiver, ticket, agent,
+                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_transition(ticket=ticket, to="solved", actor=Actor.for_user(agent), resolution_summary="done")
+    body = json.loads(receiver.requests[-1].body)
+    assert body["event"] == "ticket.status_changed"
+    assert body["changes"]["old"] == "new" and body["changes"]["new"] == "solved"
+    assert WebhookSubscription.objects.get().consecutive_failures == 0
