@@ -1,11 +1,13 @@
 """Writes on people: customers, agents, organisations and teams."""
 
+import zoneinfo
+
 from django.db import IntegrityError, transaction
 
 from atende.accounts.choices import Role
 from atende.accounts.models import Organization, OrganizationDomain, Team, TeamMembership, User
 from atende.core.actor import Actor
-from atende.core.exceptions import ValidationError
+from atende.core.exceptions import ValidationError, full_clean_or_raise
 
 
 def normalize_email(email: str) -> str:
@@ -31,7 +33,7 @@ def customer_get_or_create(*, email: str, name: str = "", locale: str = "", acto
     user = User(email=email, name=name.strip()[:200], role=Role.CUSTOMER, locale=locale or "",
                 organization=organization_for_email(email))
     user.set_unusable_password()
-    user.full_clean(exclude=["password"])
+    full_clean_or_raise(user, exclude=["password"])
     try:
         with transaction.atomic():
             user.save()
@@ -40,11 +42,21 @@ def customer_get_or_create(*, email: str, name: str = "", locale: str = "", acto
     return user
 
 
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 @transaction.atomic
 def user_create(*, email: str, password: str | None = None, name: str = "", role: str = Role.CUSTOMER,
                 organization: Organization | None = None, locale: str = "", time_zone: str = "",
                 email_verified: bool = False, **extra) -> User:
     email = normalize_email(email)
+    if time_zone and not _is_time_zone(time_zone):
+        raise ValidationError(f"Unknown time zone “{time_zone}”.", code="unknown_time_zone")
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError("A user with this email address already exists.", code="email_taken")
     if organization is None and role == Role.CUSTOMER:
@@ -55,7 +67,7 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
+    full_clean_or_raise(user, exclude=["password"])
     user.save()
     return user
 
@@ -66,9 +78,12 @@ def user_update_profile(*, user: User, **fields) -> User:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"Unknown profile fields: {', '.join(sorted(unknown))}")
+    if fields.get("time_zone") and not _is_time_zone(fields["time_zone"]):
+        raise ValidationError(f"Unknown time zone “{fields['time_zone']}”.", code="unknown_time_zone",
+                              details={"time_zone": fields["time_zone"]})
     for name, value in fields.items():
         setattr(user, name, value)
-    user.full_clean(exclude=["password"])
+    full_clean_or_raise(user, exclude=["password"])
     user.save(update_fields=list(fields))
     return user
 
@@ -76,7 +91,7 @@ def user_update_profile(*, user: User, **fields) -> User:
 @transaction.atomic
 def organization_create(*, name: str, domains: list[str] = (), shares_tickets: bool = False) -> Organization:
     org = Organization(name=name, shares_tickets=shares_tickets)
-    org.full_clean()
+    full_clean_or_raise(org)
     org.save()
     for domain in domains:
         OrganizationDomain.objects.create(organization=org, domain=domain)
@@ -86,7 +101,7 @@ def organization_create(*, name: str, domains: list[str] = (), shares_tickets: b
 @transaction.atomic
 def team_create(*, name: str, slug: str, members: list[User] = (), **extra) -> Team:
     team = Team(name=name, slug=slug, **extra)
-    team.full_clean()
+    full_clean_or_raise(team)
     team.save()
     TeamMembership.objects.bulk_create([TeamMembership(team=team, user=m) for m in members], ignore_conflicts=True)
     return team

@@ -46,3 +46,16 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
+
+
+def full_clean_or_raise(instance, **kwargs) -> None:
+    """``instance.full_clean()``, with Django's form-style error turned into our ``ValidationError`` (422 with the
+    per-field messages in ``details``), so a service never leaks a framework exception to pages or the API."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    try:
+        instance.full_clean(**kwargs)
+    except DjangoValidationError as exc:
+        details = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+        summary = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in details.items())
+        raise ValidationError(summary or "Invalid data.", details=details) from exc

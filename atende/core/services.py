@@ -2,6 +2,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from atende.core.actor import Actor
+from atende.core.exceptions import full_clean_or_raise
 from atende.core.models import SiteConfiguration
 from atende.core.selectors import BRANDING_CACHE_KEY
 
@@ -11,7 +12,7 @@ def site_configuration_update(*, actor: Actor, **fields) -> SiteConfiguration:
     config = SiteConfiguration.load()
     for name, value in fields.items():
         setattr(config, name, value)
-    config.full_clean()
+    full_clean_or_raise(config)
     config.save()
     transaction.on_commit(lambda: cache.delete(BRANDING_CACHE_KEY))
     return config

@@ -7,6 +7,7 @@ from django.urls import include, path
 from atende.core import views as core_views
 
 urlpatterns = [
+    path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("atende.accounts.urls")),

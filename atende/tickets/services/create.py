@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
-from atende.core.exceptions import ValidationError
+from atende.core.exceptions import ValidationError, full_clean_or_raise
 from atende.tickets.choices import (
     Channel,
     Level,
@@ -128,7 +128,7 @@ def ticket_create(
     ticket.new_reply_token()
     if not first_message_by_agent:
         ticket.last_customer_reply_at = now
-    ticket.full_clean(exclude=["number", "requester", "reply_token"])
+    full_clean_or_raise(ticket, exclude=["number", "requester", "reply_token"])
     ticket.save()
     ticket.number = ticket.pk
     Ticket.objects.filter(pk=ticket.pk).update(number=ticket.pk)
