@@ -1,0 +1,157 @@
+"""Reads for the console's lists: built-in queues, saved views, their tickets (keyset pages) and live counts.
+
+Every ticket list starts from ``tickets.selectors.ticket_list_for_user``, so an agent restricted to their teams
+only ever sees (and counts) those teams' tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from atende.accounts.models import User
+from atende.accounts.selectors import team_ids_for_user
+from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
+from atende.core.exceptions import NotFound, ValidationError
+from atende.core.pagination import Page, keyset_page
+from atende.tickets.filters import TicketFilters, apply_ticket_filters
+from atende.tickets.models import Ticket
+from atende.tickets.selectors import ticket_list_for_user
+
+COUNT_CAP = 1000  # counts above this show as "1000+": bounded work however large the queue
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+# Sorting by a column that may be empty would skip those rows between pages (keyset cursors compare values),
+# so those sorts only list tickets that have the value.
+_NULLABLE_SORTS = {"sla_due_at": "sla_due_at", "-solved_at": "solved_at"}
+
+
+@dataclass(frozen=True)
+class BuiltinQueue:
+    key: str
+    name: str
+    filters: dict
+    sort: str = ListSort.UPDATED_DESC
+    columns: tuple[str, ...] = tuple(DEFAULT_COLUMNS)
+
+
+BUILTIN_QUEUES: tuple[BuiltinQueue, ...] = (
+    BuiltinQueue("mine", _("My open tickets"), {"assignee": ["me"], "status": ["active"]}),
+    BuiltinQueue("unassigned", _("Unassigned in my teams"),
+                 {"assignee": ["none"], "team": ["mine"], "status": ["active"]}, sort=ListSort.CREATED_ASC),
+    BuiltinQueue("all_open", _("All open"), {"status": ["active"]}),
+    BuiltinQueue("pending", _("Waiting on customer"), {"status": ["pending"]}),
+    BuiltinQueue("on_hold", _("On hold"), {"status": ["on_hold"]}),
+    BuiltinQueue("solved", _("Recently solved"), {"status": ["resolved"], "solved_within_days": 7},
+                 sort=ListSort.SOLVED_DESC),
+    BuiltinQueue("breaching", _("Breaching soon"), {"status": ["active"], "has_sla_due": True},
+                 sort=ListSort.SLA_DUE, columns=(*DEFAULT_COLUMNS[:-1], ListColumn.SLA_DUE)),
+)
+BUILTIN_BY_KEY = {q.key: q for q in BUILTIN_QUEUES}
+DEFAULT_QUEUE = "mine"
+
+
+@dataclass
+class Queue:
+    """A list the console shows: a built-in queue or a saved view, resolved for one user."""
+
+    key: str  # builtin key, or "view-<id>"
+    name: str
+    filters: TicketFilters
+    sort: str
+    columns: list[str]
+    saved_view: SavedView | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_saved_view(self) -> bool:
+        return self.saved_view is not None
+
+
+def _builtin_queue(builtin: BuiltinQueue, *, user: User) -> Queue:
+    data = dict(builtin.filters)
+    if builtin.key == "unassigned" and not team_ids_for_user(user):
+        data.pop("team")  # someone in no team (often an admin) sees every unassigned ticket
+    return Queue(key=builtin.key, name=str(builtin.name), filters=TicketFilters.from_dict(data), sort=builtin.sort,
+                 columns=list(builtin.columns))
+
+
+def _saved_queue(view: SavedView) -> Queue:
+    try:
+        filters = TicketFilters.from_dict(view.filters)
+        notes = []
+    except ValidationError as exc:  # a view saved before a filter value disappeared still opens, unfiltered
+        filters, notes = TicketFilters(), [exc.message]
+    columns = [c for c in view.columns if c in ListColumn.values] or list(DEFAULT_COLUMNS)
+    sort = view.sort if view.sort in ListSort.values else ListSort.UPDATED_DESC
+    return Queue(key=f"view-{view.pk}", name=view.name, filters=filters, sort=sort, columns=columns,
+                 saved_view=view, notes=notes)
+
+
+def saved_view_list_for_user(*, user: User) -> QuerySet[SavedView]:
+    """The user's personal views and the views shared with their teams."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return SavedView.objects.none()
+    return (SavedView.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=team_ids_for_user(user)))
+            .select_related("team", "owner").order_by("position", "name", "id"))
+
+
+def access_saved_view(*, user: User, view_id: int, for_edit: bool = False) -> SavedView:
+    """A view the user may open (``for_edit``: may change): NotFound otherwise, the same for missing views."""
+    try:
+        view = saved_view_list_for_user(user=user).get(pk=int(view_id))
+    except (SavedView.DoesNotExist, TypeError, ValueError):
+        raise NotFound("Saved view not found.")
+    if for_edit and not can_edit_saved_view(user, view):
+        raise NotFound("Saved view not found.")
+    return view
+
+
+def can_edit_saved_view(user: User, view: SavedView) -> bool:
+    """Its owner; for a shared view also an admin or any agent of that team."""
+    if not user.is_agent:
+        return False
+    if view.owner_id == user.pk or (view.team_id and user.is_admin):
+        return True
+    return bool(view.team_id) and view.team_id in team_ids_for_user(user)
+
+
+def queue_list_for_user(*, user: User) -> list[Queue]:
+    queues = [_builtin_queue(b, user=user) for b in BUILTIN_QUEUES]
+    return queues + [_saved_queue(v) for v in saved_view_list_for_user(user=user)]
+
+
+def queue_get(*, user: User, key: str | None = None, view_id: int | None = None) -> Queue:
+    if view_id is not None:
+        return _saved_queue(access_saved_view(user=user, view_id=view_id))
+    builtin = BUILTIN_BY_KEY.get(key or DEFAULT_QUEUE)
+    if builtin is None:
+        raise NotFound("Queue not found.")
+    return _builtin_queue(builtin, user=user)
+
+
+def queue_queryset(*, user: User, queue: Queue) -> QuerySet[Ticket]:
+    qs = apply_ticket_filters(ticket_list_for_user(user=user), queue.filters, user=user)
+    nullable = _NULLABLE_SORTS.get(queue.sort)
+    if nullable:
+        qs = qs.filter(**{f"{nullable}__isnull": False})
+    return qs
+
+
+def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
+                       size: int = DEFAULT_PAGE_SIZE) -> Page:
+    """One keyset page of the queue's tickets with everything the columns show, in a constant number of
+    queries (one for the rows, one for tags when that column is shown)."""
+    if size not in PAGE_SIZES:
+        size = DEFAULT_PAGE_SIZE
+    qs = queue_queryset(user=user, queue=queue).with_list_relations()
+    if ListColumn.TAGS in queue.columns:
+        qs = qs.prefetch_related("tags")
+    return keyset_page(qs, order=queue.sort, cursor=cursor, size=size)
+
+
+def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many tickets each queue holds, counted up to ``cap`` (one bounded query per queue)."""
+    return {q.key: queue_queryset(user=user, queue=q).order_by()[:cap].count() for q in queues}

@@ -1,0 +1,197 @@
+"""Writes from the console's list pages: saved views, and bulk actions on selected tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
+
+from atende.accounts.models import Team, User
+from atende.accounts.selectors import team_ids_for_user
+from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
+from atende.console.selectors import can_edit_saved_view
+from atende.core.actor import Actor
+from atende.core.exceptions import DomainError, NotFound, PermissionDenied, ValidationError
+from atende.tickets.choices import TicketPriority, TicketStatus
+from atende.tickets.filters import TicketFilters
+from atende.tickets.models import Ticket
+from atende.tickets.selectors import access_ticket
+from atende.tickets.services import (
+    ticket_assign,
+    ticket_mark_spam,
+    ticket_merge,
+    ticket_set_tags,
+    ticket_transition,
+    ticket_update,
+)
+
+MAX_BULK = 500
+
+
+# -- saved views ---------------------------------------------------------------------------------------------
+
+def _check_view_fields(*, user: User, name: str, team: Team | None, columns: list[str], sort: str) -> str:
+    if not user.is_agent:
+        raise PermissionDenied("Only agents and admins manage saved views.")
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        raise ValidationError("A view needs a name.", code="name_required")
+    if team is not None and not user.is_admin and team.pk not in team_ids_for_user(user):
+        raise PermissionDenied("You can only share views with your own teams.")
+    unknown = [c for c in columns if c not in ListColumn.values]
+    if unknown:
+        raise ValidationError(f"Unknown columns: {', '.join(unknown)}.", code="unknown_column")
+    if sort not in ListSort.values:
+        raise ValidationError(f"Unknown sort {sort!r}.", code="unknown_sort")
+    return name
+
+
+@transaction.atomic
+def saved_view_create(*, user: User, name: str, filters: TicketFilters, team: Team | None = None,
+                      columns: list[str] | None = None, sort: str = ListSort.UPDATED_DESC) -> SavedView:
+    columns = list(columns or DEFAULT_COLUMNS)
+    name = _check_view_fields(user=user, name=name, team=team, columns=columns, sort=sort)
+    view = SavedView(name=name, owner=user, team=team, filters=filters.to_dict(), columns=columns, sort=sort,
+                     position=SavedView.objects.filter(owner=user).count())
+    view.full_clean()
+    view.save()
+    return view
+
+
+@transaction.atomic
+def saved_view_update(*, view: SavedView, user: User, name: str, filters: TicketFilters, team: Team | None,
+                      columns: list[str], sort: str) -> SavedView:
+    if not can_edit_saved_view(user, view):
+        raise NotFound("Saved view not found.")
+    view = SavedView.objects.select_for_update().get(pk=view.pk)
+    view.name = _check_view_fields(user=user, name=name, team=team, columns=list(columns), sort=sort)
+    view.team, view.filters, view.columns, view.sort = team, filters.to_dict(), list(columns), sort
+    view.full_clean()
+    view.save(update_fields=["name", "team", "filters", "columns", "sort", "updated_at"])
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, view: SavedView, user: User) -> None:
+    if not can_edit_saved_view(user, view):
+        raise NotFound("Saved view not found.")
+    view.delete()
+
+
+# -- bulk actions --------------------------------------------------------------------------------------------
+
+class BulkAction(TextChoices):
+    ASSIGN = "assign", _("Assign to")
+    STATUS = "status", _("Change status")
+    PRIORITY = "priority", _("Change priority")
+    TEAM = "team", _("Move to team")
+    ADD_TAGS = "add_tags", _("Add tags")
+    REMOVE_TAGS = "remove_tags", _("Remove tags")
+    MERGE = "merge", _("Merge into ticket")
+    SPAM = "spam", _("Mark as spam")
+
+
+@dataclass
+class BulkOutcome:
+    ticket_id: int
+    number: int | None
+    ok: bool
+    code: str = ""
+    message: str = ""
+
+
+@dataclass
+class BulkReport:
+    action: str
+    succeeded: list[BulkOutcome] = field(default_factory=list)
+    failed: list[BulkOutcome] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.succeeded) + len(self.failed)
+
+
+def tickets_bulk_apply(*, user: User, ticket_ids: Iterable[int], action: str, assignee: User | None = None,
+                       status: str = "", priority: str = "", team: Team | None = None,
+                       tags: Iterable[str] = (), merge_target_number: int | None = None) -> BulkReport:
+    """Apply one action to each selected ticket through the ticket services, each ticket in its own transaction
+    (so one closed ticket does not undo the rest), and report what succeeded and what failed and why.
+
+    Deliberately not one transaction: a partial result with a precise report is what an agent wants from a bulk
+    edit. ``assignee=None`` with ``action=assign`` unassigns; ``team=None`` with ``action=team`` clears the team.
+    """
+    if not user.is_agent:
+        raise PermissionDenied("Only agents can change tickets in bulk.")
+    if action not in BulkAction.values:
+        raise ValidationError(f"Unknown bulk action {action!r}.", code="unknown_action")
+    ids = list(dict.fromkeys(int(pk) for pk in ticket_ids))
+    if not ids:
+        raise ValidationError("Select at least one ticket.", code="nothing_selected")
+    if len(ids) > MAX_BULK:
+        raise ValidationError(f"Select at most {MAX_BULK} tickets at a time.", code="too_many")
+    actor = Actor.for_user(user)
+    tags = [t for t in (tags or []) if t.strip()]
+    target = _validate_params(user=user, action=action, status=status, priority=priority, tags=tags,
+                              merge_target_number=merge_target_number)
+    report = BulkReport(action=action)
+    for pk in ids:
+        if target is not None and pk == target.pk:
+            continue  # merging a ticket into itself: the target is simply kept
+        try:
+            ticket = access_ticket(user=user, ticket_id=pk)
+        except NotFound as exc:
+            report.failed.append(BulkOutcome(pk, None, ok=False, code=exc.code, message=exc.message))
+            continue
+        try:
+            _apply_one(ticket=ticket, actor=actor, action=action, assignee=assignee, status=status,
+                       priority=priority, team=team, tags=tags, target=target)
+        except DomainError as exc:
+            report.failed.append(BulkOutcome(pk, ticket.number, ok=False, code=exc.code, message=exc.message))
+        else:
+            report.succeeded.append(BulkOutcome(pk, ticket.number, ok=True))
+    return report
+
+
+def _validate_params(*, user: User, action: str, status: str, priority: str, tags: list[str],
+                     merge_target_number: int | None) -> Ticket | None:
+    if action == BulkAction.STATUS and status not in TicketStatus.values:
+        raise ValidationError("Choose a status.", code="status_required")
+    if action == BulkAction.PRIORITY and priority not in TicketPriority.values:
+        raise ValidationError("Choose a priority.", code="priority_required")
+    if action in (BulkAction.ADD_TAGS, BulkAction.REMOVE_TAGS) and not tags:
+        raise ValidationError("Enter at least one tag.", code="tags_required")
+    if action == BulkAction.MERGE:
+        if not merge_target_number:
+            raise ValidationError("Enter the number of the ticket to merge into.", code="merge_target_required")
+        try:
+            return access_ticket(user=user, number=merge_target_number)
+        except NotFound:
+            raise ValidationError(f"Ticket #{merge_target_number} was not found.", code="merge_target_not_found")
+    return None
+
+
+def _apply_one(*, ticket: Ticket, actor: Actor, action: str, assignee: User | None, status: str, priority: str,
+               team: Team | None, tags: list[str], target: Ticket | None) -> None:
+    if action == BulkAction.ASSIGN:
+        ticket_assign(ticket=ticket, actor=actor, team=ticket.team, assignee=assignee, reason="bulk")
+    elif action == BulkAction.TEAM:
+        keep = ticket.assignee
+        if keep is not None and team is not None and not team.members.filter(pk=keep.pk).exists():
+            keep = None  # the assignee is not in the new team: the ticket goes back to the team's queue
+        ticket_assign(ticket=ticket, actor=actor, team=team, assignee=keep, reason="bulk")
+    elif action == BulkAction.STATUS:
+        if ticket.status != status:
+            ticket_transition(ticket=ticket, to=status, actor=actor, reason="bulk")
+    elif action == BulkAction.PRIORITY:
+        ticket_update(ticket=ticket, actor=actor, changes={"priority": priority}, reason="bulk")
+    elif action == BulkAction.ADD_TAGS:
+        ticket_set_tags(ticket=ticket, actor=actor, add=tags)
+    elif action == BulkAction.REMOVE_TAGS:
+        ticket_set_tags(ticket=ticket, actor=actor, remove=tags)
+    elif action == BulkAction.MERGE:
+        ticket_merge(source=ticket, target=target, actor=actor)
+    elif action == BulkAction.SPAM:
+        ticket_mark_spam(ticket=ticket, actor=actor)
