@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from atende.accounts.models import User
 from atende.core.exceptions import ValidationError
@@ -42,9 +43,9 @@ def read_verification_token(token: str) -> TokenData:
     try:
         data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.PORTAL_VERIFY_MAX_AGE)
     except signing.SignatureExpired:
-        raise InvalidToken("This verification link has expired. Log in and ask for a new one.", code="token_expired")
+        raise InvalidToken(_("This verification link has expired. Log in and ask for a new one."), code="token_expired")
     except signing.BadSignature:
-        raise InvalidToken("This verification link is not valid. Check that you copied all of it.")
+        raise InvalidToken(_("This verification link is not valid. Check that you copied all of it."))
     return TokenData(user_id=int(data["u"]), value=str(data["e"]))
 
 
@@ -56,9 +57,9 @@ def read_magic_token(token: str) -> TokenData:
     try:
         data = signing.loads(token, salt=MAGIC_SALT, max_age=settings.PORTAL_MAGIC_LINK_MAX_AGE)
     except signing.SignatureExpired:
-        raise InvalidToken("This log-in link has expired. Ask for a new one.", code="token_expired")
+        raise InvalidToken(_("This log-in link has expired. Ask for a new one."), code="token_expired")
     except signing.BadSignature:
-        raise InvalidToken("This log-in link is not valid. Check that you copied all of it.")
+        raise InvalidToken(_("This log-in link is not valid. Check that you copied all of it."))
     return TokenData(user_id=int(data["u"]), value=str(data["l"]))
 
 

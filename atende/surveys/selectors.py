@@ -7,6 +7,7 @@ import datetime
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
@@ -33,7 +34,7 @@ def access_ticket_by_survey_token(*, token: str) -> Ticket:
     ticket_id, requester_id = read_token(token)
     ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id, requester_id=requester_id).first()
     if ticket is None:
-        raise NotFound("This survey is not available any more.")
+        raise NotFound(_("This survey is not available any more."))
     return ticket
 
 

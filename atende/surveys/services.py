@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, ValidationError
@@ -51,18 +52,18 @@ def survey_answer(*, ticket: Ticket, rating: str, comment: str = "", actor: Acto
     accepted after closing (confirming the solution closes the ticket, and the customer may rate after).
     """
     if rating not in Rating.values:
-        raise ValidationError("Choose good or bad.", code="rating_required", details={"rating": "required"})
+        raise ValidationError(_("Choose good or bad."), code="rating_required", details={"rating": "required"})
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise ValidationError(f"The comment is too long (at most {MAX_COMMENT} characters).",
+        raise ValidationError(_("The comment is too long (at most %(max)d characters).") % {"max": MAX_COMMENT},
                               code="comment_too_long", details={"comment": "too_long"})
     ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("requester").get(pk=ticket.pk)
     if ticket.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED):
-        raise Conflict("This request is not solved yet, so it cannot be rated.", code="ticket_not_solved")
+        raise Conflict(_("This request is not solved yet, so it cannot be rated."), code="ticket_not_solved")
     survey = _get_or_create(ticket)
     survey = SatisfactionSurvey.objects.select_for_update().get(pk=survey.pk)
     if ticket.is_closed and survey.is_answered:
-        raise Conflict("This request is closed; its rating can no longer be changed.", code="survey_closed")
+        raise Conflict(_("This request is closed; its rating can no longer be changed."), code="survey_closed")
     old_rating, old_comment = survey.rating, survey.comment
     if old_rating == rating and old_comment == comment:
         return survey  # a double submit changes nothing and records nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from atende.core.exceptions import ValidationError
 
@@ -24,7 +25,7 @@ def read_token(token: str) -> tuple[int, int]:
     try:
         data = signing.loads(token, salt=SALT, max_age=settings.SURVEY_TOKEN_MAX_AGE)
     except signing.SignatureExpired:
-        raise InvalidSurveyToken("This survey link has expired.", code="survey_link_expired")
+        raise InvalidSurveyToken(_("This survey link has expired."), code="survey_link_expired")
     except signing.BadSignature:
-        raise InvalidSurveyToken("This survey link is not valid. Check that you copied all of it.")
+        raise InvalidSurveyToken(_("This survey link is not valid. Check that you copied all of it."))
     return int(data["t"]), int(data["r"])

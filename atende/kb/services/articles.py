@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
@@ -28,7 +29,7 @@ def _require_writer(actor: Actor) -> None:
     if actor.kind == "system":
         return
     if actor.user is None or not actor.user.is_agent:
-        raise PermissionDenied("Only agents can write knowledge base articles.")
+        raise PermissionDenied(_("Only agents can write knowledge base articles."))
 
 
 def _unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
@@ -48,7 +49,7 @@ def _check_choices(*, language: str, status: str, visibility: str) -> None:
     if visibility not in ArticleVisibility.values:
         errors["visibility"] = "unknown visibility"
     if errors:
-        raise ValidationError("Invalid article: " + ", ".join(f"{k} ({v})" for k, v in errors.items()),
+        raise ValidationError(_("Invalid article: ") + ", ".join(f"{k} ({v})" for k, v in errors.items()),
                               code="invalid_article", details=errors)
 
 
@@ -57,7 +58,8 @@ def _check_translation_slot(article: Article) -> None:
              .exclude(pk=article.pk).first())
     if taken:
         raise ValidationError(
-            f"“{taken.title}” is already the {article.get_language_display()} version of this article.",
+            _("“%(title)s” is already the %(language)s version of this article.")
+            % {"title": taken.title, "language": article.get_language_display()},
             code="translation_exists", details={"language": article.language},
         )
 
@@ -79,7 +81,7 @@ def _save(article: Article, *, update_fields: list[str] | None = None) -> None:
             else:
                 article.save(update_fields=sorted({*update_fields, "body_html", "published_at", "updated_at"}))
     except IntegrityError:
-        raise ValidationError("That address (slug) or translation is already taken.", code="article_conflict")
+        raise ValidationError(_("That address (slug) or translation is already taken."), code="article_conflict")
     index_article(article)
 
 
@@ -92,7 +94,7 @@ def article_create(*, actor: Actor, section: KbSection, title: str, body_markdow
     _require_writer(actor)
     title = " ".join((title or "").split())
     if not title:
-        raise ValidationError("A title is required.", code="title_required", details={"title": "required"})
+        raise ValidationError(_("A title is required."), code="title_required", details={"title": "required"})
     _check_choices(language=language, status=status, visibility=visibility)
     article = Article(section=section, title=title, summary=summary.strip(), body_markdown=body_markdown,
                       language=language, status=status, visibility=visibility, author=actor.user,
@@ -117,7 +119,7 @@ def article_update(*, actor: Actor, article: Article, related: Iterable[Article]
     if "title" in fields:
         fields["title"] = " ".join((fields["title"] or "").split())
         if not fields["title"]:
-            raise ValidationError("A title is required.", code="title_required", details={"title": "required"})
+            raise ValidationError(_("A title is required."), code="title_required", details={"title": "required"})
     if "slug" in fields:
         fields["slug"] = slugify(fields["slug"])[:200] or _unique_slug(fields.get("title", article.title),
                                                                       exclude_pk=article.pk)
@@ -159,9 +161,9 @@ def category_create(*, actor: Actor, name: str, name_pt_br: str = "", slug: str 
     category = KbCategory(name=name.strip(), name_pt_br=name_pt_br.strip(), slug=slugify(slug or name)[:120],
                           description=description, description_pt_br=description_pt_br, position=position)
     if category.slug in RESERVED_CATEGORY_SLUGS:
-        raise ValidationError("This address is reserved; choose another name or slug.", code="slug_reserved")
+        raise ValidationError(_("This address is reserved; choose another name or slug."), code="slug_reserved")
     if KbCategory.objects.filter(slug=category.slug).exists():
-        raise ValidationError("A category with this address already exists.", code="category_exists")
+        raise ValidationError(_("A category with this address already exists."), code="category_exists")
     category.full_clean()
     category.save()
     return category
@@ -173,7 +175,7 @@ def section_create(*, actor: Actor, category: KbCategory, name: str, name_pt_br:
     _require_writer(actor)
     section = KbSection(category=category, name=name.strip(), name_pt_br=name_pt_br.strip(), position=position)
     if KbSection.objects.filter(category=category, name=section.name).exists():
-        raise ValidationError("This category already has a section with that name.", code="section_exists")
+        raise ValidationError(_("This category already has a section with that name."), code="section_exists")
     section.full_clean()
     section.save()
     return section

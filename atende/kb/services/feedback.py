@@ -40,15 +40,17 @@ def article_vote(*, article: Article, helpful: bool, user: User | None = None, s
     user = user if user is not None and user.is_authenticated else None
     if user is None and not session_key:
         raise ValueError("an anonymous vote needs a session")
+    # A logged-in vote is keyed by the person; an anonymous one by the session.
     lookup = {"article": article, "user": user} if user else {"article": article, "user": None,
                                                                  "session_key": session_key}
+    create_extra = {"session_key": session_key} if user else {}
     now = timezone.now()
     vote = ArticleVote.objects.select_for_update().filter(**lookup).first()
     if vote is None:
         try:
             with transaction.atomic():
-                vote = ArticleVote.objects.create(helpful=helpful, session_key=session_key, created_at=now,
-                                                  updated_at=now, **lookup)
+                vote = ArticleVote.objects.create(helpful=helpful, created_at=now, updated_at=now,
+                                                  **lookup, **create_extra)
         except IntegrityError:  # a double click raced us; count it once
             return ArticleVote.objects.get(**lookup)
         counter = "helpful_count" if helpful else "not_helpful_count"

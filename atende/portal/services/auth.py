@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from atende.accounts.choices import Role
 from atende.accounts.models import User
@@ -44,13 +45,13 @@ def customer_sign_up(*, email: str, password: str, name: str = "", locale: str =
     email = normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(
-            "An account with this email address already exists. Log in, or ask for a log-in link by email.",
+            _("An account with this email address already exists. Log in, or ask for a log-in link by email."),
             code="email_taken", details={"email": "taken"})
     probe = User(email=email, name=name)
     try:
         validate_password(password, user=probe)
     except DjangoValidationError as exc:
-        raise ValidationError(" ".join(exc.messages), code="weak_password", details={"password": exc.messages})
+        raise ValidationError(_(" ").join(exc.messages), code="weak_password", details={"password": exc.messages})
     user = user_create(email=email, password=password, name=name.strip(), role=Role.CUSTOMER, locale=locale,
                        email_verified=False)
     auth_email_enqueue(kind="verify_email", user=user, url=verification_url(user))
@@ -71,7 +72,7 @@ def customer_email_verify(*, token: str) -> tuple[User, bool]:
     data = read_verification_token(token)
     user = User.objects.select_for_update().filter(pk=data.user_id, is_active=True).first()
     if user is None or user.email.lower() != data.value.lower():
-        raise InvalidToken("This verification link is not valid any more.")
+        raise InvalidToken(_("This verification link is not valid any more."))
     if user.email_verified:
         return user, False
     user.email_verified = True
@@ -112,7 +113,7 @@ def magic_link_consume(*, token: str) -> User:
     data = read_magic_token(token)
     user = User.objects.select_for_update().filter(pk=data.user_id, is_active=True, role=Role.CUSTOMER).first()
     if user is None or not magic_token_matches(user, data):
-        raise InvalidToken("This log-in link has already been used. Ask for a new one.", code="token_used")
+        raise InvalidToken(_("This log-in link has already been used. Ask for a new one."), code="token_used")
     user.last_login = timezone.now()
     user.email_verified = True
     user.save(update_fields=["last_login", "email_verified"])
