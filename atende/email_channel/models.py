@@ -1,0 +1,232 @@
+"""Mailboxes, the durable inbound store (raw bytes before processing), the outbound queue and its attempts,
+notification templates and the channel's settings."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from atende.core.models import BaseModel
+from atende.email_channel.choices import (
+    AfterStore,
+    AuthMethod,
+    InboundSource,
+    InboundStatus,
+    NonParticipantPolicy,
+    NotificationKind,
+    OutboundStatus,
+    SenderRuleKind,
+    TlsMode,
+)
+
+
+class EmailSettings(models.Model):
+    """Channel-wide rules set by the admin (one row)."""
+
+    non_participant_policy = models.CharField(
+        _("when someone outside the ticket replies"), max_length=20, choices=NonParticipantPolicy.choices,
+        default=NonParticipantPolicy.NEW_TICKET,
+    )
+    rate_limit_per_hour = models.PositiveIntegerField(
+        _("messages accepted per sender per hour"), default=30,
+        help_text=_("Beyond this, a sender's mail is quarantined (mail storms, loops). 0 disables the limit."),
+    )
+    only_allowed_senders = models.BooleanField(
+        _("accept mail only from allowed senders"), default=False,
+        help_text=_("Quarantine mail from senders that match no allow rule."),
+    )
+    send_acknowledgements = models.BooleanField(_("acknowledge new requests by email"), default=True)
+    strip_quoted_replies = models.BooleanField(_("strip quoted history and signatures from replies"), default=True)
+
+    class Meta:
+        verbose_name = _("email settings")
+        verbose_name_plural = _("email settings")
+
+    def __str__(self) -> str:
+        return str(_("Email settings"))
+
+    @classmethod
+    def load(cls) -> EmailSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class Mailbox(BaseModel):
+    """An address customers write to; fetched over IMAP when a host is set (else fed by the listener/import)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    address = models.EmailField(_("address"), unique=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="mailboxes", verbose_name=_("team"))
+    is_active = models.BooleanField(_("active"), default=True)
+    imap_host = models.CharField(_("IMAP host"), max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    tls = models.CharField(_("TLS"), max_length=10, choices=TlsMode.choices, default=TlsMode.SSL)
+    auth_method = models.CharField(_("authentication"), max_length=10, choices=AuthMethod.choices,
+                                   default=AuthMethod.PASSWORD)
+    username = models.CharField(_("user"), max_length=255, blank=True)
+    password = models.CharField(_("password"), max_length=255, blank=True)
+    oauth2_token = models.TextField(_("OAuth2 access token"), blank=True)
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    after_store = models.CharField(_("after storing a message"), max_length=10, choices=AfterStore.choices,
+                                   default=AfterStore.MARK_SEEN)
+    move_to_folder = models.CharField(_("move to folder"), max_length=255, blank=True, default="Processed")
+    use_idle = models.BooleanField(_("use IMAP IDLE when the server offers it"), default=True)
+    last_fetch_at = models.DateTimeField(_("last fetch"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+    @property
+    def is_fetched(self) -> bool:
+        return bool(self.is_active and self.imap_host)
+
+
+class SenderRule(BaseModel):
+    """Block or allow a sender: a full address (``someone@example.com``) or a whole domain (``example.com``)."""
+
+    kind = models.CharField(_("rule"), max_length=10, choices=SenderRuleKind.choices)
+    pattern = models.CharField(_("address or domain"), max_length=255)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["kind", "pattern"]
+        verbose_name = _("sender rule")
+        verbose_name_plural = _("sender rules")
+        constraints = [models.UniqueConstraint(fields=["kind", "pattern"], name="sender_rule_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.pattern}"
+
+    def matches(self, address: str) -> bool:
+        address = address.lower()
+        pattern = self.pattern.strip().lower().lstrip("@")
+        return address == pattern if "@" in pattern else address.rsplit("@", 1)[-1] == pattern
+
+
+class InboundMessage(models.Model):
+    """One received message, stored raw (with its SHA-256) before anything else happens to it."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField(default=0)
+    source = models.CharField(_("source"), max_length=10, choices=InboundSource.choices)
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound")
+    envelope_from = models.CharField(max_length=998, blank=True)
+    envelope_to = models.JSONField(default=list, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True, db_index=True)
+    sender = models.CharField(_("sender"), max_length=320, blank=True, db_index=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=InboundStatus.choices, default=InboundStatus.PENDING)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    ticket_message_id = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(fields=["sender", "received_at"], name="inbound_sender_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender or '?'}: {self.subject or '(no subject)'}"
+
+    @property
+    def is_quarantined(self) -> bool:
+        return self.status == InboundStatus.QUARANTINED
+
+    @property
+    def raw_bytes(self) -> bytes:
+        return bytes(self.raw)
+
+
+class NotificationTemplate(BaseModel):
+    """An email an event sends, per language. Subject and body are Django templates (see docs/email.md)."""
+
+    kind = models.CharField(_("notification"), max_length=30, choices=NotificationKind.choices)
+    language = models.CharField(_("language"), max_length=10, choices=[("en", "English"), ("pt-br", "Português")])
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    is_active = models.BooleanField(_("send this notification"), default=True)
+
+    class Meta:
+        ordering = ["kind", "language"]
+        verbose_name = _("notification template")
+        verbose_name_plural = _("notification templates")
+        constraints = [models.UniqueConstraint(fields=["kind", "language"], name="notification_template_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.language})"
+
+
+class OutboundMessage(models.Model):
+    """A queued email. ``dedupe_key`` makes queueing idempotent (event id, recipient, kind)."""
+
+    dedupe_key = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(_("kind"), max_length=30, blank=True)
+    ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    ticket_message_id = models.BigIntegerField(null=True, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True)
+    from_email = models.CharField(_("from"), max_length=320)
+    reply_to = models.CharField(_("reply to"), max_length=320, blank=True)
+    to = models.JSONField(_("to"), default=list)
+    cc = models.JSONField(_("cc"), default=list, blank=True)
+    subject = models.CharField(_("subject"), max_length=998)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
+    attachment_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveIntegerField(default=6)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="outbound_dedupe_key"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbound_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.CANCELLED)
+
+
+class DeliveryAttempt(models.Model):
+    outbound = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField()
+    succeeded = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["outbound_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["outbound", "number"], name="delivery_attempt_unique")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.outbound_id}"

@@ -219,3 +219,7 @@ ATENDE_API_RATE_LIMIT = (int(os.environ.get("API_RATE_LIMIT", 600)), int(os.envi
 ATENDE_WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
 ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))
+
+# Email channel (atende.email_channel)
+EMAIL_OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOUND_MAX_ATTEMPTS", 6))
+EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))

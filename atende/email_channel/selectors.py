@@ -1,0 +1,37 @@
+"""Reads for the email channel, with their visibility rules."""
+
+from django.db.models import QuerySet
+
+from atende.accounts.models import User
+from atende.core.exceptions import NotFound
+from atende.email_channel.choices import InboundStatus
+from atende.email_channel.models import InboundMessage, OutboundMessage
+from atende.tickets.selectors import access_ticket
+
+
+def access_inbound(*, user: User, inbound_id: int) -> InboundMessage:
+    """A stored raw message: admins see all; agents only those on tickets they may see; customers none."""
+    if not user.is_authenticated or not user.is_staff_member:
+        raise NotFound("Message not found.")
+    inbound = InboundMessage.objects.filter(pk=inbound_id).first()
+    if inbound is None:
+        raise NotFound("Message not found.")
+    if user.is_admin:
+        return inbound
+    if inbound.ticket_id is None:
+        raise NotFound("Message not found.")
+    access_ticket(user=user, ticket_id=inbound.ticket_id)
+    return inbound
+
+
+def quarantine_list_for_admin(*, user: User) -> QuerySet[InboundMessage]:
+    if not user.is_authenticated or not user.is_admin:
+        raise NotFound("Not found.")
+    return InboundMessage.objects.filter(status=InboundStatus.QUARANTINED).defer("raw").order_by("-received_at", "-id")
+
+
+def outbound_list_for_ticket(*, user: User, ticket_id: int) -> QuerySet[OutboundMessage]:
+    access_ticket(user=user, ticket_id=ticket_id)
+    if not user.is_staff_member:
+        raise NotFound("Not found.")
+    return OutboundMessage.objects.filter(ticket_id=ticket_id).prefetch_related("delivery_attempts")

@@ -1,0 +1,24 @@
+"""Email channel writes. Other apps use ``mail_queue`` to send mail through the outbound queue."""
+
+from atende.email_channel.services.inbound import (
+    inbound_discard,
+    inbound_process,
+    inbound_reprocess,
+    inbound_retry_stale,
+    inbound_store,
+)
+from atende.email_channel.services.notifications import notifications_for_event
+from atende.email_channel.services.outbound import mail_queue, outbound_cancel, outbound_retry_due, outbound_send
+
+__all__ = [
+    "inbound_discard",
+    "inbound_process",
+    "inbound_reprocess",
+    "inbound_retry_stale",
+    "inbound_store",
+    "mail_queue",
+    "notifications_for_event",
+    "outbound_cancel",
+    "outbound_retry_due",
+    "outbound_send",
+]

@@ -1,0 +1,323 @@
+"""Inbound mail: store the raw bytes first (committed), then process idempotently into tickets and replies.
+
+Processing one stored message runs in one transaction with the row locked: a crash rolls everything back and
+leaves the row ``pending`` for the periodic retry. A message that fails is quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from atende.accounts.models import User
+from atende.accounts.services import customer_get_or_create
+from atende.core.actor import Actor
+from atende.core.exceptions import DomainError
+from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
+from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, OutboundMessage, SenderRule
+from atende.email_channel.services import addresses
+from atende.email_channel.services.content import content_build
+from atende.email_channel.services.loops import classify_automatic, referenced_message_ids
+from atende.email_channel.services.matching import is_participant, thread_find
+from atende.email_channel.services.parsing import (
+    ParsedEmail,
+    UnparseableMessage,
+    decode_header_value,
+    parse_email,
+)
+from atende.tickets.choices import TicketEventType
+from atende.tickets.models import Message, Ticket
+from atende.tickets.services import (
+    message_add_note,
+    message_add_reply,
+    record_event,
+    ticket_create,
+    ticket_set_followers,
+)
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+MAX_CC_FOLLOWERS = 20
+
+
+class Quarantine(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class Ignore(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _peek_headers(raw: bytes) -> tuple[str, str, str]:
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:256_000])
+    except Exception:  # noqa: BLE001 - stored anyway; processing decides what it is
+        return "", "", ""
+    message_id = decode_header_value(headers.get("Message-ID")).strip()[:990]
+    sender = decode_header_value(headers.get("From"))
+    import email.utils
+
+    try:
+        sender = email.utils.parseaddr(sender)[1].lower()[:320]
+    except Exception:  # noqa: BLE001
+        sender = ""
+    return message_id, sender, decode_header_value(headers.get("Subject"))[:255]
+
+
+def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
+                  envelope_to: list[str] | tuple[str, ...] = ()) -> tuple[InboundMessage, bool]:
+    """Store the raw message durably (its own committed transaction). Returns (row, created); the same bytes
+    stored twice return the existing row."""
+    if not isinstance(raw, bytes | bytearray) or not raw:
+        raise DomainError("An empty message cannot be stored.", code="empty_message")
+    raw = bytes(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = InboundMessage.objects.filter(sha256=digest).first()
+    if existing:
+        return existing, False
+    message_id, sender, subject = _peek_headers(raw)
+    row = InboundMessage(sha256=digest, raw=raw, size=len(raw), source=source, mailbox=mailbox,
+                         envelope_from=(envelope_from or "")[:998], envelope_to=[str(a)[:320] for a in envelope_to][:50],
+                         message_id=message_id, sender=sender, subject=subject)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:  # stored concurrently by another fetcher
+        return InboundMessage.objects.get(sha256=digest), False
+    return row, True
+
+
+def inbound_process(*, inbound_id: int) -> InboundMessage:
+    """Process one stored message. Safe to call twice, concurrently, or after a crash."""
+    InboundMessage.objects.filter(pk=inbound_id, status=InboundStatus.PENDING).update(attempts=F("attempts") + 1)
+    try:
+        with transaction.atomic():
+            row = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            if row.status != InboundStatus.PENDING:
+                return row
+            if row.attempts > MAX_ATTEMPTS:
+                raise Quarantine("gave_up", f"processing failed {row.attempts - 1} times")
+            try:
+                with transaction.atomic():
+                    _process(row)
+            except Ignore as ignored:  # what was recorded before (a bounce on its ticket) stays
+                row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
+            row.processed_at = timezone.now()
+            row.save(update_fields=["status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at"])
+            return row
+    except Quarantine as outcome:
+        return _finish(inbound_id, InboundStatus.QUARANTINED, outcome.reason, outcome.detail)
+    except DomainError as exc:
+        return _finish(inbound_id, InboundStatus.QUARANTINED, exc.code[:40], exc.message)
+    except Exception as exc:  # noqa: BLE001 - a bug must quarantine one message, not stop the channel
+        logger.exception("inbound message %s failed", inbound_id)
+        detail = f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"
+        return _finish(inbound_id, InboundStatus.QUARANTINED, "error", detail)
+
+
+@transaction.atomic
+def _finish(inbound_id: int, status: str, reason: str, detail: str) -> InboundMessage:
+    row = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+    if row.status == InboundStatus.PENDING:
+        row.status, row.reason, row.detail = status, reason[:40], detail[:20_000]
+        row.processed_at = timezone.now()
+        row.save(update_fields=["status", "reason", "detail", "processed_at"])
+    return row
+
+
+def inbound_reprocess(*, inbound: InboundMessage, actor: Actor) -> InboundMessage:
+    """An admin sends a quarantined message through the pipeline again (after fixing its cause)."""
+    with transaction.atomic():
+        updated = InboundMessage.objects.filter(pk=inbound.pk, status=InboundStatus.QUARANTINED).update(
+            status=InboundStatus.PENDING, reason="", detail="", attempts=0, processed_at=None)
+    if not updated:
+        raise DomainError("Only quarantined messages can be reprocessed.", code="not_quarantined")
+    logger.info("inbound %s reprocessed by %s", inbound.pk, actor.user_id)
+    return inbound_process(inbound_id=inbound.pk)
+
+
+@transaction.atomic
+def inbound_discard(*, inbound: InboundMessage, actor: Actor) -> InboundMessage:
+    row = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+    if row.status != InboundStatus.QUARANTINED:
+        raise DomainError("Only quarantined messages can be discarded.", code="not_quarantined")
+    row.status = InboundStatus.DISCARDED
+    row.detail = f"{row.detail}\n\nDiscarded by {actor.user.email if actor.user else actor.kind}.".strip()
+    row.save(update_fields=["status", "detail"])
+    return row
+
+
+def inbound_retry_stale(*, older_than: timedelta = timedelta(minutes=2), limit: int = 200) -> int:
+    """Messages stored but never processed (the process died between store and process)."""
+    cutoff = timezone.now() - older_than
+    ids = list(InboundMessage.objects.filter(status=InboundStatus.PENDING, received_at__lte=cutoff)
+               .order_by("received_at").values_list("id", flat=True)[:limit])
+    for inbound_id in ids:
+        inbound_process(inbound_id=inbound_id)
+    return len(ids)
+
+
+# The pipeline ---------------------------------------------------------------------------------------------
+
+def _process(row: InboundMessage) -> None:
+    try:
+        parsed = parse_email(row.raw_bytes)
+    except UnparseableMessage as exc:
+        raise Quarantine("unparseable", str(exc)) from exc
+    verdict = classify_automatic(parsed, envelope_from=row.envelope_from if row.source == "smtp" else None)
+    if verdict.is_automatic:
+        if verdict.kind == "bounce":
+            _bounce_record(row, parsed)
+        raise Ignore(verdict.kind, verdict.reason)
+    sender_address = parsed.from_address
+    if not sender_address:
+        if parsed.from_header:
+            raise Quarantine("invalid_sender", f"The From address is not valid: {parsed.from_header}")
+        raise Quarantine("no_sender", "The message has no From address (not an email, or headers lost).")
+    own = addresses.own_addresses()
+    if addresses.is_own_address(sender_address, own):
+        raise Ignore("own_address", f"{sender_address} is one of our own addresses (mail loop).")
+    config = EmailSettings.load()
+    allowed = _sender_rules(sender_address, config)
+    _rate_limit(row, sender_address, config, allowed)
+    if parsed.message_id and _already_processed(row, parsed.message_id):
+        row.status, row.reason = InboundStatus.DUPLICATE, "message_id"
+        row.detail = f"Message-ID <{parsed.message_id}> was already processed."
+        return
+    envelope = [a.lower() for a in row.envelope_to or []]
+    delivered = [parsed.header(h).lower() for h in ("Delivered-To", "X-Original-To", "Envelope-To") if parsed.header(h)]
+    recipients = [*envelope, *delivered, *parsed.recipients]
+    mailbox = row.mailbox or addresses.mailbox_for_recipients(recipients)
+    sender = User.objects.filter(email__iexact=sender_address).first()
+    if sender is not None and not sender.is_active:
+        raise Quarantine("sender_inactive", f"{sender_address} belongs to a deactivated user.")
+    match = thread_find(parsed, recipients=recipients, sender=sender)
+    if sender is None:
+        sender = customer_get_or_create(email=sender_address, name=parsed.from_name)
+    cc_users = _cc_users(parsed, own=own, sender=sender)
+    ticket = match.ticket if match else None
+    if ticket is not None and not is_participant(ticket, sender):
+        if config.non_participant_policy == NonParticipantPolicy.ADD_CC and not ticket.is_closed:
+            ticket_set_followers(ticket=ticket, actor=Actor(kind="customer", user=sender), add=[sender])
+        else:
+            ticket = None  # a stranger does not hijack the ticket: their mail opens a new one
+    content = content_build(parsed=parsed, inbound=row, mailbox=mailbox, is_reply=ticket is not None,
+                            strip=config.strip_quoted_replies)
+    content.metadata["email"]["thread"] = match.method if match and ticket is not None else None
+    external_id = f"<{parsed.message_id}>" if parsed.message_id else ""
+    if ticket is None:
+        _create_ticket(row, sender=sender, mailbox=mailbox, content=content, cc_users=cc_users,
+                       external_id=external_id)
+    else:
+        _add_to_ticket(row, ticket=ticket, sender=sender, content=content, cc_users=cc_users, external_id=external_id)
+
+
+def _sender_rules(address: str, config: EmailSettings) -> bool:
+    rules = list(SenderRule.objects.all())
+    allowed = any(r.kind == SenderRuleKind.ALLOW and r.matches(address) for r in rules)
+    if not allowed and any(r.kind == SenderRuleKind.BLOCK and r.matches(address) for r in rules):
+        raise Ignore("blocked", f"{address} matches a block rule.")
+    if config.only_allowed_senders and not allowed:
+        raise Quarantine("not_allowed", f"{address} matches no allow rule and only allowed senders are accepted.")
+    return allowed
+
+
+def _rate_limit(row: InboundMessage, address: str, config: EmailSettings, allowed: bool) -> None:
+    if allowed or not config.rate_limit_per_hour:
+        return
+    since = timezone.now() - timedelta(hours=1)
+    recent = InboundMessage.objects.filter(
+        sender=address, received_at__gte=since,
+        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).count()
+    if recent >= config.rate_limit_per_hour:
+        raise Quarantine("rate_limited", f"{address} sent {recent} messages in the last hour "
+                                         f"(limit {config.rate_limit_per_hour}).")
+
+
+def _already_processed(row: InboundMessage, message_id: str) -> bool:
+    if Message.objects.filter(external_id=f"<{message_id}>").exists():
+        return True
+    return InboundMessage.objects.filter(
+        message_id__in=[f"<{message_id}>", message_id],
+        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).exists()
+
+
+def _cc_users(parsed: ParsedEmail, *, own: set[str], sender: User) -> list[User]:
+    users: list[User] = []
+    for _name, address in [*parsed.cc, *parsed.to][: MAX_CC_FOLLOWERS * 2]:
+        if address == sender.email or addresses.is_own_address(address, own):
+            continue
+        existing = User.objects.filter(email__iexact=address).first()
+        if existing is None:
+            try:
+                existing = customer_get_or_create(email=address, name=_name)
+            except DomainError:
+                continue
+        if existing.is_active and existing not in users:
+            users.append(existing)
+        if len(users) >= MAX_CC_FOLLOWERS:
+            break
+    return users
+
+
+def _create_ticket(row, *, sender, mailbox, content, cc_users, external_id) -> None:
+    team = mailbox.team if mailbox else None
+    # Customers may not choose a team themselves; routing a mailbox to its team is the system's doing.
+    actor = Actor(kind="system") if team is not None else Actor.for_user(sender)
+    ticket = ticket_create(
+        actor=actor, requester=sender, subject=content.subject, body_text=content.body_text,
+        body_html=content.body_html, channel="email", team=team, followers=cc_users, attachments=content.attachments,
+        message_external_id=external_id, message_metadata=content.metadata,
+    )
+    row.status, row.ticket_id = InboundStatus.TICKET_CREATED, ticket.pk
+    row.ticket_message_id = ticket.messages.order_by("id").values_list("id", flat=True).first()
+
+
+def _add_to_ticket(row, *, ticket: Ticket, sender: User, content, cc_users, external_id) -> None:
+    actor = Actor.for_user(sender)
+    if sender.is_collaborator:
+        message = message_add_note(ticket=ticket, actor=actor, body_text=content.body_text,
+                                   body_html=content.body_html, attachments=content.attachments,
+                                   metadata=content.metadata)
+    else:
+        message = message_add_reply(ticket=ticket, actor=actor, body_text=content.body_text,
+                                    body_html=content.body_html, attachments=content.attachments, channel="email",
+                                    external_id=external_id, metadata=content.metadata)
+    new_ticket = message.ticket_id != ticket.pk  # a reply to a closed ticket opened a follow-up
+    target = Ticket.objects.get(pk=message.ticket_id)
+    newcomers = [u for u in cc_users if u.pk != target.requester_id and not u.is_staff_member]
+    if newcomers and not target.is_closed and not sender.is_staff_member:
+        ticket_set_followers(ticket=target, actor=actor, add=newcomers)
+    row.status = InboundStatus.TICKET_CREATED if new_ticket else InboundStatus.REPLY_ADDED
+    row.ticket_id, row.ticket_message_id = message.ticket_id, message.pk
+
+
+def _bounce_record(row: InboundMessage, parsed: ParsedEmail) -> None:
+    """A bounce of mail we sent is written on its ticket (EMAIL_BOUNCED); others are only ignored."""
+    ids = referenced_message_ids(row.raw_bytes, parsed)
+    outbound = (OutboundMessage.objects.filter(message_id__in=[f"<{i}>" for i in ids], ticket_id__isnull=False)
+                .order_by("-id").first())
+    if outbound is None:
+        return
+    ticket = Ticket.objects.filter(pk=outbound.ticket_id).first()
+    if ticket is None:
+        return
+    record_event(ticket, TicketEventType.EMAIL_BOUNCED, actor=Actor.system(), data={
+        "outbound_id": outbound.pk, "recipients": [*outbound.to, *outbound.cc], "kind": outbound.kind,
+        "subject": parsed.subject[:200], "inbound_id": row.pk,
+    })
+    row.ticket_id = ticket.pk

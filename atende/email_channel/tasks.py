@@ -1,0 +1,49 @@
+"""Background work for the email channel: delivery, notifications, fetching and crash recovery.
+
+Every task takes ids or a plain payload, re-reads rows, and is safe to run twice.
+"""
+
+import logging
+
+from django_tasks import task
+
+from atende.email_channel.services import (
+    inbound_process,
+    inbound_retry_stale,
+    notifications_for_event,
+    outbound_retry_due,
+    outbound_send,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@task(queue_name="mail")
+def outbound_send_task(outbound_id: int) -> None:
+    outbound_send(outbound_id=outbound_id)
+
+
+@task(queue_name="mail")
+def outbound_retry_task() -> int:
+    return outbound_retry_due()
+
+
+@task(queue_name="mail")
+def notify_on_event_task(payload: dict) -> int:
+    return len(notifications_for_event(payload))
+
+
+@task(queue_name="mail")
+def inbound_process_task(inbound_id: int) -> str:
+    return inbound_process(inbound_id=inbound_id).status
+
+
+@task(queue_name="mail")
+def mailboxes_fetch_task() -> int:
+    """Fetch every IMAP mailbox once (polling; ``atende mail-fetch --watch`` uses IDLE), then retry messages
+    stored but never processed (a process died in between)."""
+    from atende.email_channel.services.imap import mailboxes_fetch
+
+    stored = mailboxes_fetch()
+    inbound_retry_stale()
+    return stored
