@@ -1,0 +1,204 @@
+"""End to end in headless Chromium against a real ASGI server (uvicorn: HTTP and websockets).
+
+Django's live server speaks only HTTP, and Channels' live-server case needs daphne, so the fixture starts uvicorn
+on a free loopback port over a file SQLite database that a subprocess migrates and fills with the demo help desk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+AGENT = ("agent@atende.test", "atende-agent")
+ADMIN = ("admin@atende.test", "atende-admin")
+
+SEED = """
+import django
+django.setup()
+from importlib import import_module
+from django.apps import apps
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from atende.tickets.seed.demo import load_demo
+load_demo(tickets=20)
+for app in apps.get_app_configs():  # the other apps' demo hooks, as ``atende seed`` runs them
+    if app.name.startswith("atende.") and app.label != "tickets":
+        try:
+            module = import_module(f"{app.name}.demo")
+        except ModuleNotFoundError:
+            continue
+        module.load_demo()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def asgi_server(tmp_path_factory, _playwright):
+    """(base URL, database path) of a uvicorn process serving the demo help desk (migrated and seeded in one
+    subprocess: one Django start-up instead of two)."""
+    var = tmp_path_factory.mktemp("asgi-var")
+    database = var / "console.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "ATENDE_VAR_DIR": str(var),
+           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "browser-test-secret", "REDIS_URL": "",
+           "MEDIA_ROOT": str(var / "media")}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    python = sys.executable
+    subprocess.run([python, "-c", SEED], env=env, cwd=ROOT, check=True, timeout=180)
+    port = _free_port()
+    log = open(var / "uvicorn.log", "wb")
+    server = subprocess.Popen(
+        [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--lifespan", "off", "--no-access-log"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start: " + (var / "uvicorn.log").read_text()[-2000:])
+                time.sleep(0.2)
+        yield base, database
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def query(database: Path, sql: str, *params):
+    with sqlite3.connect(database) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def log_in(page, base: str, credentials: tuple[str, str]) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", credentials[0])
+    page.fill("#id_password", credentials[1])
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r"/console/"))
+
+
+def open_ticket_number(database: Path) -> int:
+    """An unsolved demo ticket not assigned to the demo agent."""
+    return query(database, "SELECT t.number FROM tickets_ticket t WHERE t.status IN ('new', 'open') "
+                           "AND t.merged_into_id IS NULL AND (t.assignee_id IS NULL OR t.assignee_id != "
+                           "(SELECT id FROM accounts_user WHERE email = ?)) ORDER BY t.number DESC LIMIT 1",
+                 AGENT[0])[0][0]
+
+
+def test_agent_works_a_ticket_from_queue_to_reply_status_bulk_and_search(asgi_server, new_page):
+    base, database = asgi_server
+    page = new_page()
+    log_in(page, base, AGENT)
+
+    # Open a queue and, from it, a ticket.
+    page.click("#queue-nav >> text=All open")
+    page.wait_for_url(re.compile(r"view=all_open"))
+    first_link = page.locator("main table a[href^='/console/tickets/']").first
+    number = int(re.search(r"/console/tickets/(\d+)/", first_link.get_attribute("href")).group(1))
+    first_link.click()
+    page.wait_for_url(f"{base}/console/tickets/{number}/")
+    page.wait_for_function("document.body.dataset.realtime === 'connected'")
+
+    # Reply: the message appears in the timeline without a page load.
+    page.check("#reply_kind_0")
+    page.fill("#reply_body", "Thanks, we are looking into it right now.")
+    page.click("#send-reply")
+    page.locator(".timeline .message.reply", has_text="we are looking into it right now").wait_for()
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # still the same page
+
+    # Change the status from the side panel; the header badge follows.
+    page.select_option("#panel_status", "on_hold")
+    page.click("#panel-save")
+    page.locator("#ws-status", has_text="On hold").wait_for()
+    assert query(database, "SELECT status FROM tickets_ticket WHERE number = ?", number) == [("on_hold",)]
+
+    # Bulk-assign two tickets of a queue to the demo agent.
+    page.goto(f"{base}/console/?view=all_open")
+    boxes = page.locator("input[name=tickets]")
+    ids = [int(boxes.nth(i).get_attribute("value")) for i in range(2)]
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.select_option("#bulk-action", "assign")
+    agent_id = query(database, "SELECT id FROM accounts_user WHERE email = ?", AGENT[0])[0][0]
+    page.select_option("#bulk-assignee", str(agent_id))
+    page.click(".bulk-bar button[type=submit]")
+    page.wait_for_load_state()
+    assigned = query(database, f"SELECT assignee_id FROM tickets_ticket WHERE id IN ({ids[0]}, {ids[1]})")
+    assert assigned == [(agent_id,), (agent_id,)]
+
+    # Search by the ticket's number and by a word of its subject.
+    subject = query(database, "SELECT subject FROM tickets_ticket WHERE number = ?", number)[0][0]
+    word = max(re.findall(r"\w{5,}", subject), key=len)
+    page.fill("#console-search-q", word)
+    page.press("#console-search-q", "Enter")
+    page.wait_for_url(re.compile(r"/console/search"))
+    page.locator(f"main a[href='/console/tickets/{number}/']").first.wait_for()
+
+
+def test_a_second_agents_change_arrives_live_with_presence(asgi_server, new_page):
+    base, database = asgi_server
+    number = open_ticket_number(database)
+    watcher, actor = new_page(), new_page()
+    log_in(watcher, base, AGENT)
+    log_in(actor, base, ADMIN)
+    for page in (watcher, actor):
+        page.goto(f"{base}/console/tickets/{number}/")
+        page.wait_for_function("document.body.dataset.realtime === 'connected'")
+
+    # Collision detection: each sees the other; typing shows as "is replying".
+    watcher.locator("#ws-presence .presence-chip", has_text="Alice Admin").wait_for()
+    actor.fill("#reply_body", "Drafting an answer")
+    watcher.locator("#ws-presence .presence-chip.typing", has_text="Alice Admin").wait_for()
+
+    # The watcher starts a reply, then the other agent changes the ticket: it shows up live, with a warning.
+    watcher.fill("#reply_body", "My answer")
+    actor.check("#reply_kind_1")
+    actor.fill("#reply_body", "Internal: customer is on the enterprise plan.")
+    actor.click("#send-reply")
+    watcher.locator(".timeline .message.note", has_text="customer is on the enterprise plan").wait_for()
+    watcher.locator("#ws-live-notice").wait_for(state="visible")
+    assert watcher.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+    # Sending the now-stale reply asks first; "Send anyway" sends it.
+    actor.select_option("#panel_priority", "urgent")
+    actor.click("#panel-save")
+    watcher.locator("#ws-meta .priority-urgent").wait_for()
+    watcher.click("#send-reply")
+    watcher.locator("#stale-warning").wait_for()
+    watcher.click("#send-anyway")
+    watcher.locator(".timeline .message.reply", has_text="My answer").wait_for()
+    replies = query(database, "SELECT count(*) FROM tickets_message m JOIN tickets_ticket t ON t.id = m.ticket_id "
+                              "WHERE t.number = ? AND m.body_text = 'My answer'", number)
+    assert replies == [(1,)]
+
+    # Keyboard: "?" opens the help; "a" assigns the ticket to the watcher.
+    watcher.click("h1")
+    watcher.keyboard.press("?")
+    watcher.locator("#shortcuts-help[open]").wait_for()
+    watcher.keyboard.press("Escape")
+    watcher.keyboard.press("a")
+    watcher.locator("#assign-me[disabled]").wait_for()
