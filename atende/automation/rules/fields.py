@@ -63,7 +63,7 @@ CUSTOM_PREFIX = "custom_fields."
 OPS: dict[str, tuple[str, ...]] = {
     CHOICE: ("is", "is_not", "in", "not_in"),
     REF: ("is", "is_not", "in", "not_in", "is_set", "is_not_set"),
-    TEXT: ("is", "is_not", "contains", "not_contains", "contains_any_words", "contains_all_words", "starts_with",
+    TEXT: ("is", "is_not", "in", "not_in", "contains", "not_contains", "contains_any_words", "contains_all_words", "starts_with",
            "ends_with", "is_set", "is_not_set"),
     TAGS: ("includes_any", "includes_all", "excludes", "is_set", "is_not_set"),
     NUMBER: ("is", "is_not", "gt", "gte", "lt", "lte", "is_set", "is_not_set"),

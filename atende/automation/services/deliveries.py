@@ -73,25 +73,40 @@ def _enqueue(delivery_id: int) -> None:
         logger.exception("could not enqueue delivery %s", delivery_id)
 
 
-def _send_email(payload: dict[str, Any]) -> None:
-    try:  # the email channel's outbound queue, when installed, owns threading headers and its own retries
-        from atende.email_channel.services import mail_queue  # type: ignore[attr-defined]
-    except ImportError:
-        mail_queue = None
+def _use_channel_queues() -> bool:
+    """Hand emails/webhooks to the email channel's and integrations' own queues (with their logs and retries)
+    when those apps provide them; otherwise send here, with this module's retries."""
+    return getattr(settings, "AUTOMATION_USE_CHANNEL_QUEUES", True)
+
+
+def _send_email(delivery: Delivery) -> None:
+    payload = delivery.payload
+    mail_queue = None
+    if _use_channel_queues():
+        try:
+            from atende.email_channel.services.outbound import mail_queue
+        except ImportError:
+            mail_queue = None
     if mail_queue is not None:
-        mail_queue(to=payload["to"], subject=payload["subject"], body_text=payload["body"])
+        with transaction.atomic():
+            mail_queue(to=payload["to"], subject=payload["subject"], body_text=payload["body"],
+                       ticket=delivery.ticket, kind="automation", dedupe_key=f"automation-delivery:{delivery.pk}")
         return
     EmailMessage(subject=payload["subject"], body=payload["body"], from_email=settings.DEFAULT_FROM_EMAIL,
                  to=payload["to"], headers=payload.get("headers") or {}).send(fail_silently=False)
 
 
-def _call_webhook(payload: dict[str, Any]) -> None:
-    try:  # the integrations app records and retries webhook deliveries itself
-        from atende.integrations.services import webhook_deliver_adhoc  # type: ignore[attr-defined]
-    except ImportError:
-        webhook_deliver_adhoc = None
+def _call_webhook(delivery: Delivery) -> None:
+    payload = delivery.payload
+    webhook_deliver_adhoc = None
+    if _use_channel_queues():
+        try:
+            from atende.integrations.services import webhook_deliver_adhoc
+        except ImportError:
+            webhook_deliver_adhoc = None
     if webhook_deliver_adhoc is not None:
-        webhook_deliver_adhoc(url=payload["url"], payload=payload["body"], secret=payload.get("secret", ""))
+        with transaction.atomic():
+            webhook_deliver_adhoc(url=payload["url"], payload=payload["body"], secret=payload.get("secret", ""))
         return
     body = json.dumps(payload["body"]).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Atende-Automation"}
@@ -115,9 +130,9 @@ def delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> str
     delivery = Delivery.objects.get(pk=delivery_id)
     try:
         if delivery.kind == DeliveryKind.EMAIL:
-            _send_email(delivery.payload)
+            _send_email(delivery)
         else:
-            _call_webhook(delivery.payload)
+            _call_webhook(delivery)
     except Exception as exc:  # any transport error: record it and retry later
         gave_up = delivery.attempts >= MAX_ATTEMPTS
         delay = BACKOFF_MINUTES[min(delivery.attempts - 1, len(BACKOFF_MINUTES) - 1)]
