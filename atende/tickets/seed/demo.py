@@ -14,7 +14,7 @@ from atende.accounts.services import organization_create, team_create, user_crea
 from atende.core.actor import Actor
 from atende.core.events import events_suppressed
 from atende.tickets.choices import Channel, FieldKind, Level, TicketStatus, TicketType
-from atende.tickets.models import Category, CustomField, TicketForm, TicketFormField
+from atende.tickets.models import Category, CustomField, Ticket, TicketForm, TicketFormField
 from atende.tickets.seed import corpus
 from atende.tickets.services import (
     message_add_note,
@@ -143,8 +143,10 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
         target = rng.choices(statuses, weights)[0]
         _play_history(rng, ticket, target, assignee or rng.choice(members), customer, lang, start)
         created.append(ticket)
-    problems = [t for t in created if t.type == TicketType.PROBLEM and t.status not in ("solved", "closed")][:3]
-    incidents = [t for t in created if t.type == TicketType.INCIDENT and t.status not in ("solved", "closed")]
+    # read the statuses back: the objects in ``created`` still hold the values they were created with
+    unsolved = Ticket.objects.filter(pk__in=[t.pk for t in created]).unsolved().order_by("pk")
+    problems = list(unsolved.filter(type=TicketType.PROBLEM)[:3])
+    incidents = list(unsolved.filter(type=TicketType.INCIDENT))
     for problem, incident in zip(problems, incidents, strict=False):
         ticket_link(source=problem, target=incident, kind="problem", actor=Actor.for_user(agents[0]))
     return {"organizations": len(orgs), "teams": len(teams), "agents": len(agents), "customers": len(customers),

@@ -57,7 +57,7 @@ def test_models_assign_status_only_inside_apply_status():
 def test_apply_status_is_called_only_by_ticket_transition():
     callers = []
     for path, text in _sources(PACKAGE):
-        for match in re.finditer(r"\.apply_status\(", text):
+        for _match in re.finditer(r"\.apply_status\(", text):
             callers.append(str(path.relative_to(PACKAGE)))
     assert callers == ["tickets/services/lifecycle.py"]
 
