@@ -7,10 +7,10 @@ from typing import Any
 
 from django.urls import reverse
 
+from atende.core.exceptions import DomainError
 from atende.email_channel.models import InboundMessage, Mailbox
 from atende.email_channel.services.parsing import ParsedEmail
 from atende.email_channel.services.stripping import strip_reply
-from atende.core.exceptions import DomainError
 from atende.tickets.services import IncomingFile
 from atende.tickets.services.attachments import validate_file
 from atende.tickets.text import sanitize_html

@@ -114,7 +114,7 @@ def inbound_process(*, inbound_id: int) -> InboundMessage:
             try:
                 with transaction.atomic():
                     _process(row)
-            except Ignore as ignored:  # what was recorded before (a bounce on its ticket) stays
+            except Ignore as ignored:  # raised before anything was written
                 row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
             row.processed_at = timezone.now()
             row.save(update_fields=["status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at"])
@@ -181,8 +181,9 @@ def _process(row: InboundMessage) -> None:
     verdict = classify_automatic(parsed, envelope_from=row.envelope_from if row.source == "smtp" else None)
     if verdict.is_automatic:
         if verdict.kind == "bounce":
-            _bounce_record(row, parsed)
-        raise Ignore(verdict.kind, verdict.reason)
+            _bounce_record(row, parsed)  # returns normally so the EMAIL_BOUNCED event is committed
+        row.status, row.reason, row.detail = InboundStatus.IGNORED, verdict.kind, verdict.reason
+        return
     sender_address = parsed.from_address
     if not sender_address:
         if parsed.from_header:
