@@ -14,7 +14,8 @@ def run_events(django_capture_on_commit_callbacks):
 def create_ticket(run_events, customer):
     def create(**kwargs):
         kwargs.setdefault("requester", customer)
-        kwargs.setdefault("actor", Actor.for_user(kwargs["requester"]))
+        staff_only = {"team", "assignee", "priority", "status"} & set(kwargs)
+        kwargs.setdefault("actor", Actor.system() if staff_only else Actor.for_user(kwargs["requester"]))
         with run_events():
             ticket = make_ticket(**kwargs)
         ticket.refresh_from_db()
