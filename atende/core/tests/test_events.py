@@ -1,0 +1,86 @@
+"""The events bus: payloads leave the process only after the transaction commits, as plain JSON."""
+
+import pytest
+from django.db import transaction
+
+from atende.core import events
+from atende.core.actor import Actor
+from atende.core.exceptions import DomainError, ValidationError, full_clean_or_raise
+from atende.core.scheduler import PERIODIC_TASKS, due_jobs
+from atende.tickets.services import ticket_transition
+
+pytestmark = pytest.mark.django_db
+
+
+def test_delivery_waits_for_commit(delivered_events, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        events.publish({"type": "PING", "n": 1})
+        assert delivered_events == []  # not before commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert delivered_events == [{"type": "PING", "n": 1}]
+
+
+def test_nothing_is_delivered_when_the_transaction_rolls_back(ticket, agent_actor, delivered_events,
+                                                             django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(DomainError), transaction.atomic():
+            ticket_transition(ticket=ticket, to="open", actor=agent_actor)
+            raise DomainError("changed my mind")
+    assert callbacks == [] and delivered_events == []
+
+
+def test_payloads_must_be_plain_json():
+    with pytest.raises(TypeError):
+        events.publish({"type": "BAD", "when": object()})
+
+
+def test_suppressed_events_are_not_delivered(delivered_events, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, events.events_suppressed():
+        events.publish({"type": "PING"})
+    assert callbacks == [] and delivered_events == []
+
+
+def test_a_failing_subscriber_does_not_stop_the_others(monkeypatch, delivered_events,
+                                                       django_capture_on_commit_callbacks):
+    monkeypatch.setattr(events, "SYNC_HANDLERS", {"*": ["atende.core.tests.test_events.explode",
+                                                        "atende.core.testing.events.record",
+                                                        "atende.nowhere.missing_handler"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish({"type": "PING"})
+    assert delivered_events == [{"type": "PING"}]
+
+
+def explode(payload):
+    raise RuntimeError("subscriber bug")
+
+
+def test_subscribers_listed_by_type_and_wildcard():
+    table = {"*": ["atende.core.testing.events.record"], "PING": ["atende.core.tests.test_events.explode"]}
+    assert [f.__name__ for f in events._subscribers(table, "PING")] == ["record", "explode"]
+    assert [f.__name__ for f in events._subscribers(table, "OTHER")] == ["record"]
+
+
+def test_scheduler_enqueues_each_job_on_its_interval():
+    assert set(due_jobs({}, now=1000.0)) == set(PERIODIC_TASKS)
+    last = {path: 1000.0 for path in PERIODIC_TASKS}
+    assert due_jobs(last, now=1030.0) == []
+    assert "atende.tickets.tasks.tickets_autoclose_task" in due_jobs(last, now=1060.0)
+
+
+def test_actor_kinds():
+    from atende.accounts.tests.factories import AgentFactory, CollaboratorFactory, CustomerFactory
+
+    assert Actor.for_user(AgentFactory()).kind == "agent"
+    assert Actor.for_user(CollaboratorFactory()).kind == "agent"
+    assert Actor.for_user(CustomerFactory()).is_customer
+    assert Actor.system().user_id is None
+    assert Actor.automation(source_event_id=7).source_event_id == 7
+
+
+def test_model_validation_errors_become_domain_errors():
+    from atende.accounts.models import Team
+
+    with pytest.raises(ValidationError) as info:
+        full_clean_or_raise(Team(name="", slug="not a slug!"))
+    assert info.value.status == 422 and set(info.value.details) == {"name", "slug"}
