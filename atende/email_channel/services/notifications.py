@@ -131,10 +131,10 @@ def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context
     )
 
 
-def _agents_of_team(ticket: Ticket) -> list[User]:
-    if not ticket.team_id:
+def _agents_of_team(team_id: int | None) -> list[User]:
+    if not team_id:
         return []
-    return list(User.objects.filter(teams=ticket.team_id, is_active=True, role__in=["admin", "agent"]))
+    return list(User.objects.filter(teams=team_id, is_active=True, role__in=["admin", "agent"]))
 
 
 def _staff_followers(ticket: Ticket) -> list[User]:
@@ -167,12 +167,16 @@ def notifications_for_event(payload: dict[str, Any]) -> list[OutboundMessage]:
                                  event_id=event_id, context={**base, "message_text": first.body_text}))
         elif first is not None and first.author_kind == "agent" and first.kind == MessageKind.REPLY:
             queued.append(_agent_reply(ticket, first, event_id, base))
-        for agent in _agents_of_team(ticket):
-            if agent.pk != actor_id and agent.pk != ticket.assignee_id:
+        # Who to tell comes from the event (the ticket may have moved on since it was created).
+        team_id = (data.get("team") or {}).get("id")
+        assignee_id = (data.get("assignee") or {}).get("id")
+        for agent in _agents_of_team(team_id):
+            if agent.pk != actor_id and agent.pk != assignee_id:
                 queued.append(_queue(kind=NotificationKind.TEAM_NEW_TICKET, ticket=ticket, recipient=agent,
                                      event_id=event_id, context={**base, "message_text": first.body_text if first else ""}))
-        if ticket.assignee_id and ticket.assignee_id != actor_id:
-            queued.append(_queue(kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=ticket.assignee,
+        assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
+        if assignee is not None and assignee.pk != actor_id:
+            queued.append(_queue(kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=assignee,
                                  event_id=event_id, context=base))
     elif event_type == TicketEventType.REPLY_ADDED:
         message = Message.objects.filter(pk=data.get("message_id"), ticket=ticket).select_related("author").first()
@@ -181,7 +185,7 @@ def notifications_for_event(payload: dict[str, Any]) -> list[OutboundMessage]:
         if message.author_kind == "agent":
             queued.append(_agent_reply(ticket, message, event_id, base))
         else:
-            watchers = [ticket.assignee] if ticket.assignee_id else _agents_of_team(ticket)
+            watchers = [ticket.assignee] if ticket.assignee_id else _agents_of_team(ticket.team_id)
             watchers += _staff_followers(ticket)
             for agent in {u.pk: u for u in watchers if u is not None}.values():
                 if agent.pk != actor_id:
