@@ -41,6 +41,11 @@ from .ticket import (
 )
 
 
+def _location(url: str) -> str:
+    """HX-Location that swaps only <main>: the top bar, scripts and the open websocket stay."""
+    return json.dumps({"path": url, "target": "#main", "select": "#main", "swap": "outerHTML"})
+
+
 def _triggers(response, ticket: Ticket, *, panel: bool = False):
     events = {"atende:timeline-refresh": {"number": ticket.number},
               "atende:ticket-version": {"number": ticket.number, "version": ticket.version}}
@@ -67,7 +72,7 @@ def _gone(request):
     url = reverse("console:queues")
     if request.htmx:
         response = render(request, "console/_ticket_gone.html", {})
-        response["HX-Location"] = json.dumps({"path": url})
+        response["HX-Location"] = _location(url)
         return response
     return redirect(url)
 
@@ -240,7 +245,7 @@ def ticket_merge_into(request, ticket: Ticket):
             if not request.htmx:
                 return redirect(url)
             response = render(request, "console/_ticket_gone.html", {"merged_into": target})
-            response["HX-Location"] = json.dumps({"path": url})
+            response["HX-Location"] = _location(url)
             return response
     return _related_response(request, ticket, merge_error=error)
 
