@@ -1,0 +1,17 @@
+from django import template
+
+from atende.accounts.choices import Availability
+from atende.automation.selectors import macro_list_for_user
+
+register = template.Library()
+
+
+@register.simple_tag
+def macros_for(user):
+    """Macros the user may apply (shared ones and their own)."""
+    return list(macro_list_for_user(user=user))
+
+
+@register.simple_tag
+def availability_choices():
+    return Availability.choices

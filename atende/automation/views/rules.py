@@ -1,0 +1,124 @@
+"""Settings pages for routing rules, triggers and time rules: list, create, edit, reorder, delete, preview."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.automation.forms import RoutingRuleForm, TimeRuleForm, TriggerForm
+from atende.automation.models import RoutingRule, TimeRule, Trigger
+from atende.automation.rules.actions import ACTIONS, describe
+from atende.automation.rules.conditions import explain
+from atende.automation.rules.context import RuleContext
+from atende.automation.rules.fields import CHANGE_OPS, FIELDS, OP_LABELS, OPS, RANK_OPS
+from atende.automation.rules.placeholders import PLACEHOLDERS
+from atende.automation.services.definitions import rule_delete, rule_move, rule_save
+from atende.automation.views._common import admin_required, form_error, preview_ticket
+from atende.core.exceptions import DomainError
+
+KINDS = {
+    "routing": {"model": RoutingRule, "form": RoutingRuleForm, "title": _("Routing rules"),
+                "single": _("routing rule"), "extra": ["stop"],
+                "help": _("Applied in order to every new ticket; the first matching rule that stops ends the walk. "
+                          "Then the team's assignment strategy picks an agent.")},
+    "triggers": {"model": Trigger, "form": TriggerForm, "title": _("Triggers"), "single": _("trigger"),
+                 "extra": ["events"], "service_kind": "trigger",
+                 "help": _("Run in order on ticket events. A trigger fires at most once per event and never on "
+                           "changes it caused itself.")},
+    "time-rules": {"model": TimeRule, "form": TimeRuleForm, "title": _("Time rules"), "single": _("time rule"),
+                   "extra": ["anchor", "hours", "business_hours"], "service_kind": "time_rule",
+                   "help": _("Act when a ticket has spent some hours since a moment (created, pending since, "
+                             "solved…). Checked every minute; each rule acts once per ticket and occurrence.")},
+}
+
+
+def _kind(kind: str) -> dict:
+    if kind not in KINDS:
+        raise Http404
+    return {**KINDS[kind], "slug": kind, "service_kind": KINDS[kind].get("service_kind", kind)}
+
+
+def reference() -> dict:
+    """What the help panel lists: fields with their operators, actions, placeholders."""
+    fields = [{"name": f.name, "label": f.label, "ops": [*OPS[f.kind], *(RANK_OPS if f.rank else ()),
+                                                         *(CHANGE_OPS if f.changeable else ())],
+               "choices": f.choices} for f in FIELDS.values()]
+    return {"ref_fields": fields, "ref_actions": [(k, v[0]) for k, v in ACTIONS.items()],
+            "ref_placeholders": PLACEHOLDERS, "ref_ops": OP_LABELS}
+
+
+@admin_required
+def rule_list(request, kind: str):
+    cfg = _kind(kind)
+    rules = cfg["model"].objects.order_by("position", "id")
+    return render(request, "automation/rule_list.html", {"cfg": cfg, "rules": [
+        (rule, [describe(a) for a in rule.actions]) for rule in rules]})
+
+
+@admin_required
+def rule_edit(request, kind: str, rule_id: int | None = None):
+    cfg = _kind(kind)
+    rule = get_object_or_404(cfg["model"], pk=rule_id) if rule_id else None
+    form_class = cfg["form"]
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                rule = rule_save(kind=cfg["service_kind"], user=request.user, rule=rule, name=data["name"],
+                                 description=data["description"], is_active=data["is_active"],
+                                 conditions=data["conditions"], actions=data["actions"],
+                                 **{k: data[k] for k in cfg["extra"]})
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, _("Saved “%(name)s”.") % {"name": rule.name})
+                return redirect("automation:rules", kind=kind)
+    else:
+        initial = {"is_active": True}
+        if rule is not None:
+            initial = {f: getattr(rule, f) for f in ("name", "description", "is_active", "conditions", "actions",
+                                                     *cfg["extra"])}
+        form = form_class(initial=initial)
+    return render(request, "automation/rule_form.html", {"cfg": cfg, "form": form, "rule": rule, **reference()})
+
+
+@admin_required
+@require_POST
+def rule_remove(request, kind: str, rule_id: int):
+    cfg = _kind(kind)
+    rule = get_object_or_404(cfg["model"], pk=rule_id)
+    rule_delete(rule=rule, user=request.user)
+    messages.success(request, _("Deleted “%(name)s”.") % {"name": rule.name})
+    return redirect("automation:rules", kind=kind)
+
+
+@admin_required
+@require_POST
+def rule_reorder(request, kind: str, rule_id: int):
+    cfg = _kind(kind)
+    rule = get_object_or_404(cfg["model"], pk=rule_id)
+    rule_move(rule=rule, direction="up" if request.POST.get("direction") == "up" else "down", user=request.user)
+    return redirect("automation:rules", kind=kind)
+
+
+@admin_required
+def rule_preview(request, kind: str, rule_id: int):
+    """"Test this rule against ticket #N": each condition with the ticket's actual value, and the actions."""
+    cfg = _kind(kind)
+    rule = get_object_or_404(cfg["model"], pk=rule_id)
+    ticket, missing = preview_ticket(request)
+    result = None
+    if ticket is not None:
+        matched, lines = explain(rule.conditions, RuleContext(ticket))
+        result = {"matched": matched, "lines": lines, "actions": [describe(a) for a in rule.actions]}
+        if isinstance(rule, TimeRule):
+            from atende.automation.services.time_rules import time_rule_due_at
+
+            anchor = getattr(ticket, rule.anchor)
+            result["anchor"], result["due_at"] = anchor, time_rule_due_at(rule, ticket, anchor) if anchor else None
+    return render(request, "automation/rule_preview.html", {
+        "cfg": cfg, "rule": rule, "ticket": ticket, "missing": missing, "result": result, "ref_ops": OP_LABELS})

@@ -1,0 +1,162 @@
+"""Settings pages for SLA policies and business calendars (admins only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.automation.rules.actions import describe
+from atende.automation.rules.conditions import explain
+from atende.automation.rules.context import RuleContext
+from atende.automation.rules.fields import OP_LABELS
+from atende.automation.services.definitions import rule_move
+from atende.automation.views._common import admin_required, form_error, preview_ticket
+from atende.automation.views.rules import reference
+from atende.core.exceptions import DomainError
+from atende.sla.business_time import add_business_minutes, format_hhmm
+from atende.sla.forms import CalendarForm, PolicyForm
+from atende.sla.models import BusinessCalendar, SlaPolicy
+from atende.sla.selectors import calendar_for_policy, policy_for_ticket
+from atende.sla.services.definitions import (
+    calendar_delete,
+    calendar_save,
+    parse_holidays,
+    parse_hours,
+    policy_delete,
+    policy_save,
+)
+
+DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+POLICY_FIELDS = ["name", "description", "is_active", "conditions", "first_reply_minutes", "next_reply_minutes",
+                 "resolution_minutes", "business_hours", "calendar", "warn_before_minutes", "warning_actions",
+                 "breach_actions"]
+
+
+@admin_required
+def policy_list(request):
+    policies = SlaPolicy.objects.select_related("calendar").order_by("position", "id")
+    return render(request, "sla/policy_list.html", {"policies": [
+        (p, [describe(a) for a in p.breach_actions]) for p in policies]})
+
+
+@admin_required
+def policy_edit(request, policy_id: int | None = None):
+    policy = get_object_or_404(SlaPolicy, pk=policy_id) if policy_id else None
+    if request.method == "POST":
+        form = PolicyForm(request.POST)
+        if form.is_valid():
+            try:
+                policy = policy_save(user=request.user, policy=policy, **form.cleaned_data)
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, _("Saved “%(name)s”.") % {"name": policy.name})
+                return redirect("sla:policies")
+    else:
+        initial = {f: getattr(policy, f) for f in POLICY_FIELDS} if policy else {"is_active": True,
+                                                                                   "business_hours": True}
+        form = PolicyForm(initial=initial)
+    ref = reference()
+    ref["ref_fields"] = [f for f in ref["ref_fields"] if f["name"] in (
+        "priority", "organization", "team", "category", "type", "channel", "tags", "urgency", "impact",
+        "sender_domain", "requester_email", "language")]
+    return render(request, "sla/policy_form.html", {"form": form, "policy": policy, **ref})
+
+
+@admin_required
+@require_POST
+def policy_remove(request, policy_id: int):
+    policy = get_object_or_404(SlaPolicy, pk=policy_id)
+    policy_delete(user=request.user, policy=policy)
+    messages.success(request, _("Deleted “%(name)s”.") % {"name": policy.name})
+    return redirect("sla:policies")
+
+
+@admin_required
+@require_POST
+def policy_reorder(request, policy_id: int):
+    rule_move(rule=get_object_or_404(SlaPolicy, pk=policy_id), user=request.user,
+              direction="up" if request.POST.get("direction") == "up" else "down")
+    return redirect("sla:policies")
+
+
+@admin_required
+def policy_preview(request, policy_id: int):
+    policy = get_object_or_404(SlaPolicy, pk=policy_id)
+    ticket, missing = preview_ticket(request)
+    result = None
+    if ticket is not None:
+        matched, lines = explain(policy.conditions or {}, RuleContext(ticket))
+        chosen = policy_for_ticket(ticket)
+        calendar = calendar_for_policy(policy, ticket)
+        due = []
+        for metric, label in (("first_reply", _("First reply")), ("next_reply", _("Next reply")),
+                              ("resolution", _("Resolution"))):
+            minutes = policy.target_minutes(metric)
+            when = add_business_minutes(calendar, ticket.created_at, minutes) if minutes and metric != "next_reply" \
+                else None
+            due.append((label, when))
+        result = {"matched": matched, "lines": lines, "chosen": chosen, "due": due,
+                  "actions": [describe(a) for a in policy.breach_actions]}
+    return render(request, "sla/policy_preview.html", {"policy": policy, "ticket": ticket, "missing": missing,
+                                                       "result": result, "ref_ops": OP_LABELS})
+
+
+def _hours_text(calendar: BusinessCalendar) -> str:
+    lines = []
+    for row in calendar.hours.all():
+        lines.append(f"{DAY_NAMES[row.weekday]} {format_hhmm(row.start_minute)}-{format_hhmm(row.end_minute)}")
+    return "\n".join(lines)
+
+
+def _holidays_text(calendar: BusinessCalendar) -> str:
+    return "\n".join((f"*-{h.date:%m-%d}" if h.yearly else h.date.isoformat()) + (f" {h.name}" if h.name else "")
+                     for h in calendar.holidays.all())
+
+
+@admin_required
+def calendar_list(request):
+    calendars = BusinessCalendar.objects.prefetch_related("hours", "holidays", "teams").order_by("name")
+    return render(request, "sla/calendar_list.html", {"calendars": [
+        (c, _hours_text(c).replace("\n", " · "), c.holidays.count()) for c in calendars]})
+
+
+@admin_required
+def calendar_edit(request, calendar_id: int | None = None):
+    calendar = get_object_or_404(BusinessCalendar, pk=calendar_id) if calendar_id else None
+    if request.method == "POST":
+        form = CalendarForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                calendar = calendar_save(user=request.user, calendar=calendar, name=data["name"],
+                                         time_zone=data["time_zone"].strip(), hours=parse_hours(data["hours"]),
+                                         holidays=parse_holidays(data["holidays"]), teams=list(data["teams"]),
+                                         is_default=data["is_default"])
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, _("Saved “%(name)s”.") % {"name": calendar.name})
+                return redirect("sla:calendars")
+    else:
+        initial = {"time_zone": "UTC", "hours": "mon-fri 09:00-18:00"}
+        if calendar is not None:
+            initial = {"name": calendar.name, "time_zone": calendar.time_zone, "is_default": calendar.is_default,
+                       "hours": _hours_text(calendar), "holidays": _holidays_text(calendar),
+                       "teams": list(calendar.teams.all())}
+        form = CalendarForm(initial=initial)
+    return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar,
+                                                      "today": dt.date.today()})
+
+
+@admin_required
+@require_POST
+def calendar_remove(request, calendar_id: int):
+    calendar = get_object_or_404(BusinessCalendar, pk=calendar_id)
+    calendar_delete(user=request.user, calendar=calendar)
+    messages.success(request, _("Deleted “%(name)s”.") % {"name": calendar.name})
+    return redirect("sla:calendars")
