@@ -54,6 +54,7 @@ class TicketOut(Schema):
     last_agent_reply_at: datetime.datetime | None = None
     sla_due_at: datetime.datetime | None = None
     resolution_summary: str = ""
+    search_snippet: str | None = Field(None, description="With q: an HTML excerpt with <mark>ed matches.")
     requester: UserRef | None = None
     assignee: UserRef | None = None
     team: Ref | None = None
@@ -64,7 +65,7 @@ class TicketOut(Schema):
     follow_up_of: Ref | None = None
 
 
-TICKET_FIELDS = tuple(name for name in TicketOut.model_fields if name not in TICKET_EXPANDS)
+TICKET_FIELDS = tuple(name for name in TicketOut.model_fields if name not in (*TICKET_EXPANDS, "search_snippet"))
 
 
 class TicketPageOut(Schema):

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from atende.accounts.services import customer_get_or_create
 from atende.api.idempotency import idempotent
-from atende.api.listing import page_of, parse_expand, parse_fields
+from atende.api.listing import parse_expand, parse_fields
 from atende.api.lookups import agent_for, category_for, people_for, person_for, team_for
-from atende.api.routers.ticket_filtering import TicketListQuery, filtered_tickets
+from atende.api.routers.ticket_filtering import TicketListQuery, ticket_list_page
 from atende.api.routers.ticket_schemas import (
     TICKET_EXPANDS,
     TICKET_FIELDS,
@@ -41,13 +41,8 @@ class TicketReadQuery(Schema):
             summary="List and search tickets")
 def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
     """Tickets the caller may see, newest activity first, with the console's filters and full-text search."""
-    fields = parse_fields(query.fields, TICKET_FIELDS)
-    expand = parse_expand(query.expand, TICKET_EXPANDS)
-    qs, order = filtered_tickets(request, query)
-    qs = qs.select_related(*expand).prefetch_related("tags")
-    return page_of(qs, order=order, cursor=query.cursor, size=query.size,
-                   serialize=lambda t: ticket_data(t, request=request, fields=fields, expand=expand,
-                                                   tags=sorted(tag.name for tag in t.tags.all())))
+    return ticket_list_page(request, query, fields=parse_fields(query.fields, TICKET_FIELDS),
+                            expand=parse_expand(query.expand, TICKET_EXPANDS))
 
 
 @router.get("/tickets/{ticket_id}", response=responses(TicketOut), exclude_unset=True, summary="Read a ticket")
