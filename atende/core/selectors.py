@@ -1,4 +1,5 @@
 from django.core.cache import cache
+from django.urls import reverse
 
 from atende.core.models import SiteConfiguration
 
@@ -12,7 +13,8 @@ def site_branding() -> dict:
         config = SiteConfiguration.objects.filter(pk=1).first() or SiteConfiguration()
         data = {
             "name": config.name,
-            "logo_url": config.logo.url if config.logo else "",
+            # MEDIA_URL is not served; the portal serves the logo through a view.
+            "logo_url": f"{reverse('portal:branding_logo')}?v={config.logo.name.rsplit('/', 1)[-1]}" if config.logo else "",
             "primary_color": config.primary_color,
             "accent_color": config.accent_color,
         }

@@ -175,3 +175,9 @@ class BrandingForm(forms.Form):
     accent_color = forms.CharField(label=_("Accent colour"), max_length=7, validators=[_COLOR],
                                    widget=forms.TextInput(attrs={"type": "color"}))
     support_email = forms.EmailField(label=_("Support email address"), required=False)
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and logo.size > 1024 * 1024:
+            raise forms.ValidationError(_("The logo must be at most 1 MB."))
+        return logo
