@@ -47,6 +47,14 @@ def test_agent_bulk_assigns_from_a_queue_and_searches(live_server, page, team, c
     assert Ticket.objects.get(pk=untouched.pk).assignee is None
     assert TicketEvent.objects.filter(type="ASSIGNEE_CHANGED", ticket__in=[first, second]).count() == 2
 
+    # a change made elsewhere arrives as the realtime client's DOM event: the list and the counts refresh
+    newcomer = make_ticket(actor=actor, requester=customer, team=team, subject="Arrived while watching")
+    page.evaluate("""n => document.body.dispatchEvent(new CustomEvent('atende:ticket-changed',
+        {detail: {ticket_id: n, number: n, version: 1, event_type: 'TICKET_CREATED', status: 'new'}}))""",
+                  newcomer.number)
+    page.get_by_role("link", name="Arrived while watching").wait_for()
+    page.locator('[data-queue-count="all_open"]', has_text="4").wait_for()
+
     page.get_by_role("searchbox", name="Search tickets").fill("capybara status:new")
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/search?q=**")

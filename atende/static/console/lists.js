@@ -2,6 +2,10 @@
    Delegated listeners, so lists swapped in by htmx keep working. */
 (function () {
   "use strict";
+  // htmx trigger filter for live list refreshes: never redraw a list under an agent who is selecting tickets.
+  window.atendeListIdle = function () {
+    return !document.querySelector("#ticket-list input[name=tickets]:checked");
+  };
   function syncBulkFields(form) {
     var select = form.querySelector("[data-bulk-action]");
     if (!select) return;
