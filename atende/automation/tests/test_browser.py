@@ -1,0 +1,83 @@
+"""End to end in headless Chromium: an admin creates a trigger in the settings page, a customer's new ticket is
+changed by it, the admin tests the rule against that ticket, and an agent applies a macro in one click."""
+
+import json
+
+import pytest
+
+from atende.accounts.tests.factories import AdminFactory
+from atende.automation.services.definitions import canned_reply_save, macro_save
+from atende.core.actor import Actor
+from atende.tickets.models import Ticket, TicketEvent
+from atende.tickets.tests.factories import make_ticket
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_creates_a_trigger_that_acts_on_a_new_ticket(live_server, page, customer, team):
+    admin = AdminFactory(email="rules.admin@support.example")
+    team.members.add(admin)
+    page.goto(f"{live_server.url}/accounts/login/?next=/console/automation/triggers/")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill("secret-pass-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/console/automation/triggers/")
+
+    page.get_by_role("link", name="New trigger").click()
+    page.get_by_label("Name").fill("Outages are urgent")
+    page.get_by_label("Ticket created").check()
+    page.get_by_label("Conditions").fill(json.dumps(
+        {"any": [{"field": "subject", "op": "contains_any_words", "value": "outage down"}]}))
+    page.get_by_label("Actions").fill(json.dumps([{"type": "set_priority", "value": "urgentt"}]))
+    page.get_by_role("button", name="Save").click()
+    assert "“urgentt” is not a valid priority" in page.locator("#form-errors").inner_text()  # refused, explained
+    page.get_by_label("Actions").fill(json.dumps([{"type": "set_priority", "value": "urgent"},
+                                                  {"type": "add_tags", "value": ["outage"]}]))
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/console/automation/triggers/")
+    assert page.get_by_role("link", name="Outages are urgent").is_visible()
+
+    ticket = make_ticket(requester=customer, actor=Actor.for_user(customer), subject="Checkout is down",
+                         body="Nobody can pay")
+    ticket.refresh_from_db()
+    assert ticket.priority == "urgent"
+    assert list(ticket.tags.values_list("name", flat=True)) == ["outage"]
+    assert TicketEvent.objects.filter(ticket=ticket, type="PRIORITY_CHANGED", actor_kind="automation").exists()
+    calm = make_ticket(requester=customer, actor=Actor.for_user(customer), subject="Question about invoices")
+
+    page.get_by_role("link", name="Test").click()
+    page.get_by_label("Ticket #").fill(str(calm.number))
+    page.get_by_role("button", name="Test").click()
+    assert f"Does not match ticket #{calm.number}" in page.locator("#preview-result").inner_text()
+    page.get_by_label("Ticket #").fill(str(ticket.number))
+    page.get_by_role("button", name="Test").click()
+    assert f"Matches ticket #{ticket.number}" in page.locator("#preview-result").inner_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_inserts_a_canned_reply_and_applies_a_macro(live_server, page, customer, team, agent):
+    admin = AdminFactory()
+    canned_reply_save(user=admin, title="Greeting", body="Olá {{requester.first_name}}, recebemos #{{ticket.number}}.")
+    macro_save(user=admin, name="Needs more info", actions=[{"type": "set_status", "value": "pending"},
+                                                            {"type": "add_tags", "value": ["needs-info"]}],
+               reply_text="Could you send a screenshot, {{requester.first_name}}?")
+    ticket = make_ticket(requester=customer, actor=Actor.for_user(agent), team=team, subject="App crashes")
+    page.goto(f"{live_server.url}/accounts/login/?next=/console/tickets/{ticket.number}/")
+    page.get_by_label("Email").fill(agent.email)
+    page.get_by_label("Password").fill("secret-pass-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/console/tickets/{ticket.number}/")
+
+    page.get_by_placeholder("Search canned replies").fill("greet")
+    page.get_by_role("button", name="Greeting").click()
+    body = page.locator("textarea[name=body]")
+    assert body.input_value() == f"Olá {customer.first_name}, recebemos #{ticket.number}."
+
+    page.get_by_role("button", name="Needs more info").click()
+    page.wait_for_load_state("networkidle")
+    ticket.refresh_from_db()
+    assert ticket.status == "pending"
+    assert "needs-info" in set(ticket.tags.values_list("name", flat=True))
+    assert Ticket.objects.get(pk=ticket.pk).messages.filter(
+        kind="reply", body_text=f"Could you send a screenshot, {customer.first_name}?").exists()

@@ -1,0 +1,66 @@
+"""Demo SLA setup for ``atende seed``: a business calendar per demo team, two policies, and SLA on the existing
+unsolved demo tickets. Idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import F
+from django.utils import timezone
+
+from atende.accounts.models import Team
+from atende.core.events import events_suppressed
+from atende.sla.choices import ClockState
+from atende.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from atende.sla.services.clocks import sla_apply_to_ticket
+from atende.sla.services.definitions import calendar_save, parse_hours, policy_save
+from atende.tickets.models import Ticket
+from atende.tickets.states import UNSOLVED_STATUSES
+
+BRAZIL_HOLIDAYS = [((1, 1), "Confraternização Universal"), ((4, 21), "Tiradentes"), ((5, 1), "Dia do Trabalho"),
+                   ((9, 7), "Independência"), ((10, 12), "Nossa Senhora Aparecida"), ((11, 2), "Finados"),
+                   ((11, 15), "Proclamação da República"), ((12, 25), "Natal")]
+UK_HOLIDAYS = [((1, 1), "New Year's Day"), ((12, 25), "Christmas Day"), ((12, 26), "Boxing Day")]
+CALENDARS = {
+    "technical-support": ("Technical Support hours", "America/Sao_Paulo",
+                          ["mon-fri 08:00-20:00", "sat 09:00-13:00"], BRAZIL_HOLIDAYS),
+    "billing": ("Billing hours", "America/Sao_Paulo", ["mon-fri 09:00-12:00, 13:00-18:00"], BRAZIL_HOLIDAYS),
+    "product": ("Product hours", "Europe/London", ["mon-fri 09:00-17:30"], UK_HOLIDAYS),
+}
+
+
+def _hours(lines: list[str]) -> list[tuple[int, int, int]]:
+    return parse_hours("\n".join(lines))
+
+
+def load_demo() -> dict[str, int]:
+    if SlaPolicy.objects.filter(name="Urgent and high priority").exists():
+        return {}
+    for slug, (name, tz, hours, holidays) in CALENDARS.items():
+        team = Team.objects.filter(slug=slug).first()
+        if team is None or BusinessCalendar.objects.filter(name=name).exists():
+            continue
+        calendar_save(name=name, time_zone=tz, hours=_hours(hours), teams=[team], is_default=slug == "technical-support",
+                      holidays=[(dt.date(2000, m, d), True, label) for (m, d), label in holidays])
+    policy_save(name="Urgent and high priority", description="Fast answers for what is on fire.",
+                conditions={"all": [{"field": "priority", "op": "in", "value": ["high", "urgent"]}]},
+                first_reply_minutes=60, next_reply_minutes=120, resolution_minutes=8 * 60, warn_before_minutes=15,
+                warning_actions=[{"type": "send_email", "to": "assignee",
+                                  "subject": "SLA warning on #{{ticket.number}}",
+                                  "body": "“{{ticket.subject}}” is about to miss its SLA target."}],
+                breach_actions=[{"type": "add_tags", "value": ["sla-breached"]},
+                                {"type": "send_email", "to": "team", "subject": "SLA breached on #{{ticket.number}}",
+                                 "body": "“{{ticket.subject}}” missed its SLA target. {{ticket.url}}"}])
+    policy_save(name="Standard", description="Every other ticket.", conditions={},
+                first_reply_minutes=4 * 60, next_reply_minutes=8 * 60, resolution_minutes=3 * 9 * 60,
+                warn_before_minutes=30, breach_actions=[{"type": "raise_priority"}])
+    now = timezone.now()
+    applied = 0
+    with events_suppressed():  # demo history: no notifications or rule runs for these bookkeeping events
+        for ticket in Ticket.objects.filter(status__in=UNSOLVED_STATUSES, sla_policy_id__isnull=True).order_by("pk"):
+            sla_apply_to_ticket(ticket=ticket, now=now)
+            applied += 1
+    # Targets already missed before SLA existed are history: mark them breached without events or escalations.
+    SlaClock.objects.filter(state=ClockState.RUNNING, breached_at=None, due_at__lt=now).update(
+        breached_at=F("due_at"), warned_at=now)
+    return {"calendars": BusinessCalendar.objects.count(), "policies": SlaPolicy.objects.count(), "tickets": applied}
