@@ -22,7 +22,6 @@
   var typingTimer = null;
   var refreshTimer = null;
   var pending = { panel: false, foreign: false };
-  var foreignChangeSeen = false;
 
   function workspace() { return document.querySelector("[data-ticket-workspace]"); }
   function send(message) {
@@ -92,7 +91,11 @@
     fire("atende:timeline-refresh");
     if (pending.panel) fire("atende:panel-refresh");
     if (pending.foreign) {
-      foreignChangeSeen = true;
+      // Forms drawn before this change must not silently carry the new version (see atende:ticket-version).
+      ["reply-form", "panel-form"].forEach(function (id) {
+        var form = document.getElementById(id);
+        if (form) form.setAttribute("data-stale", "1");
+      });
       var notice = document.getElementById("ws-live-notice");
       var reply = document.querySelector("#reply-form textarea[name=body]");
       var writing = reply && reply.value.trim() !== "";
@@ -104,14 +107,25 @@
     pending = { panel: false, foreign: false };
   }
 
-  // The agent's own writes answer with HX-Trigger `atende:ticket-version`: keep the reply form's expected
-  // version current, unless someone else changed the ticket meanwhile (then the server must ask).
+  // The agent's own writes answer with HX-Trigger `atende:ticket-version`: keep the open forms' expected
+  // version current, unless someone else changed the ticket since the form was drawn (then the server asks).
   body.addEventListener("atende:ticket-version", function (event) {
     var ws = workspace();
     if (!ws || !event.detail) return;
     ws.dataset.version = event.detail.version;
-    var input = document.querySelector("#reply-form input[name=expected_version]");
-    if (input && !foreignChangeSeen) input.value = event.detail.version;
+    ["reply-form", "panel-form"].forEach(function (id) {
+      var form = document.getElementById(id);
+      var input = form && form.querySelector("input[name=expected_version]");
+      if (input && !form.hasAttribute("data-stale")) input.value = event.detail.version;
+    });
+  });
+
+  // Never replace the side panel under the agent's unsaved edits, even when the refresh was already on its way.
+  body.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail.target || detail.target.id !== "ticket-panel" || detail.requestConfig.verb !== "get") return;
+    var form = document.getElementById("panel-form");
+    if (form && form.hasAttribute("data-dirty")) detail.shouldSwap = false;
   });
 
   // Watching the ticket on this page -----------------------------------------------------------------------
@@ -122,7 +136,6 @@
     if (watched) send({ action: "unwatch", ticket_id: watched });
     watched = id;
     typingSent = false;
-    foreignChangeSeen = false;
     if (id) send({ action: "watch", ticket_id: id });
     else renderPresence({ viewers: [] });
   }
@@ -175,7 +188,6 @@
       var form = document.getElementById("reply-form");
       // A fresh (empty) form means the message went out: the warnings no longer apply.
       if (form && !form.querySelector("#stale-warning") && !form.querySelector(".errorlist")) {
-        foreignChangeSeen = false;
         var notice = document.getElementById("ws-live-notice");
         if (notice) notice.hidden = true;
       }
