@@ -17,3 +17,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# ``atende serve`` (and so ``make run``) runs the worker and scheduler inside the web process unless told otherwise.
+if os.environ.get("ATENDE_EMBEDDED_WORKER") == "1":
+    from atende.core.embedded import EmbeddedWorkerApp  # noqa: E402
+
+    application = EmbeddedWorkerApp(application)

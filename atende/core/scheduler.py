@@ -5,6 +5,7 @@ Apps list their jobs here (dotted task path → seconds). Every job is idempoten
 """
 
 import logging
+import threading
 import time
 
 from django.utils.module_loading import import_string
@@ -18,6 +19,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "atende.email_channel.tasks.mailboxes_fetch_task": 60,
     "atende.email_channel.tasks.outbound_retry_task": 60,
     "atende.integrations.tasks.webhooks_retry_task": 60,
+    "atende.core.tasks.task_results_prune_task": 3600,
 }
 
 
@@ -25,9 +27,9 @@ def due_jobs(last_run: dict[str, float], now: float) -> list[str]:
     return [path for path, every in PERIODIC_TASKS.items() if now - last_run.get(path, 0.0) >= every]
 
 
-def run_forever(*, tick_seconds: float = 5.0, once: bool = False) -> None:
+def run_forever(*, tick_seconds: float = 5.0, once: bool = False, stop_event: threading.Event | None = None) -> None:
     last_run: dict[str, float] = {}
-    while True:
+    while stop_event is None or not stop_event.is_set():
         now = time.monotonic()
         for path in due_jobs(last_run, now):
             last_run[path] = now
@@ -41,4 +43,7 @@ def run_forever(*, tick_seconds: float = 5.0, once: bool = False) -> None:
                 logger.exception("could not enqueue periodic %s", path)
         if once:
             return
-        time.sleep(tick_seconds)
+        if stop_event is not None:
+            stop_event.wait(tick_seconds)
+        else:
+            time.sleep(tick_seconds)

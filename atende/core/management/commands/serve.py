@@ -1,4 +1,4 @@
-"""Serve the whole product in one command: web (HTTP + websockets), worker and scheduler."""
+"""Serve the whole product in one command: web (HTTP + websockets), background worker and scheduler."""
 
 import os
 import signal
@@ -10,25 +10,31 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server (ASGI: HTTP and websockets), the background worker and the scheduler together."
+    help = ("Run the web server (ASGI: HTTP and websockets) with the background worker and the scheduler. "
+            "By default they run inside the web process (one machine); --separate-worker runs them as processes "
+            "(use with REDIS_URL so real-time pushes reach every process).")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
-        parser.add_argument("--no-worker", action="store_true")
+        parser.add_argument("--separate-worker", action="store_true",
+                            help="run worker and scheduler as separate processes")
+        parser.add_argument("--no-worker", action="store_true", help="web only")
 
-    def handle(self, *args, host, port, no_worker, **options):
+    def handle(self, *args, host, port, separate_worker, no_worker, **options):
         python = sys.executable
         env = dict(os.environ)
-        commands = [
-            [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
-             "--no-access-log", "--lifespan", "off"],
-        ]
-        if not no_worker:
+        embedded = not (separate_worker or no_worker)
+        env["ATENDE_EMBEDDED_WORKER"] = "1" if embedded else "0"
+        commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
+                     "--no-access-log", "--lifespan", "on" if embedded else "off"]]
+        if separate_worker and not no_worker:
             commands.append([python, "-m", "atende", "db_worker", "--queue-name", "*", "--interval", "0.5"])
             commands.append([python, "-m", "atende", "scheduler"])
         procs = [subprocess.Popen(cmd, env=env) for cmd in commands]
-        self.stdout.write(f"Atende is serving at http://{host}:{port}/ (worker and scheduler running)")
+        mode = "worker and scheduler in-process" if embedded else ("worker and scheduler as processes"
+                                                                   if not no_worker else "web only")
+        self.stdout.write(f"Atende is serving at http://{host}:{port}/ ({mode})")
 
         def stop(*_):
             for proc in procs:
@@ -48,4 +54,3 @@ class Command(BaseCommand):
                     proc.wait(timeout=max(0.1, deadline - time.time()))
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        return None
