@@ -71,10 +71,14 @@ def keyset_page(qs: QuerySet, *, order: str, cursor: str | None = None, size: in
         value, pk = read_cursor(cursor, order)
         if field == "id":
             qs = qs.filter(id__lt=pk) if descending else qs.filter(id__gt=pk)
+        # The redundant ``<=``/``>=`` bound lets the database seek into the (field, id) index instead of
+        # scanning it from the start: without it a deep page costs more than the first.
         elif descending:
-            qs = qs.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": pk}))
+            qs = qs.filter(Q(**{f"{field}__lte": value}),
+                           Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": pk}))
         else:
-            qs = qs.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": pk}))
+            qs = qs.filter(Q(**{f"{field}__gte": value}),
+                           Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": pk}))
     rows = list(qs[: size + 1])
     has_next = len(rows) > size
     rows = rows[:size]

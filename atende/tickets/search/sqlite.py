@@ -87,7 +87,8 @@ def ranked_ids(qs: QuerySet, terms: list[Term], *, include_notes: bool, offset: 
     floor = list(matching.extra(select={"fts_rowid": f"{TABLE}.rowid"}, order_by=["-fts_rowid"])
                  .values_list("id", flat=True)[window - 1:window])
     if floor:
-        matching = matching.filter(id__gte=floor[0])
+        # On the virtual table's rowid (not tickets.id) so FTS5 itself only visits the window's rows.
+        matching = matching.extra(where=[f"{TABLE}.rowid >= %s"], params=[floor[0]])
     rows = list(matching.extra(select={"score": BM25}, order_by=["score", "-id"])
                 .values_list("id", "score")[offset:offset + limit])
     return [(pk, float(score)) for pk, score in rows], bool(floor)
