@@ -32,7 +32,7 @@ def _client_ip(request: HttpRequest) -> str | None:
 def _admit(request: HttpRequest, user: User, token=None) -> User:
     request.user = user
     request.api_token = token
-    rate_limit(bucket=f"token:{token.pk}" if token is not None else f"user:{user.pk}")
+    rate_limit(bucket=f"token:{token.prefix}" if token is not None else f"user:{user.pk}")
     if request.method not in SAFE_METHODS and token is not None and not scope_allows(token.scope, TokenScope.WRITE):
         raise PermissionDenied("This token is read-only.", code="insufficient_scope",
                                details={"scope": token.scope, "required": TokenScope.WRITE})

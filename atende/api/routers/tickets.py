@@ -45,14 +45,6 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
                             expand=parse_expand(query.expand, TICKET_EXPANDS))
 
 
-@router.get("/tickets/{ticket_id}", response=responses(TicketOut), exclude_unset=True, summary="Read a ticket")
-def ticket_read(request: HttpRequest, ticket_id: int, query: Query[TicketReadQuery], response: HttpResponse):
-    ticket = access_ticket(user=request.user, ticket_id=ticket_id)
-    response["ETag"] = f'"{ticket.version}"'
-    return ticket_data(ticket, request=request, fields=parse_fields(query.fields, TICKET_FIELDS),
-                       expand=parse_expand(query.expand, TICKET_EXPANDS))
-
-
 def _requester(request: HttpRequest, payload: TicketCreateIn):
     """Customers open tickets for themselves; agents name the customer by id or address."""
     user = request.user
@@ -103,6 +95,14 @@ def ticket_open_multipart(request: HttpRequest, response: HttpResponse, payload:
                           idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     files = [IncomingFile.from_upload(upload) for upload in attachments or []]
     return idempotent(request, response, idempotency_key, lambda: _create(request, payload, files))
+
+
+@router.get("/tickets/{ticket_id}", response=responses(TicketOut), exclude_unset=True, summary="Read a ticket")
+def ticket_read(request: HttpRequest, ticket_id: int, query: Query[TicketReadQuery], response: HttpResponse):
+    ticket = access_ticket(user=request.user, ticket_id=ticket_id)
+    response["ETag"] = f'"{ticket.version}"'
+    return ticket_data(ticket, request=request, fields=parse_fields(query.fields, TICKET_FIELDS),
+                       expand=parse_expand(query.expand, TICKET_EXPANDS))
 
 
 def expected_version(payload_version: int | None, if_match: str | None) -> int | None:
