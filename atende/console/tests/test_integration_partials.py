@@ -1,0 +1,27 @@
+"""The console pages show what the other apps contribute: KB article picker, SLA badge, macros, ratings."""
+
+import pytest
+
+from atende.core.actor import Actor
+from atende.surveys.services import survey_answer
+from atende.tickets.choices import TicketStatus
+from atende.tickets.services import ticket_transition
+
+
+@pytest.mark.django_db
+def test_ticket_page_offers_kb_article_picker_for_the_reply_box(client, agent, team_ticket):
+    client.force_login(agent)
+    html = client.get(f"/console/tickets/{team_ticket.number}/").content.decode()
+    assert 'class="kb-picker" data-target="reply_body"' in html
+    assert 'id="reply_body"' in html
+
+
+@pytest.mark.django_db
+def test_customer_profile_shows_satisfaction_ratings(client, agent, customer, team_ticket):
+    ticket_transition(ticket=team_ticket, to=TicketStatus.SOLVED, actor=Actor.for_user(agent))
+    client.force_login(agent)
+    assert "No ratings yet." in client.get(f"/console/customers/{customer.pk}/").content.decode()
+    survey_answer(ticket=team_ticket, rating="good", comment="Quick and kind help", actor=Actor.for_user(customer))
+    html = client.get(f"/console/customers/{customer.pk}/").content.decode()
+    assert "Quick and kind help" in html
+    assert "100% satisfied" in html
