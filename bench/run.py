@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""``make bench``: measure Atende at one size on one database and write bench/results/<date>-<db>-<N>.json.
+
+    BENCH_TICKETS=100000 make bench                                       # SQLite file under bench/var/
+    BENCH_TICKETS=100000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_atende make bench
+
+Options (environment): BENCH_REQUESTS (per read, default 200), BENCH_CONCURRENCY (API clients, 8),
+BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BENCH_WS_CLIENTS (1000),
+BENCH_DEEP_PAGES (20), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
+writes.api, realtime…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
+Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* (the harness drops and recreates them).
+See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import fixtures, reads, realtime, writes  # noqa: E402
+from harness.common import Config, Skip, log, machine, now_iso  # noqa: E402
+from harness.httpload import login  # noqa: E402
+from harness.report import markdown, write_json  # noqa: E402
+from harness.server import Server  # noqa: E402
+
+
+class Run:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.results: dict = {"system": "atende", "db": cfg.db, "tickets": cfg.tickets, "started": now_iso(),
+                              "machine": machine(), "config": {k: v for k, v in vars(cfg).items()
+                                                               if k not in ("only", "skip")},
+                              "database": {}, "reads": {}, "writes": {}, "realtime": {}, "memory": {},
+                              "skipped": {}, "errors": {}, "notes": []}
+
+    def step(self, name: str, fn: Callable[[], None]) -> None:
+        """One measurement: skipped with a note when its page or command does not exist yet; an error in one
+        measurement is recorded and the others still run."""
+        if not self.cfg.wanted(name):
+            return
+        try:
+            fn()
+        except Skip as exc:
+            self.results["skipped"][name] = str(exc)
+            log(f"  skipped {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - report it, measure the rest
+            self.results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            log(f"  ERROR in {name}: {type(exc).__name__}: {exc}")
+            traceback.print_exc()
+
+    def execute(self) -> dict:
+        cfg, res = self.cfg, self.results
+        res["database"] = fixtures.prepare(cfg)
+        fixtures.setup_django(cfg)
+        targets = fixtures.targets(cfg)
+        res["targets"] = targets
+        rd, wr = res["reads"], res["writes"]
+        with Server(cfg) as server:
+            client = login(cfg, targets["agent_email"], targets["agent_password"])
+            self.step("reads.queues", lambda: reads.queues(client, cfg, rd))
+            self.step("reads.saved_view", lambda: reads.saved_view(client, cfg, rd,
+                                                                   *fixtures.saved_view(cfg, targets["agent_id"])))
+            self.step("reads.nav", lambda: reads.queue_nav(client, cfg, rd))
+            self.step("reads.nav", lambda: reads.page_with_nav(client, cfg, rd))
+            self.step("reads.ticket", lambda: reads.ticket_pages(client, cfg, rd, targets))
+            self.step("reads.search", lambda: reads.search(client, cfg, rd, targets))
+            self.step("reads.customer", lambda: reads.customer_profile(client, cfg, rd, targets))
+            self.step("reads.reports", lambda: reads.reports(client, cfg, rd))
+            token: dict = {}
+            self.step("reads.api", lambda: token.setdefault("t", fixtures.api_token(cfg, targets["agent_email"])))
+            if token:
+                self.step("reads.api", lambda: reads.api_list(cfg, rd, token["t"]))
+            self.step("writes.service", lambda: writes.service(cfg, wr))
+            if token or cfg.wanted("writes.api"):
+                self.step("writes.api", lambda: writes.api(
+                    cfg, wr, token.get("t") or fixtures.api_token(cfg, targets["agent_email"])))
+            self.step("writes.mail", lambda: writes.mail_import(cfg, wr))
+            self.step("realtime", lambda: realtime.fanout(cfg, res["realtime"], client.cookies["sessionid"],
+                                                          targets["agent_id"]))
+            res["worker_backlog_drain_seconds"] = self._drain_worker(server)
+            res["memory"] = server.peak_rss()
+            res["memory_note"] = "VmHWM of each process over the whole run (reads, creation load, websockets)"
+            client.close()
+        res["db_size_mib"] = self._db_size()
+        res["finished"] = now_iso()
+        res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        return res
+
+    def _drain_worker(self, server: Server) -> float | None:
+        """Wait (up to 5 minutes) until the worker has run every task the creation load queued."""
+        try:
+            from django_tasks_db.models import DBTaskResult
+        except ImportError:
+            return None
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 300 and server.alive("worker"):
+            if not DBTaskResult.objects.filter(status="READY").exists():
+                return round(time.perf_counter() - t0, 1)
+            time.sleep(1)
+        self.results["notes"].append("the worker had not drained its queue after 5 minutes")
+        return None
+
+    def _db_size(self) -> float | None:
+        from django.db import connection
+
+        if self.cfg.db == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_database_size(current_database())")
+                return round(cursor.fetchone()[0] / 2**20, 1)
+        path = self.cfg.database_url.removeprefix("sqlite:///")
+        return round(sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s)) / 2**20, 1)
+
+
+def main(cfg: Config | None = None) -> dict:
+    cfg = cfg or Config.from_env()
+    log(f"Atende benchmark: {cfg.tickets:,} tickets on {cfg.db} ({cfg.database_url})")
+    results = Run(cfg).execute()
+    path = write_json(results, cfg.results_dir, f"{cfg.db}-{cfg.tickets}")
+    print()
+    print(markdown(results))
+    print()
+    log(f"wrote {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

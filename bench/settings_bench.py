@@ -1,0 +1,21 @@
+"""Benchmark-only settings: production settings plus a per-request SQL counter (``X-Query-Count``,
+``Server-Timing``). Not part of the product; ``bench/`` is put on ``PYTHONPATH`` by the harness."""
+
+import os
+
+from atende.config.settings.prod import *  # noqa: F403
+from atende.config.settings.prod import MIDDLEWARE
+
+# Outermost, so the counter sees every query of the request (session, user, the view, the templates).
+MIDDLEWARE = ["querycount.QueryCountMiddleware", *MIDDLEWARE]
+
+# Load generators send hundreds of requests a minute from one token; the limit itself is not what is measured.
+ATENDE_API_RATE_LIMIT = (0, 60)
+
+if os.environ.get("BENCH_REDIS_URL"):
+    # Websocket fan-out crosses processes (the harness commits the change, the server pushes it).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]], "prefix": "atende-bench",
+                                             "capacity": 5000}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["BENCH_REDIS_URL"], "KEY_PREFIX": "atende-bench"}}
