@@ -7,7 +7,7 @@ from atende.tickets.services import message_add_reply, ticket_transition
 
 
 @pytest.mark.django_db
-def test_agent_first_reply_opens_new_ticket(ticket, agent, django_capture_on_commit_callbacks):
+def test_agent_first_reply_opens_new_ticket(ticket, agent, delivered_events, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="On it")
     ticket.refresh_from_db()
