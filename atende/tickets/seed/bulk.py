@@ -242,6 +242,8 @@ class _Generator:
             requester_id, org_id = rng.choice(self.customers)
         category_id = rng.choice(self.category_ids)
         lang, subject, body = corpus.ticket_text(rng, rng.choice(self.subject_keys), "Acme")
+        if index % 97 == 13:  # an order number: the rare words searches look for
+            body += f" {'Order number' if lang == 'en' else 'Pedido número'} {rng.randint(1_000_000, 9_999_999)}."
         created = self.now - rng.random() * self.span
         status = rng.choices(self.statuses, cum_weights=self.cum_weights)[0]
         urgency, impact = rng.choice(self.levels), rng.choice(self.levels)
