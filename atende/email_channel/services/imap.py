@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from atende.email_channel.choices import AfterStore, AuthMethod, InboundSource, TlsMode
@@ -171,6 +171,13 @@ def _idle_wait(conn: imaplib.IMAP4, *, seconds: float, stop: threading.Event) ->
 def mailbox_watch(*, mailbox: Mailbox, stop: threading.Event, poll_seconds: float = 60,
                   idle_seconds: float = 25 * 60) -> None:
     """Run until ``stop``: fetch, then IDLE (when offered and enabled) or sleep, and again. Reconnects on errors."""
+    try:
+        _watch(mailbox=mailbox, stop=stop, poll_seconds=poll_seconds, idle_seconds=idle_seconds)
+    finally:
+        connection.close()  # the watcher runs in its own thread
+
+
+def _watch(*, mailbox: Mailbox, stop: threading.Event, poll_seconds: float, idle_seconds: float) -> None:
     while not stop.is_set():
         close_old_connections()
         try:

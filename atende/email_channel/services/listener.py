@@ -8,7 +8,7 @@ import logging
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from atende.email_channel.choices import InboundSource
 from atende.email_channel.services.inbound import inbound_store
@@ -17,13 +17,16 @@ logger = logging.getLogger(__name__)
 
 
 def _store_and_queue(raw: bytes, envelope_from: str, recipients: list[str]) -> int:
-    close_old_connections()
-    row, _created = inbound_store(raw=raw, source=InboundSource.SMTP, envelope_from=envelope_from,
-                                  envelope_to=recipients)
     from atende.email_channel.services.imap import _process_later
 
-    _process_later(row.pk)
-    return row.pk
+    close_old_connections()
+    try:
+        row, _created = inbound_store(raw=raw, source=InboundSource.SMTP, envelope_from=envelope_from,
+                                      envelope_to=recipients)
+        _process_later(row.pk)
+        return row.pk
+    finally:
+        connection.close()  # runs in a pool thread: do not leave its connection open
 
 
 class InboundHandler:
