@@ -11,7 +11,7 @@ from django.db import transaction
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
-from atende.tickets.choices import Level, TicketEventType, TicketPriority, TicketStatus, TicketType
+from atende.tickets.choices import Level, StatusCategory, TicketEventType, TicketPriority, TicketType
 from atende.tickets.fields import clean_custom_fields
 from atende.tickets.models import Category, Ticket, TicketFollower, TicketSettings, TicketTag
 from atende.tickets.services._common import (
@@ -25,6 +25,7 @@ from atende.tickets.services._common import (
     user_ref,
 )
 from atende.tickets.services.create import normalize_tags, tags_get_or_create
+from atende.tickets.states import category_of
 
 _PLAIN_FIELDS = {"subject", "type", "category", "urgency", "impact", "priority", "custom_fields", "language"}
 _CHOICES = {"type": TicketType, "urgency": Level, "impact": Level, "priority": TicketPriority}
@@ -223,7 +224,10 @@ def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
     ticket.next_reply_due_at = due.get("next_reply")
     ticket.resolution_due_at = due.get("resolution")
     pending = [d for d in (ticket.first_reply_due_at, ticket.next_reply_due_at, ticket.resolution_due_at) if d]
-    ticket.sla_due_at = min(pending) if pending and ticket.status in (TicketStatus.NEW, TicketStatus.OPEN) else None
+    # Only a running clock has a due time: the status must be in the open category (on hold counts as open
+    # when the admin set "on hold pauses the SLA clock" off).
+    running = category_of(ticket.status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla) == StatusCategory.OPEN
+    ticket.sla_due_at = min(pending) if pending and running else None
     fields = ["sla_policy_id", "first_reply_due_at", "next_reply_due_at", "resolution_due_at", "sla_due_at"]
     # SLA bookkeeping is not a user-visible change: no version bump, so it never makes an agent's form stale.
     ticket.save(update_fields=fields)
