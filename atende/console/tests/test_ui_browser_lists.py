@@ -1,4 +1,8 @@
-"""End to end in headless Chromium: an agent logs in, opens a queue, bulk-assigns two tickets and searches."""
+"""End to end in headless Chromium: an agent logs in, opens a queue, bulk-assigns two tickets and searches.
+
+Named to run after test_realtime.py: Playwright's sync API leaves an asyncio loop marked running in the main
+thread for the rest of the session, which breaks later tests that call ``async_to_sync``.
+"""
 
 import pytest
 
