@@ -168,8 +168,8 @@ def webhook_delivery_claim(*, delivery_id: int, now: datetime.datetime | None = 
     """Take a due delivery for sending (pushing its next attempt past the send's timeout, so a concurrent
     retry tick skips it). None when it is done, not due, or its webhook is disabled."""
     now = now or timezone.now()
-    delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True).select_related("subscription")
-                .filter(pk=delivery_id).first())
+    delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("subscription").filter(pk=delivery_id).first())
     if delivery is None or delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.ABANDONED):
         return None
     if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
@@ -241,7 +241,7 @@ def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: st
 def webhook_delivery_redeliver(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again (after fixing the receiver): it becomes due now, keeping its attempt log."""
     _require_admin(actor)
-    delivery = WebhookDelivery.objects.select_for_update().select_related("subscription").get(pk=delivery.pk)
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=delivery.pk)
     if delivery.subscription_id is not None and not delivery.subscription.is_active:
         raise Conflict("The webhook is disabled; enable it before re-sending.", code="webhook_disabled")
     delivery.status = DeliveryStatus.PENDING
