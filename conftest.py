@@ -28,6 +28,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
+    # Browser tests run last: Playwright's sync API leaves an event loop registered on the main thread for the rest
+    # of the session, which would make later tests' ``async_to_sync`` calls fail.
+    browser_fixtures = {"page", "new_page", "browser", "_playwright"}
+    items.sort(key=lambda item: bool(browser_fixtures & set(getattr(item, "fixturenames", ()))))
 
 
 @pytest.fixture(autouse=True)
