@@ -149,19 +149,29 @@ def _add_messages(ticket: Ticket, record: TicketRecord, resolver: _Resolver, sys
         external_id = f"{system}:{message.external_id}"[:998]
         if (skip_first and index == 0) or external_id in existing:
             continue
-        author = resolver.person(message.author, role="agent" if message.kind == "note" else "customer") \
-            if message.author else resolver.person(record.requester)
+        author, metadata = _message_author(resolver, message.author, record.requester, message.metadata)
         if message.kind == "note":
             note_actor = _actor_for(author) if author is not None and author.is_staff_member else Actor.system()
             message_add_note(ticket=ticket, actor=note_actor, body_text=message.body_text or "(empty)",
-                             body_html=message.body_html, metadata={**message.metadata, "import_id": external_id},
+                             body_html=message.body_html, metadata={**metadata, "import_id": external_id},
                              created_at=message.created_at)
         else:
             message_add_reply(ticket=ticket, actor=_actor_for(author), author=author,
                               body_text=message.body_text or "(empty)", body_html=message.body_html,
-                              external_id=external_id, metadata=message.metadata, created_at=message.created_at)
+                              external_id=external_id, metadata=metadata, created_at=message.created_at)
         added += 1
     return added
+
+
+def _message_author(resolver: _Resolver, key: str | None, requester_key: str, metadata: dict):
+    """The message's author. Exports often lack deleted or suspended users: such messages are kept, without an
+    author (as the support side), noting the source's author id."""
+    if not key:
+        return resolver.person(requester_key), metadata
+    try:
+        return resolver.person(key), metadata
+    except RecordError:
+        return None, {**metadata, "unknown_author": key}
 
 
 def _move_to(ticket: Ticket, status: str, when) -> None:
@@ -200,7 +210,8 @@ def _import_ticket(record: TicketRecord, resolver: _Resolver, system: str) -> tu
     first = record.messages[0] if record.messages else None
     if first is None:
         raise RecordError("no description or messages")
-    first_author = resolver.person(first.author) if first.author else requester
+    first_author, first_metadata = _message_author(resolver, first.author, record.requester, first.metadata)
+    first_author = first_author or requester
     by_agent = first_author is not None and first_author.is_staff_member
     ticket = ticket_create(
         actor=Actor.for_user(first_author) if by_agent else Actor.system(), requester=requester,
@@ -208,7 +219,7 @@ def _import_ticket(record: TicketRecord, resolver: _Resolver, system: str) -> tu
         channel=record.channel if record.channel in dict(Ticket._meta.get_field("channel").choices) else "api",
         type=record.type, team=team, assignee=assignee, priority=record.priority, tags=record.tags,
         custom_fields=record.custom_fields or None, external_id=record.external_id[:200],
-        message_external_id=f"{system}:{first.external_id}"[:998], message_metadata=first.metadata,
+        message_external_id=f"{system}:{first.external_id}"[:998], message_metadata=first_metadata,
         first_message_by_agent=by_agent, created_at=record.created_at,
     )
     resolver._link("ticket", record.external_id, ticket.pk)

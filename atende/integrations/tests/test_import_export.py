@@ -93,6 +93,14 @@ def test_zendesk_import_is_idempotent_and_incremental(zendesk_export, db):
     assert Message.objects.count() == counts[1] + 1
 
 
+def test_comment_by_a_user_missing_from_the_export_is_kept(zendesk_export, shared_data_dir, db):
+    raw = {**_zendesk(shared_data_dir, "comment"), "ticket_id": 2, "created_at": "2015-07-27T00:00:00Z"}
+    zendesk_export["comments"].append(raw)  # Zendesk's sample: author 123123 is not side-loaded
+    assert _import(zendesk_export).rejected == []
+    message = Message.objects.get(body_text="Thanks for your help!", ticket__external_id="2")
+    assert message.author is None and message.metadata["unknown_author"] == "123123"
+
+
 def test_bad_rows_are_rejected_with_reasons(zendesk_export, db):
     zendesk_export["tickets"].append({"id": 3, "subject": "", "status": "open", "requester_id": 777})
     zendesk_export["tickets"].append({"id": 4, "subject": "Deleted", "status": "deleted", "requester_id": 777})
