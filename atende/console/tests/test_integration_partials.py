@@ -25,3 +25,16 @@ def test_customer_profile_shows_satisfaction_ratings(client, agent, customer, te
     html = client.get(f"/console/customers/{customer.pk}/").content.decode()
     assert "Quick and kind help" in html
     assert "100% satisfied" in html
+
+
+@pytest.mark.django_db
+def test_console_header_links_settings_for_admins_and_availability_for_agents(client, agent, admin_user):
+    client.force_login(agent)
+    html = client.get("/console/").content.decode()
+    assert 'id="availability-select"' in html
+    assert 'href="/console/automation/"' not in html
+    client.force_login(admin_user)
+    html = client.get("/console/").content.decode()
+    for url in ("/console/sla/", "/console/automation/", "/email/quarantine/", "/integrations/webhooks/",
+                "/portal/settings/branding/", "/admin/"):
+        assert f'href="{url}"' in html
