@@ -155,6 +155,7 @@ def portuguese_catalog(settings, tmp_path, catalog):
     settings.LOCALE_PATHS = [tmp_path / "locale"]
 
 
+@pytest.mark.django_db  # the page shell reads the branding row when its cache is cold
 def test_login_page_follows_the_browser_language(client, portuguese_catalog):
     response = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9,en;q=0.5")
 
@@ -166,6 +167,7 @@ def test_login_page_follows_the_browser_language(client, portuguese_catalog):
     assert "Forgot your password?" not in content
 
 
+@pytest.mark.django_db  # the page shell reads the branding row when its cache is cold
 def test_login_page_stays_english_for_an_english_browser(client, portuguese_catalog):
     response = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
 
