@@ -141,3 +141,19 @@ def test_openapi_document_and_docs_are_served(client, db):
     assert "/api/v1/tickets" in paths and "/api/v1/tickets/{ticket_id}/messages" in paths
     assert "422" in paths["/api/v1/tickets"]["post"]["responses"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_rate_limit_works_on_redis_too(customer, api_as, settings):
+    """Several web processes share their counters through Redis (when REDIS_URL is set)."""
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    # No cache.clear() here: on Redis that would flush the whole database. Tokens' buckets are unique anyway.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": "atende-api-test"}}
+    settings.ATENDE_API_RATE_LIMIT = (2, 60)
+    client = api_as(customer)
+    assert [client.get("/me").status_code for _ in range(3)] == [200, 200, 429]
