@@ -49,7 +49,8 @@ def idempotent(request: HttpRequest, response: HttpResponse, key: str | None,
     user = request.user
     fingerprint = request_fingerprint(request)
     with transaction.atomic():
-        IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
+        # Expired keys of this user go now (so the table holds about a day of creates per client).
+        IdempotencyKey.objects.filter(user=user, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)

@@ -157,3 +157,14 @@ def test_rate_limit_works_on_redis_too(customer, api_as, settings):
     settings.ATENDE_API_RATE_LIMIT = (2, 60)
     client = api_as(customer)
     assert [client.get("/me").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_idempotency_keys_expire_after_a_day(customer, api_as):
+    import datetime as dt
+
+    client = api_as(customer)
+    client.post("/tickets", {"subject": "Once", "body": "x"}, headers={"Idempotency-Key": "old"})
+    IdempotencyKey.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+    again = client.post("/tickets", {"subject": "Once", "body": "x"}, headers={"Idempotency-Key": "old"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Ticket.objects.filter(subject="Once").count() == 2 and IdempotencyKey.objects.count() == 1
