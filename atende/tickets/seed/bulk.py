@@ -34,7 +34,7 @@ from atende.tickets.seed import corpus
 
 STATUS_WEIGHTS = [(TicketStatus.NEW, 8), (TicketStatus.OPEN, 17), (TicketStatus.PENDING, 8),
                   (TicketStatus.ON_HOLD, 3), (TicketStatus.SOLVED, 14), (TicketStatus.CLOSED, 50)]
-# Benchmarks read a customer with many tickets and a ticket with a long thread: the seeder makes them.
+# Benchmarks read a customer with many tickets (every 10th, up to 500) and a ticket with a long thread: the seeder makes them.
 HEAVY_REQUESTER_EMAIL = "key-account@customers.example"
 HEAVY_REQUESTER_TICKETS = 500
 LONG_THREAD_EVERY = 10_000  # every 10,000th ticket (and the first) has a 50-message thread
@@ -235,7 +235,7 @@ class _Generator:
     def ticket(self, tid: int, index: int, next_message_id: int, out: dict[str, list]) -> int:
         """Append one ticket's rows to ``out``; returns how many messages it used."""
         rng, ts = self.rng, self.ts
-        if self.heavy_left and index % 20 == 7:
+        if self.heavy_left and index % 10 == 7:
             self.heavy_left -= 1
             requester_id, org_id = self.heavy_id, None
         else:
@@ -317,7 +317,7 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
         tag_ids = _ensure_tags()
     generator = _Generator(rng, agents=agents, customers=customers, heavy_id=heavy_id, teams=teams,
                            categories=categories, tag_ids=tag_ids, days=days)
-    generator.heavy_left = max(0, min(HEAVY_REQUESTER_TICKETS, n // 20)
+    generator.heavy_left = max(0, min(HEAVY_REQUESTER_TICKETS, n // 10)
                                - Ticket.objects.filter(requester_id=heavy_id).count())
     tables = {"tickets": _Table(Ticket, _Generator.TICKET_COLS), "messages": _Table(Message, _Generator.MESSAGE_COLS),
               "events": _Table(TicketEvent, _Generator.EVENT_COLS), "tags": _Table(TicketTag, _Generator.TAG_COLS)}

@@ -29,9 +29,9 @@ def test_rows_events_and_benchmark_fixtures():
     # the first ticket of a run has the 50-message thread the ticket-page benchmark reads
     first = Ticket.objects.order_by("id").first()
     assert first.messages.count() == bulk.LONG_THREAD_MESSAGES
-    # one customer holds the many tickets the profile benchmark reads (1 in 20, capped)
+    # one customer holds the many tickets the profile benchmark reads (1 in 10, capped)
     heavy = User.objects.get(email=bulk.HEAVY_REQUESTER_EMAIL, role=Role.CUSTOMER)
-    assert Ticket.objects.filter(requester=heavy).count() == 400 // 20
+    assert Ticket.objects.filter(requester=heavy).count() == 400 // 10
     # every reply and note after the first message left its event, pointing at a real message
     later = Message.objects.count() - 400
     added = TicketEvent.objects.filter(type__in=["REPLY_ADDED", "NOTE_ADDED"])
