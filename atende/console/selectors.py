@@ -46,7 +46,8 @@ BUILTIN_QUEUES: tuple[BuiltinQueue, ...] = (
     BuiltinQueue("on_hold", _("On hold"), {"status": ["on_hold"]}),
     BuiltinQueue("solved", _("Recently solved"), {"status": ["resolved"], "solved_within_days": 7},
                  sort=ListSort.SOLVED_DESC),
-    BuiltinQueue("breaching", _("Breaching soon"), {"status": ["active"], "has_sla_due": True},
+    # Overdue or due within the next four hours, most urgent first.
+    BuiltinQueue("breaching", _("Breaching soon"), {"status": ["active"], "sla_due_within_hours": 4},
                  sort=ListSort.SLA_DUE, columns=(*DEFAULT_COLUMNS[:-1], ListColumn.SLA_DUE)),
 )
 BUILTIN_BY_KEY = {q.key: q for q in BUILTIN_QUEUES}

@@ -68,6 +68,7 @@ class TicketFilters:
     solved_within_days: int | None = None
     number: list[int] = field(default_factory=list)
     has_sla_due: bool | None = None
+    sla_due_within_hours: int | None = None  # overdue, or due within this many hours
     spam: bool | None = False  # spam is hidden unless asked for (None = both)
 
     # -- serialisation (saved views store this as JSON; the API reads query parameters into it) --
@@ -112,6 +113,8 @@ class TicketFilters:
             setattr(out, name, None if value in (None, "") else max(0, _int(value, name)))
         out.number = [_int(v, "number") for v in _as_list(data.get("number"))]
         out.has_sla_due = _bool(data.get("has_sla_due"))
+        value = data.get("sla_due_within_hours")
+        out.sla_due_within_hours = None if value in (None, "") else max(0, _int(value, "sla_due_within_hours"))
         out.spam = _bool(data["spam"]) if "spam" in data else False
         return out
 
@@ -178,6 +181,8 @@ def apply_ticket_filters(qs: QuerySet, filters: TicketFilters, *, user, now: dat
         qs = qs.filter(number__in=f.number)
     if f.has_sla_due is not None:
         qs = qs.filter(sla_due_at__isnull=not f.has_sla_due)
+    if f.sla_due_within_hours is not None:
+        qs = qs.filter(sla_due_at__lte=now + datetime.timedelta(hours=f.sla_due_within_hours))
     if f.spam is not None:
         qs = qs.filter(is_spam=f.spam)
     return qs

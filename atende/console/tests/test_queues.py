@@ -40,8 +40,10 @@ def desk(db, team, agent, other_agent, customer):
     ticket_transition(ticket=t["on_hold"], to="on_hold", actor=actor)
     ticket_transition(ticket=t["solved"], to="solved", actor=actor)
     soon = timezone.now() + datetime.timedelta(hours=1)
-    later = timezone.now() + datetime.timedelta(hours=5)
+    later = timezone.now() + datetime.timedelta(hours=3)
+    far = timezone.now() + datetime.timedelta(hours=10)  # outside the "breaching soon" window
     ticket_set_sla(ticket=t["theirs"], actor=Actor.system(), policy_id=1, due={"first_reply": later})
+    ticket_set_sla(ticket=t["mine_new"], actor=Actor.system(), policy_id=1, due={"first_reply": far})
     ticket_set_sla(ticket=t["unassigned"], actor=Actor.system(), policy_id=1, due={"first_reply": soon})
     return t
 
@@ -145,7 +147,7 @@ def test_list_page_query_count_does_not_grow_with_page_size(client, db, agent, t
     for i in range(26):
         ticket = make_ticket(actor=actor, team=team, assignee=agent, tags=["vip"], subject=f"Load {i}")
         ticket_set_sla(ticket=ticket, actor=Actor.system(), policy_id=1,
-                       due={"first_reply": timezone.now() + datetime.timedelta(hours=i)})
+                       due={"first_reply": timezone.now() + datetime.timedelta(minutes=5 * i)})
     saved = saved_view_create(user=agent, name="All columns", filters=TicketFilters.from_dict({"tags": ["vip"]}),
                               columns=["number", "subject", "requester", "organization", "status", "priority",
                                        "team", "assignee", "category", "type", "channel", "tags", "created_at",
