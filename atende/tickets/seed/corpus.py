@@ -32,12 +32,13 @@ BODIES = {
     "en": ["Hello, since this morning {issue}. I already tried clearing the cache and restarting, without success. "
            "This is blocking our team, can you help?",
            "Hi team, {issue}. It happens on Chrome and Firefox. Steps: open the dashboard, click export, wait. Thanks!",
-           "Good afternoon, we noticed that {issue}. Our account is under the {org} organisation. Regards."],
+           "Good afternoon, we noticed that {issue}.{org_sentence} Regards."],
     "pt": ["Olá, desde hoje cedo {issue}. Já tentei limpar o cache e reiniciar, sem sucesso. "
            "Isso está travando a equipe, podem ajudar?",
            "Oi pessoal, {issue}. Acontece no Chrome e no Firefox. Passos: abrir o painel, clicar em exportar, aguardar. Obrigado!",
-           "Boa tarde, percebemos que {issue}. Nossa conta é da organização {org}. Atenciosamente."],
+           "Boa tarde, percebemos que {issue}.{org_sentence} Atenciosamente."],
 }
+ORG_SENTENCE = {"en": " Our account is under the {org} organisation.", "pt": " Nossa conta é da organização {org}."}
 AGENT_REPLIES = {
     "en": ["Thanks for reaching out! Could you send us a screenshot of the error and the time it happened?",
            "I have escalated this to our engineering team and will update you as soon as I hear back.",
@@ -73,7 +74,8 @@ def ticket_text(rng: random.Random, category: str, org_name: str) -> tuple[str, 
     lang = "pt" if rng.random() < 0.5 else "en"
     subject = rng.choice(SUBJECTS[category][lang]).format(product=rng.choice(PRODUCTS))
     issue = subject[0].lower() + subject[1:]
-    body = rng.choice(BODIES[lang]).format(issue=issue, org=org_name)
+    org_sentence = ORG_SENTENCE[lang].format(org=org_name) if org_name else ""
+    body = rng.choice(BODIES[lang]).format(issue=issue, org_sentence=org_sentence)
     return lang, subject, body
 
 

@@ -123,7 +123,7 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
         key = rng.choice(list(categories))
         category = rng.choice(categories[key])
         lang, subject, body = corpus.ticket_text(rng, key, customer.organization.name if customer.organization_id
-                                                 else "—")
+                                                 else "")
         start = now - datetime.timedelta(days=rng.uniform(0, 90), minutes=rng.randint(0, 600))
         team = category.default_team
         members = [a for a in agents if team in a.teams.all()] or agents
@@ -139,7 +139,8 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
         if assignee:
             from atende.tickets.services import ticket_assign
 
-            ticket = ticket_assign(ticket=ticket, actor=Actor.system(), team=team, assignee=assignee)
+            ticket = ticket_assign(ticket=ticket, actor=Actor.system(), team=team, assignee=assignee,
+                                   now=start + datetime.timedelta(minutes=rng.randint(1, 30)))
         target = rng.choices(statuses, weights)[0]
         _play_history(rng, ticket, target, assignee or rng.choice(members), customer, lang, start)
         created.append(ticket)

@@ -124,7 +124,7 @@ def _raw(value: Any) -> Any:
 
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: User | None, reason: str = "",
-                  expected_version: int | None = None) -> Ticket:
+                  expected_version: int | None = None, now: datetime.datetime | None = None) -> Ticket:
     """Set the team and/or the agent. An assignee outside the team joins the ticket's team only if a member."""
     require_agent(actor)
     ticket = lock_ticket(ticket)
@@ -143,9 +143,9 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: 
                         {"old": user_ref(ticket.assignee), "new": user_ref(assignee), "reason": reason}))
         ticket.assignee = assignee
     if changes:
-        touch(ticket, ["team", "assignee"])
+        touch(ticket, ["team", "assignee"], now=now)
         for event_type, data in changes:
-            record_event(ticket, event_type, actor=actor, data=data)
+            record_event(ticket, event_type, actor=actor, data=data, created_at=now)
     return ticket
 
 
