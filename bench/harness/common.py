@@ -16,6 +16,8 @@ BENCH_DIR = Path(__file__).resolve().parents[1]
 REPO = BENCH_DIR.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
+# Channel-layer groups live in Redis for a day: a prefix per run keeps a run's websockets apart from earlier ones.
+CHANNEL_PREFIX = f"atende-bench-{os.getpid()}-{int(time.time())}"
 
 
 class Skip(Exception):  # noqa: N818 - reads better at the raise site: raise Skip("no /api/v1/tickets yet")
@@ -94,6 +96,7 @@ class Config:
             "ALLOWED_HOSTS": HOST, "SITE_URL": self.base_url, "LOG_LEVEL": "WARNING",
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+            "BENCH_CHANNEL_PREFIX": CHANNEL_PREFIX,
         })
         return env
 

@@ -35,13 +35,14 @@ async def _connect(url: str, headers: dict, count: int):
 
 
 async def _await_change(ws, ticket_id: int, deadline: float) -> float | None:
+    from websockets.exceptions import ConnectionClosed
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
             return None
         try:
             data = json.loads(await asyncio.wait_for(ws.recv(), left))
-        except TimeoutError:
+        except (TimeoutError, ConnectionClosed):
             return None
         if data.get("type") == "ticket.changed" and data.get("ticket_id") == ticket_id:
             return time.perf_counter()
@@ -80,9 +81,11 @@ async def _run(cfg: Config, session_cookie: str, agent_id: int, ticket_ids: list
             if got:
                 all_have.append(max(got))
             await asyncio.sleep(0.5)
+        closed = sum(1 for ws in clients if ws.close_code is not None)
     finally:
         await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
     return {"clients": len(clients), "updates": len(all_have), "connect_seconds": round(connect_s, 2),
+            "closed_by_server_before_end": closed,
             "delivery_ms": summary(per_client), "until_every_client_ms": summary(all_have), "missed": missed}
 
 
