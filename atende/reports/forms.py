@@ -18,7 +18,8 @@ PERIOD_CHOICES = [
 class ReportFilterForm(forms.Form):
     """The dashboard's period, team and channel; restricted users may only pick their own teams."""
 
-    period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
+    period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False,
+                               initial=DEFAULT_PERIOD)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False,
                                   empty_label=_("All my teams"))
     channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All channels")), *Channel.choices],

@@ -38,6 +38,7 @@ PERIODS: dict[str, tuple[int, str]] = {
 DEFAULT_PERIOD = "30d"
 SOLVED_STATUSES = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 TOP_N = 10
+BACKLOG_STATUS_ORDER = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD)
 
 FIRST_RESPONSE = ExpressionWrapper(F("first_response_at") - F("created_at"), output_field=DurationField())
 RESOLUTION = ExpressionWrapper(F("solved_at") - F("created_at"), output_field=DurationField())
@@ -243,7 +244,7 @@ def report_breakdowns(*, user: User, scope: ReportScope) -> dict:
 def report_backlog(*, user: User, scope: ReportScope) -> dict:
     """Unsolved tickets right now (not bound to the period), by status and by priority: one grouped query."""
     qs = report_ticket_base(user=user, scope=scope).filter(status__in=UNSOLVED_STATUSES)
-    by_status = {status: 0 for status in UNSOLVED_STATUSES}
+    by_status = {status: 0 for status in BACKLOG_STATUS_ORDER if status in UNSOLVED_STATUSES}
     by_priority = {priority: 0 for priority in TicketPriority.values}
     total = 0
     for item in qs.values("status", "priority").annotate(n=Count("id")).order_by():

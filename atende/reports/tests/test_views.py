@@ -51,6 +51,7 @@ def test_admin_sees_every_figure(client, scenario):
     assert _kpi(html, "backlog") == "3"
     assert "Billing" in html and "Support" in html
     assert reverse("reports:dashboard") in html  # the console nav links here
+    assert '<option value="30d" selected>' in html  # the default period is the one shown
 
 
 def test_agent_sees_everything_and_can_filter(client, scenario, agent, team):
