@@ -150,3 +150,45 @@ def test_collaborator_sees_only_their_teams(scenario, collaborator):
     summary = report_summary(user=collaborator, scope=report_scope())
     assert summary["created"] == 2
     assert report_by_agent(user=collaborator, scope=report_scope())[0]["solved"] == 1
+
+
+def _responded_and_solved(agent, team, hours: list[tuple[int, int]]):
+    from atende.core.actor import Actor
+    from atende.tickets.services import message_add_reply, ticket_transition
+    from atende.tickets.tests.factories import make_ticket
+
+    actor = Actor.for_user(agent)
+    start = timezone.now() - datetime.timedelta(days=3)
+    for reply_after, solve_after in hours:
+        ticket = make_ticket(actor=actor, team=team, assignee=agent, created_at=start)
+        message_add_reply(ticket=ticket, actor=actor, body_text="Done.",
+                          created_at=start + datetime.timedelta(hours=reply_after))
+        ticket_transition(ticket=ticket, to="solved", actor=actor, now=start + datetime.timedelta(hours=solve_after))
+
+
+@pytest.mark.postgres
+def test_medians_on_postgresql(db, admin, agent, team):
+    from atende.reports.selectors import report_dashboard
+
+    _responded_and_solved(agent, team, [(1, 2), (2, 3), (9, 10)])
+    data = report_dashboard(user=admin, scope=report_scope())
+    assert data["medians"] is True
+    summary = data["summary"]
+    assert (summary["first_response_hours"], summary["first_response_median_hours"]) == (4.0, 2.0)
+    assert (summary["resolution_hours"], summary["resolution_median_hours"]) == (5.0, 3.0)
+    [team_row] = data["by_team"]
+    assert (team_row["first_response_median_hours"], team_row["resolution_median_hours"]) == (2.0, 3.0)
+    [agent_row] = data["by_agent"]
+    assert (agent_row["first_response_hours"], agent_row["first_response_median_hours"]) == (4.0, 2.0)
+
+
+def test_without_postgresql_there_are_averages_only(db, admin, agent, team):
+    from atende.reports.selectors import medians_supported, report_dashboard
+
+    if medians_supported():
+        pytest.skip("PostgreSQL computes medians")
+    _responded_and_solved(agent, team, [(1, 2), (2, 3), (9, 10)])
+    data = report_dashboard(user=admin, scope=report_scope())
+    assert data["medians"] is False
+    assert data["summary"]["first_response_hours"] == 4.0
+    assert data["summary"]["first_response_median_hours"] is None

@@ -160,3 +160,16 @@ def test_csv_days_follow_the_users_time_zone(client, admin_user):
     rows = list(csv.reader(io.StringIO(client.get(CSV_URL, {"period": "7d"}).content.decode())))[1:]
     tokyo_today = timezone.now().astimezone(datetime.timezone(datetime.timedelta(hours=9))).date()
     assert rows[-1][0] == tokyo_today.isoformat()
+
+
+def test_page_labels_say_which_figure_is_which(client, scenario, admin_user):
+    from atende.reports.selectors import medians_supported
+
+    client.force_login(admin_user)
+    html = client.get(URL).content.decode()
+    if medians_supported():
+        assert _kpi(html, "first_response_median") == "median 4.0 h"
+        assert "Median first response (h)" in html
+    else:
+        assert "medians need PostgreSQL" in html
+        assert "Median" not in html and "median" not in html.split("medians need PostgreSQL")[1]
