@@ -192,3 +192,12 @@ def test_without_postgresql_there_are_averages_only(db, admin, agent, team):
     assert data["medians"] is False
     assert data["summary"]["first_response_hours"] == 4.0
     assert data["summary"]["first_response_median_hours"] is None
+
+
+def test_spam_is_never_counted(scenario, admin, agent):
+    from atende.core.actor import Actor
+    from atende.tickets.services import ticket_mark_spam
+
+    ticket_mark_spam(ticket=scenario["untouched"], actor=Actor.for_user(agent))
+    assert report_summary(user=admin, scope=report_scope())["created"] == 2
+    assert report_backlog(user=admin, scope=report_scope())["total"] == 2
