@@ -169,6 +169,30 @@ def test_list_page_query_count_does_not_grow_with_page_size(client, db, agent, t
         assert response.context["page"].items
 
 
+def test_every_column_renders_escaped_cells(client, db, agent, team):
+    actor = Actor.for_user(agent)
+    overdue = make_ticket(actor=actor, team=team, tags=["vip", "b<r>"], subject="<b>Bold</b> & co")
+    ticket_set_sla(ticket=overdue, actor=Actor.system(), policy_id=1,
+                   due={"first_reply": timezone.now() - datetime.timedelta(hours=3)})
+    upcoming = make_ticket(actor=actor, team=team, assignee=agent, tags=["vip"], subject="Later")
+    ticket_set_sla(ticket=upcoming, actor=Actor.system(), policy_id=1,
+                   due={"first_reply": timezone.now() + datetime.timedelta(hours=2)})
+    saved = saved_view_create(user=agent, name="All columns", filters=TicketFilters.from_dict({"tags": ["vip"]}),
+                              columns=["number", "subject", "team", "assignee", "tags", "created_at", "sla_due_at"])
+    client.force_login(agent)
+    html = client.get(reverse("console:saved_view", args=[saved.pk])).content.decode()
+    url = reverse("console:ticket", args=[overdue.number])
+    assert f'<td class="col-number" data-label="Number"><a href="{url}">#{overdue.number}</a></td>' in html
+    assert f'<a href="{url}" class="subject">&lt;b&gt;Bold&lt;/b&gt; &amp; co</a>' in html
+    assert '<span class="badge tag">b&lt;r&gt;</span> <span class="badge tag">vip</span>' in html
+    assert '<span class="muted">Unassigned</span>' in html
+    assert f'data-label="Team">{team.name}</td>' in html
+    assert "0\xa0minutes ago</time>" in html
+    assert "overdue by 3\xa0hours</time>" in html
+    assert ">in 1\xa0hour, 59\xa0minutes</time>" in html
+    assert "<b>Bold" not in html
+
+
 def test_htmx_refresh_returns_only_the_list(client, desk, agent):
     client.force_login(agent)
     response = client.get(URL, {"view": "mine"}, HTTP_HX_REQUEST="true")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from atende.console.forms import BulkActionForm
 from atende.console.models import ListColumn
+from atende.console.rows import ticket_rows
 from atende.console.selectors import (
     BUILTIN_QUEUES,
     COUNT_CAP,
@@ -54,10 +55,11 @@ def _render_queue(request, *, key: str | None = None, view_id: int | None = None
         return f"{base_path}?{query}" if query else base_path
 
     labels = dict(ListColumn.choices)
+    columns = [(c, labels[c]) for c in queue.columns]
     context = {
         "queue": queue,
-        "columns": [(c, labels[c]) for c in queue.columns],
-        "now": timezone.now(),
+        "columns": columns,
+        "rows": ticket_rows(page.items, columns=columns, now=timezone.now()),
         "page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=cursor),
         "first_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None),
         "next_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=page.next_cursor),
