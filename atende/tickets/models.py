@@ -250,6 +250,14 @@ class Ticket(models.Model):
             models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due"),
             models.Index(fields=["status", "solved_at"], name="ticket_status_solved"),
             models.Index(fields=["external_id"], name="ticket_external_id", condition=~Q(external_id="")),
+            # The ticket page's related lists (follow-ups, incidents of a problem, merged tickets): almost every
+            # value is NULL, so without these the newest-first query walks the whole table in date order.
+            models.Index(fields=["follow_up_of", "-created_at"], name="ticket_follow_up_created",
+                         condition=Q(follow_up_of__isnull=False)),
+            models.Index(fields=["problem", "-created_at"], name="ticket_problem_created",
+                         condition=Q(problem__isnull=False)),
+            models.Index(fields=["merged_into", "-created_at"], name="ticket_merged_into_created",
+                         condition=Q(merged_into__isnull=False)),
         ]
 
     def __str__(self) -> str:
