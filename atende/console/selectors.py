@@ -17,8 +17,8 @@ from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedVi
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
 from atende.tickets.filters import TicketFilters, apply_ticket_filters
-from atende.tickets.models import Ticket
-from atende.tickets.selectors import ticket_list_for_user
+from atende.tickets.models import Message, PhoneCallerId, Ticket
+from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 
 COUNT_CAP = 1000  # counts above this show as "1000+": bounded work however large the queue
 PAGE_SIZES = (10, 25, 50, 100)
@@ -156,3 +156,34 @@ def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:
     """How many tickets each queue holds, counted up to ``cap`` (one bounded query per queue)."""
     return {q.key: queue_queryset(user=user, queue=q).order_by()[:cap].count() for q in queues}
+
+
+INTERACTIONS = 20
+
+
+def _visible_messages(*, user: User) -> QuerySet[Message]:
+    """Messages on tickets ``user`` may see; no ticket subquery at all for someone who sees every ticket."""
+    messages = Message.objects.select_related("ticket", "author")
+    restriction = ticket_visibility_filter(user)
+    return messages if restriction is None else messages.filter(ticket__in=Ticket.objects.filter(restriction))
+
+
+def customer_interactions(*, user: User, customer: User, limit: int = INTERACTIONS) -> list[Message]:
+    """The customer's recent messages and the phone calls logged for them, newest first.
+
+    Two queries, each newest-first on its own index (``message_author_created``, ``message_phone_caller``),
+    merged here: one ``author OR caller`` query could use neither index and walked every message.
+    """
+    messages = _visible_messages(user=user)
+    newest = ("-created_at", "-id")
+    authored = list(messages.filter(author=customer).order_by(*newest)[:limit])
+    calls = list(messages.alias(caller_id=PhoneCallerId()).filter(caller_id=str(customer.pk))
+                 .order_by(*newest)[:limit])
+    merged = {m.pk: m for m in authored + calls}.values()
+    return sorted(merged, key=lambda m: (m.created_at, m.pk), reverse=True)[:limit]
+
+
+def organization_interactions(*, user: User, organization, limit: int = INTERACTIONS) -> list[Message]:
+    """Recent non-system messages on the organisation's tickets, newest first."""
+    return list(_visible_messages(user=user).filter(ticket__organization=organization).exclude(kind="system")
+                .order_by("-created_at", "-id")[:limit])

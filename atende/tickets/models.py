@@ -344,6 +344,28 @@ class TicketFollower(models.Model):
         return f"{self.ticket_id}:{self.user_id}"
 
 
+class PhoneCallerId(models.Func):
+    """A message's ``metadata.phone_call.caller_id`` as text, with the JSON path written literally.
+
+    Used both by the ``message_phone_caller`` expression index and by queries for a caller's calls: Django's own
+    JSON key lookups pass the path as a bound parameter, and the database only matches an indexed expression
+    written identically. Compare it with ``str(user.pk)``.
+    """
+
+    output_field = models.TextField()
+
+    def __init__(self):
+        super().__init__(models.F("metadata"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        metadata, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(JSON_EXTRACT({metadata}, '$.phone_call.caller_id') AS TEXT)", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        metadata, params = compiler.compile(self.source_expressions[0])
+        return f"(({metadata} -> 'phone_call') ->> 'caller_id')", params
+
+
 class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(_("kind"), max_length=10, choices=MessageKind.choices)
@@ -364,6 +386,8 @@ class Message(models.Model):
             models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_created"),
             models.Index(fields=["external_id"], name="message_external_id", condition=~Q(external_id="")),
             models.Index(fields=["author", "-created_at"], name="message_author_created"),
+            # A customer's logged phone calls (their profile's interactions).
+            models.Index(PhoneCallerId(), models.F("created_at").desc(), name="message_phone_caller"),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory, TeamFactory
+from atende.console.selectors import customer_interactions
 from atende.console.views import people
 from atende.core.actor import Actor
 from atende.tickets.services import message_add_reply, phone_call_log
@@ -64,6 +65,22 @@ def test_interactions_list_replies_and_calls(client, agent, customer):
     interactions = html.split('id="interactions-title"')[1]
     assert interactions.index("Walked through the reset") < interactions.index("Still broken, sorry")
     assert "Phone call" in interactions
+
+
+def test_interactions_merge_messages_and_calls_anywhere_newest_first(agent, customer, team):
+    own = make_ticket(requester=customer, subject="Mine", body="First words")
+    someone_elses = make_ticket(subject="Colleague's ticket", team=team, actor=Actor.for_user(agent))
+    phone_call_log(actor=Actor.for_user(agent), caller=customer, ticket=someone_elses, notes="Called about it")
+    message_add_reply(ticket=own, actor=Actor.for_user(customer), body_text="A follow-up")
+    restricted = AgentFactory(restrict_to_teams=True)
+    team.members.add(restricted)
+
+    everything = customer_interactions(user=agent, customer=customer)
+    assert [m.body_text for m in everything] == ["A follow-up", "Called about it", "First words"]
+    assert [m.body_text for m in customer_interactions(user=agent, customer=customer, limit=2)] == [
+        "A follow-up", "Called about it"]
+    # the restricted agent sees only the call, logged on their team's ticket
+    assert [m.body_text for m in customer_interactions(user=restricted, customer=customer)] == ["Called about it"]
 
 
 def test_restricted_agents_see_only_their_teams_tickets_in_a_history(client, customer, team):

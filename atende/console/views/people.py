@@ -15,17 +15,16 @@ from django.utils.translation import gettext as _
 
 from atende.accounts.selectors import access_customer, access_organization
 from atende.accounts.services import user_update_profile
+from atende.console.selectors import customer_interactions, organization_interactions
 from atende.core.exceptions import DomainError, NotFound
 from atende.core.exceptions import ValidationError as DomainValidationError
 from atende.core.pagination import keyset_page
-from atende.tickets.models import Message
 from atende.tickets.selectors import ticket_list_for_user
 from atende.tickets.states import UNSOLVED_STATUSES
 
 from ..forms_workspace import CustomerNotesForm
 
 PAGE_SIZE = 25
-INTERACTIONS = 20
 
 
 def _staff(request) -> None:
@@ -43,13 +42,6 @@ def _ticket_history(request, tickets):
 
 def _counts(tickets) -> dict[str, int]:
     return tickets.aggregate(total=Count("pk"), unsolved=Count("pk", filter=Q(status__in=UNSOLVED_STATUSES)))
-
-
-def _interactions(request, *, messages_filter: Q):
-    """Recent messages and logged calls, newest first, on tickets the agent may see."""
-    visible = ticket_list_for_user(user=request.user)
-    return list(Message.objects.filter(messages_filter, ticket__in=visible)
-                .select_related("ticket", "author").order_by("-created_at", "-id")[:INTERACTIONS])
 
 
 def _rows_or_page(request, template: str, context: dict):
@@ -70,8 +62,7 @@ def customer_profile(request, id: int):
     context = {
         "person": customer, "page": page, "rows_url": request.path,
         "counts": _counts(tickets) if not request.GET.get("cursor") else None,
-        "interactions": _interactions(request, messages_filter=Q(author=customer)
-                                      | Q(metadata__phone_call__caller_id=customer.pk)),
+        "interactions": customer_interactions(user=request.user, customer=customer),
         "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
         "can_edit": request.user.is_agent,
     }
@@ -115,7 +106,6 @@ def organization_profile(request, id: int):
         "counts": _counts(tickets) if not request.GET.get("cursor") else None,
         "members": list(members[:50]), "member_count": members.count(),
         "domains": list(organization.domains.values_list("domain", flat=True)),
-        "interactions": _interactions(request, messages_filter=Q(ticket__organization=organization)
-                                      & ~Q(kind="system")),
+        "interactions": organization_interactions(user=request.user, organization=organization),
     }
     return _rows_or_page(request, "console/people_organization.html", context)
