@@ -10,6 +10,8 @@ from pathlib import Path
 def write_json(results: dict, results_dir: Path, name: str) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{datetime.date.today().isoformat()}-{name}.json"
+    if path.exists():  # keep earlier runs of the day
+        path = path.with_name(f"{path.stem}-{datetime.datetime.now():%H%M%S}.json")
     path.write_text(json.dumps(results, indent=1, default=str))
     return path
 
