@@ -6,8 +6,10 @@ only ever sees (and counts) those teams' tickets.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -156,6 +158,33 @@ def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:
     """How many tickets each queue holds, counted up to ``cap`` (one bounded query per queue)."""
     return {q.key: queue_queryset(user=user, queue=q).order_by()[:cap].count() for q in queues}
+
+
+COUNTS_CACHE_SECONDS = 10
+
+
+def _last_ticket_change() -> str:
+    """The newest ticket change (one row off the ``ticket_updated`` index): every ticket service bumps
+    ``updated_at``, so any change — the agent's own included — gives a new value."""
+    last = Ticket.objects.order_by("-updated_at", "-id").values_list("updated_at", "id").first()
+    return f"{last[0].isoformat()}/{last[1]}" if last else "-"
+
+
+def queue_counts_cached(*, user: User, queues: list[Queue]) -> dict[str, int]:
+    """``queue_counts`` for the sidebar, which every console page loads and refreshes on every ticket change.
+
+    Cached per user and per last ticket change, so a refresh after a change counts afresh while page loads in
+    between reuse the counts; the short lifetime bounds what that key cannot see (queues that depend on the
+    clock, such as "Breaching soon", and deleted tickets).
+    """
+    definition = repr([(q.key, q.filters, q.sort) for q in queues]) + repr(sorted(team_ids_for_user(user)))
+    digest = hashlib.sha256(f"{user.pk}|{_last_ticket_change()}|{definition}".encode()).hexdigest()
+    key = f"console:queue-counts:{digest}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = queue_counts(user=user, queues=queues)
+        cache.set(key, counts, COUNTS_CACHE_SECONDS)
+    return counts
 
 
 INTERACTIONS = 20

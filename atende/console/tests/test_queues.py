@@ -119,6 +119,19 @@ def test_queue_nav_shows_counts_and_saved_views(client, desk, agent, team):
     assert 'aria-current="page"' in html
 
 
+def test_queue_nav_counts_are_cached_until_the_next_ticket_change(client, desk, agent, team,
+                                                                   django_assert_max_num_queries):
+    client.force_login(agent)
+    nav = reverse("console:queue_nav")
+    assert 'data-queue-count="mine">2' in client.get(nav).content.decode()
+    # a second load reuses the counts: no per-queue COUNT queries
+    with django_assert_max_num_queries(6):
+        assert 'data-queue-count="mine">2' in client.get(nav).content.decode()
+    # the agent's own change shows at once
+    make_ticket(actor=Actor.for_user(agent), team=team, assignee=agent, subject="Just now")
+    assert 'data-queue-count="mine">3' in client.get(nav).content.decode()
+
+
 def test_keyset_pages_cover_every_ticket_once(client, db, agent, team):
     actor = Actor.for_user(agent)
     made = {make_ticket(actor=actor, team=team, subject=f"T{i}").number for i in range(23)}

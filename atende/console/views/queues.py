@@ -18,7 +18,7 @@ from atende.console.selectors import (
     DEFAULT_PAGE_SIZE,
     PAGE_SIZES,
     can_edit_saved_view,
-    queue_counts,
+    queue_counts_cached,
     queue_get,
     queue_list_for_user,
     queue_tickets_page,
@@ -95,7 +95,7 @@ def saved_view(request, view_id: int):
 def queue_nav(request):
     """The queue navigation with live counts (htmx refreshes it when a ticket changes)."""
     queues = queue_list_for_user(user=request.user)
-    counts = queue_counts(user=request.user, queues=queues)
+    counts = queue_counts_cached(user=request.user, queues=queues)
     builtin_keys = {b.key for b in BUILTIN_QUEUES}
     return render(request, "console/_queue_nav.html", {
         "builtin": [(q, counts[q.key]) for q in queues if q.key in builtin_keys],
