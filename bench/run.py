@@ -15,6 +15,7 @@ See docs/benchmarks.md.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import traceback
@@ -119,6 +120,7 @@ class Run:
 
 def main(cfg: Config | None = None) -> dict:
     cfg = cfg or Config.from_env()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server and worker it started
     log(f"Atende benchmark: {cfg.tickets:,} tickets on {cfg.db} ({cfg.database_url})")
     results = Run(cfg).execute()
     path = write_json(results, cfg.results_dir, f"{cfg.db}-{cfg.tickets}")
