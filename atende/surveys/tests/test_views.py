@@ -6,7 +6,12 @@ from django.urls import reverse
 
 from atende.core.actor import Actor
 from atende.surveys.models import SatisfactionSurvey
-from atende.surveys.selectors import satisfaction_summary, survey_path_for_ticket, survey_url_for_ticket
+from atende.surveys.selectors import (
+    access_ticket_by_survey_token,
+    satisfaction_summary,
+    survey_path_for_ticket,
+    survey_url_for_ticket,
+)
 from atende.surveys.services import survey_answer
 from atende.tickets.models import TicketEvent
 from atende.tickets.services import ticket_transition
@@ -61,7 +66,10 @@ def test_portal_ticket_page_rates_and_shows_the_rating(client, customer, solved)
     client.force_login(customer)
     detail = reverse("portal:ticket", args=[solved.number])
     page = client.get(detail).content.decode()
-    assert "How did we do?" in page and survey_path_for_ticket(solved) in page
+    assert "How did we do?" in page
+    # The page's link is a signed, timestamped token for this ticket (its text depends on the second it was made).
+    shown = re.search(r'/surveys/rate/([^/"]+)/', page)
+    assert shown and access_ticket_by_survey_token(token=shown.group(1)).pk == solved.pk
     response = client.post(survey_path_for_ticket(solved), {"rating": "bad", "comment": "Took a week", "next": detail})
     assert response["Location"] == detail
     page = client.get(detail).content.decode()
