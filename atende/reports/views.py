@@ -1,29 +1,15 @@
 """The reports dashboard and its CSV export: read-only, for console users (agents, admins, collaborators)."""
 
 import csv
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.accounts.decorators import staff_required
 from atende.reports.forms import ReportFilterForm
 from atende.reports.selectors import report_dashboard, report_scope, report_timeseries
-
-
-def staff_view(view):
-    """Log-in required; customers get a 404, as for a page that does not exist."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff_member:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _scope(request):
@@ -31,7 +17,7 @@ def _scope(request):
     return form, report_scope(**form.scope_arguments()) if form.is_bound else report_scope()
 
 
-@staff_view
+@staff_required
 def dashboard(request):
     form, scope = _scope(request)
     data = report_dashboard(user=request.user, scope=scope)
@@ -55,7 +41,7 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
-@staff_view
+@staff_required
 def export_csv(request):
     """The period's key figures, one row per day (in the user's time zone)."""
     _form, scope = _scope(request)

@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.accounts.choices import Availability
+from atende.accounts.decorators import admin_required, staff_required
 from atende.accounts.models import Team
 from atende.accounts.selectors import team_list
 from atende.automation.forms import TeamAssignmentForm
 from atende.automation.services.assignment import agent_set_availability, open_ticket_counts, team_set_assignment
-from atende.automation.views._common import admin_required, staff_required
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.accounts.decorators import agent_required, staff_required
 from atende.automation.forms import CannedReplyForm, MacroForm
 from atende.automation.models import CannedReply, Macro
 from atende.automation.rules.actions import describe
@@ -29,7 +30,7 @@ from atende.automation.services.definitions import (
     rule_move,
 )
 from atende.automation.services.macros import macro_apply
-from atende.automation.views._common import agent_required, form_error, staff_required
+from atende.automation.views._common import form_error
 from atende.automation.views.rules import reference
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.accounts.decorators import admin_required
 from atende.automation.forms import RoutingRuleForm, TimeRuleForm, TriggerForm
 from atende.automation.models import RoutingRule, TimeRule, Trigger
 from atende.automation.rules.actions import ACTIONS, describe
@@ -16,7 +17,7 @@ from atende.automation.rules.context import RuleContext
 from atende.automation.rules.fields import CHANGE_OPS, FIELDS, OP_LABELS, OPS, RANK_OPS
 from atende.automation.rules.placeholders import PLACEHOLDERS
 from atende.automation.services.definitions import rule_delete, rule_move, rule_save
-from atende.automation.views._common import admin_required, form_error, preview_ticket
+from atende.automation.views._common import form_error, preview_ticket
 from atende.core.exceptions import DomainError
 
 KINDS = {

@@ -9,12 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.accounts.decorators import admin_required
 from atende.automation.rules.actions import describe
 from atende.automation.rules.conditions import explain
 from atende.automation.rules.context import RuleContext
 from atende.automation.rules.fields import OP_LABELS
 from atende.automation.services.definitions import rule_move
-from atende.automation.views._common import admin_required, form_error, preview_ticket
+from atende.automation.views._common import form_error, preview_ticket
 from atende.automation.views.rules import reference
 from atende.core.exceptions import DomainError
 from atende.sla.business_time import add_business_minutes, format_hhmm
