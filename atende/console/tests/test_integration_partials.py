@@ -38,3 +38,11 @@ def test_console_header_links_settings_for_admins_and_availability_for_agents(cl
     for url in ("/console/sla/", "/console/automation/", "/email/quarantine/", "/integrations/webhooks/",
                 "/portal/settings/branding/", "/admin/"):
         assert f'href="{url}"' in html
+
+
+@pytest.mark.django_db
+def test_every_console_page_carries_the_translated_shortcuts_help(client, agent, team_ticket):
+    client.force_login(agent)
+    for url in ("/console/", f"/console/tickets/{team_ticket.number}/", "/console/search?q=fire"):
+        html = client.get(url).content.decode()
+        assert html.count('id="shortcuts-help"') == 1, url
