@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from atende.core.exceptions import ValidationError
 from atende.core.pagination import keyset_page
@@ -44,9 +44,9 @@ def only_fields(data: dict[str, Any], fields: set[str] | None) -> dict[str, Any]
 
 
 def page_of(qs: QuerySet, *, order: str, cursor: str | None, size: int,
-            serialize: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """One page as ``{"items", "next_cursor", "has_next"}``."""
+            serialize: Callable[[Any], dict[str, Any]], branches: Sequence[Q] | None = None) -> dict[str, Any]:
+    """One page as ``{"items", "next_cursor", "has_next"}`` (``branches``: see ``core.pagination``)."""
     size = max(1, min(int(size or 50), MAX_PAGE_SIZE))
-    page = keyset_page(qs, order=order, cursor=cursor or None, size=size)
+    page = keyset_page(qs, order=order, cursor=cursor or None, size=size, branches=branches)
     return {"items": [serialize(item) for item in page.items], "next_cursor": page.next_cursor,
             "has_next": page.has_next}

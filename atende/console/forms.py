@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import Organization, Team
@@ -140,11 +142,18 @@ class BulkActionForm(forms.Form):
         self.user = user
         # Any integer is accepted here; access to each ticket is checked one by one by the service.
         self.fields["tickets"].valid_value = lambda value: str(value).isdigit()
-        self.agents = list(agent_list())
-        self.teams = list(team_list())
+        # Every list page shows this bar: the choices are read as plain values (no model instances), and the
+        # chosen agent or team is loaded only when the form is submitted.
+        agents = agent_list().values_list("pk", "name", "email")
         self.fields["assignee"].choices = [("", "—"), (ME, _("Me")), (NONE, _("Nobody (unassign)"))] + [
-            (str(a.pk), a.display_name) for a in self.agents]
-        self.fields["team"].choices = [("", "—"), (NONE, _("No team"))] + [(str(t.pk), t.name) for t in self.teams]
+            (str(pk), name or email) for pk, name, email in agents]
+        self.fields["team"].choices = [("", "—"), (NONE, _("No team"))] + [
+            (str(pk), name) for pk, name in team_list().values_list("pk", "name")]
+
+    def options(self) -> dict[str, SafeString]:
+        """Each select's ``<option>`` list, built once here rather than by a template loop per option."""
+        return {name: format_html_join("", '<option value="{}">{}</option>', self.fields[name].choices)
+                for name in ("action", "assignee", "status", "priority", "team")}
 
     def clean(self):
         data = super().clean()
@@ -158,13 +167,13 @@ class BulkActionForm(forms.Form):
             elif value == ME:
                 data["assignee_user"] = self.user
             elif value != NONE:
-                data["assignee_user"] = next((a for a in self.agents if str(a.pk) == value), None)
+                data["assignee_user"] = agent_list().filter(pk=int(value)).first()
         if action == BulkAction.TEAM:
             value = data.get("team")
             if not value:
                 self.add_error("team", _("Choose a team."))
             elif value != NONE:
-                data["team_obj"] = next((t for t in self.teams if str(t.pk) == value), None)
+                data["team_obj"] = team_list().filter(pk=int(value)).first()
         return data
 
     def service_kwargs(self) -> dict:

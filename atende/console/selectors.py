@@ -18,7 +18,7 @@ from atende.accounts.selectors import team_ids_for_user
 from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
-from atende.tickets.filters import TicketFilters, apply_ticket_filters
+from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
 from atende.tickets.models import Message, PhoneCallerId, Ticket
 from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 
@@ -146,13 +146,15 @@ def queue_queryset(*, user: User, queue: Queue) -> QuerySet[Ticket]:
 def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
                        size: int = DEFAULT_PAGE_SIZE) -> Page:
     """One keyset page of the queue's tickets with everything the columns show, in a constant number of
-    queries (one for the rows, one for tags when that column is shown)."""
+    queries: one for the rows (or one per status and team/assignee, then the rows by id, see
+    ``ticket_filter_branches``), one for tags when that column is shown."""
     if size not in PAGE_SIZES:
         size = DEFAULT_PAGE_SIZE
-    qs = queue_queryset(user=user, queue=queue).with_list_relations()
+    qs = queue_queryset(user=user, queue=queue).for_list()
     if ListColumn.TAGS in queue.columns:
         qs = qs.prefetch_related("tags")
-    return keyset_page(qs, order=queue.sort, cursor=cursor, size=size)
+    branches = ticket_filter_branches(queue.filters, user=user, order=queue.sort)
+    return keyset_page(qs, order=queue.sort, cursor=cursor, size=size, branches=branches)
 
 
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:

@@ -191,6 +191,63 @@ def apply_ticket_filters(qs: QuerySet, filters: TicketFilters, *, user, now: dat
     return qs
 
 
+# Sorts with an index led by status (``ticket_status_*``), and those also led by team or assignee then status
+# (``ticket_team_status*``, ``ticket_assignee_status*``): see ``Ticket.Meta.indexes``.
+STATUS_SORT_FIELDS = frozenset({"updated_at", "created_at", "solved_at"})
+TEAM_ASSIGNEE_SORT_FIELDS = frozenset({"updated_at", "created_at"})
+MAX_BRANCHES = 16
+
+
+def ticket_filter_branches(filters: TicketFilters, *, user, order: str) -> list[Q]:
+    """Disjoint equality conditions whose union is what ``filters`` selects on status, team and assignee, for
+    ``core.pagination.keyset_page(branches=...)``: one index seek per (assignee or team, status) instead of a
+    sort of every match. Empty when one query is as good (a single value each, or a sort without such index)."""
+    field = order.lstrip("-")
+    if field not in STATUS_SORT_FIELDS or not filters.status:
+        return []
+    dimensions: list[list[Q]] = [[Q(status=s) for s in sorted(set(filters.status))]]
+    if field in TEAM_ASSIGNEE_SORT_FIELDS:
+        assignees = _equality_parts(filters.assignee, "assignee_id", user=user)
+        teams = _equality_parts(filters.team, "team_id", user=user)
+        # The indexes lead with one of them: a named assignee narrows most; "unassigned" hardly narrows at all.
+        candidates = [assignees, teams] if NONE not in filters.assignee else [teams, assignees]
+        for parts in candidates:
+            if parts and len(parts) * len(dimensions[0]) <= MAX_BRANCHES:
+                dimensions.append(parts)
+                break
+    if _product(dimensions) <= 1:
+        return []
+    branches = [Q()]
+    for parts in dimensions:
+        branches = [b & p for b in branches for p in parts]
+    return branches
+
+
+def _product(dimensions: list[list[Q]]) -> int:
+    n = 1
+    for parts in dimensions:
+        n *= len(parts)
+    return n
+
+
+def _equality_parts(values: list[int | str], column: str, *, user) -> list[Q]:
+    """``team``/``assignee`` filter values as one ``column = id`` (or ``IS NULL``) each; [] when not splittable."""
+    from atende.accounts.selectors import team_ids_for_user
+
+    if not values:
+        return []
+    ids: set[int] = {v for v in values if isinstance(v, int)}
+    authenticated = user is not None and user.is_authenticated
+    if ME in values and authenticated:
+        ids.add(user.pk)
+    if MY_TEAMS in values and authenticated:
+        ids.update(team_ids_for_user(user))
+    parts = [Q(**{column: pk}) for pk in sorted(ids)]
+    if NONE in values:
+        parts.append(Q(**{f"{column}__isnull": True}))
+    return parts
+
+
 def category_subtree_ids(ids: list[int]) -> list[int]:
     """The categories and all their descendants (the tree is small: one query, walked in Python)."""
     children: dict[int | None, list[int]] = {}

@@ -163,12 +163,27 @@ class TicketFormField(models.Model):
         return f"{self.form_id}:{self.field_id}"
 
 
+# What ticket lists (queues, search results, profiles' histories) read of a ticket and its relations.
+LIST_FIELDS = (
+    "id", "number", "subject", "status", "priority", "type", "channel", "is_spam", "created_at", "updated_at",
+    "solved_at", "sla_due_at", "version", "requester__id", "requester__name", "requester__email",
+    "assignee__id", "assignee__name", "assignee__email", "team__id", "team__name", "organization__id",
+    "organization__name", "category__id", "category__name", "category__parent_id", "category__parent__id",
+    "category__parent__name", "category__parent__parent_id",
+)
+
+
 class TicketQuerySet(models.QuerySet):
     def unsolved(self):
         return self.filter(status__in=UNSOLVED_STATUSES)
 
     def with_list_relations(self):
-        return self.select_related("requester", "assignee", "team", "organization", "category")
+        return self.select_related("requester", "assignee", "team", "organization", "category", "category__parent")
+
+    def for_list(self):
+        """``with_list_relations`` reading only what ticket lists show: a ticket row has 45 columns and its
+        people 20 each, and building every field of 300 model instances was half the cost of a list page."""
+        return self.with_list_relations().only(*LIST_FIELDS)
 
 
 class Ticket(models.Model):
@@ -249,6 +264,11 @@ class Ticket(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
             models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due"),
             models.Index(fields=["status", "solved_at"], name="ticket_status_solved"),
+            # Lists sorted by creation (the "Unassigned in my teams" queue, oldest first), read one (team or
+            # assignee, status) at a time by ``keyset_page(branches=...)``.
+            models.Index(fields=["status", "created_at", "id"], name="ticket_status_created"),
+            models.Index(fields=["team", "status", "created_at", "id"], name="ticket_team_status_created"),
+            models.Index(fields=["assignee", "status", "created_at", "id"], name="ticket_assignee_status_created"),
             models.Index(fields=["external_id"], name="ticket_external_id", condition=~Q(external_id="")),
             # The ticket page's related lists (follow-ups, incidents of a problem, merged tickets): almost every
             # value is NULL, so without these the newest-first query walks the whole table in date order.

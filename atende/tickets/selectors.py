@@ -18,14 +18,12 @@ def ticket_visibility_filter(user: User) -> Q | None:
     """A Q restricting tickets to what ``user`` may see; ``None`` means everything; ``Q(pk__in=[])`` nothing."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if user.is_admin:
+    if user.is_admin or (user.is_staff_member and not (user.is_collaborator or user.restrict_to_teams)):
         return None
     follows = Q(Exists(TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=user.pk)))
     if user.is_staff_member:
-        if user.is_collaborator or user.restrict_to_teams:
-            # their teams' tickets, what they are assigned, and what they were asked to follow (a mention)
-            return Q(team_id__in=team_ids_for_user(user)) | Q(assignee_id=user.pk) | follows
-        return None
+        # their teams' tickets, what they are assigned, and what they were asked to follow (a mention)
+        return Q(team_id__in=team_ids_for_user(user)) | Q(assignee_id=user.pk) | follows
     visible = Q(requester_id=user.pk) | follows
     if user.organization_id and user.organization.shares_tickets:
         visible |= Q(organization_id=user.organization_id)

@@ -12,7 +12,7 @@ from pydantic import Field
 from atende.api.listing import page_of
 from atende.api.routers.ticket_schemas import TicketOrder, ticket_data
 from atende.core.exceptions import ValidationError
-from atende.tickets.filters import TicketFilters, apply_ticket_filters
+from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
 from atende.tickets.search import search_tickets
 from atende.tickets.selectors import ticket_list_for_user
 
@@ -94,5 +94,6 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
         qs = qs.filter(external_id=query.external_id)
     qs = qs.select_related(*expand).prefetch_related("tags")
     return page_of(qs, order=query.order, cursor=query.cursor, size=query.size,
+                   branches=ticket_filter_branches(filters, user=user, order=query.order),
                    serialize=lambda t: ticket_data(t, request=request, fields=fields, expand=expand,
                                                    tags=sorted(tag.name for tag in t.tags.all())))

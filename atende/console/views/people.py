@@ -34,7 +34,7 @@ def _staff(request) -> None:
 
 def _ticket_history(request, tickets):
     try:
-        return keyset_page(tickets.with_list_relations(), order="-created_at", cursor=request.GET.get("cursor"),
+        return keyset_page(tickets.for_list(), order="-created_at", cursor=request.GET.get("cursor"),
                            size=PAGE_SIZE)
     except DomainValidationError:
         raise Http404

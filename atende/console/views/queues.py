@@ -59,7 +59,7 @@ def _render_queue(request, *, key: str | None = None, view_id: int | None = None
     context = {
         "queue": queue,
         "columns": columns,
-        "rows": ticket_rows(page.items, columns=columns, now=timezone.now()),
+        "rows": ticket_rows(page.items, columns=columns, now=timezone.now(), selectable=request.user.is_agent),
         "page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=cursor),
         "first_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None),
         "next_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=page.next_cursor),

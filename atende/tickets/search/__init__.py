@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from atende.core.exceptions import ValidationError
 from atende.core.pagination import keyset_page
-from atende.tickets.filters import TicketFilters, apply_ticket_filters, parse_search_query
+from atende.tickets.filters import TicketFilters, apply_ticket_filters, parse_search_query, ticket_filter_branches
 from atende.tickets.models import Ticket
 from atende.tickets.search.text import Term, parse_terms
 
@@ -117,8 +117,8 @@ def search_tickets(*, user, query: str, cursor: str | None = None, size: int = 5
     qs = apply_ticket_filters(ticket_list_for_user(user=user), filters, user=user)
     terms = parse_terms(text)
     if not terms:
-        page = keyset_page(qs.with_list_relations().prefetch_related("tags"), order="-updated_at", cursor=cursor,
-                           size=size)
+        page = keyset_page(qs.for_list().prefetch_related("tags"), order="-updated_at", cursor=cursor,
+                           size=size, branches=ticket_filter_branches(filters, user=user, order="-updated_at"))
         items = [SearchHit(ticket=t, score=None, subject_html=escape(t.subject), snippet_html=mark_safe(""),
                            snippet_source="") for t in page.items]
         return SearchPage(items=items, next_cursor=page.next_cursor, has_next=page.has_next, text=text,
@@ -137,7 +137,7 @@ def _ranked(*, user, qs, terms: list[Term], text: str, filters: TicketFilters, q
     has_next = len(rows) > size
     rows = rows[:size]
     ids = [pk for pk, _score in rows]
-    tickets = Ticket.objects.with_list_relations().prefetch_related("tags").in_bulk(ids)
+    tickets = Ticket.objects.for_list().prefetch_related("tags").in_bulk(ids)
     marks = backend.highlights(ids, terms, include_notes=include_notes)
     items = []
     for pk, score in rows:
