@@ -135,8 +135,10 @@ def queue_get(*, user: User, key: str | None = None, view_id: int | None = None)
     return _builtin_queue(builtin, user=user)
 
 
-def queue_queryset(*, user: User, queue: Queue) -> QuerySet[Ticket]:
-    qs = apply_ticket_filters(ticket_list_for_user(user=user), queue.filters, user=user)
+def queue_queryset(*, user: User, queue: Queue, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """The queue's tickets (``filters``: the queue's own, less what ``ticket_filter_branches`` split off)."""
+    qs = apply_ticket_filters(ticket_list_for_user(user=user), queue.filters if filters is None else filters,
+                              user=user)
     nullable = _NULLABLE_SORTS.get(queue.sort)
     if nullable:
         qs = qs.filter(**{f"{nullable}__isnull": False})
@@ -150,10 +152,10 @@ def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
     ``ticket_filter_branches``), one for tags when that column is shown."""
     if size not in PAGE_SIZES:
         size = DEFAULT_PAGE_SIZE
-    qs = queue_queryset(user=user, queue=queue).for_list()
+    branches, rest = ticket_filter_branches(queue.filters, user=user, order=queue.sort)
+    qs = queue_queryset(user=user, queue=queue, filters=rest).for_list()
     if ListColumn.TAGS in queue.columns:
         qs = qs.prefetch_related("tags")
-    branches = ticket_filter_branches(queue.filters, user=user, order=queue.sort)
     return keyset_page(qs, order=queue.sort, cursor=cursor, size=size, branches=branches)
 
 

@@ -9,6 +9,7 @@ Visibility is not decided here: callers start from ``tickets.selectors.ticket_li
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import shlex
@@ -198,29 +199,33 @@ TEAM_ASSIGNEE_SORT_FIELDS = frozenset({"updated_at", "created_at"})
 MAX_BRANCHES = 16
 
 
-def ticket_filter_branches(filters: TicketFilters, *, user, order: str) -> list[Q]:
-    """Disjoint equality conditions whose union is what ``filters`` selects on status, team and assignee, for
-    ``core.pagination.keyset_page(branches=...)``: one index seek per (assignee or team, status) instead of a
-    sort of every match. Empty when one query is as good (a single value each, or a sort without such index)."""
+def ticket_filter_branches(filters: TicketFilters, *, user, order: str) -> tuple[list[Q], TicketFilters]:
+    """Split ``filters`` for ``core.pagination.keyset_page(branches=...)``: disjoint equality conditions on status
+    and on assignee or team (one index seek each instead of a sort of every match), and the filters left for the
+    queryset they split. The split attributes are taken out of those: PostgreSQL multiplies the selectivity of a
+    condition it sees twice (``assignee IS NULL`` in the filter and in the part), underestimated a part 80 times
+    and sorted 80,000 rows instead of walking its index. No parts (and ``filters`` unchanged) when one query is as
+    good: a single value each, or a sort that no such index serves."""
     field = order.lstrip("-")
     if field not in STATUS_SORT_FIELDS or not filters.status:
-        return []
+        return [], filters
     dimensions: list[list[Q]] = [[Q(status=s) for s in sorted(set(filters.status))]]
+    split = {"status": []}
     if field in TEAM_ASSIGNEE_SORT_FIELDS:
-        assignees = _equality_parts(filters.assignee, "assignee_id", user=user)
-        teams = _equality_parts(filters.team, "team_id", user=user)
-        # The indexes lead with one of them: a named assignee narrows most; "unassigned" hardly narrows at all.
-        candidates = [assignees, teams] if NONE not in filters.assignee else [teams, assignees]
-        for parts in candidates:
+        # The indexes lead with one of them. Assignee first: it has fewer values (often one: "me" or "unassigned"),
+        # and each extra part is one more query; the other filter is then checked on the rows the index walk reads.
+        for name, column in (("assignee", "assignee_id"), ("team", "team_id")):
+            parts = _equality_parts(getattr(filters, name), column, user=user)
             if parts and len(parts) * len(dimensions[0]) <= MAX_BRANCHES:
                 dimensions.append(parts)
+                split[name] = []
                 break
     if _product(dimensions) <= 1:
-        return []
+        return [], filters
     branches = [Q()]
     for parts in dimensions:
         branches = [b & p for b in branches for p in parts]
-    return branches
+    return branches, dataclasses.replace(filters, **split)
 
 
 def _product(dimensions: list[list[Q]]) -> int:

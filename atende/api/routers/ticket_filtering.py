@@ -89,11 +89,12 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
                 data["search_snippet"] = str(hit.snippet_html)
             items.append(data)
         return {"items": items, "next_cursor": page.next_cursor, "has_next": page.has_next}
-    qs = apply_ticket_filters(ticket_list_for_user(user=user), filters, user=user)
+    branches, rest = ticket_filter_branches(filters, user=user, order=query.order)
+    qs = apply_ticket_filters(ticket_list_for_user(user=user), rest, user=user)
     if query.external_id:
         qs = qs.filter(external_id=query.external_id)
     qs = qs.select_related(*expand).prefetch_related("tags")
     return page_of(qs, order=query.order, cursor=query.cursor, size=query.size,
-                   branches=ticket_filter_branches(filters, user=user, order=query.order),
+                   branches=branches,
                    serialize=lambda t: ticket_data(t, request=request, fields=fields, expand=expand,
                                                    tags=sorted(tag.name for tag in t.tags.all())))

@@ -114,15 +114,17 @@ def search_tickets(*, user, query: str, cursor: str | None = None, size: int = 5
 
     size = max(1, min(int(size), MAX_SIZE))
     text, filters = parse_search_query(query, user=user)
-    qs = apply_ticket_filters(ticket_list_for_user(user=user), filters, user=user)
     terms = parse_terms(text)
     if not terms:
+        branches, rest = ticket_filter_branches(filters, user=user, order="-updated_at")
+        qs = apply_ticket_filters(ticket_list_for_user(user=user), rest, user=user)
         page = keyset_page(qs.for_list().prefetch_related("tags"), order="-updated_at", cursor=cursor,
-                           size=size, branches=ticket_filter_branches(filters, user=user, order="-updated_at"))
+                           size=size, branches=branches)
         items = [SearchHit(ticket=t, score=None, subject_html=escape(t.subject), snippet_html=mark_safe(""),
                            snippet_source="") for t in page.items]
         return SearchPage(items=items, next_cursor=page.next_cursor, has_next=page.has_next, text=text,
                           filters=filters)
+    qs = apply_ticket_filters(ticket_list_for_user(user=user), filters, user=user)
     return _ranked(user=user, qs=qs, terms=terms, text=text, filters=filters, query=query, cursor=cursor, size=size)
 
 
