@@ -80,9 +80,11 @@ class _Clock:
         local = value.astimezone(self.tz)
         return f'<time datetime="{local.isoformat()}" title="{_e(self._title(local))}">{_e(text)}</time>'
 
+    def since(self, value: datetime) -> str:
+        return timesince(value, self.now, time_strings=self.strings)
+
     def ago(self, value: datetime) -> str:
-        since = timesince(value, self.now, time_strings=self.strings)
-        return self._time(value, self.ago_text % {"ago": since})
+        return self._time(value, self.ago_text % {"ago": self.since(value)})
 
     def sla_due(self, due: datetime | None) -> str:
         if not due:
@@ -154,3 +156,34 @@ def ticket_rows(tickets: Iterable[Ticket], *, columns: list[tuple[str, str]], no
         html = f'<tr data-ticket-id="{pk}" data-ticket-number="{number}">{cells}</tr>'
         rows.append(TicketRow(ticket=ticket, html=mark_safe(html)))  # every value was escaped above
     return rows
+
+
+def search_hit_items(hits: Iterable, *, now: datetime) -> list[SafeString]:
+    """Each search hit's ``<li>``: number, highlighted subject, status, excerpt and who/when, escaped like rows."""
+    url_prefix, url_suffix = (_e(part) for part in reverse("console:ticket", args=[0]).rsplit("0", 1))
+    clock = _Clock(now)
+    status = _labels("status")
+    unassigned = _e(gettext("Unassigned"))
+    badges = {"notes": f'<span class="badge">{_e(gettext("Internal note"))}</span> ',
+              "people": f'<span class="badge">{_e(gettext("Requester"))}</span> '}
+    updated = gettext("updated %(ago)s ago")
+    items = []
+    for hit in hits:
+        t = hit.ticket
+        number = int(t.number or 0)
+        snippet = ""
+        if hit.snippet_html:  # already escaped, with <mark> around the matches
+            note = " from-note" if hit.snippet_source == "notes" else ""
+            snippet = (f'<p class="search-snippet{note}">{badges.get(hit.snippet_source, "")}'
+                       f'{hit.snippet_html}</p>')
+        people = _e(t.requester.display_name)
+        if t.organization:
+            people += f" · {_e(t.organization.name)}"
+        people += f" · {_e(t.assignee.display_name) if t.assignee is not None else unassigned}"
+        people += f" · {_e(updated % {'ago': clock.since(t.updated_at)})}"
+        items.append(mark_safe(  # every value escaped above; subject and snippet come escaped from the search
+            f'<li class="search-hit" data-ticket-number="{number}"><div class="search-hit-title">'
+            f'<a href="{url_prefix}{number}{url_suffix}"><span class="muted">#{number}</span> {hit.subject_html}</a> '
+            f'<span class="badge status-{_e(t.status)}">{status(t.status)}</span></div>{snippet}'
+            f'<p class="muted small">{people}</p></li>'))
+    return items

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Schema
 from pydantic import Field
@@ -81,6 +82,7 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
             raise ValidationError("With q, write filters as qualifiers inside q (e.g. status:open).",
                                   code="invalid_filter", details={"filter": "q"})
         page = search_tickets(user=user, query=query.q, cursor=query.cursor, size=query.size)
+        prefetch_related_objects([hit.ticket for hit in page.items], "tags")
         items = []
         for hit in page.items:
             data = ticket_data(hit.ticket, request=request, fields=fields, expand=expand,

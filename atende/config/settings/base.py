@@ -214,6 +214,9 @@ PORTAL_MAGIC_LINK_MAX_AGE = int(os.environ.get("PORTAL_MAGIC_LINK_MAX_AGE", 15 *
 KB_DEFLECTION_WINDOW = int(os.environ.get("KB_DEFLECTION_WINDOW", 30 * 60))  # seconds; see docs/knowledge-base.md
 SURVEY_TOKEN_MAX_AGE = int(os.environ.get("SURVEY_TOKEN_MAX_AGE", 30 * 24 * 3600))  # satisfaction survey link
 
+# Ticket search: how many of the newest matches are ranked (docs/console.md, "At 1,000,000 tickets").
+ATENDE_SEARCH_WINDOW = int(os.environ.get("ATENDE_SEARCH_WINDOW", 2000))
+
 # api / integrations: REST API (Swagger UI assets come from the "ninja" app), rate limit, webhooks.
 INSTALLED_APPS += ["ninja"]
 ATENDE_API_RATE_LIMIT = (int(os.environ.get("API_RATE_LIMIT", 600)), int(os.environ.get("API_RATE_WINDOW", 60)))

@@ -247,3 +247,18 @@ def test_selector_page_for_saved_view_applies_its_sort(desk, agent):
     page = queue_tickets_page(user=agent, queue=queue, size=10)
     created = [t.created_at for t in page.items]
     assert created == sorted(created) and len(created) == 5
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_relative_times_in_rows_read_as_the_timesince_filter(language):
+    from django.utils import translation
+    from django.utils.timesince import timesince
+
+    from atende.console.rows import _Clock
+
+    now = timezone.now()
+    with translation.override(language):
+        clock = _Clock(now)
+        for delta in (datetime.timedelta(minutes=3), datetime.timedelta(hours=26),
+                      datetime.timedelta(days=40, hours=5), datetime.timedelta(days=800)):
+            assert clock.since(now - delta) == timesince(now - delta, now)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from atende.console.rows import search_hit_items
 from atende.console.views._common import console_view, is_htmx
 from atende.core.exceptions import DomainError, NotFound
 from atende.tickets.search import search_tickets
@@ -30,8 +32,10 @@ def search(request):
             else:
                 return HttpResponseRedirect(reverse("console:ticket", args=[ticket.number]))
         try:
-            context["results"] = search_tickets(user=request.user, query=query, cursor=request.GET.get("cursor"),
-                                                size=PAGE_SIZE)
+            results = search_tickets(user=request.user, query=query, cursor=request.GET.get("cursor"),
+                                     size=PAGE_SIZE)
+            context["results"] = results
+            context["hit_items"] = search_hit_items(results.items, now=timezone.now())
         except DomainError as exc:
             context["error"] = exc.message
     template = "console/_search_results.html" if is_htmx(request) else "console/search.html"

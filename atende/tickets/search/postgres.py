@@ -99,6 +99,24 @@ def ranked_ids(qs: QuerySet, terms: list[Term], *, include_notes: bool, offset: 
     return [(pk, float(score)) for pk, score in rows], bool(floor)
 
 
+def index_ranked(terms: list[Term], *, include_notes: bool, count: int, window: int
+                 ) -> tuple[list[tuple[int, float]], bool]:
+    """The best ``count`` (ticket id, score) among the newest ``window`` matches, read from the index alone."""
+    tsquery = build_tsquery(terms)
+    if not tsquery or not any(not t.negated for t in terms):
+        return [], False
+    match = "document @@ %s::tsquery" + ("" if include_notes else " AND ts_filter(document, '{a,b,c}') @@ %s::tsquery")
+    params = [tsquery] if include_notes else [tsquery, tsquery]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ticket_id FROM {TABLE} WHERE {match} ORDER BY ticket_id DESC OFFSET %s LIMIT 1",
+                       [*params, window - 1])
+        floor = cursor.fetchone()
+        cursor.execute(f"SELECT ticket_id, ts_rank(document, %s::tsquery) AS score FROM {TABLE} "
+                       f"WHERE {match} AND ticket_id >= %s ORDER BY score DESC, ticket_id DESC LIMIT %s",
+                       [tsquery, *params, floor[0] if floor else 0, count])
+        return [(pk, float(score)) for pk, score in cursor.fetchall()], floor is not None
+
+
 _HEADLINE = "StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
 
 

@@ -94,6 +94,19 @@ def ranked_ids(qs: QuerySet, terms: list[Term], *, include_notes: bool, offset: 
     return [(pk, float(score)) for pk, score in rows], bool(floor)
 
 
+def index_ranked(terms: list[Term], *, include_notes: bool, count: int, window: int
+                 ) -> tuple[list[tuple[int, float]], bool]:
+    """The best ``count`` (ticket id, score) among the newest ``window`` matches, read from the index alone."""
+    expr = match_expression(terms, include_notes=include_notes)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s ORDER BY rowid DESC LIMIT 1 OFFSET %s",
+                       [expr, window - 1])
+        floor = cursor.fetchone()
+        cursor.execute(f"SELECT rowid, {BM25} AS score FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid >= %s "
+                       f"ORDER BY score, rowid DESC LIMIT %s", [expr, floor[0] if floor else 0, count])
+        return [(pk, float(score)) for pk, score in cursor.fetchall()], floor is not None
+
+
 def highlights(ticket_ids: list[int], terms: list[Term], *, include_notes: bool) -> dict[int, dict[str, str]]:
     """Marked-up subject and excerpts (``\\x02``/``\\x03`` around matches; callers escape and turn them into
     ``<mark>``)."""

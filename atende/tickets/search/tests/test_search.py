@@ -181,3 +181,34 @@ def test_term_parsing_and_portuguese_stemmer():
     assert pt_stem("configuracao") == "configur"
     assert pt_stem("senha") == "senha"  # too short to strip
     assert parse_terms("-only -negative") == []
+
+
+def test_ranking_from_the_index_alone_drops_spam_and_matches_the_joined_ranking(db, agent, monkeypatch):
+    from atende.tickets import search
+    from atende.tickets.services import ticket_mark_spam
+
+    actor = Actor.for_user(agent)
+    tickets = [make_ticket(actor=actor, subject=f"Axolotl {'axolotl ' * (i % 3)}{i}") for i in range(8)]
+    for ticket in tickets[:3]:
+        ticket_mark_spam(ticket=ticket, actor=actor)
+    reindex_tickets([t.pk for t in tickets])
+    from_index = search_tickets(user=agent, query="axolotl")
+    assert sorted(_numbers(from_index)) == sorted(t.number for t in tickets[3:])
+    monkeypatch.setattr(search, "_ranked_from_index", lambda *args, **kwargs: None)
+    joined = search_tickets(user=agent, query="axolotl")
+    assert _numbers(from_index) == _numbers(joined)
+    assert [hit.score for hit in from_index.items] == pytest.approx([hit.score for hit in joined.items])
+
+
+def test_too_much_spam_in_the_index_candidates_falls_back_to_the_joined_ranking(db, agent, monkeypatch):
+    from atende.tickets import search
+    from atende.tickets.services import ticket_mark_spam
+
+    monkeypatch.setattr(search, "INDEX_SLACK", 1)
+    actor = Actor.for_user(agent)
+    tickets = [make_ticket(actor=actor, subject=f"Capybara {i}") for i in range(6)]
+    for ticket in tickets[-4:]:  # the newest, ranked first on equal scores
+        ticket_mark_spam(ticket=ticket, actor=actor)
+    reindex_tickets([t.pk for t in tickets])
+    page = search_tickets(user=agent, query="capybara", size=2)
+    assert sorted(_numbers(page)) == sorted(t.number for t in tickets[:2])
