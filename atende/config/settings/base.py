@@ -112,9 +112,18 @@ TEMPLATES = [
 
 # Database: SQLite (WAL) under var/ unless DATABASE_URL says otherwise.
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atende.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Under ASGI each request runs in a thread of its own, so Django's per-thread persistent connections are never
+# reused: connections are pooled instead (PostgreSQL: Django's pool; SQLite: atende.core.sqlite_pool).
+# DATABASE_POOL=0 opens one per request.
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_POOL:
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", 10)),
+                                                "timeout": 20}}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool then replaces a connection the server dropped
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASE_POOL:
+        DATABASES["default"]["ENGINE"] = "atende.core.sqlite_pool"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
