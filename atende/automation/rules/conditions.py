@@ -211,16 +211,26 @@ def explain(conditions: dict[str, list[dict]], ctx: RuleContext) -> tuple[bool, 
     return matched, lines
 
 
-def matches(conditions: dict[str, list[dict]], ctx: RuleContext) -> bool:
+def matches(conditions: dict[str, list[dict]], ctx: RuleContext, *,
+            field_defs: dict[str, FieldDef | None] | None = None) -> bool:
+    """``field_defs``: a dict kept by a caller that evaluates one rule against many tickets, so that custom
+    field definitions (a query each) are looked up once rather than once per ticket."""
+    def lookup(name: str) -> FieldDef | None:
+        if field_defs is None:
+            return field_def(name)
+        if name not in field_defs:
+            field_defs[name] = field_def(name)
+        return field_defs[name]
+
     for cond in conditions.get("all") or []:
-        field = field_def(cond["field"])
+        field = lookup(cond["field"])
         if field is None or not _test(field, cond["op"], cond.get("value"), ctx):
             return False
     any_group = conditions.get("any") or []
     if not any_group:
         return True
     for cond in any_group:
-        field = field_def(cond["field"])
+        field = lookup(cond["field"])
         if field is not None and _test(field, cond["op"], cond.get("value"), ctx):
             return True
     return False
