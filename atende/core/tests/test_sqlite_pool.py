@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db.utils import ConnectionHandler
+from django.db.utils import ConnectionHandler, OperationalError
 
 from atende.core.sqlite_pool.base import pool_close, pooled_connections
 
@@ -54,7 +54,7 @@ def test_a_connection_closed_inside_a_transaction_or_after_an_error_is_not_poole
     connection.close()
     assert pooled_connections(name) == 0
     connection = handler["default"]
-    with pytest.raises(Exception):
+    with pytest.raises(OperationalError):
         with connection.cursor() as cursor:
             cursor.execute("SELECT nothing FROM nowhere")
     connection.close()
