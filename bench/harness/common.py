@@ -45,6 +45,7 @@ class Config:
     skip: set[str]
     reuse: bool
     results_dir: Path
+    drain_seconds: float
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
@@ -68,6 +69,7 @@ class Config:
             only=words("BENCH_ONLY"), skip=words("BENCH_SKIP"),
             reuse=env.get("BENCH_REUSE", "") not in ("", "0"),
             results_dir=Path(env.get("BENCH_RESULTS_DIR", BENCH_DIR / "results")),
+            drain_seconds=float(env.get("BENCH_DRAIN_SECONDS", 1800)),
         )
 
     @property

@@ -68,6 +68,9 @@ def markdown(results: dict) -> str:
         lines += ["| peak resident memory (VmHWM) | MiB |", "|---|---:|"]
         lines += [f"| {proc} process | {_fmt(mib)} |" for proc, mib in memory.items()]
         lines.append("")
+    drained = results.get("worker_backlog_before_reads_seconds")
+    if drained:
+        lines += [f"Before the reads the worker drained the queue left by seeding in {_fmt(drained)} s.", ""]
     if results.get("db_size_mib"):
         lines += [f"Database size: {_fmt(results['db_size_mib'])} MiB.", ""]
     skipped = results.get("skipped", {})
