@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext, ngettext
 
+from atende.tickets.list_items import TicketListItem
 from atende.tickets.models import Ticket
 
 _DASH = "—"
@@ -30,7 +31,7 @@ _DASH = "—"
 
 @dataclass(frozen=True)
 class TicketRow:
-    ticket: Ticket
+    ticket: TicketListItem
     html: SafeString  # the whole ``<tr>``: every cell in column order (the selection box first, when asked for)
 
 
@@ -94,11 +95,10 @@ class _Clock:
         return self._time(due, self.in_text % {"left": timeuntil(due, self.now, time_strings=self.strings)})
 
 
-def _tags(ticket: Ticket) -> str:
-    tags = ticket.tags.all()
-    if not tags:
+def _tags(ticket: TicketListItem) -> str:
+    if not ticket.tag_names:
         return _DASH
-    return "".join(f'<span class="badge tag">{_e(tag.name)}</span> ' for tag in tags)
+    return "".join(f'<span class="badge tag">{_e(name)}</span> ' for name in ticket.tag_names)
 
 
 def _labels(field_name: str) -> Callable[[str], str]:
@@ -112,7 +112,8 @@ def _name(obj, attribute: str = "name") -> str:
     return _e(value) if value else _DASH
 
 
-def _cell_renderers(ticket_url: Callable[[Ticket], str], clock: _Clock) -> dict[str, Callable[[Ticket], str]]:
+def _cell_renderers(ticket_url: Callable[[TicketListItem], str], clock: _Clock
+                    ) -> dict[str, Callable[[TicketListItem], str]]:
     """Each column's cell content as escaped HTML: every value from the database goes through ``_e``."""
     status, priority, type_, channel = (_labels(f) for f in ("status", "priority", "type", "channel"))
     unassigned = f'<span class="muted">{_e(gettext("Unassigned"))}</span>'
@@ -135,7 +136,7 @@ def _cell_renderers(ticket_url: Callable[[Ticket], str], clock: _Clock) -> dict[
     }
 
 
-def ticket_rows(tickets: Iterable[Ticket], *, columns: list[tuple[str, str]], now: datetime,
+def ticket_rows(tickets: Iterable[TicketListItem], *, columns: list[tuple[str, str]], now: datetime,
                 selectable: bool = False) -> list[TicketRow]:
     """The ``<tr>`` of each ticket with the cells of ``columns`` (``(key, label)`` pairs), escaped and ready to
     show; ``selectable`` puts the bulk actions' check box first."""

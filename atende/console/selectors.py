@@ -19,6 +19,7 @@ from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedVi
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
+from atende.tickets.list_items import ticket_list_items
 from atende.tickets.models import Message, PhoneCallerId, Ticket
 from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 
@@ -147,16 +148,16 @@ def queue_queryset(*, user: User, queue: Queue, filters: TicketFilters | None = 
 
 def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
                        size: int = DEFAULT_PAGE_SIZE) -> Page:
-    """One keyset page of the queue's tickets with everything the columns show, in a constant number of
-    queries: one for the rows (or one per status and team/assignee, then the rows by id, see
-    ``ticket_filter_branches``), one for tags when that column is shown."""
+    """One keyset page of the queue's tickets (``tickets.list_items.TicketListItem``: plain values, no model
+    instances) with everything the columns show, in a constant number of queries: the page's keys (one per
+    status and team/assignee, see ``ticket_filter_branches``), its rows by id, and its tags when shown."""
     if size not in PAGE_SIZES:
         size = DEFAULT_PAGE_SIZE
     branches, rest = ticket_filter_branches(queue.filters, user=user, order=queue.sort)
-    qs = queue_queryset(user=user, queue=queue, filters=rest).for_list()
-    if ListColumn.TAGS in queue.columns:
-        qs = qs.prefetch_related("tags")
-    return keyset_page(qs, order=queue.sort, cursor=cursor, size=size, branches=branches)
+    with_tags = ListColumn.TAGS in queue.columns
+    return keyset_page(queue_queryset(user=user, queue=queue, filters=rest), order=queue.sort, cursor=cursor,
+                       size=size, branches=branches,
+                       load=lambda qs, ids: ticket_list_items(qs, ids, with_tags=with_tags))
 
 
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:

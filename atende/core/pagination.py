@@ -17,7 +17,7 @@ import base64
 import datetime
 import heapq
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +80,7 @@ def _after_cursor(qs: QuerySet, *, field: str, descending: bool, value: Any, pk:
 
 
 def _page_rows(qs: QuerySet, *, parts: Sequence[Q], order: str, id_order: str, field: str, descending: bool,
-               limit: int) -> list[Any]:
+               limit: int, load: Callable[[QuerySet, list], dict] | None) -> list[Any]:
     """The first ``limit`` rows of ``qs`` (of the union of ``parts``): their (sort value, id) pairs off each part's
     index, merged, then the rows themselves by primary key.
 
@@ -101,18 +101,21 @@ def _page_rows(qs: QuerySet, *, parts: Sequence[Q], order: str, id_order: str, f
         else:
             best = heapq.nsmallest(limit, keys, key=lambda k: (k[0] is None, k[0], k[-1]))
         ids = [key[-1] for key in best]
-    found = qs.order_by().in_bulk(ids) if ids else {}
+    if not ids:
+        return []
+    found = load(qs, ids) if load is not None else qs.order_by().in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
 
 
 def keyset_page(qs: QuerySet, *, order: str, cursor: str | None = None, size: int = 50,
-                branches: Sequence[Q] | None = None) -> Page:
+                branches: Sequence[Q] | None = None, load: Callable[[QuerySet, list], dict] | None = None) -> Page:
     """One page of ``qs`` ordered by ``order`` then id. Rows whose sort value is NULL sort last and are skipped
     by cursors (sort by non-null fields for lists that must page through everything).
 
     ``branches``: disjoint conditions whose union is everything ``qs`` matches (see the module docstring); the
     page is the same, read as ``len(branches) + 1`` small queries instead of one that may sort every match.
-    Without branches it is two queries: the page's keys, then its rows (see ``_page_rows``)."""
+    Without branches it is two queries: the page's keys, then its rows (see ``_page_rows``). ``load(qs, ids)``
+    returns the rows by id (default: ``qs.in_bulk(ids)``); they need the sort field as an attribute."""
     descending = order.startswith("-")
     field = order.lstrip("-")
     id_order = "-id" if descending else "id"
@@ -120,7 +123,7 @@ def keyset_page(qs: QuerySet, *, order: str, cursor: str | None = None, size: in
         value, pk = read_cursor(cursor, order)
         qs = _after_cursor(qs, field=field, descending=descending, value=value, pk=pk)
     rows = _page_rows(qs, parts=branches or [Q()], order=order, id_order=id_order, field=field,
-                      descending=descending, limit=size + 1)
+                      descending=descending, limit=size + 1, load=load)
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = None
