@@ -194,7 +194,7 @@ def apply_ticket_filters(qs: QuerySet, filters: TicketFilters, *, user, now: dat
 
 # Sorts with an index led by status (``ticket_status_*``), and those also led by team or assignee then status
 # (``ticket_team_status*``, ``ticket_assignee_status*``): see ``Ticket.Meta.indexes``.
-STATUS_SORT_FIELDS = frozenset({"updated_at", "created_at", "solved_at"})
+STATUS_SORT_FIELDS = frozenset({"updated_at", "created_at", "solved_at", "sla_due_at", "id"})
 TEAM_ASSIGNEE_SORT_FIELDS = frozenset({"updated_at", "created_at"})
 MAX_BRANCHES = 16
 

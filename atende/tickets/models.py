@@ -269,6 +269,9 @@ class Ticket(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="ticket_status_created"),
             models.Index(fields=["team", "status", "created_at", "id"], name="ticket_team_status_created"),
             models.Index(fields=["assignee", "status", "created_at", "id"], name="ticket_assignee_status_created"),
+            # "Breaching soon" and lists sorted by SLA target or by number, one status at a time.
+            models.Index(fields=["status", "sla_due_at", "id"], name="ticket_status_sla_due"),
+            models.Index(fields=["status", "id"], name="ticket_status_id"),
             models.Index(fields=["external_id"], name="ticket_external_id", condition=~Q(external_id="")),
             # The ticket page's related lists (follow-ups, incidents of a problem, merged tickets): almost every
             # value is NULL, so without these the newest-first query walks the whole table in date order.
