@@ -18,5 +18,5 @@ if os.environ.get("BENCH_REDIS_URL"):
                                   "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]],
                                              "prefix": os.environ.get("BENCH_CHANNEL_PREFIX", "atende-bench"),
                                              "capacity": 5000}}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache",
                           "LOCATION": os.environ["BENCH_REDIS_URL"], "KEY_PREFIX": "atende-bench"}}

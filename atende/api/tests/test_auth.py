@@ -152,7 +152,7 @@ def test_rate_limit_works_on_redis_too(customer, api_as, settings):
     except redis.RedisError:
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     # No cache.clear() here: on Redis that would flush the whole database. Tokens' buckets are unique anyway.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache",
                                    "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": "atende-api-test"}}
     settings.ATENDE_API_RATE_LIMIT = (2, 60)
     client = api_as(customer)

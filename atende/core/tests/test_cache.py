@@ -1,0 +1,38 @@
+"""The Redis cache shares its connection pool between threads (each ASGI request runs in a new thread)."""
+
+import threading
+
+import pytest
+import redis
+from django.core.cache import CacheHandler
+
+
+@pytest.fixture
+def redis_url():
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return url
+
+
+def test_threads_share_one_connection_pool_and_see_each_others_values(redis_url):
+    handler = CacheHandler({"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": redis_url,
+                                        "KEY_PREFIX": "atende-cache-test"}})
+    seen = []
+
+    def request(value):  # as an ASGI request: a thread of its own, so a cache object of its own
+        cache = handler["default"]
+        cache.set("shared", value, 30)
+        seen.append((cache.get("shared"), cache._cache._get_connection_pool(write=True)))
+
+    for value in ("one", "two", "three"):
+        thread = threading.Thread(target=request, args=(value,))
+        thread.start()
+        thread.join()
+    assert [v for v, _ in seen] == ["one", "two", "three"]
+    pools = {id(pool) for _, pool in seen}
+    assert len(pools) == 1
+    pool = seen[0][1]
+    assert len(pool._available_connections) + len(pool._in_use_connections) == 1  # one TCP connection reused
