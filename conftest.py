@@ -39,6 +39,14 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_branding():
+    """Each test starts without the process's in-memory copy of the branding (core.selectors.site_branding)."""
+    from atende.core.selectors import site_branding_forget
+
+    site_branding_forget()
+
+
 @pytest.fixture
 def shared_data_dir():
     path = os.path.normpath(SHARED_DATA)

@@ -1,13 +1,22 @@
+import time
+
 from django.core.cache import cache
 from django.urls import reverse
 
 from atende.core.models import SiteConfiguration
 
 BRANDING_CACHE_KEY = "atende:branding"
+# Every page renders the branding: each process also keeps it a few seconds in memory, saving a cache round trip
+# (Redis, with several processes) per request; another process sees a change at most this much later.
+BRANDING_LOCAL_SECONDS = 5
+_local: dict[str, tuple[float, dict]] = {}
 
 
 def site_branding() -> dict:
     """Branding for every page; cached because every request renders it."""
+    held = _local.get(BRANDING_CACHE_KEY)
+    if held is not None and held[0] > time.monotonic():
+        return held[1]
     data = cache.get(BRANDING_CACHE_KEY)
     if data is None:
         config = SiteConfiguration.objects.filter(pk=1).first() or SiteConfiguration()
@@ -19,4 +28,10 @@ def site_branding() -> dict:
             "accent_color": config.accent_color,
         }
         cache.set(BRANDING_CACHE_KEY, data, 60)
+    _local[BRANDING_CACHE_KEY] = (time.monotonic() + BRANDING_LOCAL_SECONDS, data)
     return data
+
+
+def site_branding_forget() -> None:
+    """Drop this process's copy (the service that changes the branding calls it after commit)."""
+    _local.pop(BRANDING_CACHE_KEY, None)

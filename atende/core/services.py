@@ -4,7 +4,7 @@ from django.db import transaction
 from atende.core.actor import Actor
 from atende.core.exceptions import full_clean_or_raise
 from atende.core.models import SiteConfiguration
-from atende.core.selectors import BRANDING_CACHE_KEY
+from atende.core.selectors import BRANDING_CACHE_KEY, site_branding_forget
 
 
 @transaction.atomic
@@ -14,5 +14,5 @@ def site_configuration_update(*, actor: Actor, **fields) -> SiteConfiguration:
         setattr(config, name, value)
     full_clean_or_raise(config)
     config.save()
-    transaction.on_commit(lambda: cache.delete(BRANDING_CACHE_KEY))
+    transaction.on_commit(lambda: (cache.delete(BRANDING_CACHE_KEY), site_branding_forget()))
     return config
