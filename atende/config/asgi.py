@@ -1,9 +1,9 @@
 import os
 
-from django.core.asgi import get_asgi_application
+from atende.core.asgi import sync_chain_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.config.settings.prod")
-django_asgi_app = get_asgi_application()
+django_asgi_app = sync_chain_asgi_application()  # the request in one thread: see atende/core/asgi.py
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
