@@ -31,6 +31,7 @@ SYNC_HANDLERS: dict[str, list[str]] = {
     "*": [
         "atende.tickets.search.events.index_on_event",
         "atende.console.realtime.push_ticket_event",
+        "atende.reports.events.rollups_mark_on_event",
     ],
 }
 

@@ -257,7 +257,17 @@ def import_batch(batch: ImportBatch, *, progress: Callable[[int, int], None] | N
                 progress(done, total)
     if not dry_run:
         _reindex_search(report.ticket_ids)
+        _mark_reports(report.ticket_ids)
     return report
+
+
+def _mark_reports(ticket_ids: list[int]) -> None:
+    """Nor did the reports' summary tables: their next refresh (within a minute) recomputes these tickets'."""
+    try:
+        from atende.reports.services import rollups_mark_tickets
+    except ImportError:
+        return
+    rollups_mark_tickets(ticket_ids=ticket_ids)
 
 
 def _reindex_search(ticket_ids: list[int]) -> None:

@@ -80,3 +80,33 @@ def billing_agent(db, other_team):
     user = AgentFactory(restrict_to_teams=True)
     other_team.members.add(user)
     return user
+
+
+def pytest_generate_tests(metafunc):
+    if "report_source" in metafunc.fixturenames and "rollups_as_is" not in metafunc.fixturenames:
+        metafunc.parametrize("report_source", ["rollups", "live"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def report_source(request, monkeypatch):
+    """Every dashboard test runs twice: once reading the rollups (rebuilt from the tickets right before each
+    read, as if the minute job had just run) and once reading the ticket table only. Tests that drive the rollups
+    themselves ask for ``rollups_as_is`` instead."""
+    from atende.reports.selectors import reads
+    from atende.reports.services import rollups_rebuild
+
+    source = getattr(request, "param", None)
+    if source == "live":
+        monkeypatch.setattr(reads, "rollups_ready", lambda: False)
+    elif source == "rollups":
+        def rebuilt() -> bool:
+            rollups_rebuild()
+            return True
+
+        monkeypatch.setattr(reads, "rollups_ready", rebuilt)
+    return source
+
+
+@pytest.fixture
+def rollups_as_is(db):
+    """The rollups exactly as the code under test left them (no rebuild before each read)."""

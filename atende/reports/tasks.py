@@ -1,0 +1,13 @@
+"""Reports tasks: the minute job that keeps the rollups current (``core/scheduler.py``)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def rollups_refresh_task() -> dict[str, int]:
+    """Recompute the buckets of tickets changed since the last run; idempotent, safe to run twice."""
+    from atende.reports.services import rollups_refresh
+
+    return rollups_refresh()
