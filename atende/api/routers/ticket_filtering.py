@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Schema
 from pydantic import Field
@@ -14,6 +13,7 @@ from atende.api.listing import page_of
 from atende.api.routers.ticket_schemas import TicketOrder, ticket_data
 from atende.core.exceptions import ValidationError
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
+from atende.tickets.models import HAS_EXTERNAL_ID, Ticket
 from atende.tickets.search import search_tickets
 from atende.tickets.selectors import ticket_list_for_user
 
@@ -82,11 +82,15 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
             raise ValidationError("With q, write filters as qualifiers inside q (e.g. status:open).",
                                   code="invalid_filter", details={"filter": "q"})
         page = search_tickets(user=user, query=query.q, cursor=query.cursor, size=query.size)
-        prefetch_related_objects([hit.ticket for hit in page.items], "tags")
+        # Search hits carry only the columns lists show; the API returns every field, so the page's tickets are
+        # read again in full in one query rather than one query per deferred field and ticket.
+        full = (Ticket.objects.select_related(*expand).prefetch_related("tags")
+                .in_bulk([hit.ticket.pk for hit in page.items]))
         items = []
         for hit in page.items:
-            data = ticket_data(hit.ticket, request=request, fields=fields, expand=expand,
-                               tags=sorted(tag.name for tag in hit.ticket.tags.all()))
+            ticket = full[hit.ticket.pk]
+            data = ticket_data(ticket, request=request, fields=fields, expand=expand,
+                               tags=sorted(tag.name for tag in ticket.tags.all()))
             if hit.snippet_html:
                 data["search_snippet"] = str(hit.snippet_html)
             items.append(data)
@@ -94,7 +98,7 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
     branches, rest = ticket_filter_branches(filters, user=user, order=query.order)
     qs = apply_ticket_filters(ticket_list_for_user(user=user), rest, user=user)
     if query.external_id:
-        qs = qs.filter(external_id=query.external_id)
+        qs = qs.filter(HAS_EXTERNAL_ID, external_id=query.external_id)
     qs = qs.select_related(*expand).prefetch_related("tags")
     return page_of(qs, order=query.order, cursor=query.cursor, size=query.size,
                    branches=branches,

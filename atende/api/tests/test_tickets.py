@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from atende.core.actor import Actor
+from atende.core.testing.plans import sqlite_full_scans
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Attachment, Message, Ticket, TicketEvent
 from atende.tickets.tests.factories import make_ticket
@@ -57,6 +60,37 @@ def test_search_finds_text_and_respects_visibility(api_as, customer, other_custo
     assert len(api_as(agent).get("/tickets", {"q": "capacitor"}).json()["items"]) == 2
     mixed = api_as(agent).get("/tickets", {"q": "capacitor", "status": "new"})
     assert mixed.status_code == 422
+
+
+@pytest.mark.parametrize("expand", ["", "requester"])
+def test_search_query_count_does_not_grow_with_the_page(api_as, customer, agent, team, db, expand,
+                                                        django_capture_on_commit_callbacks):
+    """Hits carry only the list columns; every field of the API must come from one reload, not per ticket."""
+    def counted(n_tickets):
+        with django_capture_on_commit_callbacks(execute=True):
+            for i in range(n_tickets):
+                make_ticket(requester=customer, actor=Actor.for_user(agent), team=team, subject=f"Gearbox {i}",
+                            body="gearbox grinds",
+                            tags=["vip"])
+        client = api_as(agent)
+        client.get("/tickets", {"q": "gearbox", "expand": expand})  # warm caches (branding, token)
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get("/tickets", {"q": "gearbox", "size": 100, "expand": expand}).json()
+        assert all(item["tags"] == ["vip"] and item["subject"].startswith("Gearbox") for item in body["items"])
+        return len(body["items"]), len(captured)
+
+    few, queries_few = counted(2)
+    many, queries_many = counted(10)
+    assert (few, many) == (2, 12)
+    assert queries_many == queries_few
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's EXPLAIN QUERY PLAN")
+def test_external_id_filter_reads_the_partial_index(api_as, agent, db):
+    with CaptureQueriesContext(connection) as captured:
+        response = api_as(agent).get("/tickets", {"external_id": "crm-42"})
+    assert response.status_code == 200 and response.json()["items"] == []
+    assert sqlite_full_scans(captured.captured_queries, mentioning="external_id", tables=("tickets_ticket",)) == []
 
 
 def test_fields_and_expand(ticket, api_as, agent):
