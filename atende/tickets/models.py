@@ -173,6 +173,12 @@ LIST_FIELDS = (
 )
 
 
+# The condition of the partial external-id indexes. A lookup by external id must repeat it (``.filter(HAS_EXTERNAL_ID,
+# external_id=...)``): SQLite uses a partial index only when the query contains its condition literally, and
+# otherwise scans the table (1.1 s per lookup with 3,000,000 messages).
+HAS_EXTERNAL_ID = ~Q(external_id="")
+
+
 class TicketQuerySet(models.QuerySet):
     def unsolved(self):
         return self.filter(status__in=UNSOLVED_STATUSES)
@@ -272,7 +278,7 @@ class Ticket(models.Model):
             # "Breaching soon" and lists sorted by SLA target or by number, one status at a time.
             models.Index(fields=["status", "sla_due_at", "id"], name="ticket_status_sla_due"),
             models.Index(fields=["status", "id"], name="ticket_status_id"),
-            models.Index(fields=["external_id"], name="ticket_external_id", condition=~Q(external_id="")),
+            models.Index(fields=["external_id"], name="ticket_external_id", condition=HAS_EXTERNAL_ID),
             # The ticket page's related lists (follow-ups, incidents of a problem, merged tickets): almost every
             # value is NULL, so without these the newest-first query walks the whole table in date order.
             models.Index(fields=["follow_up_of", "-created_at"], name="ticket_follow_up_created",
@@ -407,7 +413,7 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_created"),
-            models.Index(fields=["external_id"], name="message_external_id", condition=~Q(external_id="")),
+            models.Index(fields=["external_id"], name="message_external_id", condition=HAS_EXTERNAL_ID),
             models.Index(fields=["author", "-created_at"], name="message_author_created"),
             # A customer's logged phone calls (their profile's interactions).
             models.Index(PhoneCallerId(), models.F("created_at").desc(), name="message_phone_caller"),

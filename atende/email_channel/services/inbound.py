@@ -34,7 +34,7 @@ from atende.email_channel.services.parsing import (
     parse_email,
 )
 from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Message, Ticket
+from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
@@ -250,7 +250,7 @@ def _rate_limit(row: InboundMessage, address: str, config: EmailSettings, allowe
 
 
 def _already_processed(row: InboundMessage, message_id: str) -> bool:
-    if Message.objects.filter(external_id=f"<{message_id}>").exists():
+    if Message.objects.filter(HAS_EXTERNAL_ID, external_id=f"<{message_id}>").exists():
         return True
     return InboundMessage.objects.filter(
         message_id__in=[f"<{message_id}>", message_id],

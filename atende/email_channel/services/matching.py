@@ -8,7 +8,7 @@ from atende.accounts.models import User
 from atende.email_channel.models import OutboundMessage
 from atende.email_channel.services.addresses import reply_token_match, subject_ticket_number
 from atende.email_channel.services.parsing import ParsedEmail
-from atende.tickets.models import Message, Ticket, TicketFollower
+from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket, TicketFollower
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def is_participant(ticket: Ticket, user: User) -> bool:
 def thread_find(parsed: ParsedEmail, *, recipients: list[str], sender: User | None) -> ThreadMatch | None:
     ids = [i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i]
     if ids:
-        message = Message.objects.filter(external_id__in=[f"<{i}>" for i in ids] + ids).order_by("-id").first()
+        message = Message.objects.filter(HAS_EXTERNAL_ID, external_id__in=[f"<{i}>" for i in ids] + ids).order_by("-id").first()
         ticket_id = message.ticket_id if message else None
         if ticket_id is None:
             ticket_id = (OutboundMessage.objects.filter(message_id__in=[f"<{i}>" for i in ids], ticket_id__isnull=False)
