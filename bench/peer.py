@@ -8,7 +8,8 @@ then the ratio for each operation (peer time / Atende time; above 1 means Atende
 The peer is measured by its own script (../shared/bench/peer-django-helpdesk/run.sh, which installs
 django-helpdesk in its own virtual environment under $PEER_WORKDIR); nothing of it is copied here.
 Extra options: BENCH_PEER_DIR (where run.sh is), BENCH_PEER_REQUESTS (timed requests per peer operation,
-default 50; the peer stops slow operations after 150 s), BENCH_ATENDE_RESULTS / BENCH_PEER_RESULTS (reuse a
+default 50; the peer stops slow operations after 150 s), BENCH_PEER_SKIP_OPS (the peer's operations to skip,
+comma-separated, e.g. api_tickets_list), BENCH_ATENDE_RESULTS / BENCH_PEER_RESULTS (reuse a
 result file instead of running that side again), plus every ``make bench`` option for the Atende side.
 """
 
@@ -55,6 +56,8 @@ def run_peer(cfg: Config) -> dict:
            "--requests", os.environ.get("BENCH_PEER_REQUESTS", "50"), "--port", str(cfg.port + 1)]
     if db == "postgres":
         cmd += ["--pg-name", PEER_PG_NAME]
+    if skip := os.environ.get("BENCH_PEER_SKIP_OPS"):  # e.g. api_tickets_list: over a minute per request on PostgreSQL
+        cmd += ["--skip-ops", skip]
     env = dict(os.environ, PEER_WORKDIR=str(workdir), DH_PG_NAME=PEER_PG_NAME)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("PYTHONPATH", None)
