@@ -21,7 +21,26 @@ def _ref(model: str, **kwargs) -> models.ForeignKey:
     return models.ForeignKey(model, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", **kwargs)
 
 
-class HourStats(models.Model):
+class TicketMeasures(models.Model):
+    """What ``HourStats`` and ``DayStats`` count for their bucket: the created side (counts and the inputs of the
+    averages and SLA shares) and the solved side. Summed across rows, they add up like the live queries."""
+
+    created = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    first_response_seconds = models.BigIntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    first_reply_met = models.IntegerField(default=0)
+    first_reply_decided = models.IntegerField(default=0)
+    resolution_met = models.IntegerField(default=0)
+    resolution_decided = models.IntegerField(default=0)
+    solved = models.IntegerField(default=0)
+    resolution_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class HourStats(TicketMeasures):
     """Per UTC hour, team and channel: what was created in that hour and what was solved in it.
 
     Created side (tickets with ``created_at`` in the hour): counts and the inputs of the averages and SLA shares.
@@ -34,17 +53,7 @@ class HourStats(models.Model):
     hour = models.DateTimeField()
     team = _ref("accounts.Team", null=True)
     channel = models.CharField(max_length=20)
-    created = models.IntegerField(default=0)
-    responded = models.IntegerField(default=0)
-    first_response_seconds = models.BigIntegerField(default=0)
-    reopened = models.IntegerField(default=0)
-    first_reply_met = models.IntegerField(default=0)
-    first_reply_decided = models.IntegerField(default=0)
-    resolution_met = models.IntegerField(default=0)
-    resolution_decided = models.IntegerField(default=0)
     sla_next_due_at = models.DateTimeField(null=True)
-    solved = models.IntegerField(default=0)
-    resolution_seconds = models.BigIntegerField(default=0)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -56,7 +65,7 @@ class HourStats(models.Model):
         return f"{self.hour:%Y-%m-%d %H}h team {self.team_id} {self.channel}"
 
 
-class DayStats(models.Model):
+class DayStats(TicketMeasures):
     """``HourStats`` summed per UTC day, team and channel (the day's hours, recomputed right after them), so a year
     reads a few thousand rows. A day is read only where it lies inside one bucket of the report and none of its
     hours is out of date (``HourStats.sla_next_due_at``); otherwise its hours are."""
@@ -64,16 +73,6 @@ class DayStats(models.Model):
     day = models.DateField()
     team = _ref("accounts.Team", null=True)
     channel = models.CharField(max_length=20)
-    created = models.IntegerField(default=0)
-    responded = models.IntegerField(default=0)
-    first_response_seconds = models.BigIntegerField(default=0)
-    reopened = models.IntegerField(default=0)
-    first_reply_met = models.IntegerField(default=0)
-    first_reply_decided = models.IntegerField(default=0)
-    resolution_met = models.IntegerField(default=0)
-    resolution_decided = models.IntegerField(default=0)
-    solved = models.IntegerField(default=0)
-    resolution_seconds = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="report_day")]
