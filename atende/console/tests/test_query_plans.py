@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from atende.console.models import ListSort
 from atende.console.selectors import BUILTIN_QUEUES, Queue, queue_get, queue_tickets_page
 from atende.core.actor import Actor
+from atende.core.testing.plans import sqlite_plans
 from atende.tickets.filters import TicketFilters
 from atende.tickets.tests.factories import make_ticket
 
@@ -21,16 +22,9 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQL
 def _sorted_in_memory(queue, user) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         queue_tickets_page(user=user, queue=queue, size=10)
-    sorting = []
-    with connection.cursor() as cursor:
-        for query in captured.captured_queries:
-            if "tickets_ticket" not in query["sql"] or not query["sql"].startswith("SELECT"):
-                continue
-            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
-            plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
-            if "TEMP B-TREE FOR ORDER BY" in plan:
-                sorting.append(f"{query['sql'][:200]}… → {plan}")
-    return sorting
+    return [f"{sql[:200]}… → {' | '.join(steps)}"
+            for sql, steps in sqlite_plans(captured.captured_queries, mentioning="tickets_ticket")
+            if any("TEMP B-TREE FOR ORDER BY" in step for step in steps)]
 
 
 @pytest.fixture
