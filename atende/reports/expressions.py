@@ -14,6 +14,8 @@ from django.db import connection
 from django.db.models import BigIntegerField, DateField, Func, IntegerField
 from django.utils import timezone
 
+from atende.sla.choices import ClockState, SlaMetric
+
 
 def seconds_sql(later: str, earlier: str, vendor: str | None = None) -> str:
     """Whole seconds from ``earlier`` to ``later`` (NULL if either is NULL). Rounded per ticket, so a sum over an
@@ -88,8 +90,8 @@ def day_sql(column: str, vendor: str | None = None) -> str:
 
 def created_measures_sql(alias: str = "") -> dict[str, str]:
     """Per ticket, the created-side measures a rollup sums (``HourStats``), as SQL over the ticket table's
-    columns (prefixed with ``alias``). The two ``%s`` stand for "now" (first reply, then resolution "decided"):
-    a target counts once it was met or its due time has passed."""
+    columns (prefixed with ``alias``). The SLA shares are not here: they are read from the SLA clocks
+    (``sla_measures_sql``)."""
     def c(name: str) -> str:
         return f"{alias}{name}"
 
@@ -98,15 +100,43 @@ def created_measures_sql(alias: str = "") -> dict[str, str]:
         "responded": f"CASE WHEN {c('first_response_at')} IS NULL THEN 0 ELSE 1 END",
         "first_response_seconds": seconds_sql(c("first_response_at"), c("created_at")),
         "reopened": f"CASE WHEN {c('reopen_count')} > 0 THEN 1 ELSE 0 END",
-        "first_reply_met": f"CASE WHEN {c('first_reply_due_at')} IS NOT NULL "
-                           f"AND {c('first_response_at')} <= {c('first_reply_due_at')} THEN 1 ELSE 0 END",
-        "first_reply_decided": f"CASE WHEN {c('first_reply_due_at')} IS NOT NULL AND ({c('first_response_at')} "
-                               f"IS NOT NULL OR {c('first_reply_due_at')} < %s) THEN 1 ELSE 0 END",
-        "resolution_met": f"CASE WHEN {c('resolution_due_at')} IS NOT NULL "
-                          f"AND {c('solved_at')} <= {c('resolution_due_at')} THEN 1 ELSE 0 END",
-        "resolution_decided": f"CASE WHEN {c('resolution_due_at')} IS NOT NULL AND ({c('solved_at')} IS NOT NULL "
-                              f"OR {c('resolution_due_at')} < %s) THEN 1 ELSE 0 END",
     }
+
+
+SLA_METRICS = (SlaMetric.FIRST_REPLY.value, SlaMetric.NEXT_REPLY.value, SlaMetric.RESOLUTION.value)
+RUNNING, FULFILLED, CANCELLED = ClockState.RUNNING.value, ClockState.FULFILLED.value, ClockState.CANCELLED.value
+SLA_MEASURES = tuple(f"{metric}_{kind}" for metric in SLA_METRICS for kind in ("met", "decided"))
+
+
+def sla_measures_sql(alias: str = "") -> dict[str, str]:
+    """Per SLA clock (``sla.SlaClock``: one target of one ticket; next reply has one per customer message), 1 or 0
+    for each ``<metric>_met`` and ``<metric>_decided``, as SQL over the clock's columns (prefixed with ``alias``).
+
+    The clock is the target's record: the ticket's due-time columns only hold the targets still running, so a met
+    target leaves no trace there. A target is *met* when its clock was fulfilled without a breach, and *decided*
+    once it was fulfilled or breached, or is running past its due time (the minute job has not recorded the breach
+    yet). A paused clock waits, a cancelled one (the policy no longer has that target) is left out. Each
+    ``_decided`` holds one ``%s``: "now"."""
+    def c(name: str) -> str:
+        return f"{alias}{name}"
+
+    measures = {}
+    for metric in SLA_METRICS:
+        mine = f"{c('metric')} = '{metric}'"
+        measures[f"{metric}_met"] = (f"CASE WHEN {mine} AND {c('state')} = '{FULFILLED}' "
+                                     f"AND {c('breached_at')} IS NULL THEN 1 ELSE 0 END")
+        measures[f"{metric}_decided"] = (
+            f"CASE WHEN {mine} AND ({c('state')} = '{FULFILLED}' OR ({c('state')} <> '{CANCELLED}' AND "
+            f"({c('breached_at')} IS NOT NULL OR ({c('state')} = '{RUNNING}' AND {c('due_at')} < %s)))) "
+            f"THEN 1 ELSE 0 END")
+    return measures
+
+
+def sla_next_due_sql(alias: str = "") -> str:
+    """The clock's due time while it may still turn from "undecided" to "decided" by time alone (running, not
+    breached, due at or after ``%s``, "now"): the earliest of these tells a rollup row when it goes out of date."""
+    return (f"CASE WHEN {alias}state = '{RUNNING}' AND {alias}breached_at IS NULL AND {alias}due_at >= %s "
+            f"THEN {alias}due_at END")
 
 
 class Seconds(Func):

@@ -23,7 +23,8 @@ def _ref(model: str, **kwargs) -> models.ForeignKey:
 
 class TicketMeasures(models.Model):
     """What ``HourStats`` and ``DayStats`` count for their bucket: the created side (counts and the inputs of the
-    averages and SLA shares) and the solved side. Summed across rows, they add up like the live queries."""
+    averages; the SLA targets of those tickets, from their SLA clocks) and the solved side. Summed across rows,
+    they add up like the live queries."""
 
     created = models.IntegerField(default=0)
     responded = models.IntegerField(default=0)
@@ -31,6 +32,8 @@ class TicketMeasures(models.Model):
     reopened = models.IntegerField(default=0)
     first_reply_met = models.IntegerField(default=0)
     first_reply_decided = models.IntegerField(default=0)
+    next_reply_met = models.IntegerField(default=0)
+    next_reply_decided = models.IntegerField(default=0)
     resolution_met = models.IntegerField(default=0)
     resolution_decided = models.IntegerField(default=0)
     solved = models.IntegerField(default=0)
@@ -44,8 +47,8 @@ class HourStats(TicketMeasures):
     """Per UTC hour, team and channel: what was created in that hour and what was solved in it.
 
     Created side (tickets with ``created_at`` in the hour): counts and the inputs of the averages and SLA shares.
-    SLA "decided" counts are as of ``computed_at``; ``sla_next_due_at`` is the earliest target of those tickets
-    that was still open then, so a reader knows when the row stops being current (a target passing its due time
+    SLA "decided" counts are as of ``computed_at``; ``sla_next_due_at`` is the earliest due time of those tickets'
+    SLA clocks that were still running then, so a reader knows when the row stops being current (a target passing its due time
     changes the figure without any ticket event) and computes that hour from the tickets instead.
     Solved side (tickets solved or closed with ``solved_at`` in the hour): count and the input of the average.
     """

@@ -23,7 +23,17 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from atende.reports.expressions import DURATION_BINS, bin_sql, created_measures_sql, day_sql, hour_sql, seconds_sql
+from atende.reports.expressions import (
+    DURATION_BINS,
+    SLA_MEASURES,
+    bin_sql,
+    created_measures_sql,
+    day_sql,
+    hour_sql,
+    seconds_sql,
+    sla_measures_sql,
+    sla_next_due_sql,
+)
 from atende.reports.models import (
     BACKLOG_FIELDS,
     DayAgentStats,
@@ -37,6 +47,7 @@ from atende.reports.models import (
     RollupState,
     bin_fields,
 )
+from atende.sla.models import SlaClock
 from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.models import Ticket, TicketEvent, TicketTag
 from atende.tickets.states import UNSOLVED_STATUSES
@@ -51,8 +62,8 @@ REBUILD_CHUNK_DAYS = 7  # one transaction per week of buckets: short enough not 
 REBUILD_LEASE = datetime.timedelta(minutes=30)
 LOCK_KEY = 0x52505254  # "RPRT": PostgreSQL advisory lock serialising rollup writers
 DAILY_TABLES = (DayStats, DayDurationStats, DayCategoryStats, DayTagStats, DayAgentStats, DayBacklog)
-DAY_MEASURES = ("created", "responded", "first_response_seconds", "reopened", "first_reply_met",
-                "first_reply_decided", "resolution_met", "resolution_decided", "solved", "resolution_seconds")
+DAY_MEASURES = ("created", "responded", "first_response_seconds", "reopened", *SLA_MEASURES, "solved",
+                "resolution_seconds")
 
 
 def _q(model) -> str:
@@ -75,49 +86,54 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
-def _least(a: str, b: str) -> str:
-    """The smaller of two nullable values, ignoring NULL (SQLite's two-argument MIN returns NULL on any NULL)."""
-    if connection.vendor == "postgresql":
-        return f"LEAST({a}, {b})"
-    return f"COALESCE(MIN({a}, {b}), {a}, {b})"
-
-
 def _marks(values: Iterable) -> str:
     return ", ".join("%s" for _ in values)
 
 
 # -- one bucket range ------------------------------------------------------------------------------------------
 
+def _union_branch(values: dict[str, str]) -> str:
+    """One branch of the hour insert's UNION ALL: every column of ``HOUR_COLUMNS``, 0 (or NULL) where unset."""
+    return ", ".join(f"{values.get(name, default)} AS {name}" for name, default in HOUR_COLUMNS.items())
+
+
+# The inner columns of the hour insert and their value in a branch that does not measure them (typed: PostgreSQL
+# types a UNION branch by branch, and two untyped NULLs in a row become text).
+HOUR_COLUMNS = {"hour": "NULL", "team_id": "NULL", "channel": "NULL", **{m: "0" for m in DAY_MEASURES},
+                "first_response_seconds": "CAST(NULL AS BIGINT)", "resolution_seconds": "CAST(NULL AS BIGINT)",
+                "sla_due": "NULL"}
+
+
 def _hour_statements(start: datetime.datetime, end: datetime.datetime, now: datetime.datetime) -> list:
-    """Replace ``HourStats`` for the hours in [start, end): tickets created in them (created side, SLA "decided"
-    as of ``now``) and tickets solved in them (solved side), in one grouped insert."""
-    t, h = _q(Ticket), _q(HourStats)
+    """Replace ``HourStats`` for the hours in [start, end): tickets created in them (created side), their SLA
+    clocks (SLA "decided" as of ``now``) and tickets solved in them (solved side), in one grouped insert."""
+    t, h, c = _q(Ticket), _q(HourStats), _q(SlaClock)
     a, b, n = _dt(start), _dt(end), _dt(now)
-    created = ", ".join(f"{sql} AS {name}" for name, sql in created_measures_sql().items())  # two "now"
+    sla = sla_measures_sql("c.")
+    created = _union_branch({"hour": hour_sql("created_at"), "team_id": "team_id", "channel": "channel",
+                             **created_measures_sql()})
+    clocks = _union_branch({"hour": hour_sql("t.created_at"), "team_id": "t.team_id", "channel": "t.channel",
+                            **sla, "sla_due": sla_next_due_sql("c.")})
+    solved = _union_branch({"hour": hour_sql("solved_at"), "team_id": "team_id", "channel": "channel",
+                            "solved": "1", "resolution_seconds": seconds_sql("solved_at", "created_at")})
+    measures = ", ".join(DAY_MEASURES)
+    sums = ", ".join(f"COALESCE(SUM({m}), 0)" for m in DAY_MEASURES)
     sql = f"""
-        INSERT INTO {h} (hour, team_id, channel, created, responded, first_response_seconds, reopened,
-                         first_reply_met, first_reply_decided, resolution_met, resolution_decided, sla_next_due_at,
-                         solved, resolution_seconds, computed_at)
-        SELECT hour, team_id, channel, SUM(created), SUM(responded), COALESCE(SUM(first_response_seconds), 0),
-               SUM(reopened), SUM(first_reply_met), SUM(first_reply_decided), SUM(resolution_met),
-               SUM(resolution_decided), {_least("MIN(fr_due)", "MIN(res_due)")},
-               SUM(solved), COALESCE(SUM(rs), 0), %s
+        INSERT INTO {h} (hour, team_id, channel, {measures}, sla_next_due_at, computed_at)
+        SELECT hour, team_id, channel, {sums}, MIN(sla_due), %s
         FROM (
-            SELECT {hour_sql("created_at")} AS hour, team_id, channel, {created},
-                   CASE WHEN first_reply_due_at IS NOT NULL AND first_response_at IS NULL
-                             AND first_reply_due_at >= %s THEN first_reply_due_at END AS fr_due,
-                   CASE WHEN resolution_due_at IS NOT NULL AND solved_at IS NULL
-                             AND resolution_due_at >= %s THEN resolution_due_at END AS res_due,
-                   0 AS solved, NULL AS rs
-            FROM {t} WHERE created_at >= %s AND created_at < %s AND NOT is_spam
+            SELECT {created} FROM {t} WHERE created_at >= %s AND created_at < %s AND NOT is_spam
             UNION ALL
-            SELECT {hour_sql("solved_at")}, team_id, channel, 0, 0, NULL, 0, 0, 0, 0, 0, NULL, NULL,
-                   1, {seconds_sql("solved_at", "created_at")}
+            SELECT {clocks} FROM {c} c JOIN {t} t ON t.id = c.ticket_id
+            WHERE t.created_at >= %s AND t.created_at < %s AND NOT t.is_spam
+            UNION ALL
+            SELECT {solved}
             FROM {t} WHERE status IN ({_marks(SOLVED)}) AND solved_at >= %s AND solved_at < %s AND NOT is_spam
         ) AS r
         GROUP BY hour, team_id, channel"""
+    decided = [n] * sum(sql_part.count("%s") for sql_part in sla.values())
     return [(f"DELETE FROM {h} WHERE hour >= %s AND hour < %s", [a, b]),
-            (sql, [n, n, n, n, n, a, b, *SOLVED, a, b])]
+            (sql, [n, a, b, *decided, n, a, b, *SOLVED, a, b])]
 
 
 def _day_statements(start: datetime.date, end: datetime.date) -> list:

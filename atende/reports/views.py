@@ -52,9 +52,11 @@ def export_csv(request):
     writer = csv.writer(response)
     writer.writerow([_("date"), _("created"), _("solved"), _("average first response (hours)"),
                      _("average resolution (hours)"), _("first reply SLA met"), _("first reply SLA decided"),
-                     _("SLA breaches")])
+                     _("next reply SLA met"), _("next reply SLA decided"), _("resolution SLA met"),
+                     _("resolution SLA decided"), _("SLA breaches")])
     for row in rows:
         writer.writerow([row["day"].isoformat(), row["created"], row["solved"], _cell(row["first_response_hours"]),
                          _cell(row["resolution_hours"]), row["first_reply_met"], row["first_reply_decided"],
-                         row["sla_breaches"]])
+                         row["next_reply_met"], row["next_reply_decided"], row["resolution_met"],
+                         row["resolution_decided"], row["sla_breaches"]])
     return response

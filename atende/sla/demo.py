@@ -1,21 +1,18 @@
-"""Demo SLA setup for ``atende seed``: a business calendar per demo team, two policies, and SLA on the existing
-unsolved demo tickets. Idempotent."""
+"""Demo SLA setup for ``atende seed``: a business calendar per demo team, two policies, and SLA on the demo
+tickets, replayed over their history. Idempotent."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F
 from django.utils import timezone
 
 from atende.accounts.models import Team
 from atende.core.events import events_suppressed
-from atende.sla.choices import ClockState
-from atende.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from atende.sla.models import BusinessCalendar, SlaPolicy
 from atende.sla.services.clocks import sla_apply_to_ticket
 from atende.sla.services.definitions import calendar_save, parse_hours, policy_save
 from atende.tickets.models import Ticket
-from atende.tickets.states import UNSOLVED_STATUSES
 
 BRAZIL_HOLIDAYS = [((1, 1), "Confraternização Universal"), ((4, 21), "Tiradentes"), ((5, 1), "Dia do Trabalho"),
                    ((9, 7), "Independência"), ((10, 12), "Nossa Senhora Aparecida"), ((11, 2), "Finados"),
@@ -56,11 +53,10 @@ def load_demo() -> dict[str, int]:
                 warn_before_minutes=30, breach_actions=[{"type": "raise_priority"}])
     now = timezone.now()
     applied = 0
-    with events_suppressed():  # demo history: no notifications or rule runs for these bookkeeping events
-        for ticket in Ticket.objects.filter(status__in=UNSOLVED_STATUSES, sla_policy_id__isnull=True).order_by("pk"):
+    # The demo's tickets have months of history: replay it as if these policies had applied all along, so the
+    # timelines, the "Breaching soon" queue and the reports agree (met and missed targets, dated breaches).
+    with events_suppressed():  # history, not news: no notifications, escalations or rule runs
+        for ticket in Ticket.objects.filter(sla_policy_id__isnull=True).order_by("pk"):
             sla_apply_to_ticket(ticket=ticket, now=now)
             applied += 1
-    # Targets already missed before SLA existed are history: mark them breached without events or escalations.
-    SlaClock.objects.filter(state=ClockState.RUNNING, breached_at=None, due_at__lt=now).update(
-        breached_at=F("due_at"), warned_at=now)
     return {"calendars": BusinessCalendar.objects.count(), "policies": SlaPolicy.objects.count(), "tickets": applied}

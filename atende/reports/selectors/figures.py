@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from atende.accounts.models import Team, User
 from atende.accounts.selectors import team_ids_for_user
 from atende.kb.selectors import deflection_count
-from atende.reports.expressions import histogram_median
+from atende.reports.expressions import SLA_METRICS, histogram_median
 from atende.reports.selectors.reads import CREATED, SOLVED, Reads, medians_supported
 from atende.reports.selectors.scope import ReportScope, avg_hours, bucket_days, bucket_key, percent
 from atende.surveys.choices import Rating
@@ -66,20 +66,25 @@ def report_summary(*, user: User, scope: ReportScope, reads: Reads | None = None
         "first_response_median_hours": _median(_sum_bins(*(h["first_response"] for h in histograms)))
         if medians else None,
         "resolution_median_hours": _median(_sum_bins(*(h["resolution"] for h in histograms))) if medians else None,
-        "first_reply_met": created["first_reply_met"],
-        "first_reply_decided": created["first_reply_decided"],
-        "first_reply_pct": percent(created["first_reply_met"], created["first_reply_decided"]),
-        "resolution_met": created["resolution_met"],
-        "resolution_decided": created["resolution_decided"],
-        "resolution_pct": percent(created["resolution_met"], created["resolution_decided"]),
+        **_sla_shares(created),
         "sla_breaches": sum(reads.breaches.values()),
     }
+
+
+def _sla_shares(measures: dict) -> dict:
+    """``<metric>_met``, ``<metric>_decided`` and ``<metric>_pct`` (met of decided, None when nothing is decided)
+    for each SLA target."""
+    shares = {}
+    for metric in SLA_METRICS:
+        met, decided = measures[f"{metric}_met"], measures[f"{metric}_decided"]
+        shares |= {f"{metric}_met": met, f"{metric}_decided": decided, f"{metric}_pct": percent(met, decided)}
+    return shares
 
 
 def report_timeseries(*, user: User, scope: ReportScope, bucket: str | None = None, reads: Reads | None = None,
                       source: str = "auto") -> list[dict]:
     """One row per day (or week) of the period: created, solved, average first response and resolution hours,
-    first-reply SLA met/decided, SLA breach events."""
+    each SLA target's met/decided/share (tickets created that day), SLA breach events."""
     bucket = bucket or scope.bucket
     if reads is None or reads.bucket != bucket:
         reads = Reads(user=user, scope=scope, bucket=bucket, source=source if reads is None else reads.source)
@@ -101,8 +106,7 @@ def report_timeseries(*, user: User, scope: ReportScope, bucket: str | None = No
         rows.append({"day": day, "created": c["created"], "solved": s["solved"],
                      "first_response_hours": avg_hours(c["first_response_seconds"], c["responded"]),
                      "resolution_hours": avg_hours(s["resolution_seconds"], s["solved"]),
-                     "first_reply_met": c["first_reply_met"], "first_reply_decided": c["first_reply_decided"],
-                     "sla_breaches": breaches.get(day, 0)})
+                     **_sla_shares(c), "sla_breaches": breaches.get(day, 0)})
     return rows
 
 

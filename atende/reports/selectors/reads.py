@@ -12,16 +12,19 @@ from collections import defaultdict
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
 
 from atende.accounts.models import User
 from atende.reports.expressions import (
     DURATION_BINS,
+    SLA_MEASURES,
     Buckets,
     DurationBin,
     Seconds,
     created_measures_sql,
     seconds_sql,
+    sla_measures_sql,
 )
 from atende.reports.models import (
     BACKLOG_FIELDS,
@@ -46,14 +49,14 @@ from atende.reports.selectors.scope import (
     stale_in,
     utc_midnight,
 )
+from atende.sla.models import SlaClock
 from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.models import Ticket, TicketEvent, TicketTag
 from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 from atende.tickets.states import UNSOLVED_STATUSES
 
 SOLVED_STATUSES = (TicketStatus.SOLVED, TicketStatus.CLOSED)
-CREATED = ("created", "responded", "first_response_seconds", "reopened", "first_reply_met", "first_reply_decided",
-           "resolution_met", "resolution_decided")
+CREATED = ("created", "responded", "first_response_seconds", "reopened", *SLA_MEASURES)
 SOLVED = ("solved", "resolution_seconds")
 AGENT = ("responded", "first_response_seconds", "solved")
 FIRST_BINS, RESOLUTION_BINS = bin_fields("first_response"), bin_fields("resolution")
@@ -92,22 +95,20 @@ def _add(target: dict, row: dict, keys) -> None:
         target[key] += row.get(key) or 0
 
 
-def _created_aggregates(now: datetime.datetime) -> dict:
-    """Filtered counts: a target is "decided" once it was met or is already past; open, not yet due ones wait."""
-    first_target = Q(first_reply_due_at__isnull=False)
-    resolution_target = Q(resolution_due_at__isnull=False)
+def _created_aggregates() -> dict:
     return {
         "created": Count("id"),
         "responded": Count("first_response_at"),
         "first_response_seconds": Sum(Seconds("first_response_at", "created_at")),
         "reopened": Count("id", filter=Q(reopen_count__gt=0)),
-        "first_reply_met": Count("id", filter=first_target & Q(first_response_at__lte=F("first_reply_due_at"))),
-        "first_reply_decided": Count("id", filter=first_target & (Q(first_response_at__isnull=False)
-                                                                 | Q(first_reply_due_at__lt=now))),
-        "resolution_met": Count("id", filter=resolution_target & Q(solved_at__lte=F("resolution_due_at"))),
-        "resolution_decided": Count("id", filter=resolution_target & (Q(solved_at__isnull=False)
-                                                                     | Q(resolution_due_at__lt=now))),
     }
+
+
+def _sla_aggregates(now: datetime.datetime) -> dict:
+    """``sla_measures_sql`` summed over a queryset of SLA clocks (the one definition of met and decided)."""
+    alias = connection.ops.quote_name(SlaClock._meta.db_table) + "."
+    return {name: Sum(RawSQL(sql, [now] * sql.count("%s"), output_field=IntegerField()))
+            for name, sql in sla_measures_sql(alias).items()}
 
 
 def rollups_ready() -> bool:
@@ -170,9 +171,10 @@ class Reads:
         return self.buckets.of(column)
 
     def _grouped_sql(self, table: str, column: str, ranges, sums: dict[str, str], *, where: str = "",
-                     params: list | None = None, date_column: bool = False) -> list[dict]:
-        """``SELECT bucket, team, channel, <sums>`` over the rows of ``table`` whose ``column`` lies in one of the
-        ranges, grouped, in one statement whatever the number of ranges (the ORM would compile one per range).
+                     params: list | None = None, date_column: bool = False, join: str = "") -> list[dict]:
+        """``SELECT bucket, team, channel, <sums>`` over the rows of ``table`` (alias ``t``, plus what ``join``
+        adds) whose ``column`` lies in one of the ranges, grouped, in one statement whatever the number of ranges
+        (the ORM would compile one per range).
         Each range must be one index range: on SQLite the ranges are a joined list (it plans a long OR of ranges
         as a scan of the table), on PostgreSQL an OR. ``params`` go with ``sums``. Only for viewers who see every
         ticket: the filters are the report's team and channel."""
@@ -196,7 +198,7 @@ class Reads:
             params.append(self.scope.channel)
         bucket = self.buckets.sql(f"t.{column}", date_column=date_column)
         columns = ", ".join(f"{expression} AS {name}" for name, expression in sums.items())
-        sql = (f"SELECT {bucket} AS bucket, t.team_id, t.channel, {columns} FROM {table} t {joined}"
+        sql = (f"SELECT {bucket} AS bucket, t.team_id, t.channel, {columns} FROM {table} t {join} {joined}"
                f"WHERE 1 = 1{where} GROUP BY 1, 2, 3")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -221,9 +223,9 @@ class Reads:
 
     @cached_property
     def rows(self) -> dict[tuple, dict]:
-        """Created-side measures (tickets created in each bucket) and solved-side ones (tickets solved in it),
-        per (bucket, team, channel): whole days from ``DayStats``, whole hours from ``HourStats`` (the created side
-        of an out-of-date hour excepted), the rest from the ticket table."""
+        """Created-side measures (tickets created in each bucket, and their SLA clocks) and solved-side ones
+        (tickets solved in it), per (bucket, team, channel): whole days from ``DayStats``, whole hours from
+        ``HourStats`` (the created side of an out-of-date hour excepted), the rest from the ticket table."""
         rows: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys((*CREATED, *SOLVED), 0))
 
         def add(found, keys) -> None:
@@ -234,7 +236,11 @@ class Reads:
         if not self.rollups:  # the ticket table only: the ORM applies the viewer's visibility rule
             group = ("bucket", "team_id", "channel")
             add(self._created(plan.live).annotate(bucket=self._bucket("created_at")).values(*group)
-                .annotate(**_created_aggregates(self.now)).order_by(), CREATED)
+                .annotate(**_created_aggregates()).order_by(), CREATED)
+            clocks = SlaClock.objects.filter(ticket__in=Subquery(self._created(plan.live).values("pk")))
+            add(clocks.annotate(bucket=self._bucket("ticket__created_at"))
+                .values("bucket", team_id=F("ticket__team_id"), channel=F("ticket__channel"))
+                .annotate(**_sla_aggregates(self.now)).order_by(), SLA_MEASURES)
             add(self._solved(plan.live).annotate(bucket=self._bucket("solved_at")).values(*group)
                 .annotate(solved=Count("id"), resolution_seconds=Sum(Seconds("solved_at", "created_at"))).order_by(),
                 SOLVED)
@@ -250,9 +256,15 @@ class Reads:
         add(self._grouped_sql(quote(HourStats._meta.db_table), "hour", plan.hours, sums), measures)
         tickets = quote(Ticket._meta.db_table)
         now = connection.ops.adapt_datetimefield_value(self.now)
-        add(self._grouped_sql(tickets, "created_at", _merge([*plan.live, *((h, h + HOUR) for h in stale)]),
+        created_live = _merge([*plan.live, *((h, h + HOUR) for h in stale)])
+        add(self._grouped_sql(tickets, "created_at", created_live,
                               {k: f"SUM({sql})" for k, sql in created_measures_sql("t.").items()},
-                              where=" AND NOT t.is_spam", params=[now, now]), CREATED)
+                              where=" AND NOT t.is_spam"), CREATED)
+        sla = sla_measures_sql("c.")
+        add(self._grouped_sql(tickets, "created_at", created_live, {k: f"SUM({sql})" for k, sql in sla.items()},
+                              join=f"JOIN {quote(SlaClock._meta.db_table)} c ON c.ticket_id = t.id",
+                              where=" AND NOT t.is_spam", params=[now] * sum(v.count("%s") for v in sla.values())),
+            SLA_MEASURES)
         solved = ", ".join(f"'{v}'" for v in SOLVED_STATUSES)
         add(self._grouped_sql(tickets, "solved_at", plan.live,
                               {"solved": "COUNT(*)",

@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory, TeamFactory
 from atende.core.actor import Actor
+from atende.sla.services.definitions import policy_save
 from atende.surveys.services import survey_answer
-from atende.tickets.choices import TicketEventType, TicketStatus
-from atende.tickets.services import message_add_reply, ticket_set_sla, ticket_set_tags, ticket_transition
+from atende.tickets.choices import TicketStatus
+from atende.tickets.services import message_add_reply, ticket_set_tags, ticket_transition
 from atende.tickets.tests.factories import CategoryFactory, make_ticket
 
 H = datetime.timedelta(hours=1)
@@ -25,13 +26,32 @@ def other_team(db):
 
 
 @pytest.fixture
-def scenario(db, team, agent, other_team):
-    """Four tickets:
+def support_sla(db, team):
+    """Support's SLA in calendar time: first reply within 4 h, next reply within 2 h, resolution within 8 h."""
+    return policy_save(name="Support", conditions={"all": [{"field": "team", "op": "is", "value": team.pk}]},
+                       first_reply_minutes=4 * 60, next_reply_minutes=2 * 60, resolution_minutes=8 * 60,
+                       business_hours=False, warn_before_minutes=15)
 
-    * ``solved`` (team, web, 3 days ago): first reply after 2 h, solved after 10 h; SLA first reply due 4 h (met),
-      resolution due 8 h (missed); category Login, tags vpn+urgent; rated good.
-    * ``answered`` (team, email, 5 days ago): first reply after 6 h, still open; SLA first reply due 4 h (missed),
-      resolution due 24 h (past, missed); tag vpn; one SLA breach event now.
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """``deliver(service, **kwargs)``: run one service and deliver its events right after, as its commit would
+    (SLA clocks, rollup marks, automation...)."""
+    def run(service, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return service(**kwargs)
+
+    return run
+
+
+@pytest.fixture
+def scenario(db, team, agent, other_team, support_sla, deliver):
+    """Four tickets, their events delivered (so the SLA clocks run as they would):
+
+    * ``solved`` (team, web, 3 days ago): first reply after 2 h, solved after 10 h; SLA first reply within 4 h
+      (met), resolution within 8 h (missed: a breach event); category Login, tags vpn+urgent; rated good.
+    * ``answered`` (team, email, 5 days ago): first reply after 6 h (missed: a breach event), still open; the
+      resolution target (8 h) has passed without a breach event yet (the minute job has not run); tag vpn.
     * ``untouched`` (Billing team, email, 1 day ago): no reply, status new, no SLA.
     * ``old`` (team, web, 40 days ago): outside 30 days, still new (backlog only).
     """
@@ -43,27 +63,22 @@ def scenario(db, team, agent, other_team):
     login = CategoryFactory(name="Login")
 
     start = _ago(3)
-    solved = make_ticket(requester=customer, actor=agent_actor, team=team, channel="web", category=login,
-                         assignee=agent, created_at=start)
-    message_add_reply(ticket=solved, actor=agent_actor, body_text="Try this.", created_at=start + 2 * H)
-    ticket_set_sla(ticket=solved, actor=Actor.system(), policy_id=None,
-                   due={"first_reply": start + 4 * H, "resolution": start + 8 * H})
-    ticket_transition(ticket=solved, to=TicketStatus.SOLVED, actor=agent_actor, now=start + 10 * H)
-    ticket_set_tags(ticket=solved, actor=agent_actor, tags=["vpn", "urgent"])
-    survey_answer(ticket=solved, rating="good", actor=customer_actor)
+    solved = deliver(make_ticket, requester=customer, actor=agent_actor, team=team, channel="web", category=login,
+                       assignee=agent, created_at=start)
+    deliver(message_add_reply, ticket=solved, actor=agent_actor, body_text="Try this.", created_at=start + 2 * H)
+    deliver(ticket_transition, ticket=solved, to=TicketStatus.SOLVED, actor=agent_actor, now=start + 10 * H)
+    deliver(ticket_set_tags, ticket=solved, actor=agent_actor, tags=["vpn", "urgent"])
 
     start = _ago(5)
-    answered = make_ticket(requester=customer, actor=agent_actor, team=team, channel="email",
-                           assignee=agent, created_at=start)
-    message_add_reply(ticket=answered, actor=agent_actor, body_text="Looking.", created_at=start + 6 * H)
-    ticket_set_sla(ticket=answered, actor=Actor.system(), policy_id=None,
-                   due={"first_reply": start + 4 * H, "resolution": start + 24 * H},
-                   event_type=TicketEventType.SLA_BREACHED, data={"target": "resolution"})
-    ticket_set_tags(ticket=answered, actor=agent_actor, tags=["vpn"])
+    answered = deliver(make_ticket, requester=customer, actor=agent_actor, team=team, channel="email",
+                         assignee=agent, created_at=start)
+    deliver(message_add_reply, ticket=answered, actor=agent_actor, body_text="Looking.", created_at=start + 6 * H)
+    deliver(ticket_set_tags, ticket=answered, actor=agent_actor, tags=["vpn"])
 
-    untouched = make_ticket(requester=customer, actor=agent_actor, team=other_team, channel="email",
-                            created_at=_ago(1))
-    old = make_ticket(requester=customer, actor=agent_actor, team=team, channel="web", created_at=_ago(40))
+    untouched = deliver(make_ticket, requester=customer, actor=agent_actor, team=other_team, channel="email",
+                          created_at=_ago(1))
+    old = deliver(make_ticket, requester=customer, actor=agent_actor, team=team, channel="web", created_at=_ago(40))
+    survey_answer(ticket=solved, rating="good", actor=customer_actor)
     return {"solved": solved, "answered": answered, "untouched": untouched, "old": old, "customer": customer,
             "login": login}
 

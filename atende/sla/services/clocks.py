@@ -23,7 +23,7 @@ from atende.sla.choices import ClockState, SlaMetric
 from atende.sla.models import SlaClock, SlaPolicy
 from atende.sla.selectors import calendar_for_policy, policy_for_ticket
 from atende.tickets.choices import MessageKind, StatusCategory, TicketEventType
-from atende.tickets.models import Message, Ticket, TicketSettings
+from atende.tickets.models import Message, Ticket, TicketEvent, TicketSettings
 from atende.tickets.services import ticket_set_sla
 from atende.tickets.states import category_of
 
@@ -50,7 +50,9 @@ class _Clocks:
         self.policy: SlaPolicy | None = SlaPolicy.objects.filter(pk=ticket.sla_policy_id).first()
         self.spec_cache: CalendarSpec | None = None
         self.active = {c.metric: c for c in SlaClock.objects.filter(ticket=ticket, state__in=ACTIVE)}
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        # (type, data, when): ``when`` dates the event while replaying history, else it is recorded now
+        self.events: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
+        self.replaying = False
 
     # -- arithmetic -------------------------------------------------------------------------------------------
     @property
@@ -70,9 +72,9 @@ class _Clocks:
         warn = self.policy.warn_before_minutes if self.policy else 0
         clock.warn_at = clock.due_at - dt.timedelta(minutes=warn) if warn and clock.warned_at is None else None
 
-    def _event(self, kind: str, clock: SlaClock, **extra) -> None:
+    def _event(self, kind: str, clock: SlaClock, when: dt.datetime | None = None, **extra) -> None:
         self.events.append((kind, {"metric": clock.metric, "cycle": clock.cycle, "due_at": _iso(clock.due_at),
-                                   "policy_id": clock.policy_id, **extra}))
+                                   "policy_id": clock.policy_id, **extra}, when if self.replaying else None))
 
     # -- transitions of one clock -----------------------------------------------------------------------------
     def start(self, metric: str, at: dt.datetime, *, paused: bool = False) -> SlaClock | None:
@@ -114,9 +116,9 @@ class _Clocks:
             late = clock.consumed > dt.timedelta(minutes=clock.target_minutes)
         if late and clock.breached_at is None:  # the minute job had not caught it yet
             clock.breached_at = clock.due_at or at
-            self._event(E.SLA_BREACHED, clock, breached_at=_iso(clock.breached_at))
+            self._event(E.SLA_BREACHED, clock, clock.breached_at, breached_at=_iso(clock.breached_at))
         elif clock.breached_at is None:
-            self._event(E.SLA_ACHIEVED, clock, fulfilled_at=_iso(at))
+            self._event(E.SLA_ACHIEVED, clock, at, fulfilled_at=_iso(at))
         clock.state, clock.fulfilled_at, clock.segment_started_at = ClockState.FULFILLED, at, None
         clock.warn_at = None
         clock.save()
@@ -147,10 +149,10 @@ class _Clocks:
         policy_id = self.policy.pk if self.policy else None
         if not self.events and wanted == current and policy_id == t.sla_policy_id and not force:
             return
-        events = self.events or [(None, {})]
-        for kind, data in events:
+        events = self.events or [(None, {}, None)]
+        for kind, data, when in events:
             self.ticket = ticket_set_sla(ticket=self.ticket, actor=Actor.system(), policy_id=policy_id, due=wanted,
-                                         event_type=kind, data=data)
+                                         event_type=kind, data=data, event_at=when)
         self.events = []
 
 
@@ -186,7 +188,8 @@ def _choose_policy(clocks: _Clocks, at: dt.datetime, payload: dict | None, *, in
         targets = {m: policy.target_minutes(m) for m in SlaMetric.values} if policy else {}
         clocks.events.insert(0, (E.SLA_APPLIED, {"policy_id": new_id, "policy": policy.name if policy else None,
                                                  "previous_policy_id": old_id, "targets": targets,
-                                                 "business_hours": policy.business_hours if policy else None}))
+                                                 "business_hours": policy.business_hours if policy else None},
+                                 at if clocks.replaying else None))
 
 
 def _reconcile_status(clocks: _Clocks, at: dt.datetime) -> None:
@@ -241,20 +244,85 @@ def sla_handle_event(*, payload: dict[str, Any]) -> None:
     clocks.save()
 
 
+def _breach_passed(clocks: _Clocks, before: dt.datetime) -> None:
+    """While replaying: the breaches the minute job would have recorded before ``before``, dated at their due
+    time, without warnings (history)."""
+    for clock in list(clocks.active.values()):
+        if clock.state == ClockState.RUNNING and clock.breached_at is None and clock.due_at and clock.due_at < before:
+            clock.breached_at = clock.warned_at = clock.due_at
+            clock.warn_at = None
+            clock.save()
+            clocks._event(E.SLA_BREACHED, clock, clock.due_at, breached_at=_iso(clock.breached_at))
+
+
+def _replay_status(clocks: _Clocks, status: str, at: dt.datetime) -> None:
+    """``_reconcile_status`` for a status the ticket had at ``at`` (not necessarily the one it has now)."""
+    category = category_of(status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla)
+    if category == StatusCategory.RESOLVED:
+        for clock in list(clocks.active.values()):
+            clocks.fulfil(clock, at)
+    elif category == StatusCategory.PAUSED:
+        for clock in list(clocks.active.values()):
+            clocks.pause(clock, at)
+    else:
+        for clock in list(clocks.active.values()):
+            clocks.resume(clock, at)
+        if SlaMetric.RESOLUTION not in clocks.active and clocks.policy.resolution_minutes:
+            last = SlaClock.objects.filter(ticket=clocks.ticket, metric=SlaMetric.RESOLUTION,
+                                           state=ClockState.FULFILLED).order_by("-cycle").first()
+            if last is not None:  # reopened: resolution resumes with the time it had left
+                clocks.resume(last, at)
+
+
 @transaction.atomic
 def sla_apply_to_ticket(*, ticket: Ticket, now: dt.datetime | None = None) -> None:
-    """Start SLA for a ticket that has none yet (demo data, tickets created before the first policy)."""
+    """Give a ticket without SLA the clocks it would have had if its policy had applied since it was created
+    (demo data, tickets created before the first policy). Its recorded replies and status changes are replayed
+    in order, so each target is met, breached, paused and resumed when that happened, and the SLA events are
+    dated then (a breach at its due time): reports and the timeline agree with the ticket's history. Breaches are
+    history: no warning, and no escalation runs while the events are not delivered (``events_suppressed``).
+    Idempotent: a ticket that already has SLA clocks is left alone."""
     ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("team").get(pk=ticket.pk)
     now = now or timezone.now()
+    if SlaClock.objects.filter(ticket=ticket).exists():
+        return
     clocks = _Clocks(ticket)
-    _choose_policy(clocks, now, None, initial=True)
-    if SlaMetric.FIRST_REPLY in clocks.active and ticket.first_response_at:
-        clocks.fulfil(clocks.active[SlaMetric.FIRST_REPLY], ticket.first_response_at)
-    if _category(ticket) == StatusCategory.PAUSED:
-        for clock in list(clocks.active.values()):
-            if clock.state == ClockState.PAUSED:
-                clock.state, clock.segment_started_at = ClockState.RUNNING, clock.started_at
-            clocks.pause(clock, ticket.paused_since or now)
+    clocks.replaying = True
+    policy = policy_for_ticket(ticket)
+    if policy is None:
+        return
+    history = list(TicketEvent.objects.filter(ticket=ticket, type__in=(E.REPLY_ADDED, E.STATUS_CHANGED),
+                                              created_at__lte=now).order_by("created_at", "id"))
+    first_status = next((e.data.get("old") for e in history if e.type == E.STATUS_CHANGED), ticket.status)
+    start = ticket.created_at
+    clocks.policy = policy
+    clocks.events.append((E.SLA_APPLIED, {"policy_id": policy.pk, "policy": policy.name, "previous_policy_id": None,
+                                          "targets": {m: policy.target_minutes(m) for m in SlaMetric.values},
+                                          "business_hours": policy.business_hours}, start))
+    paused = category_of(first_status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla) \
+        == StatusCategory.PAUSED
+    outbound = _first_message_by_agent(ticket)
+    if not outbound:
+        clocks.start(SlaMetric.FIRST_REPLY, start, paused=paused)
+    clocks.start(SlaMetric.RESOLUTION, start, paused=paused)
+    status = first_status
+    for event in history:
+        at = event.created_at
+        _breach_passed(clocks, at)
+        if event.type == E.STATUS_CHANGED:
+            status = event.data.get("new") or status
+            _replay_status(clocks, status, at)
+        elif (event.data or {}).get("author_kind") == "customer":
+            first_done = outbound or SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.FIRST_REPLY,
+                                                              state=ClockState.FULFILLED).exists()
+            if first_done and SlaMetric.NEXT_REPLY not in clocks.active:
+                category = category_of(status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla)
+                clocks.start(SlaMetric.NEXT_REPLY, at, paused=category != StatusCategory.OPEN)
+        else:
+            for metric in (SlaMetric.FIRST_REPLY, SlaMetric.NEXT_REPLY):
+                if metric in clocks.active:
+                    clocks.fulfil(clocks.active[metric], at)
+    _breach_passed(clocks, now)
     clocks.save(force=True)
 
 

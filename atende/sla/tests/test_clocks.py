@@ -209,3 +209,32 @@ def test_applying_sla_to_an_existing_ticket(run_events, customer, team, agent, s
     assert clocks["first_reply"].consumed == 15 * M
     ticket.refresh_from_db()
     assert ticket.sla_policy_id is not None and ticket.sla_due_at is None
+
+
+def test_applying_sla_replays_a_solved_tickets_history(customer, team, agent, settings):
+    """A ticket from before the policy (the demo's history): targets are met and missed when that happened, and
+    the events are dated then, so the timeline and the reports agree with the ticket."""
+    settings.ATENDE_EVENTS_DISABLED = True
+    staff, person = Actor.for_user(agent), Actor.for_user(customer)
+    ticket = make_ticket(requester=customer, actor=staff, team=team, created_at=T0, priority="high")
+    message_add_reply(ticket=ticket, actor=staff, body_text="Late", created_at=T0 + 90 * M)
+    message_add_reply(ticket=ticket, actor=person, body_text="Still broken", created_at=T0 + 100 * M)
+    message_add_reply(ticket=ticket, actor=staff, body_text="Fixed", created_at=T0 + 110 * M)
+    ticket_transition(ticket=ticket, to=TicketStatus.SOLVED, actor=staff, now=T0 + 200 * M)
+    settings.ATENDE_EVENTS_DISABLED = False
+    policy_save(name="Late policy", conditions={}, first_reply_minutes=60, next_reply_minutes=30,
+                resolution_minutes=480, business_hours=False)
+    sla_apply_to_ticket(ticket=ticket, now=T0 + 1000 * M)
+    clocks = {c.metric: c for c in SlaClock.objects.filter(ticket=ticket)}
+    assert {m: (c.state, c.breached_at) for m, c in clocks.items()} == {
+        "first_reply": (ClockState.FULFILLED, T0 + 60 * M),
+        "next_reply": (ClockState.FULFILLED, None),
+        "resolution": (ClockState.FULFILLED, None),
+    }
+    assert clocks["next_reply"].fulfilled_at == T0 + 110 * M
+    dated = [(e.type, e.data.get("metric"), e.created_at) for e in TicketEvent.objects.filter(
+        ticket=ticket, type__startswith="SLA_").order_by("created_at", "id")]
+    assert dated == [(E.SLA_APPLIED, None, T0), (E.SLA_BREACHED, "first_reply", T0 + 60 * M),
+                     (E.SLA_ACHIEVED, "next_reply", T0 + 110 * M), (E.SLA_ACHIEVED, "resolution", T0 + 200 * M)]
+    sla_apply_to_ticket(ticket=ticket, now=T0 + 1000 * M)  # idempotent
+    assert SlaClock.objects.filter(ticket=ticket).count() == 3

@@ -216,8 +216,9 @@ def ticket_change_requester(*, ticket: Ticket, actor: Actor, requester: User) ->
 @transaction.atomic
 def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
                    due: dict[str, datetime.datetime | None], event_type: str | None = None,
-                   data: dict[str, Any] | None = None) -> Ticket:
-    """The SLA app's write path: the active policy and due times (``first_reply``, ``next_reply``, ``resolution``)."""
+                   data: dict[str, Any] | None = None, event_at: datetime.datetime | None = None) -> Ticket:
+    """The SLA app's write path: the active policy and due times (``first_reply``, ``next_reply``, ``resolution``).
+    ``event_at`` dates the event when it records history (a target breached long before it is written)."""
     ticket = lock_ticket(ticket)
     ticket.sla_policy_id = policy_id
     ticket.first_reply_due_at = due.get("first_reply")
@@ -232,5 +233,5 @@ def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
     # SLA bookkeeping is not a user-visible change: no version bump, so it never makes an agent's form stale.
     ticket.save(update_fields=fields)
     if event_type:
-        record_event(ticket, event_type, actor=actor, data=data or {})
+        record_event(ticket, event_type, actor=actor, data=data or {}, created_at=event_at)
     return ticket
