@@ -59,6 +59,7 @@ def test_admin_creates_a_trigger_that_acts_on_a_new_ticket(live_server, page, cu
 def test_agent_inserts_a_canned_reply_and_applies_a_macro(live_server, page, customer, team, agent):
     admin = AdminFactory()
     canned_reply_save(user=admin, title="Greeting", body="Olá {{requester.first_name}}, recebemos #{{ticket.number}}.")
+    canned_reply_save(user=admin, title="Refund steps", body="Refunds take five working days.")
     macro_save(user=admin, name="Needs more info", actions=[{"type": "set_status", "value": "pending"},
                                                             {"type": "add_tags", "value": ["needs-info"]}],
                reply_text="Could you send a screenshot, {{requester.first_name}}?")
@@ -69,7 +70,11 @@ def test_agent_inserts_a_canned_reply_and_applies_a_macro(live_server, page, cus
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**/console/tickets/{ticket.number}/")
 
-    page.get_by_placeholder("Search canned replies").fill("greet")
+    picker = page.get_by_placeholder("Search canned replies")
+    picker.click()  # focus lists every reply; typing narrows the list to the matches
+    page.get_by_role("button", name="Refund steps").wait_for()
+    picker.fill("greet")
+    page.get_by_role("button", name="Refund steps").wait_for(state="detached")
     page.get_by_role("button", name="Greeting").click()
     body = page.locator("textarea[name=body]")
     assert body.input_value() == f"Olá {customer.first_name}, recebemos #{ticket.number}."
