@@ -124,13 +124,19 @@ def test_agent_works_a_ticket_from_queue_to_reply_status_bulk_and_search(asgi_se
         if found not in numbers:
             numbers.append(found)
     number = numbers[0]
-    # Keyboard: j j selects the second ticket, Enter opens it, k goes back to the first (the list is remembered).
+    # Keyboard: j j selects the second ticket, Enter opens it, k goes back to the first (the list is remembered);
+    # back on the list, j selects the first ticket and o opens it.
     page.click("h1")
     page.keyboard.press("j")
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/console/tickets/{numbers[1]}/")
     page.keyboard.press("k")
+    page.wait_for_url(f"{base}/console/tickets/{number}/")
+    page.goto(f"{base}/console/?view=all_open")
+    page.click("h1")
+    page.keyboard.press("j")
+    page.keyboard.press("o")
     page.wait_for_url(f"{base}/console/tickets/{number}/")
     page.wait_for_function("document.body.dataset.realtime === 'connected'")
 

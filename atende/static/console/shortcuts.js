@@ -128,9 +128,10 @@
       case "k": stepTicket(-1); break;
       case "o":
       case "Enter": {
-        if (workspace() || selected < 0) { handled = false; break; }
-        var link = ticketLinks()[selected];
-        if (link && document.activeElement !== link) location.href = link.href; else handled = false;
+        var link = workspace() || selected < 0 ? null : ticketLinks()[selected];
+        // The selected link has the focus: Enter on it is the browser's own navigation, "o" is ours.
+        if (!link || (event.key === "Enter" && document.activeElement === link)) handled = false;
+        else location.href = link.href;
         break;
       }
       case "r": startReply("reply"); break;
