@@ -1,96 +1,26 @@
-"""End to end in headless Chromium against a real ASGI server (uvicorn: HTTP and websockets).
-
-Django's live server speaks only HTTP, and Channels' live-server case needs daphne, so the fixture starts uvicorn
-on a free loopback port over a file SQLite database that a subprocess migrates and fills with the demo help desk.
-"""
+"""End to end in headless Chromium against a real ASGI server (uvicorn: HTTP and websockets), serving the demo
+help desk (``atende.core.testing.server``)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from atende.core.testing.server import demo_server, query
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
 AGENT = ("agent@atende.test", "atende-agent")
 ADMIN = ("admin@atende.test", "atende-admin")
-
-SEED = """
-import django
-django.setup()
-from importlib import import_module
-from django.apps import apps
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
-from atende.tickets.seed.demo import load_demo
-load_demo(tickets=20)
-for app in apps.get_app_configs():  # the other apps' demo hooks, as ``atende seed`` runs them
-    if app.name.startswith("atende.") and app.label != "tickets":
-        try:
-            module = import_module(f"{app.name}.demo")
-        except ModuleNotFoundError:
-            continue
-        module.load_demo()
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def asgi_server(tmp_path_factory, _playwright):
-    """(base URL, database path) of a uvicorn process serving the demo help desk (migrated and seeded in one
-    subprocess: one Django start-up instead of two)."""
-    var = tmp_path_factory.mktemp("asgi-var")
-    database = var / "console.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "ATENDE_VAR_DIR": str(var),
-           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "browser-test-secret", "REDIS_URL": "",
-           "MEDIA_ROOT": str(var / "media")}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    python = sys.executable
-    subprocess.run([python, "-c", SEED], env=env, cwd=ROOT, check=True, timeout=180)
-    port = _free_port()
-    log = open(var / "uvicorn.log", "wb")
-    server = subprocess.Popen(
-        [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--no-access-log"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start: " + (var / "uvicorn.log").read_text()[-2000:])
-                time.sleep(0.2)
-        yield base, database
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-def query(database: Path, sql: str, *params):
-    with sqlite3.connect(database) as connection:
-        return connection.execute(sql, params).fetchall()
+    """(base URL, database path) of a uvicorn process serving the demo help desk."""
+    with demo_server(tmp_path_factory.mktemp("asgi-var")) as served:
+        yield served
 
 
 def log_in(page, base: str, credentials: tuple[str, str]) -> None:

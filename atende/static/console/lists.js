@@ -6,6 +6,24 @@
   window.atendeListIdle = function () {
     return !document.querySelector("#ticket-list input[name=tickets]:checked");
   };
+
+  // Ticket changes come in bursts: a new ticket, then routing and assignment a moment later in the background
+  // worker. Lists and counts redraw at the first change and once more after the last one of the burst, at most
+  // every REDRAW_MS, as the event `atende:lists-stale`; so a row always ends in its state after the background
+  // work. (htmx's own `throttle` drops the changes that arrive during its window, and with them that state.)
+  var REDRAW_MS = 1500;
+  var redrawTimer = null;
+  var redrawAgain = false;
+  function redraw() {
+    document.body.dispatchEvent(new CustomEvent("atende:lists-stale", { bubbles: true }));
+    redrawTimer = setTimeout(function () {
+      redrawTimer = null;
+      if (redrawAgain) { redrawAgain = false; redraw(); }
+    }, REDRAW_MS);
+  }
+  document.body.addEventListener("atende:ticket-changed", function () {
+    if (redrawTimer) redrawAgain = true; else redraw();
+  });
   function syncBulkFields(form) {
     var select = form.querySelector("[data-bulk-action]");
     if (!select) return;

@@ -1,0 +1,68 @@
+"""In headless Chromium against the product served as ``atende serve`` serves it on one machine (worker and
+scheduler inside the web process, tasks in the database queue, the in-memory channel layer): a ticket a customer
+submits appears live in an agent's list with the assignee that routing gave it in the background, not as it was
+at its first event ("Unassigned")."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from atende.core.testing.server import demo_server, query
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, _playwright):
+    with demo_server(tmp_path_factory.mktemp("serve-var"), embedded_worker=True) as served:
+        yield served
+
+
+def log_in(page, base: str, email: str, password: str, landing: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(landing))
+
+
+def _wait_for(read, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_a_new_ticket_appears_live_with_the_assignee_routing_gave_it(served, new_page):
+    base, database = served
+    # Billing assigns round robin among its online agents: make sure there is one.
+    query(database, "UPDATE accounts_user SET availability = 'online' WHERE id IN (SELECT m.user_id FROM "
+                    "accounts_teammembership m JOIN accounts_team t ON t.id = m.team_id WHERE t.slug = 'billing')")
+    agent = new_page()
+    log_in(agent, base, "admin@atende.test", "atende-admin", r"/console/")
+    agent.goto(f"{base}/console/?view=all_open")
+    agent.wait_for_function("document.body.dataset.realtime === 'connected'")
+
+    customer = new_page()
+    log_in(customer, base, "customer@atende.test", "atende-customer", r"/portal/")
+    customer.goto(f"{base}/portal/requests/new/")
+    subject = f"Refund for invoice {int(time.time())}"
+    customer.fill("#id_subject", subject)
+    customer.fill("#id_description", "I was charged twice, please refund one of them.")
+    customer.click("#request-form button[type=submit]")
+
+    # The routing rule moves it to Billing and the team's strategy assigns it, in the worker, after creation.
+    number, assignee = _wait_for(lambda: query(
+        database, "SELECT t.id, u.name FROM tickets_ticket t JOIN accounts_user u ON u.id = t.assignee_id "
+                  "WHERE t.subject = ?", subject))[0]
+    row = agent.locator("#ticket-list tr", has=agent.locator(f"a[href='/console/tickets/{number}/']"))
+    row.wait_for()
+    row.filter(has_text=assignee).wait_for(timeout=10_000)
+    assert "Unassigned" not in row.inner_text()
+    assert agent.evaluate("performance.getEntriesByType('navigation').length") == 1  # no page load

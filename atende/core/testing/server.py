@@ -1,0 +1,92 @@
+"""The demo help desk served by a real ASGI server (uvicorn: HTTP and websockets) for browser tests.
+
+Django's live server speaks only HTTP, and Channels' live-server case needs daphne, so ``demo_server`` starts
+uvicorn on a free loopback port over a file SQLite database that a subprocess migrates and fills with the demo
+help desk. With ``embedded_worker`` it serves as ``atende serve`` does on one machine: the task worker and the
+scheduler inside the web process, tasks in the database queue, the in-memory channel layer.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+SEED = """
+import django
+django.setup()
+from importlib import import_module
+from django.apps import apps
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from atende.tickets.seed.demo import load_demo
+load_demo(tickets=%d)
+for app in apps.get_app_configs():  # the other apps' demo hooks, as ``atende seed`` runs them
+    if app.name.startswith("atende.") and app.label != "tickets":
+        try:
+            module = import_module(f"{app.name}.demo")
+        except ModuleNotFoundError:
+            continue
+        module.load_demo()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def query(database: Path, sql: str, *params):
+    with sqlite3.connect(database) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+@contextmanager
+def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False) -> Iterator[tuple[str, Path]]:
+    """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit."""
+    database = var / "console.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "ATENDE_VAR_DIR": str(var),
+           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "browser-test-secret", "REDIS_URL": "",
+           "MEDIA_ROOT": str(var / "media")}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    if embedded_worker:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
+        env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "ATENDE_EMBEDDED_WORKER": "1",
+                "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    python = sys.executable
+    subprocess.run([python, "-c", SEED % tickets], env=env, cwd=ROOT, check=True, timeout=300)
+    port = free_port()
+    log = open(var / "uvicorn.log", "wb")
+    server = subprocess.Popen(
+        [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--lifespan", "on" if embedded_worker else "off", "--no-access-log"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start: " + (var / "uvicorn.log").read_text()[-2000:])
+                time.sleep(0.2)
+        yield base, database
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
