@@ -8,6 +8,26 @@ import time
 
 from django.core.management.base import BaseCommand
 
+ALL_ADDRESSES = {"0.0.0.0", "::", ""}
+
+
+def site_url_for(host: str, port: str | int, environ) -> tuple[str | None, str]:
+    """The ``SITE_URL`` to give the processes (None: keep the one set) and what to tell the operator.
+
+    Links in emails need the address people open. Without ``SITE_URL`` the serving address is the best guess on
+    one machine; an address that listens everywhere says nothing about the name people use, so that case gets a
+    warning instead of a silent guess."""
+    if environ.get("SITE_URL"):
+        return None, f"Links in emails point to {environ['SITE_URL']} (SITE_URL)."
+    shown = f"[{host}]" if ":" in host else host
+    if host in ALL_ADDRESSES:
+        url = f"http://127.0.0.1:{port}"
+        return url, (f"WARNING: SITE_URL is not set and the server listens on every address: links in emails "
+                     f"point to {url}, which only this machine can open. Set SITE_URL to the address people use "
+                     f"(for example SITE_URL=https://help.example.com).")
+    url = f"http://{shown}:{port}"
+    return url, f"Links in emails point to {url} (the serving address; set SITE_URL to change it)."
+
 
 class Command(BaseCommand):
     help = ("Run the web server (ASGI: HTTP and websockets) with the background worker and the scheduler. "
@@ -24,6 +44,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, separate_worker, no_worker, **options):
         python = sys.executable
         env = dict(os.environ)
+        site_url, notice = site_url_for(host, port, env)
+        if site_url:
+            env["SITE_URL"] = site_url
         embedded = not (separate_worker or no_worker)
         env["ATENDE_EMBEDDED_WORKER"] = "1" if embedded else "0"
         commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
@@ -35,6 +58,7 @@ class Command(BaseCommand):
         mode = "worker and scheduler in-process" if embedded else ("worker and scheduler as processes"
                                                                    if not no_worker else "web only")
         self.stdout.write(f"Atende is serving at http://{host}:{port}/ ({mode})")
+        (self.stderr if notice.startswith("WARNING") else self.stdout).write(notice)
 
         def stop(*_):
             for proc in procs:
