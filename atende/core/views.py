@@ -1,9 +1,16 @@
 import time
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on every site whatever the page links: send them to the static file."""
+    return HttpResponsePermanentRedirect(static("atende/favicon.ico"))
 
 
 @require_GET

@@ -11,6 +11,7 @@ from atende.portal import urls_auth as portal_auth_urls
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns], "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),

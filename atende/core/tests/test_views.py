@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 
@@ -32,3 +34,17 @@ def test_home_sends_agents_to_console_and_others_to_portal(client, agent, custom
     assert client.get("/").url.startswith("/portal/")
     client.force_login(agent)
     assert client.get("/").url.startswith("/console/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", [None, "agent", "customer"])
+def test_every_page_has_an_icon_and_favicon_ico_is_found(client, who, request):
+    if who:
+        client.force_login(request.getfixturevalue(who))
+    response = client.get("/favicon.ico", follow=True)
+    assert response.redirect_chain == [("/static/atende/favicon.ico", 301)]
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    page = client.get("/", follow=True).content.decode()
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', page)
+    assert icons and all(client.get(href).status_code == 200 for href in icons)
