@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from atende.accounts.models import User
 from atende.accounts.selectors import agent_list, team_list
 from atende.tickets.choices import Channel, Level, LinkKind, MessageKind, TicketPriority, TicketStatus, TicketType
+from atende.tickets.forms import custom_form_field
 from atende.tickets.models import Category, CustomField, Ticket
 from atende.tickets.services import IncomingFile
 from atende.tickets.states import TRANSITIONS
@@ -138,7 +139,7 @@ class TicketFieldsForm(WorkspaceForm):
         auto_label = _("Automatic (%(current)s)") % {"current": current_auto} if current_auto else _("Automatic")
         self.fields["priority"].choices = [(KEEP, auto_label), *TicketPriority.choices]
         for field in self.custom_field_defs:
-            self.fields[f"cf_{field.key}"] = _custom_form_field(field)
+            self.fields[f"cf_{field.key}"] = custom_form_field(field)
 
     @property
     def custom_bound_fields(self):
@@ -174,19 +175,6 @@ class TicketFieldsForm(WorkspaceForm):
             if data.get("resolution_summary"):
                 changes["resolution_summary"] = data["resolution_summary"]
         return changes
-
-
-def _custom_form_field(field: CustomField) -> forms.Field:
-    common = {"label": field.label, "required": False, "help_text": field.help_text}
-    if field.kind == "number":
-        return forms.DecimalField(**common)
-    if field.kind == "date":
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if field.kind == "dropdown":
-        return forms.ChoiceField(choices=[("", "—"), *[(str(c), str(c)) for c in field.choices]], **common)
-    if field.kind == "checkbox":
-        return forms.BooleanField(**common)
-    return forms.CharField(max_length=5000, **common)
 
 
 class FollowerAddForm(WorkspaceForm):

@@ -9,11 +9,10 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.core.validators import RegexValidator
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from atende.core.exceptions import DomainError
-from atende.tickets.choices import FieldKind
+from atende.tickets.forms import custom_form_field
 from atende.tickets.models import TicketForm
 from atende.tickets.services import IncomingFile
 from atende.tickets.services.attachments import validate_file
@@ -89,22 +88,6 @@ def attachment_help() -> str:
     return _("Up to %(size)s per file.") % {"size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
 
 
-def _field_for(custom_field, required: bool) -> forms.Field:
-    pt = (get_language() or "").startswith("pt")
-    label = (custom_field.label_pt_br if pt and custom_field.label_pt_br else custom_field.label)
-    common = {"label": label, "required": required, "help_text": custom_field.help_text}
-    kind = custom_field.kind
-    if kind == FieldKind.NUMBER:
-        return forms.DecimalField(**common)
-    if kind == FieldKind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if kind == FieldKind.DROPDOWN:
-        return forms.ChoiceField(choices=[("", "—"), *[(str(c), str(c)) for c in custom_field.choices]], **common)
-    if kind == FieldKind.CHECKBOX:
-        return forms.BooleanField(**common)
-    return forms.CharField(max_length=5000, **common)
-
-
 class RequestForm(forms.Form):
     """Subject, description, the chosen ticket form's customer-visible fields, and attachments."""
 
@@ -122,7 +105,7 @@ class RequestForm(forms.Form):
                                                                           field__customer_visible=True)
             for row in rows.order_by("position", "field__position"):
                 name = f"cf_{row.field.key}"
-                self.fields[name] = _field_for(row.field, row.required)
+                self.fields[name] = custom_form_field(row.field, required=row.required)
                 self.custom_keys.append(row.field.key)
         self.fields["attachments"] = MultipleFileField(label=_("Attachments"), help_text=attachment_help())
 

@@ -1,9 +1,12 @@
 import secrets
+from contextlib import nullcontext
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
 from atende.core.models import BaseModel
@@ -113,6 +116,9 @@ class CustomField(BaseModel):
     label_pt_br = models.CharField(_("label (Portuguese)"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=FieldKind.choices)
     choices = models.JSONField(_("choices (dropdown)"), default=list, blank=True)
+    choice_labels = models.JSONField(_("choice labels"), default=dict, blank=True,
+                                     help_text=_('What people see for each choice, e.g. {"pro": "Pro plan"}.'))
+    choice_labels_pt_br = models.JSONField(_("choice labels (Portuguese)"), default=dict, blank=True)
     required_to_solve = models.BooleanField(_("required to solve"), default=False)
     customer_visible = models.BooleanField(_("visible to customers"), default=True)
     help_text = models.CharField(_("help text"), max_length=300, blank=True)
@@ -125,6 +131,45 @@ class CustomField(BaseModel):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        for name in ("choice_labels", "choice_labels_pt_br"):
+            labels = getattr(self, name)
+            if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+                raise ValidationError({name: _("Write the labels as an object of choice → text.")})
+            unknown = sorted(set(labels) - {str(c) for c in self.choices or []})
+            if unknown:
+                raise ValidationError({name: _("Labels for choices the field does not have: %(keys)s") % {
+                    "keys": ", ".join(unknown)}})
+
+    @staticmethod
+    def _portuguese(language: str | None) -> bool:
+        return (language or get_language() or "").lower().startswith("pt")
+
+    def display_label(self, language: str | None = None) -> str:
+        """The field's name in ``language`` (default: the active language)."""
+        return self.label_pt_br if self._portuguese(language) and self.label_pt_br else self.label
+
+    def option_label(self, value, language: str | None = None) -> str:
+        """What people see for a stored choice: its label in ``language``, else its English label, else itself."""
+        key = str(value)
+        labels = self.choice_labels_pt_br if self._portuguese(language) else {}
+        return labels.get(key) or (self.choice_labels or {}).get(key) or key
+
+    def options(self, language: str | None = None) -> list[tuple[str, str]]:
+        """(stored value, label) of every choice, in order."""
+        return [(str(c), self.option_label(c, language)) for c in self.choices or []]
+
+    def display_value(self, value, language: str | None = None) -> str:
+        """A stored value as people read it: a choice's label, yes/no for a checkbox."""
+        if value in (None, ""):
+            return ""
+        if self.kind == FieldKind.DROPDOWN:
+            return self.option_label(value, language)
+        if self.kind == FieldKind.CHECKBOX:
+            with override(language) if language else nullcontext():
+                return str(_("Yes") if value is True or str(value).lower() in {"1", "true", "on", "yes"} else _("No"))
+        return str(value)
 
 
 class TicketForm(BaseModel):

@@ -11,7 +11,7 @@ from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind
-from atende.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketFollower
+from atende.tickets.models import Attachment, CustomField, Message, Ticket, TicketEvent, TicketFollower
 
 
 def ticket_visibility_filter(user: User) -> Q | None:
@@ -90,3 +90,22 @@ def access_attachment(*, user: User, attachment_id: int) -> Attachment:
 def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> QuerySet[Ticket]:
     return (ticket_list_for_user(user=user).filter(requester_id=ticket.requester_id).exclude(pk=ticket.pk)
             .order_by("-created_at", "-id")[:limit])
+
+
+def custom_field_definitions() -> dict[str, CustomField]:
+    """Every custom field definition by key (inactive ones too: old values and history still need labels)."""
+    return {field.key: field for field in CustomField.objects.all()}
+
+
+def custom_field_values(*, ticket: Ticket, for_customer: bool = False) -> list[tuple[str, str]]:
+    """(field label, value as people read it) of a ticket's custom fields, in the fields' order; a customer sees
+    only the fields shown to customers."""
+    values = ticket.custom_fields or {}
+    definitions = custom_field_definitions()
+    shown = []
+    for field in sorted(definitions.values(), key=lambda f: (f.position, f.key)):
+        if field.key in values and values[field.key] not in (None, "") and (field.customer_visible or not for_customer):
+            shown.append((field.display_label(), field.display_value(values[field.key])))
+    if not for_customer:  # values without a definition (removed fields, imports) are still the agent's data
+        shown += [(key, str(value)) for key, value in values.items() if key not in definitions]
+    return shown

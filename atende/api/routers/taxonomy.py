@@ -37,12 +37,18 @@ class CategoryOut(Schema):
     default_team_id: int | None
 
 
+class CustomFieldOptionOut(Schema):
+    value: str = Field(description="What ticket ``custom_fields`` store and filters match.")
+    label: str = Field(description="What people see, in the request's language.")
+
+
 class CustomFieldOut(Schema):
     id: int
     key: str
     label: str
     kind: str
     choices: list[Any]
+    options: list[CustomFieldOptionOut] = Field(description="Dropdown choices with their labels.")
     required_to_solve: bool
     customer_visible: bool
     help_text: str
@@ -79,5 +85,6 @@ def custom_field_list(request: HttpRequest):
     if not request.user.is_staff_member:
         fields = fields.filter(customer_visible=True)
     return [{"id": f.pk, "key": f.key, "label": f.label, "kind": f.kind, "choices": f.choices,
+             "options": [{"value": value, "label": label} for value, label in f.options()],
              "required_to_solve": f.required_to_solve, "customer_visible": f.customer_visible,
              "help_text": f.help_text} for f in fields]

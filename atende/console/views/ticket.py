@@ -20,6 +20,7 @@ from atende.tickets.models import Ticket
 from atende.tickets.selectors import (
     access_ticket,
     can_edit_ticket,
+    custom_field_values,
     requester_recent_tickets,
     ticket_list_for_user,
 )
@@ -83,7 +84,8 @@ def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = No
     if perms["can_edit"] and form is None:
         form = TicketFieldsForm(ticket=ticket)
     return {"ticket": ticket, "panel_form": form, "panel_error": error, **perms,
-            "tags": sorted(t.name for t in ticket.tags.all())}
+            "tags": sorted(t.name for t in ticket.tags.all()),
+            "custom_values": [] if perms["can_edit"] else custom_field_values(ticket=ticket)}
 
 
 def related_context(request, ticket: Ticket, *, link_error: str = "", follower_error: str = "",

@@ -19,8 +19,8 @@ from atende.tickets.choices import (
     TicketStatus,
     TicketType,
 )
-from atende.tickets.models import Message, TicketEvent
-from atende.tickets.selectors import event_list_for_user, message_list_for_user
+from atende.tickets.models import CustomField, Message, TicketEvent
+from atende.tickets.selectors import custom_field_definitions, event_list_for_user, message_list_for_user
 
 E = TicketEventType
 # Shown as the message itself, so their audit rows would only repeat it.
@@ -66,8 +66,27 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def describe_event(event: TicketEvent) -> str:
-    """One sentence saying what the event changed, in the reader's language."""
+def _custom_changes(old: dict, new: dict, definitions: dict[str, CustomField]) -> list[str]:
+    """One "Plan: Free → Pro" per custom field that changed, with the field's and the choices' labels."""
+    parts = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) == new.get(key):
+            continue
+        field = definitions.get(key)
+
+        def shown(value, field=field):
+            if value in (None, ""):
+                return _("(empty)")
+            return field.display_value(value) if field else str(value)
+
+        parts.append(_("%(field)s: %(old)s → %(new)s") % {"field": field.display_label() if field else key,
+                                                          "old": shown(old.get(key)), "new": shown(new.get(key))})
+    return parts
+
+
+def describe_event(event: TicketEvent, custom_fields: dict[str, CustomField] | None = None) -> str:
+    """One sentence saying what the event changed, in the reader's language (``custom_fields``: the definitions
+    by key, for the labels of custom field changes)."""
     data = event.data or {}
     t = event.type
     if t == E.TICKET_CREATED:
@@ -89,8 +108,13 @@ def describe_event(event: TicketEvent) -> str:
         return _("%(field)s: %(old)s → %(new)s") % {"field": field_label, "old": old, "new": new}
     if t == E.FIELDS_CHANGED:
         old, new = data.get("old") or {}, data.get("new") or {}
-        parts = [_("%(field)s: %(old)s → %(new)s") % {"field": _field_name(k), "old": _label(k, old.get(k)),
-                                                      "new": _label(k, new.get(k))} for k in new]
+        parts = []
+        for k in new:
+            if k == "custom_fields" and isinstance(new[k], dict):
+                parts += _custom_changes(old.get(k) or {}, new[k], custom_fields or {})
+                continue
+            parts.append(_("%(field)s: %(old)s → %(new)s") % {"field": _field_name(k), "old": _label(k, old.get(k)),
+                                                              "new": _label(k, new.get(k))})
         return "; ".join(parts) or str(E(t).label)
     if t == E.TAGS_CHANGED:
         changes = [f"+{tag}" for tag in data.get("added", [])] + [f"−{tag}" for tag in data.get("removed", [])]
@@ -136,12 +160,13 @@ def build_timeline(*, user, ticket) -> list[TimelineItem]:
     # The creation event heads the thread; other events follow the message they came with (same instant).
     entries += [(e.created_at, -1 if e.type == E.TICKET_CREATED else 1, e.pk, e) for e in events]
     entries.sort(key=lambda entry: entry[:3])
+    custom_fields = custom_field_definitions() if any(e.type == E.FIELDS_CHANGED for e in events) else {}
     items: list[TimelineItem] = []
     for created_at, _order, _pk, obj in entries:
         if isinstance(obj, Message):
             items.append(TimelineItem(kind="message", created_at=created_at, message=obj))
             continue
-        row = {"event": obj, "text": describe_event(obj), "actor": actor_name(obj)}
+        row = {"event": obj, "text": describe_event(obj, custom_fields), "actor": actor_name(obj)}
         if items and items[-1].kind == "events":
             items[-1].events.append(row)
         else:

@@ -14,7 +14,7 @@ from atende.portal.forms import ReplyForm, TicketFilterForm
 from atende.portal.views._common import portal_login_required
 from atende.surveys.selectors import survey_for_ticket, survey_path_for_ticket
 from atende.tickets.choices import TicketStatus
-from atende.tickets.selectors import access_ticket
+from atende.tickets.selectors import access_ticket, custom_field_values
 from atende.tickets.services import message_add_reply, ticket_transition
 
 
@@ -57,6 +57,7 @@ def ticket_detail(request, number: int, reply_form=None):
         "thread": selectors.public_thread(user=request.user, ticket=ticket),
         "status_key": status_key,
         "status_label": status_label,
+        "custom_values": custom_field_values(ticket=ticket, for_customer=request.user.is_customer),
         "is_requester": is_requester,
         "can_reply": request.user.is_customer,
         "reply_form": reply_form or ReplyForm(),

@@ -53,7 +53,10 @@ def _configuration(rng: random.Random) -> tuple[list[Organization], dict[str, Te
         categories[key] = [Category.objects.create(name=c, parent=parent, default_team=teams[team_slug])
                            for c in children]
     plan = CustomField.objects.create(key="plan", label="Plan", label_pt_br="Plano", kind=FieldKind.DROPDOWN,
-                                      choices=["free", "pro", "enterprise"], position=1)
+                                      choices=["free", "pro", "enterprise"], position=1,
+                                      choice_labels={"free": "Free", "pro": "Pro", "enterprise": "Enterprise"},
+                                      choice_labels_pt_br={"free": "Gratuito", "pro": "Pro",
+                                                           "enterprise": "Empresarial"})
     order = CustomField.objects.create(key="order_number", label="Order number", label_pt_br="Número do pedido",
                                        kind=FieldKind.TEXT, position=2)
     general = TicketForm.objects.create(name="General request", name_pt_br="Solicitação geral", is_default=True)
