@@ -20,6 +20,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "atende.email_channel.tasks.outbound_retry_task": 60,
     "atende.integrations.tasks.webhooks_retry_task": 60,
     "atende.reports.tasks.rollups_refresh_task": 60,
+    "atende.reports.tasks.report_schedules_send_task": 60,
     "atende.core.tasks.task_results_prune_task": 3600,
 }
 

@@ -192,6 +192,9 @@ class OutboundMessage(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
     attachment_ids = models.JSONField(default=list, blank=True)
+    # Files generated for this mail alone (a report's CSV), not ticket attachments: [{"filename", "content_type",
+    # "content" (base64)}]. Kept small by their callers.
+    files = models.JSONField(default=list, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     max_attempts = models.PositiveIntegerField(default=6)

@@ -10,10 +10,14 @@ selectors read such an id as "no team" (exactly what ``SET_NULL`` did to the tic
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from atende.core.models import BaseModel
+from atende.reports.choices import WEEKDAYS, ReportFrequency, ReportPeriod
 from atende.reports.expressions import DURATION_BINS
-from atende.tickets.choices import TicketPriority, TicketStatus
+from atende.tickets.choices import Channel, TicketPriority, TicketStatus
 from atende.tickets.states import UNSOLVED_STATUSES
 
 
@@ -211,3 +215,39 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"ready={self.ready}"
+
+
+class ReportSchedule(BaseModel):
+    """A report emailed on a schedule: the dashboard's figures for ``period`` (with its filters), as the per-day
+    CSV attached and a link to the page. Read with the visibility of ``owner`` (an admin), in ``time_zone`` and
+    ``language``; ``next_run_at`` is the next sending, advanced by the job that sends it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("owner"))
+    recipients = models.JSONField(_("recipients"), default=list)
+    frequency = models.CharField(_("frequency"), max_length=10, choices=ReportFrequency.choices,
+                                 default=ReportFrequency.WEEKLY)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), default=0, choices=WEEKDAYS)
+    hour = models.PositiveSmallIntegerField(_("hour"), default=7, validators=[MaxValueValidator(23)])
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    language = models.CharField(_("language"), max_length=10, default="en")
+    period = models.CharField(_("period"), max_length=10, choices=ReportPeriod.choices, default=ReportPeriod.LAST_7_DAYS)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             verbose_name=_("team"))
+    channel = models.CharField(_("channel"), max_length=20, blank=True, choices=Channel.choices)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("agent"))
+    is_active = models.BooleanField(_("active"), default=True)
+    next_run_at = models.DateTimeField(_("next sending"))
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("scheduled report")
+        verbose_name_plural = _("scheduled reports")
+        indexes = [models.Index(fields=["next_run_at"], name="report_schedule_due",
+                                condition=models.Q(is_active=True))]
+
+    def __str__(self) -> str:
+        return self.name

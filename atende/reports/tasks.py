@@ -11,3 +11,11 @@ def rollups_refresh_task() -> dict[str, int]:
     from atende.reports.services import rollups_refresh
 
     return rollups_refresh()
+
+
+@task()
+def report_schedules_send_task() -> int:
+    """Email the scheduled reports whose time has come; idempotent (each sending moves its schedule on)."""
+    from atende.reports.services import report_schedules_send_due
+
+    return report_schedules_send_due()

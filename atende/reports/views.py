@@ -5,11 +5,12 @@ import csv
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from atende.accounts.decorators import staff_required
+from atende.reports.charts import CHART_IDS, report_charts
+from atende.reports.exports import report_csv_rows
 from atende.reports.forms import ReportFilterForm
-from atende.reports.selectors import report_dashboard, report_scope, report_timeseries
+from atende.reports.selectors import report_dashboard, report_satisfaction_series, report_scope, report_timeseries
 
 
 def _scope(request):
@@ -21,12 +22,16 @@ def _scope(request):
 def dashboard(request):
     form, scope = _scope(request)
     data = report_dashboard(user=request.user, scope=scope)
-    series = data["timeseries"]
+    charts = report_charts(timeseries=data["timeseries"], satisfaction_series=data["satisfaction_series"],
+                           weekly=scope.bucket == "week")
+    query = request.GET.copy()
+    query.pop("chart", None)
     context = {
         "form": form,
         "scope": scope,
-        "query": request.GET.urlencode(),
-        "series_max": max([max(r["created"], r["solved"]) for r in series] or [0]),
+        "query": query.urlencode(),
+        "charts": charts,
+        "chart_specs": [chart.spec() for chart in charts],
         "channel_max": max([r["n"] for r in data["breakdowns"]["by_channel"]] or [0]),
         "category_max": max([r["n"] for r in data["breakdowns"]["by_category"]] or [0]),
         "tag_max": max([r["n"] for r in data["breakdowns"]["by_tag"]] or [0]),
@@ -37,26 +42,27 @@ def dashboard(request):
     return render(request, "reports/dashboard.html", context)
 
 
-def _cell(value) -> str:
-    return "" if value is None else str(value)
+def _csv_response(scope, name: str) -> tuple[HttpResponse, csv.writer]:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime(scope.until).strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="atende-{name}-{scope.period}-{stamp}.csv"'
+    return response, csv.writer(response)
 
 
 @staff_required
 def export_csv(request):
-    """The period's key figures, one row per day (in the user's time zone)."""
+    """The period's key figures, one row per day (in the user's time zone); with ``chart=<id>``, one chart's
+    figures per bucket of the page (what its table shows)."""
     _form, scope = _scope(request)
-    rows = report_timeseries(user=request.user, scope=scope, bucket="day")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime(scope.until).strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="atende-report-{scope.period}-{stamp}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([_("date"), _("created"), _("solved"), _("average first response (hours)"),
-                     _("average resolution (hours)"), _("first reply SLA met"), _("first reply SLA decided"),
-                     _("next reply SLA met"), _("next reply SLA decided"), _("resolution SLA met"),
-                     _("resolution SLA decided"), _("SLA breaches")])
-    for row in rows:
-        writer.writerow([row["day"].isoformat(), row["created"], row["solved"], _cell(row["first_response_hours"]),
-                         _cell(row["resolution_hours"]), row["first_reply_met"], row["first_reply_decided"],
-                         row["next_reply_met"], row["next_reply_decided"], row["resolution_met"],
-                         row["resolution_decided"], row["sla_breaches"]])
+    chart_id = request.GET.get("chart", "")
+    if chart_id in CHART_IDS:
+        timeseries = report_timeseries(user=request.user, scope=scope)
+        satisfaction = report_satisfaction_series(user=request.user, scope=scope)
+        charts = report_charts(timeseries=timeseries, satisfaction_series=satisfaction, weekly=scope.bucket == "week")
+        chart = next(c for c in charts if c.id == chart_id)
+        response, writer = _csv_response(scope, f"report-{chart_id}")
+        writer.writerows(chart.csv_rows())
+        return response
+    response, writer = _csv_response(scope, "report")
+    writer.writerows(report_csv_rows(user=request.user, scope=scope))
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 
 from atende.core.actor import Actor
@@ -31,4 +32,16 @@ def load_demo(*, seed: int = 11) -> dict[str, int]:
                 survey_answer(ticket=ticket, rating=rating, comment=comment,
                               actor=Actor(kind="customer", user=ticket.requester))
                 answered += 1
+    _date_as_history(rng)
     return {"surveys": answered}
+
+
+def _date_as_history(rng: random.Random) -> None:
+    """The services stamp the surveys "now"; the demo's tickets were solved over months, so each survey is dated
+    when its ticket was solved (asked then, answered within a day), as reports over time expect."""
+    for survey in SatisfactionSurvey.objects.select_related("ticket").order_by("id"):
+        asked = survey.ticket.solved_at or survey.ticket.closed_at
+        if asked is None:
+            continue
+        answered_at = asked + datetime.timedelta(minutes=rng.randint(10, 24 * 60)) if survey.answered_at else None
+        SatisfactionSurvey.objects.filter(pk=survey.pk).update(created_at=asked, answered_at=answered_at)

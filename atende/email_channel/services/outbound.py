@@ -6,6 +6,7 @@ the ticket gets a NOTIFICATION_FAILED event.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -63,12 +64,15 @@ def mail_queue(
     dedupe_key: str = "",
     message_id: str = "",
     attachment_ids: Iterable[int] = (),
+    files: Iterable[tuple[str, bytes, str]] = (),
     auto_generated: bool = True,
     max_attempts: int | None = None,
 ) -> OutboundMessage | None:
     """Queue one email; delivered after the surrounding transaction commits. With ``dedupe_key`` (e.g.
     ``"<event id>:<recipient>:<kind>"``) a second call returns None instead of queueing the same mail twice.
-    ``auto_generated`` adds ``Auto-Submitted: auto-generated`` (RFC 3834) so auto-responders stay quiet."""
+    ``auto_generated`` adds ``Auto-Submitted: auto-generated`` (RFC 3834) so auto-responders stay quiet.
+    ``attachment_ids`` attaches ticket attachments; ``files`` attaches small generated files (filename, content,
+    content type), stored with the queued mail."""
     recipients = [a for a in dict.fromkeys(a.strip().lower() for a in to) if a]
     copies = [a for a in dict.fromkeys(a.strip().lower() for a in cc) if a and a not in recipients]
     if not recipients:
@@ -91,6 +95,8 @@ def mail_queue(
         body_html=body_html, headers=all_headers,
         message_id=message_id or new_message_id(ticket.pk if ticket else None, domain),
         attachment_ids=list(attachment_ids),
+        files=[{"filename": name, "content_type": kind, "content": base64.b64encode(content).decode("ascii")}
+               for name, content, kind in files],
         max_attempts=max_attempts or getattr(settings, "EMAIL_OUTBOUND_MAX_ATTEMPTS", 6),
         next_attempt_at=timezone.now(),
     )
@@ -117,6 +123,8 @@ def _build(row: OutboundMessage, connection) -> EmailMultiAlternatives:
                 mail.attach(attachment.filename, handle.read(), attachment.content_type)
         except OSError:
             logger.warning("attachment %s missing from storage; sent without it", attachment.pk)
+    for item in row.files or []:
+        mail.attach(item["filename"], base64.b64decode(item["content"]), item["content_type"])
     return mail
 
 

@@ -21,6 +21,7 @@ from atende.reports.selectors.figures import (
     report_dashboard,
     report_deflections,
     report_satisfaction,
+    report_satisfaction_series,
     report_summary,
     report_timeseries,
 )
@@ -30,5 +31,5 @@ from atende.reports.selectors.scope import DEFAULT_PERIOD, PERIODS, ReportScope,
 __all__ = [
     "DEFAULT_PERIOD", "PERIODS", "Reads", "ReportScope", "medians_supported", "report_backlog", "report_breakdowns",
     "report_by_agent", "report_by_team", "report_dashboard", "report_deflections", "report_satisfaction",
-    "report_scope", "report_summary", "report_ticket_base", "report_timeseries", "rollups_ready",
+    "report_satisfaction_series", "report_scope", "report_summary", "report_ticket_base", "report_timeseries", "rollups_ready",
 ]

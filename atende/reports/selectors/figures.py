@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from atende.accounts.models import Team, User
 from atende.accounts.selectors import team_ids_for_user
 from atende.kb.selectors import deflection_count
-from atende.reports.expressions import SLA_METRICS, histogram_median
+from atende.reports.expressions import SLA_METRICS, Buckets, histogram_median
 from atende.reports.selectors.reads import CREATED, SOLVED, Reads, medians_supported
 from atende.reports.selectors.scope import ReportScope, avg_hours, bucket_days, bucket_key, percent
 from atende.surveys.choices import Rating
@@ -214,19 +214,46 @@ def _scoped_team_ids(user: User, scope: ReportScope) -> list[int] | None:
     return team_ids_for_user(user)
 
 
+def _surveys(user: User, scope: ReportScope):
+    """Surveys sent in the period that the report covers: the chosen team (or a restricted user's teams) and
+    agent. Surveys carry no channel, so the channel filter does not apply to them."""
+    surveys = SatisfactionSurvey.objects.filter(created_at__gte=scope.since, created_at__lt=scope.until)
+    team_ids = _scoped_team_ids(user, scope)
+    if team_ids is not None:
+        surveys = surveys.filter(team_id__in=team_ids)
+    if scope.assignee_id is not None:
+        surveys = surveys.filter(assignee_id=scope.assignee_id)
+    return surveys
+
+
 def report_satisfaction(*, user: User, scope: ReportScope) -> dict:
     """Satisfaction surveys sent in the period (``surveys.selectors.satisfaction_summary``), summed over the teams
-    a restricted user may see. Surveys carry no channel, so the channel filter does not apply here."""
+    a restricted user may see, for the chosen agent if any."""
     team_ids = _scoped_team_ids(user, scope)
     if team_ids is None:
-        return satisfaction_summary(since=scope.since, until=scope.until)
+        return satisfaction_summary(since=scope.since, until=scope.until, assignee_id=scope.assignee_id)
     total = {"asked": 0, "good": 0, "bad": 0, "answered": 0}
     for team_id in team_ids:
-        part = satisfaction_summary(since=scope.since, until=scope.until, team_id=team_id)
+        part = satisfaction_summary(since=scope.since, until=scope.until, team_id=team_id,
+                                    assignee_id=scope.assignee_id)
         for key in total:
             total[key] += part[key]
     return {**total, "score": percent(total["good"], total["answered"]),
             "response_rate": percent(total["answered"], total["asked"])}
+
+
+def report_satisfaction_series(*, user: User, scope: ReportScope, bucket: str | None = None) -> list[dict]:
+    """Per day (or week) of the period: good and bad ratings of the surveys sent then, and the score."""
+    bucket = bucket or scope.bucket
+    buckets = Buckets(bucket=bucket, since=scope.since, until=scope.until)
+    counts = {bucket_key(row["day"]): row for row in _surveys(user, scope).annotate(day=buckets.of("created_at"))
+              .values("day").annotate(good=Count("id", filter=Q(rating=Rating.GOOD)),
+                                      bad=Count("id", filter=Q(rating=Rating.BAD))).order_by()}
+    rows = []
+    for day in sorted({*bucket_days(scope, bucket), *counts}):
+        good, bad = counts.get(day, {}).get("good", 0), counts.get(day, {}).get("bad", 0)
+        rows.append({"day": day, "good": good, "bad": bad, "score": percent(good, good + bad)})
+    return rows
 
 
 def report_deflections(*, scope: ReportScope) -> int:
@@ -243,11 +270,7 @@ def report_by_agent(*, user: User, scope: ReportScope, limit: int = 50, reads: R
     names = {pk: name or email for pk, name, email in User.objects.filter(pk__in=list(agents))
              .values_list("pk", "name", "email").order_by()}
     rows = sorted(((pk, names[pk], agents[pk]) for pk in names), key=lambda r: (-r[2]["solved"], r[1].lower()))[:limit]
-    surveys = SatisfactionSurvey.objects.filter(created_at__gte=scope.since, created_at__lt=scope.until,
-                                                assignee_id__in=[pk for pk, _, _ in rows])
-    team_ids = _scoped_team_ids(user, scope)
-    if team_ids is not None:
-        surveys = surveys.filter(team_id__in=team_ids)
+    surveys = _surveys(user, scope).filter(assignee_id__in=[pk for pk, _, _ in rows])
     ratings = {item["assignee_id"]: item for item in surveys.values("assignee_id").annotate(
         good=Count("id", filter=Q(rating=Rating.GOOD)), bad=Count("id", filter=Q(rating=Rating.BAD))).order_by()}
     result = []
@@ -273,6 +296,7 @@ def report_dashboard(*, user: User, scope: ReportScope, source: str = "auto") ->
         "breakdowns": report_breakdowns(user=user, scope=scope, reads=reads),
         "backlog": report_backlog(user=user, scope=scope, reads=reads),
         "satisfaction": report_satisfaction(user=user, scope=scope),
+        "satisfaction_series": report_satisfaction_series(user=user, scope=scope),
         "deflections": report_deflections(scope=scope),
         "by_agent": report_by_agent(user=user, scope=scope, reads=reads),
         "medians": medians_supported(),

@@ -74,6 +74,8 @@ def report_ticket_base(*, user: User, scope: ReportScope) -> QuerySet[Ticket]:
         qs = qs.filter(team_id=scope.team_id)
     if scope.channel:
         qs = qs.filter(channel=scope.channel)
+    if scope.assignee_id is not None:
+        qs = qs.filter(assignee_id=scope.assignee_id)
     return qs
 
 
@@ -132,8 +134,10 @@ class Reads:
 
     @cached_property
     def rollups(self) -> bool:
-        """Rollups hold every ticket, per team: only a viewer who sees every ticket can read them."""
-        return self.source != "live" and not self.restricted and rollups_ready()
+        """Rollups hold every ticket, per team and channel: only a viewer who sees every ticket can read them, and
+        not per agent (the agent filter reads the ticket table, bounded by the period like every live read)."""
+        return (self.source != "live" and not self.restricted and self.scope.assignee_id is None
+                and rollups_ready())
 
     @cached_property
     def stale_hours(self) -> set[datetime.datetime]:
@@ -275,7 +279,7 @@ class Reads:
     def _events(self, event_type: str) -> QuerySet[TicketEvent]:
         scope = self.scope
         events = TicketEvent.objects.filter(type=event_type, created_at__gte=scope.since, created_at__lt=scope.until)
-        if not self.restricted and scope.team_id is None and not scope.channel:
+        if not self.restricted and scope.team_id is None and not scope.channel and scope.assignee_id is None:
             return events  # everything visible: no join needed
         return events.filter(ticket_id__in=Subquery(self.base.values("pk")))
 

@@ -31,7 +31,8 @@ Ranges = list[tuple[datetime.datetime, datetime.datetime]]
 
 @dataclass(frozen=True)
 class ReportScope:
-    """What a report covers: a time window in the user's time zone, and optional team and channel filters."""
+    """What a report covers: a time window in the user's time zone, and optional team, channel and agent (the
+    tickets' current assignee) filters."""
 
     since: datetime.datetime
     until: datetime.datetime
@@ -39,10 +40,11 @@ class ReportScope:
     period: str = DEFAULT_PERIOD
     team_id: int | None = None
     channel: str | None = None
+    assignee_id: int | None = None
 
 
 def report_scope(*, period: str = DEFAULT_PERIOD, team_id: int | None = None, channel: str | None = None,
-                 now: datetime.datetime | None = None) -> ReportScope:
+                 assignee_id: int | None = None, now: datetime.datetime | None = None) -> ReportScope:
     """The window for ``period``: from local midnight ``days - 1`` days ago up to now (today counts as a day)."""
     if period not in PERIODS:
         period = DEFAULT_PERIOD
@@ -51,7 +53,8 @@ def report_scope(*, period: str = DEFAULT_PERIOD, team_id: int | None = None, ch
     today = timezone.localtime(now).date()
     start_day = today - datetime.timedelta(days=days - 1)
     since = timezone.make_aware(datetime.datetime.combine(start_day, datetime.time.min))
-    return ReportScope(since=since, until=now, bucket=bucket, period=period, team_id=team_id, channel=channel)
+    return ReportScope(since=since, until=now, bucket=bucket, period=period, team_id=team_id, channel=channel,
+                       assignee_id=assignee_id)
 
 
 def bucket_start(day: datetime.date, bucket: str) -> datetime.date:
