@@ -16,6 +16,7 @@
   var style = getComputedStyle(document.documentElement);
   var colours = [1, 2, 3].map(function (i) { return style.getPropertyValue("--chart-" + i).trim() || "#1f6feb"; });
   var HEIGHT = 220;
+  var WHOLE_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
   // A figure as the table beneath shows it (hours with one decimal); axis ticks drop a needless ",0".
   function format(unit, value, tick) {
@@ -61,7 +62,8 @@
       scales: { x: { time: false, range: [-0.5, count - 0.5] }, y: y },
       axes: [
         { splits: splits(count), values: function (u, ticks) { return ticks.map(function (i) { return spec.labels[i] || ""; }); } },
-        { values: function (u, ticks) { return ticks.map(function (v) { return format(spec.unit, v, true); }); }, size: 56 }
+        { values: function (u, ticks) { return ticks.map(function (v) { return format(spec.unit, v, true); }); }, size: 56,
+          incrs: spec.unit === "hours" ? undefined : WHOLE_STEPS }
       ],
       cursor: { drag: { x: false, y: false } },
       legend: { live: true }
