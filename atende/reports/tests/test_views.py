@@ -121,7 +121,7 @@ def test_dashboard_query_count_does_not_grow_with_tickets(client, agent, team, c
     _make_history(count, agent, team)
     measured_source()
     client.force_login(agent)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(32):  # PostgreSQL: the medians add a few; each read is one query
         response = client.get(URL)
     assert _kpi(response.content.decode(), "created") == str(count)
 
