@@ -6,6 +6,7 @@ from atende.email_channel.services.inbound import (
     inbound_reprocess,
     inbound_retry_stale,
     inbound_store,
+    inbound_store_quarantined,
 )
 from atende.email_channel.services.notifications import notifications_for_event
 from atende.email_channel.services.outbound import mail_queue, outbound_cancel, outbound_retry_due, outbound_send
@@ -16,6 +17,7 @@ __all__ = [
     "inbound_reprocess",
     "inbound_retry_stale",
     "inbound_store",
+    "inbound_store_quarantined",
     "mail_queue",
     "notifications_for_event",
     "outbound_cancel",

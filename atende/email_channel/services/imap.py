@@ -89,8 +89,10 @@ def fetch_new(conn: imaplib.IMAP4, mailbox: Mailbox, *, process: bool = True) ->
     expunge = False
     for uid in uids:
         raw = _raw_from(_check(conn.uid("FETCH", uid, "(BODY.PEEK[])"), "FETCH"))
-        if not raw:
-            continue
+        if raw is None:
+            continue  # expunged meanwhile by another client: nothing left to store
+        # Stored even when empty (processing quarantines it): skipping it would leave it unseen, fetched again on
+        # every pass and never shown to anyone.
         row, _created = inbound_store(raw=raw, source=InboundSource.IMAP, mailbox=mailbox)
         # Only now, with the bytes committed, may the server copy change.
         expunge = _after_store(conn, uid, mailbox, capabilities) or expunge

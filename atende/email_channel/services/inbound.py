@@ -81,9 +81,9 @@ def _peek_headers(raw: bytes) -> tuple[str, str, str]:
 def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
                   envelope_to: list[str] | tuple[str, ...] = ()) -> tuple[InboundMessage, bool]:
     """Store the raw message durably (its own committed transaction). Returns (row, created); the same bytes
-    stored twice return the existing row."""
-    if not isinstance(raw, bytes | bytearray) or not raw:
-        raise DomainError("An empty message cannot be stored.", code="empty_message")
+    stored twice return the existing row. Even empty input is stored: processing quarantines it with its reason."""
+    if not isinstance(raw, bytes | bytearray):
+        raise TypeError("inbound_store takes the raw bytes of a message")
     raw = bytes(raw)
     digest = hashlib.sha256(raw).hexdigest()
     existing = InboundMessage.objects.filter(sha256=digest).first()
@@ -99,6 +99,16 @@ def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, en
     except IntegrityError:  # stored concurrently by another fetcher
         return InboundMessage.objects.get(sha256=digest), False
     return row, True
+
+
+def inbound_store_quarantined(*, raw: bytes, source: str, reason: str, detail: str) -> tuple[InboundMessage, bool]:
+    """Keep input that holds no message we could process (an mbox file that splits into nothing) in quarantine,
+    with its reason, instead of dropping it. Input stored before keeps its existing row and status."""
+    row, created = inbound_store(raw=raw, source=source)
+    if created:
+        _finish(row.pk, InboundStatus.QUARANTINED, reason, detail)
+        row.refresh_from_db()
+    return row, created
 
 
 def inbound_process(*, inbound_id: int) -> InboundMessage:
@@ -174,6 +184,8 @@ def inbound_retry_stale(*, older_than: timedelta = timedelta(minutes=2), limit: 
 # The pipeline ---------------------------------------------------------------------------------------------
 
 def _process(row: InboundMessage) -> None:
+    if not row.raw_bytes.strip():
+        raise Quarantine("empty", "The message is empty (no headers, no body).")
     try:
         parsed = parse_email(row.raw_bytes)
     except UnparseableMessage as exc:

@@ -3,15 +3,21 @@ reply-stripping cases that come with an expected body match."""
 
 import csv
 import email
+import hashlib
 import os
 import time
 from collections import Counter
 
 import pytest
 
-from atende.email_channel.choices import InboundSource, InboundStatus
+from atende.email_channel.choices import InboundStatus
 from atende.email_channel.models import EmailSettings, InboundMessage
-from atende.email_channel.services import inbound_process, inbound_store
+from atende.email_channel.services.mail_import import (
+    DUPLICATE_BYTES,
+    NOT_STORED,
+    inbound_import_file,
+    split_messages,
+)
 from atende.email_channel.services.stripping import strip_reply
 from atende.tickets.models import Message, Ticket
 
@@ -26,6 +32,7 @@ def _corpus_files(root: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_every_corpus_message_ends_as_ticket_reply_ignored_or_quarantined(shared_data_dir, settings, capsys):
+    """Each file goes through the same path as ``atende mail-import`` (mbox files are split into messages)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
     # Fixture collections reuse a few sender addresses hundreds of times; that is not a mail storm (the rate
     # limit has its own test), so it is off here to see what the pipeline makes of each message.
@@ -34,40 +41,39 @@ def test_every_corpus_message_ends_as_ticket_reply_ignored_or_quarantined(shared
     assert len(files) > 1000
     started = time.monotonic()
     outcomes: Counter = Counter()
-    reasons: Counter = Counter()
-    empty = identical = 0
+    inputs: set[str] = set()  # SHA-256 of every distinct message (or whole file) fed in
+    messages = kept_whole = 0
     for path in files:
         with open(path, "rb") as handle:
-            raw = handle.read()
-        if not raw:
-            empty += 1  # a zero-byte fixture: nothing to store
-            continue
-        row, created = inbound_store(raw=raw, source=InboundSource.IMPORT)
-        if not created:
-            identical += 1  # the same bytes under another name (sources share fixtures): stored once
-            assert row.status in OUTCOMES
-            continue
-        row = inbound_process(inbound_id=row.pk)
-        assert row.status in OUTCOMES, (path, row.status)
-        if row.status == InboundStatus.QUARANTINED:
-            assert row.reason, path
-            reasons[row.reason] += 1
-        if row.status in (InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED):
-            assert Message.objects.filter(pk=row.ticket_message_id, ticket_id=row.ticket_id).exists(), path
-        outcomes[row.status] += 1
+            data = handle.read()
+        result = inbound_import_file(data=data, name=path)
+        assert result.outcomes[NOT_STORED] == 0, result.errors
+        for raw in split_messages(data) or [data]:
+            inputs.add(hashlib.sha256(raw).hexdigest())
+        messages += result.messages
+        kept_whole += int(result.quarantined_whole is not None)
+        outcomes.update(result.outcomes)
     elapsed = time.monotonic() - started
 
-    stored = InboundMessage.objects.count()
-    # Nothing is lost: every distinct file is a stored row with a final status.
-    assert stored == sum(outcomes.values()) == len(files) - empty - identical
-    assert not InboundMessage.objects.filter(status=InboundStatus.PENDING).exists()
+    rows = InboundMessage.objects.all()
+    # Nothing is lost: every distinct input is a stored row with a final status, and a reason where one is due.
+    assert set(rows.values_list("sha256", flat=True)) == inputs
+    assert not rows.filter(status=InboundStatus.PENDING).exists()
+    assert set(rows.values_list("status", flat=True)) <= OUTCOMES
+    assert not rows.filter(status__in=[InboundStatus.IGNORED, InboundStatus.QUARANTINED, InboundStatus.DUPLICATE],
+                           reason="").exists()
+    for row in rows.filter(status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]):
+        assert Message.objects.filter(pk=row.ticket_message_id, ticket_id=row.ticket_id).exists(), row.pk
     assert outcomes[InboundStatus.TICKET_CREATED] == Ticket.objects.count()
+    reasons = Counter(rows.filter(status=InboundStatus.QUARANTINED).values_list("reason", flat=True))
     assert "error" not in reasons, reasons  # a crash would be quarantined as "error"
     with capsys.disabled():
-        print(f"\ncorpus: {len(files)} files ({empty} empty, {identical} byte-identical), {stored} stored in {elapsed:.1f}s: "
+        print(f"\ncorpus: {len(files)} files ({kept_whole} with no message, kept whole), {messages} messages, "
+              f"{len(inputs)} distinct inputs stored in {elapsed:.1f}s: "
               f"{outcomes[InboundStatus.TICKET_CREATED]} tickets, {outcomes[InboundStatus.REPLY_ADDED]} replies, "
-              f"{outcomes[InboundStatus.IGNORED]} ignored, {outcomes[InboundStatus.QUARANTINED]} quarantined "
-              f"{dict(reasons)}, {outcomes[InboundStatus.DUPLICATE]} duplicates")
+              f"{outcomes[InboundStatus.IGNORED]} ignored, {outcomes[InboundStatus.QUARANTINED]} quarantined, "
+              f"{outcomes[InboundStatus.DUPLICATE]} duplicates by Message-ID, {outcomes[DUPLICATE_BYTES]} "
+              f"byte-identical; quarantine reasons {dict(reasons)}")
 
 
 def _stripping_cases(root: str) -> list[tuple[str, str, str, bool]]:

@@ -1,6 +1,7 @@
 """Mail coming in: IMAP from a real dovecot, the SMTP/LMTP listener over smtplib, and ``mail-import``."""
 
 import io
+import os
 import smtplib
 import sys
 import threading
@@ -111,8 +112,9 @@ def test_mail_import_eml_mbox_and_stdin_with_summary_line(tmp_path, mailbox, mon
     call_command("mail-import", str(tmp_path / "one.eml"), str(tmp_path / "box.mbox"), "-",
                  str(tmp_path / "one.eml"), stdout=out)
     lines = out.getvalue().strip().splitlines()
-    assert lines == ["mail-import: 5 stored, 2 tickets created, 1 replies threaded, 1 ignored, 1 quarantined, "
-                     "1 duplicates"]
+    assert lines == ["mail-import: 4 files: 0 unreadable, 0 with no message (kept in quarantine); 6 messages: "
+                     "5 stored, 2 tickets created, 1 replies threaded, 1 ignored, 1 quarantined, 1 duplicates, "
+                     "0 not stored"]
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Piped", "Printer broken"]
 
 
@@ -124,9 +126,85 @@ def test_mail_import_exits_non_zero_only_when_it_cannot_store(tmp_path, mailbox)
         call_command("mail-import", str(tmp_path / "missing.eml"), str(tmp_path / "ok.eml"), stdout=out,
                      stderr=io.StringIO())
     assert failure.value.returncode == 1
-    assert out.getvalue().strip().endswith("1 stored, 1 tickets created, 0 replies threaded, 0 ignored, "
-                                           "0 quarantined, 0 duplicates")
+    assert out.getvalue().strip() == ("mail-import: 2 files: 1 unreadable, 0 with no message (kept in quarantine); "
+                                      "1 messages: 1 stored, 1 tickets created, 0 replies threaded, 0 ignored, "
+                                      "0 quarantined, 0 duplicates, 0 not stored")
     out = io.StringIO()
     call_command("mail-import", str(tmp_path / "ok.eml"), stdout=out)  # a duplicate is not a failure
-    assert out.getvalue().strip() == ("mail-import: 0 stored, 0 tickets created, 0 replies threaded, 0 ignored, "
-                                      "0 quarantined, 1 duplicates")
+    assert out.getvalue().strip() == ("mail-import: 1 files: 0 unreadable, 0 with no message (kept in quarantine); "
+                                      "1 messages: 0 stored, 0 tickets created, 0 replies threaded, 0 ignored, "
+                                      "0 quarantined, 1 duplicates, 0 not stored")
+
+
+def _mbox(*messages: bytes, newline: bytes) -> bytes:
+    lines = b"".join(b"From sender@example.org Mon Jan  1 00:00:00 2024\n" + m + b"\n" for m in messages)
+    return lines.replace(b"\r\n", b"\n").replace(b"\n", newline)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r", b"mixed"], ids=["LF", "CRLF", "CR", "mixed"])
+def test_mail_import_splits_an_mbox_whatever_its_line_endings(tmp_path, mailbox, newline):
+    raws = [make_raw(message_id=f"<e{i}@customer.example>", subject=f"Line endings {i}") for i in range(3)]
+    if newline == b"mixed":
+        data = _mbox(raws[0], newline=b"\r") + _mbox(raws[1], newline=b"\r\n") + _mbox(raws[2], newline=b"\n")
+    else:
+        data = _mbox(*raws, newline=newline)
+    assert data.startswith(b"From ")
+    (tmp_path / "old.mbox").write_bytes(data)
+    out = io.StringIO()
+    call_command("mail-import", str(tmp_path / "old.mbox"), stdout=out)
+    assert "3 messages: 3 stored, 3 tickets created" in out.getvalue()
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == [f"Line endings {i}" for i in range(3)]
+    body = Ticket.objects.get(subject="Line endings 1").messages.get().body_text
+    assert body == "My printer does not print."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "empty"),
+    (b" \r\n\t\n", "empty"),
+    (b"From someone Mon Jan  1 00:00:00 2024\r\r\nFrom again\r", "no_messages"),
+])
+def test_a_file_with_no_message_is_kept_in_quarantine_and_the_import_fails(tmp_path, mailbox, content, reason):
+    (tmp_path / "odd.mbox").write_bytes(content)
+    (tmp_path / "ok.eml").write_bytes(make_raw())
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("mail-import", str(tmp_path / "odd.mbox"), str(tmp_path / "ok.eml"), stdout=out, stderr=err)
+    assert failure.value.returncode == 1
+    assert out.getvalue().strip() == ("mail-import: 2 files: 0 unreadable, 1 with no message (kept in quarantine); "
+                                      "1 messages: 1 stored, 1 tickets created, 0 replies threaded, 0 ignored, "
+                                      "0 quarantined, 0 duplicates, 0 not stored")
+    kept = InboundMessage.objects.get(status=InboundStatus.QUARANTINED)
+    assert (kept.raw_bytes, kept.reason, kept.source) == (content, reason, "import")
+    assert str(tmp_path / "odd.mbox") in kept.detail and f"inbound message {kept.pk}" in err.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_listener_keeps_an_empty_message_in_quarantine(team):
+    port = free_port()
+    controller = listener_controller(host="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            assert client.sendmail("robot@customer.example", ["support@atende.test"], b"") == {}
+    finally:
+        controller.stop()
+    row = InboundMessage.objects.get()
+    assert (row.status, row.reason, row.envelope_from) == (InboundStatus.QUARANTINED, "empty",
+                                                           "robot@customer.example")
+
+
+@pytest.mark.django_db
+def test_imap_stores_an_empty_message_instead_of_skipping_it_forever(dovecot_server, team):
+    dovecot_server.append(make_raw())
+    maildir = dovecot_server.root / "mail" / dovecot_server.user
+    empty = maildir / "new" / "1700000000.M1P1.atende-test"
+    empty.write_bytes(b"")
+    os.chown(empty, maildir.stat().st_uid, maildir.stat().st_gid)
+    box = _imap_mailbox(dovecot_server, team)
+    assert len(mailbox_fetch(mailbox=box)) == 2
+    assert sorted(InboundMessage.objects.values_list("status", "reason")) == [
+        (InboundStatus.QUARANTINED, "empty"), (InboundStatus.TICKET_CREATED, "")]
+    assert dovecot_server.count("INBOX", "UNSEEN") == 0  # both disposed of: nothing is fetched again
+    assert mailbox_fetch(mailbox=box) == []

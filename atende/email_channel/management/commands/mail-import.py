@@ -1,32 +1,17 @@
 """``atende mail-import FILE…``: ingest .eml or mbox files (``-`` reads standard input), in one process.
 
-Prints one summary line at the end; exits non-zero only when a message could not be stored.
+Prints one summary line at the end, counting files and messages. Exits non-zero when anything could not be
+stored: a file that could not be read, a message that could not be stored, or a file in which no message was
+found (that file is kept whole in quarantine, with the reason).
 """
 
-import re
 import sys
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from atende.email_channel.choices import InboundSource, InboundStatus
-from atende.email_channel.services import inbound_process, inbound_store
-
-_MBOX_SEPARATOR = re.compile(rb"(?:^|\r?\n)From [^\r\n]*\r?\n")
-
-
-def split_messages(data: bytes) -> list[bytes]:
-    """An mbox (starts with a ``From `` line) split into messages; anything else is one message."""
-    if not data.startswith(b"From "):
-        return [data]
-    starts = [m for m in _MBOX_SEPARATOR.finditer(data)]
-    messages = []
-    for index, match in enumerate(starts):
-        end = starts[index + 1].start() if index + 1 < len(starts) else len(data)
-        body = data[match.end():end]
-        if body.strip():
-            messages.append(body)
-    return messages
+from atende.email_channel.choices import InboundStatus
+from atende.email_channel.services.mail_import import DUPLICATE_BYTES, NOT_STORED, inbound_import_file
 
 
 class Command(BaseCommand):
@@ -36,35 +21,43 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", help="paths to .eml or mbox files; '-' reads standard input")
 
     def handle(self, *args, files, **options):
-        counts = Counter()
-        failures = 0
+        messages = Counter()
+        unreadable = quarantined_whole = incomplete = stored = total = 0
         for name in files:
             try:
-                data = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()  # noqa: SIM115
+                if name == "-":
+                    data = sys.stdin.buffer.read()
+                else:
+                    with open(name, "rb") as handle:
+                        data = handle.read()
             except OSError as exc:
                 self.stderr.write(f"mail-import: cannot read {name}: {exc}")
-                failures += 1
+                unreadable += 1
                 continue
-            for raw in split_messages(data):
-                try:
-                    row, created = inbound_store(raw=raw, source=InboundSource.IMPORT)
-                except Exception as exc:  # noqa: BLE001 - count it, keep importing the rest
-                    self.stderr.write(f"mail-import: could not store a message from {name}: {exc}")
-                    failures += 1
-                    continue
-                if not created and row.status != InboundStatus.PENDING:
-                    counts["duplicates"] += 1
-                    continue
-                counts["stored"] += int(created)
-                status = inbound_process(inbound_id=row.pk).status
-                counts[status] += 1
-                if options["verbosity"] >= 2:
-                    self.stderr.write(f"{name}: {status} {row.reason or ''}".rstrip())
+            result = inbound_import_file(data=data, name=name)
+            messages.update(result.outcomes)
+            stored += result.stored
+            total += result.messages
+            incomplete += int(not result.complete)
+            for error in result.errors:
+                self.stderr.write(f"mail-import: {error}")
+            if result.quarantined_whole is not None:
+                quarantined_whole += 1
+                self.stderr.write(f"mail-import: no message found in {name}; the file is kept in quarantine "
+                                  f"(inbound message {result.quarantined_whole})")
+            if options["verbosity"] >= 2:
+                summary = ", ".join(f"{count} {status}" for status, count in sorted(result.outcomes.items()))
+                self.stderr.write(f"{name}: {result.messages} message(s): {summary or 'none'}")
         self.stdout.write(
-            f"mail-import: {counts['stored']} stored, {counts[InboundStatus.TICKET_CREATED]} tickets created, "
-            f"{counts[InboundStatus.REPLY_ADDED]} replies threaded, {counts[InboundStatus.IGNORED]} ignored, "
-            f"{counts[InboundStatus.QUARANTINED]} quarantined, "
-            f"{counts['duplicates'] + counts[InboundStatus.DUPLICATE]} duplicates"
+            f"mail-import: {len(files)} files: {unreadable} unreadable, {quarantined_whole} with no message "
+            f"(kept in quarantine); {total} messages: {stored} stored, "
+            f"{messages[InboundStatus.TICKET_CREATED]} tickets created, "
+            f"{messages[InboundStatus.REPLY_ADDED]} replies threaded, {messages[InboundStatus.IGNORED]} ignored, "
+            f"{messages[InboundStatus.QUARANTINED]} quarantined, "
+            f"{messages[DUPLICATE_BYTES] + messages[InboundStatus.DUPLICATE]} duplicates, "
+            f"{messages[NOT_STORED]} not stored"
         )
-        if failures:
-            raise CommandError(f"{failures} message(s) or file(s) could not be stored", returncode=1)
+        failed = unreadable + incomplete
+        if failed:
+            raise CommandError(f"{failed} file(s) could not be read or not every message in them was stored",
+                               returncode=1)
