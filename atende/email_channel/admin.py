@@ -31,7 +31,8 @@ class MailboxForm(forms.ModelForm):
     class Meta:
         model = Mailbox
         fields = ["name", "address", "team", "is_active", "imap_host", "imap_port", "tls", "auth_method", "username",
-                  "password", "oauth2_token", "folder", "use_idle", "after_store", "move_to_folder"]
+                  "password", "oauth2_token", "folder", "use_idle", "after_store", "move_to_folder",
+                  "non_participant_policy"]
 
 
 @admin.register(Mailbox)
@@ -45,6 +46,7 @@ class MailboxAdmin(admin.ModelAdmin):
         (_("IMAP"), {"fields": ["imap_host", "imap_port", "tls", "auth_method", "username", "password",
                                 "oauth2_token", "folder", "use_idle"]}),
         (_("After a message is stored"), {"fields": ["after_store", "move_to_folder"]}),
+        (_("Replies"), {"fields": ["non_participant_policy"]}),
         (_("Status"), {"fields": ["last_fetch_at", "last_error"]}),
     ]
 

@@ -42,8 +42,8 @@ class AfterStore(models.TextChoices):
 
 
 class NonParticipantPolicy(models.TextChoices):
-    NEW_TICKET = "new_ticket", _("Open a new ticket")
-    ADD_CC = "add_cc", _("Add the sender as CC and thread the reply")
+    ADD_CC = "add_cc", _("Add the sender as CC and thread the reply (flagged on the ticket)")
+    NEW_TICKET = "new_ticket", _("Strict: open a new ticket for them")
 
 
 class SenderRuleKind(models.TextChoices):

@@ -27,7 +27,15 @@ class EmailSettings(models.Model):
 
     non_participant_policy = models.CharField(
         _("when someone outside the ticket replies"), max_length=20, choices=NonParticipantPolicy.choices,
-        default=NonParticipantPolicy.NEW_TICKET,
+        default=NonParticipantPolicy.ADD_CC,
+        help_text=_("A reply to a ticket's thread from an address that is neither the requester nor a CC. "
+                    "Each mailbox can override this."),
+    )
+    subject_threading_hours = models.PositiveIntegerField(
+        _("thread replies by subject within (hours)"), default=168,
+        help_text=_("A reply whose earlier message never reached us joins the sender's ticket with the same "
+                    "subject (ignoring Re:, Fwd:, AW:… and list tags) if that ticket changed within this many "
+                    "hours. 0 turns it off."),
     )
     rate_limit_per_hour = models.PositiveIntegerField(
         _("messages accepted per sender per hour"), default=30,
@@ -74,6 +82,10 @@ class Mailbox(BaseModel):
                                    default=AfterStore.MARK_SEEN)
     move_to_folder = models.CharField(_("move to folder"), max_length=255, blank=True, default="Processed")
     use_idle = models.BooleanField(_("use IMAP IDLE when the server offers it"), default=True)
+    non_participant_policy = models.CharField(
+        _("when someone outside the ticket replies"), max_length=20, blank=True,
+        choices=[("", _("As in the email settings")), *NonParticipantPolicy.choices],
+    )
     last_fetch_at = models.DateTimeField(_("last fetch"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
@@ -88,6 +100,9 @@ class Mailbox(BaseModel):
     @property
     def is_fetched(self) -> bool:
         return bool(self.is_active and self.imap_host)
+
+    def participant_policy(self, config: EmailSettings) -> str:
+        return self.non_participant_policy or config.non_participant_policy
 
 
 class SenderRule(BaseModel):

@@ -120,8 +120,11 @@ def describe_event(event: TicketEvent, custom_fields: dict[str, CustomField] | N
         changes = [f"+{tag}" for tag in data.get("added", [])] + [f"−{tag}" for tag in data.get("removed", [])]
         return _("Tags: %(changes)s") % {"changes": " ".join(changes)}
     if t == E.FOLLOWERS_CHANGED:
-        return _("Followers: %(added)s added, %(removed)s removed") % {
+        text = _("Followers: %(added)s added, %(removed)s removed") % {
             "added": len(data.get("added", [])), "removed": len(data.get("removed", []))}
+        if data.get("reason") == "email_reply":
+            text += " " + _("(replied by email without being on the ticket: added as CC)")
+        return text
     if t in (E.LINK_ADDED, E.LINK_REMOVED):
         try:
             kind = str(LinkKind(data.get("kind")).label)

@@ -30,6 +30,7 @@ from atende.email_channel.services.matching import is_participant, thread_find
 from atende.email_channel.services.parsing import (
     ParsedEmail,
     UnparseableMessage,
+    content_fingerprint,
     decode_header_value,
     parse_email,
 )
@@ -207,9 +208,10 @@ def _process(row: InboundMessage) -> None:
     config = EmailSettings.load()
     allowed = _sender_rules(sender_address, config)
     _rate_limit(row, sender_address, config, allowed)
-    if parsed.message_id and _already_processed(row, parsed.message_id):
+    reused = _message_id_seen(row, parsed) if parsed.message_id else None
+    if reused is DUPLICATE:
         row.status, row.reason = InboundStatus.DUPLICATE, "message_id"
-        row.detail = f"Message-ID <{parsed.message_id}> was already processed."
+        row.detail = f"Message-ID <{parsed.message_id}> was already processed, with the same content."
         return
     envelope = [a.lower() for a in row.envelope_to or []]
     delivered = [parsed.header(h).lower() for h in ("Delivered-To", "X-Original-To", "Envelope-To") if parsed.header(h)]
@@ -218,19 +220,30 @@ def _process(row: InboundMessage) -> None:
     sender = User.objects.filter(email__iexact=sender_address).first()
     if sender is not None and not sender.is_active:
         raise Quarantine("sender_inactive", f"{sender_address} belongs to a deactivated user.")
-    match = thread_find(parsed, recipients=recipients, sender=sender)
+    window = timedelta(hours=config.subject_threading_hours) if config.subject_threading_hours else None
+    match = thread_find(parsed, recipients=recipients, sender=sender, subject_window=window, now=row.received_at,
+                        same_message_id_ticket_id=reused.ticket_id if reused else None)
     if sender is None:
         sender = customer_get_or_create(email=sender_address, name=parsed.from_name)
     cc_users = _cc_users(parsed, own=own, sender=sender)
     ticket = match.ticket if match else None
+    joined_as_cc = False
     if ticket is not None and not is_participant(ticket, sender):
-        if config.non_participant_policy == NonParticipantPolicy.ADD_CC and not ticket.is_closed:
-            ticket_set_followers(ticket=ticket, actor=Actor(kind="customer", user=sender), add=[sender])
+        policy = mailbox.participant_policy(config) if mailbox else config.non_participant_policy
+        if policy == NonParticipantPolicy.ADD_CC and not ticket.is_closed:
+            # As Zendesk and Zammad do: the reply joins the ticket and its sender becomes a CC, flagged for agents.
+            ticket_set_followers(ticket=ticket, actor=Actor(kind="customer", user=sender), add=[sender],
+                                 reason="email_reply")
+            joined_as_cc = True
         else:
-            ticket = None  # a stranger does not hijack the ticket: their mail opens a new one
+            ticket = None  # strict mode: someone outside the ticket does not join it; their mail opens a new one
     content = content_build(parsed=parsed, inbound=row, mailbox=mailbox, is_reply=ticket is not None,
                             strip=config.strip_quoted_replies)
     content.metadata["email"]["thread"] = match.method if match and ticket is not None else None
+    if joined_as_cc:
+        content.metadata["email"]["joined_as_cc"] = True
+    if reused is not None:
+        _note_reused_message_id(row, content, reused, parsed.message_id)
     external_id = f"<{parsed.message_id}>" if parsed.message_id else ""
     if ticket is None:
         _create_ticket(row, sender=sender, mailbox=mailbox, content=content, cc_users=cc_users,
@@ -261,12 +274,35 @@ def _rate_limit(row: InboundMessage, address: str, config: EmailSettings, allowe
                                          f"(limit {config.rate_limit_per_hour}).")
 
 
-def _already_processed(row: InboundMessage, message_id: str) -> bool:
-    if Message.objects.filter(HAS_EXTERNAL_ID, external_id=f"<{message_id}>").exists():
-        return True
-    return InboundMessage.objects.filter(
+DUPLICATE = object()  # _message_id_seen: the same message again
+
+
+def _message_id_seen(row: InboundMessage, parsed: ParsedEmail):
+    """``None`` for a Message-ID never seen; ``DUPLICATE`` when an earlier message with it has the same content
+    (or when all we hold is a ticket message without its original, as the API can add); else the latest earlier
+    message with that Message-ID, whose content differs: this one is kept too, as a message of its own."""
+    message_id = parsed.message_id
+    earlier = list(InboundMessage.objects.filter(
         message_id__in=[f"<{message_id}>", message_id],
-        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).exists()
+        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).order_by("-id")[:20])
+    if not earlier:
+        known = Message.objects.filter(HAS_EXTERNAL_ID, external_id=f"<{message_id}>").exists()
+        return DUPLICATE if known else None
+    fingerprint = content_fingerprint(parsed)
+    for other in earlier:
+        try:
+            if content_fingerprint(parse_email(other.raw_bytes)) == fingerprint:
+                return DUPLICATE
+        except UnparseableMessage:
+            continue
+    return earlier[0]
+
+
+def _note_reused_message_id(row: InboundMessage, content, earlier: InboundMessage, message_id: str) -> None:
+    content.metadata["email"]["message_id_reused"] = {"inbound_id": earlier.pk, "ticket_id": earlier.ticket_id}
+    row.reason = "message_id_reused"
+    row.detail = (f"Same Message-ID <{message_id}> as inbound message {earlier.pk} (ticket #{earlier.ticket_id}), "
+                  "different content: kept as a message of its own.")
 
 
 def _cc_users(parsed: ParsedEmail, *, own: set[str], sender: User) -> list[User]:

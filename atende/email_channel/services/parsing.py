@@ -10,6 +10,7 @@ import codecs
 import email
 import email.header
 import email.utils
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -296,3 +297,22 @@ def parse_email(raw: bytes) -> ParsedEmail:
         parsed.text = html_to_text(parsed.html)
     parsed.text = parsed.text.replace("\x00", "")
     return parsed
+
+
+def _normalised_body(text: str) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def content_fingerprint(parsed: ParsedEmail) -> str:
+    """What a person would call the message's content: sender, subject, text, HTML and attachments. Trace
+    headers, recipients, dates and transfer encodings are left out, so the same message delivered twice (to two
+    mailboxes, through the listener and an import) has one fingerprint, and an edited copy has another."""
+    digest = hashlib.sha256()
+    parts = [parsed.from_address, " ".join(parsed.subject.split()), _normalised_body(parsed.text),
+             _normalised_body(parsed.html),
+             *sorted(hashlib.sha256(a.content).hexdigest() for a in parsed.attachments)]
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()

@@ -48,13 +48,16 @@ def test_new_email_is_stored_then_becomes_a_ticket_in_the_mailbox_team(mailbox, 
     assert [m.to for m in mail.outbox if "We received" in m.subject] == [["ana@customer.example"]]
 
 
-def test_same_bytes_or_same_message_id_never_create_a_second_ticket(mailbox):
+def test_same_bytes_or_same_message_never_create_a_second_ticket(mailbox):
     first = ingest(make_raw())
     again, created = inbound_store(raw=make_raw(), source=InboundSource.IMPORT)
     assert not created and again.pk == first.pk
     assert inbound_process(inbound_id=again.pk).status == InboundStatus.TICKET_CREATED
-    resent = ingest(make_raw(body="My printer does not print.\n(sent again)"))
-    assert resent.status == InboundStatus.DUPLICATE
+    # The same message delivered again by another route: other trace headers, recipients and transfer encoding.
+    relayed = make_raw(headers={"Received": "from mx2.customer.example by mx.atende.test",
+                                "Delivered-To": "help@atende.test"}).replace(b"8bit", b"7bit")
+    resent = ingest(relayed)
+    assert (resent.status, resent.reason) == (InboundStatus.DUPLICATE, "message_id")
     assert Ticket.objects.count() == 1 and Message.objects.count() == 1
 
 
@@ -81,20 +84,70 @@ def test_reply_threads_by_subject_tag_and_reply_token_address(mailbox):
     assert forged.status == InboundStatus.TICKET_CREATED and forged.ticket_id != ticket.pk
 
 
-@pytest.mark.parametrize("policy", [NonParticipantPolicy.NEW_TICKET, NonParticipantPolicy.ADD_CC])
-def test_a_stranger_replying_does_not_hijack_the_ticket(mailbox, policy):
-    EmailSettings.objects.update_or_create(pk=1, defaults={"non_participant_policy": policy})
+def test_a_message_id_seen_before_with_other_content_is_kept_as_a_second_message(mailbox):
+    ticket = Ticket.objects.get(pk=ingest(make_raw()).ticket_id)
+    # A client that reuses its Message-ID (or a corrected copy sent again): same id, other words.
+    row = ingest(make_raw(body="Sorry, I meant the scanner, not the printer."))
+    assert (row.status, row.reason, row.ticket_id) == (InboundStatus.REPLY_ADDED, "message_id_reused", ticket.pk)
+    assert f"ticket #{ticket.pk}" in row.detail and "different content" in row.detail
+    second = Message.objects.get(pk=row.ticket_message_id)
+    assert second.body_text == "Sorry, I meant the scanner, not the printer."
+    assert second.metadata["email"]["thread"] == "message_id"
+    assert second.metadata["email"]["message_id_reused"]["ticket_id"] == ticket.pk
+    assert list(ticket.messages.values_list("external_id", flat=True)) == ["<m1@customer.example>"] * 2
+    # Either copy arriving once more is a duplicate of what is stored.
+    assert ingest(make_raw(body="Sorry, I meant the scanner, not the printer.\r\n\r\n")).status == \
+        InboundStatus.DUPLICATE
+    assert Message.objects.count() == 2
+
+
+def test_an_unrelated_sender_reusing_a_message_id_keeps_their_own_ticket_in_strict_mode(mailbox):
+    EmailSettings.objects.update_or_create(pk=1, defaults={"non_participant_policy": NonParticipantPolicy.NEW_TICKET})
+    first = ingest(make_raw(message_id="<fixed@robot.example>"))
+    other = ingest(make_raw(sender="eve@robot.example", message_id="<fixed@robot.example>", subject="Disk full",
+                            body="Alert"))
+    assert (other.status, other.reason) == (InboundStatus.TICKET_CREATED, "message_id_reused")
+    assert other.ticket_id != first.ticket_id and Ticket.objects.get(pk=other.ticket_id).subject == "Disk full"
+
+
+def test_a_stranger_replying_joins_the_ticket_as_cc_flagged_for_agents_by_default(mailbox):
+    ticket = Ticket.objects.get(pk=ingest(make_raw()).ticket_id)
+    row = ingest(make_raw(sender="bob@else.example", message_id="<s1@else.example>", body="Me too",
+                          subject="Re: Printer broken", headers={"In-Reply-To": "<m1@customer.example>"}))
+    bob = User.objects.get(email="bob@else.example")
+    assert (row.status, row.ticket_id) == (InboundStatus.REPLY_ADDED, ticket.pk)
+    assert ticket.followers.filter(pk=bob.pk).exists()
+    message = Message.objects.get(pk=row.ticket_message_id)
+    assert (message.author_id, message.kind) == (bob.pk, "reply")
+    assert message.metadata["email"]["joined_as_cc"] is True and message.metadata["email"]["thread"] == "references"
+    event = TicketEvent.objects.get(ticket=ticket, type="FOLLOWERS_CHANGED")
+    assert event.data == {"added": [bob.pk], "removed": [], "reason": "email_reply"}
+    assert event.actor_user_id == bob.pk
+    assert Ticket.objects.get(pk=ticket.pk).requester.email == "ana@customer.example"
+
+
+@pytest.mark.parametrize("where", ["desk", "mailbox"])
+def test_strict_mode_opens_a_new_ticket_for_a_stranger(mailbox, where):
+    if where == "desk":
+        EmailSettings.objects.update_or_create(pk=1, defaults={"non_participant_policy": NonParticipantPolicy.NEW_TICKET})
+    else:
+        mailbox.non_participant_policy = NonParticipantPolicy.NEW_TICKET
+        mailbox.save()
     ticket = Ticket.objects.get(pk=ingest(make_raw()).ticket_id)
     row = ingest(make_raw(sender="bob@else.example", message_id="<s1@else.example>", body="Me too",
                           headers={"In-Reply-To": "<m1@customer.example>"}))
-    bob = User.objects.get(email="bob@else.example")
-    if policy == NonParticipantPolicy.NEW_TICKET:
-        assert row.status == InboundStatus.TICKET_CREATED and row.ticket_id != ticket.pk
-        assert not ticket.followers.filter(pk=bob.pk).exists()
-    else:
-        assert row.status == InboundStatus.REPLY_ADDED and row.ticket_id == ticket.pk
-        assert ticket.followers.filter(pk=bob.pk).exists()
-    assert Ticket.objects.get(pk=ticket.pk).requester.email == "ana@customer.example"
+    assert row.status == InboundStatus.TICKET_CREATED and row.ticket_id != ticket.pk
+    assert not ticket.followers.exists()
+
+
+def test_a_mailbox_can_relax_a_strict_desk(mailbox):
+    EmailSettings.objects.update_or_create(pk=1, defaults={"non_participant_policy": NonParticipantPolicy.NEW_TICKET})
+    mailbox.non_participant_policy = NonParticipantPolicy.ADD_CC
+    mailbox.save()
+    ticket = Ticket.objects.get(pk=ingest(make_raw()).ticket_id)
+    row = ingest(make_raw(sender="bob@else.example", message_id="<s1@else.example>", body="Me too",
+                          headers={"In-Reply-To": "<m1@customer.example>"}))
+    assert (row.status, row.ticket_id) == (InboundStatus.REPLY_ADDED, ticket.pk)
 
 
 def test_agent_replying_by_email_posts_a_public_agent_reply(mailbox, agent, django_capture_on_commit_callbacks):

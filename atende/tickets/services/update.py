@@ -176,8 +176,9 @@ def ticket_set_tags(*, ticket: Ticket, actor: Actor, tags: Iterable[str] = (), a
 
 @transaction.atomic
 def ticket_set_followers(*, ticket: Ticket, actor: Actor, followers: Iterable[User] = (),
-                         add: Iterable[User] = (), remove: Iterable[User] = ()) -> Ticket:
-    """Followers (agents) and CCs (customers) kept informed of the ticket."""
+                         add: Iterable[User] = (), remove: Iterable[User] = (), reason: str = "") -> Ticket:
+    """Followers (agents) and CCs (customers) kept informed of the ticket. ``reason`` (a code) says why when the
+    system added them (e.g. ``email_reply``: they replied by email without being on the ticket)."""
     ticket = lock_ticket(ticket)
     check_not_closed(ticket)
     current = set(TicketFollower.objects.filter(ticket=ticket).values_list("user_id", flat=True))
@@ -193,7 +194,8 @@ def ticket_set_followers(*, ticket: Ticket, actor: Actor, followers: Iterable[Us
     TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=u) for u in added],
                                        ignore_conflicts=True)
     touch(ticket, [])
-    record_event(ticket, TicketEventType.FOLLOWERS_CHANGED, actor=actor, data={"added": added, "removed": removed})
+    data = {"added": added, "removed": removed, **({"reason": reason} if reason else {})}
+    record_event(ticket, TicketEventType.FOLLOWERS_CHANGED, actor=actor, data=data)
     return ticket
 
 
