@@ -9,6 +9,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("image-proxy/", core_views.image_proxy, name="image_proxy"),
     path("admin/", admin.site.urls),
     path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns], "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),

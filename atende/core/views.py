@@ -1,10 +1,12 @@
 import time
 
 from django.db import connection
-from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
+
+from atende.core.image_proxy import ImageProxyError, fetch_image, proxy_target
 
 
 @require_GET
@@ -39,3 +41,26 @@ def home(request):
     if user.is_authenticated and getattr(user, "is_staff_member", False):
         return redirect("console:queues")
     return redirect("portal:home")
+
+
+@require_GET
+def image_proxy(request):
+    """A remote image of a message, fetched by the desk (see ``atende.core.image_proxy``). Staff only, and only
+    for URLs the desk signed; refusals answer with the JSON error body, never the remote server's content."""
+    if not (request.user.is_authenticated and getattr(request.user, "is_staff_member", False)):
+        return _proxy_error(ImageProxyError("forbidden", "Sign in as an agent to load images.", 403))
+    try:
+        image = fetch_image(proxy_target(request.GET.get("t", "")))
+    except ImageProxyError as exc:
+        return _proxy_error(exc)
+    response = HttpResponse(image.content, content_type=image.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Disposition"] = 'inline; filename="image"'
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _proxy_error(exc: ImageProxyError) -> JsonResponse:
+    return JsonResponse({"error": {"code": exc.code, "message": exc.message, "details": {}}}, status=exc.status)

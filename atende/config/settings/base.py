@@ -175,6 +175,12 @@ ATTACHMENT_ALLOWED_TYPES = env_list(
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/msword,application/vnd.ms-excel",
 )
+# Remote images in messages, fetched on an agent's request (docs/security.md).
+IMAGE_PROXY_MAX_BYTES = int(os.environ.get("IMAGE_PROXY_MAX_BYTES", 5 * 1024 * 1024))
+IMAGE_PROXY_TIMEOUT_SECONDS = float(os.environ.get("IMAGE_PROXY_TIMEOUT_SECONDS", 10))
+IMAGE_PROXY_MAX_REDIRECTS = int(os.environ.get("IMAGE_PROXY_MAX_REDIRECTS", 3))
+IMAGE_PROXY_URL_MAX_AGE = int(os.environ.get("IMAGE_PROXY_URL_MAX_AGE", 24 * 3600))  # seconds a signed URL is valid
+IMAGE_PROXY_ALLOW_LOOPBACK = env_bool("IMAGE_PROXY_ALLOW_LOOPBACK", False)  # tests only: never in production
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -266,12 +266,30 @@ def test_html_charsets_attachments_and_inline_images(mailbox):
     message = ticket.messages.get()
     assert "Segue o relatório" in message.body_text
     assert 'src="cid:logo@x"' in message.body_html
-    assert "<script" not in message.body_html and "tracker.example" not in message.body_html
+    assert "<script" not in message.body_html
+    # The tracking pixel is kept only where no browser fetches it, for the agent's "Load images".
+    assert '<img data-remote-src="https://tracker.example/p.gif">' in message.body_html
     files = {a.filename: a for a in Attachment.objects.filter(message=message)}
     assert set(files) == {"relatório.pdf", "part-2.png"} or set(files) >= {"relatório.pdf"}
     assert any(a.content_id == "logo@x" for a in files.values())
     skipped = message.metadata["email"]["skipped_attachments"]
     assert [s["filename"] for s in skipped] == ["setup.exe"] and skipped[0]["reason"] == "attachment_type"
+
+
+def test_the_agent_sees_inline_images_and_loads_remote_ones_only_on_request(client, mailbox, agent):
+    from atende.core.image_proxy import proxy_target
+
+    row = ingest(_multipart_with_files())
+    message = Message.objects.get(pk=row.ticket_message_id)
+    logo = Attachment.objects.get(message=message, content_id="logo@x")
+    client.force_login(agent)
+    page = client.get(f"/console/tickets/{row.ticket_id}/").content.decode()
+    assert f'<img src="/tickets/attachments/{logo.pk}/">' in page  # cid: points at the stored part
+    [pixel] = [tag for tag in page.split("<img")[1:] if "tracker.example" in tag]
+    assert " src=" not in pixel.split(">")[0]
+    token = pixel.split('data-proxy-src="/image-proxy/?t=', 1)[1].split('"', 1)[0]
+    assert proxy_target(token) == "https://tracker.example/p.gif"
+    assert f'data-load-remote-images="message-body-{message.pk}"' in page and "console/remote_images.js" in page
 
 
 def test_malformed_headers_never_crash(mailbox):
