@@ -7,6 +7,12 @@
  *   tickets and (unless the agent is editing it) the side panel through the htmx events
  *   `atende:timeline-refresh` / `atende:panel-refresh`; presence shows who else is viewing or replying; a change
  *   by someone else while the agent is writing shows a warning (the server also refuses a stale reply).
+ * - The agent's own writes (htmx requests other than GET) are answered with the partial they change and
+ *   HX-Trigger events carrying the ticket's new version. Their websocket echo can arrive before that answer, so
+ *   while one of this page's writes is on its way, the echo of the agent's own change is left to the answer:
+ *   refreshing on the echo would show the change while the forms still carry the version from before it, and
+ *   the next save would be refused as if someone else had changed the ticket. A refresh that started before a
+ *   write to the same part of the page is not swapped in after it (it would show the part as it was before).
  */
 (function () {
   "use strict";
@@ -22,6 +28,8 @@
   var typingTimer = null;
   var refreshTimer = null;
   var pending = { panel: false, foreign: false };
+  var writesInFlight = 0;
+  var lastWriteStart = {};  // target element id -> when this page last started a write that swaps it
 
   function workspace() { return document.querySelector("[data-ticket-workspace]"); }
   function send(message) {
@@ -77,8 +85,10 @@
     body.dispatchEvent(new CustomEvent("atende:ticket-changed", { detail: detail, bubbles: true }));
     var ws = workspace();
     if (!ws || String(change.ticket_id) !== ws.dataset.ticketId) return;
+    var own = me !== null && change.actor_user_id === me;
+    if (own && writesInFlight > 0) return;  // the write's own answer refreshes the page and the forms' version
     if (change.version && Number(change.version) > Number(ws.dataset.version || 0)) ws.dataset.version = change.version;
-    if (change.actor_user_id !== me) pending.foreign = true;
+    if (!own) pending.foreign = true;
     pending.panel = true;
     // One service call can record several events: refresh once for the burst.
     clearTimeout(refreshTimer);
@@ -120,12 +130,34 @@
     });
   });
 
-  // Never replace the side panel under the agent's unsaved edits, even when the refresh was already on its way.
+  // This page's writes: counted while on their way; each remembers when it started, per part of the page.
+  function isWrite(detail) { return detail.requestConfig && detail.requestConfig.verb !== "get"; }
+  body.addEventListener("htmx:beforeRequest", function (event) {
+    var detail = event.detail;
+    detail.xhr.atendeStarted = performance.now();
+    if (!isWrite(detail) || !workspace()) return;
+    writesInFlight += 1;
+    detail.xhr.atendeWrite = true;
+    if (detail.target && detail.target.id) lastWriteStart[detail.target.id] = detail.xhr.atendeStarted;
+  });
+  body.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail;
+    if (!detail.xhr || !detail.xhr.atendeWrite) return;
+    detail.xhr.atendeWrite = false;
+    writesInFlight = Math.max(0, writesInFlight - 1);
+    // No answer to refresh from (network error, server error): catch up with what the server now holds.
+    if (!detail.successful) { fire("atende:timeline-refresh"); fire("atende:panel-refresh"); }
+  });
+
   body.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
-    if (!detail.target || detail.target.id !== "ticket-panel" || detail.requestConfig.verb !== "get") return;
+    if (!detail.target || detail.requestConfig.verb !== "get") return;
+    // A refresh that started before this page's latest write to the same part shows it as it was before.
+    var started = detail.xhr && detail.xhr.atendeStarted;
+    if (started && lastWriteStart[detail.target.id] > started) { detail.shouldSwap = false; return; }
+    // Never replace the side panel under the agent's unsaved edits, even when the refresh was already on its way.
     var form = document.getElementById("panel-form");
-    if (form && form.hasAttribute("data-dirty")) detail.shouldSwap = false;
+    if (detail.target.id === "ticket-panel" && form && form.hasAttribute("data-dirty")) detail.shouldSwap = false;
   });
 
   // Watching the ticket on this page -----------------------------------------------------------------------
