@@ -4,11 +4,15 @@ help desk (``atende.core.testing.server``)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from atende.core.testing.server import demo_server, query
+from atende.core.testing.server import ROOT, demo_server, query, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +97,7 @@ def test_agent_works_a_ticket_from_queue_to_reply_status_bulk_and_search(asgi_se
     agent_id = query(database, "SELECT id FROM accounts_user WHERE email = ?", AGENT[0])[0][0]
     page.select_option("#bulk-assignee", str(agent_id))
     page.click(".bulk-bar button[type=submit]")
-    page.wait_for_load_state()
+    page.get_by_text(re.compile(r"Assign.*: 2 tickets updated")).wait_for()  # what the agent sees when it is done
     assigned = query(database, f"SELECT assignee_id FROM tickets_ticket WHERE id IN ({ids[0]}, {ids[1]})")
     assert assigned == [(agent_id,), (agent_id,)]
 
@@ -149,3 +153,63 @@ def test_a_second_agents_change_arrives_live_with_presence(asgi_server, new_page
     watcher.keyboard.press("Escape")
     watcher.keyboard.press("a")
     watcher.locator("#assign-me[disabled]").wait_for()
+
+
+GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+       b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+
+class _Pixels(BaseHTTPRequestHandler):
+    """A sender's image server: records every request it gets."""
+
+    seen: list[dict[str, str]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server's hook name
+        _Pixels.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        self.send_response(200)
+        self.send_header("Content-Type", "image/gif")
+        self.send_header("Content-Length", str(len(GIF)))
+        self.end_headers()
+        self.wfile.write(GIF)
+
+
+def test_remote_images_load_only_when_the_agent_asks_through_the_desk(asgi_server, new_page, tmp_path):
+    base, database = asgi_server
+    _Pixels.seen = []
+    pixels = ThreadingHTTPServer(("127.0.0.1", 0), _Pixels)
+    threading.Thread(target=pixels.serve_forever, daemon=True).start()
+    port = pixels.server_address[1]
+    try:
+        # A newsletter with a tracking pixel, one of them written the way that used to slip past the filter.
+        (tmp_path / "pixels.eml").write_bytes((
+            "From: Lia <lia@newsletter.example>\r\nTo: support@atende.test\r\nSubject: Pixels inside\r\n"
+            "Message-ID: <pixels@newsletter.example>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n\r\n"
+            f'<p>Our news<img src="http://127.0.0.1:{port}/open.gif" alt="a">'
+            f'<img src="http:\\\\127.0.0.1:{port}/open2.gif" alt="b"></p>\r\n').encode())
+        subprocess.run([sys.executable, "-m", "django", "mail-import", str(tmp_path / "pixels.eml")],
+                       env=server_env(database), cwd=ROOT, check=True, timeout=120, capture_output=True)
+        number = query(database, "SELECT number FROM tickets_ticket WHERE subject = 'Pixels inside'")[0][0]
+
+        page = new_page()
+        log_in(page, base, ADMIN)
+        page.goto(f"{base}/console/tickets/{number}/")
+        page.wait_for_load_state("load")  # every image the page would load on its own has loaded by now
+        images = page.locator(".message-body img[data-remote-src]")
+        assert images.count() == 2
+        assert [images.nth(i).get_attribute("src") for i in range(2)] == [None, None]
+        assert _Pixels.seen == []  # opening the ticket told the sender nothing
+
+        page.get_by_role("button", name="Load images").click()
+        page.wait_for_function("[...document.querySelectorAll('.message-body img[data-remote-src]')]"
+                               ".every(img => img.complete && img.naturalWidth === 1)")
+        assert all(images.nth(i).get_attribute("src").startswith("/image-proxy/?t=") for i in range(2))
+        assert sorted(request["path"] for request in _Pixels.seen) == ["/open.gif", "/open2.gif"]
+        for request in _Pixels.seen:  # fetched by the desk: nothing of the agent's browser reaches the sender
+            assert "cookie" not in request and "referer" not in request and "Chrome" not in request["user-agent"]
+    finally:
+        pixels.shutdown()
+        pixels.server_close()

@@ -51,14 +51,22 @@ def query(database: Path, sql: str, *params):
         return connection.execute(sql, params).fetchall()
 
 
+def server_env(database: Path) -> dict[str, str]:
+    """The environment of the served help desk, also for commands run against its database (``mail-import``).
+    The image proxy may fetch from loopback, where tests run their image servers."""
+    var = database.parent
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "ATENDE_VAR_DIR": str(var),
+           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "browser-test-secret", "REDIS_URL": "",
+           "MEDIA_ROOT": str(var / "media"), "IMAGE_PROXY_ALLOW_LOOPBACK": "1"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
 @contextmanager
 def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False) -> Iterator[tuple[str, Path]]:
     """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit."""
     database = var / "console.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "ATENDE_VAR_DIR": str(var),
-           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "browser-test-secret", "REDIS_URL": "",
-           "MEDIA_ROOT": str(var / "media")}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env = server_env(database)
     if embedded_worker:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
         env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "ATENDE_EMBEDDED_WORKER": "1",
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
