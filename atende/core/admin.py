@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from atende.core.models import SiteConfiguration
+from atende.core.models import SiteConfiguration, ThrottleBucket
 
 
 @admin.register(SiteConfiguration)
@@ -9,3 +9,25 @@ class SiteConfigurationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return not SiteConfiguration.objects.exists()
+
+
+@admin.register(ThrottleBucket)
+class RefusedAttemptAdmin(admin.ModelAdmin):
+    """The throttle's record of refused attempts (read only: windows come and go with the traffic)."""
+
+    list_display = ["scope", "subject", "refused", "last_refused_at", "period"]
+    list_filter = ["scope"]
+    search_fields = ["subject"]
+    ordering = ["-last_refused_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(refused__gt=0)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -31,3 +31,32 @@ class SiteConfiguration(models.Model):
     def load(cls) -> "SiteConfiguration":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class ThrottleBucket(models.Model):
+    """One counting window of the product's throttle (``atende.core.throttle``): how many attempts ``subject``
+    made at ``scope`` in the window starting at ``window_start`` (epoch seconds) of length ``period``.
+
+    ``hits`` counts admitted attempts (zero when the shared cache counts them instead); ``refused`` counts the
+    attempts the throttle turned away, which is the record kept of them. Old windows are pruned hourly.
+    """
+
+    scope = models.CharField(max_length=64)
+    subject = models.CharField(max_length=255)
+    period = models.PositiveIntegerField()
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "refused attempt"
+        constraints = [models.UniqueConstraint(fields=["scope", "subject", "period", "window_start"],
+                                               name="throttle_bucket_unique")]
+        indexes = [models.Index(fields=["expires_at"], name="throttle_bucket_expiry"),
+                   models.Index(fields=["-last_refused_at"], name="throttle_bucket_refused",
+                                condition=models.Q(refused__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.subject}@{self.window_start}/{self.period}"

@@ -193,6 +193,18 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Throttling (atende.core.throttle): counts live in the shared cache when there is one (Redis), else in the
+# database, so every process counts together. Rates are "N/period" limits, all of which must have room.
+ATENDE_THROTTLE_STORE = os.environ.get("THROTTLE_STORE", "")  # "database" | "cache" | "" (chosen as above)
+ATENDE_THROTTLE_RATES = {
+    "signin.account": os.environ.get("THROTTLE_SIGNIN_ACCOUNT", "5/15m"),  # failed sign-ins per account
+    "signin.ip": os.environ.get("THROTTLE_SIGNIN_IP", "20/15m,200/day"),  # failed sign-ins per client IP
+    "signin.mfa": os.environ.get("THROTTLE_SIGNIN_MFA", "5/15m"),  # wrong second-factor codes per account
+    "signin.alert": "1/hour",  # "someone is trying your password" emails per account
+    "auth_email.address": os.environ.get("THROTTLE_AUTH_EMAIL_ADDRESS", "1/min,10/day"),  # reset/log-in links
+    "auth_email.ip": os.environ.get("THROTTLE_AUTH_EMAIL_IP", "10/15m,50/day"),
+}
+
 # Background work: Django's Tasks API with the database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
 

@@ -1,0 +1,153 @@
+"""The product's throttle: limits, sliding windows, all-or-nothing limits, refusals recorded, on every store."""
+
+import socket
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from atende.core.models import ThrottleBucket
+from atende.core.throttle import (
+    Rate,
+    Throttled,
+    client_ip,
+    throttle_check,
+    throttle_hit,
+    throttle_or_raise,
+    throttle_prune,
+    throttle_reset,
+)
+
+T0 = 1_800_000_000.0  # a window boundary for every period used here (divisible by 86,400)
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["database", "cache-locmem", "cache-redis"])
+def store(request, settings, db):
+    if request.param == "database":
+        settings.ATENDE_THROTTLE_STORE = "database"
+    else:
+        settings.ATENDE_THROTTLE_STORE = "cache"
+        if request.param == "cache-redis":
+            if not _redis_up():
+                pytest.skip("Redis is not running on 127.0.0.1:6379")
+            settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                           "LOCATION": "redis://127.0.0.1:6379/0",
+                                           "KEY_PREFIX": f"atende-throttle-test-{uuid.uuid4().hex[:8]}"}}
+    return request.param
+
+
+def scope() -> str:
+    return f"test.{uuid.uuid4().hex[:12]}"
+
+
+@pytest.mark.parametrize("text,rate", [("5/15m", Rate(5, 900)), ("1/min", Rate(1, 60)), ("600/60s", Rate(600, 60)),
+                                       ("10/day", Rate(10, 86400)), (" 2 / h ", Rate(2, 3600))])
+def test_rates_parse(text, rate):
+    assert Rate.parse(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "5", "5/", "x/min", "5/fortnight", "-1/min"])
+def test_bad_rates_are_refused(text):
+    with pytest.raises(ValueError):
+        Rate.parse(text)
+
+
+def test_one_a_minute_admits_one_then_refuses_and_records_the_refusal(store):
+    name, limits = scope(), [Rate(1, 60)]
+    assert throttle_hit(name, "Ana@Example.com", limits, now=T0 + 1).allowed
+    refused = throttle_hit(name, "ana@example.com", limits, now=T0 + 2)
+    assert not refused.allowed and refused.refused_by == Rate(1, 60)
+    assert 58 <= refused.retry_after <= 118
+    assert throttle_hit(name, "other@example.com", limits, now=T0 + 3).allowed  # another subject
+    row = ThrottleBucket.objects.get(scope=name, subject="ana@example.com", refused__gt=0)
+    assert row.refused == 1 and row.last_refused_at is not None
+
+
+def test_a_burst_across_the_window_boundary_is_not_let_through_twice(store):
+    name, limits = scope(), [Rate(1, 60)]
+    assert throttle_hit(name, "x", limits, now=T0 + 59.5).allowed
+    assert not throttle_hit(name, "x", limits, now=T0 + 60.5).allowed
+    assert not throttle_hit(name, "x", limits, now=T0 + 110).allowed
+    assert throttle_hit(name, "x", limits, now=T0 + 120).allowed
+
+
+def test_several_limits_are_all_or_nothing(store):
+    name, limits = scope(), [Rate(2, 60), Rate(3, 86400)]
+    assert throttle_hit(name, "x", limits, now=T0 + 1).allowed
+    assert throttle_hit(name, "x", limits, now=T0 + 2).allowed
+    assert not throttle_hit(name, "x", limits, now=T0 + 3).allowed  # the minute is full: the day must not count it
+    assert throttle_hit(name, "x", limits, now=T0 + 200).allowed  # the day's third
+    refused = throttle_hit(name, "x", limits, now=T0 + 400)
+    assert not refused.allowed and refused.refused_by == Rate(3, 86400)
+
+
+def test_check_counts_nothing_and_reset_forgets(store):
+    name, limits = scope(), [Rate(2, 900)]
+    assert throttle_check(name, "acct", limits, now=T0 + 1).allowed
+    assert throttle_hit(name, "acct", limits, now=T0 + 2).remaining == 1
+    assert throttle_hit(name, "acct", limits, now=T0 + 3).remaining == 0
+    locked = throttle_check(name, "acct", limits, now=T0 + 4)
+    assert not locked.allowed and locked.retry_after > 0
+    throttle_reset(name, "acct", limits, now=T0 + 5)
+    assert throttle_check(name, "acct", limits, now=T0 + 5).allowed
+
+
+def test_throttle_or_raise_raises_a_429_domain_error(settings, db):
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "test.raise": "1/hour"}
+    throttle_or_raise("test.raise", "k")
+    with pytest.raises(Throttled) as caught:
+        throttle_or_raise("test.raise", "k", message="Slow down.")
+    assert caught.value.status == 429 and caught.value.message == "Slow down."
+    assert caught.value.details["retry_after"] >= 1
+
+
+def test_prune_keeps_refusals_for_a_month(db):
+    name, limits = scope(), [Rate(1, 60)]
+    throttle_hit(name, "a", limits, now=T0)
+    throttle_hit(name, "b", limits, now=T0)
+    throttle_hit(name, "b", limits, now=T0 + 1)
+    import datetime
+
+    later = datetime.datetime.fromtimestamp(T0 + 3 * 3600, tz=datetime.UTC)
+    throttle_prune(now=later)
+    assert list(ThrottleBucket.objects.filter(scope=name).values_list("subject", flat=True)) == ["b"]
+    throttle_prune(now=later + datetime.timedelta(days=31))
+    assert not ThrottleBucket.objects.filter(scope=name).exists()
+
+
+@pytest.mark.parametrize("remote,key", [("203.0.113.9", "203.0.113.9"), ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+                                        ("::ffff:198.51.100.7", "198.51.100.7"), ("", "unknown")])
+def test_client_ip_keys_ipv6_by_its_prefix(rf, remote, key):
+    request = rf.get("/", REMOTE_ADDR=remote)
+    assert client_ip(request) == key
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(gaps=st.lists(st.floats(min_value=0.0, max_value=90.0, allow_nan=False), min_size=1, max_size=25),
+       count=st.integers(min_value=1, max_value=3))
+@pytest.mark.django_db
+def test_no_sliding_window_admits_more_than_twice_the_limit_and_one_a_period_means_a_period_apart(gaps, count):
+    """Property: for any arrival times, every fixed window admits at most ``count``, any sliding window at most
+    ``2 × count``, and a limit of one admits attempts at least one period apart."""
+    name, limits, period = scope(), [Rate(count, 60)], 60
+    now, admitted = T0, []
+    for gap in gaps:
+        now += gap
+        if throttle_hit(name, "x", limits, now=now).allowed:
+            admitted.append(now)
+    for start in admitted:
+        assert sum(1 for t in admitted if start <= t < start + period) <= 2 * count
+        aligned = int(start // period) * period
+        assert sum(1 for t in admitted if aligned <= t < aligned + period) <= count
+    if count == 1:
+        assert all(b - a >= period for a, b in zip(admitted, admitted[1:], strict=False))

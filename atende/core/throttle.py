@@ -1,0 +1,332 @@
+"""The product's one throttle: how often a subject (an address, an account, an IP, a token) may do a thing.
+
+    decision = throttle_hit("signin.ip", client_ip(request), rates("signin.ip"))
+    if not decision.allowed: ...                          # decision.retry_after seconds until the next try
+
+Every limit is a sliding window, estimated from two fixed windows (the current one and the previous one,
+weighted by how much of it still overlaps the last ``period`` seconds), so a burst across a window boundary is
+not let through twice. Several limits checked together ("1 a minute and 5 a day") are all-or-nothing: an attempt
+refused by one is not counted by the others.
+
+Where the counts live (``settings.ATENDE_THROTTLE_STORE``):
+- ``database``: a row per window in ``core.ThrottleBucket``, incremented with one conditional upsert, so every
+  process (web, worker, mail listener) shares it. The default when the cache is local to a process.
+- ``cache``: Django's cache (``add``/``incr``, atomic in Redis). The default when the cache is shared (Redis).
+Refused attempts are always recorded in ``ThrottleBucket`` (``refused``, ``last_refused_at``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from atende.core.exceptions import DomainError
+from atende.core.models import ThrottleBucket
+
+logger = logging.getLogger(__name__)
+
+UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
+LOCAL_CACHES = ("LocMemCache", "DummyCache", "FileBasedCache")
+
+
+class Throttled(DomainError):
+    """Too many attempts; try again after ``retry_after`` seconds."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, message: str = "", *, retry_after: float, scope: str = ""):
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(message or "Too many attempts. Try again later.",
+                         details={"retry_after": self.retry_after, "scope": scope})
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    period: int  # seconds
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``"5/15m"``, ``"1/min"``, ``"600/60s"``, ``"10/day"``."""
+        match = RATE_RE.match(text.lower())
+        if not match or match.group(3) not in UNITS:
+            raise ValueError(f"not a rate: {text!r} (expected e.g. '5/15m', '1/min', '10/day')")
+        return cls(int(match.group(1)), int(match.group(2) or 1) * UNITS[match.group(3)])
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period}s"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0  # seconds until one more attempt would be admitted (0 when allowed)
+    remaining: int = 0  # attempts still admitted now under the tightest limit, after this one
+    refused_by: Rate | None = None
+
+
+def rates(scope: str) -> list[Rate]:
+    """The limits configured for ``scope`` in ``settings.ATENDE_THROTTLE_RATES`` (an empty list: unlimited)."""
+    configured = settings.ATENDE_THROTTLE_RATES.get(scope)
+    if configured is None:
+        raise KeyError(f"no throttle rates configured for {scope!r}")
+    if isinstance(configured, str):
+        configured = [part for part in configured.split(",") if part.strip()]
+    return [item if isinstance(item, Rate) else Rate.parse(item) for item in configured]
+
+
+def client_ip(request) -> str:
+    """The caller's address as the throttle keys it: IPv6 by its /64 (one host usually holds the whole prefix).
+
+    ``REMOTE_ADDR`` is the peer, or the client named by ``X-Forwarded-For`` when the server was started behind a
+    trusted proxy (uvicorn reads the proxy list from ``FORWARDED_ALLOW_IPS``; loopback by default)."""
+    raw = (request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw or "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def subject_key(subject: str) -> str:
+    subject = subject.strip().lower()
+    return subject if len(subject) <= 200 else "sha256:" + hashlib.sha256(subject.encode()).hexdigest()
+
+
+def store_name() -> str:
+    configured = getattr(settings, "ATENDE_THROTTLE_STORE", "")
+    if configured:
+        return configured
+    backend = settings.CACHES["default"]["BACKEND"]
+    return "database" if backend.rsplit(".", 1)[-1] in LOCAL_CACHES else "cache"
+
+
+# --- the sliding-window arithmetic -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Window:
+    rate: Rate
+    start: int  # epoch seconds
+    weight: float  # share of the previous window still inside the last ``period`` seconds
+
+    @classmethod
+    def at(cls, rate: Rate, now: float) -> _Window:
+        start = int(now // rate.period) * rate.period
+        return cls(rate, start, 1.0 - (now - start) / rate.period)
+
+    def max_current(self, previous: int, cost: int) -> int:
+        """The highest current count at which ``cost`` more attempts still fit (negative: none fit)."""
+        return math.floor(self.rate.count - previous * self.weight - cost + 1e-9)
+
+    def retry_after(self, previous: int, current: int, cost: int, now: float) -> float:
+        room = self.rate.count - cost
+        elapsed = now - self.start
+        if current > room:  # only once this window has become the previous one and faded enough
+            fade = 1.0 - room / current if current else 1.0
+            return (self.rate.period - elapsed) + self.rate.period * fade
+        if previous <= 0:
+            return 0.0
+        needed = self.rate.period * (1.0 - (room - current) / previous) - elapsed
+        return max(0.0, min(needed, self.rate.period - elapsed))
+
+
+class _Refused(Exception):
+    def __init__(self, window: _Window, previous: int, current: int):
+        self.window, self.previous, self.current = window, previous, current
+
+
+# --- stores ---------------------------------------------------------------------------------------------------
+
+class DatabaseStore:
+    def counts(self, scope: str, subject: str, windows: Sequence[_Window]) -> dict[tuple[int, int], int]:
+        wanted = {(w.rate.period, s) for w in windows for s in (w.start, w.start - w.rate.period)}
+        rows = ThrottleBucket.objects.filter(scope=scope, subject=subject,
+                                             period__in={w.rate.period for w in windows},
+                                             window_start__in={s for _, s in wanted})
+        return {(p, s): hits for p, s, hits in rows.values_list("period", "window_start", "hits") if (p, s) in wanted}
+
+    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> None:
+        """Count ``cost`` in every window, or in none (raises _Refused naming the window that is full)."""
+        with transaction.atomic():
+            previous = self.counts(scope, subject, windows)
+            for window in windows:
+                prev = previous.get((window.rate.period, window.start - window.rate.period), 0)
+                limit = window.max_current(prev, cost)
+                current = previous.get((window.rate.period, window.start), 0)
+                if limit < 0 or not self._increment(scope, subject, window, cost, limit):
+                    raise _Refused(window, prev, current)
+
+    def _increment(self, scope: str, subject: str, window: _Window, cost: int, limit: int) -> bool:
+        expires = _expiry(window)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO core_throttlebucket (scope, subject, period, window_start, hits, refused, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, 0, %s)"
+                " ON CONFLICT (scope, subject, period, window_start) DO UPDATE"
+                " SET hits = core_throttlebucket.hits + excluded.hits WHERE core_throttlebucket.hits <= %s"
+                " RETURNING hits",
+                [scope, subject, window.rate.period, window.start, cost, expires, limit])
+            return cursor.fetchone() is not None
+
+    def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:
+        ThrottleBucket.objects.filter(scope=scope, subject=subject).update(hits=0)
+
+
+class CacheStore:
+    def _key(self, scope: str, subject: str, period: int, start: int) -> str:
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        return f"atende:throttle:{scope}:{period}:{start}:{digest}"
+
+    def counts(self, scope: str, subject: str, windows: Sequence[_Window]) -> dict[tuple[int, int], int]:
+        keys = {self._key(scope, subject, w.rate.period, s): (w.rate.period, s)
+                for w in windows for s in (w.start, w.start - w.rate.period)}
+        return {keys[k]: int(v) for k, v in cache.get_many(list(keys)).items()}
+
+    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> None:
+        previous = self.counts(scope, subject, windows)
+        done: list[str] = []
+        for window in windows:
+            prev = previous.get((window.rate.period, window.start - window.rate.period), 0)
+            limit = window.max_current(prev, cost)
+            key = self._key(scope, subject, window.rate.period, window.start)
+            timeout = 2 * window.rate.period + 5
+            cache.add(key, 0, timeout=timeout)
+            try:
+                current = cache.incr(key, cost)
+            except ValueError:  # expired between add and incr
+                cache.add(key, cost, timeout=timeout)
+                current = cost
+            done.append(key)
+            if limit < 0 or current - cost > limit:
+                for undo in done:
+                    cache.decr(undo, cost)
+                raise _Refused(window, prev, current - cost)
+
+    def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:
+        cache.delete_many([self._key(scope, subject, w.rate.period, s)
+                           for w in windows for s in (w.start, w.start - w.rate.period)])
+
+
+def _store() -> DatabaseStore | CacheStore:
+    return CacheStore() if store_name() == "cache" else DatabaseStore()
+
+
+def _expiry(window: _Window) -> datetime:
+    return datetime.fromtimestamp(window.start + 2 * window.rate.period, tz=UTC)
+
+
+def _record_refusal(scope: str, subject: str, window: _Window) -> None:
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO core_throttlebucket"
+            " (scope, subject, period, window_start, hits, refused, last_refused_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, 0, 1, %s, %s)"
+            " ON CONFLICT (scope, subject, period, window_start) DO UPDATE"
+            " SET refused = core_throttlebucket.refused + 1, last_refused_at = excluded.last_refused_at",
+            [scope, subject, window.rate.period, window.start, now, _expiry(window)])
+
+
+# --- the API --------------------------------------------------------------------------------------------------
+
+def throttle_hit(scope: str, subject: str, limits: Sequence[Rate], *, cost: int = 1,
+                 now: float | None = None) -> Decision:
+    """Count one attempt by ``subject`` at ``scope`` if every limit still has room; otherwise count nothing,
+    record the refusal and say how long to wait."""
+    if not limits:
+        return Decision(allowed=True, remaining=2**31)
+    now = time.time() if now is None else now
+    subject = subject_key(subject)
+    windows = [_Window.at(rate, now) for rate in limits]
+    store = _store()
+    try:
+        store.add(scope, subject, windows, cost)
+    except _Refused as refused:
+        _record_refusal(scope, subject, refused.window)
+        logger.info("throttle %s refused %s (%s)", scope, subject, refused.window.rate)
+        return Decision(allowed=False, refused_by=refused.window.rate,
+                        retry_after=refused.window.retry_after(refused.previous, refused.current, cost, now))
+    return _decision(store, scope, subject, windows, now, cost=0)
+
+
+def throttle_check(scope: str, subject: str, limits: Sequence[Rate], *, cost: int = 1,
+                   now: float | None = None) -> Decision:
+    """Would one more attempt be admitted? Counts nothing (e.g. "is this account locked?" before a password
+    check, where only failures are counted)."""
+    if not limits:
+        return Decision(allowed=True, remaining=2**31)
+    now = time.time() if now is None else now
+    subject = subject_key(subject)
+    return _decision(_store(), scope, subject, [_Window.at(rate, now) for rate in limits], now, cost=cost)
+
+
+def _decision(store, scope: str, subject: str, windows: Sequence[_Window], now: float, *, cost: int) -> Decision:
+    counts = store.counts(scope, subject, windows)
+    remaining, worst = 2**31, None
+    for window in windows:
+        prev = counts.get((window.rate.period, window.start - window.rate.period), 0)
+        current = counts.get((window.rate.period, window.start), 0)
+        room = math.floor(window.rate.count - prev * window.weight + 1e-9) - current  # attempts still admitted
+        remaining = min(remaining, max(0, room))
+        if room < cost and worst is None:
+            worst = (window, prev, current)
+    if worst is not None:
+        window, prev, current = worst
+        return Decision(allowed=False, refused_by=window.rate, retry_after=window.retry_after(prev, current, cost, now))
+    return Decision(allowed=True, remaining=remaining)
+
+
+def throttle_reset(scope: str, subject: str, limits: Sequence[Rate], *, now: float | None = None) -> None:
+    """Forget the admitted attempts of ``subject`` at ``scope`` (a successful sign-in clears its failures)."""
+    now = time.time() if now is None else now
+    _store().forget(scope, subject_key(subject), [_Window.at(rate, now) for rate in limits])
+
+
+def throttle_or_raise(scope: str, subject: str, limits: Sequence[Rate] | None = None, *, message: str = "") -> None:
+    """``throttle_hit`` for code that answers with an error: raises ``Throttled`` (HTTP 429) when refused."""
+    decision = throttle_hit(scope, subject, rates(scope) if limits is None else limits)
+    if not decision.allowed:
+        raise Throttled(message, retry_after=decision.retry_after, scope=scope)
+
+
+def throttled(scope: str, *, key: Callable = client_ip, methods: Sequence[str] = ("POST",), message: str = ""):
+    """Decorator for a view or a ninja endpoint: one attempt per call in ``methods``, keyed by ``key(request)``
+    (the client IP by default), raising ``Throttled`` when refused (pages render it, the API answers 429)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method in methods:
+                throttle_or_raise(scope, key(request), message=message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def throttle_prune(*, now: datetime | None = None, keep_refusals_days: int = 30) -> int:
+    """Delete windows that ended, keeping those with refusals for ``keep_refusals_days``."""
+    now = now or timezone.now()
+    ended = ThrottleBucket.objects.filter(expires_at__lt=now, refused=0).delete()[0]
+    old = ThrottleBucket.objects.filter(expires_at__lt=now - timedelta(days=keep_refusals_days)).delete()[0]
+    return ended + old
