@@ -36,6 +36,7 @@ def build_api() -> NinjaAPI:
     install_error_handlers(api)
     from atende.api.routers import (
         attachments,
+        audit,
         me,
         messages,
         messaging,
@@ -45,7 +46,7 @@ def build_api() -> NinjaAPI:
         tickets,
     )
 
-    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy):
+    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy, audit):
         api.add_router("/", module.router)
     for optional in ("kb", "surveys", "webhooks", "privacy"):
         try:

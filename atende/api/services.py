@@ -12,6 +12,8 @@ from django.utils import timezone
 from atende.accounts.models import User
 from atende.api.choices import TokenScope
 from atende.api.models import ApiToken
+from atende.audit.choices import AuditAction
+from atende.audit.services import audit_record
 from atende.core.actor import Actor
 from atende.core.exceptions import NotFound, PermissionDenied, ValidationError
 
@@ -55,6 +57,9 @@ def api_token_create(*, actor: Actor, user: User, name: str, scope: str = TokenS
                      scope=scope, expires_at=expires_at)
     token.full_clean()
     token.save()
+    audit_record(action=AuditAction.API_TOKEN_CREATED, actor=actor, subject=user, target=token,
+                 target_label=f"{token.name} ({token.prefix})",
+                 data={"scope": scope, "expires_at": expires_at.isoformat() if expires_at else None})
     return token, raw
 
 
@@ -65,6 +70,8 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(action=AuditAction.API_TOKEN_REVOKED, actor=actor, subject=token.user, target=token,
+                     target_label=f"{token.name} ({token.prefix})")
     return token
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns], "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tickets/", include("atende.tickets.urls")),
+    path("console/audit/", include("atende.audit.urls")),
     path("console/sla/", include("atende.sla.urls")),
     path("console/automation/", include("atende.automation.urls")),
     path("console/", include("atende.console.urls")),

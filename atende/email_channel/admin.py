@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from atende.audit.admin import AuditedAdmin
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.email_channel.choices import InboundStatus
@@ -36,7 +37,7 @@ class MailboxForm(forms.ModelForm):
 
 
 @admin.register(Mailbox)
-class MailboxAdmin(admin.ModelAdmin):
+class MailboxAdmin(AuditedAdmin):
     form = MailboxForm
     list_display = ["name", "address", "team", "imap_host", "is_active", "last_fetch_at", "last_error"]
     list_filter = ["is_active", "team"]
@@ -52,14 +53,14 @@ class MailboxAdmin(admin.ModelAdmin):
 
 
 @admin.register(SenderRule)
-class SenderRuleAdmin(admin.ModelAdmin):
+class SenderRuleAdmin(AuditedAdmin):
     list_display = ["pattern", "kind", "note", "created_at"]
     list_filter = ["kind"]
     search_fields = ["pattern", "note"]
 
 
 @admin.register(EmailSettings)
-class EmailSettingsAdmin(admin.ModelAdmin):
+class EmailSettingsAdmin(AuditedAdmin):
     def has_add_permission(self, request):
         return not EmailSettings.objects.exists()
 
@@ -72,7 +73,7 @@ def reset_templates(modeladmin, request, queryset):
 
 
 @admin.register(NotificationTemplate)
-class NotificationTemplateAdmin(admin.ModelAdmin):
+class NotificationTemplateAdmin(AuditedAdmin):
     list_display = ["kind", "language", "subject", "is_active"]
     list_filter = ["kind", "language", "is_active"]
     actions = [reset_templates]

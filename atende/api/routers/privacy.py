@@ -21,6 +21,7 @@ class ErasureOut(Schema):
     messages: int
     attachments: int
     events: int
+    audit_entries: int
 
 
 @router.get("/privacy/customers/{customer_id}/export", response=responses(dict[str, Any]),

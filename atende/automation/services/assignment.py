@@ -12,6 +12,7 @@ from django.db.models import Count
 from atende.accounts.choices import Availability, Role
 from atende.accounts.models import Team, User
 from atende.accounts.services import user_update_profile
+from atende.audit.services import audit_settings_change
 from atende.automation.choices import AssignmentStrategy
 from atende.automation.models import AssignmentCursor
 from atende.core.actor import Actor
@@ -91,13 +92,16 @@ def ticket_auto_assign(*, ticket: Ticket, actor: Actor, reassign: bool = False,
 
 
 @transaction.atomic
-def team_set_assignment(*, team: Team, strategy: str, reassign_when_offline: bool) -> Team:
+def team_set_assignment(*, team: Team, strategy: str, reassign_when_offline: bool, actor: Actor | None = None) -> Team:
     if strategy not in AssignmentStrategy.values:
         raise ValidationError(f"Unknown assignment strategy “{strategy}”.", code="unknown_strategy")
     team = Team.objects.select_for_update().get(pk=team.pk)
+    before = {"assignment_strategy": team.assignment_strategy, "reassign_when_offline": team.reassign_when_offline}
     team.assignment_strategy = strategy
     team.reassign_when_offline = reassign_when_offline
     team.save(update_fields=["assignment_strategy", "reassign_when_offline", "updated_at"])
+    audit_settings_change(actor=actor or Actor.system(), target=team, operation="updated", before=before,
+                          after={"assignment_strategy": strategy, "reassign_when_offline": reassign_when_offline})
     return team
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
+from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
 from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
 from atende.automation.rules import actions as A
@@ -41,6 +42,7 @@ def rule_save(*, kind: str, user=None, rule=None, name: str, conditions: Any = N
     """Create or update a routing rule, trigger or time rule after validating its whole definition."""
     _require_admin(user)
     model = RULE_MODELS[kind]
+    before = model_snapshot(rule, exclude=("position",)) if rule is not None and rule.pk else {}
     rule = rule or model(position=_next_position(model))
     rule.name = _name(name)
     rule.description = description or ""
@@ -72,6 +74,7 @@ def rule_save(*, kind: str, user=None, rule=None, name: str, conditions: Any = N
         rule.business_hours = bool(extra.get("business_hours", False))
     rule.full_clean()
     rule.save()
+    audit_settings_saved(actor=user, target=rule, before=before, exclude=("position",))
     if kind == "time_rule":
         rule_id = rule.pk
         transaction.on_commit(lambda: _backfill(rule_id))
@@ -87,6 +90,7 @@ def _backfill(rule_id: int) -> None:
 @transaction.atomic
 def rule_delete(*, rule, user=None) -> None:
     _require_admin(user)
+    audit_settings_change(actor=user, target=rule, operation="deleted", before=model_snapshot(rule))
     rule.delete()
 
 

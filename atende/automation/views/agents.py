@@ -56,7 +56,8 @@ def team_assignment_save(request, team_id: int):
     if not form.is_valid():
         raise Http404
     team_set_assignment(team=team, strategy=form.cleaned_data["strategy"],
-                        reassign_when_offline=form.cleaned_data["reassign_when_offline"])
+                        reassign_when_offline=form.cleaned_data["reassign_when_offline"],
+                        actor=Actor.for_user(request.user))
     messages.success(request, _("Saved assignment for %(team)s.") % {"team": team.name})
     return redirect("automation:teams")
 

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atende.accounts.models import User
+from atende.audit.choices import AuditAction
+from atende.audit.services import audit_pseudonymise, audit_record
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.integrations.choices import PrivacyAction
@@ -105,6 +107,7 @@ def privacy_erase(*, actor: Actor, person: User) -> dict[str, int]:
                               code="not_a_customer")
     person = User.objects.select_for_update().get(pk=person.pk)
     needles = [n for n in {person.email, person.name.strip()} if n and len(n) >= 3]
+    old_email, old_name = person.email, person.name
     email_digest = hashlib.sha256(person.email.lower().encode()).hexdigest()
     ticket_ids = list(Ticket.objects.filter(requester=person).values_list("id", flat=True))
     messages = Message.objects.filter(Q(author=person) | Q(ticket_id__in=ticket_ids, kind=MessageKind.REPLY,
@@ -138,8 +141,10 @@ def privacy_erase(*, actor: Actor, person: User) -> dict[str, int]:
     person.save()
     summary = {"tickets": len(ticket_ids), "messages": len(message_ids), "attachments": removed_attachments,
                "events": events}
+    summary["audit_entries"] = audit_pseudonymise(person=person, email=old_email, name=old_name)
     PrivacyRequest.objects.create(action=PrivacyAction.ERASE, subject_user_id=person.pk, subject_email="",
                                   requested_by=actor.user, summary={**summary, "email_sha256": email_digest})
+    audit_record(action=AuditAction.PERSON_ERASED, actor=actor, subject=person, data=summary)
     transaction.on_commit(lambda: _after_erase(ticket_ids, orphaned))
     return summary
 

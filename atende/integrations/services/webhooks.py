@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.integrations.choices import DeliveryStatus, WebhookEvent
@@ -19,6 +20,8 @@ from atende.integrations.payloads import SCHEMA_VERSION, webhook_payload_for_eve
 from atende.integrations.signing import webhook_secret_generate
 
 BACKOFF_CAP = datetime.timedelta(hours=6)
+# Delivery bookkeeping is not configuration: only what an administrator sets is compared.
+AUDIT_EXCLUDE = ("consecutive_failures",)
 
 
 def _require_admin(actor: Actor) -> None:
@@ -62,6 +65,7 @@ def webhook_subscription_create(*, actor: Actor, name: str, url: str, event_type
                                        created_by=actor.user)
     subscription.full_clean()
     subscription.save()
+    audit_settings_saved(actor=actor, target=subscription, before={}, exclude=AUDIT_EXCLUDE)
     return subscription
 
 
@@ -71,6 +75,7 @@ def webhook_subscription_update(*, actor: Actor, subscription: WebhookSubscripti
     """Change name, url, event_types or is_active. Re-enabling clears the failure count and the notice."""
     _require_admin(actor)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    before = model_snapshot(subscription, exclude=AUDIT_EXCLUDE)
     unknown = set(changes) - {"name", "url", "event_types", "is_active"}
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_field")
@@ -93,12 +98,15 @@ def webhook_subscription_update(*, actor: Actor, subscription: WebhookSubscripti
         subscription.secret = webhook_secret_generate()
     subscription.full_clean()
     subscription.save()
+    audit_settings_saved(actor=actor, target=subscription, before=before, exclude=AUDIT_EXCLUDE)
     return subscription
 
 
 @transaction.atomic
 def webhook_subscription_delete(*, actor: Actor, subscription: WebhookSubscription) -> None:
     _require_admin(actor)
+    audit_settings_change(actor=actor, target=subscription, operation="deleted",
+                          before=model_snapshot(subscription, exclude=AUDIT_EXCLUDE))
     subscription.delete()
 
 

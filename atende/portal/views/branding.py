@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.models import SiteConfiguration
-from atende.core.services import site_configuration_update
 from atende.portal.forms import BrandingForm
+from atende.portal.services.branding import branding_update
 
 
 def branding_settings(request):
@@ -30,7 +30,7 @@ def branding_settings(request):
         elif remove:
             data["logo"] = ""
         try:
-            site_configuration_update(actor=Actor.for_user(request.user), **data)
+            branding_update(actor=Actor.for_user(request.user), **data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from atende.accounts.models import Team
+from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.sla.business_time import CalendarSpec, parse_hhmm
 from atende.sla.models import BusinessCalendar, BusinessHours, CalendarTeam, Holiday, SlaPolicy
@@ -92,6 +93,7 @@ def calendar_save(*, user=None, calendar: BusinessCalendar | None = None, name: 
     if is_default:
         BusinessCalendar.objects.filter(is_default=True).exclude(pk=getattr(calendar, "pk", None)).update(
             is_default=False)
+    before = _calendar_snapshot(calendar) if calendar is not None and calendar.pk else {}
     calendar = calendar or BusinessCalendar()
     calendar.name, calendar.time_zone, calendar.is_default = name, time_zone, is_default
     calendar.full_clean()
@@ -109,12 +111,23 @@ def calendar_save(*, user=None, calendar: BusinessCalendar | None = None, name: 
     CalendarTeam.objects.filter(calendar=calendar).exclude(team__in=list(teams)).delete()
     for team in teams:  # a team has one calendar: taking it here moves it from any other
         CalendarTeam.objects.update_or_create(team=team, defaults={"calendar": calendar})
+    after = _calendar_snapshot(calendar)
+    audit_settings_change(actor=user, target=calendar, operation="updated" if before else "created",
+                          before=before, after=after)
     return calendar
+
+
+def _calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
+    return {**model_snapshot(calendar),
+            "hours": sorted(calendar.hours.values_list("weekday", "start_minute", "end_minute")),
+            "holidays": sorted((str(d), y, n) for d, y, n in calendar.holidays.values_list("date", "yearly", "name")),
+            "teams": sorted(CalendarTeam.objects.filter(calendar=calendar).values_list("team__name", flat=True))}
 
 
 @transaction.atomic
 def calendar_delete(*, user=None, calendar: BusinessCalendar) -> None:
     _require_admin(user)
+    audit_settings_change(actor=user, target=calendar, operation="deleted", before=_calendar_snapshot(calendar))
     calendar.delete()
 
 
@@ -146,6 +159,7 @@ def policy_save(*, user=None, policy: SlaPolicy | None = None, name: str, condit
             if cond["field"] not in POLICY_FIELDS and not cond["field"].startswith("custom_fields."):
                 raise ValidationError(f"SLA policies cannot use “{cond['field']}”; use {', '.join(POLICY_FIELDS)}.",
                                       code="rule_unknown_field")
+    before = model_snapshot(policy, exclude=("position",)) if policy is not None and policy.pk else {}
     policy = policy or SlaPolicy(position=(SlaPolicy.objects.aggregate(m=Max("position"))["m"] or 0) + 1)
     policy.name = " ".join((name or "").split())[:120]
     if not policy.name:
@@ -165,10 +179,12 @@ def policy_save(*, user=None, policy: SlaPolicy | None = None, name: str, condit
     policy.is_active, policy.description = bool(is_active), description or ""
     policy.full_clean()
     policy.save()
+    audit_settings_saved(actor=user, target=policy, before=before, exclude=("position",))
     return policy
 
 
 @transaction.atomic
 def policy_delete(*, user=None, policy: SlaPolicy) -> None:
     _require_admin(user)
+    audit_settings_change(actor=user, target=policy, operation="deleted", before=model_snapshot(policy))
     policy.delete()
