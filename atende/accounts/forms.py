@@ -1,15 +1,9 @@
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.choices import Locale
-
-
-class LoginForm(AuthenticationForm):
-    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                                 "autocomplete": "email"}))
 
 
 class ProfileForm(forms.Form):

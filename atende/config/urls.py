@@ -4,17 +4,24 @@ from django.urls import include, path
 from atende.accounts import urls as accounts_urls
 from atende.core import views as core_views
 from atende.portal import urls_auth as portal_auth_urls
+from atende.signin import urls as signin_urls
+from atende.signin.views import login as signin_login
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("image-proxy/", core_views.image_proxy, name="image_proxy"),
+    # The Django admin signs in (and out) through the product's own pages, second factor included.
+    path("admin/login/", signin_login.admin_login_redirect),
+    path("admin/logout/", signin_login.logout_view),
     path("admin/", admin.site.urls),
-    path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns], "accounts"))),
+    path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns,
+                                *signin_urls.urlpatterns], "accounts"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tickets/", include("atende.tickets.urls")),
     path("console/audit/", include("atende.audit.urls")),
+    path("console/security/", include("atende.signin.urls_admin")),
     path("console/sla/", include("atende.sla.urls")),
     path("console/automation/", include("atende.automation.urls")),
     path("console/", include("atende.console.urls")),

@@ -58,9 +58,13 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "atende.core",
     "atende.accounts",
     "atende.audit",
+    "atende.signin",
     "atende.tickets",
     "atende.email_channel",
     "atende.kb",
@@ -84,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "atende.audit.context.AuditContextMiddleware",
+    "atende.signin.middleware.SignInSessionMiddleware",
     "atende.accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -146,7 +151,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "atende.signin.services.passwords.BreachedPasswordValidator"},  # only when the admin turns it on
 ]
+# Sign-in security (atende.signin; docs/security.md). Session lifetime and idle timeout are the admin's policy.
+ATENDE_BREACHED_PASSWORD_API = os.environ.get("BREACHED_PASSWORD_API", "https://api.pwnedpasswords.com/range")
+ATENDE_BREACHED_PASSWORD_TIMEOUT = float(os.environ.get("BREACHED_PASSWORD_TIMEOUT", 3))
+OTP_TOTP_THROTTLE_FACTOR = 0  # wrong codes are limited by atende.core.throttle ("signin.mfa") instead
+OTP_STATIC_THROTTLE_FACTOR = 0
+# WebAuthn relying party: the host name people use (never an IP address); empty: the request's host.
+ATENDE_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "")
+# SAML needs the xmlsec1 program (Debian package xmlsec1).
+ATENDE_XMLSEC_BINARY = os.environ.get("XMLSEC_BINARY", "/usr/bin/xmlsec1")
+SESSION_COOKIE_AGE = 14 * 24 * 3600  # the policy's lifetime is set on each session at sign-in
 
 # Internationalisation: English and Brazilian Portuguese.
 LANGUAGE_CODE = "en"

@@ -1,18 +1,18 @@
-"""The Django admin: configuration is editable, tickets and their events are read-only."""
+"""The Django admin: configuration is editable; tickets, their events and refused attempts are read-only."""
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
 from atende.accounts.models import Organization, Team, User
-from atende.core.models import SiteConfiguration
+from atende.core.models import SiteConfiguration, ThrottleBucket
 from atende.tickets.models import Ticket, TicketEvent, TicketSettings
 from atende.tickets.tests.factories import CategoryFactory, CustomFieldFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_urls")]
 
 CORE_APPS = {"core", "accounts", "tickets"}
-READ_ONLY = {Ticket, TicketEvent}
+READ_ONLY = {Ticket, TicketEvent, ThrottleBucket}
 SINGLETONS = {TicketSettings, SiteConfiguration}  # one row: "add" only while it does not exist yet
 
 

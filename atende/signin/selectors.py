@@ -1,0 +1,41 @@
+from django.db.models import QuerySet
+
+from atende.accounts.choices import STAFF_ROLES
+from atende.accounts.models import User
+from atende.core.exceptions import NotFound
+from atende.signin.choices import ProviderAudience
+from atende.signin.models import SsoProvider
+
+
+def sso_providers_for_login() -> list[SsoProvider]:
+    return list(SsoProvider.objects.filter(is_active=True).order_by("name"))
+
+
+def sso_providers_for_portal() -> list[SsoProvider]:
+    return list(SsoProvider.objects.filter(is_active=True, kind="oidc",
+                                           audience__in=[ProviderAudience.CUSTOMERS, ProviderAudience.EVERYONE]))
+
+
+def access_sso_provider(*, slug: str) -> SsoProvider:
+    provider = SsoProvider.objects.filter(slug=slug, is_active=True).first()
+    if provider is None:
+        raise NotFound("Unknown sign-in provider.")
+    return provider
+
+
+def staff_with_second_factor_status() -> QuerySet[User]:
+    from django.db.models import Exists, OuterRef
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from atende.signin.models import Passkey
+
+    return (User.objects.filter(role__in=STAFF_ROLES, is_active=True)
+            .annotate(has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+                      has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))))
+            .order_by("name", "email"))
+
+
+def session_list_for_user(*, user: User) -> QuerySet:
+    from atende.signin.models import SignInSession
+
+    return SignInSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at")
