@@ -9,9 +9,9 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing test servers: ${need[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null 2>&1 \
-      || echo "warning: could not install ${need[*]}; browser/IMAP tests will be skipped"
+      || echo "warning: could not install ${need[*]}; browser/IMAP/SAML tests will be skipped"
   else
-    echo "note: ${need[*]} missing and not root; browser/IMAP tests will be skipped"
+    echo "note: ${need[*]} missing and not root; browser/IMAP/SAML tests will be skipped"
   fi
 fi
 exit 0
