@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,5 +18,5 @@ class SignInSessionMiddleware:
                 if request.path.startswith("/api/"):
                     return self.get_response(request)  # now anonymous: the API answers 401 itself
                 messages.info(request, _("Your session ended. Please sign in again."))
-                return redirect(f"/accounts/login/?next={request.get_full_path()}")
+                return redirect_to_login(request.get_full_path())
         return self.get_response(request)
