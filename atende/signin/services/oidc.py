@@ -7,6 +7,7 @@ discovery document's."""
 from __future__ import annotations
 
 import logging
+import re
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -83,10 +84,15 @@ def oidc_identity(request, *, provider: SsoProvider) -> SsoIdentity:
                        groups=[str(g) for g in groups] if isinstance(groups, list) else [])
 
 
+CLAIM_REASONS = {"aud": "wrong_audience", "azp": "wrong_audience", "iss": "wrong_issuer", "nonce": "nonce_mismatch",
+                 "exp": "token_expired", "iat": "token_expired", "nbf": "token_expired"}
+
+
 def _jose_reason(exc: JoseError) -> str:
-    text = f"{type(exc).__name__} {exc}".lower()
-    for needle, reason in (("signature", "bad_signature"), ("nonce", "nonce_mismatch"), ("aud", "wrong_audience"),
-                           ("iss", "wrong_issuer"), ("expired", "token_expired"), ("exp", "token_expired")):
-        if needle in text:
-            return reason
-    return "invalid_id_token"
+    name = type(exc).__name__
+    if "Signature" in name:
+        return "bad_signature"
+    if "Expired" in name:
+        return "token_expired"
+    claims = re.findall(r"claim: ['\"](\w+)['\"]", str(exc), flags=re.IGNORECASE)
+    return CLAIM_REASONS.get(claims[-1], "invalid_id_token") if claims else "invalid_id_token"
