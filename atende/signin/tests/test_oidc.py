@@ -67,7 +67,8 @@ def test_unknown_people_are_refused_unless_the_provider_creates_them(provider):
     response = round_trip(client, "newcomer")
     assert response.status_code == 403 and "no account" in response.content.decode().lower()
     assert AuditEntry.objects.get(action=AuditAction.SIGNIN_REFUSED).data["reason"] == "no_account"
-    support, second_line = TeamFactory(slug="support"), TeamFactory(slug="l2")
+    support = TeamFactory(slug="support")
+    TeamFactory(slug="l2")
     provider.create_users, provider.default_role = True, Role.AGENT
     provider.group_teams = {"support-l2": "l2"}
     provider.save()
