@@ -147,7 +147,10 @@ def _first(attributes: dict, names) -> str:
 def _reason(exc: Exception) -> str:
     name = type(exc).__name__
     text = f"{name} {exc}".lower()
+    # pysaml2 reports an assertion whose validity window has closed as "too old", or as "Condition not OK" when
+    # the window closed before it opened (NotOnOrAfter earlier than NotBefore).
     for needle, reason in (("unsolicited", "unsolicited_or_replayed"), ("lifetime", "response_expired"),
+                           ("condition not ok", "response_expired"),
                            ("too old", "response_expired"), ("notonorafter", "response_expired"),
                            ("signature", "bad_signature"), ("signed", "bad_signature"),
                            ("audience", "wrong_audience"), ("status", "provider_error"), ("issuer", "wrong_issuer")):
