@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -143,8 +145,9 @@ def qr_response(device) -> HttpResponse:
     if device is None:
         raise Http404
     url = totp_config_url(device, issuer=site_branding()["name"])
-    svg = segno.make(url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
-    response = HttpResponse(svg, content_type="image/svg+xml")
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=5, dark="#000", light="#fff", xmldecl=True)
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
     response["Cache-Control"] = "no-store"
     return response
 
