@@ -34,14 +34,27 @@ ARTICLES = [
      "ele faz o login sem senha.", "pt-br", "reset-your-password", "public"),
     ("account", "Security", "two-factor-authentication", "Turn on two-factor authentication",
      "Protect your account with a code from your phone.",
-     "Go to **Profile › Security** and choose *Enable two-factor authentication*. Scan the QR code with an "
-     "authenticator app and type the six-digit code to confirm.\n\n> Keep the recovery codes somewhere safe: "
-     "they are the only way in if you lose your phone.", "en", None, "public"),
+     "1. Click your name at the top right to open **Your profile**, then **Two-factor authentication, passkeys, "
+     "where you are signed in, and your password** (the *Security* page).\n"
+     "2. Choose *Add an authenticator app* and scan the QR code with an app such as FreeOTP, Aegis, Google "
+     "Authenticator or 1Password (or type the key shown under it).\n"
+     "3. Type the six-digit code the app shows and choose *Confirm*.\n\n"
+     "You then get ten **recovery codes**: each lets you in once if you lose your phone. Keep them somewhere "
+     "safe, such as a password manager. On the same page you can also *Add a passkey or security key*.\n\n"
+     "From then on, after your password Atende asks for the code from the app. Removing a second factor asks "
+     "for your password. Lost your phone and your codes? Ask an administrator to reset your second factor.", "en", None, "public"),
     ("account", "Security", "autenticacao-em-dois-fatores", "Ative a autenticação em dois fatores",
      "Proteja sua conta com um código do celular.",
-     "Acesse **Perfil › Segurança** e escolha *Ativar autenticação em dois fatores*. Leia o QR code com um "
-     "aplicativo autenticador e digite o código de seis dígitos.\n\n> Guarde os códigos de recuperação em "
-     "local seguro.", "pt-br", "two-factor-authentication", "public"),
+     "1. Clique no seu nome no canto superior direito para abrir **Seu perfil** e depois em **Autenticação em "
+     "dois fatores, chaves de acesso, onde você está conectado e sua senha** (a página *Segurança*).\n"
+     "2. Escolha *Adicionar um aplicativo autenticador* e leia o QR code com um aplicativo como FreeOTP, Aegis, "
+     "Google Authenticator ou 1Password (ou digite a chave mostrada abaixo dele).\n"
+     "3. Digite o código de seis dígitos que o aplicativo mostra e escolha *Confirmar*.\n\n"
+     "Você recebe então dez **códigos de recuperação**: cada um permite entrar uma vez se você perder o celular. "
+     "Guarde-os em local seguro, como um gerenciador de senhas. Na mesma página você também pode *Adicionar uma "
+     "chave de acesso ou chave de segurança*.\n\n"
+     "A partir daí, depois da senha o Atende pede o código do aplicativo. Remover um segundo fator pede a sua "
+     "senha. Perdeu o celular e os códigos? Peça a um administrador para redefinir o seu segundo fator.", "pt-br", "two-factor-authentication", "public"),
     ("billing", "Invoices", "download-invoices", "Download your invoices",
      "Every invoice is available as a PDF.",
      "Open **Billing › Invoices**. Each line has a *Download PDF* button. Invoices are issued on the first "
