@@ -109,7 +109,7 @@ class SsoProvider(BaseModel):
                                 default=ProviderAudience.STAFF)
     # OpenID Connect
     issuer = models.URLField(_("issuer URL"), max_length=500, blank=True,
-                             help_text=_("Its discovery document is read from <issuer>/.well-known/openid-configuration."))
+                             help_text=_("Its discovery document is read from this URL followed by /.well-known/openid-configuration."))
     client_id = models.CharField(_("client ID"), max_length=300, blank=True)
     client_secret = models.CharField(
         _("client secret"), max_length=500, blank=True,

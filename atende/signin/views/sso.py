@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -22,16 +23,16 @@ NEXT_KEY = "sso_next"
 PORTAL_KEY = "sso_portal"
 
 REASONS = {
-    "wrong_issuer": _("the answer came from an issuer other than the one configured"),
-    "wrong_audience": _("the answer was meant for another application"),
-    "bad_signature": _("its signature did not check out"),
-    "nonce_mismatch": _("it did not answer this sign-in (nonce mismatch)"),
-    "state_mismatch": _("it did not answer this sign-in (state mismatch)"),
-    "token_expired": _("it has expired"),
-    "response_expired": _("it has expired"),
-    "unsolicited_or_replayed": _("it was already used, or answers no sign-in started here"),
-    "provider_unreachable": _("the identity provider could not be reached"),
-    "xmlsec_missing": _("SAML is not available on this server (xmlsec1 is not installed)"),
+    "wrong_issuer": gettext_lazy("the answer came from an issuer other than the one configured"),
+    "wrong_audience": gettext_lazy("the answer was meant for another application"),
+    "bad_signature": gettext_lazy("its signature did not check out"),
+    "nonce_mismatch": gettext_lazy("it did not answer this sign-in (nonce mismatch)"),
+    "state_mismatch": gettext_lazy("it did not answer this sign-in (state mismatch)"),
+    "token_expired": gettext_lazy("it has expired"),
+    "response_expired": gettext_lazy("it has expired"),
+    "unsolicited_or_replayed": gettext_lazy("it was already used, or answers no sign-in started here"),
+    "provider_unreachable": gettext_lazy("the identity provider could not be reached"),
+    "xmlsec_missing": gettext_lazy("SAML is not available on this server (xmlsec1 is not installed)"),
 }
 
 
