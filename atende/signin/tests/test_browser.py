@@ -76,3 +76,32 @@ def test_agent_signs_in_through_an_openid_connect_provider(live_server, page, oi
     page.wait_for_url(f"{live_server.url}/console/")
     assert agent.display_name in page.inner_text("header")
     assert SignInSession.objects.get(user=agent).method == "oidc"
+
+
+def test_agent_adds_a_passkey_and_signs_in_with_it(live_server, page):
+    """Chromium's virtual authenticator (DevTools WebAuthn domain) plays the security key: the real browser
+    WebAuthn calls, the page's script and the server's checks all run."""
+    agent = AgentFactory(email="pia@atende.test")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    base = live_server.url
+    password_login(page, base, agent.email)
+    page.wait_for_url(re.compile(r".*/console/.*"))
+    page.goto(f"{base}/accounts/security/")
+    page.fill("#passkey-name", "Work laptop")
+    page.click("[data-passkey-register]")
+    codes = page.locator("#recovery-codes code")
+    codes.first.wait_for()
+    assert codes.count() == 10
+    assert agent.passkeys.get().name == "Work laptop"
+
+    page.click("header form button:has-text('Log out')")
+    password_login(page, base, agent.email)
+    page.wait_for_selector("#mfa-verify")
+    page.click("[data-passkey-signin]")
+    page.wait_for_url(re.compile(r".*/console/.*"))
+    assert SignInSession.objects.filter(user=agent, second_factor="passkey", ended_at__isnull=True).exists()
+    assert agent.passkeys.get().last_used_at is not None
