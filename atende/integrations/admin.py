@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.integrations.models import ExternalRecord, PrivacyRequest, WebhookDelivery, WebhookSubscription
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(AuditedAdmin):
     list_display = ["name", "url", "is_active", "consecutive_failures", "disabled_at"]
     list_filter = ["is_active"]
     exclude = ["secret"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.tickets.models import (
     Category,
     CustomField,
@@ -13,7 +14,7 @@ from atende.tickets.models import (
 
 
 @admin.register(TicketSettings)
-class TicketSettingsAdmin(admin.ModelAdmin):
+class TicketSettingsAdmin(AuditedAdmin):
     list_display = ["__str__", "autoclose_after_hours", "require_resolution_summary", "on_hold_pauses_sla"]
 
     def has_add_permission(self, request):
@@ -21,18 +22,18 @@ class TicketSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedAdmin):
     list_display = ["__str__", "default_team", "is_active"]
     list_select_related = ["parent"]
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(AuditedAdmin):
     search_fields = ["name"]
 
 
 @admin.register(CustomField)
-class CustomFieldAdmin(admin.ModelAdmin):
+class CustomFieldAdmin(AuditedAdmin):
     list_display = ["key", "label", "kind", "required_to_solve", "customer_visible", "is_active"]
 
 
@@ -42,7 +43,7 @@ class TicketFormFieldInline(admin.TabularInline):
 
 
 @admin.register(TicketForm)
-class TicketFormAdmin(admin.ModelAdmin):
+class TicketFormAdmin(AuditedAdmin):
     list_display = ["name", "ticket_type", "customer_visible", "is_default"]
     inlines = [TicketFormFieldInline]
 

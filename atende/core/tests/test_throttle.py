@@ -151,3 +151,47 @@ def test_no_sliding_window_admits_more_than_twice_the_limit_and_one_a_period_mea
         assert sum(1 for t in admitted if aligned <= t < aligned + period) <= count
     if count == 1:
         assert all(b - a >= period for a, b in zip(admitted, admitted[1:], strict=False))
+
+
+def test_the_decorator_counts_posts_per_client_ip_and_raises_a_429(rf, settings, db):
+    from atende.core.throttle import throttled
+
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "test.form": "2/hour"}
+
+    @throttled("test.form")
+    def view(request):
+        return "ok"
+
+    assert view(rf.get("/", REMOTE_ADDR="203.0.113.1")) == "ok"  # GETs are not counted
+    assert view(rf.post("/", REMOTE_ADDR="203.0.113.1")) == "ok"
+    assert view(rf.post("/", REMOTE_ADDR="203.0.113.1")) == "ok"
+    with pytest.raises(Throttled):
+        view(rf.post("/", REMOTE_ADDR="203.0.113.1"))
+    assert view(rf.post("/", REMOTE_ADDR="203.0.113.2")) == "ok"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_thirty_concurrent_hits_on_postgresql_admit_exactly_one(settings):
+    """Thirty threads, thirty connections, one row: the conditional upsert lets exactly one through."""
+    import threading
+
+    from django.db import connection
+
+    settings.ATENDE_THROTTLE_STORE = "database"
+    name, limits, results, barrier = scope(), [Rate(1, 60)], [], threading.Barrier(30)
+
+    def hit():
+        try:
+            barrier.wait()
+            results.append(throttle_hit(name, "same@example.com", limits).allowed)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 29 + [True]
+    assert sum(ThrottleBucket.objects.filter(scope=name).values_list("refused", flat=True)) == 29
