@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, IPvAnyAddress
 
 from atende.api.auth import require_admin
 from atende.api.listing import page_of
@@ -46,7 +46,7 @@ class AuditQuery(Schema):
     action: AuditAction | None = None
     person: str | None = Field(None, max_length=254, description="Part of the actor's or the person's email.")
     object_type: str | None = Field(None, max_length=60)
-    ip: str | None = Field(None, max_length=45)
+    ip: IPvAnyAddress | None = None
     since: datetime.datetime | None = None
     until: datetime.datetime | None = None
 
@@ -62,6 +62,6 @@ def _entry(entry) -> dict[str, Any]:
 def audit_list(request: HttpRequest, query: Query[AuditQuery]):
     require_admin(request)
     filters = AuditFilter(action=query.action or "", person=query.person or "", target_type=query.object_type or "",
-                          ip=query.ip or "", since=query.since, until=query.until)
+                          ip=str(query.ip) if query.ip else "", since=query.since, until=query.until)
     entries = audit_entry_list_for_user(user=request.user, filters=filters)
     return page_of(entries, order="-created_at", cursor=query.cursor, size=query.size, serialize=_entry)

@@ -118,6 +118,8 @@ def test_api_reads_the_log_for_admin_tokens_only_and_has_no_way_to_change_it(adm
     assert ApiClient(token_for(admin, "write")).get("/audit").status_code == 403
     assert ApiClient(token_for(AgentFactory(), "write")).get("/audit").status_code == 403
     assert api.get("/audit", {"action": "nonsense"}).status_code == 422
+    assert api.get("/audit", {"ip": "0000000000"}).status_code == 422
+    assert api.get("/audit", {"ip": "203.0.113.5"}).json()["items"][0]["ip"] == "203.0.113.5"
     entry_id = body["items"][0]["id"]
     assert api.delete(f"/audit/{entry_id}").status_code in (404, 405)
     assert api.post("/audit", {"action": "signin_succeeded"}).status_code == 405
