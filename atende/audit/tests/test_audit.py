@@ -136,3 +136,15 @@ def test_privacy_erasure_pseudonymises_the_person_in_the_log(admin):
     signin = AuditEntry.objects.get(action=AuditAction.SIGNIN_SUCCEEDED)
     assert signin.actor_label == f"erased-person-{person.pk}" and signin.ip is None and signin.user_agent == ""
     assert AuditEntry.objects.filter(action=AuditAction.PERSON_ERASED, subject=person, actor=admin).exists()
+
+
+def test_scheduled_reports_are_recorded_with_their_recipients(admin):
+    from atende.reports.services.schedules import report_schedule_delete, report_schedule_save
+
+    schedule = report_schedule_save(actor=admin, name="Weekly", recipients=["boss@acme.example"], frequency="weekly")
+    report_schedule_save(actor=admin, schedule=schedule, name="Weekly", recipients=["leak@elsewhere.example"],
+                         frequency="weekly")
+    report_schedule_delete(actor=admin, schedule=schedule)
+    entries = list(AuditEntry.objects.filter(target_type="reports.reportschedule").order_by("id"))
+    assert [e.data["operation"] for e in entries] == ["created", "updated", "deleted"]
+    assert entries[1].changes == {"recipients": [["boss@acme.example"], ["leak@elsewhere.example"]]}

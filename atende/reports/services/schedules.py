@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from atende.accounts.models import Team, User
+from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.email_channel.services.outbound import mail_queue
 from atende.reports.choices import ReportFrequency
@@ -63,6 +64,10 @@ def _clean_recipients(recipients) -> list[str]:
     return emails
 
 
+# Scheduling bookkeeping is not what the administrator set: only the settings are compared.
+AUDIT_EXCLUDE = ("next_run_at", "last_sent_at")
+
+
 def _require_admin(user: User) -> None:
     if not user.is_admin:
         raise PermissionDenied("Only administrators schedule reports.")
@@ -87,10 +92,12 @@ def report_schedule_save(*, actor: User, schedule: ReportSchedule | None = None,
     name = " ".join((name or "").split())[:200]
     if not name:
         raise ValidationError("Give the report a name.", code="name_required", details={"name": "required"})
+    before = {}
     if schedule is None:
         schedule = ReportSchedule(owner=actor)
     else:
         schedule = ReportSchedule.objects.select_for_update().get(pk=schedule.pk)
+        before = model_snapshot(schedule, exclude=AUDIT_EXCLUDE)
         schedule.owner = actor
     schedule.name, schedule.recipients, schedule.frequency = name, _clean_recipients(recipients), frequency
     schedule.weekday, schedule.hour, schedule.period = int(weekday), int(hour), period
@@ -101,12 +108,15 @@ def report_schedule_save(*, actor: User, schedule: ReportSchedule | None = None,
                                              time_zone=schedule.time_zone, after=now or timezone.now())
     schedule.full_clean()
     schedule.save()
+    audit_settings_saved(actor=actor, target=schedule, before=before, exclude=AUDIT_EXCLUDE)
     return schedule
 
 
 @transaction.atomic
 def report_schedule_delete(*, actor: User, schedule: ReportSchedule) -> None:
     _require_admin(actor)
+    audit_settings_change(actor=actor, target=schedule, operation="deleted",
+                          before=model_snapshot(schedule, exclude=AUDIT_EXCLUDE))
     ReportSchedule.objects.filter(pk=schedule.pk).delete()
 
 
