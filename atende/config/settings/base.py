@@ -250,7 +250,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"},
-                "django_tasks_db": {"level": "WARNING"}},
+                "django_tasks_db": {"level": "WARNING"},
+                "xmlschema": {"level": "WARNING"}},  # pysaml2's schema loader reports every schema it reads
 }
 
 # Portal, knowledge base and surveys (atende.portal, atende.kb, atende.surveys)
