@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "atende.surveys",
     "atende.reports",
     "atende.integrations",
+    "atende.triage",
     "atende.api",
     "atende.portal",
     "atende.console",
@@ -177,6 +178,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Trained triage models (atende triage train): one file per version; see docs/triage.md.
+TRIAGE_MODEL_DIR = Path(os.environ.get("TRIAGE_MODEL_DIR", VAR_DIR / "models"))
 MEDIA_URL = "/media-not-served/"  # attachments are only served through access-checked views
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
