@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -22,7 +23,7 @@ from atende.triage.selectors import (
     training_history,
 )
 
-MIN_TRAINING_TICKETS = 100  # fewer solved/closed tickets than this teach a model nothing it can be trusted with
+MIN_TRAINING_TICKETS = 100  # default of settings.TRIAGE_MIN_TICKETS: fewer teach a model nothing to trust
 
 Progress = Callable[[str, int, int], None]
 
@@ -33,11 +34,16 @@ class NotEnoughHistory(ValidationError):
     code = "not_enough_history"
 
 
+def min_training_tickets() -> int:
+    return getattr(settings, "TRIAGE_MIN_TICKETS", MIN_TRAINING_TICKETS)
+
+
 def _not_enough(have: int) -> NotEnoughHistory:
+    need = min_training_tickets()
     return NotEnoughHistory(
         _("Triage needs at least %(need)s solved or closed tickets to learn from; this desk has %(have)s. "
-          "No model was trained.") % {"need": MIN_TRAINING_TICKETS, "have": have},
-        details={"needed": MIN_TRAINING_TICKETS, "have": have})
+          "No model was trained.") % {"need": need, "have": have},
+        details={"needed": need, "have": have})
 
 
 def _fields_to_learn(records: list[dict], custom_keys: list[str]) -> list[str]:
@@ -58,10 +64,10 @@ def _fields_to_learn(records: list[dict], custom_keys: list[str]) -> list[str]:
 def triage_train(*, actor: Actor, progress: Progress | None = None) -> TriageModel:
     """Train on the desk's solved and closed tickets, save the model file, record it and make it active.
 
-    Raises ``NotEnoughHistory`` (nothing written) when the desk has fewer than ``MIN_TRAINING_TICKETS`` such
+    Raises ``NotEnoughHistory`` (nothing written) when the desk has fewer than ``settings.TRIAGE_MIN_TICKETS`` (default 100) such
     tickets, or when no field has two answers with enough examples."""
     have = learnable_ticket_count()
-    if have < MIN_TRAINING_TICKETS:
+    if have < min_training_tickets():
         raise _not_enough(have)
     started = time.perf_counter()
     custom_keys = predictable_custom_field_keys()

@@ -230,9 +230,11 @@ class _LinearLevel:
         self.classes = np.array(sorted(set(y.tolist())), dtype=object)
         if len(self.classes) == 1:
             return self
+        # The SVM sees class numbers: scikit-learn reads labels such as "3" as integers in places (class weights).
+        codes = np.searchsorted(self.classes, y).astype(np.int64)
         if self.options.calibrate:
-            self.temperature = self._fit_temperature(X, y)
-        self.model = self._svm(y).fit(X, y)
+            self.temperature = self._fit_temperature(X, codes)
+        self.model = self._svm(codes).fit(X, codes)
         return self
 
     def _fit_temperature(self, X, y: np.ndarray) -> float:
