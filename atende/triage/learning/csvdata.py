@@ -27,6 +27,11 @@ class LabelledData:
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark (spreadsheet exports)
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding), encoding
@@ -53,7 +58,8 @@ def read_labelled_csv(path: str, *, text_columns: list[str], label_column: str) 
         raise CsvError(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc})
     if len(raw) > MAX_FILE_BYTES:
         raise CsvError(_("%(path)s is larger than %(size)s MiB.") % {"path": path, "size": MAX_FILE_BYTES >> 20})
-    text, encoding = _decode(raw.replace(b"\x00", b""))
+    text, encoding = _decode(raw)
+    text = text.replace("\x00", "")
     if not text.strip():
         raise CsvError(_("%(path)s is empty.") % {"path": path})
     csv.field_size_limit(MAX_FILE_BYTES)
