@@ -48,7 +48,7 @@ class ModelOptions:
     calibrate: bool = True  # temperature fitted on a held-out fifth; otherwise softmax of the raw scores
     ensemble: bool = False  # blend the nearest training tickets' votes into the SVM's probabilities
     fallback: bool = True  # rare classes share one slot; a second-level model picks among them
-    min_examples: int = 5  # classes with fewer training examples are left out
+    min_examples: int = 3  # classes with fewer training examples are left out (see docs/triage.md)
     rare_below: int = 20  # classes with fewer examples than this go to the second level
     C: float = 1.0
     char_max_features: int = 60_000
