@@ -6,6 +6,8 @@ import random
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atende.triage.learning.csvdata import CsvError, read_labelled_csv
 
@@ -173,3 +175,23 @@ def test_a_label_column_cannot_be_a_text_column(tmp_path):
 
 def test_csv_error_is_a_value_error():
     assert issubclass(CsvError, ValueError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(), st.text(), st.text(min_size=1).filter(str.strip)), min_size=1, max_size=8),
+       st.sampled_from([",", ";", "\t", "|"]))
+def test_whatever_the_texts_hold_the_rows_read_back_as_written(tmp_path_factory, rows, delimiter):
+    # Commas, quotes, new lines and separators inside quoted texts (long e-mails) must not shift the columns.
+    rows = [(title.replace("\x00", ""), body.replace("\x00", ""), label.replace("\x00", ""))
+            for title, body, label in rows]
+    rows = [(t, b, label) for t, b, label in rows if label.strip() and (t.strip() or b.strip() or label.strip())]
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter, quoting=csv.QUOTE_ALL)
+        writer.writerow(["title", "body", "team"])
+        writer.writerows(rows)
+
+    data = read_labelled_csv(str(path), text_columns=["title", "body"], label_column="team")
+
+    assert data.labels == [label.strip() for _t, _b, label in rows]
+    assert [(r["title"], r["body"]) for r in data.records] == [(t, b) for t, b, _label in rows]
