@@ -3,10 +3,10 @@
 ``FeatureEncoder`` turns records (plain dicts of field → text) into one sparse matrix: word 1–2-grams of all the
 text, word 1–2-grams of the title on their own, character 2–5-grams (robust to typos, German compounds and
 identifiers), and short fields (caller, channel, organisation) as whole-value tokens. ``LabelHead`` is one
-field's classifier on those features: a linear SVM with softened class weights; classes with too few examples
-are left out rather than guessed; rare classes share one slot in the first-level model and a second-level model
-picks among them; confidences are the SVM scores turned into probabilities by a temperature fitted on held-out
-data. ``MultiFieldModel`` is one encoder with several heads (team, category, urgency…), so a ticket is encoded
+field's classifier on those features: a linear SVM; classes with too few examples are left out rather than
+guessed; confidences are the SVM scores turned into probabilities by a temperature fitted on held-out data.
+Softened class weights, a second level for rare classes and a nearest-neighbour ensemble are options, off by
+default because they did not help on the measured data (docs/triage.md). ``MultiFieldModel`` is one encoder with several heads (team, category, urgency…), so a ticket is encoded
 once and each field costs a matrix-vector product.
 
 ``ModelOptions`` switches every step on and off so that ``bench/triage_ablation.py`` can measure what each gives.
@@ -44,10 +44,10 @@ class ModelOptions:
     title: bool = True  # word 1–2-grams of the first text field on its own
     char: bool = True  # character 2–5-grams (within words) of all text fields
     categories: bool = True  # short fields as whole-value tokens
-    class_weight_power: float = 0.5  # weight of class c = (n_largest / n_c) ** power: 0 none, 1 fully balanced
+    class_weight_power: float = 0.0  # weight of class c = (n_largest / n_c) ** power: 0 none, 1 fully balanced
     calibrate: bool = True  # temperature fitted on a held-out fifth; otherwise softmax of the raw scores
     ensemble: bool = False  # blend the nearest training tickets' votes into the SVM's probabilities
-    fallback: bool = True  # rare classes share one slot; a second-level model picks among them
+    fallback: bool = False  # rare classes share one slot; a second-level model picks among them
     min_examples: int = 3  # classes with fewer training examples are left out (see docs/triage.md)
     rare_below: int = 20  # classes with fewer examples than this go to the second level
     C: float = 1.0
