@@ -1,19 +1,26 @@
-"""The REST API at ``/api/v1/``: one NinjaAPI, token or session auth, JSON errors, a router per resource.
-
-Routers of apps that are optional (knowledge base, surveys) are mounted only when those apps provide what
-their routers read.
-"""
+"""The REST API at ``/api/v1/``: one NinjaAPI, token or session auth, JSON errors, a router per resource."""
 
 from __future__ import annotations
-
-import logging
 
 from ninja import NinjaAPI
 
 from atende.api.auth import SessionAuth, TokenAuth
 from atende.api.errors import install_error_handlers
-
-logger = logging.getLogger(__name__)
+from atende.api.routers import (
+    attachments,
+    audit,
+    kb,
+    me,
+    messages,
+    messaging,
+    people,
+    privacy,
+    surveys,
+    taxonomy,
+    ticket_actions,
+    tickets,
+    webhooks,
+)
 
 DESCRIPTION = """
 Atende's REST API. Authenticate with a personal token (`Authorization: Bearer atd_…`, created under
@@ -34,26 +41,8 @@ def build_api() -> NinjaAPI:
         auth=[TokenAuth(), SessionAuth()],
     )
     install_error_handlers(api)
-    from atende.api.routers import (
-        attachments,
-        audit,
-        me,
-        messages,
-        messaging,
-        people,
-        taxonomy,
-        ticket_actions,
-        tickets,
-    )
-
-    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy, audit):
-        api.add_router("/", module.router)
-    for optional in ("kb", "surveys", "webhooks", "privacy"):
-        try:
-            module = __import__(f"atende.api.routers.{optional}", fromlist=["router"])
-        except ImportError as exc:  # the app this router reads is not installed or not ready yet
-            logger.debug("API router %s not mounted: %s", optional, exc)
-            continue
+    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy, audit, kb, surveys,
+                   webhooks, privacy):
         api.add_router("/", module.router)
     return api
 

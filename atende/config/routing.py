@@ -1,10 +1,5 @@
-"""Websocket routes. Each app that has consumers exposes ``websocket_urlpatterns`` in its ``routing.py``."""
+"""Websocket routes. Each app that has consumers exposes ``websocket_urlpatterns`` in its ``routing.py``; list it here."""
 
-from importlib import import_module
+from atende.console import routing as console_routing
 
-websocket_urlpatterns = []
-for _app in ("console", "chat"):
-    try:
-        websocket_urlpatterns += import_module(f"atende.{_app}.routing").websocket_urlpatterns
-    except ModuleNotFoundError:
-        pass
+websocket_urlpatterns = [*console_routing.websocket_urlpatterns]

@@ -37,11 +37,7 @@ def run_forever(*, tick_seconds: float = 5.0, once: bool = False, stop_event: th
         for path in due_jobs(last_run, now):
             last_run[path] = now
             try:
-                task = import_string(path)
-            except ImportError:
-                continue
-            try:
-                task.enqueue()
+                import_string(path).enqueue()
             except Exception:
                 logger.exception("could not enqueue periodic %s", path)
         if once:

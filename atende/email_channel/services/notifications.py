@@ -18,6 +18,7 @@ from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate, OutboundMessage
 from atende.email_channel.services import addresses
 from atende.email_channel.services.outbound import mail_queue
+from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
 
@@ -73,10 +74,6 @@ def ticket_url(ticket: Ticket, user: User) -> str:
 
 
 def survey_url(ticket: Ticket) -> str:
-    try:
-        from atende.surveys.selectors import survey_url_for_ticket
-    except ImportError:
-        return ""
     try:
         return survey_url_for_ticket(ticket) or ""
     except Exception:  # noqa: BLE001 - a survey problem must not stop the "solved" mail

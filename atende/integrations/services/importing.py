@@ -22,8 +22,10 @@ from atende.core.events import events_suppressed
 from atende.core.exceptions import DomainError
 from atende.integrations.importing.records import ImportBatch, PersonRecord, RecordError, TicketRecord
 from atende.integrations.models import ExternalRecord
+from atende.reports.services import rollups_mark_tickets
 from atende.tickets.choices import TicketStatus
 from atende.tickets.models import Message, Ticket
+from atende.tickets.search import reindex_tickets
 from atende.tickets.services import message_add_note, message_add_reply, ticket_create, ticket_transition
 
 # The shortest path through the lifecycle from "new" or "open" to an imported status.
@@ -263,17 +265,9 @@ def import_batch(batch: ImportBatch, *, progress: Callable[[int, int], None] | N
 
 def _mark_reports(ticket_ids: list[int]) -> None:
     """Nor did the reports' summary tables: their next refresh (within a minute) recomputes these tickets'."""
-    try:
-        from atende.reports.services import rollups_mark_tickets
-    except ImportError:
-        return
     rollups_mark_tickets(ticket_ids=ticket_ids)
 
 
 def _reindex_search(ticket_ids: list[int]) -> None:
     """Events were suppressed, so the search index did not follow; rebuild it for the imported tickets."""
-    try:
-        from atende.tickets.search import reindex_tickets
-    except ImportError:
-        return
     reindex_tickets(ticket_ids)

@@ -23,6 +23,7 @@ from atende.integrations.choices import PrivacyAction
 from atende.integrations.models import PrivacyRequest
 from atende.tickets.choices import MessageKind
 from atende.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketFollower
+from atende.tickets.search import reindex_tickets
 
 ERASED_TEXT = "[erased]"
 
@@ -156,8 +157,4 @@ def _after_erase(ticket_ids: list[int], orphaned_files: set[str]) -> None:
     for name in orphaned_files:
         if name and default_storage.exists(name):
             default_storage.delete(name)
-    try:
-        from atende.tickets.search import reindex_tickets
-    except ImportError:
-        return
     reindex_tickets(ticket_ids)

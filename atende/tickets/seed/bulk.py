@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
+from importlib.util import find_spec
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -33,6 +34,7 @@ from atende.accounts.choices import Role
 from atende.accounts.models import Team, User
 from atende.tickets.choices import Channel, Level, TicketEventType, TicketStatus, TicketType
 from atende.tickets.models import Category, Message, Tag, Ticket, TicketEvent, TicketSettings, TicketTag
+from atende.tickets.search import reindex_tickets
 from atende.tickets.seed import corpus
 
 STATUS_WEIGHTS = [(TicketStatus.NEW, 8), (TicketStatus.OPEN, 17), (TicketStatus.PENDING, 8),
@@ -54,23 +56,12 @@ def _after_load_hooks() -> list[Callable[..., object]]:
     hooks = []
     for app in apps.get_app_configs():
         if app.name.startswith("atende.") and app.label != "tickets":
-            try:
-                module = import_module(f"{app.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{app.name}.demo":  # the module exists but an import inside it failed
-                    raise
+            if find_spec(f"{app.name}.demo") is None:  # this app has no demo data
                 continue
+            module = import_module(f"{app.name}.demo")
             if hasattr(module, "after_bulk_seed"):
                 hooks.append(module.after_bulk_seed)
     return hooks
-
-
-def _reindex_hook() -> Callable[[list[int]], None] | None:
-    try:
-        from atende.tickets.search import reindex_tickets
-    except ImportError:
-        return None
-    return reindex_tickets
 
 
 def _ensure_people(rng: random.Random, customers_wanted: int) -> tuple[list[int], list[tuple[int, int | None]],
@@ -341,7 +332,6 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
                                - Ticket.objects.filter(requester_id=heavy_id).count())
     tables = {"tickets": _Table(Ticket, _Generator.TICKET_COLS), "messages": _Table(Message, _Generator.MESSAGE_COLS),
               "events": _Table(TicketEvent, _Generator.EVENT_COLS), "tags": _Table(TicketTag, _Generator.TAG_COLS)}
-    reindex = _reindex_hook()
     first_id = (Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     next_message_id = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     if defer_indexes is None:
@@ -350,7 +340,7 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
     timings = {"generate": 0.0, "write": 0.0, "indexes": 0.0, "search_index": 0.0, "hooks": 0.0}
     connection.ensure_connection()
     dropped = _drop_indexes([m._meta.db_table for m in BIG_TABLES]) if defer_indexes else []
-    search_dropped = _drop_indexes(SEARCH_TABLES) if defer_indexes and reindex else []
+    search_dropped = _drop_indexes(SEARCH_TABLES) if defer_indexes else []
     try:
         with _loading_mode():
             done = 0
@@ -378,10 +368,9 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
         timings["indexes"] = time.perf_counter() - t0
         try:
             t0 = time.perf_counter()
-            if reindex:
-                for start in range(first_id, first_id + totals["tickets"], REINDEX_CHUNK):
-                    with transaction.atomic():
-                        reindex(list(range(start, min(start + REINDEX_CHUNK, first_id + totals["tickets"]))))
+            for start in range(first_id, first_id + totals["tickets"], REINDEX_CHUNK):
+                with transaction.atomic():
+                    reindex_tickets(list(range(start, min(start + REINDEX_CHUNK, first_id + totals["tickets"]))))
         finally:
             _create_indexes(search_dropped)
             _analyze(SEARCH_TABLES)
@@ -394,7 +383,6 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
     elapsed = time.perf_counter() - started
     result: dict[str, float] = dict(totals)
     result.update({f"{k}_seconds": round(v, 2) for k, v in timings.items()})
-    result["search_indexed"] = bool(reindex)
     result["indexes_deferred"] = defer_indexes
     result["seconds"] = round(elapsed, 2)
     result["tickets_per_second"] = round(totals["tickets"] / elapsed, 1) if elapsed else 0.0

@@ -2,6 +2,7 @@
 
 import sys
 from importlib import import_module
+from importlib.util import find_spec
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
@@ -39,11 +40,9 @@ class Command(BaseCommand):
             counts = load_demo()
             for app in apps.get_app_configs():
                 if app.name.startswith("atende.") and app.label != "tickets":
-                    try:
-                        module = import_module(f"{app.name}.demo")
-                    except ModuleNotFoundError:
+                    if find_spec(f"{app.name}.demo") is None:  # this app has no demo data
                         continue
-                    module.load_demo()
+                    import_module(f"{app.name}.demo").load_demo()
             self.stdout.write("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         self.stdout.write("Demo logins:")
         for role, email, password in DEMO_LOGINS:

@@ -1,0 +1,56 @@
+"""The start-up check refuses to start when a periodic job or an event subscriber cannot be imported, naming the
+path and the cause; on the real configuration it passes."""
+
+import subprocess
+import sys
+
+import pytest
+from django.core.checks import run_checks
+
+from atende.core import checks, events, scheduler
+
+
+def _our_errors():
+    return [e for e in run_checks() if e.id in ("atende.E001", "atende.E002")]
+
+
+def test_the_real_jobs_and_subscribers_all_import():
+    assert checks.periodic_job_paths() == list(scheduler.PERIODIC_TASKS)
+    assert "atende.integrations.tasks.webhooks_on_event_task" in checks.all_subscriber_paths()
+    assert _our_errors() == []
+
+
+@pytest.mark.parametrize("path", [
+    "atende.nowhere.tasks.job_task",            # missing module
+    "atende.tickets.tasks.no_such_task",        # missing attribute
+    "not_installed_dependency.sender.deliver",  # missing third-party package
+])
+def test_an_unimportable_periodic_job_is_an_error(monkeypatch, path):
+    monkeypatch.setitem(scheduler.PERIODIC_TASKS, path, 60)
+    errors = _our_errors()
+    assert [e.id for e in errors] == ["atende.E001"]
+    assert path in errors[0].msg and "cannot be imported" in errors[0].msg
+    assert errors[0].is_serious()
+
+
+@pytest.mark.parametrize("table", ["SYNC_HANDLERS", "TASK_SUBSCRIBERS"])
+def test_an_unimportable_event_subscriber_is_an_error(monkeypatch, table):
+    path = "atende.integrations.sender_that_is_gone.on_event"
+    monkeypatch.setitem(getattr(events, table), "TICKET_CREATED", [path])
+    errors = _our_errors()
+    assert [e.id for e in errors] == ["atende.E002"]
+    assert path in errors[0].msg
+    assert "No module named 'atende.integrations.sender_that_is_gone'" in errors[0].msg
+
+
+def test_commands_refuse_to_start_on_a_broken_path(tmp_path):
+    """``migrate`` (like ``serve``) runs the checks first and stops with the path in its message."""
+    code = ("import sys, django; django.setup();"
+            "from atende.core import scheduler; scheduler.PERIODIC_TASKS['atende.gone.tasks.job_task'] = 60;"
+            "from django.core.management import execute_from_command_line;"
+            "execute_from_command_line(['atende', 'migrate', '--check', '-v', '0'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={"DJANGO_SETTINGS_MODULE": "atende.config.settings.test", "PATH": "/usr/bin:/bin",
+                                 "ATENDE_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "atende.E001" in result.stderr and "atende.gone.tasks.job_task" in result.stderr
