@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.choices import AssignmentStrategy, MessageVisibility, TimeAnchor, TriggerEvent
-
-JSON_ATTRS = {"rows": 8, "class": "json", "spellcheck": "false"}
-
-
-class JSONField(forms.CharField):
-    """A textarea holding JSON; the rule services check what it means."""
-
-    def __init__(self, *, empty, **kwargs):
-        self.empty = empty
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", forms.Textarea(attrs=JSON_ATTRS))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value):
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, indent=2, ensure_ascii=False)
-        return value
-
-    def to_python(self, value):
-        value = (value or "").strip()
-        if not value:
-            return self.empty
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s (line %(line)s, column %(col)s)."),
-                                        params={"error": exc.msg, "line": exc.lineno, "col": exc.colno})
+from atende.rules.forms import JSONField
 
 
 class RuleForm(forms.Form):

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import Team
-from atende.automation.forms import JSONField
+from atende.rules.forms import JSONField
 from atende.sla.models import BusinessCalendar
 
 

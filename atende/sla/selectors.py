@@ -7,9 +7,12 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from atende.rules.conditions import matches
+from atende.rules.context import RuleContext
 from atende.sla.business_time import CalendarSpec
 from atende.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 from atende.tickets.models import Ticket
+from atende.tickets.selectors import ticket_list_for_user
 
 
 def _load(calendar: BusinessCalendar | None) -> CalendarSpec | None:
@@ -41,9 +44,6 @@ def calendar_for_policy(policy: SlaPolicy, ticket: Ticket) -> CalendarSpec:
 
 def policy_for_ticket(ticket: Ticket, *, payload: dict | None = None) -> SlaPolicy | None:
     """The first active policy (by position) whose conditions match the ticket."""
-    from atende.automation.rules.conditions import matches
-    from atende.automation.rules.context import RuleContext
-
     ctx = RuleContext(ticket, payload)
     for policy in SlaPolicy.objects.filter(is_active=True).order_by("position", "id"):
         if matches(policy.conditions or {}, ctx):
@@ -57,8 +57,6 @@ def clock_list_for_ticket(*, ticket: Ticket) -> QuerySet[SlaClock]:
 
 def tickets_breaching_soon(*, user, within: dt.timedelta = dt.timedelta(hours=4)) -> QuerySet[Ticket]:
     """Open tickets whose next SLA target is due within ``within`` (or already breached), soonest first."""
-    from atende.tickets.selectors import ticket_list_for_user
-
     horizon = timezone.now() + within
     return (ticket_list_for_user(user=user).filter(sla_due_at__isnull=False, sla_due_at__lte=horizon)
             .with_list_relations().order_by("sla_due_at", "id"))

@@ -11,10 +11,10 @@ from django.db.models import Max
 from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
 from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
-from atende.automation.rules import actions as A
-from atende.automation.rules.conditions import validate_conditions
-from atende.automation.rules.placeholders import validate_placeholders
 from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.rules import actions as A
+from atende.rules.conditions import validate_conditions
+from atende.rules.placeholders import validate_placeholders
 
 RULE_MODELS = {"routing": RoutingRule, "trigger": Trigger, "time_rule": TimeRule}
 ACTION_CONTEXT = {"routing": A.ROUTING, "trigger": A.TRIGGER, "time_rule": A.TIME_RULE}
@@ -92,22 +92,6 @@ def rule_delete(*, rule, user=None) -> None:
     _require_admin(user)
     audit_settings_change(actor=user, target=rule, operation="deleted", before=model_snapshot(rule))
     rule.delete()
-
-
-@transaction.atomic
-def rule_move(*, rule, direction: str, user=None) -> None:
-    """Swap ``rule`` with its neighbour (``up`` or ``down``); positions are renumbered 1..n first."""
-    _require_admin(user)
-    model = type(rule)
-    ordered = list(model.objects.select_for_update().order_by("position", "id"))
-    index = next(i for i, r in enumerate(ordered) if r.pk == rule.pk)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, item in enumerate(ordered, start=1):
-        if item.position != position:
-            item.position = position
-            item.save(update_fields=["position"])
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from atende.automation.choices import DeliveryKind, DeliveryStatus
 from atende.automation.models import Delivery
-from atende.automation.rules.placeholders import render
+from atende.rules.placeholders import render
 from atende.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from django.db import IntegrityError, transaction
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
 from atende.automation.rules.actions import actions_apply
-from atende.automation.rules.conditions import matches
-from atende.automation.rules.context import RuleContext
 from atende.automation.services.assignment import ticket_auto_assign
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.rules.conditions import matches
+from atende.rules.context import RuleContext
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Ticket, TicketEvent
 

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from atende.automation.models import TimeRule, TimeRuleSchedule
 from atende.automation.rules.actions import actions_apply
-from atende.automation.rules.conditions import matches
-from atende.automation.rules.context import RuleContext, tickets_for_conditions
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.rules.conditions import matches
+from atende.rules.context import RuleContext, tickets_for_conditions
 from atende.tickets.choices import TicketStatus
 from atende.tickets.models import Ticket
 

@@ -5,13 +5,13 @@ import datetime as dt
 import pytest
 
 from atende.automation.models import TimeRuleSchedule
-from atende.automation.rules.placeholders import render
 from atende.automation.selectors import canned_reply_list_for_user, macro_list_for_user
 from atende.automation.services.definitions import canned_reply_save, macro_save, rule_save
 from atende.automation.services.macros import macro_apply
 from atende.automation.services.time_rules import time_rules_run
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.rules.placeholders import render
 from atende.sla.business_time import parse_hhmm
 from atende.sla.services.definitions import calendar_save
 from atende.tickets.models import Message

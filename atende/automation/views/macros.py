@@ -12,9 +12,6 @@ from django.views.decorators.http import require_POST
 from atende.accounts.decorators import agent_required, staff_required
 from atende.automation.forms import CannedReplyForm, MacroForm
 from atende.automation.models import CannedReply, Macro
-from atende.automation.rules.actions import describe
-from atende.automation.rules.placeholders import PLACEHOLDERS
-from atende.automation.rules.placeholders import render as render_placeholders
 from atende.automation.selectors import (
     access_canned_reply,
     access_macro,
@@ -27,13 +24,14 @@ from atende.automation.services.definitions import (
     macro_can_edit,
     macro_delete,
     macro_save,
-    rule_move,
 )
 from atende.automation.services.macros import macro_apply
-from atende.automation.views._common import form_error
-from atende.automation.views.rules import reference
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
+from atende.rules.actions import describe
+from atende.rules.pages import reference, reorder, settings_form
+from atende.rules.placeholders import PLACEHOLDERS
+from atende.rules.placeholders import render as render_placeholders
 from atende.tickets.selectors import access_ticket
 
 
@@ -55,27 +53,19 @@ def macro_list(request):
 @agent_required
 def macro_edit(request, macro_id: int | None = None):
     macro = _editable_macro(request, macro_id) if macro_id else None
-    if request.method == "POST":
-        form = MacroForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                macro = macro_save(user=request.user, macro=macro, name=data["name"], actions=data["actions"],
-                                   reply_text=data["reply_text"], reply_visibility=data["reply_visibility"],
-                                   shared=data["shared"], is_active=data["is_active"])
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, _("Saved “%(name)s”.") % {"name": macro.name})
-                return redirect("automation:macros")
-    else:
-        initial = {"shared": request.user.is_admin, "is_active": True}
-        if macro is not None:
-            initial = {"name": macro.name, "shared": macro.is_shared, "is_active": macro.is_active,
-                       "reply_text": macro.reply_text, "reply_visibility": macro.reply_visibility,
-                       "actions": macro.actions}
-        form = MacroForm(initial=initial)
-    return render(request, "automation/macro_form.html", {"form": form, "macro": macro, **reference()})
+    initial = {"shared": request.user.is_admin, "is_active": True}
+    if macro is not None:
+        initial = {"name": macro.name, "shared": macro.is_shared, "is_active": macro.is_active,
+                   "reply_text": macro.reply_text, "reply_visibility": macro.reply_visibility, "actions": macro.actions}
+
+    def save(data):
+        return macro_save(user=request.user, macro=macro, name=data["name"], actions=data["actions"],
+                          reply_text=data["reply_text"], reply_visibility=data["reply_visibility"],
+                          shared=data["shared"], is_active=data["is_active"])
+
+    return settings_form(request, form_class=MacroForm, initial=initial, save=save,
+                         success_url=reverse("automation:macros"), template="automation/macro_form.html",
+                         context={"macro": macro, **reference()})
 
 
 @agent_required
@@ -92,9 +82,7 @@ def macro_remove(request, macro_id: int):
 def macro_reorder(request, macro_id: int):
     if not request.user.is_admin:
         raise Http404
-    rule_move(rule=get_object_or_404(Macro, pk=macro_id), user=request.user,
-              direction="up" if request.POST.get("direction") == "up" else "down")
-    return redirect("automation:macros")
+    return reorder(request, rule=get_object_or_404(Macro, pk=macro_id), success_url=reverse("automation:macros"))
 
 
 @agent_required
@@ -137,26 +125,18 @@ def canned_edit(request, canned_id: int | None = None):
             canned = access_canned_reply(user=request.user, canned_id=canned_id)
         except NotFound:
             raise Http404
-    if request.method == "POST":
-        form = CannedReplyForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                canned = canned_reply_save(user=request.user, canned=canned, title=data["title"], body=data["body"],
-                                           language=data["language"], shared=data["shared"])
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, _("Saved “%(name)s”.") % {"name": canned.title})
-                return redirect("automation:canned")
-    else:
-        initial = {"shared": request.user.is_admin}
-        if canned is not None:
-            initial = {"title": canned.title, "body": canned.body, "language": canned.language,
-                       "shared": canned.owner_id is None}
-        form = CannedReplyForm(initial=initial)
-    return render(request, "automation/canned_form.html", {"form": form, "canned": canned,
-                                                           "ref_placeholders": PLACEHOLDERS})
+    initial = {"shared": request.user.is_admin}
+    if canned is not None:
+        initial = {"title": canned.title, "body": canned.body, "language": canned.language,
+                   "shared": canned.owner_id is None}
+
+    def save(data):
+        return canned_reply_save(user=request.user, canned=canned, title=data["title"], body=data["body"],
+                                 language=data["language"], shared=data["shared"])
+
+    return settings_form(request, form_class=CannedReplyForm, initial=initial, save=save, saved_name="title",
+                         success_url=reverse("automation:canned"), template="automation/canned_form.html",
+                         context={"canned": canned, "ref_placeholders": PLACEHOLDERS})
 
 
 @agent_required

@@ -5,20 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.accounts.decorators import admin_required
 from atende.automation.forms import RoutingRuleForm, TimeRuleForm, TriggerForm
 from atende.automation.models import RoutingRule, TimeRule, Trigger
-from atende.automation.rules.actions import ACTIONS, describe
-from atende.automation.rules.conditions import explain
-from atende.automation.rules.context import RuleContext
-from atende.automation.rules.fields import CHANGE_OPS, FIELDS, OP_LABELS, OPS, RANK_OPS
-from atende.automation.rules.placeholders import PLACEHOLDERS
-from atende.automation.services.definitions import rule_delete, rule_move, rule_save
-from atende.automation.views._common import form_error, preview_ticket
-from atende.core.exceptions import DomainError
+from atende.automation.services.definitions import rule_delete, rule_save
+from atende.automation.services.time_rules import time_rule_due_at
+from atende.rules.actions import describe
+from atende.rules.pages import preview_page, reference, reorder, settings_form
 
 KINDS = {
     "routing": {"model": RoutingRule, "form": RoutingRuleForm, "title": _("Routing rules"),
@@ -42,15 +39,6 @@ def _kind(kind: str) -> dict:
     return {**KINDS[kind], "slug": kind, "service_kind": KINDS[kind].get("service_kind", kind)}
 
 
-def reference() -> dict:
-    """What the help panel lists: fields with their operators, actions, placeholders."""
-    fields = [{"name": f.name, "label": f.label, "ops": [*OPS[f.kind], *(RANK_OPS if f.rank else ()),
-                                                         *(CHANGE_OPS if f.changeable else ())],
-               "choices": f.choices} for f in FIELDS.values()]
-    return {"ref_fields": fields, "ref_actions": [(k, v[0]) for k, v in ACTIONS.items()],
-            "ref_placeholders": PLACEHOLDERS, "ref_ops": OP_LABELS}
-
-
 @admin_required
 def rule_list(request, kind: str):
     cfg = _kind(kind)
@@ -63,28 +51,19 @@ def rule_list(request, kind: str):
 def rule_edit(request, kind: str, rule_id: int | None = None):
     cfg = _kind(kind)
     rule = get_object_or_404(cfg["model"], pk=rule_id) if rule_id else None
-    form_class = cfg["form"]
-    if request.method == "POST":
-        form = form_class(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                rule = rule_save(kind=cfg["service_kind"], user=request.user, rule=rule, name=data["name"],
-                                 description=data["description"], is_active=data["is_active"],
-                                 conditions=data["conditions"], actions=data["actions"],
-                                 **{k: data[k] for k in cfg["extra"]})
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, _("Saved “%(name)s”.") % {"name": rule.name})
-                return redirect("automation:rules", kind=kind)
-    else:
-        initial = {"is_active": True}
-        if rule is not None:
-            initial = {f: getattr(rule, f) for f in ("name", "description", "is_active", "conditions", "actions",
-                                                     *cfg["extra"])}
-        form = form_class(initial=initial)
-    return render(request, "automation/rule_form.html", {"cfg": cfg, "form": form, "rule": rule, **reference()})
+    initial = {"is_active": True}
+    if rule is not None:
+        initial = {f: getattr(rule, f) for f in ("name", "description", "is_active", "conditions", "actions",
+                                                 *cfg["extra"])}
+
+    def save(data):
+        return rule_save(kind=cfg["service_kind"], user=request.user, rule=rule, name=data["name"],
+                         description=data["description"], is_active=data["is_active"],
+                         conditions=data["conditions"], actions=data["actions"], **{k: data[k] for k in cfg["extra"]})
+
+    return settings_form(request, form_class=cfg["form"], initial=initial, save=save,
+                         success_url=reverse("automation:rules", kwargs={"kind": kind}),
+                         template="automation/rule_form.html", context={"cfg": cfg, "rule": rule, **reference()})
 
 
 @admin_required
@@ -101,9 +80,8 @@ def rule_remove(request, kind: str, rule_id: int):
 @require_POST
 def rule_reorder(request, kind: str, rule_id: int):
     cfg = _kind(kind)
-    rule = get_object_or_404(cfg["model"], pk=rule_id)
-    rule_move(rule=rule, direction="up" if request.POST.get("direction") == "up" else "down", user=request.user)
-    return redirect("automation:rules", kind=kind)
+    return reorder(request, rule=get_object_or_404(cfg["model"], pk=rule_id),
+                   success_url=reverse("automation:rules", kwargs={"kind": kind}))
 
 
 @admin_required
@@ -111,15 +89,12 @@ def rule_preview(request, kind: str, rule_id: int):
     """"Test this rule against ticket #N": each condition with the ticket's actual value, and the actions."""
     cfg = _kind(kind)
     rule = get_object_or_404(cfg["model"], pk=rule_id)
-    ticket, missing = preview_ticket(request)
-    result = None
-    if ticket is not None:
-        matched, lines = explain(rule.conditions, RuleContext(ticket))
-        result = {"matched": matched, "lines": lines, "actions": [describe(a) for a in rule.actions]}
-        if isinstance(rule, TimeRule):
-            from atende.automation.services.time_rules import time_rule_due_at
 
-            anchor = getattr(ticket, rule.anchor)
-            result["anchor"], result["due_at"] = anchor, time_rule_due_at(rule, ticket, anchor) if anchor else None
-    return render(request, "automation/rule_preview.html", {
-        "cfg": cfg, "rule": rule, "ticket": ticket, "missing": missing, "result": result, "ref_ops": OP_LABELS})
+    def due_time(ticket) -> dict:
+        if not isinstance(rule, TimeRule):
+            return {}
+        anchor = getattr(ticket, rule.anchor)
+        return {"anchor": anchor, "due_at": time_rule_due_at(rule, ticket, anchor) if anchor else None}
+
+    return preview_page(request, subject=rule, conditions=rule.conditions, actions=rule.actions, more=due_time,
+                        template="automation/rule_preview.html", context={"cfg": cfg, "rule": rule})

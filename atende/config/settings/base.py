@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "atende.audit",
     "atende.signin",
     "atende.tickets",
+    "atende.rules",
     "atende.email_channel",
     "atende.kb",
     "atende.sla",

@@ -12,6 +12,8 @@ from django.db.models import Max
 from atende.accounts.models import Team
 from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.rules import actions as A
+from atende.rules.conditions import validate_conditions
 from atende.sla.business_time import CalendarSpec, parse_hhmm
 from atende.sla.models import BusinessCalendar, BusinessHours, CalendarTeam, Holiday, SlaPolicy
 
@@ -149,9 +151,6 @@ def policy_save(*, user=None, policy: SlaPolicy | None = None, name: str, condit
                 business_hours: bool = True, calendar: BusinessCalendar | None = None, warn_before_minutes: Any = 30,
                 warning_actions: Any = None, breach_actions: Any = None, is_active: bool = True,
                 description: str = "") -> SlaPolicy:
-    from atende.automation.rules import actions as A
-    from atende.automation.rules.conditions import validate_conditions
-
     _require_admin(user)
     cleaned = validate_conditions(conditions)
     for group in cleaned.values():

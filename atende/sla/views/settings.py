@@ -6,22 +6,18 @@ import datetime as dt
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.accounts.decorators import admin_required
-from atende.automation.rules.actions import describe
-from atende.automation.rules.conditions import explain
-from atende.automation.rules.context import RuleContext
-from atende.automation.rules.fields import OP_LABELS
-from atende.automation.services.definitions import rule_move
-from atende.automation.views._common import form_error, preview_ticket
-from atende.automation.views.rules import reference
-from atende.core.exceptions import DomainError
+from atende.rules.actions import describe
+from atende.rules.pages import preview_page, reference, reorder, settings_form
 from atende.sla.business_time import add_business_minutes, format_hhmm
 from atende.sla.forms import CalendarForm, PolicyForm
 from atende.sla.models import BusinessCalendar, SlaPolicy
 from atende.sla.selectors import calendar_for_policy, policy_for_ticket
+from atende.sla.services.definitions import POLICY_FIELDS as CONDITION_FIELDS
 from atende.sla.services.definitions import (
     calendar_delete,
     calendar_save,
@@ -47,25 +43,11 @@ def policy_list(request):
 @admin_required
 def policy_edit(request, policy_id: int | None = None):
     policy = get_object_or_404(SlaPolicy, pk=policy_id) if policy_id else None
-    if request.method == "POST":
-        form = PolicyForm(request.POST)
-        if form.is_valid():
-            try:
-                policy = policy_save(user=request.user, policy=policy, **form.cleaned_data)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, _("Saved “%(name)s”.") % {"name": policy.name})
-                return redirect("sla:policies")
-    else:
-        initial = {f: getattr(policy, f) for f in POLICY_FIELDS} if policy else {"is_active": True,
-                                                                                   "business_hours": True}
-        form = PolicyForm(initial=initial)
-    ref = reference()
-    ref["ref_fields"] = [f for f in ref["ref_fields"] if f["name"] in (
-        "priority", "organization", "team", "category", "type", "channel", "tags", "urgency", "impact",
-        "sender_domain", "requester_email", "language")]
-    return render(request, "sla/policy_form.html", {"form": form, "policy": policy, **ref})
+    initial = {f: getattr(policy, f) for f in POLICY_FIELDS} if policy else {"is_active": True, "business_hours": True}
+    return settings_form(request, form_class=PolicyForm, initial=initial,
+                         save=lambda data: policy_save(user=request.user, policy=policy, **data),
+                         success_url=reverse("sla:policies"), template="sla/policy_form.html",
+                         context={"policy": policy, **reference(fields=CONDITION_FIELDS)})
 
 
 @admin_required
@@ -80,19 +62,14 @@ def policy_remove(request, policy_id: int):
 @admin_required
 @require_POST
 def policy_reorder(request, policy_id: int):
-    rule_move(rule=get_object_or_404(SlaPolicy, pk=policy_id), user=request.user,
-              direction="up" if request.POST.get("direction") == "up" else "down")
-    return redirect("sla:policies")
+    return reorder(request, rule=get_object_or_404(SlaPolicy, pk=policy_id), success_url=reverse("sla:policies"))
 
 
 @admin_required
 def policy_preview(request, policy_id: int):
     policy = get_object_or_404(SlaPolicy, pk=policy_id)
-    ticket, missing = preview_ticket(request)
-    result = None
-    if ticket is not None:
-        matched, lines = explain(policy.conditions or {}, RuleContext(ticket))
-        chosen = policy_for_ticket(ticket)
+
+    def targets(ticket) -> dict:
         calendar = calendar_for_policy(policy, ticket)
         due = []
         for metric, label in (("first_reply", _("First reply")), ("next_reply", _("Next reply")),
@@ -101,10 +78,10 @@ def policy_preview(request, policy_id: int):
             when = add_business_minutes(calendar, ticket.created_at, minutes) if minutes and metric != "next_reply" \
                 else None
             due.append((label, when))
-        result = {"matched": matched, "lines": lines, "chosen": chosen, "due": due,
-                  "actions": [describe(a) for a in policy.breach_actions]}
-    return render(request, "sla/policy_preview.html", {"policy": policy, "ticket": ticket, "missing": missing,
-                                                       "result": result, "ref_ops": OP_LABELS})
+        return {"chosen": policy_for_ticket(ticket), "due": due}
+
+    return preview_page(request, subject=policy, conditions=policy.conditions, actions=policy.breach_actions,
+                        more=targets, template="sla/policy_preview.html", context={"policy": policy})
 
 
 def _hours_text(calendar: BusinessCalendar) -> str:
@@ -129,29 +106,21 @@ def calendar_list(request):
 @admin_required
 def calendar_edit(request, calendar_id: int | None = None):
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id) if calendar_id else None
-    if request.method == "POST":
-        form = CalendarForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                calendar = calendar_save(user=request.user, calendar=calendar, name=data["name"],
-                                         time_zone=data["time_zone"].strip(), hours=parse_hours(data["hours"]),
-                                         holidays=parse_holidays(data["holidays"]), teams=list(data["teams"]),
-                                         is_default=data["is_default"])
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, _("Saved “%(name)s”.") % {"name": calendar.name})
-                return redirect("sla:calendars")
-    else:
-        initial = {"time_zone": "UTC", "hours": "mon-fri 09:00-18:00"}
-        if calendar is not None:
-            initial = {"name": calendar.name, "time_zone": calendar.time_zone, "is_default": calendar.is_default,
-                       "hours": _hours_text(calendar), "holidays": _holidays_text(calendar),
-                       "teams": list(calendar.teams.all())}
-        form = CalendarForm(initial=initial)
-    return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar,
-                                                      "today": dt.date.today()})
+    initial = {"time_zone": "UTC", "hours": "mon-fri 09:00-18:00"}
+    if calendar is not None:
+        initial = {"name": calendar.name, "time_zone": calendar.time_zone, "is_default": calendar.is_default,
+                   "hours": _hours_text(calendar), "holidays": _holidays_text(calendar),
+                   "teams": list(calendar.teams.all())}
+
+    def save(data):
+        return calendar_save(user=request.user, calendar=calendar, name=data["name"],
+                             time_zone=data["time_zone"].strip(), hours=parse_hours(data["hours"]),
+                             holidays=parse_holidays(data["holidays"]), teams=list(data["teams"]),
+                             is_default=data["is_default"])
+
+    return settings_form(request, form_class=CalendarForm, initial=initial, save=save,
+                         success_url=reverse("sla:calendars"), template="sla/calendar_form.html",
+                         context={"calendar": calendar, "today": dt.date.today()})
 
 
 @admin_required

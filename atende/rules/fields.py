@@ -17,6 +17,7 @@ from atende.tickets.choices import (
     TicketStatus,
     TicketType,
 )
+from atende.tickets.models import CustomField
 
 CHOICE, REF, TEXT, TAGS, NUMBER = "choice", "ref", "text", "tags", "number"
 
@@ -89,8 +90,6 @@ OP_LABELS = {
 
 def custom_field_def(name: str) -> FieldDef | None:
     """``custom_fields.<key>`` for an existing custom field (dropdowns list their choices)."""
-    from atende.tickets.models import CustomField
-
     key = name[len(CUSTOM_PREFIX):]
     field = CustomField.objects.filter(key=key).first()
     if field is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from atende.automation.rules.fields import CUSTOM_PREFIX, FIELDS
+from atende.rules.fields import CUSTOM_PREFIX, FIELDS
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import Message, Ticket
 from atende.tickets.states import category_of

@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from atende.automation.rules.context import RuleContext
-from atende.automation.rules.fields import (
+from atende.accounts.models import Organization, Team, User
+from atende.core.exceptions import ValidationError
+from atende.rules.context import RuleContext
+from atende.rules.fields import (
     CHANGE_OPS,
     CHOICE,
     FIELDS,
@@ -23,13 +25,10 @@ from atende.automation.rules.fields import (
     ops_for,
     words,
 )
-from atende.core.exceptions import ValidationError
+from atende.tickets.models import Category
 
 
 def _ref_exists(ref: str, ids: list[int]) -> list[int]:
-    from atende.accounts.models import Organization, Team, User
-    from atende.tickets.models import Category
-
     model = {"team": Team, "user": User, "organization": Organization, "category": Category}[ref]
     found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
     return [i for i in ids if i not in found]

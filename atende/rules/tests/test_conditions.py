@@ -2,10 +2,10 @@
 
 import pytest
 
-from atende.automation.rules.conditions import explain, matches, validate_conditions
-from atende.automation.rules.context import RuleContext
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
+from atende.rules.conditions import explain, matches, validate_conditions
+from atende.rules.context import RuleContext
 from atende.tickets.models import CustomField
 from atende.tickets.tests.factories import CategoryFactory, make_ticket
 
