@@ -7,19 +7,16 @@ export DJANGO_SETTINGS_MODULE ?= atende.config.settings.dev
 
 .PHONY: run install install-test test test-only lint messages bench bench-peer clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
-	$(BIN)/pip install --quiet -c requirements.lock -e .
+# scripts/venv-install.sh creates the venv and installs with uv (seconds), falling back to pip.
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/venv-install.sh
+	bash scripts/venv-install.sh $(VENV) $(PYTHON)
 	$(BIN)/python -m atende.core.i18n
 	@touch $@
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	bash scripts/venv-install.sh $(VENV) $(PYTHON) test
 	@touch $@
 
 install-test: $(VENV)/.installed-test

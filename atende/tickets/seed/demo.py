@@ -19,6 +19,7 @@ from atende.tickets.seed import corpus
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
+    ticket_assign,
     ticket_create,
     ticket_link,
     ticket_transition,
@@ -121,6 +122,7 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
     weights = [12, 30, 14, 6, 18, 20]
     channels = list(Channel.values)
     created = []
+    agent_teams = {agent.pk: set(agent.teams.values_list("pk", flat=True)) for agent in agents}  # read once
     for i in range(tickets):
         customer = customers[0] if i % 25 == 0 else rng.choice(customers)
         key = rng.choice(list(categories))
@@ -129,7 +131,7 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
                                                  else "")
         start = now - datetime.timedelta(days=rng.uniform(0, 90), minutes=rng.randint(0, 600))
         team = category.default_team
-        members = [a for a in agents if team in a.teams.all()] or agents
+        members = [a for a in agents if category.default_team_id in agent_teams[a.pk]] or agents
         assignee = rng.choice(members) if rng.random() < 0.75 else None
         ticket = ticket_create(
             actor=Actor.for_user(customer) if rng.random() < 0.7 else Actor.system(), requester=customer,
@@ -140,8 +142,6 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
             created_at=start,
         )
         if assignee:
-            from atende.tickets.services import ticket_assign
-
             ticket = ticket_assign(ticket=ticket, actor=Actor.system(), team=team, assignee=assignee,
                                    now=start + datetime.timedelta(minutes=rng.randint(1, 30)))
         target = rng.choices(statuses, weights)[0]
