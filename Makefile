@@ -47,4 +47,4 @@ bench-peer: install-test
 	$(BIN)/python bench/peer.py
 
 clean:
-	rm -rf $(VENV) var/static
+	rm -rf $(VENV) $(VENV)-uv var/static
