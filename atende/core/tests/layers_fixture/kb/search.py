@@ -1,0 +1,3 @@
+from atende.nowhere import thing  # an app the layer order does not know
+
+__all__ = ["thing"]
