@@ -8,8 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,17 +17,7 @@ from atende.api.selectors import access_api_token, api_token_list_for_user
 from atende.api.services import api_token_create, api_token_revoke
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
-
-
-def page_base(user) -> str:
-    """Staff see the page inside the console's shell when the console provides one."""
-    if user.is_staff_member:
-        try:
-            get_template("console/base.html")
-            return "console/base.html"
-        except TemplateDoesNotExist:
-            pass
-    return "base.html"
+from atende.core.pages import page_base
 
 
 @login_required

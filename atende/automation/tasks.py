@@ -7,7 +7,10 @@ from typing import Any
 
 from django_tasks import task
 
+from atende.automation.services.engine import routing_apply, sla_policy_actions_run, triggers_run
+from atende.automation.services.time_rules import time_rule_backfill, time_rules_reschedule, time_rules_run
 from atende.tickets.choices import TicketEventType
+from atende.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +22,6 @@ IGNORED_EVENTS = {TicketEventType.AUTOMATION_APPLIED, TicketEventType.NOTIFICATI
 @task()
 def triggers_on_event_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Subscribed to every ticket event (``core.events.TASK_SUBSCRIBERS``). Idempotent: rules run once per event."""
-    from atende.automation.services.engine import routing_apply, sla_policy_actions_run, triggers_run
-    from atende.automation.services.time_rules import time_rules_reschedule
-    from atende.tickets.models import Ticket
-
     result: dict[str, Any] = {}
     kind = payload.get("type")
     if kind in IGNORED_EVENTS:
@@ -51,15 +50,12 @@ def triggers_on_event_task(payload: dict[str, Any]) -> dict[str, Any]:
 def time_rules_run_task() -> dict[str, int]:
     """Every minute: due time rules, then emails/webhooks waiting for a retry."""
     from atende.automation.services.deliveries import deliveries_retry
-    from atende.automation.services.time_rules import time_rules_run
 
     return {"time_rules": time_rules_run(), "deliveries": deliveries_retry()}
 
 
 @task()
 def time_rule_backfill_task(rule_id: int) -> int:
-    from atende.automation.services.time_rules import time_rule_backfill
-
     return time_rule_backfill(rule_id=rule_id)
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 
+from atende.core.selectors import site_branding
+
 
 def site(request):
-    from atende.core.selectors import site_branding
-
     return {"branding": site_branding(), "SITE_URL": settings.SITE_URL}

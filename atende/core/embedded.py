@@ -13,6 +13,9 @@ import os
 import threading
 
 from asgiref.sync import sync_to_async
+from django_tasks_db.management.commands.db_worker import Worker
+
+from atende.core.scheduler import run_forever
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +43,6 @@ class EmbeddedWorkerApp:
                 return
 
     def _start(self) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        from atende.core.scheduler import run_forever
-
         self.worker = Worker(queue_names=["*"], interval=0.5, batch=False, backend_name="default",
                              startup_delay=False, max_tasks=None, worker_id=f"web-{os.getpid()}",
                              excluded_queue_names=[])

@@ -14,6 +14,7 @@ from atende.email_channel.services import (
     outbound_retry_due,
     outbound_send,
 )
+from atende.email_channel.services.imap import mailboxes_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ def inbound_process_task(inbound_id: int) -> str:
 def mailboxes_fetch_task() -> int:
     """Fetch every IMAP mailbox once (polling; ``atende mail-fetch --watch`` uses IDLE), then retry messages
     stored but never processed (a process died in between)."""
-    from atende.email_channel.services.imap import mailboxes_fetch
-
     stored = mailboxes_fetch()
     inbound_retry_stale()
     return stored

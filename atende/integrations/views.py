@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from atende.api.views import page_base
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
+from atende.core.pages import page_base
 from atende.integrations.forms import WebhookForm
 from atende.integrations.selectors import (
     access_webhook_delivery,

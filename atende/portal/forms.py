@@ -11,7 +11,9 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from atende.accounts.models import User
 from atende.core.exceptions import DomainError
+from atende.portal.services import auth_email_enqueue
 from atende.tickets.forms import custom_form_field
 from atende.tickets.models import TicketForm
 from atende.tickets.services import IncomingFile
@@ -44,14 +46,10 @@ class PortalPasswordResetForm(PasswordResetForm):
     (a reset is how they choose one)."""
 
     def get_users(self, email):
-        from atende.accounts.models import User
-
         return User.objects.filter(email__iexact=email.strip(), is_active=True)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None):
-        from atende.portal.services import auth_email_enqueue
-
         path = reverse("accounts:password_reset_confirm", args=[context["uid"], context["token"]])
         auth_email_enqueue(kind="password_reset", user=context["user"], url=f"{settings.SITE_URL}{path}")
 

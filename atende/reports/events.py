@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atende.reports.services import rollups_mark_tickets
 from atende.tickets.choices import TicketEventType
 
 # Events that change nothing a report counts (the ticket row's times, status, team, channel, category, assignee,
@@ -24,6 +25,5 @@ def rollups_mark_on_event(payload: dict[str, Any]) -> None:
     ticket_id = payload.get("ticket_id")
     if not ticket_id or payload.get("type") in IGNORED:
         return
-    from atende.reports.services import rollups_mark_tickets
 
     rollups_mark_tickets(ticket_ids=[int(ticket_id)])

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from atende.reports.services import report_schedules_send_due, rollups_refresh
+
 
 @task()
 def rollups_refresh_task() -> dict[str, int]:
     """Recompute the buckets of tickets changed since the last run; idempotent, safe to run twice."""
-    from atende.reports.services import rollups_refresh
-
     return rollups_refresh()
 
 
 @task()
 def report_schedules_send_task() -> int:
     """Email the scheduled reports whose time has come; idempotent (each sending moves its schedule on)."""
-    from atende.reports.services import report_schedules_send_due
-
     return report_schedules_send_due()

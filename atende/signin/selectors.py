@@ -1,10 +1,11 @@
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from atende.accounts.choices import STAFF_ROLES
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
 from atende.signin.choices import ProviderAudience
-from atende.signin.models import SsoProvider
+from atende.signin.models import Passkey, SignInSession, SsoProvider
 
 
 def sso_providers_for_login() -> list[SsoProvider]:
@@ -24,10 +25,6 @@ def access_sso_provider(*, slug: str) -> SsoProvider:
 
 
 def staff_with_second_factor_status() -> QuerySet[User]:
-    from django.db.models import Exists, OuterRef
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from atende.signin.models import Passkey
 
     return (User.objects.filter(role__in=STAFF_ROLES, is_active=True)
             .annotate(has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
@@ -36,6 +33,4 @@ def staff_with_second_factor_status() -> QuerySet[User]:
 
 
 def session_list_for_user(*, user: User) -> QuerySet:
-    from atende.signin.models import SignInSession
-
     return SignInSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at")

@@ -6,16 +6,14 @@ from typing import Any
 
 from django_tasks import task
 
+from atende.sla.services.clocks import sla_check_due, sla_handle_event
+
 
 @task()
 def sla_on_event_task(payload: dict[str, Any]) -> None:
-    from atende.sla.services.clocks import sla_handle_event
-
     sla_handle_event(payload=payload)
 
 
 @task()
 def sla_check_due_task() -> dict[str, int]:
-    from atende.sla.services.clocks import sla_check_due
-
     return sla_check_due()

@@ -13,13 +13,11 @@ from atende.accounts.models import User
 from atende.core.exceptions import NotFound
 from atende.surveys.choices import Rating
 from atende.surveys.models import SatisfactionSurvey
-from atende.surveys.tokens import read_token
+from atende.surveys.tokens import make_token, read_token
 from atende.tickets.models import Ticket
 
 
 def survey_path_for_ticket(ticket: Ticket) -> str:
-    from atende.surveys.tokens import make_token
-
     return reverse("surveys:rate", args=[make_token(ticket_id=ticket.pk, requester_id=ticket.requester_id)])
 
 

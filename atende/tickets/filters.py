@@ -19,6 +19,8 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from atende.accounts.models import Organization, Team, User
+from atende.accounts.selectors import team_ids_for_user
 from atende.core.exceptions import ValidationError
 from atende.tickets.choices import Channel, TicketPriority, TicketStatus, TicketType
 from atende.tickets.models import Category, TicketTag
@@ -237,8 +239,6 @@ def _product(dimensions: list[list[Q]]) -> int:
 
 def _equality_parts(values: list[int | str], column: str, *, user) -> list[Q]:
     """``team``/``assignee`` filter values as one ``column = id`` (or ``IS NULL``) each; [] when not splittable."""
-    from atende.accounts.selectors import team_ids_for_user
-
     if not values:
         return []
     ids: set[int] = {v for v in values if isinstance(v, int)}
@@ -268,8 +268,6 @@ def category_subtree_ids(ids: list[int]) -> list[int]:
 
 
 def _any_of(values: list[int | str], column: str, *, user) -> Q:
-    from atende.accounts.selectors import team_ids_for_user
-
     ids = [v for v in values if isinstance(v, int)]
     cond = Q(**{f"{column}__in": ids}) if ids else Q(pk__in=[])
     if NONE in values:
@@ -320,8 +318,6 @@ def parse_search_query(q: str, *, user) -> tuple[str, TicketFilters]:
     ``type:incident``, ``channel:email``, ``cf.<key>:value``, ``created>2026-01-01`` (``>= < <= :`` too; also
     ``updated``), and ``#123`` for a ticket number. Values with spaces go in quotes: ``org:"Acme Corp"``.
     """
-    from atende.accounts.models import Organization, Team, User
-
     try:
         words = shlex.split(q or "", posix=True)
     except ValueError:  # an unbalanced quote: read it as plain words

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from atende.tickets.choices import FieldKind
+
 
 class TriageModelQuerySet(models.QuerySet):
     def active(self):
@@ -57,7 +59,6 @@ class PredictableField(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError as FormError
 
-        from atende.tickets.choices import FieldKind
 
         if self.custom_field_id and self.custom_field.kind != FieldKind.DROPDOWN:
             raise FormError({"custom_field": _("Only dropdown fields can be predicted.")})

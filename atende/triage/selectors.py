@@ -89,7 +89,7 @@ def training_history(*, custom_keys: list[str], limit: int = MAX_TRAINING_TICKET
 def similar_tickets_for_user(*, user: User, ticket: Ticket, limit: int = 5) -> list[Ticket]:
     """Up to ``limit`` earlier tickets most like ``ticket`` that ``user`` may see, solved and closed ones first,
     then by similarity; from the tickets the active model learned from. Empty without a usable model."""
-    from atende.triage.predictions import loaded_model
+    from atende.triage.predictions import loaded_model  # predictions imports this module's selectors
 
     model = loaded_model()
     if model is None:

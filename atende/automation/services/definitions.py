@@ -12,6 +12,7 @@ from atende.audit.services import audit_settings_change, audit_settings_saved, m
 from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
 from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
 from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.core.tasks import enqueue_on_commit
 from atende.rules import actions as A
 from atende.rules.conditions import validate_conditions
 from atende.rules.placeholders import validate_placeholders
@@ -76,15 +77,8 @@ def rule_save(*, kind: str, user=None, rule=None, name: str, conditions: Any = N
     rule.save()
     audit_settings_saved(actor=user, target=rule, before=before, exclude=("position",))
     if kind == "time_rule":
-        rule_id = rule.pk
-        transaction.on_commit(lambda: _backfill(rule_id))
+        enqueue_on_commit("atende.automation.tasks.time_rule_backfill_task", rule.pk)
     return rule
-
-
-def _backfill(rule_id: int) -> None:
-    from atende.automation.tasks import time_rule_backfill_task
-
-    time_rule_backfill_task.enqueue(rule_id)
 
 
 @transaction.atomic

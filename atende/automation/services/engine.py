@@ -21,6 +21,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext
+from atende.sla.models import SlaPolicy
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Ticket, TicketEvent
 
@@ -118,8 +119,6 @@ def triggers_run(payload: dict[str, Any]) -> list[int]:
 
 def sla_policy_actions_run(payload: dict[str, Any]) -> str | None:
     """SLA_WARNING / SLA_BREACHED: the policy's configured actions (notify, raise priority, reassign…)."""
-    from atende.sla.models import SlaPolicy
-
     data = payload.get("data") or {}
     policy = SlaPolicy.objects.filter(pk=data.get("policy_id")).first()
     if policy is None:

@@ -22,6 +22,8 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext, tickets_for_conditions
+from atende.sla.business_time import add_business_minutes
+from atende.sla.selectors import calendar_for_team
 from atende.tickets.choices import TicketStatus
 from atende.tickets.models import Ticket
 
@@ -35,9 +37,6 @@ def time_rule_due_at(rule: TimeRule, ticket: Ticket, anchor: dt.datetime, *,
                      calendar_for: Callable[[int | None], CalendarSpec] | None = None) -> dt.datetime:
     minutes = float(Decimal(rule.hours) * 60)
     if rule.business_hours:
-        from atende.sla.business_time import add_business_minutes
-        from atende.sla.selectors import calendar_for_team
-
         return add_business_minutes((calendar_for or calendar_for_team)(ticket.team_id), anchor, minutes)
     return anchor + dt.timedelta(minutes=minutes)
 
@@ -54,8 +53,6 @@ class _Lookups:
     field definitions. Kept for one reschedule or one backfill run, so an admin's edits apply to the next one."""
 
     def __init__(self) -> None:
-        from atende.sla.selectors import calendar_for_team
-
         self.calendar_for = functools.cache(calendar_for_team)
         self.field_defs: dict = {}
 

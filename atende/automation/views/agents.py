@@ -13,6 +13,7 @@ from atende.accounts.decorators import admin_required, staff_required
 from atende.accounts.models import Team
 from atende.accounts.selectors import team_list
 from atende.automation.forms import TeamAssignmentForm
+from atende.automation.models import CannedReply, Delivery, Macro, RoutingRule, RuleRun, TimeRule, Trigger
 from atende.automation.services.assignment import agent_set_availability, open_ticket_counts, team_set_assignment
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
@@ -64,8 +65,6 @@ def team_assignment_save(request, team_id: int):
 
 @admin_required
 def index(request):
-    from atende.automation.models import CannedReply, Delivery, Macro, RoutingRule, RuleRun, TimeRule, Trigger
-
     counts = {"routing": RoutingRule.objects.count(), "triggers": Trigger.objects.count(),
               "time_rules": TimeRule.objects.count(), "macros": Macro.objects.count(),
               "canned": CannedReply.objects.count()}

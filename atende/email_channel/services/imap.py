@@ -13,6 +13,7 @@ import time
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from atende.core.tasks import enqueue
 from atende.email_channel.choices import AfterStore, AuthMethod, InboundSource, TlsMode
 from atende.email_channel.models import Mailbox
 from atende.email_channel.services.inbound import inbound_process, inbound_store
@@ -106,10 +107,8 @@ def fetch_new(conn: imaplib.IMAP4, mailbox: Mailbox, *, process: bool = True) ->
 
 
 def _process_later(inbound_id: int) -> None:
-    from atende.email_channel.tasks import inbound_process_task
-
     try:
-        inbound_process_task.enqueue(inbound_id)
+        enqueue("atende.email_channel.tasks.inbound_process_task", inbound_id)
     except Exception:  # noqa: BLE001 - no queue: process here
         inbound_process(inbound_id=inbound_id)
 

@@ -11,14 +11,13 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
 from atende.email_channel.choices import InboundSource
+from atende.email_channel.services.imap import _process_later
 from atende.email_channel.services.inbound import inbound_store
 
 logger = logging.getLogger(__name__)
 
 
 def _store_and_queue(raw: bytes, envelope_from: str, recipients: list[str]) -> int:
-    from atende.email_channel.services.imap import _process_later
-
     close_old_connections()
     try:
         row, _created = inbound_store(raw=raw, source=InboundSource.SMTP, envelope_from=envelope_from,

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.html import escape, linebreaks
 
 from atende.accounts.models import User
+from atende.core.models import SiteConfiguration
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate, OutboundMessage
 from atende.email_channel.services import addresses
@@ -228,8 +229,6 @@ def _name(user_id: int | None) -> str:
 
 def _site_name() -> str:
     try:
-        from atende.core.models import SiteConfiguration
-
         return SiteConfiguration.load().name
     except Exception:  # noqa: BLE001
         return "Atende"

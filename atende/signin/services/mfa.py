@@ -43,7 +43,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import NotFound, PermissionDenied, ValidationError
 from atende.core.throttle import Throttled, rates, throttle_check, throttle_hit, throttle_reset
 from atende.signin.choices import SecondFactor
-from atende.signin.models import Passkey
+from atende.signin.models import Passkey, SecurityPolicy
 from atende.signin.services.sessions import sessions_end_all
 
 RECOVERY_CODES = 10
@@ -66,8 +66,6 @@ def has_second_factor(user: User) -> bool:
 
 
 def needs_second_factor_setup(user: User) -> bool:
-    from atende.signin.models import SecurityPolicy
-
     return user.is_staff_member and SecurityPolicy.load().require_mfa_for_staff and not has_second_factor(user)
 
 

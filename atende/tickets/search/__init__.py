@@ -26,7 +26,10 @@ from atende.core.exceptions import ValidationError
 from atende.core.pagination import keyset_page
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, parse_search_query, ticket_filter_branches
 from atende.tickets.models import Ticket
+from atende.tickets.search import postgres, sqlite
+from atende.tickets.search.sqlite import CLOSE, OPEN
 from atende.tickets.search.text import Term, parse_terms
+from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 
 __all__ = ["SearchHit", "SearchPage", "reindex_all", "reindex_tickets", "search_tickets"]
 
@@ -56,11 +59,7 @@ class SearchPage:
 
 
 def _backend():
-    if connection.vendor == "postgresql":
-        from atende.tickets.search import postgres as backend
-    else:
-        from atende.tickets.search import sqlite as backend
-    return backend
+    return postgres if connection.vendor == "postgresql" else sqlite
 
 
 def reindex_tickets(ticket_ids: list[int]) -> None:
@@ -86,8 +85,6 @@ def reindex_all(*, batch_size: int = 5000) -> int:
 
 def _mark(text: str) -> SafeString:
     """Escape the engine's text, then turn its match markers into <mark>."""
-    from atende.tickets.search.sqlite import CLOSE, OPEN
-
     return mark_safe(escape(text or "").replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))
 
 
@@ -110,8 +107,6 @@ def _read_offset(cursor: str | None, query: str) -> int:
 def search_tickets(*, user, query: str, cursor: str | None = None, size: int = 50) -> SearchPage:
     """Tickets matching ``query`` (free text plus qualifiers, see ``tickets.filters.parse_search_query``) that
     ``user`` may see: ranked with highlighted excerpts when there is text, else newest-updated first."""
-    from atende.tickets.selectors import ticket_list_for_user
-
     size = max(1, min(int(size), MAX_SIZE))
     text, filters = parse_search_query(query, user=user)
     terms = parse_terms(text)
@@ -133,7 +128,6 @@ def _ranked(*, user, qs, terms: list[Term], text: str, filters: TicketFilters, q
     backend = _backend()
     include_notes = bool(user.is_staff_member)
     offset = _read_offset(cursor, query)
-    from atende.tickets.selectors import ticket_visibility_filter
 
     window = int(getattr(settings, "ATENDE_SEARCH_WINDOW", DEFAULT_WINDOW))
     found = None
@@ -183,8 +177,6 @@ def _ranked_from_index(backend, qs, terms: list[Term], *, include_notes: bool, o
 
 def _best_excerpt(marks: dict[str, str]) -> tuple[str, str]:
     """The excerpt that shows a match: public text first, then notes, then the requester; else the body's start."""
-    from atende.tickets.search.sqlite import OPEN
-
     for source in ("body", "notes", "people"):
         if OPEN in (marks.get(source) or ""):
             return source, marks[source]

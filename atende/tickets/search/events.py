@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from atende.tickets.choices import TicketEventType
+from atende.tickets.search import reindex_tickets
 
 # Events that change what the index holds for a ticket (subject, messages, requester). Status, assignment and
 # other field changes need no reindex: filters read those from the ticket row itself.
@@ -20,6 +21,5 @@ def index_on_event(payload: dict[str, Any]) -> None:
     ticket_id = payload.get("ticket_id")
     if not ticket_id or payload.get("type") not in TEXT_EVENTS:
         return
-    from atende.tickets.search import reindex_tickets
 
     reindex_tickets([int(ticket_id)])

@@ -25,6 +25,7 @@ from atende.tickets.services._common import (
     user_ref,
 )
 from atende.tickets.services.create import normalize_tags, tags_get_or_create
+from atende.tickets.services.lifecycle import ticket_transition
 from atende.tickets.states import category_of
 
 _PLAIN_FIELDS = {"subject", "type", "category", "urgency", "impact", "priority", "custom_fields", "language"}
@@ -63,8 +64,6 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
     if "followers" in changes:
         ticket = ticket_set_followers(ticket=ticket, actor=actor, followers=changes["followers"])
     if "status" in changes and changes["status"] and changes["status"] != ticket.status:
-        from atende.tickets.services.lifecycle import ticket_transition
-
         ticket = ticket_transition(ticket=ticket, to=changes["status"], actor=actor, reason=reason,
                                    resolution_summary=changes.get("resolution_summary", ""))
     return ticket
