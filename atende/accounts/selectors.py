@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from atende.accounts.choices import STAFF_ROLES, Role
+from atende.accounts.choices import Role
 from atende.accounts.models import Organization, Team, User
 from atende.core.exceptions import NotFound
 
@@ -8,10 +8,6 @@ from atende.core.exceptions import NotFound
 def agent_list(*, active_only: bool = True) -> QuerySet[User]:
     qs = User.objects.filter(role__in=[Role.ADMIN, Role.AGENT]).order_by("name", "email")
     return qs.filter(is_active=True) if active_only else qs
-
-
-def staff_list() -> QuerySet[User]:
-    return User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by("name", "email")
 
 
 def team_ids_for_user(user: User) -> list[int]:

@@ -76,12 +76,6 @@ def index_article(article: Article) -> None:
         )
 
 
-def unindex_article(article_id: int) -> None:
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM kb_article_fts WHERE rowid = %s", [article_id])
-
-
 def _fts5_query(words: list[str], *, mode: str, prefix_last: bool) -> str:
     groups = []
     for i, word in enumerate(words):

@@ -183,8 +183,3 @@ def deflection_filter(*, since: datetime.datetime | None = None, until: datetime
 def deflection_count(*, since: datetime.datetime | None = None, until: datetime.datetime | None = None) -> int:
     """What reports count as "requests deflected by the knowledge base"."""
     return Deflection.objects.filter(deflection_filter(since=since, until=until)).count()
-
-
-def deflection_list(*, since=None, until=None) -> QuerySet[Deflection]:
-    return Deflection.objects.filter(deflection_filter(since=since, until=until)).select_related("article",
-                                                                                                  "customer")

@@ -4,17 +4,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from atende.accounts.choices import STAFF_ROLES
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
-from atende.signin.choices import ProviderAudience
 from atende.signin.models import Passkey, SignInSession, SsoProvider
 
 
 def sso_providers_for_login() -> list[SsoProvider]:
     return list(SsoProvider.objects.filter(is_active=True).order_by("name"))
-
-
-def sso_providers_for_portal() -> list[SsoProvider]:
-    return list(SsoProvider.objects.filter(is_active=True, kind="oidc",
-                                           audience__in=[ProviderAudience.CUSTOMERS, ProviderAudience.EVERYONE]))
 
 
 def access_sso_provider(*, slug: str) -> SsoProvider:

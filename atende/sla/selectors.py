@@ -10,7 +10,7 @@ from django.utils import timezone
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext
 from atende.sla.business_time import CalendarSpec
-from atende.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from atende.sla.models import BusinessCalendar, SlaPolicy
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import ticket_list_for_user
 
@@ -49,10 +49,6 @@ def policy_for_ticket(ticket: Ticket, *, payload: dict | None = None) -> SlaPoli
         if matches(policy.conditions or {}, ctx):
             return policy
     return None
-
-
-def clock_list_for_ticket(*, ticket: Ticket) -> QuerySet[SlaClock]:
-    return SlaClock.objects.filter(ticket=ticket).select_related("policy").order_by("metric", "cycle")
 
 
 def tickets_breaching_soon(*, user, within: dt.timedelta = dt.timedelta(hours=4)) -> QuerySet[Ticket]:

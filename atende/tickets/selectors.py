@@ -58,10 +58,6 @@ def can_edit_ticket(user: User, ticket: Ticket) -> bool:
     return user.is_authenticated and user.is_agent and not ticket.is_closed
 
 
-def can_reply_publicly(user: User, ticket: Ticket) -> bool:
-    return user.is_authenticated and (user.is_agent or user.is_customer)
-
-
 def message_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[Message]:
     """The thread; customers never see internal notes or system messages."""
     qs = Message.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")

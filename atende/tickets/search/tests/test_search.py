@@ -168,8 +168,15 @@ def test_reindex_is_idempotent_and_index_on_event_ignores_other_events(db, agent
 def test_terms_never_leak_engine_syntax(db, agent):
     ticket = make_ticket(actor=Actor.for_user(agent), subject="Weird NEAR(AND) OR subject")
     reindex_tickets([ticket.pk])
-    for query in ('NEAR(AND', 'subject OR', '"unbalanced', "{subject}:x", "a*b^c", "-", "***"):
-        search_tickets(user=agent, query=query)  # no engine syntax error
+    other = make_ticket(actor=Actor.for_user(agent), subject="Printer jam")
+    reindex_tickets([ticket.pk, other.pk])
+    # engine operators are read as the plain words they are: only the ticket that has those words is found
+    assert _numbers(search_tickets(user=agent, query="NEAR(AND")) == [ticket.number]
+    assert _numbers(search_tickets(user=agent, query="subject OR")) == [ticket.number]
+    for query in ('"unbalanced', "{subject}:x", "a*b^c"):  # words no ticket has: nothing, and no error
+        assert _numbers(search_tickets(user=agent, query=query)) == []
+    for query in ("-", "***"):  # no words at all: the plain list, newest first, as for an empty search
+        assert _numbers(search_tickets(user=agent, query=query)) == [other.number, ticket.number]
 
 
 def test_term_parsing_and_portuguese_stemmer():
