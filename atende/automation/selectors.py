@@ -37,3 +37,13 @@ def access_canned_reply(*, user, canned_id: int) -> CannedReply:
     if canned is None:
         raise NotFound("Canned reply not found.")
     return canned
+
+
+def rule_list(model) -> QuerySet:
+    """Rules of one kind (routing rules, triggers, time rules) in the order they run."""
+    return model.objects.order_by("position", "id")
+
+
+def macro_list_for_settings(*, user) -> QuerySet[Macro]:
+    """The macros settings page: every macro for an admin, else the ones the agent may apply."""
+    return Macro.objects.order_by("position", "name") if user.is_admin else macro_list_for_user(user=user)

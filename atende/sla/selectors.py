@@ -56,3 +56,13 @@ def tickets_breaching_soon(*, user, within: dt.timedelta = dt.timedelta(hours=4)
     horizon = timezone.now() + within
     return (ticket_list_for_user(user=user).filter(sla_due_at__isnull=False, sla_due_at__lte=horizon)
             .with_list_relations().order_by("sla_due_at", "id"))
+
+
+def policy_list() -> QuerySet[SlaPolicy]:
+    """Every policy in the order they are tried, with its calendar (the settings list)."""
+    return SlaPolicy.objects.select_related("calendar").order_by("position", "id")
+
+
+def calendar_list() -> QuerySet[BusinessCalendar]:
+    """Every business calendar with its hours, holidays and teams (the settings list)."""
+    return BusinessCalendar.objects.prefetch_related("hours", "holidays", "teams").order_by("name")

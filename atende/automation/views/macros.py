@@ -16,7 +16,7 @@ from atende.automation.selectors import (
     access_canned_reply,
     access_macro,
     canned_reply_list_for_user,
-    macro_list_for_user,
+    macro_list_for_settings,
 )
 from atende.automation.services.definitions import (
     canned_reply_delete,
@@ -44,8 +44,7 @@ def _editable_macro(request, macro_id: int) -> Macro:
 
 @agent_required
 def macro_list(request):
-    macros = Macro.objects.order_by("position", "name") if request.user.is_admin else \
-        macro_list_for_user(user=request.user)
+    macros = macro_list_for_settings(user=request.user)
     return render(request, "automation/macro_list.html", {"macros": [
         (m, [describe(a) for a in m.actions], macro_can_edit(request.user, m)) for m in macros.select_related("owner")]})
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.accounts.decorators import admin_required
+from atende.automation import selectors
 from atende.automation.forms import RoutingRuleForm, TimeRuleForm, TriggerForm
 from atende.automation.models import RoutingRule, TimeRule, Trigger
 from atende.automation.services.definitions import rule_delete, rule_save
@@ -42,7 +43,7 @@ def _kind(kind: str) -> dict:
 @admin_required
 def rule_list(request, kind: str):
     cfg = _kind(kind)
-    rules = cfg["model"].objects.order_by("position", "id")
+    rules = selectors.rule_list(cfg["model"])
     return render(request, "automation/rule_list.html", {"cfg": cfg, "rules": [
         (rule, [describe(a) for a in rule.actions]) for rule in rules]})
 

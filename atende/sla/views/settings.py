@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from atende.accounts.decorators import admin_required
 from atende.rules.actions import describe
 from atende.rules.pages import preview_page, reference, reorder, settings_form
+from atende.sla import selectors
 from atende.sla.business_time import add_business_minutes, format_hhmm
 from atende.sla.forms import CalendarForm, PolicyForm
 from atende.sla.models import BusinessCalendar, SlaPolicy
@@ -35,7 +36,7 @@ POLICY_FIELDS = ["name", "description", "is_active", "conditions", "first_reply_
 
 @admin_required
 def policy_list(request):
-    policies = SlaPolicy.objects.select_related("calendar").order_by("position", "id")
+    policies = selectors.policy_list()
     return render(request, "sla/policy_list.html", {"policies": [
         (p, [describe(a) for a in p.breach_actions]) for p in policies]})
 
@@ -98,7 +99,7 @@ def _holidays_text(calendar: BusinessCalendar) -> str:
 
 @admin_required
 def calendar_list(request):
-    calendars = BusinessCalendar.objects.prefetch_related("hours", "holidays", "teams").order_by("name")
+    calendars = selectors.calendar_list()
     return render(request, "sla/calendar_list.html", {"calendars": [
         (c, _hours_text(c).replace("\n", " · "), c.holidays.count()) for c in calendars]})
 
