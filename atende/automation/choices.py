@@ -65,17 +65,6 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class DeliveryKind(models.TextChoices):
-    EMAIL = "email", _("Email")
-    WEBHOOK = "webhook", _("Webhook")
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed (gave up)")
-
-
 class MessageVisibility(models.TextChoices):
     REPLY = "reply", _("Public reply")
     NOTE = "note", _("Internal note")

@@ -9,8 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.choices import (
-    DeliveryKind,
-    DeliveryStatus,
     MessageVisibility,
     RunStatus,
     TimeAnchor,
@@ -95,27 +93,6 @@ class RuleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.rule_id} on event {self.event_id}: {self.status}"
-
-
-class Delivery(models.Model):
-    """An email or webhook an automation sends: recorded with the change, delivered after commit, retried."""
-
-    kind = models.CharField(max_length=10, choices=DeliveryKind.choices)
-    ticket = models.ForeignKey("tickets.Ticket", null=True, on_delete=models.SET_NULL, related_name="+")
-    payload = models.JSONField(default=dict)
-    origin = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending"))]
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
 
 
 class AssignmentCursor(models.Model):

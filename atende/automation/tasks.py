@@ -48,19 +48,12 @@ def triggers_on_event_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 @task()
 def time_rules_run_task() -> dict[str, int]:
-    """Every minute: due time rules, then emails/webhooks waiting for a retry."""
-    from atende.automation.services.deliveries import deliveries_retry
+    """Every minute: due time rules (their emails and webhooks are retried by the outbound engine's drain)."""
 
-    return {"time_rules": time_rules_run(), "deliveries": deliveries_retry()}
+    return {"time_rules": time_rules_run()}
 
 
 @task()
 def time_rule_backfill_task(rule_id: int) -> int:
     return time_rule_backfill(rule_id=rule_id)
 
-
-@task()
-def delivery_attempt_task(delivery_id: int) -> str:
-    from atende.automation.services.deliveries import delivery_attempt
-
-    return delivery_attempt(delivery_id=delivery_id)

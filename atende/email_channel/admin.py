@@ -1,5 +1,5 @@
 """Admin for the email channel: mailboxes, sender rules, settings, templates, the inbound store (quarantine:
-reprocess or discard) and the outbound queue with its delivery attempts. Actions call the services."""
+reprocess or discard). Queued mail is listed with every other delivery under "Outbound deliveries"."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,15 +12,13 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.email_channel.choices import InboundStatus
 from atende.email_channel.models import (
-    DeliveryAttempt,
     EmailSettings,
     InboundMessage,
     Mailbox,
     NotificationTemplate,
-    OutboundMessage,
     SenderRule,
 )
-from atende.email_channel.services import inbound_discard, inbound_reprocess, outbound_cancel, outbound_send
+from atende.email_channel.services import inbound_discard, inbound_reprocess
 from atende.email_channel.services.notifications import default_template
 
 
@@ -118,36 +116,3 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a> · <a href="{}?download=1">{}</a>', url, _("view"), url, _("download"))
 
 
-class DeliveryAttemptInline(admin.TabularInline):
-    model = DeliveryAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = ["number", "succeeded", "error", "created_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.action(description=_("Send now"))
-def send_now(modeladmin, request, queryset):
-    for row in queryset:
-        outbound_send(outbound_id=row.pk, force=True)
-
-
-@admin.action(description=_("Cancel"))
-def cancel(modeladmin, request, queryset):
-    for row in queryset:
-        outbound_cancel(outbound=row, actor=Actor.for_user(request.user))
-
-
-@admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "subject", "kind", "ticket_id", "status", "attempts", "next_attempt_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["subject", "message_id", "dedupe_key"]
-    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
-    inlines = [DeliveryAttemptInline]
-    actions = [send_now, cancel]
-
-    def has_add_permission(self, request):
-        return False

@@ -59,12 +59,3 @@ class NotificationKind(models.TextChoices):
     TICKET_ASSIGNED = "ticket_assigned", _("Ticket assigned to me (to the agent)")
     CUSTOMER_REPLIED = "customer_replied", _("Customer replied (to the agent)")
     NOTE_MENTION = "note_mention", _("Mention in an internal note (to the agent)")
-
-
-class OutboundStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    RETRYING = "retrying", _("Waiting to retry")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")

@@ -4,7 +4,6 @@ notification templates and the channel's settings."""
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +15,6 @@ from atende.email_channel.choices import (
     InboundStatus,
     NonParticipantPolicy,
     NotificationKind,
-    OutboundStatus,
     SenderRuleKind,
     TlsMode,
 )
@@ -187,64 +185,3 @@ class NotificationTemplate(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.language})"
-
-
-class OutboundMessage(models.Model):
-    """A queued email. ``dedupe_key`` makes queueing idempotent (event id, recipient, kind)."""
-
-    dedupe_key = models.CharField(max_length=255, blank=True)
-    kind = models.CharField(_("kind"), max_length=30, blank=True)
-    ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    ticket_message_id = models.BigIntegerField(null=True, blank=True)
-    event_id = models.BigIntegerField(null=True, blank=True)
-    from_email = models.CharField(_("from"), max_length=320)
-    reply_to = models.CharField(_("reply to"), max_length=320, blank=True)
-    to = models.JSONField(_("to"), default=list)
-    cc = models.JSONField(_("cc"), default=list, blank=True)
-    subject = models.CharField(_("subject"), max_length=998)
-    body_text = models.TextField(_("text"))
-    body_html = models.TextField(_("HTML"), blank=True)
-    headers = models.JSONField(default=dict, blank=True)
-    message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
-    attachment_ids = models.JSONField(default=list, blank=True)
-    # Files generated for this mail alone (a report's CSV), not ticket attachments: [{"filename", "content_type",
-    # "content" (base64)}]. Kept small by their callers.
-    files = models.JSONField(default=list, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    max_attempts = models.PositiveIntegerField(default=6)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("outbound message")
-        verbose_name_plural = _("outbound messages")
-        constraints = [
-            models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="outbound_dedupe_key"),
-        ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbound_due")]
-
-    def __str__(self) -> str:
-        return f"{self.subject} → {', '.join(self.to)}"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in (OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.CANCELLED)
-
-
-class DeliveryAttempt(models.Model):
-    outbound = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
-    number = models.PositiveIntegerField()
-    succeeded = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["outbound_id", "number"]
-        constraints = [models.UniqueConstraint(fields=["outbound", "number"], name="delivery_attempt_unique")]
-
-    def __str__(self) -> str:
-        return f"attempt {self.number} of {self.outbound_id}"

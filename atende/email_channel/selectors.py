@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
 from atende.email_channel.choices import InboundStatus
-from atende.email_channel.models import InboundMessage, OutboundMessage
+from atende.email_channel.models import InboundMessage
 from atende.tickets.selectors import access_ticket
 
 
@@ -29,9 +29,3 @@ def quarantine_list_for_admin(*, user: User) -> QuerySet[InboundMessage]:
         raise NotFound("Not found.")
     return InboundMessage.objects.filter(status=InboundStatus.QUARANTINED).defer("raw").order_by("-received_at", "-id")
 
-
-def outbound_list_for_ticket(*, user: User, ticket_id: int) -> QuerySet[OutboundMessage]:
-    access_ticket(user=user, ticket_id=ticket_id)
-    if not user.is_staff_member:
-        raise NotFound("Not found.")
-    return OutboundMessage.objects.filter(ticket_id=ticket_id).prefetch_related("delivery_attempts")

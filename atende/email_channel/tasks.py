@@ -1,4 +1,5 @@
-"""Background work for the email channel: delivery, notifications, fetching and crash recovery.
+"""Background work for the email channel: notifications, fetching and crash recovery (mail is sent by the
+outbound engine, atende/outbound).
 
 Every task takes ids or a plain payload, re-reads rows, and is safe to run twice.
 """
@@ -11,22 +12,10 @@ from atende.email_channel.services import (
     inbound_process,
     inbound_retry_stale,
     notifications_for_event,
-    outbound_retry_due,
-    outbound_send,
 )
 from atende.email_channel.services.imap import mailboxes_fetch
 
 logger = logging.getLogger(__name__)
-
-
-@task(queue_name="mail")
-def outbound_send_task(outbound_id: int) -> None:
-    outbound_send(outbound_id=outbound_id)
-
-
-@task(queue_name="mail")
-def outbound_retry_task() -> int:
-    return outbound_retry_due()
 
 
 @task(queue_name="mail")

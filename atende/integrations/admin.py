@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from atende.audit.admin import AuditedAdmin
-from atende.integrations.models import ExternalRecord, PrivacyRequest, WebhookDelivery, WebhookSubscription
+from atende.integrations.models import ExternalRecord, PrivacyRequest, WebhookSubscription
 
 
 @admin.register(WebhookSubscription)
@@ -9,13 +9,6 @@ class WebhookSubscriptionAdmin(AuditedAdmin):
     list_display = ["name", "url", "is_active", "consecutive_failures", "disabled_at"]
     list_filter = ["is_active"]
     exclude = ["secret"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "url", "status", "attempts", "last_status_code", "created_at"]
-    list_filter = ["status", "event_type"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
 
 @admin.register(ExternalRecord)

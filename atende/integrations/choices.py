@@ -40,13 +40,6 @@ EVENT_MAP: dict[str, str] = {
 }
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SUCCEEDED = "succeeded", _("Delivered")
-    FAILED = "failed", _("Failed, will retry")
-    ABANDONED = "abandoned", _("Failed, gave up")
-
-
 class PrivacyAction(models.TextChoices):
     EXPORT = "export", _("Data export")
     ERASE = "erase", _("Erasure")

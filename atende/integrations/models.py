@@ -1,13 +1,12 @@
-"""Webhook subscriptions and their delivery log; links from imported records to their source ids; privacy log."""
+"""Webhook subscriptions (their deliveries are rows of the outbound engine); links from imported records to their source ids; privacy log."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from atende.core.models import BaseModel
-from atende.integrations.choices import DeliveryStatus, PrivacyAction
+from atende.integrations.choices import PrivacyAction
 
 
 class WebhookSubscription(BaseModel):
@@ -32,61 +31,6 @@ class WebhookSubscription(BaseModel):
 
     def wants(self, event_type: str) -> bool:
         return self.is_active and ("*" in self.event_types or event_type in self.event_types)
-
-
-class WebhookDelivery(models.Model):
-    """One event sent (or to be sent) to one URL, with its retries. Deliveries are unique per event."""
-
-    subscription = models.ForeignKey(WebhookSubscription, null=True, blank=True, on_delete=models.CASCADE,
-                                     related_name="deliveries")
-    url = models.URLField(max_length=500)
-    adhoc_secret = models.CharField(max_length=100, blank=True)  # automation's one-off calls have no subscription
-    event_id = models.BigIntegerField(null=True, blank=True)
-    event_type = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["subscription", "event_id"], condition=Q(event_id__isnull=False),
-                                    name="webhook_delivery_once_per_event"),
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
-            models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_sub_created"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} → {self.url}"
-
-
-class WebhookAttempt(models.Model):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    response_excerpt = models.CharField(max_length=1000, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["delivery", "number"]
-
-    def __str__(self) -> str:
-        return f"attempt {self.number} of delivery {self.delivery_id}"
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 class ExternalRecord(models.Model):

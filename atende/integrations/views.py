@@ -110,4 +110,7 @@ def delivery_redeliver(request, delivery_id: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Delivery queued to be sent again."))
-    return redirect("integrations:webhook_detail", delivery.subscription_id)
+    subscription_id = delivery.payload.get("subscription_id")
+    if subscription_id is None:  # an automation's one-off call belongs to no webhook page
+        return redirect("integrations:webhooks")
+    return redirect("integrations:webhook_detail", subscription_id)

@@ -18,6 +18,8 @@ from atende.integrations.selectors import (
     access_webhook_delivery,
     access_webhook_subscription,
     webhook_delivery_list_for_user,
+    webhook_delivery_status,
+    webhook_delivery_statuses,
     webhook_subscription_list_for_user,
 )
 from atende.integrations.services import (
@@ -108,11 +110,12 @@ def _webhook(sub, *, with_secret: bool = False) -> dict[str, Any]:
 
 
 def _delivery(delivery, *, with_attempts: bool = False) -> dict[str, Any]:
-    data = {"id": delivery.pk, "webhook_id": delivery.subscription_id, "event_type": delivery.event_type,
-            "event_id": delivery.event_id, "status": delivery.status, "attempts": delivery.attempts,
-            "last_status_code": delivery.last_status_code, "last_error": delivery.last_error,
-            "last_attempt_at": delivery.last_attempt_at, "next_attempt_at": delivery.next_attempt_at,
-            "delivered_at": delivery.delivered_at, "created_at": delivery.created_at, "payload": delivery.payload}
+    data = {"id": delivery.pk, "webhook_id": delivery.payload.get("subscription_id"), "event_type": delivery.kind,
+            "event_id": delivery.event_id, "status": webhook_delivery_status(delivery),
+            "attempts": delivery.attempts, "last_status_code": delivery.last_status_code,
+            "last_error": delivery.last_error[:500], "last_attempt_at": delivery.last_attempt_at,
+            "next_attempt_at": delivery.next_attempt_at, "delivered_at": delivery.sent_at,
+            "created_at": delivery.created_at, "payload": delivery.payload.get("body", {})}
     if with_attempts:
         data["attempt_log"] = [{"number": a.number, "status_code": a.status_code, "error": a.error,
                                 "duration_ms": a.duration_ms, "created_at": a.created_at}
@@ -174,7 +177,7 @@ def delivery_list(request: HttpRequest, webhook_id: int, query: Query[DeliveryQu
     sub = access_webhook_subscription(user=request.user, subscription_id=webhook_id)
     qs = webhook_delivery_list_for_user(user=request.user, subscription=sub)
     if query.status:
-        qs = qs.filter(status=query.status)
+        qs = qs.filter(status__in=webhook_delivery_statuses(query.status))
     return page_of(qs, order="-id", cursor=query.cursor, size=query.size, serialize=_delivery)
 
 

@@ -13,10 +13,12 @@ from atende.accounts.decorators import admin_required, staff_required
 from atende.accounts.models import Team
 from atende.accounts.selectors import team_list
 from atende.automation.forms import TeamAssignmentForm
-from atende.automation.models import CannedReply, Delivery, Macro, RoutingRule, RuleRun, TimeRule, Trigger
+from atende.automation.models import CannedReply, Macro, RoutingRule, RuleRun, TimeRule, Trigger
 from atende.automation.services.assignment import agent_set_availability, open_ticket_counts, team_set_assignment
+from atende.automation.services.deliveries import SOURCE
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.outbound.selectors import delivery_list
 
 
 @staff_required
@@ -69,6 +71,6 @@ def index(request):
               "time_rules": TimeRule.objects.count(), "macros": Macro.objects.count(),
               "canned": CannedReply.objects.count()}
     recent_runs = RuleRun.objects.order_by("-created_at")[:15]
-    failed_deliveries = Delivery.objects.exclude(status="sent").order_by("-created_at")[:10]
+    failed_deliveries = delivery_list(source=SOURCE).exclude(status="sent").order_by("-created_at")[:10]
     return render(request, "automation/index.html", {"counts": counts, "recent_runs": recent_runs,
                                                      "failed_deliveries": failed_deliveries})

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "atende.signin",
     "atende.tickets",
     "atende.rules",
+    "atende.outbound",
     "atende.email_channel",
     "atende.kb",
     "atende.sla",
@@ -277,3 +278,10 @@ ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))
 # Email channel (atende.email_channel)
 EMAIL_OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOUND_MAX_ATTEMPTS", 6))
 EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))
+
+# The outbound engine's transports (atende/outbound, docs/architecture.md "Outbound deliveries"): name → class.
+# Imported at start-up; a transport that cannot be imported stops the process with the reason.
+OUTBOUND_TRANSPORTS = {
+    "mail": "atende.email_channel.transports.MailTransport",
+    "webhook": "atende.integrations.transports.WebhookTransport",
+}

@@ -1,4 +1,4 @@
-"""Email channel writes. Other apps use ``mail_queue`` to send mail through the outbound queue."""
+"""Email channel writes. Other apps use ``mail_queue`` to send mail through the outbound engine."""
 
 from atende.email_channel.services.inbound import (
     inbound_discard,
@@ -9,7 +9,7 @@ from atende.email_channel.services.inbound import (
     inbound_store_quarantined,
 )
 from atende.email_channel.services.notifications import notifications_for_event
-from atende.email_channel.services.outbound import mail_queue, outbound_cancel, outbound_retry_due, outbound_send
+from atende.email_channel.services.outbound import mail_queue
 
 __all__ = [
     "inbound_discard",
@@ -20,7 +20,4 @@ __all__ = [
     "inbound_store_quarantined",
     "mail_queue",
     "notifications_for_event",
-    "outbound_cancel",
-    "outbound_retry_due",
-    "outbound_send",
 ]

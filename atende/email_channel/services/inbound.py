@@ -22,7 +22,7 @@ from atende.accounts.services import customer_get_or_create
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
-from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, OutboundMessage, SenderRule
+from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
 from atende.email_channel.services import addresses
 from atende.email_channel.services.content import content_build
 from atende.email_channel.services.loops import classify_automatic, referenced_message_ids
@@ -34,6 +34,7 @@ from atende.email_channel.services.parsing import (
     decode_header_value,
     parse_email,
 )
+from atende.outbound.selectors import delivery_for_external_ids
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
 from atende.tickets.services import (
@@ -358,15 +359,14 @@ def _add_to_ticket(row, *, ticket: Ticket, sender: User, content, cc_users, exte
 def _bounce_record(row: InboundMessage, parsed: ParsedEmail) -> None:
     """A bounce of mail we sent is written on its ticket (EMAIL_BOUNCED); others are only ignored."""
     ids = referenced_message_ids(row.raw_bytes, parsed)
-    outbound = (OutboundMessage.objects.filter(message_id__in=[f"<{i}>" for i in ids], ticket_id__isnull=False)
-                .order_by("-id").first())
+    outbound = delivery_for_external_ids(external_ids=[f"<{i}>" for i in ids], transport="mail")
     if outbound is None:
         return
     ticket = Ticket.objects.filter(pk=outbound.ticket_id).first()
     if ticket is None:
         return
     record_event(ticket, TicketEventType.EMAIL_BOUNCED, actor=Actor.system(), data={
-        "outbound_id": outbound.pk, "recipients": [*outbound.to, *outbound.cc], "kind": outbound.kind,
+        "outbound_id": outbound.pk, "recipients": [*outbound.payload.get("to", []), *outbound.payload.get("cc", [])], "kind": outbound.kind,
         "subject": parsed.subject[:200], "inbound_id": row.pk,
     })
     row.ticket_id = ticket.pk

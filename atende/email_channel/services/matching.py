@@ -11,9 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atende.accounts.models import User
-from atende.email_channel.models import OutboundMessage
 from atende.email_channel.services.addresses import reply_token_match, subject_ticket_number
 from atende.email_channel.services.parsing import ParsedEmail
+from atende.outbound.selectors import delivery_for_external_ids
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket, TicketFollower
 
 SUBJECT_CANDIDATES = 200
@@ -73,8 +73,8 @@ def thread_find(parsed: ParsedEmail, *, recipients: list[str], sender: User | No
         message = Message.objects.filter(HAS_EXTERNAL_ID, external_id__in=[f"<{i}>" for i in ids] + ids).order_by("-id").first()
         ticket_id = message.ticket_id if message else None
         if ticket_id is None:
-            ticket_id = (OutboundMessage.objects.filter(message_id__in=[f"<{i}>" for i in ids], ticket_id__isnull=False)
-                         .order_by("-id").values_list("ticket_id", flat=True).first())
+            ours = delivery_for_external_ids(external_ids=[f"<{i}>" for i in ids], transport="mail")
+            ticket_id = ours.ticket_id if ours else None
         if ticket_id:
             return ThreadMatch(_follow_merges(Ticket.objects.get(pk=ticket_id)), "references")
     tagged = subject_ticket_number(parsed.subject)

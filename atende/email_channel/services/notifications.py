@@ -16,9 +16,11 @@ from django.utils.html import escape, linebreaks
 from atende.accounts.models import User
 from atende.core.models import SiteConfiguration
 from atende.email_channel.choices import NotificationKind
-from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate, OutboundMessage
+from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
 from atende.email_channel.services import addresses
 from atende.email_channel.services.outbound import mail_queue
+from atende.outbound.models import Delivery
+from atende.outbound.selectors import delivery_external_ids_for_ticket
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
@@ -86,7 +88,7 @@ def _thread_headers(ticket: Ticket) -> dict[str, str]:
     """In-Reply-To/References so the customer's client threads our mail with the conversation."""
     inbound = list(Message.objects.filter(ticket=ticket).exclude(external_id="").order_by("id")
                    .values_list("external_id", flat=True))
-    ours = list(OutboundMessage.objects.filter(ticket_id=ticket.pk).order_by("id").values_list("message_id", flat=True))
+    ours = delivery_external_ids_for_ticket(ticket_id=ticket.pk, transport="mail")
     ids = [i for i in dict.fromkeys([*inbound, *ours]) if i.startswith("<")]
     if not ids:
         return {}
@@ -109,7 +111,7 @@ def _html(text: str, extra_html: str = "") -> str:
 
 
 def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context: dict[str, Any],
-           cc: list[str] = (), message: Message | None = None, auto_generated: bool = True) -> OutboundMessage | None:
+           cc: list[str] = (), message: Message | None = None, auto_generated: bool = True) -> Delivery | None:
     if not recipient.is_active or not recipient.email or addresses.is_own_address(recipient.email):
         return None
     language = language_for(recipient, ticket)
@@ -143,7 +145,7 @@ def _customer_ccs(ticket: Ticket) -> list[str]:
     return [u.email for u in ticket.followers.filter(is_active=True) if not u.is_staff_member]
 
 
-def notifications_for_event(payload: dict[str, Any]) -> list[OutboundMessage]:
+def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
     """Queue every email one ticket event calls for. Safe to run twice for the same event."""
     event_type = payload.get("type")
     if event_type in _OWN_EVENTS or not payload.get("ticket_id") or not payload.get("event_id"):
@@ -154,7 +156,7 @@ def notifications_for_event(payload: dict[str, Any]) -> list[OutboundMessage]:
     event_id = int(payload["event_id"])
     actor_id = payload.get("actor_user_id")
     data = payload.get("data") or {}
-    queued: list[OutboundMessage | None] = []
+    queued: list[Delivery | None] = []
     base = {"actor_name": _name(actor_id), "site_name": _site_name()}
 
     if event_type == TicketEventType.TICKET_CREATED:
@@ -209,7 +211,7 @@ def notifications_for_event(payload: dict[str, Any]) -> list[OutboundMessage]:
     return [q for q in queued if q is not None]
 
 
-def _agent_reply(ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> OutboundMessage | None:
+def _agent_reply(ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> Delivery | None:
     """The agent's public reply, mailed to the requester with the customer CCs, as a human message."""
     author = message.author
     signature = (author.signature or "").strip() if author else ""

@@ -3,8 +3,6 @@
 from atende.integrations.services.webhooks import (
     webhook_deliver_adhoc,
     webhook_deliveries_create_for_event,
-    webhook_delivery_claim,
-    webhook_delivery_record_attempt,
     webhook_delivery_redeliver,
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -15,8 +13,6 @@ from atende.integrations.services.webhooks import (
 __all__ = [
     "webhook_deliver_adhoc",
     "webhook_deliveries_create_for_event",
-    "webhook_delivery_claim",
-    "webhook_delivery_record_attempt",
     "webhook_delivery_redeliver",
     "webhook_subscription_create",
     "webhook_subscription_delete",

@@ -1,0 +1,69 @@
+"""The ``mail`` transport of the outbound engine: builds the queued mail (ticket attachments and generated
+files included) and sends it through Django's mail backend (SMTP in production)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from atende.core.actor import Actor
+from atende.outbound.choices import DeliveryStatus
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.transports import SendResult, Transport
+from atende.tickets.choices import TicketEventType
+from atende.tickets.models import Attachment, Ticket
+from atende.tickets.services import record_event
+
+logger = logging.getLogger(__name__)
+
+
+def mail_build(delivery: Delivery, connection=None) -> EmailMultiAlternatives:
+    payload = delivery.payload
+    mail = EmailMultiAlternatives(
+        subject=payload["subject"], body=payload["body_text"], from_email=payload["from_email"], to=payload["to"],
+        cc=payload.get("cc") or [], reply_to=[payload["reply_to"]] if payload.get("reply_to") else None,
+        headers={"Message-ID": delivery.external_id, **(payload.get("headers") or {})}, connection=connection,
+    )
+    if payload.get("body_html"):
+        mail.attach_alternative(payload["body_html"], "text/html")
+    for attachment in Attachment.objects.filter(pk__in=payload.get("attachment_ids") or []):
+        try:
+            with attachment.file.open("rb") as handle:
+                mail.attach(attachment.filename, handle.read(), attachment.content_type)
+        except OSError:
+            logger.warning("attachment %s missing from storage; sent without it", attachment.pk)
+    for item in payload.get("files") or []:
+        mail.attach(item["filename"], base64.b64decode(item["content"]), item["content_type"])
+    return mail
+
+
+class MailTransport(Transport):
+    name = "mail"
+    lease_seconds = 600
+
+    def send(self, delivery: Delivery) -> SendResult:
+        mail_build(delivery, get_connection(fail_silently=False)).send(fail_silently=False)
+        return SendResult(external_id=delivery.external_id)
+
+    def max_attempts(self) -> int:
+        return int(getattr(settings, "EMAIL_OUTBOUND_MAX_ATTEMPTS", 6))
+
+    def retry_base_seconds(self) -> float:
+        return float(getattr(settings, "EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))
+
+    def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
+        """A mail given up on is shown on its ticket's timeline (NOTIFICATION_FAILED)."""
+        if delivery.status != DeliveryStatus.GIVEN_UP or not delivery.ticket_id:
+            return
+        ticket = Ticket.objects.filter(pk=delivery.ticket_id).first()
+        if ticket is None:
+            return
+        payload = delivery.payload
+        record_event(ticket, TicketEventType.NOTIFICATION_FAILED, actor=Actor.system(), data={
+            "outbound_id": delivery.pk, "kind": delivery.kind,
+            "recipients": [*payload.get("to", []), *payload.get("cc", [])], "attempts": delivery.attempts,
+            "error": delivery.last_error[:500], "message_id": payload.get("ticket_message_id"),
+        })

@@ -1,0 +1,109 @@
+"""The ``webhook`` transport of the outbound engine: a JSON POST over HTTP (httpx), signed as docs/webhooks.md
+describes (``X-Atende-Signature: t=…,v1=…``). Deliveries of a subscription use its current secret and are held
+while it is disabled; failures count towards disabling it."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+
+from atende.integrations.models import WebhookSubscription
+from atende.integrations.signing import SIGNATURE_HEADER, webhook_signature
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, DeliveryHeld, SendResult, Transport
+
+logger = logging.getLogger(__name__)
+USER_AGENT = "Atende-Webhooks/1"
+
+
+def delivery_body(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "ATENDE_WEBHOOK_TIMEOUT", 10))
+
+
+class WebhookTransport(Transport):
+    name = "webhook"
+
+    @property
+    def lease_seconds(self) -> float:  # the send's timeout and a margin
+        return _timeout() + 30
+
+    def send(self, delivery: Delivery) -> SendResult:
+        subscription_id = delivery.payload.get("subscription_id")
+        secret = delivery.payload.get("secret", "")
+        if subscription_id is not None:
+            subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
+            if subscription is None:
+                raise DeliveryCancelled("The webhook was deleted.")
+            if not subscription.is_active:
+                raise DeliveryHeld
+            secret = subscription.secret
+        body = delivery_body(delivery.payload["body"])
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Atende-Event": delivery.kind,
+            "X-Atende-Delivery": str(delivery.pk),
+            "X-Atende-Attempt": str(delivery.attempts),
+        }
+        if secret:
+            headers[SIGNATURE_HEADER] = webhook_signature(secret, body)
+        try:
+            response = httpx.post(delivery.target, content=body, headers=headers, follow_redirects=False,
+                                  timeout=_timeout())
+        except httpx.TimeoutException:
+            raise DeliveryFailed("timed out") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
+        excerpt = response.text[:1000]
+        if not 200 <= response.status_code < 300:
+            raise DeliveryFailed(f"HTTP {response.status_code}", status_code=response.status_code,
+                                 response_excerpt=excerpt)
+        return SendResult(status_code=response.status_code, response_excerpt=excerpt)
+
+    def max_attempts(self) -> int:
+        return int(getattr(settings, "ATENDE_WEBHOOK_MAX_ATTEMPTS", 8))
+
+    def retry_base_seconds(self) -> float:
+        return float(getattr(settings, "ATENDE_WEBHOOK_BACKOFF_SECONDS", 30))
+
+    def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
+        subscription_id = delivery.payload.get("subscription_id")
+        if subscription_id is not None:
+            _count_result(subscription_id, ok=attempt.succeeded, now=attempt.created_at,
+                          status_code=attempt.status_code, error=attempt.error)
+
+
+def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: str) -> None:
+    """Consecutive failures per webhook; past ``ATENDE_WEBHOOK_DISABLE_AFTER`` it is switched off (its
+    deliveries wait) and the administrators are told."""
+    subscription = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
+    if subscription is None:
+        return
+    if ok:
+        if subscription.consecutive_failures:
+            subscription.consecutive_failures = 0
+            subscription.save(update_fields=["consecutive_failures", "updated_at"])
+        return
+    subscription.consecutive_failures += 1
+    fields = ["consecutive_failures", "updated_at"]
+    limit = int(getattr(settings, "ATENDE_WEBHOOK_DISABLE_AFTER", 10))
+    if subscription.is_active and subscription.consecutive_failures >= limit:
+        subscription.is_active = False
+        subscription.disabled_at = now
+        last = f"HTTP {status_code}" if status_code else (error or "no response")
+        subscription.disabled_reason = (f"Disabled after {subscription.consecutive_failures} failed deliveries "
+                                        f"in a row (last: {last}).")[:300]
+        fields += ["is_active", "disabled_at", "disabled_reason"]
+        # tasks.py imports the services that import this module; importing it at call time keeps that one-way.
+        from atende.integrations.tasks import webhook_disabled_notice_task
+
+        transaction.on_commit(lambda: webhook_disabled_notice_task.enqueue(subscription.pk))
+    subscription.save(update_fields=fields)

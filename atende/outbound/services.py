@@ -1,0 +1,292 @@
+"""The delivery engine: enqueue (idempotent by key), claim with a lease, send through the transport outside
+any transaction, record the attempt, retry with exponential backoff and jitter, give up after the last one.
+
+Claiming is safe with any number of workers: on PostgreSQL candidates are locked with ``SKIP LOCKED``; on every
+database the claiming UPDATE re-checks that the row is still due and stamps it with this claim's token, so
+two workers never both send the same row (SQLite has one writer at a time). A worker that dies while sending
+leaves its lease to expire; the next drain takes the row over and logs the lost attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from atende.core.actor import Actor
+from atende.core.exceptions import Conflict
+from atende.outbound.choices import FINAL_STATUSES, WAITING_STATUSES, AttemptOutcome, DeliveryStatus
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, DeliveryHeld, SendResult, transport_get
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_CAP = dt.timedelta(hours=6)
+JITTER = 0.1  # each wait is 90-100 % of the exponential step, so retries of one outage spread out
+BATCH_SIZE = 50
+MAX_BATCHES = 40  # one drain sends at most 2,000 deliveries, then lets the next tick continue
+
+
+def backoff_delay(attempts: int, *, base_seconds: float, rand: float | None = None) -> dt.timedelta:
+    """Wait after the ``attempts``-th failure: base, 2×base, 4×base… capped at 6 hours, minus up to 10 %."""
+    step = min(base_seconds * (2 ** max(attempts - 1, 0)), BACKOFF_CAP.total_seconds())
+    rand = random.random() if rand is None else rand  # noqa: S311 - spreading retries, not a secret
+    return dt.timedelta(seconds=step * (1 - JITTER * rand))
+
+
+def _key(key: str | None) -> str | None:
+    if not key:
+        return None
+    return key if len(key) <= 255 else hashlib.sha256(key.encode()).hexdigest()
+
+
+def _send_soon(delivery_id: int) -> None:
+    # tasks.py imports this module; importing it here at call time keeps that one-way.
+    from atende.outbound.tasks import delivery_send_task
+
+    try:
+        delivery_send_task.enqueue(delivery_id)
+    except Exception:  # the periodic drain sends anything left pending
+        logger.exception("could not enqueue outbound delivery %s", delivery_id)
+
+
+@transaction.atomic
+def delivery_enqueue(*, transport: str, target: str, payload: dict[str, Any], key: str | None = None,
+                     ticket_id: int | None = None, source: str = "", kind: str = "", event_id: int | None = None,
+                     external_id: str = "", max_attempts: int | None = None) -> Delivery:
+    """Queue one delivery, sent after the surrounding transaction commits. With ``key`` (by convention
+    ``"<event id>:<subscriber>:<recipient>"``) a second call returns the existing row and sends nothing more;
+    ``delivery.created`` tells the two apart."""
+    sender = transport_get(transport)  # an unknown transport fails here, in the caller's transaction
+    key = _key(key)
+    existing = Delivery.objects.filter(key=key).first() if key else None
+    if existing is not None:
+        existing.created = False
+        return existing
+    row = Delivery(transport=transport, target=target[:500], payload=payload, key=key, ticket_id=ticket_id,
+                   source=source[:60], kind=kind[:40], event_id=event_id, external_id=external_id,
+                   max_attempts=max_attempts or sender.max_attempts(), next_attempt_at=timezone.now())
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:  # the same key queued concurrently
+        row = Delivery.objects.get(key=key)
+        row.created = False
+        return row
+    row.created = True
+    transaction.on_commit(lambda: _send_soon(row.pk))
+    return row
+
+
+def _due(now: dt.datetime, *, force: bool = False) -> Q:
+    waiting = Q(status__in=WAITING_STATUSES) if force else Q(status__in=WAITING_STATUSES, next_attempt_at__lte=now)
+    return waiting | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+
+
+def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, force: bool = False,
+                     now: dt.datetime | None = None) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries for this worker (status ``sending`` with a lease). ``force`` takes
+    waiting rows before their due time (an administrator's "send now")."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    due = _due(now, force=force)
+    with transaction.atomic():
+        candidates = Delivery.objects.filter(due)
+        if ids is not None:
+            candidates = candidates.filter(pk__in=ids)
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        rows = list(candidates.order_by("next_attempt_at", "id").values_list("pk", "transport", "status",
+                                                                              "attempts")[:limit])
+        by_transport: dict[str, list[int]] = defaultdict(list)
+        for pk, transport, _status, _attempts in rows:
+            by_transport[transport].append(pk)
+        for transport, pks in by_transport.items():
+            lease = dt.timedelta(seconds=transport_get(transport).lease_seconds)
+            Delivery.objects.filter(due, pk__in=pks).update(
+                status=DeliveryStatus.SENDING, lease_until=now + lease, lease_token=token,
+                attempts=F("attempts") + 1, last_attempt_at=now)
+        claimed = list(Delivery.objects.filter(lease_token=token, status=DeliveryStatus.SENDING).order_by("id"))
+        taken = {d.pk for d in claimed}
+        DeliveryAttempt.objects.bulk_create([
+            DeliveryAttempt(delivery_id=pk, number=attempts, outcome=AttemptOutcome.LOST, created_at=now,
+                            error="The worker stopped before recording the result; its lease expired.")
+            for pk, _transport, status, attempts in rows if status == DeliveryStatus.SENDING and pk in taken])
+    for delivery in claimed:
+        delivery.claim_token = token
+    return claimed
+
+
+def _attempt(delivery: Delivery) -> Delivery:
+    """Send one claimed delivery (no transaction is open) and record how it went."""
+    sender = transport_get(delivery.transport)
+    started = time.monotonic()
+    result, error, status_code, excerpt = None, "", None, ""
+    try:
+        result = sender.send(delivery)
+    except DeliveryHeld:
+        return _release(delivery, cancelled_reason=None)
+    except DeliveryCancelled as exc:
+        return _release(delivery, cancelled_reason=str(exc) or "cancelled")
+    except DeliveryFailed as exc:
+        error, status_code, excerpt = str(exc) or "failed", exc.status_code, exc.response_excerpt
+    except Exception as exc:  # any transport error is recorded and retried
+        error = f"{type(exc).__name__}: {exc}"
+    duration_ms = int((time.monotonic() - started) * 1000)
+    if result is not None:
+        status_code, excerpt = result.status_code, result.response_excerpt
+    else:
+        logger.info("outbound delivery %s (%s → %s) failed: %s", delivery.pk, delivery.transport, delivery.target,
+                    error)
+    return _record(delivery, result=result, error=error, status_code=status_code, excerpt=excerpt,
+                   duration_ms=duration_ms)
+
+
+def _still_ours(delivery: Delivery) -> Delivery | None:
+    """The row, locked, if this worker's claim still holds it (a lease taken over means the result is late)."""
+    return (Delivery.objects.select_for_update()
+            .filter(pk=delivery.pk, status=DeliveryStatus.SENDING, lease_token=delivery.claim_token).first())
+
+
+@transaction.atomic
+def _record(delivery: Delivery, *, result: SendResult | None, error: str, status_code: int | None, excerpt: str,
+            duration_ms: int) -> Delivery:
+    row = _still_ours(delivery)
+    if row is None:
+        logger.warning("outbound delivery %s: result arrived after its lease was taken over", delivery.pk)
+        return Delivery.objects.get(pk=delivery.pk)
+    now = timezone.now()
+    sender = transport_get(row.transport)
+    attempt = DeliveryAttempt.objects.create(
+        delivery=row, number=row.attempts, outcome=AttemptOutcome.SENT if result else AttemptOutcome.FAILED,
+        error=error[:2000], status_code=status_code, response_excerpt=excerpt[:1000], duration_ms=duration_ms,
+        created_at=now)
+    row.lease_until, row.lease_token = None, ""
+    row.last_error, row.last_status_code = error[:2000], status_code
+    if result is not None:
+        row.status, row.sent_at, row.next_attempt_at = DeliveryStatus.SENT, now, None
+        row.external_id = result.external_id or row.external_id
+    elif row.attempts >= row.max_attempts:
+        row.status, row.next_attempt_at = DeliveryStatus.GIVEN_UP, None
+        logger.warning("outbound delivery %s given up after %s attempts: %s", row.pk, row.attempts, error)
+    else:
+        row.status = DeliveryStatus.FAILED
+        row.next_attempt_at = now + backoff_delay(row.attempts, base_seconds=sender.retry_base_seconds())
+    row.save(update_fields=["status", "sent_at", "next_attempt_at", "external_id", "lease_until", "lease_token",
+                            "last_error", "last_status_code"])
+    sender.attempt_recorded(row, attempt)
+    return row
+
+
+@transaction.atomic
+def _release(delivery: Delivery, *, cancelled_reason: str | None) -> Delivery:
+    """Give a claimed row back without counting an attempt: held (no due time) or cancelled."""
+    row = _still_ours(delivery)
+    if row is None:
+        return Delivery.objects.get(pk=delivery.pk)
+    row.attempts -= 1
+    row.lease_until, row.lease_token, row.next_attempt_at = None, "", None
+    if cancelled_reason is not None:
+        row.status, row.last_error = DeliveryStatus.CANCELLED, cancelled_reason[:2000]
+    else:
+        row.status = DeliveryStatus.FAILED if row.attempts else DeliveryStatus.PENDING
+    row.save(update_fields=["attempts", "lease_until", "lease_token", "next_attempt_at", "status", "last_error"])
+    return row
+
+
+def delivery_send(*, delivery_id: int, force: bool = False) -> Delivery | None:
+    """One attempt at one delivery now, if it is due (or waiting, with ``force``); otherwise nothing happens.
+    Returns the row as it is afterwards."""
+    for delivery in deliveries_claim(ids=[delivery_id], limit=1, force=force):
+        return _attempt(delivery)
+    return Delivery.objects.filter(pk=delivery_id).first()
+
+
+def deliveries_drain(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES) -> int:
+    """Send every due delivery, ``batch_size`` claimed at a time. Returns how many were attempted."""
+    attempted = 0
+    for _ in range(max_batches):
+        claimed = deliveries_claim(limit=batch_size)
+        for delivery in claimed:
+            _attempt(delivery)
+        attempted += len(claimed)
+        if len(claimed) < batch_size:
+            break
+    return attempted
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: Delivery, actor: Actor) -> Delivery:
+    """Send again (after the receiver is fixed): due now, keeping its attempt log. One more failure after the
+    last attempt gives up again."""
+    row = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if row.status == DeliveryStatus.SENDING:
+        raise Conflict("This delivery is being sent right now.", code="delivery_sending")
+    row.status, row.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
+    row.save(update_fields=["status", "next_attempt_at"])
+    transaction.on_commit(lambda: _send_soon(row.pk))
+    return row
+
+
+@transaction.atomic
+def delivery_cancel(*, delivery: Delivery, actor: Actor) -> Delivery:
+    row = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if row.status not in FINAL_STATUSES:
+        row.status, row.next_attempt_at, row.lease_until, row.lease_token = DeliveryStatus.CANCELLED, None, None, ""
+        row.last_error = f"cancelled by {actor.user.email if actor.user else actor.kind}"
+        row.save(update_fields=["status", "next_attempt_at", "lease_until", "lease_token", "last_error"])
+    return row
+
+
+@transaction.atomic
+def delivery_mark_bounced(*, reason: str, message_id_header: str = "", key: str = "") -> Delivery | None:
+    """A delivery the far side reported as undeliverable after accepting it (a mail bounce): found by the
+    Message-ID it was sent with (with or without angle brackets) or by its key. None when it is not ours."""
+    rows = Delivery.objects.select_for_update()
+    if message_id_header:
+        bare = message_id_header.strip().strip("<>")
+        row = rows.filter(external_id__in=[f"<{bare}>", bare]).order_by("-id").first()
+    elif key:
+        row = rows.filter(key=_key(key)).first()
+    else:
+        return None
+    if row is None:
+        return None
+    row.status, row.next_attempt_at, row.last_error = DeliveryStatus.BOUNCED, None, reason[:2000]
+    row.save(update_fields=["status", "next_attempt_at", "last_error"])
+    return row
+
+
+@transaction.atomic
+def deliveries_resume(*, source: str) -> int:
+    """Make held deliveries of ``source`` due again (its webhook was enabled again)."""
+    count = Delivery.objects.filter(source=source, status__in=WAITING_STATUSES, next_attempt_at__isnull=True).update(
+        next_attempt_at=timezone.now())
+    if count:
+        transaction.on_commit(_drain_soon)
+    return count
+
+
+def _drain_soon() -> None:
+    from atende.outbound.tasks import deliveries_drain_task  # see _send_soon
+
+    try:
+        deliveries_drain_task.enqueue()
+    except Exception:
+        logger.exception("could not enqueue the outbound drain")
+
+
+@transaction.atomic
+def deliveries_discard(*, source: str) -> int:
+    """Delete every delivery of ``source`` with its attempts (its webhook was deleted)."""
+    count, _ = Delivery.objects.filter(source=source).delete()
+    return count

@@ -1,0 +1,17 @@
+"""Worker tasks of the delivery engine: send one delivery right after its commit, and the periodic drain."""
+
+from django_tasks import task
+
+from atende.outbound.services import deliveries_drain, delivery_send
+
+
+@task()
+def delivery_send_task(delivery_id: int) -> str | None:
+    delivery = delivery_send(delivery_id=delivery_id)
+    return delivery.status if delivery else None
+
+
+@task()
+def deliveries_drain_task() -> int:
+    """Every minute (core/scheduler.py): retries that are due, rows whose worker died, anything not sent."""
+    return deliveries_drain()
