@@ -1,6 +1,8 @@
 import pytest
 
 from atende.core.actor import Actor
+from atende.email_channel.tests.servers import smtp_capture  # noqa: F401 - real SMTP server (aiosmtpd)
+from atende.integrations.tests.conftest import receiver  # noqa: F401 - real HTTP receiver on loopback
 from atende.tickets.tests.factories import make_ticket
 
 

@@ -1,20 +1,19 @@
 """Triggers on real ticket events: every action, ordering, once per event, loop protection, failing deliveries."""
 
-import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.core import mail
+from django.utils import timezone
 
-from atende.automation.choices import DeliveryStatus
-from atende.automation.models import Delivery, RuleRun
+from atende.automation.models import RuleRun
 from atende.automation.services.definitions import rule_save
-from atende.automation.services.deliveries import deliveries_retry
 from atende.automation.services.engine import triggers_run
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
+from atende.integrations.signing import webhook_signature_verify
+from atende.outbound.choices import DeliveryStatus
+from atende.outbound.models import Delivery
+from atende.outbound.services import deliveries_drain
 from atende.tickets.choices import TicketEventType as E
 from atende.tickets.models import Message, TicketEvent
 from atende.tickets.services import message_add_reply, ticket_set_tags, ticket_transition, ticket_update
@@ -121,78 +120,52 @@ def test_reply_and_status_actions(create_ticket):
     assert ticket.status == "pending"
 
 
-def test_email_action_sends_after_commit(create_ticket, agent):
+def test_email_action_is_mailed_through_smtp_after_commit(create_ticket, smtp_capture):
     trigger("Tell requester", ["created"], [{"type": "send_email", "to": "requester",
                                              "subject": "We got #{{ticket.number}}", "body": "Hello {{requester.name}}"}])
-    mail.outbox.clear()
     ticket = create_ticket()
-    [message] = [m for m in mail.outbox if m.subject == f"We got #{ticket.number}"]
-    assert message.to == [ticket.requester.email]
-    assert Delivery.objects.get(ticket=ticket).status == DeliveryStatus.SENT
+    [sent] = [m for m in smtp_capture.received if m.message["Subject"] == f"We got #{ticket.number}"]
+    assert sent.rcpt_tos == [ticket.requester.email]
+    assert sent.message["Auto-Submitted"] == "auto-generated"
+    assert sent.message.get_payload(decode=True).decode().strip() == f"Hello {ticket.requester.name}"
+    delivery = Delivery.objects.get(ticket_id=ticket.pk, source="automation")
+    assert (delivery.transport, delivery.status, delivery.attempts) == ("mail", DeliveryStatus.SENT, 1)
+    assert sent.message["Message-ID"] == delivery.external_id
 
 
-def test_failing_email_is_recorded_retried_and_does_not_block_the_update(create_ticket, settings):
-    settings.AUTOMATION_USE_CHANNEL_QUEUES = False  # exercise automation's own sender and retries
+def test_failing_email_is_recorded_retried_and_does_not_block_the_update(create_ticket, smtp_capture):
     trigger("Notify", ["created"], [{"type": "send_email", "to": "requester", "subject": "Hi", "body": "x"}])
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens there
+    smtp_capture.refuse = True  # the mail server answers 451
     ticket = create_ticket(subject="Mail server down")
     assert ticket.pk and ticket.subject == "Mail server down"  # the ticket exists regardless
-    delivery = Delivery.objects.get(ticket=ticket)
-    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1 and delivery.last_error
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    mail.outbox.clear()
-    assert deliveries_retry(now=delivery.next_attempt_at + dt.timedelta(seconds=1)) == 1
+    delivery = Delivery.objects.get(ticket_id=ticket.pk, source="automation")
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 1 and "451" in delivery.last_error
+    smtp_capture.refuse = False
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert deliveries_drain() >= 1
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
-    assert [m.subject for m in mail.outbox] == ["Hi"]
+    assert [m.message["Subject"] for m in smtp_capture.received if m.message["Subject"] == "Hi"] == ["Hi"]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.received.append((self.headers.get("X-Atende-Signature", ""), json.loads(body)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_email_is_handed_to_the_email_channel_queue_when_installed(create_ticket):
-    outbound = pytest.importorskip("atende.email_channel.models").OutboundMessage
-    trigger("Notify", ["created"], [{"type": "send_email", "to": "requester", "subject": "Queued", "body": "x"}])
+def test_webhook_action_posts_signed_as_documented_to_a_real_receiver(create_ticket, receiver):
+    trigger("Hook", ["created"], [{"type": "webhook", "url": receiver.url, "secret": "s3cret"}])
     ticket = create_ticket()
-    row = outbound.objects.get(ticket_id=ticket.pk, kind="automation")
-    assert row.subject == "Queued" and row.to == [ticket.requester.email]
-
-
-def test_webhook_is_handed_to_integrations_when_installed(create_ticket):
-    webhooks = pytest.importorskip("atende.integrations.models").WebhookDelivery
-    trigger("Hook", ["created"], [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}])
-    ticket = create_ticket()
-    row = webhooks.objects.get(url="http://127.0.0.1:9/hook")
-    assert row.payload["ticket"]["number"] == ticket.number
-
-
-def test_webhook_action_posts_to_a_real_receiver(create_ticket, settings):
-    settings.AUTOMATION_USE_CHANNEL_QUEUES = False  # exercise automation's own signed POST
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.received = []
-    try:
-        trigger("Hook", ["created"], [{"type": "webhook", "url": f"http://127.0.0.1:{server.server_port}/hook",
-                                       "secret": "s3cret"}])
-        ticket = create_ticket()
-    finally:
-        server.shutdown()
-    delivery = Delivery.objects.get(ticket=ticket)
-    assert delivery.status == DeliveryStatus.SENT
-    [(signature, body)] = _Receiver.received
-    assert signature.startswith("sha256=")
+    delivery = Delivery.objects.get(ticket_id=ticket.pk, source="automation")
+    assert (delivery.transport, delivery.status) == ("webhook", DeliveryStatus.SENT)
+    [request] = receiver.requests
+    signature = request.headers["X-Atende-Signature"]
+    assert signature.startswith("t=") and ",v1=" in signature  # the one format docs/webhooks.md describes
+    assert webhook_signature_verify("s3cret", signature, request.body)
+    body = json.loads(request.body)
     assert body["ticket"]["number"] == ticket.number and body["origin"]["name"] == "Hook"
+
+
+def test_webhook_action_without_secret_is_sent_unsigned(create_ticket, receiver):
+    trigger("Hook", ["created"], [{"type": "webhook", "url": receiver.url}])
+    create_ticket()
+    [request] = receiver.requests
+    assert "X-Atende-Signature" not in request.headers
 
 
 def test_failing_ticket_action_is_recorded_not_raised(create_ticket):

@@ -9,7 +9,7 @@ from atende.accounts.models import User
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory, OrganizationDomainFactory
 from atende.core.actor import Actor
 from atende.email_channel.choices import InboundSource, InboundStatus, NonParticipantPolicy, SenderRuleKind
-from atende.email_channel.models import EmailSettings, InboundMessage, OutboundMessage, SenderRule
+from atende.email_channel.models import EmailSettings, InboundMessage, SenderRule
 from atende.email_channel.services import (
     inbound_discard,
     inbound_process,
@@ -18,6 +18,7 @@ from atende.email_channel.services import (
     inbound_store,
 )
 from atende.email_channel.tests.conftest import make_raw
+from atende.outbound.models import Delivery
 from atende.tickets.models import Attachment, Message, Ticket, TicketEvent
 from atende.tickets.services import ticket_transition
 
@@ -43,8 +44,8 @@ def test_new_email_is_stored_then_becomes_a_ticket_in_the_mailbox_team(mailbox, 
     assert message.metadata["email"]["raw_url"] == f"/email/inbound/{row.pk}/raw/"
     assert TicketEvent.objects.filter(ticket=ticket, type="TICKET_CREATED").exists()
     # The acknowledgement went out through the queue, threaded and marked as automatic.
-    ack = OutboundMessage.objects.get(ticket_id=ticket.pk, kind="acknowledgement")
-    assert ack.status == "sent" and ack.headers["Auto-Submitted"] == "auto-generated"
+    ack = Delivery.objects.get(transport="mail", ticket_id=ticket.pk, kind="acknowledgement")
+    assert ack.status == "sent" and ack.payload["headers"]["Auto-Submitted"] == "auto-generated"
     assert [m.to for m in mail.outbox if "We received" in m.subject] == [["ana@customer.example"]]
 
 
@@ -159,8 +160,8 @@ def test_agent_replying_by_email_posts_a_public_agent_reply(mailbox, agent, djan
     assert (message.ticket_id, message.author_id, message.author_kind, message.kind) == (
         ticket.pk, agent.pk, "agent", "reply")
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
-    sent = OutboundMessage.objects.get(ticket_id=ticket.pk, kind="agent_reply")
-    assert sent.to == ["ana@customer.example"] and "Try turning it off." in sent.body_text
+    sent = Delivery.objects.get(transport="mail", ticket_id=ticket.pk, kind="agent_reply")
+    assert sent.payload["to"] == ["ana@customer.example"] and "Try turning it off." in sent.payload["body_text"]
 
 
 def test_customer_reply_to_a_closed_ticket_opens_a_follow_up(mailbox, agent):
@@ -192,7 +193,7 @@ def test_auto_replies_never_create_tickets_nor_get_answered(mailbox, headers, dj
     with django_capture_on_commit_callbacks(execute=True):
         row = ingest(make_raw(subject="Out of office", headers=headers))
     assert row.status == InboundStatus.IGNORED and row.reason
-    assert not Ticket.objects.exists() and not OutboundMessage.objects.exists() and not mail.outbox
+    assert not Ticket.objects.exists() and not Delivery.objects.exists() and not mail.outbox
 
 
 def _dsn(original_message_id: str) -> bytes:
@@ -211,13 +212,13 @@ def _dsn(original_message_id: str) -> bytes:
 def test_a_bounce_of_our_notification_is_recorded_on_the_ticket(mailbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = Ticket.objects.get(pk=ingest(make_raw()).ticket_id)
-    ack = OutboundMessage.objects.get(ticket_id=ticket.pk, kind="acknowledgement")
+    ack = Delivery.objects.get(transport="mail", ticket_id=ticket.pk, kind="acknowledgement")
     with django_capture_on_commit_callbacks(execute=True):
-        row = ingest(_dsn(ack.message_id))
+        row = ingest(_dsn(ack.external_id))
     assert (row.status, row.reason, row.ticket_id) == (InboundStatus.IGNORED, "bounce", ticket.pk)
     event = TicketEvent.objects.get(ticket=ticket, type="EMAIL_BOUNCED")
     assert event.data["outbound_id"] == ack.pk and event.data["recipients"] == ["ana@customer.example"]
-    assert Ticket.objects.count() == 1 and OutboundMessage.objects.count() == 1  # nothing answered the bounce
+    assert Ticket.objects.count() == 1 and Delivery.objects.count() == 1  # nothing answered the bounce
 
 
 def test_per_sender_rate_limit_quarantines_a_mail_storm(mailbox):

@@ -8,11 +8,14 @@ from django.utils import timezone
 
 from atende.accounts.tests.factories import AgentFactory
 from atende.core.actor import Actor
-from atende.email_channel.choices import InboundSource, InboundStatus, OutboundStatus
-from atende.email_channel.models import DeliveryAttempt, NotificationTemplate, OutboundMessage
-from atende.email_channel.services import inbound_process, inbound_store, mail_queue, outbound_retry_due
+from atende.email_channel.choices import InboundSource, InboundStatus
+from atende.email_channel.models import NotificationTemplate
+from atende.email_channel.services import inbound_process, inbound_store, mail_queue
 from atende.email_channel.tasks import notify_on_event_task
 from atende.email_channel.tests.conftest import make_raw
+from atende.outbound.choices import DeliveryStatus
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.services import deliveries_drain
 from atende.tickets.models import Ticket, TicketEvent
 from atende.tickets.services import message_add_note, message_add_reply, ticket_assign, ticket_transition
 
@@ -99,7 +102,7 @@ def test_notifying_twice_for_the_same_event_sends_once(mailbox, smtp_capture, dj
         notify_on_event_task.call(payload)
         notify_on_event_task.call(payload)
     assert len(by_kind(smtp_capture, "We received")) == 1
-    assert OutboundMessage.objects.filter(ticket_id=ticket.pk, kind="acknowledgement").count() == 1
+    assert Delivery.objects.filter(transport="mail", ticket_id=ticket.pk, kind="acknowledgement").count() == 1
 
 
 def test_failed_delivery_is_retried_with_backoff_then_shown_on_the_ticket(
@@ -110,23 +113,24 @@ def test_failed_delivery_is_retried_with_backoff_then_shown_on_the_ticket(
     with django_capture_on_commit_callbacks(execute=True):
         row = mail_queue(to=["ana@customer.example"], subject="Hello", body_text="Body", ticket=ticket, kind="test")
     row.refresh_from_db()
-    assert (row.status, row.attempts) == (OutboundStatus.RETRYING, 1) and "451" in row.last_error
+    assert (row.status, row.attempts) == (DeliveryStatus.FAILED, 1) and "451" in row.last_error
     first_delay = row.next_attempt_at - timezone.now()
     assert timedelta(seconds=50) < first_delay <= timedelta(seconds=60)
-    assert outbound_retry_due() == 0  # not due yet
-    OutboundMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert deliveries_drain() == 0  # not due yet
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        outbound_retry_due()
+        deliveries_drain()
     row.refresh_from_db()
-    assert row.attempts == 2 and timedelta(seconds=110) < row.next_attempt_at - timezone.now() <= timedelta(seconds=120)
-    OutboundMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert row.attempts == 2 and timedelta(seconds=100) < row.next_attempt_at - timezone.now() <= timedelta(seconds=120)
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        outbound_retry_due()
+        deliveries_drain()
     row.refresh_from_db()
-    assert row.status == OutboundStatus.FAILED
-    assert list(DeliveryAttempt.objects.filter(outbound=row).values_list("succeeded", flat=True)) == [False] * 3
+    assert row.status == DeliveryStatus.GIVEN_UP and row.next_attempt_at is None
+    assert list(DeliveryAttempt.objects.filter(delivery=row).values_list("outcome", flat=True)) == ["failed"] * 3
     event = TicketEvent.objects.get(ticket=ticket, type="NOTIFICATION_FAILED")
     assert event.data["outbound_id"] == row.pk and event.data["attempts"] == 3
+    assert event.data["recipients"] == ["ana@customer.example"] and "451" in event.data["error"]
     assert smtp_capture.received == []
 
 
@@ -135,9 +139,24 @@ def test_a_retry_after_the_server_recovers_delivers(mailbox, smtp_capture, djang
     with django_capture_on_commit_callbacks(execute=True):
         row = mail_queue(to=["someone@example.com"], subject="Later", body_text="Body")
     smtp_capture.refuse = False
-    OutboundMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
-    assert outbound_retry_due() == 1
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert deliveries_drain() == 1
     row.refresh_from_db()
-    assert row.status == OutboundStatus.SENT and row.attempts == 2
+    assert row.status == DeliveryStatus.SENT and row.attempts == 2 and row.sent_at
     assert [m.rcpt_tos for m in smtp_capture.received] == [["someone@example.com"]]
-    assert outbound_retry_due() == 0
+    assert smtp_capture.received[0].message["Message-ID"] == row.external_id  # kept for threading and bounces
+    assert deliveries_drain() == 0
+
+
+def test_generated_files_are_attached(
+        mailbox, smtp_capture, django_capture_on_commit_callbacks):
+    """Scheduled reports send a CSV through ``files`` (text travels with CRLF line ends over SMTP)."""
+    csv = b"team,tickets\nSupport,3\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_queue(to=["boss@example.com"], subject="Report", body_text="Attached.", kind="report",
+                   files=[("report.csv", csv, "text/csv"), ("logo.bin", bytes(range(256)), "application/octet-stream")])
+    [sent] = smtp_capture.received
+    parts = {p.get_filename(): p for p in sent.message.walk() if p.get_filename()}
+    assert parts["report.csv"].get_payload(decode=True).replace(b"\r\n", b"\n") == csv
+    assert parts["report.csv"].get_content_type() == "text/csv"
+    assert parts["logo.bin"].get_payload(decode=True) == bytes(range(256))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from atende.integrations.models import WebhookDelivery, WebhookSubscription
+from atende.integrations.models import WebhookSubscription
+from atende.outbound.models import Delivery
 
 
 def test_admin_creates_webhook_and_sees_secret_and_deliveries(client, admin_user, receiver,
@@ -16,8 +17,8 @@ def test_admin_creates_webhook_and_sees_secret_and_deliveries(client, admin_user
     assert subscription.secret.encode() in detail.content
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/integrations/webhooks/{subscription.pk}/ping/")
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.event_type == "ping" and delivery.status == "succeeded" and len(receiver.requests) == 1
+    delivery = Delivery.objects.get(transport="webhook")
+    assert delivery.kind == "ping" and delivery.status == "sent" and len(receiver.requests) == 1
     assert b"ping" in client.get(f"/integrations/webhooks/{subscription.pk}/").content
     client.post(f"/integrations/webhooks/{subscription.pk}/disable/")
     subscription.refresh_from_db()

@@ -10,8 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from atende.core.actor import Actor
-from atende.integrations.choices import DeliveryStatus
-from atende.integrations.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from atende.integrations.models import WebhookSubscription
 from atende.integrations.services import (
     webhook_deliver_adhoc,
     webhook_delivery_redeliver,
@@ -19,7 +18,9 @@ from atende.integrations.services import (
     webhook_subscription_update,
 )
 from atende.integrations.signing import webhook_signature, webhook_signature_verify
-from atende.integrations.tasks import webhooks_retry_task
+from atende.outbound.choices import DeliveryStatus
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.services import deliveries_drain
 from atende.tickets.services import message_add_reply, ticket_transition
 from atende.tickets.tests.factories import make_ticket
 
@@ -31,7 +32,7 @@ def subscription(admin_user, receiver):
 
 
 def _make_due():
-    WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).update(
+    Delivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__isnull=False).update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
 
 
@@ -40,8 +41,9 @@ def test_ticket_created_is_delivered_signed_after_commit(subscription, receiver,
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ticket = make_ticket(requester=customer, subject="Cannot log in")
         assert receiver.requests == []  # nothing leaves inside the transaction
-    for callback in callbacks:
-        callback()
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's transactions commit
+        for callback in callbacks:
+            callback()
 
     assert len(receiver.requests) == 1
     request = receiver.requests[0]
@@ -53,9 +55,10 @@ def test_ticket_created_is_delivered_signed_after_commit(subscription, receiver,
     assert request.headers["X-Atende-Event"] == "ticket.created"
     assert webhook_signature_verify(subscription.secret, request.headers["X-Atende-Signature"], request.body)
     assert not webhook_signature_verify("wrong-secret", request.headers["X-Atende-Signature"], request.body)
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.SUCCEEDED
-    assert delivery.attempts == 1 and delivery.last_status_code == 200 and delivery.delivered_at
+    delivery = Delivery.objects.get(transport="webhook")
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 1 and delivery.last_status_code == 200 and delivery.sent_at
+    assert request.headers["X-Atende-Delivery"] == str(delivery.pk) and request.headers["X-Atende-Attempt"] == "1"
     assert delivery.event_id is not None
 
 
@@ -79,22 +82,24 @@ def test_failed_delivery_retries_with_backoff_then_succeeds(subscription, receiv
     receiver.script = [500, 503]
     with django_capture_on_commit_callbacks(execute=True):
         make_ticket(requester=customer)
-    delivery = WebhookDelivery.objects.get()
+    delivery = Delivery.objects.get(transport="webhook")
     assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 500
     first_delay = delivery.next_attempt_at - delivery.last_attempt_at
-    assert webhooks_retry_task.call() == 0  # not due yet
+    assert datetime.timedelta(seconds=27) <= first_delay <= datetime.timedelta(seconds=31)  # 30 s, less jitter
+    assert deliveries_drain() == 0  # not due yet
 
     _make_due()
-    webhooks_retry_task.call()
+    deliveries_drain()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 2
-    assert delivery.next_attempt_at - delivery.last_attempt_at == 2 * first_delay  # exponential
+    second_delay = delivery.next_attempt_at - delivery.last_attempt_at
+    assert datetime.timedelta(seconds=54) <= second_delay <= datetime.timedelta(seconds=61)  # exponential
 
     _make_due()
-    webhooks_retry_task.call()
+    deliveries_drain()
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
-    assert [a.status_code for a in WebhookAttempt.objects.filter(delivery=delivery)] == [500, 503, 200]
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 3
+    assert [a.status_code for a in DeliveryAttempt.objects.filter(delivery=delivery)] == [500, 503, 200]
     assert len(receiver.requests) == 3
     # every attempt is signed afresh, and the body is identical each time
     assert len({r.body for r in receiver.requests}) == 1
@@ -108,7 +113,7 @@ def test_timeout_counts_as_failure(subscription, receiver, customer, settings,
     receiver.script = [("sleep", 1.0)]
     with django_capture_on_commit_callbacks(execute=True):
         make_ticket(requester=customer)
-    delivery = WebhookDelivery.objects.get()
+    delivery = Delivery.objects.get(transport="webhook")
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.last_status_code is None and "timed out" in delivery.last_error
 
@@ -122,26 +127,29 @@ def test_webhook_that_keeps_failing_is_disabled_with_notice(subscription, receiv
     for _ in range(2):
         _make_due()
         with django_capture_on_commit_callbacks(execute=True):
-            webhooks_retry_task.call()
+            deliveries_drain()
     subscription.refresh_from_db()
     assert not subscription.is_active
     assert "3 failed deliveries" in subscription.disabled_reason
     notices = [m for m in mail.outbox if "Webhook" in m.subject]
     assert len(notices) == 1 and admin_user.email in notices[0].to and "CRM" in notices[0].subject
-    # no more sends while disabled
+    # no more sends while disabled: the delivery waits without a due time and no attempt is counted
     _make_due()
-    assert webhooks_retry_task.call() == 0
+    deliveries_drain()
     assert len(receiver.requests) == 3
+    held = Delivery.objects.get(transport="webhook")
+    assert (held.status, held.attempts, held.next_attempt_at) == (DeliveryStatus.FAILED, 3, None)
+    assert deliveries_drain() == 0
 
     # the admin fixes the receiver, enables the webhook and re-sends the delivery
     receiver.default_status = 200
     webhook_subscription_update(actor=Actor.for_user(admin_user), subscription=subscription,
                                 changes={"is_active": True})
-    delivery = WebhookDelivery.objects.get()
+    delivery = Delivery.objects.get(transport="webhook")
     with django_capture_on_commit_callbacks(execute=True):
         webhook_delivery_redeliver(actor=Actor.for_user(admin_user), delivery=delivery)
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 4
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 4
 
 
 def test_same_event_is_delivered_once(subscription, receiver, customer, django_capture_on_commit_callbacks):
@@ -149,12 +157,13 @@ def test_same_event_is_delivered_once(subscription, receiver, customer, django_c
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_ticket(requester=customer)
-    for callback in callbacks:
-        callback()
-    event_payload = {"type": "TICKET_CREATED", "event_id": WebhookDelivery.objects.get().event_id,
-                     "ticket_id": WebhookDelivery.objects.get().payload["ticket"]["id"], "data": {}}
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's transactions commit
+        for callback in callbacks:
+            callback()
+    event_payload = {"type": "TICKET_CREATED", "event_id": Delivery.objects.get(transport="webhook").event_id,
+                     "ticket_id": Delivery.objects.get(transport="webhook").payload["body"]["ticket"]["id"], "data": {}}
     webhooks_on_event_task.call(event_payload)  # the task retried by the worker
-    assert WebhookDelivery.objects.count() == 1 and len(receiver.requests) == 1
+    assert Delivery.objects.filter(transport="webhook").count() == 1 and len(receiver.requests) == 1
 
 
 def test_adhoc_call_is_signed_and_logged(receiver, db, django_capture_on_commit_callbacks):
@@ -163,7 +172,7 @@ def test_adhoc_call_is_signed_and_logged(receiver, db, django_capture_on_commit_
     request = receiver.requests[0]
     assert json.loads(request.body) == {"hello": "world"}
     assert webhook_signature_verify("s3cret", request.headers["X-Atende-Signature"], request.body)
-    assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
+    assert Delivery.objects.get(transport="webhook").status == DeliveryStatus.SENT
 
 
 def test_signature_rejects_replays_and_tampering():
