@@ -19,10 +19,13 @@ def webhook_secret_generate() -> str:
     return f"whsec_{secrets.token_urlsafe(32)}"
 
 
+def _mac(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
 def webhook_signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
     timestamp = int(time.time()) if timestamp is None else int(timestamp)
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+    return f"t={timestamp},v1={_mac(secret, timestamp, body)}"
 
 
 def webhook_signature_verify(secret: str, header: str, body: bytes, *, tolerance: int = DEFAULT_TOLERANCE,
@@ -36,5 +39,5 @@ def webhook_signature_verify(secret: str, header: str, body: bytes, *, tolerance
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    expected = _mac(secret, timestamp, body)
     return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
