@@ -4,7 +4,10 @@ files included) and sends it through Django's mail backend (SMTP in production).
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -18,6 +21,7 @@ from atende.tickets.models import Attachment, Ticket
 from atende.tickets.services import record_event
 
 logger = logging.getLogger(__name__)
+_batch = threading.local()  # the SMTP connection a drained batch shares, per worker thread
 
 
 def mail_build(delivery: Delivery, connection=None) -> EmailMultiAlternatives:
@@ -44,8 +48,28 @@ class MailTransport(Transport):
     name = "mail"
     lease_seconds = 600
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        _batch.connection = get_connection(fail_silently=False)
+        try:
+            yield
+        finally:
+            connection, _batch.connection = _batch.connection, None
+            with contextlib.suppress(Exception):
+                connection.close()
+
     def send(self, delivery: Delivery) -> SendResult:
-        mail_build(delivery, get_connection(fail_silently=False)).send(fail_silently=False)
+        connection = getattr(_batch, "connection", None)
+        if connection is None:  # one delivery on its own (right after its commit)
+            mail_build(delivery, get_connection(fail_silently=False)).send(fail_silently=False)
+            return SendResult(external_id=delivery.external_id)
+        try:
+            connection.open()  # a no-op while the batch's session is open
+            mail_build(delivery, connection).send(fail_silently=False)
+        except Exception:
+            with contextlib.suppress(Exception):  # the next mail starts a fresh session
+                connection.close()
+            raise
         return SendResult(external_id=delivery.external_id)
 
     def max_attempts(self) -> int:

@@ -4,8 +4,11 @@ while it is disabled; failures count towards disabling it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
+from collections.abc import Iterator
 
 import httpx
 from django.conf import settings
@@ -18,6 +21,7 @@ from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, Delive
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "Atende-Webhooks/1"
+_batch = threading.local()  # the HTTP client (keep-alive) a drained batch shares, per worker thread
 
 
 def delivery_body(payload: dict) -> bytes:
@@ -34,6 +38,15 @@ class WebhookTransport(Transport):
     @property
     def lease_seconds(self) -> float:  # the send's timeout and a margin
         return _timeout() + 30
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        with httpx.Client(follow_redirects=False, timeout=_timeout()) as client:
+            _batch.client = client
+            try:
+                yield
+            finally:
+                _batch.client = None
 
     def send(self, delivery: Delivery) -> SendResult:
         subscription_id = delivery.payload.get("subscription_id")
@@ -56,8 +69,12 @@ class WebhookTransport(Transport):
         if secret:
             headers[SIGNATURE_HEADER] = webhook_signature(secret, body)
         try:
-            response = httpx.post(delivery.target, content=body, headers=headers, follow_redirects=False,
-                                  timeout=_timeout())
+            client = getattr(_batch, "client", None)
+            if client is not None:
+                response = client.post(delivery.target, content=body, headers=headers)
+            else:
+                response = httpx.post(delivery.target, content=body, headers=headers, follow_redirects=False,
+                                      timeout=_timeout())
         except httpx.TimeoutException:
             raise DeliveryFailed("timed out") from None
         except httpx.HTTPError as exc:

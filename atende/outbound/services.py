@@ -216,8 +216,13 @@ def deliveries_drain(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BAT
     attempted = 0
     for _ in range(max_batches):
         claimed = deliveries_claim(limit=batch_size)
+        by_transport: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in claimed:
-            _attempt(delivery)
+            by_transport[delivery.transport].append(delivery)
+        for transport, deliveries in by_transport.items():
+            with transport_get(transport).batch():
+                for delivery in deliveries:
+                    _attempt(delivery)
         attempted += len(claimed)
         if len(claimed) < batch_size:
             break

@@ -9,6 +9,8 @@ cannot be imported stops start-up with ImproperlyConfigured, instead of leaving 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +57,11 @@ class Transport:
         """Send one claimed delivery, outside any transaction. Return on success; raise DeliveryFailed (or
         any exception) on failure, DeliveryHeld or DeliveryCancelled when it must not be sent."""
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Around the sends of one drained batch: open a connection once and reuse it (SMTP, HTTP keep-alive)."""
+        yield
 
     def max_attempts(self) -> int:
         return 6
