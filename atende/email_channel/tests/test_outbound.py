@@ -160,3 +160,24 @@ def test_generated_files_are_attached(
     assert parts["report.csv"].get_payload(decode=True).replace(b"\r\n", b"\n") == csv
     assert parts["report.csv"].get_content_type() == "text/csv"
     assert parts["logo.bin"].get_payload(decode=True) == bytes(range(256))
+
+
+def test_one_refused_mail_in_a_drained_batch_does_not_stop_the_others(mailbox, smtp_capture,
+                                                                       django_capture_on_commit_callbacks):
+    """A drained batch shares one SMTP session; a refusal in the middle starts a fresh one for the next mail."""
+    accept = smtp_capture.handle_DATA
+
+    async def refuse_bad(server, session, envelope):
+        if "bad@example.com" in envelope.rcpt_tos:
+            return "451 4.3.0 Try again later"
+        return await accept(server, session, envelope)
+
+    smtp_capture.handle_DATA = refuse_bad
+    with django_capture_on_commit_callbacks(execute=False):  # left for the drain, not sent one by one
+        rows = [mail_queue(to=[to], subject=f"Batch {to}", body_text="Body")
+                for to in ("first@example.com", "bad@example.com", "last@example.com")]
+    assert deliveries_drain() == 3
+    assert sorted(m.rcpt_tos[0] for m in smtp_capture.received) == ["first@example.com", "last@example.com"]
+    statuses = {r.payload["to"][0]: Delivery.objects.get(pk=r.pk).status for r in rows}
+    assert statuses == {"first@example.com": DeliveryStatus.SENT, "bad@example.com": DeliveryStatus.FAILED,
+                        "last@example.com": DeliveryStatus.SENT}
