@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 from django.conf import settings
-from django.db import transaction
 
+from atende.core.tasks import enqueue_on_commit
 from atende.integrations.models import WebhookSubscription
 from atende.integrations.signing import SIGNATURE_HEADER, webhook_signature
 from atende.outbound.models import Delivery, DeliveryAttempt
@@ -119,8 +119,5 @@ def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: st
         subscription.disabled_reason = (f"Disabled after {subscription.consecutive_failures} failed deliveries "
                                         f"in a row (last: {last}).")[:300]
         fields += ["is_active", "disabled_at", "disabled_reason"]
-        # tasks.py imports the services that import this module; importing it at call time keeps that one-way.
-        from atende.integrations.tasks import webhook_disabled_notice_task
-
-        transaction.on_commit(lambda: webhook_disabled_notice_task.enqueue(subscription.pk))
+        enqueue_on_commit("atende.integrations.tasks.webhook_disabled_notice_task", subscription.pk)
     subscription.save(update_fields=fields)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict
+from atende.core.tasks import enqueue
 from atende.outbound.choices import FINAL_STATUSES, WAITING_STATUSES, AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
 from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, DeliveryHeld, SendResult, transport_get
@@ -50,11 +51,8 @@ def _key(key: str | None) -> str | None:
 
 
 def _send_soon(delivery_id: int) -> None:
-    # tasks.py imports this module; importing it here at call time keeps that one-way.
-    from atende.outbound.tasks import delivery_send_task
-
     try:
-        delivery_send_task.enqueue(delivery_id)
+        enqueue("atende.outbound.tasks.delivery_send_task", delivery_id)
     except Exception:  # the periodic drain sends anything left pending
         logger.exception("could not enqueue outbound delivery %s", delivery_id)
 
@@ -282,10 +280,8 @@ def deliveries_resume(*, source: str) -> int:
 
 
 def _drain_soon() -> None:
-    from atende.outbound.tasks import deliveries_drain_task  # see _send_soon
-
     try:
-        deliveries_drain_task.enqueue()
+        enqueue("atende.outbound.tasks.deliveries_drain_task")
     except Exception:
         logger.exception("could not enqueue the outbound drain")
 
