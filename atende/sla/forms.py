@@ -10,7 +10,7 @@ class PolicyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-    conditions = JSONField(label=_("Applies to tickets matching"), empty={}, help_text=_(
+    conditions = JSONField(label=_("Applies to tickets matching"), empty={}, builder="conditions", help_text=_(
         '{"all": [{"field": "priority", "op": "in", "value": ["high", "urgent"]}]} — empty: every ticket.'))
     first_reply_minutes = forms.IntegerField(label=_("First reply within (minutes)"), required=False, min_value=1)
     next_reply_minutes = forms.IntegerField(label=_("Next reply within (minutes)"), required=False, min_value=1)
@@ -20,9 +20,9 @@ class PolicyForm(forms.Form):
                                       empty_label=_("The ticket team's calendar (else the default)"))
     warn_before_minutes = forms.IntegerField(label=_("Warn this many minutes before a breach"), required=False,
                                              min_value=0, initial=30)
-    warning_actions = JSONField(label=_("Actions on warning"), empty=[], help_text=_(
+    warning_actions = JSONField(label=_("Actions on warning"), empty=[], builder="actions", help_text=_(
         '[{"type": "send_email", "to": "assignee", "subject": "…", "body": "…"}]'))
-    breach_actions = JSONField(label=_("Actions on breach"), empty=[], help_text=_(
+    breach_actions = JSONField(label=_("Actions on breach"), empty=[], builder="actions", help_text=_(
         '[{"type": "raise_priority"}, {"type": "assign_auto"}, {"type": "send_email", "to": "team", …}]'))
 
 

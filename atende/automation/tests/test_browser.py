@@ -27,6 +27,8 @@ def test_admin_creates_a_trigger_that_acts_on_a_new_ticket(live_server, page, cu
     page.get_by_role("link", name="New trigger").click()
     page.get_by_label("Name").fill("Outages are urgent")
     page.get_by_label("Ticket created").check()
+    for toggle in page.get_by_role("button", name="Edit as JSON").all():  # the power users' way in
+        toggle.click()
     page.get_by_label("Conditions").fill(json.dumps(
         {"any": [{"field": "subject", "op": "contains_any_words", "value": "outage down"}]}))
     page.get_by_label("Actions").fill(json.dumps([{"type": "set_priority", "value": "urgentt"}]))

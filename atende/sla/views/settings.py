@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from atende.accounts.decorators import admin_required
 from atende.rules.actions import describe
+from atende.rules.builder import rule_builder_catalogue
 from atende.rules.pages import preview_page, reference, reorder, settings_form
 from atende.sla import selectors
 from atende.sla.business_time import add_business_minutes, format_hhmm
@@ -48,7 +49,9 @@ def policy_edit(request, policy_id: int | None = None):
     return settings_form(request, form_class=PolicyForm, initial=initial,
                          save=lambda data: policy_save(user=request.user, policy=policy, **data),
                          success_url=reverse("sla:policies"), template="sla/policy_form.html",
-                         context={"policy": policy, **reference(fields=CONDITION_FIELDS)})
+                         context={"policy": policy, **reference(fields=CONDITION_FIELDS),
+                                  "rule_builder": rule_builder_catalogue(context="sla",
+                                                                         condition_fields=CONDITION_FIELDS)})
 
 
 @admin_required
