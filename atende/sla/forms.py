@@ -30,11 +30,12 @@ class CalendarForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     time_zone = forms.CharField(label=_("Time zone"), initial="UTC", help_text=_("e.g. America/Sao_Paulo"))
     is_default = forms.BooleanField(label=_("Default calendar"), required=False)
-    hours = forms.CharField(label=_("Opening hours"), widget=forms.Textarea(attrs={"rows": 4}),
+    hours = forms.CharField(label=_("Opening hours"), widget=forms.Textarea(attrs={"rows": 4, "data-hours-grid": ""}),
                             initial="mon-fri 09:00-18:00",
                             help_text=_("One line per rule: “mon-fri 09:00-18:00”, “sat 09:00-13:00”, "
                                         "“mon 09:00-12:00, 13:00-18:00”. Use 24:00 for midnight."))
-    holidays = forms.CharField(label=_("Holidays"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+    holidays = forms.CharField(label=_("Holidays"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 4, "data-holidays-list": ""}),
                                help_text=_("One per line: “2025-04-18 Good Friday” (once) or "
                                            "“*-12-25 Christmas” (every year)."))
     teams = forms.ModelMultipleChoiceField(label=_("Teams using it"), required=False, queryset=Team.objects.all(),

@@ -132,3 +132,42 @@ def test_admin_builds_an_sla_policy_with_breach_actions(live_server, page, team)
     assert policy.conditions == {"all": [{"field": "priority", "op": "at_least", "value": "high"}], "any": []}
     assert policy.breach_actions == [{"type": "set_team", "value": team.pk}]
     assert policy.warning_actions == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_sets_business_hours_on_a_weekly_grid_with_holidays(live_server, page, team):
+    from atende.sla.models import BusinessCalendar
+
+    admin = AdminFactory()
+    _login(page, live_server, admin, "/console/sla/calendars/new/")
+    assert not page.locator("textarea[name=hours]").is_visible()
+    page.locator("#id_name").fill("São Paulo office")
+    page.locator("#id_time_zone").fill("America/Sao_Paulo")
+    grid = page.locator(".hours-grid")
+    assert grid.get_by_role("checkbox", name="Monday").is_checked() and not grid.get_by_role("checkbox", name="Saturday").is_checked()
+    grid.get_by_role("checkbox", name="Saturday").check()  # a new open day starts 09:00–18:00
+    grid.get_by_label("To · Saturday", exact=True).fill("13:00")
+    grid.get_by_role("checkbox", name="Friday").uncheck()
+    grid.get_by_label("To · Monday", exact=True).fill("12:00")
+    grid.get_by_role("button", name="Add hours · Monday").click()  # a lunch break: two intervals
+    page.get_by_role("button", name="Add holiday").click()
+    holiday = page.locator(".holiday-list .rb-row").first
+    holiday.get_by_label("Date").fill("2026-12-25")
+    holiday.get_by_label("Name").fill("Natal")
+    holiday.get_by_label("Every year").check()
+    page.get_by_role("button", name="Add holiday").click()
+    page.locator(".holiday-list .rb-row").nth(1).get_by_label("Date").fill("2027-02-16")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/console/sla/calendars/")
+
+    calendar = BusinessCalendar.objects.get(name="São Paulo office")
+    assert sorted((h.weekday, h.start_minute, h.end_minute) for h in calendar.hours.all()) == [
+        (0, 540, 720), (0, 780, 1080), (1, 540, 1080), (2, 540, 1080), (3, 540, 1080), (5, 540, 780)]
+    assert sorted((str(h.date)[5:] if h.yearly else str(h.date), h.yearly, h.name)
+                  for h in calendar.holidays.all()) == [("12-25", True, "Natal"), ("2027-02-16", False, "")]
+
+    page.get_by_role("link", name="São Paulo office").click()  # reopened: the grid shows what was saved
+    grid = page.locator(".hours-grid")
+    assert not grid.get_by_role("checkbox", name="Friday").is_checked()
+    assert grid.get_by_label("To · Saturday", exact=True).input_value() == "13:00"
+    assert page.locator(".holiday-list .rb-row").count() == 2

@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -88,6 +89,18 @@ def policy_preview(request, policy_id: int):
                         more=targets, template="sla/policy_preview.html", context={"policy": policy})
 
 
+def hours_grid_texts() -> dict:
+    """What the weekly-hours grid and the holiday list show (static/atende/hours_grid.js)."""
+    return {"days": [str(WEEKDAYS[i]) for i in range(7)], "year": f"{dt.date.today():%Y}",
+            **{key: str(text) for key, text in {
+                "day": _("Day"), "open": _("Open"), "hours": _("Hours"), "from": _("From"), "to": _("To"),
+                "add_interval": _("Add hours"), "remove": _("Remove"), "add_holiday": _("Add holiday"),
+                "date": _("Date"), "name": _("Name"), "yearly": _("Every year"), "edit_text": _("Edit as text"),
+                "edit_visual": _("Edit visually"),
+                "unreadable": _("These lines could not be shown as a grid; edit them as text."),
+            }.items()}}
+
+
 def _hours_text(calendar: BusinessCalendar) -> str:
     lines = []
     for row in calendar.hours.all():
@@ -124,7 +137,7 @@ def calendar_edit(request, calendar_id: int | None = None):
 
     return settings_form(request, form_class=CalendarForm, initial=initial, save=save,
                          success_url=reverse("sla:calendars"), template="sla/calendar_form.html",
-                         context={"calendar": calendar, "today": dt.date.today()})
+                         context={"calendar": calendar, "today": dt.date.today(), "hours_grid": hours_grid_texts()})
 
 
 @admin_required
