@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from atende.accounts.tests.factories import AdminFactory
+from atende.accounts.tests.factories import AdminFactory, AgentFactory
+from atende.console.models import Notification
 from atende.core.actor import Actor
 from atende.tickets.models import TicketEvent
 from atende.tickets.tests.factories import make_ticket
@@ -170,3 +171,30 @@ def test_shortcuts_help_speaks_the_agents_language(live_server, browser, desk):
     dialog.wait_for()
     assert "Atalhos de teclado" in dialog.inner_text()
     assert "Keyboard shortcuts" not in dialog.inner_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mention_in_a_note_reaches_the_agents_bell(live_server, browser, desk, team):
+    admin, tickets = desk
+    ticket = tickets[0]
+    buddy = AgentFactory(name="Bia Buddy", email="bia@support.example")
+    team.members.add(buddy)
+    writer = _page(browser, live_server, admin, LAPTOP)
+    writer.goto(f"{live_server.url}/console/tickets/{ticket.number}/")
+    writer.get_by_label("Internal note").check()
+    writer.locator("#reply_body").press_sequentially("Could you check this, @bi")
+    writer.get_by_role("option", name="Bia Buddy · bia@support.example").wait_for()
+    writer.keyboard.press("Enter")  # picks the suggestion, does not send
+    assert writer.locator("#reply_body").input_value() == "Could you check this, @bia@support.example "
+    writer.click("#send-reply")
+    writer.locator(".timeline .message.note", has_text="Could you check this").wait_for()
+
+    reader = _page(browser, live_server, buddy, PHONE)
+    bell = reader.locator("#notification-bell .bell-count")
+    bell.wait_for()
+    assert bell.inner_text() == "1"
+    reader.get_by_role("link", name="Notifications: 1 unread").click()  # in sight on a phone, next to Menu
+    reader.get_by_role("button", name=f"Ana Admin · mentioned you in a note · #{ticket.number}").click()
+    reader.wait_for_url(f"**/console/tickets/{ticket.number}/")
+    reader.locator("#notification-bell:not(:has(.bell-count))").wait_for(state="attached")
+    assert Notification.objects.get(recipient=buddy).read_at is not None
