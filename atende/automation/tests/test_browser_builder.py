@@ -3,6 +3,7 @@ field · operator · value without typing JSON, the server's validation errors c
 intact, what is saved is the JSON the services validate, and the saved trigger acts on a new ticket."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +15,11 @@ from atende.tickets.models import TicketEvent
 from atende.tickets.tests.factories import make_ticket
 
 pytestmark = [pytest.mark.browser]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
 def _login(page, live_server, user, path):
-    page.goto(f"{live_server.url}/accounts/login/?next={path}")
+    page.goto(f"{live_server.url}/accounts/login/?next={path}", timeout=30_000)  # the first page warms the server
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill("secret-pass-1")
     page.get_by_role("button", name="Log in").click()
@@ -62,6 +64,9 @@ def test_admin_builds_a_trigger_visually_and_it_acts_on_a_new_ticket(live_server
         "outage down"
     page.locator("[data-rule-builder-for=actions] .rb-row").nth(1).get_by_label("Tags").fill("outage, status-page")
     assert _csp_clean(page) == 0
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.locator("[data-rule-builder-for=conditions]").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "trigger-builder-1280.png"))
     page.get_by_role("button", name="Save").click()
     page.wait_for_url("**/console/automation/triggers/")
 

@@ -99,8 +99,6 @@ def test_a_laptop_shows_twenty_one_line_rows_and_bulk_actions_only_when_selectin
     page.screenshot(path=str(SCREENSHOTS / "queue-1280.png"))
     page.goto(f"{live_server.url}/console/tickets/{tickets[0].number}/")
     page.screenshot(path=str(SCREENSHOTS / "ticket-1280.png"))
-    page.goto(f"{live_server.url}/console/automation/triggers/new/")
-    page.screenshot(path=str(SCREENSHOTS / "trigger-builder-1280.png"))
     page.goto(f"{live_server.url}/console/sla/calendars/new/")
     page.screenshot(path=str(SCREENSHOTS / "business-hours-1280.png"), full_page=True)
 
