@@ -2,7 +2,7 @@
  * - forms marked [data-submit-on-change] submit as soon as one of their fields changes (the header's language
  *   switch; a <noscript> button does it without JavaScript);
  * - forms with data-confirm="question" ask it before they submit;
- * - on phones the top bar's links fold behind the "Menu" button (without JavaScript they stay unfolded). */
+ * - on phones the console's top bar links fold behind the "Menu" button (without JavaScript they stay unfolded). */
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -12,7 +12,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var toggle = document.querySelector(".menu-toggle");
     var bar = toggle && toggle.closest(".topbar");
-    if (!bar) return;
+    if (!bar || !document.body.classList.contains("console")) return;  // the console's stylesheet folds it
     toggle.hidden = false;
     bar.classList.add("has-menu-toggle");
     toggle.addEventListener("click", function () {
