@@ -6,10 +6,10 @@ import json
 import pytest
 
 from atende.accounts.tests.factories import AdminFactory
-from atende.automation.builder import ACTION_PARAMS, rule_builder_catalogue
-from atende.automation.rules.actions import ACTIONS, ALL, validate_actions
-from atende.automation.rules.conditions import validate_conditions
-from atende.automation.rules.fields import FIELDS, ops_for
+from atende.rules.actions import ACTIONS, ALL, validate_actions
+from atende.rules.builder import ACTION_PARAMS, rule_builder_catalogue
+from atende.rules.conditions import validate_conditions
+from atende.rules.fields import FIELDS, ops_for
 from atende.tickets.models import CustomField
 
 
