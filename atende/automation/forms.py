@@ -13,9 +13,9 @@ class RuleForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-    conditions = JSONField(label=_("Conditions"), empty={}, help_text=_(
+    conditions = JSONField(label=_("Conditions"), empty={}, builder="conditions", help_text=_(
         '{"all": [{"field": "priority", "op": "is", "value": "high"}], "any": [...]} — empty matches every ticket.'))
-    actions = JSONField(label=_("Actions"), empty=[], help_text=_(
+    actions = JSONField(label=_("Actions"), empty=[], builder="actions", help_text=_(
         '[{"type": "add_tags", "value": ["vip"]}, {"type": "set_priority", "value": "urgent"}]'))
 
 
@@ -42,7 +42,7 @@ class MacroForm(forms.Form):
                                  help_text=_("Placeholders such as {{requester.first_name}}, {{ticket.number}}, "
                                              "{{agent.name}}."))
     reply_visibility = forms.ChoiceField(label=_("Send the text as"), choices=MessageVisibility.choices)
-    actions = JSONField(label=_("Actions"), empty=[], help_text=_('[{"type": "set_status", "value": "pending"}]'))
+    actions = JSONField(label=_("Actions"), empty=[], builder="actions", help_text=_('[{"type": "set_status", "value": "pending"}]'))
 
 
 class CannedReplyForm(forms.Form):

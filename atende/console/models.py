@@ -67,3 +67,35 @@ class SavedView(BaseModel):
     @property
     def is_shared(self) -> bool:
         return self.team_id is not None
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", _("Mentioned you in a note")
+    ASSIGNED = "assigned", _("Assigned a ticket to you")
+    CUSTOMER_REPLIED = "customer_replied", _("Replied on your ticket")
+
+
+class Notification(models.Model):
+    """One line in an agent's bell, made from a committed ticket event (at most once per event and agent)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
+                                  verbose_name=_("recipient"))
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket"))
+    event = models.ForeignKey("tickets.TicketEvent", on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("event"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("created"))
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [models.UniqueConstraint(fields=["recipient", "event"], name="notification_once_per_event")]
+        indexes = [models.Index(fields=["recipient", "-id"], name="notification_recipient"),
+                   models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.ticket_id} → {self.recipient_id}"

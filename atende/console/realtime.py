@@ -22,6 +22,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
+from django.db import DatabaseError
+
+from atende.console.services import notifications_record_for_event
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +58,14 @@ async def _send_change(layer, message: dict[str, Any]) -> None:
 
 
 def push_ticket_event(payload: dict[str, Any]) -> None:
-    """Events-bus handler: tell the console about a committed ticket event."""
+    """Events-bus handler: tell the console about a committed ticket event (and fill the agents' bells first,
+    so that the refresh the push causes already counts the new notification)."""
     if not payload.get("ticket_id"):
         return
+    try:
+        notifications_record_for_event(payload=payload)
+    except DatabaseError:  # the bell is a convenience: it never undoes or blocks the change that was committed
+        logger.exception("notifications for event %s not recorded", payload.get("event_id"))
     layer = get_channel_layer()
     if layer is None:
         return

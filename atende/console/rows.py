@@ -119,7 +119,7 @@ def _cell_renderers(ticket_url: Callable[[TicketListItem], str], clock: _Clock
     unassigned = f'<span class="muted">{_e(gettext("Unassigned"))}</span>'
     return {
         "number": lambda t: f'<a href="{ticket_url(t)}">#{t.number}</a>',
-        "subject": lambda t: f'<a href="{ticket_url(t)}" class="subject">{_e(t.subject)}</a>',
+        "subject": lambda t: f'<a href="{ticket_url(t)}" class="subject" title="{_e(t.subject)}">{_e(t.subject)}</a>',
         "requester": lambda t: _e(t.requester.display_name),
         "organization": lambda t: _name(t.organization),
         "status": lambda t: f'<span class="badge status-{_e(t.status)}">{status(t.status)}</span>',

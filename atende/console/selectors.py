@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
-from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
+from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, Notification, SavedView
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
@@ -221,3 +221,30 @@ def organization_interactions(*, user: User, organization, limit: int = INTERACT
     """Recent non-system messages on the organisation's tickets, newest first."""
     return list(_visible_messages(user=user).filter(ticket__organization=organization).exclude(kind="system")
                 .order_by("-created_at", "-id")[:limit])
+
+
+# -- notifications -----------------------------------------------------------------------------------------
+
+NOTIFICATIONS_SHOWN = 50
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_list_for_user(*, user: User) -> list[Notification]:
+    """The latest notifications, unread and read, with what the bell shows about each (one query)."""
+    return list(Notification.objects.filter(recipient=user).select_related("ticket", "actor")
+                .only("kind", "created_at", "read_at", "ticket__number", "ticket__subject", "actor__name",
+                      "actor__email")[:NOTIFICATIONS_SHOWN])
+
+
+def mention_candidates(*, user: User, query: str, limit: int = 8) -> list[dict[str, str]]:
+    """Agents whose name or email starts with ``query``, for the @-mention autocomplete of notes."""
+    query = (query or "").strip()
+    agents = User.objects.filter(role__in=["admin", "agent", "collaborator"], is_active=True)
+    if query:
+        agents = agents.filter(Q(name__istartswith=query) | Q(email__istartswith=query) |
+                               Q(name__icontains=f" {query}"))
+    return [{"email": u.email, "name": u.display_name}
+            for u in agents.order_by("name", "email").only("name", "email")[:limit]]

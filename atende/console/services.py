@@ -1,4 +1,4 @@
-"""Writes from the console's list pages: saved views, and bulk actions on selected tickets."""
+"""Writes from the console's pages: saved views, bulk actions on selected tickets, the notifications bell."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import TextChoices
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import Team, User
 from atende.accounts.selectors import team_ids_for_user
-from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
+from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, Notification, NotificationKind, SavedView
 from atende.console.selectors import can_edit_saved_view
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound, PermissionDenied, ValidationError
@@ -195,3 +196,58 @@ def _apply_one(*, ticket: Ticket, actor: Actor, action: str, assignee: User | No
         ticket_merge(source=ticket, target=target, actor=actor)
     elif action == BulkAction.SPAM:
         ticket_mark_spam(ticket=ticket, actor=actor)
+
+
+# -- notifications (the bell) --------------------------------------------------------------------------------
+
+def _notification_recipients(payload: dict) -> list[tuple[int, str]]:
+    """(agent id, kind) for a committed event: mentioned agents, a new assignee, the assignee of a ticket the
+    customer replied on. Never the agent who caused the event."""
+    data, kind = payload.get("data") or {}, payload.get("type")
+    if kind == "NOTE_ADDED":
+        wanted = [(int(pk), NotificationKind.MENTION) for pk in data.get("mentions") or []]
+    elif kind == "ASSIGNEE_CHANGED":
+        new = data.get("new")
+        new = new.get("id") if isinstance(new, dict) else new
+        wanted = [(int(new), NotificationKind.ASSIGNED)] if new else []
+    elif kind == "REPLY_ADDED" and payload.get("actor_kind") == "customer" and payload.get("assignee_id"):
+        wanted = [(int(payload["assignee_id"]), NotificationKind.CUSTOMER_REPLIED)]
+    else:
+        wanted = []
+    return [(pk, k) for pk, k in wanted if pk != payload.get("actor_user_id")]
+
+
+@transaction.atomic
+def notifications_record_for_event(*, payload: dict) -> list[Notification]:
+    """The bell's rows for one committed ticket event; idempotent (one row per event and agent), and only for
+    agents who may see the ticket, so a mention never leaks a ticket to someone outside its team."""
+    wanted = _notification_recipients(payload)
+    if not wanted or not payload.get("event_id"):
+        return []
+    users = {u.pk: u for u in User.objects.filter(pk__in=[pk for pk, _ in wanted], is_active=True,
+                                                   role__in=["admin", "agent", "collaborator"])}
+    created = []
+    for pk, kind in wanted:
+        user = users.get(pk)
+        if user is None:
+            continue
+        try:
+            access_ticket(user=user, ticket_id=payload["ticket_id"])
+        except NotFound:
+            continue
+        notification, made = Notification.objects.get_or_create(
+            recipient=user, event_id=payload["event_id"],
+            defaults={"kind": kind, "ticket_id": payload["ticket_id"], "actor_id": payload.get("actor_user_id"),
+                      "created_at": timezone.now()})
+        if made:
+            created.append(notification)
+    return created
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of ``user``'s notifications (or all of them) read; returns how many changed."""
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        rows = rows.filter(pk=notification_id)
+    return rows.update(read_at=timezone.now())

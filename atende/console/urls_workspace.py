@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from atende.console.views import people, ticket, ticket_actions, ticket_create
+from atende.console.views import notifications, people, ticket, ticket_actions, ticket_create
 
 urlpatterns = [
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
+    path("notifications/read/", notifications.notification_read, name="notifications_read"),
+    path("notifications/<int:notification_id>/read/", notifications.notification_read, name="notification_read"),
+    path("mentions/agents/", notifications.mention_agents, name="mention_agents"),
     path("tickets/new/", ticket_create.ticket_new, name="ticket_new"),
     path("calls/new/", ticket_create.phone_call, name="phone_call"),
     path("tickets/<int:number>/", ticket.ticket_detail, name="ticket"),

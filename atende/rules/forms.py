@@ -13,10 +13,12 @@ JSON_ATTRS = {"rows": 8, "class": "json", "spellcheck": "false"}
 class JSONField(forms.CharField):
     """A textarea holding JSON; the rule services check what it means."""
 
-    def __init__(self, *, empty, **kwargs):
+    def __init__(self, *, empty, builder: str = "", **kwargs):
+        """``builder``: "conditions" or "actions" has the visual rule builder enhance the textarea."""
         self.empty = empty
         kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", forms.Textarea(attrs=JSON_ATTRS))
+        attrs = {**JSON_ATTRS, "data-rule-builder": builder} if builder else JSON_ATTRS
+        kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
         super().__init__(**kwargs)
 
     def prepare_value(self, value):

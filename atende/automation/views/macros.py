@@ -29,6 +29,7 @@ from atende.automation.services.macros import macro_apply
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
 from atende.rules.actions import describe
+from atende.rules.builder import rule_builder_catalogue
 from atende.rules.pages import reference, reorder, settings_form
 from atende.rules.placeholders import PLACEHOLDERS
 from atende.rules.placeholders import render as render_placeholders
@@ -64,7 +65,8 @@ def macro_edit(request, macro_id: int | None = None):
 
     return settings_form(request, form_class=MacroForm, initial=initial, save=save,
                          success_url=reverse("automation:macros"), template="automation/macro_form.html",
-                         context={"macro": macro, **reference()})
+                         context={"macro": macro, **reference(),
+                                  "rule_builder": rule_builder_catalogue(context="macro")})
 
 
 @agent_required

@@ -16,6 +16,7 @@ from atende.automation.models import RoutingRule, TimeRule, Trigger
 from atende.automation.services.definitions import rule_delete, rule_save
 from atende.automation.services.time_rules import time_rule_due_at
 from atende.rules.actions import describe
+from atende.rules.builder import rule_builder_catalogue
 from atende.rules.pages import preview_page, reference, reorder, settings_form
 
 KINDS = {
@@ -64,7 +65,9 @@ def rule_edit(request, kind: str, rule_id: int | None = None):
 
     return settings_form(request, form_class=cfg["form"], initial=initial, save=save,
                          success_url=reverse("automation:rules", kwargs={"kind": kind}),
-                         template="automation/rule_form.html", context={"cfg": cfg, "rule": rule, **reference()})
+                         template="automation/rule_form.html", context={"cfg": cfg, "rule": rule, **reference(),
+                                                                   "rule_builder": rule_builder_catalogue(
+                                                                       context=cfg["service_kind"])})
 
 
 @admin_required

@@ -81,9 +81,8 @@ def test_agent_works_a_ticket_from_queue_to_reply_status_bulk_and_search(asgi_se
     page.locator(".timeline .message.reply", has_text="we are looking into it right now").wait_for()
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # still the same page
 
-    # Change the status from the side panel; the header badge follows.
+    # Change the status from the side panel (saved as soon as it changes); the header badge follows.
     page.select_option("#panel_status", "on_hold")
-    page.click("#panel-save")
     page.locator("#ws-status", has_text="On hold").wait_for()
     assert query(database, "SELECT status FROM tickets_ticket WHERE number = ?", number) == [("on_hold",)]
 
@@ -136,7 +135,6 @@ def test_a_second_agents_change_arrives_live_with_presence(asgi_server, new_page
 
     # Sending the now-stale reply asks first; "Send anyway" sends it.
     actor.select_option("#panel_priority", "urgent")
-    actor.click("#panel-save")
     watcher.locator("#ws-meta .priority-urgent").wait_for()
     watcher.click("#send-reply")
     watcher.locator("#stale-warning").wait_for()

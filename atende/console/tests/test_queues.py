@@ -197,7 +197,7 @@ def test_every_column_renders_escaped_cells(client, db, agent, team):
     html = client.get(reverse("console:saved_view", args=[saved.pk])).content.decode()
     url = reverse("console:ticket", args=[overdue.number])
     assert f'<td class="col-number" data-label="Number"><a href="{url}">#{overdue.number}</a></td>' in html
-    assert f'<a href="{url}" class="subject">&lt;b&gt;Bold&lt;/b&gt; &amp; co</a>' in html
+    assert f'<a href="{url}" class="subject" title="&lt;b&gt;Bold&lt;/b&gt; &amp; co">&lt;b&gt;Bold&lt;/b&gt; &amp; co</a>' in html
     assert '<span class="badge tag">b&lt;r&gt;</span> <span class="badge tag">vip</span>' in html
     assert '<span class="muted">Unassigned</span>' in html
     assert f'data-label="Team">{team.name}</td>' in html

@@ -7,11 +7,13 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.accounts.decorators import admin_required
 from atende.rules.actions import describe
+from atende.rules.builder import rule_builder_catalogue
 from atende.rules.pages import preview_page, reference, reorder, settings_form
 from atende.sla import selectors
 from atende.sla.business_time import add_business_minutes, format_hhmm
@@ -48,7 +50,9 @@ def policy_edit(request, policy_id: int | None = None):
     return settings_form(request, form_class=PolicyForm, initial=initial,
                          save=lambda data: policy_save(user=request.user, policy=policy, **data),
                          success_url=reverse("sla:policies"), template="sla/policy_form.html",
-                         context={"policy": policy, **reference(fields=CONDITION_FIELDS)})
+                         context={"policy": policy, **reference(fields=CONDITION_FIELDS),
+                                  "rule_builder": rule_builder_catalogue(context="sla",
+                                                                         condition_fields=CONDITION_FIELDS)})
 
 
 @admin_required
@@ -83,6 +87,18 @@ def policy_preview(request, policy_id: int):
 
     return preview_page(request, subject=policy, conditions=policy.conditions, actions=policy.breach_actions,
                         more=targets, template="sla/policy_preview.html", context={"policy": policy})
+
+
+def hours_grid_texts() -> dict:
+    """What the weekly-hours grid and the holiday list show (static/atende/hours_grid.js)."""
+    return {"days": [str(WEEKDAYS[i]) for i in range(7)], "year": f"{dt.date.today():%Y}",
+            **{key: str(text) for key, text in {
+                "day": _("Day"), "open": _("Open"), "hours": _("Hours"), "from": _("From"), "to": _("To"),
+                "add_interval": _("Add hours"), "remove": _("Remove"), "add_holiday": _("Add holiday"),
+                "date": _("Date"), "name": _("Name"), "yearly": _("Every year"), "edit_text": _("Edit as text"),
+                "edit_visual": _("Edit visually"),
+                "unreadable": _("These lines could not be shown as a grid; edit them as text."),
+            }.items()}}
 
 
 def _hours_text(calendar: BusinessCalendar) -> str:
@@ -121,7 +137,7 @@ def calendar_edit(request, calendar_id: int | None = None):
 
     return settings_form(request, form_class=CalendarForm, initial=initial, save=save,
                          success_url=reverse("sla:calendars"), template="sla/calendar_form.html",
-                         context={"calendar": calendar, "today": dt.date.today()})
+                         context={"calendar": calendar, "today": dt.date.today(), "hours_grid": hours_grid_texts()})
 
 
 @admin_required

@@ -32,14 +32,24 @@
       field.hidden = actions.indexOf(select.value) === -1;
     });
   }
+  // The bulk-action bar shows only while tickets are selected (without JavaScript it is always there).
+  function syncBulkBar(form) {
+    form.classList.toggle("bulk-idle", !form.querySelector("input[name=tickets]:checked"));
+  }
   function init(root) {
-    (root || document).querySelectorAll("[data-bulk-form]").forEach(syncBulkFields);
+    (root || document).querySelectorAll("[data-bulk-form]").forEach(function (form) {
+      syncBulkFields(form);
+      syncBulkBar(form);
+    });
   }
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-select-all]")) {
       var form = target.closest("form");
       form.querySelectorAll("input[name=tickets]").forEach(function (box) { box.checked = target.checked; });
+      syncBulkBar(form);
+    } else if (target.matches("input[name=tickets]") && target.form && target.form.hasAttribute("data-bulk-form")) {
+      syncBulkBar(target.form);
     } else if (target.matches("[data-bulk-action]")) {
       syncBulkFields(target.closest("form"));
     }

@@ -92,22 +92,9 @@
   }
 
   function helpDialog() {
+    // The dialog is server-rendered (console/_shortcuts_help.html) so that its text is translated.
     var dialog = document.getElementById("shortcuts-help");
-    if (!dialog) {
-      dialog = document.createElement("dialog");
-      dialog.id = "shortcuts-help";
-      dialog.className = "shortcuts-help";
-      dialog.setAttribute("aria-label", "Keyboard shortcuts");
-      dialog.innerHTML = "<h2>Keyboard shortcuts</h2><dl>" +
-        "<dt><kbd>j</kbd> / <kbd>k</kbd></dt><dd>Next / previous ticket</dd>" +
-        "<dt><kbd>Enter</kbd> / <kbd>o</kbd></dt><dd>Open the selected ticket</dd>" +
-        "<dt><kbd>r</kbd> / <kbd>n</kbd></dt><dd>Reply / internal note</dd>" +
-        "<dt><kbd>a</kbd></dt><dd>Assign to me</dd><dt><kbd>s</kbd></dt><dd>Solve</dd>" +
-        "<dt><kbd>?</kbd></dt><dd>This help</dd></dl>" +
-        '<form method="dialog"><button type="submit">OK</button></form>';
-      document.body.appendChild(dialog);
-    }
-    if (!dialog.open) dialog.showModal();
+    if (dialog && !dialog.open) dialog.showModal();
   }
 
   document.addEventListener("click", function (event) {
