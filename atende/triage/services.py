@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
-from atende.triage.learning.desk_model import NotEnoughData, save, train_desk_model
+from atende.triage.learning.desk_model import NoSignal, NotEnoughData, save, train_desk_model
 from atende.triage.models import TriageModel
 from atende.triage.predictions import forget_loaded_model, model_path
 from atende.triage.selectors import (
@@ -32,6 +32,12 @@ class NotEnoughHistory(ValidationError):
     """Too few solved or closed tickets to learn from."""
 
     code = "not_enough_history"
+
+
+class NothingToLearn(ValidationError):
+    """The history is large enough, but no field can be told from the text better than by its most common value."""
+
+    code = "nothing_to_learn"
 
 
 def min_training_tickets() -> int:
@@ -76,6 +82,11 @@ def triage_train(*, actor: Actor, progress: Progress | None = None) -> TriageMod
     fields = _fields_to_learn(records, custom_keys)
     try:
         model = train_desk_model(records, fields, ticket_ids=ids, progress=progress)
+    except NoSignal:
+        raise NothingToLearn(
+            _("Triage learned nothing from %(have)s tickets: no field (%(fields)s) is told by the text better than "
+              "by its most common value. No model was trained.") % {"have": len(records), "fields": ", ".join(fields)},
+            details={"have": len(records), "fields": fields})
     except NotEnoughData:
         raise _not_enough(len(records))
     fit_seconds = round(time.perf_counter() - started, 2)

@@ -31,6 +31,8 @@ from atende.triage.learning.text import category_token, normalise
 Record = Mapping[str, object]
 RARE = "\x00rare"  # the shared slot of the rare classes in the first-level model; never a real label
 CHAR_VIEW_CHARS = 1000  # character n-grams are taken from the start of the text only (prediction speed)
+MAX_ITER = 1000
+TEMPERATURES = np.geomspace(0.02, 5.0, 60)
 
 
 class NotEnoughData(ValueError):
@@ -202,6 +204,24 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return z
 
 
+def temperature_losses(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Summed log-loss of held-out ``scores`` (rows; ``truth`` the right column) at each of ``TEMPERATURES``."""
+    losses = np.empty(len(TEMPERATURES))
+    for i, temperature in enumerate(TEMPERATURES):
+        probs = _softmax(scores.copy(), temperature)
+        losses[i] = -np.log(np.maximum(probs[np.arange(len(truth)), truth], 1e-12)).sum()
+    return losses
+
+
+def best_temperature(held_out: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The temperature with the lowest log-loss over blocks of held-out (scores, truth); 1 without any."""
+    blocks = [(s, t) for s, t in held_out if len(t)]
+    if not blocks:
+        return 1.0
+    total = sum(temperature_losses(s, t) for s, t in blocks)
+    return float(TEMPERATURES[int(np.argmin(total))])
+
+
 def _scores(model: LinearSVC, X) -> np.ndarray:
     """``model.decision_function(X)`` as one matrix product (no input checks: see ``_Block._transform_one``)."""
     scores = np.asarray(X @ model.coef_.T, dtype=np.float64) + model.intercept_
@@ -224,15 +244,20 @@ class _LinearLevel:
         largest = max(counts.values())
         power = self.options.class_weight_power
         weights = {c: (largest / n) ** power for c, n in counts.items()} if power else None
-        return LinearSVC(C=self.options.C, class_weight=weights, max_iter=2000)
+        # Labels the text cannot predict (drawn at random) never converge: the iteration cap bounds their cost;
+        # fields like that are caught by the no-signal check before the final fit (desk_model).
+        return LinearSVC(C=self.options.C, class_weight=weights, max_iter=MAX_ITER)
 
-    def fit(self, X, y: np.ndarray) -> _LinearLevel:
+    def fit(self, X, y: np.ndarray, *, temperature: float | None = None) -> _LinearLevel:
+        """``temperature``: one already fitted on held-out scores (cross-validation), which saves the extra fit."""
         self.classes = np.array(sorted(set(y.tolist())), dtype=object)
         if len(self.classes) == 1:
             return self
         # The SVM sees class numbers: scikit-learn reads labels such as "3" as integers in places (class weights).
         codes = np.searchsorted(self.classes, y).astype(np.int64)
-        if self.options.calibrate:
+        if temperature is not None:
+            self.temperature = temperature
+        elif self.options.calibrate:
             self.temperature = self._fit_temperature(X, codes)
         self.model = self._svm(codes).fit(X, codes)
         return self
@@ -253,14 +278,7 @@ class _LinearLevel:
         if not known.any():
             return 1.0
         truth = np.array([index[label] for label in y[test][known]])
-        scores = scores[known]
-        best, best_loss = 1.0, np.inf
-        for temperature in np.geomspace(0.02, 5.0, 60):
-            probs = _softmax(scores.copy(), temperature)
-            loss = -np.log(np.maximum(probs[np.arange(len(truth)), truth], 1e-12)).mean()
-            if loss < best_loss:
-                best, best_loss = float(temperature), loss
-        return best
+        return best_temperature([(scores[known], truth)])
 
     def probabilities(self, X) -> np.ndarray:
         if self.model is None:
@@ -280,7 +298,8 @@ class LabelHead:
         self.rare: _LinearLevel | None = None
         self.neighbours: tuple[sp.csr_matrix, np.ndarray] | None = None
 
-    def fit(self, X, labels: Sequence[str]) -> LabelHead:
+    def fit(self, X, labels: Sequence[str], *, temperature: float | None = None) -> LabelHead:
+        """``temperature`` (one level only): fitted beforehand on cross-validated scores; see ``held_out_scores``."""
         y = np.asarray([str(label) for label in labels], dtype=object)
         counts = Counter(y.tolist())
         self.left_out = {c: n for c, n in counts.items() if n < self.options.min_examples}
@@ -294,7 +313,7 @@ class LabelHead:
         if len(rare) < 2 or len(rare) == len(kept):
             rare = set()
         top_y = np.array([RARE if label in rare else label for label in y], dtype=object)
-        self.top = _LinearLevel(self.options).fit(X, top_y)
+        self.top = _LinearLevel(self.options).fit(X, top_y, temperature=None if rare else temperature)
         if rare:
             in_rare = np.array([label in rare for label in y])
             self.rare = _LinearLevel(self.options).fit(X[in_rare], y[in_rare])
@@ -329,6 +348,17 @@ class LabelHead:
                 votes[row, index[labels[j]]] += sims[row, j] ** 2
         totals = votes.sum(axis=1, keepdims=True)
         return np.divide(votes, totals, out=np.zeros_like(votes), where=totals > 0)
+
+    def held_out_scores(self, X, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw scores of the (single-level) SVM for rows of ``X`` whose label it knows, and the right column of
+        each: what ``best_temperature`` reads. Empty with a second level or an ensemble (they calibrate alone)."""
+        level = self.top
+        if self.rare is not None or self.neighbours is not None or level is None or level.model is None:
+            return np.zeros((0, 1)), np.zeros(0, dtype=int)
+        index = {c: i for i, c in enumerate(level.classes)}
+        rows = [r for r, label in enumerate(labels) if str(label) in index]
+        truth = np.array([index[str(labels[r])] for r in rows], dtype=int)
+        return _scores(level.model, X[rows]), truth
 
     def predict(self, X) -> tuple[list[str], list[float]]:
         probs = self.probabilities(X)

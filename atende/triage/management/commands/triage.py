@@ -13,7 +13,7 @@ from atende.integrations.management.commands._progress import ProgressBar
 from atende.triage.learning.csvdata import CsvError, read_labelled_csv
 from atende.triage.learning.evaluation import category_columns, cross_validate, evaluate_holdout
 from atende.triage.learning.model import PRESETS
-from atende.triage.services import NotEnoughHistory, triage_train
+from atende.triage.services import NotEnoughHistory, NothingToLearn, triage_train
 
 FIGURES = (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("weighted_f1", "weighted-F1"),
            ("fit_seconds", "training seconds"), ("predict_ms_p50", "prediction p50 ms"),
@@ -93,13 +93,17 @@ class Command(BaseCommand):
 
         try:
             row = triage_train(actor=Actor.system(), progress=progress)
-        except NotEnoughHistory as exc:
+        except (NotEnoughHistory, NothingToLearn) as exc:
             raise CommandError(str(exc))
         self.stdout.write(self.style.SUCCESS(
             _("Triage model v%(version)s trained on %(tickets)s tickets in %(seconds)s s.") % {
                 "version": row.version, "tickets": row.tickets, "seconds": row.fit_seconds}))
         for name, figures in row.fields.items():
-            if "accuracy" in figures:
+            if figures.get("no_signal"):
+                self.stdout.write(_("  %(field)s: left out, no better than its most common value (accuracy "
+                                    "%(accuracy)s against %(majority)s)") % {
+                    "field": name, "accuracy": figures["accuracy"], "majority": figures["majority_accuracy"]})
+            elif "accuracy" in figures:
                 self.stdout.write(_("  %(field)s: accuracy %(accuracy)s, macro-F1 %(macro_f1)s (%(classes)s classes)") % {
                     "field": name, "accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"],
                     "classes": len(figures.get("classes", []))})
