@@ -37,6 +37,7 @@ SYNC_HANDLERS: dict[str, list[str]] = {
 
 TASK_SUBSCRIBERS: dict[str, list[str]] = {
     "*": [
+        "atende.triage.tasks.triage_on_event_task",  # first: routing and triggers see applied suggestions
         "atende.sla.tasks.sla_on_event_task",
         "atende.automation.tasks.triggers_on_event_task",
         "atende.email_channel.tasks.notify_on_event_task",

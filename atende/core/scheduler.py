@@ -22,6 +22,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "atende.reports.tasks.report_schedules_send_task": 60,
     "atende.core.tasks.task_results_prune_task": 3600,
     "atende.core.tasks.throttle_prune_task": 3600,
+    "atende.triage.tasks.triage_retrain_task": 3600,
 }
 
 

@@ -62,3 +62,56 @@ class PredictableField(models.Model):
 
         if self.custom_field_id and self.custom_field.kind != FieldKind.DROPDOWN:
             raise FormError({"custom_field": _("Only dropdown fields can be predicted.")})
+
+
+class FieldSetting(models.Model):
+    """Per predicted field (``team``, ``category``, ``urgency``, ``impact``, ``priority``, ``custom:<key>``):
+    whether a suggestion at or above ``threshold`` is applied to new tickets without waiting for an agent."""
+
+    field = models.CharField(_("field"), max_length=80, unique=True)
+    auto_apply = models.BooleanField(_("apply automatically"), default=False)
+    threshold = models.FloatField(_("confidence threshold"), default=0.9)
+
+    class Meta:
+        verbose_name = _("triage field setting")
+        verbose_name_plural = _("triage field settings")
+        constraints = [models.CheckConstraint(condition=models.Q(threshold__gte=0.5, threshold__lte=1.0),
+                                              name="triage_threshold_range")]
+
+    def __str__(self) -> str:
+        return self.field
+
+
+class AppliedBy(models.TextChoices):
+    NOBODY = "", _("not applied")
+    AUTOMATION = "automation", _("applied automatically")
+    AGENT = "agent", _("applied by an agent")
+
+
+class Prediction(models.Model):
+    """The model's suggestion for one field of one ticket, as made when the ticket arrived, and what became of it:
+    applied (automatically or by an agent's click) and/or overridden by an agent who set another value.
+
+    ``value`` is stored as the ticket stores it: a row id for ``team`` and ``category``, the choice value for the
+    others, the option for ``custom:<key>``."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(_("field"), max_length=80)
+    value = models.CharField(_("suggested value"), max_length=200)
+    confidence = models.FloatField(_("confidence"))
+    model_version = models.PositiveIntegerField(_("model version"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    applied_by = models.CharField(max_length=20, choices=AppliedBy.choices, blank=True, default=AppliedBy.NOBODY)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    overridden_value = models.CharField(_("value set instead"), max_length=200, blank=True, default="")
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    overridden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("triage prediction")
+        verbose_name_plural = _("triage predictions")
+        constraints = [models.UniqueConstraint(fields=["ticket", "field"], name="triage_one_prediction_per_field")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.field}={self.value} ({self.confidence:.2f})"

@@ -67,6 +67,12 @@ def loaded_model() -> DeskModel | None:
         return _state["model"]
 
 
+def loaded_model_version() -> int | None:
+    """The version of the model ``loaded_model()`` returned (``None`` without one); no query."""
+    key = _state["key"]
+    return key[0] if key and _state["model"] is not None else None
+
+
 def _value(name: str, label: str):
     if name in INTEGER_FIELDS:
         return int(label)

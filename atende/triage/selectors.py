@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Substr
+from django.utils import timezone
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.preprocessing import normalize
 
 from atende.accounts.models import User
 from atende.tickets.choices import MessageKind, TicketStatus
 from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import ticket_list_for_user
 from atende.triage.learning.text import MAX_FIELD_CHARS
-from atende.triage.models import PredictableField, TriageModel
+from atende.triage.models import FieldSetting, PredictableField, Prediction, TriageModel
 
 LEARNED_STATUSES = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 MAX_TRAINING_TICKETS = 30_000  # the most recent ones: older routing is stale, and the training time stays bounded
 BATCH = 5_000
 CUSTOM_PREFIX = "custom:"
 BASE_FIELDS = ("team", "category", "urgency", "impact", "priority")
+NEAR_DUPLICATE_SIMILARITY = 0.8
 
 
 def active_model() -> TriageModel | None:
@@ -107,3 +112,74 @@ def similar_tickets_for_user(*, user: User, ticket: Ticket, limit: int = 5) -> l
     found = list(candidates.select_related("team", "requester"))
     found.sort(key=lambda t: (t.status not in LEARNED_STATUSES, -similarity[t.pk]))
     return found[:limit]
+
+
+def current_value(ticket: Ticket, field: str) -> str:
+    """The ticket's value of a predicted field, as a prediction stores it ("" when empty)."""
+    if field == "team":
+        return str(ticket.team_id or "")
+    if field == "category":
+        return str(ticket.category_id or "")
+    if field.startswith(CUSTOM_PREFIX):
+        value = (ticket.custom_fields or {}).get(field[len(CUSTOM_PREFIX):])
+        return "" if value in (None, "") else str(value)
+    return str(getattr(ticket, field, "") or "")
+
+
+def predictions_for_ticket(*, ticket: Ticket) -> list:
+    """The suggestions stored for ``ticket`` (the caller has checked the user may see it), in field order."""
+    order = {name: i for i, name in enumerate(BASE_FIELDS)}
+    found = list(Prediction.objects.filter(ticket=ticket))
+    return sorted(found, key=lambda p: (order.get(p.field, len(order)), p.field))
+
+
+def field_settings() -> dict[str, FieldSetting]:
+    return {s.field: s for s in FieldSetting.objects.all()}
+
+
+def near_duplicates_for_user(*, user: User, ticket: Ticket, window_hours: int = 24,
+                             min_similarity: float = NEAR_DUPLICATE_SIMILARITY) -> list[tuple[Ticket, float]]:
+    """Open tickets of the same requester created within ``window_hours`` before ``ticket`` whose subject and
+    first message are nearly the same (cosine similarity of word counts ≥ ``min_similarity``), that ``user`` may
+    see: candidates for merging ``ticket`` into them. Most similar first."""
+    since = ticket.created_at - datetime.timedelta(hours=window_hours)
+    candidates = list(ticket_list_for_user(user=user).filter(
+        requester_id=ticket.requester_id, created_at__gte=since, created_at__lt=ticket.created_at,
+        merged_into__isnull=True, is_spam=False).exclude(pk=ticket.pk).exclude(status=TicketStatus.CLOSED)
+        .order_by("-created_at")[:20])
+    if not candidates:
+        return []
+    bodies = dict(Message.objects.filter(ticket_id__in=[t.pk for t in candidates] + [ticket.pk], kind=MessageKind.REPLY)
+                  .order_by("ticket_id", "-created_at", "-id").values_list("ticket_id", "body_text"))
+    # values_list into dict keeps the last row per ticket: ordered newest first, that is the first message.
+    texts = [f"{t.subject}\n{(bodies.get(t.pk) or '')[:MAX_FIELD_CHARS]}" for t in [ticket, *candidates]]
+    vectors = CountVectorizer(token_pattern=r"(?u)\b\w+\b", lowercase=True).fit_transform(texts)
+    vectors = normalize(vectors)
+    sims = (vectors[1:] @ vectors[0].T).toarray().ravel()
+    found = [(t, float(s)) for t, s in zip(candidates, sims, strict=True) if s >= min_similarity]
+    return sorted(found, key=lambda pair: -pair[1])
+
+
+def suggestion_accuracy(*, weeks: int = 12, now: datetime.datetime | None = None) -> list[dict]:
+    """Per field and week (by the suggestion's date), over tickets now solved or closed: how many suggestions
+    there were, how many matched the ticket's final value, and how many an agent corrected. Newest week first."""
+    now = now or timezone.now()
+    since = now - datetime.timedelta(weeks=weeks)
+    rows = Prediction.objects.filter(created_at__gte=since, ticket__status__in=LEARNED_STATUSES).select_related("ticket")
+    buckets: dict[tuple[str, datetime.date], dict] = {}
+    for p in rows.iterator(chunk_size=2000):
+        day = timezone.localtime(p.created_at).date()
+        week = day - datetime.timedelta(days=day.weekday())
+        bucket = buckets.setdefault((p.field, week), {"field": p.field, "week": week, "total": 0, "right": 0,
+                                                      "corrected": 0})
+        bucket["total"] += 1
+        bucket["right"] += current_value(p.ticket, p.field) == p.value
+        bucket["corrected"] += bool(p.overridden_at)
+    for bucket in buckets.values():
+        bucket["rate"] = bucket["right"] / bucket["total"]
+    return sorted(buckets.values(), key=lambda b: (-b["week"].toordinal(), b["field"]))
+
+
+def training_models(*, limit: int = 20) -> list[TriageModel]:
+    """The most recent trained models, newest first (the admin page's history)."""
+    return list(TriageModel.objects.select_related("trained_by").order_by("-version")[:limit])

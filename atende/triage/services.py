@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from atende.core.actor import Actor
-from atende.core.exceptions import ValidationError
+from atende.core.exceptions import PermissionDenied, ValidationError
+from atende.tickets.choices import FieldKind
+from atende.tickets.models import CustomField, Ticket
 from atende.triage.learning.desk_model import NoSignal, NotEnoughData, save, train_desk_model
-from atende.triage.models import TriageModel
+from atende.triage.models import FieldSetting, PredictableField, TriageModel
 from atende.triage.predictions import forget_loaded_model, model_path
 from atende.triage.selectors import (
+    BASE_FIELDS,
     CUSTOM_PREFIX,
+    LEARNED_STATUSES,
     learnable_ticket_count,
     predictable_custom_field_keys,
     training_history,
@@ -102,3 +107,69 @@ def triage_train(*, actor: Actor, progress: Progress | None = None) -> TriageMod
                                          trained_by=actor.user)
     forget_loaded_model()
     return row
+
+
+RETRAIN_HOUR = 2  # default of settings.TRIAGE_RETRAIN_HOUR (local time): the desk is quiet
+RETRAIN_MIN_NEW = 200  # default of settings.TRIAGE_RETRAIN_MIN_NEW: new closed tickets that make a retrain worth it
+
+
+def _learnable_since(moment) -> int:
+    return (Ticket.objects.filter(status__in=LEARNED_STATUSES, is_spam=False, merged_into__isnull=True)
+            .filter(Q(solved_at__gte=moment) | Q(closed_at__gte=moment)).count())
+
+
+def triage_retrain_if_due(*, actor: Actor, now=None) -> dict:
+    """Train when it is the retrain hour (``TRIAGE_RETRAIN_HOUR``, local time), no model was trained in the last
+    20 hours, and at least ``TRIAGE_RETRAIN_MIN_NEW`` tickets were solved or closed since the active model (or,
+    without a model, the desk has enough history). Returns what it did and why; never raises for too little or
+    unusable history (the reason is returned)."""
+    now = now or timezone.now()
+    hour = getattr(settings, "TRIAGE_RETRAIN_HOUR", RETRAIN_HOUR)
+    if timezone.localtime(now).hour != hour:
+        return {"trained": False, "reason": "not_the_hour"}
+    latest = TriageModel.objects.order_by("-trained_at").first()
+    if latest is not None and now - latest.trained_at < datetime.timedelta(hours=20):
+        return {"trained": False, "reason": "trained_recently"}
+    if latest is not None:
+        new = _learnable_since(latest.trained_at)
+        needed = getattr(settings, "TRIAGE_RETRAIN_MIN_NEW", RETRAIN_MIN_NEW)
+        if new < needed:
+            return {"trained": False, "reason": "few_new_tickets", "new": new, "needed": needed}
+    try:
+        row = triage_train(actor=actor)
+    except (NotEnoughHistory, NothingToLearn) as exc:
+        return {"trained": False, "reason": exc.code}
+    return {"trained": True, "version": row.version, "tickets": row.tickets}
+
+
+@transaction.atomic
+def triage_field_setting_save(*, field: str, auto_apply: bool, threshold: float, actor: Actor) -> FieldSetting:
+    """Turn auto-apply on or off for a predicted field, with its confidence threshold (0.5–1)."""
+    _require_admin(actor)
+    if not (field in BASE_FIELDS or field.startswith(CUSTOM_PREFIX)) or len(field) > 80:
+        raise ValidationError(_("Unknown field %(field)s.") % {"field": field}, code="unknown_field")
+    if not 0.5 <= threshold <= 1.0:
+        raise ValidationError(_("The threshold must be between 0.5 and 1."), code="invalid_threshold")
+    setting, _created = FieldSetting.objects.update_or_create(
+        field=field, defaults={"auto_apply": auto_apply, "threshold": threshold})
+    return setting
+
+
+@transaction.atomic
+def triage_predictable_fields_set(*, custom_fields: list[CustomField], actor: Actor) -> list[PredictableField]:
+    """The dropdown custom fields the next training learns to predict (exactly these)."""
+    _require_admin(actor)
+    wrong = [f.key for f in custom_fields if f.kind != FieldKind.DROPDOWN]
+    if wrong:
+        raise ValidationError(_("Only dropdown fields can be predicted."), code="not_dropdown",
+                              details={"fields": wrong})
+    wanted = {f.pk for f in custom_fields}
+    PredictableField.objects.exclude(custom_field_id__in=wanted).delete()
+    for pk in wanted:
+        PredictableField.objects.get_or_create(custom_field_id=pk)
+    return list(PredictableField.objects.filter(custom_field_id__in=wanted))
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.kind not in ("system",) and not (actor.user is not None and actor.user.is_admin):
+        raise PermissionDenied(_("Only administrators can change triage settings."))

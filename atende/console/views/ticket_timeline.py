@@ -86,7 +86,18 @@ def _custom_changes(old: dict, new: dict, definitions: dict[str, CustomField]) -
 
 def describe_event(event: TicketEvent, custom_fields: dict[str, CustomField] | None = None) -> str:
     """One sentence saying what the event changed, in the reader's language (``custom_fields``: the definitions
-    by key, for the labels of custom field changes)."""
+    by key, for the labels of custom field changes), and which triage model set it, when one did."""
+    text = _describe_change(event, custom_fields)
+    triage = (event.data or {}).get("triage")
+    if isinstance(triage, dict) and triage.get("model_version"):
+        confidences = ", ".join(f"{_field_name(name)} {value:.2f}" for name, value
+                                in sorted((triage.get("confidence") or {}).items()) if isinstance(value, int | float))
+        text += " " + _("(triage model v%(version)s, confidence %(confidences)s)") % {
+            "version": triage["model_version"], "confidences": confidences or "—"}
+    return text
+
+
+def _describe_change(event: TicketEvent, custom_fields: dict[str, CustomField] | None) -> str:
     data = event.data or {}
     t = event.type
     if t == E.TICKET_CREATED:

@@ -35,11 +35,13 @@ _UPDATABLE = _PLAIN_FIELDS | {"team", "assignee", "tags", "status", "requester",
 
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expected_version: int | None = None,
-                  reason: str = "") -> Ticket:
+                  reason: str = "", event_data: dict[str, Any] | None = None) -> Ticket:
     """Apply a set of changes from the side panel, the API, a macro or a rule; one event per kind of change.
 
     ``changes`` keys: subject, type, category, urgency, impact, priority (``None`` = back to the matrix),
     custom_fields, language, team, assignee, tags, followers, requester, status (+ resolution_summary).
+    ``event_data`` is added to the data of the field, priority and team events (what made the change, e.g. the
+    triage model's version and confidence), so the history can say so.
     """
     unknown = set(changes) - _UPDATABLE
     if unknown:
@@ -51,14 +53,15 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
     check_not_closed(ticket)
     plain = {k: v for k, v in changes.items() if k in _PLAIN_FIELDS}
     if plain:
-        ticket = _update_plain(ticket, actor, plain)
+        ticket = _update_plain(ticket, actor, plain, event_data or {})
     if "requester" in changes and changes["requester"].pk != ticket.requester_id:
         ticket = ticket_change_requester(ticket=ticket, actor=actor, requester=changes["requester"])
     if "team" in changes or "assignee" in changes:
         team = changes.get("team", ticket.team)
         assignee = changes.get("assignee", ticket.assignee)
         if team != ticket.team or assignee != ticket.assignee:
-            ticket = ticket_assign(ticket=ticket, actor=actor, team=team, assignee=assignee, reason=reason)
+            ticket = ticket_assign(ticket=ticket, actor=actor, team=team, assignee=assignee, reason=reason,
+                                   event_data=event_data)
     if "tags" in changes:
         ticket = ticket_set_tags(ticket=ticket, actor=actor, tags=changes["tags"])
     if "followers" in changes:
@@ -69,7 +72,7 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
     return ticket
 
 
-def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any]) -> Ticket:
+def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any], event_data: dict[str, Any]) -> Ticket:
     # Validate every value before touching the row, so a bad value never leaves a half-applied change behind.
     for name, value in plain.items():
         allow_blank = name == "priority"  # None/"" = back to the matrix
@@ -109,9 +112,9 @@ def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any]) -> Ticket
     if "priority" in new or ticket.priority_manual != manual_before:
         record_event(ticket, TicketEventType.PRIORITY_CHANGED, actor=actor,
                      data={"old": old.pop("priority", ticket.priority), "new": new.pop("priority", ticket.priority),
-                           "manual": ticket.priority_manual})
+                           "manual": ticket.priority_manual, **event_data})
     if new:
-        record_event(ticket, TicketEventType.FIELDS_CHANGED, actor=actor, data={"old": old, "new": new})
+        record_event(ticket, TicketEventType.FIELDS_CHANGED, actor=actor, data={"old": old, "new": new, **event_data})
     return ticket
 
 
@@ -123,7 +126,8 @@ def _raw(value: Any) -> Any:
 
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: User | None, reason: str = "",
-                  expected_version: int | None = None, now: datetime.datetime | None = None) -> Ticket:
+                  expected_version: int | None = None, now: datetime.datetime | None = None,
+                  event_data: dict[str, Any] | None = None) -> Ticket:
     """Set the team and/or the agent. An assignee outside the team joins the ticket's team only if a member."""
     require_agent(actor)
     ticket = lock_ticket(ticket)
@@ -135,7 +139,7 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: 
     changes: list[tuple[str, dict[str, Any]]] = []
     if team != ticket.team:
         changes.append((TicketEventType.TEAM_CHANGED,
-                        {"old": obj_ref(ticket.team), "new": obj_ref(team), "reason": reason}))
+                        {"old": obj_ref(ticket.team), "new": obj_ref(team), "reason": reason, **(event_data or {})}))
         ticket.team = team
     if assignee != ticket.assignee:
         changes.append((TicketEventType.ASSIGNEE_CHANGED,
