@@ -24,6 +24,7 @@ urlpatterns = [
     path("console/security/", include("atende.signin.urls_admin")),
     path("console/sla/", include("atende.sla.urls")),
     path("console/automation/", include("atende.automation.urls")),
+    path("console/triage/", include("atende.triage.urls")),
     path("console/", include("atende.console.urls")),
     path("portal/", include("atende.portal.urls")),
     path("kb/", include("atende.kb.urls")),
