@@ -57,7 +57,8 @@ def _label(name: str, value: Any) -> str:
 
 def _field_name(name: str) -> str:
     names = {"subject": _("Subject"), "type": _("Type"), "category": _("Category"), "urgency": _("Urgency"),
-             "impact": _("Impact"), "custom_fields": _("Custom fields"), "language": _("Language")}
+             "impact": _("Impact"), "custom_fields": _("Custom fields"), "language": _("Language"),
+             "team": _("Team"), "priority": _("Priority")}
     return names.get(name, name)
 
 
@@ -90,7 +91,7 @@ def describe_event(event: TicketEvent, custom_fields: dict[str, CustomField] | N
     text = _describe_change(event, custom_fields)
     triage = (event.data or {}).get("triage")
     if isinstance(triage, dict) and triage.get("model_version"):
-        confidences = ", ".join(f"{_field_name(name)} {value:.2f}" for name, value
+        confidences = ", ".join(f"{_field_name(name.removeprefix('custom:'))} {value:.2f}" for name, value
                                 in sorted((triage.get("confidence") or {}).items()) if isinstance(value, int | float))
         text += " " + _("(triage model v%(version)s, confidence %(confidences)s)") % {
             "version": triage["model_version"], "confidences": confidences or "—"}
