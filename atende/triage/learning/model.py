@@ -31,7 +31,7 @@ from atende.triage.learning.text import category_token, normalise
 Record = Mapping[str, object]
 RARE = "\x00rare"  # the shared slot of the rare classes in the first-level model; never a real label
 CHAR_VIEW_CHARS = 1000  # character n-grams are taken from the start of the text only (prediction speed)
-MAX_ITER = 1000
+MAX_ITER = 200  # dual coordinate descent passes; noisy labels on large histories never converge (docs/triage.md)
 TEMPERATURES = np.geomspace(0.02, 5.0, 60)
 
 
