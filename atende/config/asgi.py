@@ -9,14 +9,19 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from atende.config.routing import websocket_urlpatterns  # noqa: E402
+from atende.config.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
-)
+site_websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+public_websockets = URLRouter(public_websocket_urlpatterns)  # no cookies; the consumers check the Origin
+PUBLIC_PREFIXES = ("/ws/chat/",)
+
+
+async def websocket_router(scope, receive, send):
+    app = public_websockets if scope.get("path", "").startswith(PUBLIC_PREFIXES) else site_websockets
+    return await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_router})
 
 # ``atende serve`` (and so ``make run``) runs the worker and scheduler inside the web process unless told otherwise.
 if os.environ.get("ATENDE_EMBEDDED_WORKER") == "1":

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "atende.reports",
     "atende.integrations",
     "atende.triage",
+    "atende.chat",
     "atende.api",
     "atende.portal",
     "atende.console",
@@ -284,4 +285,18 @@ EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BAS
 OUTBOUND_TRANSPORTS = {
     "mail": "atende.email_channel.transports.MailTransport",
     "webhook": "atende.integrations.transports.WebhookTransport",
+}
+
+# Live chat (atende.chat, docs/chat.md)
+CHAT_DEFAULT_MAX_CHATS = int(os.environ.get("CHAT_DEFAULT_MAX_CHATS", 3))  # chats at once per agent
+CHAT_OFFER_SECONDS = int(os.environ.get("CHAT_OFFER_SECONDS", 30))  # an unanswered offer moves on after this
+CHAT_MAX_MESSAGE_CHARS = 4000
+CHAT_VISITOR_TOKEN_MAX_AGE = 30 * 86400
+CHAT_ANSWERER = os.environ.get("CHAT_ANSWERER", "atende.chat.answerer.KnowledgeBaseAnswerer")
+ATENDE_THROTTLE_RATES |= {
+    "chat.start.ip": os.environ.get("THROTTLE_CHAT_START_IP", "10/10m,60/day"),  # conversations per client IP
+    "chat.message.visitor": os.environ.get("THROTTLE_CHAT_MESSAGE_VISITOR", "20/min,300/hour"),
+    "chat.message.ip": os.environ.get("THROTTLE_CHAT_MESSAGE_IP", "120/min"),
+    "chat.offline.ip": os.environ.get("THROTTLE_CHAT_OFFLINE_IP", "5/15m,20/day"),
+    "chat.suggest.ip": os.environ.get("THROTTLE_CHAT_SUGGEST_IP", "120/min"),
 }

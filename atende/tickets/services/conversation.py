@@ -67,14 +67,19 @@ def message_add_reply(
     expected_version: int | None = None,
     author: User | None = None,
     created_at: datetime.datetime | None = None,
+    automated: bool = False,
 ) -> Message:
     """A public reply. A customer's reply reopens a pending or solved ticket, and on a closed ticket opens a
     follow-up ticket (the returned message then belongs to the follow-up); on a merged ticket it goes to the
     ticket it was merged into. An agent's first reply opens a new ticket; ``set_status`` then applies the agent's
-    chosen status ("reply and set pending"). Agents cannot reply on a closed ticket (Conflict ``ticket_closed``)."""
+    chosen status ("reply and set pending"). Agents cannot reply on a closed ticket (Conflict ``ticket_closed``).
+    ``automated`` (a bot's answer, actor system or automation): public, by nobody, neither the first response
+    nor a status move, so SLA clocks keep waiting for a person."""
     files = list(attachments)
     body_text, body_html = _body(body_text, body_html, files)
-    author = author or actor.user
+    if automated and actor.kind not in ("system", "automation"):
+        raise PermissionDenied("Only the system writes automated answers.")
+    author = None if automated else (author or actor.user)
     from_customer = author is not None and not author.is_staff_member
     if not from_customer:
         require_agent(actor)
@@ -98,13 +103,16 @@ def message_add_reply(
     validated = validate_files(files)
     now = created_at or timezone.now()
     message = Message.objects.create(
-        ticket=ticket, kind=MessageKind.REPLY, author=author, author_kind="customer" if from_customer else "agent",
+        ticket=ticket, kind=MessageKind.REPLY, author=author,
+        author_kind=actor.kind if automated else "customer" if from_customer else "agent",
         channel=channel or ticket.channel, body_text=body_text, body_html=body_html,
         external_id=external_id or "", metadata=metadata or {}, created_at=now,
     )
     stored = attachments_store(ticket=ticket, message=message, validated=validated, uploaded_by=author)
     fields: list[str] = []
-    if from_customer:
+    if automated:
+        pass
+    elif from_customer:
         ticket.last_customer_reply_at = now
         fields.append("last_customer_reply_at")
     else:
@@ -121,7 +129,7 @@ def message_add_reply(
     })
     if from_customer and ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
         ticket_transition(ticket=ticket, to=TicketStatus.OPEN, actor=actor, reason="customer_reply", now=now)
-    elif not from_customer:
+    elif not from_customer and not automated:
         target = set_status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
         if target and target != ticket.status:
             if ticket.status == TicketStatus.NEW and target != TicketStatus.OPEN and not ticket.can_transition_to(target):

@@ -1,0 +1,166 @@
+"""The synchronous half of the chat consumers: parse one websocket action, check access, call one service,
+and shape what goes back. Consumers run these through ``database_sync_to_async``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atende.accounts.models import Team, User
+from atende.chat import realtime, services
+from atende.chat.answerer import article_summaries
+from atende.chat.choices import ChatStatus, OfflineMode
+from atende.chat.models import ChatSession, Widget
+from atende.chat.selectors import (
+    access_chat_for_agent,
+    agents_online_count,
+    chat_list_for_agent,
+    queue_position,
+    session_messages,
+)
+from atende.chat.services._common import session_state
+from atende.chat.tokens import visitor_id_new, visitor_token_make, visitor_token_read
+from atende.core.exceptions import NotFound, ValidationError
+from atende.core.throttle import throttle_or_raise
+
+
+def visitor_hello(*, widget: Widget, token: str) -> dict[str, Any]:
+    """Resume the conversation a token names, or issue a new token for a new visitor."""
+    visitor_id = visitor_token_read(token, widget_key=widget.key)
+    if visitor_id is None:
+        visitor_id = visitor_id_new()
+        token = visitor_token_make(widget_key=widget.key, visitor_id=visitor_id)
+    session = ChatSession.objects.select_related("agent", "ticket").filter(widget=widget, visitor_id=visitor_id).first()
+    online = agents_online_count(team_id=widget.team_id) > 0
+    hello = {"visitor_id": visitor_id, "session_id": session.pk if session else None, "token": token,
+             "online": online, "offline_mode": widget.offline_mode}
+    if session is not None:
+        hello |= {"state": session_state(session), "messages": session_messages(session)}
+    return hello
+
+
+def visitor_state(*, session_id: int) -> dict[str, Any]:
+    return session_state(ChatSession.objects.select_related("agent", "ticket").get(pk=session_id))
+
+
+def _session(widget: Widget, visitor_id: str) -> ChatSession:
+    session = ChatSession.objects.filter(widget=widget, visitor_id=visitor_id).first()
+    if session is None:
+        raise NotFound("No conversation yet.")
+    return session
+
+
+def _text(content: dict, key: str) -> str:
+    value = content.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, client_ip: str) -> dict[str, Any]:
+    if action == "suggest":
+        throttle_or_raise("chat.suggest.ip", client_ip)
+        articles = article_summaries(text=_text(content, "text")[:1000], language=_text(content, "language"))
+        return {"send": [{"type": "suggestions", "articles": [a.__dict__ for a in articles]}]}
+    if action in ("start", "offline"):
+        fields = {"name": _text(content, "name"), "email": _text(content, "email"),
+                  "question": _text(content, "question"), "language": _text(content, "language"),
+                  "page_url": _text(content, "page_url")}
+        if action == "offline":
+            if widget.offline_mode != OfflineMode.FORM:
+                raise ValidationError("This widget takes no offline requests.", code="offline_disabled")
+            session = services.chat_offline_submit(widget=widget, visitor_id=visitor_id, client_ip=client_ip,
+                                                   honeypot=_text(content, "website"), **fields)
+        else:
+            identity = content.get("identity") if isinstance(content.get("identity"), dict) else None
+            session = services.chat_start(widget=widget, visitor_id=visitor_id, identity=identity,
+                                          client_ip=client_ip, **fields)
+        session = ChatSession.objects.select_related("agent", "ticket").get(pk=session.pk)
+        state = session_state(session)
+        return {"session_id": session.pk, "state": state, "send": [
+            {"type": "history", "messages": session_messages(session)}, {"type": "state", **_public(state)}]}
+    session = _session(widget, visitor_id)
+    if action == "message":
+        row = services.chat_visitor_message(session=session, text=content.get("text"),
+                                            client_id=_text(content, "cid"), client_ip=client_ip)
+        return {"send": [{"type": "ack", "cid": _text(content, "cid"), "message": row}]}
+    if action == "solved":
+        article_id = content.get("article_id")
+        services.chat_bot_solved(session=session, article_id=article_id if isinstance(article_id, int) else None)
+    elif action == "human":
+        services.chat_handover(session=session)
+    elif action == "end":
+        services.chat_visitor_end(session=session)
+    elif action == "rate":
+        services.chat_rate(session=session, rating=_text(content, "rating"), comment=_text(content, "comment"))
+    elif action == "transcript":
+        services.chat_transcript_send(session=session)
+    else:
+        raise ValidationError(f"Unknown action {action!r}.", code="unknown_action")
+    return {"send": [{"type": "done", "action": action}]}
+
+
+def _public(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k != "team_id"}
+
+
+# Agents --------------------------------------------------------------------------------------------------------
+
+def _row(session: ChatSession, user: User) -> dict[str, Any]:
+    return {"id": session.pk, "status": session.status, "name": session.name or session.email or "Visitor",
+            "question": session.question[:200], "queued_at": session.queued_at.isoformat() if session.queued_at else None,
+            "position": queue_position(session), "offered_to_me": session.offered_to_id == user.pk,
+            "ticket": session.ticket.number if session.ticket_id else None, "widget": session.widget.name}
+
+
+def agent_list(*, user: User) -> dict[str, Any]:
+    rows = chat_list_for_agent(user=user)
+    return {"waiting": [_row(s, user) for s in rows if s.status == ChatStatus.QUEUED],
+            "mine": [_row(s, user) for s in rows if s.status == ChatStatus.ACTIVE]}
+
+
+def agent_conversation(*, user: User, session_id: int) -> dict[str, Any]:
+    session = access_chat_for_agent(user=user, session_id=session_id)
+    history = []
+    if session.customer_id:  # the customer's other requests, newest first
+        history = [{"number": t.number, "subject": t.subject, "status": t.status}
+                   for t in session.customer.requested_tickets.exclude(pk=session.ticket_id).order_by("-id")[:10]]
+    return {"session_id": session.pk, "state": session_state(session), "messages": session_messages(session),
+            "visitor": {"name": session.name, "email": session.email, "identified": session.identified,
+                        "page_url": session.page_url, "language": session.language,
+                        "online": bool(realtime.present("visitor", [session.pk]))},
+            "history": history, "ticket_url": f"/console/tickets/{session.ticket.number}/" if session.ticket_id else "",
+            "holder": session.agent_id == user.pk}
+
+
+def agent_run(*, user: User, action: str, content: dict, session_id: int | None = None) -> dict[str, Any]:
+    if action == "reoffer":
+        services.chats_reoffer()
+        return {}
+    session = access_chat_for_agent(user=user, session_id=session_id)
+    if action == "accept":
+        services.chat_accept(session=session, agent=user)
+    elif action == "reply":
+        return {"message": services.chat_agent_reply(session=session, agent=user, text=content.get("text"),
+                                                     client_id=_text(content, "cid"))}
+    elif action == "transfer":
+        to_agent = to_team = None
+        if content.get("agent_id"):
+            to_agent = User.objects.filter(pk=_int(content["agent_id"]), is_active=True).first()
+            if to_agent is None:
+                raise ValidationError("Unknown agent.", code="transfer_agent_invalid")
+        elif content.get("team_id"):
+            to_team = Team.objects.filter(pk=_int(content["team_id"])).first()
+            if to_team is None:
+                raise ValidationError("Unknown team.", code="transfer_team_invalid")
+        services.chat_transfer(session=session, agent=user, to_agent=to_agent, to_team=to_team)
+    elif action == "end":
+        services.chat_agent_end(session=session, agent=user)
+    else:
+        raise ValidationError(f"Unknown action {action!r}.", code="unknown_action")
+    return {}
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+

@@ -1,0 +1,256 @@
+"""Live chat's websockets. Transport only (STYLE §5): authenticate, check access, call one service, forward.
+
+Visitor socket ``/ws/chat/<widget key>/`` (any origin on the widget's allow-list; no cookies involved). JSON:
+- visitor → server: ``{"action": "hello", "token"?}`` first; then ``suggest {text}``, ``start {question, name,
+  email, page_url, language, identity?}``, ``message {text, cid}``, ``typing {typing}``, ``solved
+  {article_id?}``, ``human``, ``end``, ``rate {rating, comment}``, ``transcript``, ``offline {name, email,
+  question, website}``, ``heartbeat``.
+- server → visitor: ``hello {token, online, state?, messages?}``, ``state {...}``, ``history {messages}``,
+  ``message {message}``, ``typing {typing}``, ``suggestions {articles}``, ``done {action}``, ``error {code,
+  message, retry_after?}``.
+
+Agent socket ``/ws/console/chat/`` (the console's origin and session): ``list``, ``open {session_id}``,
+``accept``, ``reply {text, cid}``, ``typing``, ``transfer {agent_id | team_id}``, ``end``, ``heartbeat``
+(also moves stale offers on). Server → agent: ``list {waiting, mine}``, ``conversation {...}``, ``event
+{session_id, event}``, ``typing {session_id, typing}``, ``error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from atende.chat import realtime
+from atende.chat.consumer_io import (
+    agent_conversation,
+    agent_list,
+    agent_run,
+    visitor_hello,
+    visitor_run,
+    visitor_state,
+)
+from atende.chat.selectors import widget_get_active
+from atende.core.exceptions import DomainError, NotFound
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    body = {"type": "error", "code": exc.code, "message": str(exc.message if hasattr(exc, "message") else exc)}
+    if getattr(exc, "retry_after", None):
+        body["retry_after"] = exc.retry_after
+    return body
+
+
+class VisitorConsumer(AsyncJsonWebsocketConsumer):
+    widget: Any = None
+    session_id: int | None = None
+    visitor_id: str = ""
+    waiting_group: str | None = None
+
+    async def connect(self) -> None:
+        key = self.scope["url_route"]["kwargs"]["key"]
+        try:
+            self.widget = await database_sync_to_async(widget_get_active)(key=key)
+        except NotFound:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not self.widget.allows_origin(_header(self.scope, b"origin")):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        client = self.scope.get("client") or ("unknown", 0)
+        self.client_ip = client[0] or "unknown"
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id is not None:
+            await self.channel_layer.group_discard(realtime.session_group(self.session_id), self.channel_name)
+            await database_sync_to_async(realtime.presence_leave)("visitor", self.session_id, self.channel_name)
+            await self._announce_presence(False)
+        await self._leave_waiting()
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("action"), str):
+            await self.send_json({"type": "error", "code": "bad_request", "message": "Expected a JSON object."})
+            return
+        action = content["action"]
+        if action == "hello":
+            await self._hello(str(content.get("token") or ""))
+            return
+        if not self.visitor_id:
+            await self.send_json({"type": "error", "code": "hello_first", "message": "Say hello first."})
+            return
+        if action == "heartbeat":
+            if self.session_id is not None:
+                await database_sync_to_async(realtime.presence_touch)("visitor", self.session_id, self.channel_name)
+            return
+        if action == "typing":
+            if self.session_id is not None:
+                await self.channel_layer.group_send(realtime.session_group(self.session_id), {
+                    "type": "chat.typing", "from": "visitor", "session_id": self.session_id,
+                    "typing": bool(content.get("typing"))})
+            return
+        try:
+            reply = await database_sync_to_async(visitor_run)(
+                widget=self.widget, visitor_id=self.visitor_id, action=action, content=content,
+                client_ip=self.client_ip)
+        except DomainError as exc:
+            await self.send_json(_error(exc))
+            return
+        if reply.get("session_id") and self.session_id is None:
+            await self._join(reply["session_id"])
+        for message in reply.get("send", []):
+            await self.send_json(message)
+        await self._follow_queue(reply.get("state"))
+
+    async def _hello(self, token: str) -> None:
+        hello = await database_sync_to_async(visitor_hello)(widget=self.widget, token=token)
+        self.visitor_id = hello.pop("visitor_id")
+        session_id = hello.pop("session_id")
+        if session_id is not None and self.session_id is None:
+            await self._join(session_id)
+        await self.send_json({"type": "hello", **hello})
+        await self._follow_queue(hello.get("state"))
+
+    async def _join(self, session_id: int) -> None:
+        self.session_id = session_id
+        await self.channel_layer.group_add(realtime.session_group(session_id), self.channel_name)
+        await database_sync_to_async(realtime.presence_touch)("visitor", session_id, self.channel_name)
+        await self._announce_presence(True)
+
+    async def _announce_presence(self, online: bool) -> None:
+        if online is False:
+            online = bool(await database_sync_to_async(realtime.present)("visitor", [self.session_id]))
+        await self.channel_layer.group_send(realtime.session_group(self.session_id), {
+            "type": "chat.presence", "session_id": self.session_id, "visitor_online": online})
+
+    async def _follow_queue(self, state: dict | None) -> None:
+        """While waiting, listen to the queue's moves to tell the visitor their place."""
+        if state and state.get("status") == "queued":
+            group = realtime.waiting_group(state.get("team_id"))
+            if group != self.waiting_group:
+                await self._leave_waiting()
+                self.waiting_group = group
+                await self.channel_layer.group_add(group, self.channel_name)
+        else:
+            await self._leave_waiting()
+
+    async def _leave_waiting(self) -> None:
+        if self.waiting_group:
+            await self.channel_layer.group_discard(self.waiting_group, self.channel_name)
+            self.waiting_group = None
+
+    # Group messages -----------------------------------------------------------------------------------------
+
+    async def chat_push(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        if event.get("type") == "state":
+            event = {k: v for k, v in event.items() if k != "team_id"}
+            await self._follow_queue(message["event"])
+        await self.send_json(event)
+
+    async def chat_queue(self, message: dict[str, Any]) -> None:
+        if self.session_id is None:
+            return
+        state = await database_sync_to_async(visitor_state)(session_id=self.session_id)
+        await self.send_json({"type": "state", **{k: v for k, v in state.items() if k != "team_id"}})
+        await self._follow_queue(state)
+
+    async def chat_typing(self, message: dict[str, Any]) -> None:
+        if message["from"] == "agent":
+            await self.send_json({"type": "typing", "typing": message["typing"]})
+
+    async def chat_presence(self, message: dict[str, Any]) -> None:
+        return  # the agents' business
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    user: Any = None
+    opened: set[int]
+
+    async def connect(self) -> None:
+        self.opened = set()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active or not user.is_agent:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        await self.channel_layer.group_add(realtime.AGENTS_GROUP, self.channel_name)
+        await database_sync_to_async(realtime.presence_touch)("agent", user.pk, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "user_id": user.pk, "heartbeat": realtime.HEARTBEAT_SECONDS})
+        await self._send_list()
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is None:
+            return
+        await self.channel_layer.group_discard(realtime.AGENTS_GROUP, self.channel_name)
+        for session_id in list(self.opened):
+            await self.channel_layer.group_discard(realtime.session_group(session_id), self.channel_name)
+        await database_sync_to_async(realtime.presence_leave)("agent", self.user.pk, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("action"), str):
+            await self.send_json({"type": "error", "code": "bad_request", "message": "Expected a JSON object."})
+            return
+        action = content["action"]
+        if action == "heartbeat":
+            await database_sync_to_async(realtime.presence_touch)("agent", self.user.pk, self.channel_name)
+            await database_sync_to_async(agent_run)(user=self.user, action="reoffer", content={})
+            return
+        if action == "list":
+            await self._send_list()
+            return
+        try:
+            session_id = int(content.get("session_id"))
+        except (TypeError, ValueError):
+            await self.send_json({"type": "error", "code": "bad_request", "message": "session_id is required."})
+            return
+        try:
+            if action == "open":
+                conversation = await database_sync_to_async(agent_conversation)(user=self.user, session_id=session_id)
+                if session_id not in self.opened:
+                    self.opened.add(session_id)
+                    await self.channel_layer.group_add(realtime.session_group(session_id), self.channel_name)
+                await self.send_json({"type": "conversation", **conversation})
+                return
+            if action == "typing":
+                if session_id in self.opened:
+                    await self.channel_layer.group_send(realtime.session_group(session_id), {
+                        "type": "chat.typing", "from": "agent", "session_id": session_id,
+                        "typing": bool(content.get("typing"))})
+                return
+            reply = await database_sync_to_async(agent_run)(user=self.user, action=action, content=content,
+                                                           session_id=session_id)
+        except DomainError as exc:
+            await self.send_json({**_error(exc), "session_id": session_id})
+            return
+        await self.send_json({"type": "done", "action": action, "session_id": session_id, **reply})
+
+    async def _send_list(self) -> None:
+        await self.send_json({"type": "list", **await database_sync_to_async(agent_list)(user=self.user)})
+
+    async def chat_queue(self, message: dict[str, Any]) -> None:
+        await self._send_list()
+
+    async def chat_push(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "event", "session_id": int(message.get("session_id") or 0) or None,
+                              "event": message["event"]})
+
+    async def chat_typing(self, message: dict[str, Any]) -> None:
+        if message["from"] == "visitor":
+            await self.send_json({"type": "typing", "session_id": message["session_id"], "typing": message["typing"]})
+
+    async def chat_presence(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "session_id": message["session_id"],
+                              "visitor_online": message["visitor_online"]})

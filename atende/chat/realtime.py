@@ -1,0 +1,93 @@
+"""Live chat's real time: Channels groups, pushes after commit, and who is connected.
+
+Groups:
+- ``chat.<session id>``: the visitor's tabs and the agents who opened that conversation;
+- ``chat.agents``: every agent's chat connection (queue changes; each consumer re-reads what it may see).
+
+Pushes ride on ``transaction.on_commit`` like the console's (``console/realtime.py``): only committed rows are
+announced, and a lost push is repaired by the client re-reading on reconnect.
+
+Presence lives in Django's cache (process memory, or Redis with ``REDIS_URL``): each connection refreshes its
+entry on a heartbeat; an entry lapses ``PRESENCE_TTL_SECONDS`` after its last heartbeat, so an agent whose last
+tab closed (or crashed) stops receiving chats.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import transaction
+
+AGENTS_GROUP = "chat.agents"
+HEARTBEAT_SECONDS = 20
+PRESENCE_TTL_SECONDS = 60
+
+
+def session_group(session_id: int) -> str:
+    return f"chat.{int(session_id)}"
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def push_on_commit(group: str, message: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(group, message))
+
+
+def push_to_session(session_id: int, event: dict[str, Any]) -> None:
+    """Send ``event`` (a JSON object for the browsers) to both sides of a conversation after commit."""
+    push_on_commit(session_group(session_id), {"type": "chat.push", "session_id": session_id, "event": event})
+
+
+def waiting_group(team_id: int | None) -> str:
+    """Visitors waiting in one team's queue (they re-read their place when it moves)."""
+    return f"chat.waiting.{int(team_id or 0)}"
+
+
+def push_queue_changed(team_id: int | None) -> None:
+    push_on_commit(AGENTS_GROUP, {"type": "chat.queue", "team_id": team_id})
+    push_on_commit(waiting_group(team_id), {"type": "chat.queue", "team_id": team_id})
+
+
+# Presence -------------------------------------------------------------------------------------------------------
+
+def _key(kind: str, ident: int) -> str:
+    return f"chat:presence:{kind}:{int(ident)}"
+
+
+def _live(kind: str, ident: int, now: float) -> dict[str, float]:
+    return {channel: expires for channel, expires in (cache.get(_key(kind, ident)) or {}).items() if expires > now}
+
+
+def presence_touch(kind: str, ident: int, channel_name: str) -> None:
+    """``kind`` is ``agent`` (ident: user id) or ``visitor`` (ident: session id)."""
+    now = time.time()
+    entries = _live(kind, ident, now)
+    entries[channel_name] = now + PRESENCE_TTL_SECONDS
+    cache.set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
+
+
+def presence_leave(kind: str, ident: int, channel_name: str) -> bool:
+    """Drop one connection; True when it was the last one."""
+    entries = _live(kind, ident, time.time())
+    entries.pop(channel_name, None)
+    if entries:
+        cache.set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
+        return False
+    cache.delete(_key(kind, ident))
+    return True
+
+
+def present(kind: str, idents: list[int]) -> set[int]:
+    if not idents:
+        return set()
+    now = time.time()
+    stored = cache.get_many([_key(kind, i) for i in idents])
+    return {i for i in idents if any(exp > now for exp in (stored.get(_key(kind, i)) or {}).values())}

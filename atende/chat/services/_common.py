@@ -1,0 +1,58 @@
+"""Pieces both sides of a conversation share: locking and the state pushed to the browsers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from atende.chat import realtime
+from atende.chat.models import ChatSession
+from atende.chat.selectors import queue_position
+from atende.core.exceptions import ValidationError
+
+
+def lock_session(session: ChatSession | int) -> ChatSession:
+    pk = session.pk if isinstance(session, ChatSession) else session
+    return ChatSession.objects.select_for_update(of=("self",)).select_related("widget", "ticket", "agent", "customer").get(pk=pk)
+
+
+def push_state(session: ChatSession) -> None:
+    realtime.push_to_session(session.pk, {"type": "state", **session_state(session)})
+
+
+def session_state(session: ChatSession) -> dict:
+    return {"status": session.status, "outcome": session.outcome, "position": queue_position(session),
+            "agent": session.agent.first_name if session.agent_id else "",
+            "ticket": session.ticket.number if session.ticket_id else None,
+            "rated": bool(session.ticket_id and getattr(getattr(session.ticket, "satisfaction", None),
+                                                         "is_answered", False)),
+            "email_known": bool(session.email), "team_id": session.team_id}
+
+
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def max_message_chars() -> int:
+    return getattr(settings, "CHAT_MAX_MESSAGE_CHARS", 4000)
+
+
+def clean_text(text, *, field: str = "text", required: bool = True, limit: int | None = None) -> str:
+    """Visitor text as stored: a string, NFC, no control or bidi-override characters, trimmed, bounded.
+    It stays plain text; every page and the widget escape it when showing it."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise ValidationError(_("The message must be text."), code="invalid_text", details={field: "invalid"})
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").strip()
+    limit = limit or max_message_chars()
+    if len(text) > limit:
+        raise ValidationError(_("The message is too long (at most %(max)d characters).") % {"max": limit},
+                              code="message_too_long", details={field: "too_long", "max": limit})
+    if required and not text:
+        raise ValidationError(_("The message is empty."), code="message_empty", details={field: "required"})
+    return text

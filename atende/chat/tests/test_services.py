@@ -1,0 +1,243 @@
+"""Live chat's services on a real database: the bot step, handover into a ticket, routing, replies, the end."""
+
+from __future__ import annotations
+
+import pytest
+from atende.chat.choices import ChatOutcome, ChatStatus
+from atende.chat.models import ChatAgentSetting, ChatSession
+from atende.chat.selectors import queue_position, session_messages
+from atende.chat.services import (
+    chat_accept,
+    chat_agent_end,
+    chat_agent_reply,
+    chat_bot_solved,
+    chat_handover,
+    chat_offline_submit,
+    chat_rate,
+    chat_start,
+    chat_transcript_send,
+    chat_transfer,
+    chat_visitor_message,
+    chats_reoffer,
+)
+from atende.chat.tokens import identity_signature, visitor_id_new
+from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
+from atende.core.throttle import Throttled
+from atende.kb.selectors import deflection_count
+from atende.tickets.choices import TicketEventType, TicketStatus
+from atende.tickets.models import TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def start(widget, question="How do I reset my password?", **kw):
+    kw.setdefault("visitor_id", visitor_id_new())
+    return chat_start(widget=widget, question=question, client_ip="10.0.0.1", **kw)
+
+
+def test_bot_answers_the_first_question_with_matching_articles(widget, article):
+    session = start(widget, name="Ana", email="ana@example.com")
+    assert session.status == ChatStatus.BOT
+    assert session.ticket is None
+    turns = session_messages(session)
+    assert [t["from"] for t in turns] == ["visitor", "bot"]
+    assert turns[1]["articles"][0]["id"] == article.pk
+    assert turns[1]["articles"][0]["url"] == article.get_absolute_url()
+
+
+def test_this_solved_it_ends_without_a_ticket_and_counts_as_deflected(widget, article):
+    before = deflection_count()
+    session = start(widget)
+    session = chat_bot_solved(session=session, article_id=article.pk)
+    assert session.status == ChatStatus.ENDED and session.outcome == ChatOutcome.SOLVED_BY_BOT
+    assert session.ticket is None
+    assert deflection_count() == before + 1
+    with pytest.raises(Conflict):
+        chat_bot_solved(session=session)
+
+
+def test_handover_makes_a_chat_ticket_whose_thread_is_the_transcript(widget, article, customer, team,
+                                                                     django_capture_on_commit_callbacks):
+    session = start(widget, name="Ana", email=customer.email.upper())
+    with django_capture_on_commit_callbacks(execute=True):
+        session = chat_handover(session=session)
+    ticket = session.ticket
+    assert session.status == ChatStatus.QUEUED
+    assert ticket.channel == "chat" and ticket.requester == customer and ticket.team == team
+    messages = list(ticket.messages.order_by("id"))
+    assert [m.author_kind for m in messages] == ["customer", "automation"]
+    assert messages[1].metadata["chat_articles"][0]["id"] == article.pk
+    assert ticket.first_response_at is None  # the bot's answer is not a response for the SLA
+    assert TicketEvent.objects.filter(ticket=ticket, type=TicketEventType.REPLY_ADDED).count() == 1
+    assert [r["from"] for r in session_messages(session)] == ["visitor", "bot"]
+
+
+def test_without_articles_or_with_the_bot_off_it_goes_straight_to_the_queue(widget, team):
+    session = start(widget, question="zzqx nothing matches this")
+    assert session.status == ChatStatus.QUEUED and session.ticket is not None
+    widget.bot_enabled = False
+    widget.save()
+    session = start(widget, question="Reset password")
+    assert session.status == ChatStatus.QUEUED
+    assert [r["from"] for r in session_messages(session)] == ["visitor"]
+
+
+def test_visitor_without_email_becomes_a_chat_only_contact(widget):
+    session = chat_handover(session=start(widget, question="zzqx"))
+    assert session.customer.email.endswith("@chat.invalid")
+    assert session.customer.is_customer
+
+
+def test_identify_signature_trusts_the_email_and_a_wrong_one_is_ignored(widget, article):
+    good = {"email": "bo@example.com", "name": "Bo",
+            "signature": identity_signature(secret=widget.secret, email="bo@example.com")}
+    session = start(widget, identity=good)
+    assert session.identified and session.email == "bo@example.com" and session.name == "Bo"
+    forged = {"email": "boss@example.com", "signature": identity_signature(secret="guess", email="boss@example.com")}
+    session = start(widget, identity=forged)
+    assert not session.identified and session.email == ""
+
+
+def test_messages_are_delivered_once_per_client_id_and_sanitised(widget, agent, online):
+    session = chat_handover(session=start(widget, question="zzqx"))
+    first = chat_visitor_message(session=session, text="hello\u202e\x00 <b>there</b>", client_id="c1")
+    again = chat_visitor_message(session=session, text="hello <b>there</b>", client_id="c1")
+    assert first["id"] == again["id"]
+    assert first["text"] == "hello <b>there</b>"  # stored as plain text: every view escapes it
+    assert session.ticket.messages.filter(external_id__startswith="chat:").count() == 1
+
+
+@pytest.mark.parametrize("text,code", [("", "message_empty"), ("   \n", "message_empty"), (None, "message_empty"),
+                                       (123, "invalid_text"), ({"a": 1}, "invalid_text"),
+                                       ("x" * 4001, "message_too_long")])
+def test_bad_messages_are_refused_with_a_reason(widget, text, code):
+    session = chat_handover(session=start(widget, question="zzqx"))
+    with pytest.raises(ValidationError) as error:
+        chat_visitor_message(session=session, text=text, client_id="x")
+    assert error.value.code == code
+
+
+def test_messages_are_rate_limited_per_visitor(widget, settings):
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "chat.message.visitor": "3/min"}
+    session = chat_handover(session=start(widget, question="zzqx"))
+    for n in range(3):
+        chat_visitor_message(session=session, text=f"m{n}", client_id=f"c{n}")
+    with pytest.raises(Throttled) as refused:
+        chat_visitor_message(session=session, text="m4", client_id="c4")
+    assert refused.value.retry_after >= 1
+
+
+def test_session_starts_are_rate_limited_per_ip(widget, settings):
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "chat.start.ip": "2/10m"}
+    start(widget, question="zzqx")
+    start(widget, question="zzqx")
+    with pytest.raises(Throttled):
+        start(widget, question="zzqx")
+    assert ChatSession.objects.count() == 2
+
+
+def test_routing_offers_the_least_loaded_online_connected_agent_of_the_team(widget, agent, other_agent, online):
+    online(agent, other_agent)
+    busy = chat_handover(session=start(widget, question="zzqx"))
+    chat_accept(session=busy, agent=agent)
+    session = chat_handover(session=start(widget, question="zzqx"))
+    assert session.offered_to == other_agent  # agent already holds one chat
+
+
+def test_routing_skips_offline_disconnected_and_full_agents(widget, agent, other_agent, online):
+    online(agent)  # other_agent: offline
+    ChatAgentSetting.objects.create(agent=agent, max_chats=1)
+    first = chat_handover(session=start(widget, question="zzqx"))
+    assert first.offered_to == agent
+    chat_accept(session=first, agent=agent)
+    second = chat_handover(session=start(widget, question="zzqx"))
+    assert second.offered_to is None and queue_position(second) == 1
+    third = chat_handover(session=start(widget, question="zzqx"))
+    assert queue_position(third) == 2
+    with pytest.raises(Conflict) as full:
+        chat_accept(session=second, agent=agent)
+    assert full.value.code == "chat_capacity_reached"
+
+
+def test_unaccepted_offers_move_on(widget, agent, other_agent, online, settings):
+    online(agent, other_agent)
+    session = chat_handover(session=start(widget, question="zzqx"))
+    first = session.offered_to
+    settings.CHAT_OFFER_SECONDS = 0
+    assert chats_reoffer() == 1
+    session.refresh_from_db()
+    assert session.offered_to not in (None, first)
+
+
+def test_accept_reply_and_end_solve_the_ticket_and_allow_a_rating(widget, agent, customer, online):
+    online(agent)
+    session = chat_handover(session=start(widget, question="zzqx", email=customer.email))
+    session = chat_accept(session=session, agent=agent)
+    session.ticket.refresh_from_db()
+    assert session.ticket.assignee == agent and session.status == ChatStatus.ACTIVE
+    chat_visitor_message(session=session, text="Are you there?", client_id="v1")
+    row = chat_agent_reply(session=session, agent=agent, text="Yes, how can I help?", client_id="a1")
+    assert row["from"] == "agent"
+    session.ticket.refresh_from_db()
+    assert session.ticket.first_response_at is not None
+    chat_agent_end(session=session, agent=agent)
+    session.refresh_from_db()
+    session.ticket.refresh_from_db()
+    assert session.status == ChatStatus.ENDED and session.ticket.status == TicketStatus.SOLVED
+    survey = chat_rate(session=session, rating="good", comment="Quick!")
+    assert survey.rating == "good"
+    rows = session_messages(session)
+    assert [r["from"] for r in rows] == ["visitor", "bot", "visitor", "agent"]
+    assert [r["text"] for r in rows][2:] == ["Are you there?", "Yes, how can I help?"]
+
+
+def test_only_the_holder_replies_and_other_teams_cannot_accept(widget, agent, other_agent, online):
+    from atende.accounts.tests.factories import AgentFactory
+
+    online(agent)
+    session = chat_accept(session=chat_handover(session=start(widget, question="zzqx")), agent=agent)
+    with pytest.raises(Conflict):
+        chat_agent_reply(session=session, agent=other_agent, text="hi")
+    outsider = AgentFactory()
+    waiting = chat_handover(session=start(widget, question="zzqx"))
+    with pytest.raises(PermissionDenied):
+        chat_accept(session=waiting, agent=outsider)
+
+
+def test_transfer_to_an_agent_or_back_to_a_team_queue(widget, agent, other_agent, online):
+    from atende.accounts.tests.factories import TeamFactory
+
+    online(agent, other_agent)
+    session = chat_accept(session=chat_handover(session=start(widget, question="zzqx")), agent=agent)
+    session = chat_transfer(session=session, agent=agent, to_agent=other_agent)
+    session.ticket.refresh_from_db()
+    assert session.agent == other_agent and session.ticket.assignee == other_agent
+    billing = TeamFactory()
+    session = chat_transfer(session=session, agent=other_agent, to_team=billing)
+    session.ticket.refresh_from_db()
+    assert session.status == ChatStatus.QUEUED and session.team == billing and session.ticket.team == billing
+
+
+def test_transcript_goes_only_to_the_conversation_email_once(widget, agent, online):
+    online(agent)
+    session = chat_handover(session=start(widget, question="zzqx", email="vi@example.com"))
+    chat_visitor_message(session=session, text="second line", client_id="v")
+    assert chat_transcript_send(session=session) is not None
+    assert chat_transcript_send(session=session) is None
+    anonymous = chat_handover(session=start(widget, question="zzqx"))
+    with pytest.raises(ValidationError):
+        chat_transcript_send(session=anonymous)
+
+
+def test_offline_form_creates_a_ticket_and_refuses_the_honeypot(widget, team):
+    with pytest.raises(ValidationError):
+        chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Bot", email="b@example.com",
+                            question="Buy now", honeypot="http://spam")
+    with pytest.raises(ValidationError) as missing:
+        chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Ana", email="", question="Help")
+    assert missing.value.code == "email_required"
+    session = chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Ana", email="ana@example.com",
+                                  question="My order is late")
+    assert session.outcome == ChatOutcome.OFFLINE_FORM
+    assert session.ticket.channel == "chat" and session.ticket.team == team
+    assert session.ticket.requester.email == "ana@example.com"
