@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
 from atende.chat.selectors import queue_position, session_messages

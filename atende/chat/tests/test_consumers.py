@@ -1,0 +1,170 @@
+"""Live chat's websockets on the real ASGI application (in-memory channel layer): visitor ↔ agent, the origin
+allow-list, resuming after a reload, idempotent resends."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from atende.accounts.choices import Availability
+from atende.chat.models import ChatSession
+from atende.config.asgi import application
+from atende.console.tests.realtime_helpers import WebsocketCommunicator, session_cookie
+from atende.tickets.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"https://shop.example"
+
+
+async def receive_until(socket, predicate, *, timeout: float = 15) -> dict:
+    """Skip unrelated frames until one matches (generous timeout: a first call imports a lot on a busy machine)."""
+    while True:
+        frame = await socket.receive_json_from(timeout=timeout)
+        if predicate(frame):
+            return frame
+
+
+def visitor_socket(widget, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, f"/ws/chat/{widget.key}/", headers=[(b"origin", origin)])
+
+
+def agent_socket(cookie: str) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, "/ws/console/chat/", headers=[
+        (b"origin", b"http://127.0.0.1"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())])
+
+
+async def visitor(widget, token: str = "") -> tuple[WebsocketCommunicator, dict]:
+    socket = visitor_socket(widget)
+    ok, _ = await socket.connect()
+    assert ok
+    await socket.send_json_to({"action": "hello", "token": token})
+    hello = await socket.receive_json_from(timeout=15)
+    assert hello["type"] == "hello"
+    return socket, hello
+
+
+def test_origins_off_the_allow_list_and_unknown_widgets_are_refused(widget):
+    async def scenario():
+        codes = []
+        for socket in (visitor_socket(widget, b"https://evil.example"), visitor_socket(widget, b""),
+                       WebsocketCommunicator(application, "/ws/chat/nope/", headers=[(b"origin", ORIGIN)])):
+            ok, code = await socket.connect()
+            codes.append((ok, code))
+        return codes
+
+    assert async_to_sync(scenario)() == [(False, 4403), (False, 4403), (False, 4404)]
+
+
+def test_visitor_and_agent_talk_live_and_typing_shows_both_ways(widget, agent, article):
+    agent.availability = Availability.ONLINE
+    agent.save()
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        await receive_until(desk, lambda f: f["type"] == "list")
+        guest, hello = await visitor(widget)
+        assert hello["online"] is True and hello["token"]
+        await guest.send_json_to({"action": "start", "question": "How do I reset my password?", "name": "Ana"})
+        history = await receive_until(guest, lambda f: f["type"] == "history")
+        assert history["messages"][1]["articles"][0]["title"] == article.title
+        await guest.send_json_to({"action": "human"})
+        state = await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "queued")
+        assert state["position"] == 1
+        listing = await receive_until(desk, lambda f: f["type"] == "list" and f["waiting"])
+        session_id = listing["waiting"][0]["id"]
+        assert listing["waiting"][0]["offered_to_me"] is True
+        await desk.send_json_to({"action": "open", "session_id": session_id})
+        conversation = await receive_until(desk, lambda f: f["type"] == "conversation")
+        assert [m["from"] for m in conversation["messages"]] == ["visitor", "bot"]
+        await desk.send_json_to({"action": "accept", "session_id": session_id})
+        active = await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "active")
+        assert active["agent"] == agent.first_name
+        await desk.send_json_to({"action": "typing", "session_id": session_id, "typing": True})
+        assert (await receive_until(guest, lambda f: f["type"] == "typing"))["typing"] is True
+        await guest.send_json_to({"action": "typing", "typing": True})
+        assert (await receive_until(desk, lambda f: f["type"] == "typing"))["session_id"] == session_id
+        await desk.send_json_to({"action": "reply", "session_id": session_id, "text": "Hi Ana <script>", "cid": "a1"})
+        pushed = await receive_until(guest, lambda f: f["type"] == "message")
+        await guest.send_json_to({"action": "message", "text": "Thanks!", "cid": "v1"})
+        ack = await receive_until(guest, lambda f: f["type"] == "ack")
+        seen = await receive_until(desk, lambda f: f["type"] == "event" and f["event"].get("type") == "message"
+                                   and f["event"]["message"]["from"] == "visitor")
+        await guest.disconnect()
+        await desk.disconnect()
+        return session_id, pushed, ack, seen
+
+    session_id, pushed, ack, seen = async_to_sync(scenario)()
+    assert pushed["message"]["from"] == "agent" and pushed["message"]["text"] == "Hi Ana <script>"
+    assert ack["cid"] == "v1" and seen["event"]["message"]["text"] == "Thanks!"
+    session = ChatSession.objects.get(pk=session_id)
+    bodies = list(Message.objects.filter(ticket=session.ticket).order_by("id").values_list("author_kind", "body_text"))
+    assert bodies == [("customer", "How do I reset my password?"),
+                      ("automation", "These articles may answer your question:"),
+                      ("agent", "Hi Ana <script>"), ("customer", "Thanks!")]
+
+
+def test_reload_resumes_the_conversation_and_a_resent_message_is_stored_once(widget):
+    async def scenario():
+        guest, hello = await visitor(widget)
+        token = hello["token"]
+        await guest.send_json_to({"action": "start", "question": "zzqx nothing matches"})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "queued")
+        await guest.send_json_to({"action": "message", "text": "still there?", "cid": "c-1"})
+        await receive_until(guest, lambda f: f["type"] == "ack")
+        await guest.disconnect()
+        again, resumed = await visitor(widget, token)
+        await again.send_json_to({"action": "message", "text": "still there?", "cid": "c-1"})  # resent on reconnect
+        await receive_until(again, lambda f: f["type"] == "ack")
+        await again.disconnect()
+        stranger, fresh = await visitor(widget, token[:-2] + "xx")
+        await stranger.disconnect()
+        return token, resumed, fresh
+
+    token, resumed, fresh = async_to_sync(scenario)()
+    assert resumed["token"] == token and resumed["state"]["status"] == "queued"
+    assert [m["text"] for m in resumed["messages"]][-1] == "still there?"
+    assert fresh["token"] != token and "state" not in fresh  # a forged token opens nothing
+    session = ChatSession.objects.get()
+    assert session.ticket.messages.filter(body_text="still there?").count() == 1
+
+
+def test_bad_frames_get_an_error_not_a_crash(widget, settings):
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "chat.message.visitor": "1/min"}
+
+    async def scenario():
+        guest = visitor_socket(widget)
+        await guest.connect()
+        await guest.send_json_to(["not", "an", "object"])
+        first = await guest.receive_json_from(timeout=15)
+        await guest.send_json_to({"action": "message", "text": "hi"})
+        second = await guest.receive_json_from(timeout=15)
+        await guest.send_json_to({"action": "hello"})
+        await guest.receive_json_from(timeout=15)
+        await guest.send_json_to({"action": "start", "question": "x" * 5000})
+        third = await guest.receive_json_from(timeout=15)
+        await guest.send_json_to({"action": "start", "question": "zzqx"})
+        await receive_until(guest, lambda f: f["type"] == "state")
+        await guest.send_json_to({"action": "message", "text": "one", "cid": "1"})
+        await receive_until(guest, lambda f: f["type"] == "ack")
+        await guest.send_json_to({"action": "message", "text": "two", "cid": "2"})
+        fourth = await receive_until(guest, lambda f: f["type"] == "error")
+        await guest.disconnect()
+        return first, second, third, fourth
+
+    first, second, third, fourth = async_to_sync(scenario)()
+    assert first["code"] == "bad_request" and second["code"] == "hello_first"
+    assert third["code"] == "message_too_long"
+    assert fourth["code"] == "throttled" and fourth["retry_after"] >= 1
+
+
+def test_customers_cannot_open_the_agent_socket(customer):
+    async def scenario():
+        socket = agent_socket(await database_sync_to_async(session_cookie)(customer))
+        return await socket.connect()
+
+    assert async_to_sync(scenario)() == (False, 4403)
