@@ -59,6 +59,12 @@ def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, 
         throttle_or_raise("chat.suggest.ip", client_ip)
         articles = article_summaries(text=_text(content, "text")[:1000], language=_text(content, "language"))
         return {"send": [{"type": "suggestions", "articles": [a.__dict__ for a in articles]}]}
+    if action == "opened":  # a suggestion opened from the pre-chat form: a pending deflection, as in the portal
+        article_id = content.get("article_id")
+        if isinstance(article_id, int):
+            services.chat_suggestion_opened(widget=widget, visitor_id=visitor_id, article_id=article_id,
+                                            query=_text(content, "text"))
+        return {}
     if action in ("start", "offline"):
         fields = {"name": _text(content, "name"), "email": _text(content, "email"),
                   "question": _text(content, "question"), "language": _text(content, "language"),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from atende.accounts import urls as accounts_urls
+from atende.chat import urls as chat_urls
 from atende.core import views as core_views
 from atende.portal import urls_auth as portal_auth_urls
 from atende.signin import urls as signin_urls
@@ -25,7 +26,9 @@ urlpatterns = [
     path("console/sla/", include("atende.sla.urls")),
     path("console/automation/", include("atende.automation.urls")),
     path("console/triage/", include("atende.triage.urls")),
+    path("console/chat/", include((chat_urls.console_urlpatterns, "chat_console"))),
     path("console/", include("atende.console.urls")),
+    path("chat/", include("atende.chat.urls")),
     path("portal/", include("atende.portal.urls")),
     path("kb/", include("atende.kb.urls")),
     path("surveys/", include("atende.surveys.urls")),

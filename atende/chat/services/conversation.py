@@ -8,6 +8,7 @@ reach SLA, triggers and reports like any other reply.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,8 @@ from atende.core.exceptions import Conflict, ValidationError
 from atende.core.throttle import throttle_or_raise
 from atende.email_channel.services.outbound import mail_queue
 from atende.kb.models import Article
-from atende.kb.services import deflection_start, deflections_abandon
+from atende.kb.selectors import article_list_for_user
+from atende.kb.services import deflection_start, deflections_abandon, deflections_mark_submitted
 from atende.surveys.services import survey_answer
 from atende.tickets.choices import Channel
 from atende.tickets.models import Message
@@ -54,6 +56,21 @@ def visitor_contact(*, session: ChatSession) -> User:
         return customer_get_or_create(email=session.email, name=session.name, locale=session.language)
     return customer_get_or_create(email=f"visitor-{session.visitor_id}@chat.invalid",
                                   name=session.name or _("Chat visitor"), locale=session.language)
+
+
+def deflection_key(visitor_id: str) -> str:
+    """Chat's deflections are the portal's (``kb.Deflection``), keyed by the visitor instead of a web session."""
+    return f"chat:{visitor_id}"
+
+
+@transaction.atomic
+def chat_suggestion_opened(*, widget: Widget, visitor_id: str, article_id: int, query: str = "") -> None:
+    """The visitor opened an article suggested on the pre-chat form. Pending until they start the chat anyway
+    (then not a deflection) or the deflection window passes without one (then a deflection)."""
+    article = article_list_for_user(user=AnonymousUser()).filter(pk=article_id).first()
+    if article is None or ChatSession.objects.filter(visitor_id=visitor_id).exists():
+        return
+    deflection_start(article=article, session_key=deflection_key(visitor_id), customer=None, query=query[:500])
 
 
 def _actor(session: ChatSession) -> Actor:
@@ -94,6 +111,7 @@ def chat_start(*, widget: Widget, visitor_id: str, question, name="", email="", 
         _turn(session, "bot", answer.text, answer=answer)
     session.full_clean(exclude=["customer", "ticket", "team", "agent", "offered_to"])
     session.save()
+    deflections_mark_submitted(session_key=deflection_key(visitor_id))  # suggestions read before asking anyway
     if not widget.bot_enabled or not session.bot_turns[-1]["articles"]:
         return chat_handover(session=session)
     push_state(session)
@@ -183,7 +201,7 @@ def chat_bot_solved(*, session: ChatSession, article_id: int | None = None) -> C
     chosen = article_id if article_id in offered else (offered[0] if offered else None)
     article = Article.objects.filter(pk=chosen).first() if chosen else None
     if article is not None:
-        key = f"chat:{session.visitor_id}"
+        key = deflection_key(session.visitor_id)
         deflection_start(article=article, session_key=key, customer=None, query=session.question)
         deflections_abandon(session_key=key)
     session.status, session.outcome, session.ended_at = ChatStatus.ENDED, ChatOutcome.SOLVED_BY_BOT, timezone.now()

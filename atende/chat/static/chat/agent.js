@@ -1,0 +1,210 @@
+/* The agents' side of live chat, on every console page: keeps the agent present for routing (while any console
+ * tab is open), shows how many chats wait on the "Chats" link, and on /console/chat/ runs the workspace
+ * (queue, conversation, accept / reply / transfer / end). Text is set with textContent only. */
+(function () {
+  "use strict";
+  var badge = document.getElementById("chat-nav-count");
+  var ws = null, retry = 0, heartbeat = null, current = null, conversation = null, typingTimer = null;
+  var root = document.getElementById("chat-workspace");
+  var L = root ? root.dataset : {};
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+  function cid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+  function send(data) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(data)); }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + "/ws/console/chat/");
+    ws.addEventListener("open", function () {
+      retry = 0;
+      document.body.dataset.chat = "connected";
+      if ($("chat-connection")) $("chat-connection").textContent = "";
+      clearInterval(heartbeat);
+      heartbeat = setInterval(function () { send({action: "heartbeat"}); }, 20000);
+      if (current) send({action: "open", session_id: current});
+    });
+    ws.addEventListener("message", function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      receive(data);
+    });
+    ws.addEventListener("close", function (event) {
+      document.body.dataset.chat = "disconnected";
+      clearInterval(heartbeat);
+      if (event.code === 4403) return;
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, retry - 1) + Math.random() * 300);
+    });
+  }
+
+  function receive(data) {
+    if (data.type === "list") {
+      if (badge) badge.textContent = data.waiting.length ? String(data.waiting.length) : "";
+      if (root) renderLists(data);
+    } else if (!root) {
+      return;
+    } else if (data.type === "conversation" && data.session_id === current) {
+      conversation = data;
+      renderConversation();
+    } else if (data.type === "event" && data.session_id === current && conversation) {
+      var ev = data.event;
+      if (ev.type === "message") {
+        if (!conversation.messages.some(function (m) { return m.id === ev.message.id; })) conversation.messages.push(ev.message);
+        if (ev.message.from === "visitor") $("chat-typing").textContent = "";
+      } else if (ev.type === "history") {
+        conversation.messages = ev.messages;
+      } else if (ev.type === "state") {
+        conversation.state = Object.assign(conversation.state, ev);
+        send({action: "open", session_id: current});  // who holds it may have changed: re-read
+      }
+      renderConversation();
+    } else if (data.type === "typing" && data.session_id === current) {
+      $("chat-typing").textContent = data.typing ? L.labelTyping : "";
+    } else if (data.type === "presence" && data.session_id === current && conversation) {
+      conversation.visitor.online = data.visitor_online;
+      renderVisitor();
+    } else if (data.type === "done" && data.session_id === current) {
+      if (data.action === "accept" || data.action === "end" || data.action === "transfer") send({action: "open", session_id: current});
+      if (data.message && conversation && !conversation.messages.some(function (m) { return m.id === data.message.id; })) {
+        conversation.messages.push(data.message);
+        renderConversation();
+      }
+    } else if (data.type === "error") {
+      $("chat-error").textContent = data.message || data.code;
+    }
+  }
+
+  // The workspace ---------------------------------------------------------------------------------------------
+
+  function renderLists(data) {
+    fill($("chat-waiting"), data.waiting, true);
+    fill($("chat-mine"), data.mine, false);
+  }
+
+  function fill(list, rows, waiting) {
+    list.textContent = "";
+    if (!rows.length) { list.appendChild(el("li", "muted", L.labelNone)); return; }
+    rows.forEach(function (row) {
+      var item = el("li", "chat-row" + (row.id === current ? " current" : "") + (row.offered_to_me ? " offered" : ""));
+      item.dataset.sessionId = row.id;
+      var open = el("button", "link chat-open", row.name);
+      open.type = "button";
+      open.addEventListener("click", function () { openChat(row.id); });
+      item.appendChild(open);
+      item.appendChild(el("span", "muted small chat-question", row.question));
+      if (waiting) {
+        var meta = L.labelPosition + " " + row.position;
+        if (row.queued_at) meta += " · " + L.labelWaitingSince + " " + Math.max(0, Math.round((Date.now() - Date.parse(row.queued_at)) / 1000)) + " s";
+        item.appendChild(el("span", "small chat-meta", meta + (row.offered_to_me ? " · " + L.labelOffered : "")));
+        var accept = el("button", "primary small chat-accept-row", L.labelAccept);
+        accept.type = "button";
+        accept.addEventListener("click", function () { openChat(row.id); send({action: "accept", session_id: row.id}); });
+        item.appendChild(accept);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function openChat(id) {
+    current = id;
+    conversation = null;
+    $("chat-error").textContent = "";
+    $("chat-typing").textContent = "";
+    send({action: "open", session_id: id});
+  }
+
+  function renderVisitor() {
+    var v = conversation.visitor, parts = [];
+    if (v.email) parts.push(v.email + " (" + (v.identified ? L.labelVerified : L.labelUnverified) + ")");
+    if (v.language) parts.push(v.language);
+    if (v.page_url) parts.push(v.page_url);
+    parts.push(v.online ? L.labelOnline : (v.email ? L.labelAway : L.labelUnreachable));
+    $("chat-visitor").textContent = parts.join(" · ");
+  }
+
+  function renderConversation() {
+    var c = conversation, s = c.state;
+    $("chat-conversation").hidden = false;
+    $("chat-title").textContent = c.visitor.name || c.visitor.email || L.labelVisitor;
+    renderVisitor();
+    var link = $("chat-ticket-link");
+    link.hidden = !c.ticket_url;
+    if (c.ticket_url) link.href = c.ticket_url;
+    var log = $("chat-log");
+    log.textContent = "";
+    c.messages.forEach(function (m) {
+      var item = el("li", "chat-msg from-" + m.from);
+      item.appendChild(el("span", "small muted", m.from === "visitor" ? (c.visitor.name || L.labelVisitor) : m.from === "bot" ? L.labelBot : m.author));
+      item.appendChild(el("p", "chat-text", m.text));
+      (m.articles || []).forEach(function (a) {
+        var link = el("a", "small", a.title);
+        link.href = a.url;
+        link.target = "_blank";
+        item.appendChild(link);
+      });
+      log.appendChild(item);
+    });
+    log.scrollTop = log.scrollHeight;
+    var ended = s.status === "ended";
+    $("chat-accept").hidden = s.status !== "queued";
+    $("chat-holder-controls").hidden = !(s.status === "active" && c.holder);
+    $("chat-reply-form").hidden = !((s.status === "active" && c.holder) || (ended && c.ticket_url && c.holder));
+    if (ended) $("chat-typing").textContent = L.labelEnded;
+    var history = $("chat-history");
+    history.textContent = "";
+    c.history.forEach(function (t) {
+      var li = el("li"), a = el("a", "", "#" + t.number + " " + t.subject);
+      a.href = "/console/tickets/" + t.number + "/";
+      li.append(a, el("span", "muted", " · " + t.status));
+      history.appendChild(li);
+    });
+    if (!c.history.length) history.appendChild(el("li", "muted", L.labelNone));
+  }
+
+  function bindWorkspace() {
+    $("chat-accept").addEventListener("click", function () { send({action: "accept", session_id: current}); });
+    $("chat-end").addEventListener("click", function () { send({action: "end", session_id: current}); });
+    $("chat-transfer-go").addEventListener("click", function () {
+      var value = $("chat-transfer").value;
+      if (!value) return;
+      var parts = value.split(":"), msg = {action: "transfer", session_id: current};
+      msg[parts[0] + "_id"] = parseInt(parts[1], 10);
+      send(msg);
+    });
+    $("chat-canned").addEventListener("change", function () {
+      var option = this.options[this.selectedIndex];
+      if (option && option.dataset.body) {
+        var box = $("chat-reply");
+        box.value = (box.value ? box.value + "\n" : "") + option.dataset.body;
+        box.focus();
+      }
+      this.selectedIndex = 0;
+    });
+    var box = $("chat-reply");
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("chat-reply-form").requestSubmit(); }
+    });
+    box.addEventListener("input", function () {
+      send({action: "typing", session_id: current, typing: true});
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { send({action: "typing", session_id: current, typing: false}); }, 2500);
+    });
+    $("chat-reply-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = box.value.trim();
+      if (!text || !current) return;
+      box.value = "";
+      $("chat-error").textContent = "";
+      send({action: "typing", session_id: current, typing: false});
+      send({action: "reply", session_id: current, text: text, cid: cid()});
+    });
+  }
+
+  if (root) bindWorkspace();
+  connect();
+})();

@@ -1,0 +1,119 @@
+"""Chat's HTTP side: the widget script and its config (called from other sites, CORS for allowed origins only),
+the demo page, the agents' chat workspace and the admin's widget pages."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from atende.accounts.decorators import admin_required, agent_required
+from atende.accounts.models import Team, User
+from atende.automation.selectors import canned_reply_list_for_user
+from atende.chat.choices import WidgetLanguage
+from atende.chat.forms import WidgetForm
+from atende.chat.models import Widget
+from atende.chat.selectors import access_widget_for_admin, agents_online_count, widget_get_active, widget_list_for_admin
+from atende.chat.services import widget_save
+from atende.core.actor import Actor
+from atende.core.exceptions import DomainError, NotFound
+
+STATIC = Path(__file__).resolve().parent / "static" / "chat"
+
+
+@cache
+def _asset(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
+def _asset_response(name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(_asset(name) if not settings.DEBUG else (STATIC / name).read_bytes(),
+                            content_type=content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"  # the same file for every site; it holds no secret
+    return response
+
+
+@require_GET
+def widget_script(request):
+    return _asset_response("widget.js", "text/javascript; charset=utf-8")
+
+
+@require_GET
+def widget_stylesheet(request):
+    return _asset_response("widget.css", "text/css; charset=utf-8")
+
+
+@require_GET
+def widget_config(request, key: str):
+    """The widget's settings, for pages on its allowed origins (and the desk's own demo page)."""
+    origin = request.headers.get("Origin", "")
+    try:
+        widget = widget_get_active(key=key)
+    except NotFound:
+        return JsonResponse({"error": {"code": "not_found", "message": "Chat widget not found."}}, status=404)
+    if not widget.allows_origin(origin):
+        return JsonResponse({"error": {"code": "origin_not_allowed",
+                                       "message": "This site may not use this chat widget."}}, status=403)
+    response = JsonResponse({
+        "key": widget.key, "title": widget.name, "primary_color": widget.primary_color,
+        "text_color": widget.text_color, "position": widget.position, "greeting": widget.greeting,
+        "language": widget.language if widget.language in WidgetLanguage.values else "auto",
+        "ask_name": widget.ask_name, "ask_email": widget.ask_email, "email_required": widget.email_required,
+        "bot": widget.bot_enabled, "offline_mode": widget.offline_mode,
+        "online": agents_online_count(team_id=widget.team_id) > 0,
+    })
+    response["Access-Control-Allow-Origin"] = origin
+    response["Vary"] = "Origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def demo_page(request):
+    """A page that embeds the demo widget, so chat can be tried right after ``make run``."""
+    widget = Widget.objects.filter(is_active=True).order_by("id").first()
+    return render(request, "chat/demo.html", {"widget": widget})
+
+
+@agent_required
+def workspace(request):
+    teams = Team.objects.order_by("name")
+    agents = User.objects.filter(role__in=["admin", "agent"], is_active=True).order_by("name", "email")
+    canned = canned_reply_list_for_user(user=request.user)[:100]
+    return render(request, "chat/workspace.html", {"teams": teams, "agents": agents, "canned": canned})
+
+
+@admin_required
+def widget_list(request):
+    return render(request, "chat/widget_list.html", {"widgets": widget_list_for_admin(user=request.user)})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def widget_edit(request, widget_id: int | None = None):
+    widget = None
+    if widget_id is not None:
+        try:
+            widget = access_widget_for_admin(user=request.user, widget_id=widget_id)
+        except NotFound:
+            raise Http404
+    form = WidgetForm(request.POST or None, instance_values=widget)
+    if request.method == "POST" and form.is_valid():
+        try:
+            widget = widget_save(actor=Actor.for_user(request.user), widget=widget,
+                                 rotate_secret=form.cleaned_data.pop("rotate_secret", False), **form.cleaned_data)
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Widget saved."))
+            return redirect("chat_console:widget_edit", widget_id=widget.pk)
+    snippet = (f'<script src="{settings.SITE_URL}/chat/widget.js" data-widget="{widget.key}" async></script>'
+               if widget else "")
+    return render(request, "chat/widget_edit.html", {"form": form, "widget": widget, "snippet": snippet})
