@@ -65,7 +65,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         except NotFound:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        if not self.widget.allows_origin(_header(self.scope, b"origin")):
+        if not self.widget.allows_origin(_header(self.scope, b"origin"), own_host=_header(self.scope, b"host")):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         client = self.scope.get("client") or ("unknown", 0)

@@ -69,8 +69,13 @@ class Widget(BaseModel):
     def origins(self) -> list[str]:
         return [line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines() if line.strip()]
 
-    def allows_origin(self, origin: str | None) -> bool:
-        return bool(origin) and origin.strip().rstrip("/").lower() in self.origins
+    def allows_origin(self, origin: str | None, *, own_host: str = "") -> bool:
+        """Pages on the allow-list may embed the widget; so may the desk's own pages (``own_host``: the Host the
+        request came to, e.g. the demo page)."""
+        if not origin:
+            return False
+        origin = origin.strip().rstrip("/").lower()
+        return origin in self.origins or bool(own_host) and origin.split("://", 1)[-1] == own_host.lower()
 
 
 class ChatSession(BaseModel):

@@ -58,7 +58,7 @@ def widget_config(request, key: str):
         widget = widget_get_active(key=key)
     except NotFound:
         return JsonResponse({"error": {"code": "not_found", "message": "Chat widget not found."}}, status=404)
-    if not widget.allows_origin(origin):
+    if origin and not widget.allows_origin(origin, own_host=request.get_host()):
         return JsonResponse({"error": {"code": "origin_not_allowed",
                                        "message": "This site may not use this chat widget."}}, status=403)
     response = JsonResponse({
@@ -69,7 +69,8 @@ def widget_config(request, key: str):
         "bot": widget.bot_enabled, "offline_mode": widget.offline_mode,
         "online": agents_online_count(team_id=widget.team_id) > 0,
     })
-    response["Access-Control-Allow-Origin"] = origin
+    if origin:  # absent on the desk's own pages (same-origin requests carry none)
+        response["Access-Control-Allow-Origin"] = origin
     response["Vary"] = "Origin"
     response["Cache-Control"] = "no-store"
     return response

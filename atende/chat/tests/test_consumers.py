@@ -58,6 +58,19 @@ def test_origins_off_the_allow_list_and_unknown_widgets_are_refused(widget):
     assert async_to_sync(scenario)() == [(False, 4403), (False, 4403), (False, 4404)]
 
 
+def test_the_desks_own_pages_may_use_any_widget(widget):
+    async def scenario():
+        socket = WebsocketCommunicator(application, f"/ws/chat/{widget.key}/", headers=[
+            (b"origin", b"http://desk.example:8000"), (b"host", b"desk.example:8000")])
+        ok, _ = await socket.connect()
+        await socket.disconnect()
+        spoofed = WebsocketCommunicator(application, f"/ws/chat/{widget.key}/", headers=[
+            (b"origin", b"http://evil.example"), (b"host", b"desk.example:8000")])
+        return ok, (await spoofed.connect())[0]
+
+    assert async_to_sync(scenario)() == (True, False)
+
+
 def test_visitor_and_agent_talk_live_and_typing_shows_both_ways(widget, agent, article):
     agent.availability = Availability.ONLINE
     agent.save()
