@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from atende.accounts.models import Team
+from atende.audit.services import audit_settings_change, model_snapshot
 from atende.chat.models import Widget, new_widget_secret
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError, full_clean_or_raise
@@ -45,10 +46,15 @@ def widget_save(*, actor: Actor, widget: Widget | None = None, rotate_secret: bo
     if team is not None and not isinstance(team, Team):
         raise ValidationError("Choose a team.", code="invalid_team")
     widget = Widget.objects.select_for_update().get(pk=widget.pk) if widget is not None else Widget()
+    before = model_snapshot(widget, exclude=["secret"]) if widget.pk else {}
+    created = widget.pk is None
     for name, value in fields.items():
         setattr(widget, name, value)
     if rotate_secret:
         widget.secret = new_widget_secret()
     full_clean_or_raise(widget)
     widget.save()
+    after = model_snapshot(widget, exclude=["secret"]) | ({"secret": "rotated"} if rotate_secret else {})
+    audit_settings_change(actor=actor, target=widget, operation="created" if created else "updated",
+                          before=before, after=after)
     return widget

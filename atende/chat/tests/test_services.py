@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from atende.chat import realtime
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
 from atende.chat.selectors import queue_position, session_messages
@@ -24,6 +25,7 @@ from atende.chat.services import (
 from atende.chat.tokens import identity_signature, visitor_id_new
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.core.throttle import Throttled
+from atende.email_channel.models import OutboundMessage
 from atende.kb.selectors import deflection_count
 from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.models import TicketEvent
@@ -242,3 +244,22 @@ def test_offline_form_creates_a_ticket_and_refuses_the_honeypot(widget, team):
     assert session.outcome == ChatOutcome.OFFLINE_FORM
     assert session.ticket.channel == "chat" and session.ticket.team == team
     assert session.ticket.requester.email == "ana@example.com"
+
+
+def test_a_reply_to_a_visitor_who_left_goes_by_email_when_the_address_is_known(widget, agent, online,
+                                                                               django_capture_on_commit_callbacks):
+    online(agent)
+    session = chat_accept(session=chat_handover(session=start(widget, question="zzqx", email="gone@example.com")),
+                          agent=agent)
+    realtime.presence_touch("visitor", session.pk, "visitor-tab")
+    here = chat_agent_reply(session=session, agent=agent, text="Still with me?", client_id="a1")
+    realtime.presence_leave("visitor", session.pk, "visitor-tab")
+    with django_capture_on_commit_callbacks(execute=True):
+        away = chat_agent_reply(session=session, agent=agent, text="I found the cause: fixed now.", client_id="a2")
+    channels = dict(session.ticket.messages.filter(external_id__in=[f"chat:{session.pk}:a:a1",
+                                                                   f"chat:{session.pk}:a:a2"])
+                    .values_list("body_text", "channel"))
+    assert channels == {"Still with me?": "chat", "I found the cause: fixed now.": "email"}
+    assert here["text"] == "Still with me?" and away["text"].startswith("I found")
+    mailed = [row.body_text for row in OutboundMessage.objects.all() if "gone@example.com" in row.to]
+    assert any("I found the cause" in body for body in mailed)

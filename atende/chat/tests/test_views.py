@@ -98,3 +98,16 @@ def test_bad_origins_are_a_form_error(admin_user, origins):
     assert response.status_code == 200
     assert "is not an origin" in response.content.decode()
     assert not Widget.objects.filter(name="Shop").exists()
+
+
+def test_widget_changes_are_audited_and_only_admins_may_make_them(admin_user, agent, widget):
+    from atende.audit.models import AuditEntry
+    from atende.chat.services import widget_save
+    from atende.core.actor import Actor
+    from atende.core.exceptions import PermissionDenied
+
+    widget_save(actor=Actor.for_user(admin_user), widget=widget, greeting="Olá!", rotate_secret=True)
+    entry = AuditEntry.objects.filter(action="settings_changed").latest("id")
+    assert entry.changes["greeting"] == ["", "Olá!"] and "secret" in entry.changes
+    with pytest.raises(PermissionDenied):
+        widget_save(actor=Actor.for_user(agent), widget=widget, greeting="hacked")

@@ -72,3 +72,13 @@ def test_phone_call_creates_a_phone_ticket_or_adds_a_note(customer, agent):
     assert len(event_rows(ticket, TicketEventType.PHONE_CALL_LOGGED)) == 2
     with pytest.raises(ValidationError):
         phone_call_log(actor=actor, caller=customer, notes="x", duration_seconds=-1)
+
+
+def test_an_automated_answer_is_public_but_neither_a_response_nor_a_status_move(ticket, customer_actor):
+    message = message_add_reply(ticket=ticket, actor=Actor.automation(), body_text="These articles may help.",
+                                automated=True)
+    ticket.refresh_from_db()
+    assert message.kind == "reply" and message.author is None and message.author_kind == "automation"
+    assert ticket.first_response_at is None and ticket.status == "new"
+    with pytest.raises(PermissionDenied):
+        message_add_reply(ticket=ticket, actor=customer_actor, body_text="I am a bot", automated=True)
