@@ -73,10 +73,14 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self._leave_session()
+
+    async def _leave_session(self) -> None:
         if self.session_id is not None:
             await self.channel_layer.group_discard(realtime.session_group(self.session_id), self.channel_name)
             await database_sync_to_async(realtime.presence_leave)("visitor", self.session_id, self.channel_name)
             await self._announce_presence(False)
+            self.session_id = None
         await self._leave_waiting()
 
     async def receive_json(self, content: Any, **kwargs) -> None:
@@ -86,6 +90,10 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         action = content["action"]
         if action == "hello":
             await self._hello(str(content.get("token") or ""))
+            return
+        if action == "restart":  # a new conversation after one ended: a new visitor token
+            await self._leave_session()
+            await self._hello("")
             return
         if not self.visitor_id:
             await self.send_json({"type": "error", "code": "hello_first", "message": "Say hello first."})
@@ -129,7 +137,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self._announce_presence(True)
 
     async def _announce_presence(self, online: bool) -> None:
-        if online is False:
+        if online is False:  # another tab of the visitor may still be open
             online = bool(await database_sync_to_async(realtime.present)("visitor", [self.session_id]))
         await self.channel_layer.group_send(realtime.session_group(self.session_id), {
             "type": "chat.presence", "session_id": self.session_id, "visitor_online": online})

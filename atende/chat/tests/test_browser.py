@@ -155,3 +155,27 @@ def test_a_page_on_an_origin_not_allowed_gets_no_widget(desk, new_page):
             ws.onopen = () => done("open");
         })""", base.replace("http", "ws") + f"/ws/chat/{key}/")
         assert code != "open"
+
+
+def test_with_nobody_online_the_form_becomes_a_ticket_answered_by_email(desk, host_site, new_page):
+    base, database = desk
+    origin, key = host_site
+    visitor = new_page(locale="pt-BR")
+    visitor.goto(f"{origin}/")
+    visitor.click("[data-atende-chat] .launcher")
+    visitor.wait_for_selector(".prechat h3:has-text('Estamos offline')")  # the browser's language: pt-BR
+    visitor.fill(".prechat input[name=name]", "Joana")
+    visitor.fill(".prechat input[name=email]", "joana@example.com")
+    visitor.fill(".prechat textarea[name=question]", "Minha fatura veio duplicada")
+    visitor.click(".prechat button[type=submit]")
+    visitor.wait_for_selector(".ended:has-text('responderemos por e-mail')")
+    channel, subject, email = query(database, "SELECT t.channel, t.subject, u.email FROM chat_chatsession s "
+                                              "JOIN tickets_ticket t ON t.id = s.ticket_id "
+                                              "JOIN accounts_user u ON u.id = t.requester_id "
+                                              "WHERE s.outcome = 'offline_form'")[0]
+    assert (channel, subject, email) == ("chat", "Minha fatura veio duplicada", "joana@example.com")
+    # A new conversation can start afterwards (a new visitor token).
+    old = visitor.evaluate(f"localStorage.getItem('atende-chat:{key}')")
+    visitor.click("button.restart")
+    visitor.wait_for_selector(".prechat textarea[name=question]")
+    assert visitor.evaluate(f"localStorage.getItem('atende-chat:{key}')") != old

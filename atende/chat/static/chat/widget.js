@@ -23,7 +23,8 @@
       transcriptSent: "The transcript is on its way.", end: "End chat", offlineTitle: "We are offline",
       offlineText: "Leave a message and we will answer by email.", offlineSend: "Send message",
       offlineDone: "Thanks! We will answer by email.", reconnecting: "Reconnecting…", close: "Close chat",
-      open: "Open chat", required: "Please fill this in.", error: "Something went wrong."
+      open: "Open chat", required: "Please fill this in.", error: "Something went wrong.",
+      restart: "Start a new conversation"
     },
     "pt-br": {
       title: "Fale conosco", name: "Seu nome", email: "E-mail", emailOptional: "E-mail (opcional)",
@@ -37,7 +38,8 @@
       end: "Encerrar conversa", offlineTitle: "Estamos offline",
       offlineText: "Deixe uma mensagem e responderemos por e-mail.", offlineSend: "Enviar mensagem",
       offlineDone: "Obrigado! Responderemos por e-mail.", reconnecting: "Reconectando…", close: "Fechar conversa",
-      open: "Abrir conversa", required: "Preencha este campo.", error: "Algo deu errado."
+      open: "Abrir conversa", required: "Preencha este campo.", error: "Algo deu errado.",
+      restart: "Iniciar nova conversa"
     }
   };
   var cfg = null, lang = "en", host, root, els = {}, ws = null, token = "", state = null, identity = null;
@@ -113,6 +115,7 @@
 
   function showForm(offline) {
     els.body.textContent = "";
+    els.status.textContent = "";
     var form = el("form", "prechat");
     form.noValidate = true;
     if (offline) {
@@ -244,7 +247,8 @@
       els.actions.append(button(t("solved"), "secondary solved", function () { send({action: "solved"}); }),
         button(t("human"), "primary human", function () { send({action: "human"}); }));
     } else if (s === "ended") {
-      els.actions.appendChild(el("p", "ended", state.outcome === "solved_by_bot" ? t("thanks") : t("ended")));
+      els.actions.appendChild(el("p", "ended", state.outcome === "solved_by_bot" ? t("thanks")
+        : state.outcome === "offline_form" ? t("offlineDone") : t("ended")));
       if (state.ticket && !state.rated && state.outcome === "ended_by_agent") {
         els.actions.appendChild(el("p", "", t("rate")));
         els.actions.append(button(t("good"), "secondary rate-good", function () { send({action: "rate", rating: "good"}); }),
@@ -252,9 +256,10 @@
       } else if (state.rated) {
         els.actions.appendChild(el("p", "", t("rated")));
       }
-      if (state.ticket && state.email_known && !state.transcriptSent) {
+      if (state.ticket && state.email_known && !state.transcriptSent && state.outcome !== "offline_form") {
         els.actions.appendChild(button(t("transcript"), "link transcript", function () { send({action: "transcript"}); }));
       }
+      els.actions.appendChild(button(t("restart"), "link restart", function () { send({action: "restart"}); }));
     } else {
       els.actions.appendChild(button(t("end"), "link end", function () { send({action: "end"}); }));
     }
@@ -292,6 +297,7 @@
   function receive(data) {
     switch (data.type) {
       case "hello":
+        if (data.token !== token && token && !data.state) { state = null; messages = []; outbox = []; started = false; }
         token = store(data.token);
         hello = data;
         if (data.state) {
