@@ -263,3 +263,34 @@ def test_a_reply_to_a_visitor_who_left_goes_by_email_when_the_address_is_known(w
     assert here["text"] == "Still with me?" and away["text"].startswith("I found")
     mailed = [row.body_text for row in OutboundMessage.objects.all() if "gone@example.com" in row.to]
     assert any("I found the cause" in body for body in mailed)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_accepting_the_same_chat_at_once_one_wins(widget, agent, other_agent, online):
+    import threading
+
+    from django.db import connection
+
+    online(agent, other_agent)
+    session = chat_handover(session=start(widget, question="zzqx"))
+    barrier, results = threading.Barrier(2), {}
+
+    def accept(who):
+        try:
+            barrier.wait()
+            chat_accept(session=session, agent=who)
+            results[who.pk] = "accepted"
+        except Conflict as exc:
+            results[who.pk] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(a,)) for a in (agent, other_agent)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results.values()) == ["accepted", "chat_not_waiting"]
+    session.refresh_from_db()
+    assert results[session.agent_id] == "accepted"
