@@ -52,6 +52,8 @@ def chat_route(*, session: ChatSession, exclude: set[int] = frozenset()) -> Chat
     if session.status != ChatStatus.QUEUED:
         return session
     agent = _pick(session, exclude=exclude)
+    if agent is None and session.offered_to_id is None:
+        return session  # still nobody: nothing changed, nothing to announce
     session.offered_to = agent
     session.offered_at = timezone.now() if agent else None
     session.save(update_fields=["offered_to", "offered_at", "updated_at"])
