@@ -46,6 +46,20 @@ def push_to_session(session_id: int, event: dict[str, Any]) -> None:
     push_on_commit(session_group(session_id), {"type": "chat.push", "session_id": session_id, "event": event})
 
 
+def reserve_push(session_id: int) -> dict[str, Any]:
+    """A push to a conversation registered now, filled in later: called before the write, its on-commit callback
+    runs before those the write registers (search index, subscribers), so the message reaches the other side
+    first. Nothing is sent if the slot stays empty or the transaction rolls back."""
+    slot: dict[str, Any] = {}
+
+    def send() -> None:
+        if slot:
+            _send(session_group(session_id), {"type": "chat.push", "session_id": session_id, "event": dict(slot)})
+
+    transaction.on_commit(send)
+    return slot
+
+
 def waiting_group(team_id: int | None) -> str:
     """Visitors waiting in one team's queue (they re-read their place when it moves)."""
     return f"chat.waiting.{int(team_id or 0)}"

@@ -130,10 +130,11 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
             return message_row(existing)
     visitor_here = bool(realtime.present("visitor", [session.pk]))
     channel = Channel.CHAT if visitor_here or not session.email else Channel.EMAIL
+    push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text=text, channel=channel,
                                 external_id=external_id, metadata={"chat_session": session.pk, "chat_cid": client_id})
     row = message_row(message)
-    realtime.push_to_session(session.pk, {"type": "message", "message": row})
+    push.update({"type": "message", "message": row})
     return row
 
 

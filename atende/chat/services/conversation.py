@@ -182,11 +182,12 @@ def chat_visitor_message(*, session: ChatSession, text, client_id: str = "", cli
         existing = Message.objects.filter(ticket=session.ticket, external_id=external_id).first()
         if existing is not None:
             return message_row(existing)
+    push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
                                 body_text=text, channel=Channel.CHAT, external_id=external_id,
                                 metadata={"chat_session": session.pk, "chat_cid": client_id})
     row = message_row(message)
-    realtime.push_to_session(session.pk, {"type": "message", "message": row})
+    push.update({"type": "message", "message": row})
     return row
 
 
