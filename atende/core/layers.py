@@ -15,10 +15,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("audit",),                   # the audit log every service records into
     ("tickets", "signin"),        # the ticket domain; sign-in pages, second factors, SSO
     ("rules", "kb", "surveys", "outbound"),  # the rule language; knowledge base; surveys; the delivery queue
-    ("sla", "email_channel", "messaging", "chat"),  # SLA clocks (on rules); the channels customers write through
+    ("sla", "email_channel", "messaging"),  # SLA clocks (on rules); the channels customers write through
     ("reports",),                 # reads tickets, SLA, surveys, kb; mails scheduled reports
     ("integrations",),            # webhooks, imports, privacy requests (marks report rollups)
     ("automation", "triage"),     # rules that act on tickets (SLA actions, mail, webhooks); learned triage
+    ("chat",),                    # live chat: mails transcripts (email_channel), offers canned replies (automation)
     ("console", "portal"),        # agent and customer pages
     ("api",),                     # the REST API: one router per resource over the domain apps
     ("config",),                  # settings, URLs, ASGI: wires everything
