@@ -25,8 +25,8 @@ from atende.chat.services import (
 from atende.chat.tokens import identity_signature, visitor_id_new
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.core.throttle import Throttled
-from atende.email_channel.models import OutboundMessage
 from atende.kb.selectors import deflection_count
+from atende.outbound.models import Delivery
 from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.models import TicketEvent
 
@@ -261,7 +261,8 @@ def test_a_reply_to_a_visitor_who_left_goes_by_email_when_the_address_is_known(w
                     .values_list("body_text", "channel"))
     assert channels == {"Still with me?": "chat", "I found the cause: fixed now.": "email"}
     assert here["text"] == "Still with me?" and away["text"].startswith("I found")
-    mailed = [row.body_text for row in OutboundMessage.objects.all() if "gone@example.com" in row.to]
+    mailed = [row.payload["body_text"] for row in Delivery.objects.filter(transport="mail")
+              if "gone@example.com" in row.payload["to"]]
     assert any("I found the cause" in body for body in mailed)
 
 
