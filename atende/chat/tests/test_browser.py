@@ -160,6 +160,8 @@ def test_a_page_on_an_origin_not_allowed_gets_no_widget(desk, new_page):
 def test_with_nobody_online_the_form_becomes_a_ticket_answered_by_email(desk, host_site, new_page):
     base, database = desk
     origin, key = host_site
+    # Nobody online (an earlier test's agent tab may still be closing): every agent switched to offline.
+    query(database, "UPDATE accounts_user SET availability = 'offline' WHERE role IN ('agent', 'admin')")
     visitor = new_page(locale="pt-BR")
     visitor.goto(f"{origin}/")
     visitor.click("[data-atende-chat] .launcher")
