@@ -285,3 +285,7 @@ OUTBOUND_TRANSPORTS = {
     "mail": "atende.email_channel.transports.MailTransport",
     "webhook": "atende.integrations.transports.WebhookTransport",
 }
+
+# Contact identities: phone numbers typed without a country code (e.g. "(11) 91234-5678") are read as numbers
+# of this region (ISO 3166 code); empty: only numbers in international form (+55 11 …) are accepted.
+ATENDE_PHONE_REGION = os.environ.get("ATENDE_PHONE_REGION", "BR")
