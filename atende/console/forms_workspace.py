@@ -270,3 +270,16 @@ class CustomerNotesForm(WorkspaceForm):
     id_prefix = "notes"
     notes = forms.CharField(label=_("Notes about this customer"), required=False,
                             widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class IdentityAddForm(WorkspaceForm):
+    id_prefix = "identity"
+    kind = forms.ChoiceField(label=_("Kind"), choices=IdentityKind.choices)
+    value = forms.CharField(label=_("Address, number or handle"), max_length=254)
+
+
+class CustomerMergeForm(WorkspaceForm):
+    """Which customer to merge into the one on the page: their address, phone or number (#id)."""
+
+    id_prefix = "merge"
+    other = forms.CharField(label=_("The other customer's email, phone or #id"), max_length=254)

@@ -132,7 +132,7 @@ class OrganizationCreateIn(Schema):
 
 
 def _person(user, *, staff_view: bool) -> dict[str, Any]:
-    data = {"id": user.pk, "email": user.email, "name": user.name, "role": user.role,
+    data = {"id": user.pk, "email": user.email or "", "name": user.name, "role": user.role,
             "organization_id": user.organization_id, "locale": user.locale, "time_zone": user.time_zone,
             "phone": user.phone, "is_active": user.is_active, "created_at": user.date_joined}
     if staff_view:
