@@ -79,3 +79,15 @@ def access_identity(*, user: User, identity_id: int) -> ContactIdentity:
 
 def customer_event_list(*, customer: User) -> QuerySet[CustomerEvent]:
     return CustomerEvent.objects.filter(customer=customer).select_related("actor_user").order_by("-created_at", "-id")
+
+
+def identity_is_verified(*, kind: str, value: str) -> bool:
+    """The identity exists and its owner proved control of it (a verified address, or a verified login address)."""
+    try:
+        value = normalize_identity(kind, value)
+    except DomainValidationError:
+        return False
+    if ContactIdentity.objects.filter(kind=kind, value=value, verified=True, customer__is_active=True).exists():
+        return True
+    return kind == IdentityKind.EMAIL and User.objects.filter(email__iexact=value, email_verified=True,
+                                                                is_active=True).exists()

@@ -26,6 +26,7 @@ urlpatterns = [
     path("console/automation/", include("atende.automation.urls")),
     path("console/", include("atende.console.urls")),
     path("portal/", include("atende.portal.urls")),
+    path("contact/", include("atende.contact.urls")),
     path("kb/", include("atende.kb.urls")),
     path("surveys/", include("atende.surveys.urls")),
     path("reports/", include("atende.reports.urls")),

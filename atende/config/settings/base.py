@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "atende.triage",
     "atende.api",
     "atende.portal",
+    "atende.contact",
     "atende.console",
 ]
 INSTALLED_APPS.remove("daphne_placeholder")
@@ -289,3 +290,14 @@ OUTBOUND_TRANSPORTS = {
 # Contact identities: phone numbers typed without a country code (e.g. "(11) 91234-5678") are read as numbers
 # of this region (ISO 3166 code); empty: only numbers in international form (+55 11 …) are accepted.
 ATENDE_PHONE_REGION = os.environ.get("ATENDE_PHONE_REGION", "BR")
+
+# Public contact form (atende.contact): submissions per client IP and per email address/phone number; a form
+# must have been shown at least CONTACT_FORM_MIN_SECONDS before it is sent, and its token works once within
+# CONTACT_FORM_TOKEN_MAX_AGE seconds.
+ATENDE_THROTTLE_RATES |= {
+    "contact.ip": os.environ.get("THROTTLE_CONTACT_IP", "5/10m,30/day"),
+    "contact.address": os.environ.get("THROTTLE_CONTACT_ADDRESS", "3/10m,10/day"),
+    "contact.token": "1/day",  # each form token is accepted once
+}
+CONTACT_FORM_MIN_SECONDS = float(os.environ.get("CONTACT_FORM_MIN_SECONDS", 2))
+CONTACT_FORM_TOKEN_MAX_AGE = int(os.environ.get("CONTACT_FORM_TOKEN_MAX_AGE", 2 * 3600))

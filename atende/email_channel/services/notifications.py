@@ -162,7 +162,9 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
     if event_type == TicketEventType.TICKET_CREATED:
         first = Message.objects.filter(pk=data.get("message_id")).first()
         config = EmailSettings.load()
-        if first is not None and first.author_kind == "customer" and config.send_acknowledgements:
+        already_acknowledged = first is not None and (first.metadata or {}).get("acknowledged")  # e.g. contact form
+        if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
+                and not already_acknowledged:
             queued.append(_queue(kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,
                                  event_id=event_id, context={**base, "message_text": first.body_text}))
         elif first is not None and first.author_kind == "agent" and first.kind == MessageKind.REPLY:
