@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "atende.api",
     "atende.portal",
     "atende.contact",
+    "atende.messaging",
     "atende.console",
 ]
 INSTALLED_APPS.remove("daphne_placeholder")
@@ -301,3 +302,21 @@ ATENDE_THROTTLE_RATES |= {
 }
 CONTACT_FORM_MIN_SECONDS = float(os.environ.get("CONTACT_FORM_MIN_SECONDS", 2))
 CONTACT_FORM_TOKEN_MAX_AGE = int(os.environ.get("CONTACT_FORM_TOKEN_MAX_AGE", 2 * 3600))
+
+# Messaging apps (atende.messaging, docs/channels.md). Credentials come from the environment only; a connector is
+# on when its secrets are set. *_API_BASE points at the platform (or, in tests, at a stand-in on loopback).
+ATENDE_MESSAGING = {
+    "telegram": {
+        "bot_token": os.environ.get("TELEGRAM_BOT_TOKEN", ""),
+        "webhook_secret": os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""),
+        "api_base": os.environ.get("TELEGRAM_API_BASE", "https://api.telegram.org"),
+    },
+    "whatsapp": {
+        "access_token": os.environ.get("WHATSAPP_ACCESS_TOKEN", ""),
+        "app_secret": os.environ.get("WHATSAPP_APP_SECRET", ""),
+        "verify_token": os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
+        "phone_number_id": os.environ.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        "api_base": os.environ.get("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0"),
+    },
+}
+MESSAGING_WHATSAPP_WINDOW_HOURS = 24
