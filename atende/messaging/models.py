@@ -28,7 +28,10 @@ class ConversationMessage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "direction", "external_id"],
-                                               condition=~Q(external_id=""), name="conversation_message_unique")]
+                                               condition=~Q(external_id=""), name="conversation_message_unique"),
+                       # one delivery row per reply, so a retried send never sends twice
+                       models.UniqueConstraint(fields=["message", "direction"], condition=Q(message__isnull=False),
+                                               name="conversation_message_once")]
         indexes = [models.Index(fields=["platform", "address", "-created_at"], name="conversation_address"),
                    models.Index(fields=["ticket", "direction", "-created_at"], name="conversation_ticket")]
 

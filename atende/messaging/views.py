@@ -10,18 +10,25 @@ import hmac
 import json
 import logging
 
+from django.contrib import messages as flash
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from atende.core.actor import Actor
+from atende.core.exceptions import DomainError, NotFound
 from atende.core.throttle import client_ip
 from atende.messaging.choices import Platform, WebhookOutcome
 from atende.messaging.connectors import connector_config, connector_enabled, connector_summary
 from atende.messaging.models import InboundWebhook, WhatsAppTemplate
+from atende.messaging.selectors import whatsapp_template_list
 from atende.messaging.services.inbound import conversation_receive, receipt_apply, webhook_log
+from atende.messaging.services.outbound import whatsapp_template_reply
 from atende.messaging.services.payloads import MalformedPayload, Parsed, parse_telegram, parse_whatsapp
+from atende.tickets.selectors import access_ticket
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 5 * 1024 * 1024
@@ -117,3 +124,26 @@ def connectors_page(request):
         "templates": WhatsAppTemplate.objects.order_by("name", "language"),
         "recent": InboundWebhook.objects.order_by("-received_at", "-id")[:30],
     })
+
+
+@require_http_methods(["POST"])
+def template_reply(request, number: int):
+    """Agents: send an approved WhatsApp template as the reply (outside the 24-hour window)."""
+    if not request.user.is_authenticated or not request.user.is_agent:
+        raise Http404
+    try:
+        ticket = access_ticket(user=request.user, number=number)
+    except NotFound:
+        raise Http404
+    template = whatsapp_template_list().filter(pk=request.POST.get("template") or 0).first()
+    if template is None:
+        flash.error(request, _("Choose one of the approved templates."))
+    else:
+        try:
+            whatsapp_template_reply(ticket=ticket, template=template, parameters=[request.POST.get("parameter", "")],
+                                    actor=Actor.for_user(request.user))
+        except DomainError as exc:
+            flash.error(request, exc.message)
+        else:
+            flash.success(request, _("Template sent."))
+    return redirect("console:ticket", number=ticket.number)
