@@ -11,7 +11,6 @@
   frame.setAttribute("width", "100%");
   frame.setAttribute("height", script.dataset.height || "720");
   frame.setAttribute("frameborder", "0");
-  frame.setAttribute("loading", "lazy");
   frame.className = "atende-contact-frame";
   var target = script.dataset.target && document.querySelector(script.dataset.target);
   if (target) target.appendChild(frame); else script.parentNode.insertBefore(frame, script.nextSibling);
