@@ -2,7 +2,7 @@
 
 ``conversation_reply_deliver`` sends one reply (idempotent: a reply already sent is not sent again), records the
 attempt on a ``ConversationMessage`` (queued → sent, later delivered/read by receipts, or failed with the
-platform's reason) and, when the platform refuses it for good, adds a note on the ticket saying so.
+platform's reason) and, when the platform refuses it for good, records a NOTIFICATION_FAILED event on the ticket.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from atende.accounts.models import User
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.messaging.choices import DeliveryState, Direction, Platform
+from atende.messaging.connectors import connector_enabled
 from atende.messaging.models import ConversationMessage, WhatsAppTemplate
 from atende.messaging.selectors import messaging_route, reply_refusal
 from atende.messaging.transports import Template, TransportError, message_send
-from atende.tickets.choices import MessageKind
+from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import Message, Ticket
-from atende.tickets.services import message_add_note, message_add_reply
+from atende.tickets.services import message_add_reply, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ def conversation_reply_deliver(*, message_id: int) -> ConversationMessage | None
     row = _claim(message, route)
     if row is None:
         return None
+    if not connector_enabled(row.platform):
+        return _fail(row, _("the %(platform)s connector is not configured (see docs/channels.md).")
+                     % {"platform": row.get_platform_display()})
     template_data = (message.metadata or {}).get("whatsapp_template")
     refusal = "" if template_data else reply_refusal(message.ticket)
     if refusal:
@@ -72,11 +76,15 @@ def conversation_reply_deliver(*, message_id: int) -> ConversationMessage | None
 
 @transaction.atomic
 def _fail(row: ConversationMessage, reason: str) -> ConversationMessage:
+    """A refusal for good: the row says why, and so does the ticket's timeline (a NOTIFICATION_FAILED event, as
+    for mail that could not be delivered; it does not change the ticket, so no agent's open form goes stale)."""
     row.state, row.error = DeliveryState.FAILED, reason[:2000]
     row.save(update_fields=["state", "error", "updated_at"])
-    message_add_note(ticket=row.ticket, actor=Actor.system(), body_text=_(
-        "This reply was not delivered on %(platform)s: %(reason)s") % {
-        "platform": row.get_platform_display(), "reason": reason})
+    record_event(row.ticket, TicketEventType.NOTIFICATION_FAILED, actor=Actor.system(), data={
+        "kind": "messaging_reply", "channel": row.platform, "recipients": [row.address], "attempts": 1,
+        "error": _("not delivered on %(platform)s: %(reason)s") % {
+            "platform": row.get_platform_display(), "reason": reason[:400]},
+        "message_id": row.message_id})
     return row
 
 

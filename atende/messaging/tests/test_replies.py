@@ -20,6 +20,12 @@ from atende.tickets.services import message_add_reply
 pytestmark = pytest.mark.django_db
 
 
+def failure_reason(ticket) -> str:
+    event = ticket.events.get(type="NOTIFICATION_FAILED")
+    assert event.data["kind"] == "messaging_reply"
+    return event.data["error"]
+
+
 def reply(ticket, agent, text, capture):
     with capture(execute=True):
         return message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text=text)
@@ -122,7 +128,7 @@ def test_reply_made_elsewhere_outside_the_window_is_refused_with_a_note(client, 
     reply(ticket, agent, "via the API", django_capture_on_commit_callbacks)
     row = ConversationMessage.objects.get(direction="out")
     assert row.state == "failed" and "24 hours" in row.error
-    assert "was not delivered on WhatsApp" in ticket.messages.get(kind="note").body_text
+    assert "not delivered on WhatsApp" in failure_reason(ticket)
     assert connectors.sent("/messages") == []
 
 
@@ -139,6 +145,19 @@ def test_temporary_failure_is_retried_and_a_refusal_is_visible(client, connector
     second = message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="Refused")
     connectors.fail_next = [400]
     assert conversation_reply_deliver(message_id=second.pk).state == "failed"
-    assert "not delivered on Telegram" in ticket.messages.filter(kind="note").get().body_text
+    assert "not delivered on Telegram" in failure_reason(ticket)
     assert json.dumps(connectors.sent("/sendMessage")[-1]["json"]) == json.dumps(
         {"chat_id": "1111111", "text": "Refused"})
+
+
+def test_without_a_configured_connector_nothing_is_attempted_and_the_ticket_says_why(client, connectors, agent,
+                                                                                    settings):
+    post_telegram(client, fixture("telegram_text.json"))
+    ticket = Ticket.objects.get()
+    settings.ATENDE_MESSAGING = {**settings.ATENDE_MESSAGING, "telegram": {"bot_token": "", "webhook_secret": "",
+                                                                           "api_base": connectors.base}}
+    message = message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="Hello")
+    assert conversation_reply_deliver(message_id=message.pk).state == "failed"
+    assert "connector is not configured" in failure_reason(ticket)
+    assert not ticket.messages.filter(kind="note").exists()
+    assert connectors.sent("/sendMessage") == []
