@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("integrations",),            # webhooks, imports, privacy requests (marks report rollups)
     ("automation", "triage"),     # rules that act on tickets (SLA actions, mail, webhooks); learned triage
     ("console", "portal"),        # agent and customer pages
+    ("contact",),                 # the public contact form (reuses the portal's form, magic links, deflection)
     ("api",),                     # the REST API: one router per resource over the domain apps
     ("config",),                  # settings, URLs, ASGI: wires everything
 ]

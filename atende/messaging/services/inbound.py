@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from atende.accounts.identities import customer_find_or_create
 from atende.accounts.models import User
 from atende.core.actor import Actor
+from atende.core.tasks import enqueue_on_commit
 from atende.messaging.choices import DELIVERY_ORDER, DeliveryState, Direction
 from atende.messaging.models import ConversationMessage, InboundWebhook
 from atende.messaging.services.payloads import Incoming, Receipt
@@ -100,16 +101,8 @@ def conversation_receive(*, incoming: Incoming, actor_for_gateway: Actor | None 
         return ConversationMessage.objects.get(platform=incoming.platform, direction=Direction.INBOUND,
                                                external_id=incoming.external_id), False
     if incoming.media:
-        media_ids = [row.pk]
-        transaction.on_commit(lambda: _enqueue_media(media_ids))
+        enqueue_on_commit("atende.messaging.tasks.media_fetch_task", row.pk)
     return row, True
-
-
-def _enqueue_media(row_ids: list[int]) -> None:
-    from atende.messaging.tasks import media_fetch_task  # tasks import this module
-
-    for row_id in row_ids:
-        media_fetch_task.enqueue(row_id)
 
 
 @transaction.atomic
