@@ -12,9 +12,9 @@ from atende.accounts.models import ContactIdentity, User
 from atende.accounts.services import user_create
 from atende.contact.guards import form_token_issue
 from atende.contact.models import ContactFormSettings
-from atende.email_channel.models import OutboundMessage
 from atende.kb.models import Deflection
 from atende.kb.services import deflection_start
+from atende.outbound.models import Delivery
 from atende.sla.models import SlaPolicy
 from atende.tickets.models import Attachment, Ticket
 
@@ -49,11 +49,11 @@ def test_visitor_without_account_gets_a_ticket_and_an_acknowledgement(client):
     customer = User.objects.get(email="maria@example.com")
     assert ticket.requester == customer and customer.name == "Maria Silva" and customer.is_customer
     assert ContactIdentity.objects.filter(customer=customer, kind="email", is_primary=True).exists()
-    ack = OutboundMessage.objects.get(ticket_id=ticket.pk)
-    assert ack.to == ["maria@example.com"] and f"[#{ticket.number}]" in ack.subject
-    assert "We usually answer within 4 business hours." in ack.body_text
-    assert "/accounts/magic-link/" in ack.body_text and f"next=/portal/tickets/{ticket.number}/" in ack.body_text
-    assert f"+{ticket.number}-{ticket.reply_token}@" in ack.reply_to  # a reply by email threads into the ticket
+    ack = Delivery.objects.get(ticket_id=ticket.pk, transport="mail").payload
+    assert ack["to"] == ["maria@example.com"] and f"[#{ticket.number}]" in ack["subject"]
+    assert "We usually answer within 4 business hours." in ack["body_text"]
+    assert "/accounts/magic-link/" in ack["body_text"] and f"next=/portal/tickets/{ticket.number}/" in ack["body_text"]
+    assert f"+{ticket.number}-{ticket.reply_token}@" in ack["reply_to"]  # a reply by email threads into the ticket
 
 
 def test_known_address_reuses_the_customer(client, customer):
@@ -67,7 +67,7 @@ def test_phone_only_visitor_gets_a_phone_customer_and_no_email(client):
     customer = Ticket.objects.get().requester
     assert customer.email is None and customer.identities.get().value == "+5511912345678"
     assert "at the number you gave" in response.content.decode()
-    assert not OutboundMessage.objects.exists()
+    assert not Delivery.objects.filter(transport="mail").exists()
 
 
 def test_neither_email_nor_phone_is_a_form_error(client):

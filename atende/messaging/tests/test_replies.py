@@ -8,12 +8,12 @@ import pytest
 from django.urls import reverse
 
 from atende.core.actor import Actor
-from atende.email_channel.models import OutboundMessage
 from atende.messaging.models import ConversationMessage, WhatsAppTemplate
 from atende.messaging.services.outbound import conversation_reply_deliver
 from atende.messaging.tests.conftest import fixture
 from atende.messaging.tests.test_webhooks import post_telegram, post_whatsapp
 from atende.messaging.transports import TransportError
+from atende.outbound.models import Delivery
 from atende.tickets.models import Ticket
 from atende.tickets.services import message_add_reply
 
@@ -41,7 +41,7 @@ def test_agent_reply_goes_back_on_telegram_and_not_by_email(client, connectors, 
     row = ConversationMessage.objects.get(direction="out")
     assert (row.message, row.state, row.platform) == (message, "sent", "telegram")
     assert row.external_id.startswith("1111111:")
-    assert not OutboundMessage.objects.filter(kind="agent_reply").exists()
+    assert not Delivery.objects.filter(transport="mail", kind="agent_reply").exists()
 
 
 def test_a_delivered_reply_is_never_sent_twice(client, connectors, agent, django_capture_on_commit_callbacks):
@@ -60,7 +60,8 @@ def test_customer_who_then_writes_by_email_gets_email(client, connectors, agent,
     message_add_reply(ticket=ticket, actor=Actor.for_user(ticket.requester), body_text="(wrote in the portal)")
     reply(ticket, agent, "Answer", django_capture_on_commit_callbacks)
     assert connectors.sent("/sendMessage") == []
-    assert OutboundMessage.objects.filter(kind="agent_reply", to=["tg@example.com"]).exists()
+    assert [d.payload["to"] for d in Delivery.objects.filter(transport="mail", kind="agent_reply")] == [
+        ["tg@example.com"]]
 
 
 def test_whatsapp_reply_inside_the_window_then_receipts_move_it_forward(client, connectors, agent,
