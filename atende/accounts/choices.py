@@ -21,3 +21,19 @@ class Availability(models.TextChoices):
 class Locale(models.TextChoices):
     EN = "en", _("English")
     PT_BR = "pt-br", _("Brazilian Portuguese")
+
+
+class IdentityKind(models.TextChoices):
+    """How a customer can be reached or recognised."""
+
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    CHAT = "chat", _("Chat visitor")
+
+
+class CustomerEventType(models.TextChoices):
+    IDENTITY_ADDED = "IDENTITY_ADDED", _("Identity added")
+    IDENTITY_REMOVED = "IDENTITY_REMOVED", _("Identity removed")
+    MERGED_FROM = "MERGED_FROM", _("Customer merged in")

@@ -4,7 +4,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from atende.accounts.choices import STAFF_ROLES, Availability, Locale, Role
+from atende.accounts.choices import STAFF_ROLES, Availability, CustomerEventType, IdentityKind, Locale, Role
 from atende.core.models import BaseModel
 
 
@@ -65,7 +65,8 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """Everyone who logs in or writes to support. Email is the login; the role decides what they may do."""
 
-    email = models.EmailField(_("email"), unique=True)
+    # The login and the primary email identity; empty (NULL) for a customer reached only by phone or a handle.
+    email = models.EmailField(_("email"), unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOMER)
     organization = models.ForeignKey(
@@ -90,6 +91,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     capacity = models.PositiveIntegerField(_("capacity (max open tickets)"), null=True, blank=True)
     skills = models.JSONField(_("skills (tags, languages)"), default=list, blank=True)
     signature = models.TextField(_("signature"), blank=True)
+    # Set on a customer merged into another one (the survivor); the merged row is kept, inactive, for history.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("merged into"))
 
     objects = UserManager()
 
@@ -107,11 +111,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email
+        return self.name or self.email or self.phone or f"#{self.pk}"
 
     @property
     def first_name(self) -> str:
-        return (self.name or self.email.split("@")[0]).split()[0]
+        return ((self.name or (self.email or "").split("@")[0]).split() or [self.display_name])[0]
 
     @property
     def is_staff(self) -> bool:
@@ -173,3 +177,47 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id}:{self.user_id}"
+
+
+class ContactIdentity(BaseModel):
+    """One way a customer is recognised: an email address (one primary, mirrored in ``User.email``), a phone
+    number in E.164, or a channel handle (a Telegram user id, a WhatsApp number, a chat visitor id). The value is
+    stored normalised, and unique per kind: one identity belongs to one customer (merge them otherwise)."""
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities",
+                                 verbose_name=_("customer"))
+    kind = models.CharField(_("kind"), max_length=12, choices=IdentityKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    verified = models.BooleanField(_("verified"), default=False)
+
+    class Meta:
+        ordering = ["kind", "-is_primary", "value"]
+        verbose_name = _("contact identity")
+        verbose_name_plural = _("contact identities")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique"),
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(is_primary=True, kind="email"),
+                                    name="identity_one_primary_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class CustomerEvent(models.Model):
+    """A customer's own timeline: identities added or removed, customers merged in. Raw values only."""
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="customer_events")
+    type = models.CharField(max_length=32, choices=CustomerEventType.choices)
+    actor_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_kind = models.CharField(max_length=12)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["customer", "created_at"], name="customer_event_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} on customer {self.customer_id}"

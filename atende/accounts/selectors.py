@@ -1,8 +1,10 @@
 from django.db.models import QuerySet
 
-from atende.accounts.choices import Role
-from atende.accounts.models import Organization, Team, User
+from atende.accounts.choices import IdentityKind, Role
+from atende.accounts.models import ContactIdentity, CustomerEvent, Organization, Team, User
+from atende.accounts.normalize import normalize_identity
 from atende.core.exceptions import NotFound
+from atende.core.exceptions import ValidationError as DomainValidationError
 
 
 def agent_list(*, active_only: bool = True) -> QuerySet[User]:
@@ -35,3 +37,57 @@ def access_organization(*, user: User, organization_id: int) -> Organization:
         if found:
             return found
     raise NotFound("Organisation not found.")
+
+
+# --- contact identities ---------------------------------------------------------------------------------------
+
+def identity_owner(*, kind: str, value: str) -> User | None:
+    """Who owns this identity (``value`` already normalised). Email also matches an account's login address (agents
+    sign in by email and have no identity rows); a WhatsApp number also matches the same phone number."""
+    found = ContactIdentity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    if found is not None:
+        return found.customer
+    if kind == IdentityKind.EMAIL:
+        return User.objects.filter(email__iexact=value).first()
+    if kind == IdentityKind.WHATSAPP:
+        phone = ContactIdentity.objects.select_related("customer").filter(kind=IdentityKind.PHONE, value=value).first()
+        return phone.customer if phone else None
+    return None
+
+
+def customer_for_identity(*, kind: str, value: str) -> User | None:
+    """The person reached by ``value`` (any spelling: it is normalised first), or None. Inbound mail, the forms,
+    the API, chat and messaging all find people through this one lookup."""
+    try:
+        value = normalize_identity(kind, value)
+    except DomainValidationError:
+        return None
+    return identity_owner(kind=kind, value=value)
+
+
+def identity_list_for_customer(*, customer: User) -> QuerySet[ContactIdentity]:
+    return ContactIdentity.objects.filter(customer=customer).order_by("kind", "-is_primary", "value")
+
+
+def access_identity(*, user: User, identity_id: int) -> ContactIdentity:
+    """Staff see every customer's identities; a customer only their own."""
+    found = ContactIdentity.objects.select_related("customer").filter(pk=identity_id).first()
+    if found is not None and user.is_authenticated and (user.is_staff_member or found.customer_id == user.pk):
+        return found
+    raise NotFound("Identity not found.")
+
+
+def customer_event_list(*, customer: User) -> QuerySet[CustomerEvent]:
+    return CustomerEvent.objects.filter(customer=customer).select_related("actor_user").order_by("-created_at", "-id")
+
+
+def identity_is_verified(*, kind: str, value: str) -> bool:
+    """The identity exists and its owner proved control of it (a verified address, or a verified login address)."""
+    try:
+        value = normalize_identity(kind, value)
+    except DomainValidationError:
+        return False
+    if ContactIdentity.objects.filter(kind=kind, value=value, verified=True, customer__is_active=True).exists():
+        return True
+    return kind == IdentityKind.EMAIL and User.objects.filter(email__iexact=value, email_verified=True,
+                                                                is_active=True).exists()

@@ -1,45 +1,22 @@
-"""Writes on people: customers, agents, organisations and teams."""
+"""Writes on people: customers, agents, organisations and teams (contact identities and merges:
+``accounts.identities``)."""
 
 import zoneinfo
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from atende.accounts.choices import Role
+from atende.accounts.identities import customer_find_or_create, identity_create_primary_email, organization_for_email
 from atende.accounts.models import Organization, OrganizationDomain, Team, TeamMembership, User
+from atende.accounts.normalize import normalize_email
+from atende.accounts.selectors import identity_owner
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError, full_clean_or_raise
 
 
-def normalize_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise ValidationError(f"“{email}” is not a valid email address.", code="invalid_email")
-    return email
-
-
-def organization_for_email(email: str) -> Organization | None:
-    domain = email.rsplit("@", 1)[-1].lower()
-    match = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    return match.organization if match else None
-
-
-@transaction.atomic
 def customer_get_or_create(*, email: str, name: str = "", locale: str = "", actor: Actor | None = None) -> User:
-    """The customer with this address, created (and placed in its organisation by domain) if new."""
-    email = normalize_email(email)
-    user = User.objects.filter(email__iexact=email).first()
-    if user:
-        return user
-    user = User(email=email, name=name.strip()[:200], role=Role.CUSTOMER, locale=locale or "",
-                organization=organization_for_email(email))
-    user.set_unusable_password()
-    full_clean_or_raise(user, exclude=["password"])
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:  # created concurrently by another request
-        user = User.objects.get(email__iexact=email)
-    return user
+    """The customer with this address (any of their email identities), created if new."""
+    return customer_find_or_create(kind="email", value=email, name=name, locale=locale, actor=actor)
 
 
 def _is_time_zone(name: str) -> bool:
@@ -57,7 +34,7 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
     email = normalize_email(email)
     if time_zone and not _is_time_zone(time_zone):
         raise ValidationError(f"Unknown time zone “{time_zone}”.", code="unknown_time_zone")
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email__iexact=email).exists() or identity_owner(kind="email", value=email):
         raise ValidationError("A user with this email address already exists.", code="email_taken")
     if organization is None and role == Role.CUSTOMER:
         organization = organization_for_email(email)
@@ -69,6 +46,8 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
         user.set_unusable_password()
     full_clean_or_raise(user, exclude=["password"])
     user.save()
+    if role == Role.CUSTOMER:
+        identity_create_primary_email(customer=user, verified=email_verified)
     return user
 
 

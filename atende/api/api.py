@@ -9,6 +9,7 @@ from atende.api.errors import install_error_handlers
 from atende.api.routers import (
     attachments,
     audit,
+    identities,
     kb,
     me,
     messages,
@@ -41,8 +42,8 @@ def build_api() -> NinjaAPI:
         auth=[TokenAuth(), SessionAuth()],
     )
     install_error_handlers(api)
-    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, taxonomy, audit, kb, surveys,
-                   webhooks, privacy):
+    for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, identities, taxonomy, audit,
+                   kb, surveys, webhooks, privacy):
         api.add_router("/", module.router)
     return api
 

@@ -44,7 +44,7 @@ class UserRef(Schema):
 def user_ref(user) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.pk, "name": user.display_name, "email": user.email, "role": user.role}
+    return {"id": user.pk, "name": user.display_name, "email": user.email or "", "role": user.role}
 
 
 def ref(obj) -> dict[str, Any] | None:

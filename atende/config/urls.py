@@ -30,6 +30,8 @@ urlpatterns = [
     path("console/", include("atende.console.urls")),
     path("chat/", include("atende.chat.urls")),
     path("portal/", include("atende.portal.urls")),
+    path("contact/", include("atende.contact.urls")),
+    path("messaging/", include("atende.messaging.urls")),
     path("kb/", include("atende.kb.urls")),
     path("surveys/", include("atende.surveys.urls")),
     path("reports/", include("atende.reports.urls")),

@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from atende.accounts.choices import IdentityKind
 from atende.accounts.models import User
-from atende.accounts.selectors import agent_list, team_list
+from atende.accounts.selectors import agent_list, customer_for_identity, team_list
 from atende.tickets.choices import Channel, Level, LinkKind, MessageKind, TicketPriority, TicketStatus, TicketType
 from atende.tickets.forms import custom_form_field
 from atende.tickets.models import Category, CustomField, Ticket
@@ -51,7 +52,7 @@ def incoming_files(uploads) -> list[IncomingFile]:
 
 
 def user_by_email(email: str) -> User | None:
-    return User.objects.filter(email__iexact=(email or "").strip()).first()
+    return customer_for_identity(kind=IdentityKind.EMAIL, value=email or "")
 
 
 def parse_tags(raw: str) -> list[str]:
@@ -269,3 +270,16 @@ class CustomerNotesForm(WorkspaceForm):
     id_prefix = "notes"
     notes = forms.CharField(label=_("Notes about this customer"), required=False,
                             widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class IdentityAddForm(WorkspaceForm):
+    id_prefix = "identity"
+    kind = forms.ChoiceField(label=_("Kind"), choices=IdentityKind.choices)
+    value = forms.CharField(label=_("Address, number or handle"), max_length=254)
+
+
+class CustomerMergeForm(WorkspaceForm):
+    """Which customer to merge into the one on the page: their address, phone or number (#id)."""
+
+    id_prefix = "merge"
+    other = forms.CharField(label=_("The other customer's email, phone or #id"), max_length=254)

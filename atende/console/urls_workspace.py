@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from atende.console.views import notifications, people, ticket, ticket_actions, ticket_create
+from atende.console.views import notifications, people, people_identities, ticket, ticket_actions, ticket_create
 
 urlpatterns = [
     path("notifications/", notifications.notification_list, name="notifications"),
@@ -24,5 +24,9 @@ urlpatterns = [
     path("tickets/<int:number>/merge/", ticket_actions.ticket_merge_into, name="ticket_merge"),
     path("customers/<int:id>/", people.customer_profile, name="customer"),
     path("customers/<int:id>/notes/", people.customer_notes, name="customer_notes"),
+    path("customers/<int:id>/identities/", people_identities.identity_add_view, name="customer_identity_add"),
+    path("customers/<int:id>/identities/<int:identity_id>/remove/", people_identities.identity_remove_view,
+         name="customer_identity_remove"),
+    path("customers/<int:id>/merge/", people_identities.customer_merge_view, name="customer_merge"),
     path("organizations/<int:id>/", people.organization_profile, name="organization"),
 ]

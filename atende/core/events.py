@@ -44,6 +44,7 @@ TASK_SUBSCRIBERS: dict[str, list[str]] = {
         "atende.integrations.tasks.webhooks_on_event_task",
     ],
     "STATUS_CHANGED": ["atende.surveys.tasks.survey_on_status_changed_task"],
+    "REPLY_ADDED": ["atende.messaging.tasks.messaging_on_event_task"],
 }
 
 

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("automation", "triage"),     # rules that act on tickets (SLA actions, mail, webhooks); learned triage
     ("chat",),                    # live chat: mails transcripts (email_channel), offers canned replies (automation)
     ("console", "portal"),        # agent and customer pages
+    ("contact",),                 # the public contact form (reuses the portal's form, magic links, deflection)
     ("api",),                     # the REST API: one router per resource over the domain apps
     ("config",),                  # settings, URLs, ASGI: wires everything
 ]

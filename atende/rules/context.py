@@ -57,9 +57,9 @@ class RuleContext:
         if name == "message":
             return self.message_text
         if name == "requester_email":
-            return t.requester.email
+            return t.requester.email or ""
         if name == "sender_domain":
-            return t.requester.email.rsplit("@", 1)[-1].lower()
+            return (t.requester.email or "").rsplit("@", 1)[-1].lower()
         if name == "status_category":
             return str(category_of(t.status))
         if name == "tags":

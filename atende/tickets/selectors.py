@@ -105,3 +105,15 @@ def custom_field_values(*, ticket: Ticket, for_customer: bool = False) -> list[t
     if not for_customer:  # values without a definition (removed fields, imports) are still the agent's data
         shown += [(key, str(value)) for key, value in values.items() if key not in definitions]
     return shown
+
+
+def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
+    """Where public replies go: the route of the channel the customer last wrote from on this ticket (a messaging
+    app records ``{"transport": "whatsapp", "address": …}`` in the message's ``reply_route``), or None for email.
+    A customer who last wrote by email or in the portal gets email again."""
+    last = (Message.objects.filter(ticket=ticket, kind=MessageKind.REPLY, author_kind="customer")
+            .order_by("-created_at", "-id").values_list("metadata", flat=True).first())
+    route = (last or {}).get("reply_route") if isinstance(last, dict) else None
+    if isinstance(route, dict) and route.get("transport") and route.get("address"):
+        return {"transport": str(route["transport"]), "address": str(route["address"])}
+    return None

@@ -33,7 +33,7 @@ class MeOut(Schema):
 @router.get("/me", response=responses(MeOut), summary="The caller")
 def me(request: HttpRequest):
     user, token = request.user, getattr(request, "api_token", None)
-    return {"id": user.pk, "email": user.email, "name": user.display_name, "role": user.role,
+    return {"id": user.pk, "email": user.email or "", "name": user.display_name, "role": user.role,
             "organization_id": user.organization_id,
             "token": None if token is None else {
                 "id": token.pk, "name": token.name, "prefix": token.prefix, "scope": token.scope,

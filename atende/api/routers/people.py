@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from atende.accounts.models import User
-from atende.accounts.selectors import access_customer, access_organization
+from atende.accounts.choices import IdentityKind
+from atende.accounts.selectors import access_customer, access_organization, customer_for_identity
 from atende.accounts.services import customer_get_or_create, organization_create, user_update_profile
 from atende.api.auth import require_admin
 from atende.api.listing import page_of
@@ -132,7 +132,7 @@ class OrganizationCreateIn(Schema):
 
 
 def _person(user, *, staff_view: bool) -> dict[str, Any]:
-    data = {"id": user.pk, "email": user.email, "name": user.name, "role": user.role,
+    data = {"id": user.pk, "email": user.email or "", "name": user.name, "role": user.role,
             "organization_id": user.organization_id, "locale": user.locale, "time_zone": user.time_zone,
             "phone": user.phone, "is_active": user.is_active, "created_at": user.date_joined}
     if staff_view:
@@ -180,7 +180,7 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn):
     """Agents register a customer (joined to an organisation by email domain). 200 if the address exists."""
     if not request.user.is_agent:
         raise PermissionDenied("Only agents add customers.")
-    existed = User.objects.filter(email__iexact=payload.email.strip()).exists()
+    existed = customer_for_identity(kind=IdentityKind.EMAIL, value=payload.email) is not None
     customer = customer_get_or_create(email=payload.email, name=payload.name, locale=payload.locale,
                                       actor=Actor.for_user(request.user))
     return (200 if existed else 201), _person(customer, staff_view=True)

@@ -17,7 +17,7 @@ SOURCE = "automation"
 
 def _recipients(ticket: Ticket, to: str) -> list[str]:
     if to == "requester":
-        return [ticket.requester.email]
+        return [ticket.requester.email] if ticket.requester.email else []
     if to == "assignee":
         return [ticket.assignee.email] if ticket.assignee_id else []
     if to == "team":

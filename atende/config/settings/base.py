@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "atende.chat",
     "atende.api",
     "atende.portal",
+    "atende.contact",
+    "atende.messaging",
     "atende.console",
 ]
 INSTALLED_APPS.remove("daphne_placeholder")
@@ -300,3 +302,35 @@ ATENDE_THROTTLE_RATES |= {
     "chat.offline.ip": os.environ.get("THROTTLE_CHAT_OFFLINE_IP", "5/15m,20/day"),
     "chat.suggest.ip": os.environ.get("THROTTLE_CHAT_SUGGEST_IP", "120/min"),
 }
+# Contact identities: phone numbers typed without a country code (e.g. "(11) 91234-5678") are read as numbers
+# of this region (ISO 3166 code); empty: only numbers in international form (+55 11 …) are accepted.
+ATENDE_PHONE_REGION = os.environ.get("ATENDE_PHONE_REGION", "BR")
+
+# Public contact form (atende.contact): submissions per client IP and per email address/phone number; a form
+# must have been shown at least CONTACT_FORM_MIN_SECONDS before it is sent, and its token works once within
+# CONTACT_FORM_TOKEN_MAX_AGE seconds.
+ATENDE_THROTTLE_RATES |= {
+    "contact.ip": os.environ.get("THROTTLE_CONTACT_IP", "5/10m,30/day"),
+    "contact.address": os.environ.get("THROTTLE_CONTACT_ADDRESS", "3/10m,10/day"),
+    "contact.token": "1/day",  # each form token is accepted once
+}
+CONTACT_FORM_MIN_SECONDS = float(os.environ.get("CONTACT_FORM_MIN_SECONDS", 2))
+CONTACT_FORM_TOKEN_MAX_AGE = int(os.environ.get("CONTACT_FORM_TOKEN_MAX_AGE", 2 * 3600))
+
+# Messaging apps (atende.messaging, docs/channels.md). Credentials come from the environment only; a connector is
+# on when its secrets are set. *_API_BASE points at the platform (or, in tests, at a stand-in on loopback).
+ATENDE_MESSAGING = {
+    "telegram": {
+        "bot_token": os.environ.get("TELEGRAM_BOT_TOKEN", ""),
+        "webhook_secret": os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""),
+        "api_base": os.environ.get("TELEGRAM_API_BASE", "https://api.telegram.org"),
+    },
+    "whatsapp": {
+        "access_token": os.environ.get("WHATSAPP_ACCESS_TOKEN", ""),
+        "app_secret": os.environ.get("WHATSAPP_APP_SECRET", ""),
+        "verify_token": os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
+        "phone_number_id": os.environ.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        "api_base": os.environ.get("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0"),
+    },
+}
+MESSAGING_WHATSAPP_WINDOW_HOURS = 24

@@ -13,7 +13,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from atende.accounts.selectors import access_customer, access_organization
+from atende.accounts.selectors import (
+    access_customer,
+    access_organization,
+    customer_event_list,
+    identity_list_for_customer,
+)
 from atende.accounts.services import user_update_profile
 from atende.console.selectors import customer_interactions, organization_interactions
 from atende.core.exceptions import DomainError, NotFound
@@ -22,7 +27,7 @@ from atende.core.pagination import keyset_page
 from atende.tickets.selectors import ticket_list_for_user
 from atende.tickets.states import UNSOLVED_STATUSES
 
-from ..forms_workspace import CustomerNotesForm
+from ..forms_workspace import CustomerNotesForm, IdentityAddForm
 
 PAGE_SIZE = 25
 
@@ -65,6 +70,8 @@ def customer_profile(request, id: int):
         "interactions": customer_interactions(user=request.user, customer=customer),
         "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
         "can_edit": request.user.is_agent,
+        "identities": list(identity_list_for_customer(customer=customer)) if customer.is_customer else [],
+        "identity_form": IdentityAddForm(), "customer_events": list(customer_event_list(customer=customer)[:20]),
     }
     return _rows_or_page(request, "console/people_customer.html", context)
 

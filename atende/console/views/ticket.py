@@ -16,6 +16,7 @@ from django.template.loader import select_template
 from django.views.decorators.http import require_GET
 
 from atende.core.exceptions import NotFound
+from atende.messaging.selectors import reply_refusal, whatsapp_template_list
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import (
     access_ticket,
@@ -122,7 +123,9 @@ def reply_context(request, ticket: Ticket, *, form: ReplyForm | None = None, sta
                   error: str = "") -> dict[str, Any]:
     perms = permissions(request.user, ticket)
     form = form or ReplyForm(ticket=ticket, can_reply=perms["can_reply"])
-    return {"ticket": ticket, "reply_form": form, "stale": stale, "reply_error": error, **perms}
+    notice = reply_refusal(ticket) if perms.get("can_reply") else ""
+    return {"ticket": ticket, "reply_form": form, "stale": stale, "reply_error": error, **perms,
+            "messaging_notice": notice, "whatsapp_templates": list(whatsapp_template_list()) if notice else []}
 
 
 def ticket_detail_context(request, ticket: Ticket, *, reply_form: ReplyForm | None = None,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, DomainError, NotFound
+from atende.messaging.selectors import reply_refusal
 from atende.tickets.choices import MessageKind
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import access_ticket
@@ -95,6 +96,8 @@ def ticket_reply(request, ticket: Ticket):
             files = incoming_files(data["attachments"])
             if data["kind"] == MessageKind.NOTE:
                 message_add_note(ticket=ticket, actor=actor, body_text=data["body"], attachments=files)
+            elif refusal := reply_refusal(ticket):  # WhatsApp's 24-hour window has closed: templates only
+                raise DomainError(refusal, code="whatsapp_window_closed")
             else:
                 message_add_reply(ticket=ticket, actor=actor, body_text=data["body"], attachments=files,
                                   set_status=data.get("set_status") or None,

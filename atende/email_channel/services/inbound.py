@@ -17,7 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from atende.accounts.choices import IdentityKind
 from atende.accounts.models import User
+from atende.accounts.selectors import customer_for_identity
 from atende.accounts.services import customer_get_or_create
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
@@ -218,7 +220,7 @@ def _process(row: InboundMessage) -> None:
     delivered = [parsed.header(h).lower() for h in ("Delivered-To", "X-Original-To", "Envelope-To") if parsed.header(h)]
     recipients = [*envelope, *delivered, *parsed.recipients]
     mailbox = row.mailbox or addresses.mailbox_for_recipients(recipients)
-    sender = User.objects.filter(email__iexact=sender_address).first()
+    sender = customer_for_identity(kind=IdentityKind.EMAIL, value=sender_address)
     if sender is not None and not sender.is_active:
         raise Quarantine("sender_inactive", f"{sender_address} belongs to a deactivated user.")
     window = timedelta(hours=config.subject_threading_hours) if config.subject_threading_hours else None
@@ -311,7 +313,7 @@ def _cc_users(parsed: ParsedEmail, *, own: set[str], sender: User) -> list[User]
     for _name, address in [*parsed.cc, *parsed.to][: MAX_CC_FOLLOWERS * 2]:
         if address == sender.email or addresses.is_own_address(address, own):
             continue
-        existing = User.objects.filter(email__iexact=address).first()
+        existing = customer_for_identity(kind=IdentityKind.EMAIL, value=address)
         if existing is None:
             try:
                 existing = customer_get_or_create(email=address, name=_name)

@@ -24,6 +24,7 @@ from atende.outbound.selectors import delivery_external_ids_for_ticket
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
+from atende.tickets.selectors import ticket_reply_route
 
 logger = logging.getLogger(__name__)
 LANGUAGES = ("en", "pt-br")
@@ -162,7 +163,9 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
     if event_type == TicketEventType.TICKET_CREATED:
         first = Message.objects.filter(pk=data.get("message_id")).first()
         config = EmailSettings.load()
-        if first is not None and first.author_kind == "customer" and config.send_acknowledgements:
+        already_acknowledged = first is not None and (first.metadata or {}).get("acknowledged")  # e.g. contact form
+        if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
+                and not already_acknowledged:
             queued.append(_queue(kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,
                                  event_id=event_id, context={**base, "message_text": first.body_text}))
         elif first is not None and first.author_kind == "agent" and first.kind == MessageKind.REPLY:
@@ -212,7 +215,10 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
 
 
 def _agent_reply(ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> Delivery | None:
-    """The agent's public reply, mailed to the requester with the customer CCs, as a human message."""
+    """The agent's public reply, mailed to the requester with the customer CCs, as a human message. Not when the
+    customer last wrote from a messaging app: the reply goes back there instead (atende.messaging)."""
+    if ticket_reply_route(ticket) is not None:
+        return None
     author = message.author
     signature = (author.signature or "").strip() if author else ""
     context = {**base, "message_text": message.body_text, "agent_name": author.display_name if author else "",

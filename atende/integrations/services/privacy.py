@@ -109,7 +109,7 @@ def privacy_erase(*, actor: Actor, person: User) -> dict[str, int]:
     person = User.objects.select_for_update().get(pk=person.pk)
     needles = [n for n in {person.email, person.name.strip()} if n and len(n) >= 3]
     old_email, old_name = person.email, person.name
-    email_digest = hashlib.sha256(person.email.lower().encode()).hexdigest()
+    email_digest = hashlib.sha256((person.email or "").lower().encode()).hexdigest()
     ticket_ids = list(Ticket.objects.filter(requester=person).values_list("id", flat=True))
     messages = Message.objects.filter(Q(author=person) | Q(ticket_id__in=ticket_ids, kind=MessageKind.REPLY,
                                                            author_kind="customer"))
@@ -132,6 +132,8 @@ def privacy_erase(*, actor: Actor, person: User) -> dict[str, int]:
             events += 1
     TicketFollower.objects.filter(user=person).delete()
     person.api_tokens.all().delete()
+    person.identities.all().delete()  # addresses, phone numbers and handles are personal data too
+    person.customer_events.all().delete()
     person.email = f"erased-{person.pk}@erased.invalid"
     person.name = f"Erased customer {person.pk}"
     person.phone = person.notes = person.signature = person.time_zone = ""

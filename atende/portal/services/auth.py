@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from atende.accounts.choices import Role
+from atende.accounts.choices import IdentityKind, Role
 from atende.accounts.models import User
+from atende.accounts.selectors import identity_owner
 from atende.accounts.services import normalize_email, user_create
 from atende.core.exceptions import ValidationError
 from atende.portal.tasks import auth_email_send_task
@@ -43,7 +44,7 @@ def verification_url(user: User) -> str:
 def customer_sign_up(*, email: str, password: str, name: str = "", locale: str = "") -> User:
     """A new customer account (unverified) and the verification email."""
     email = normalize_email(email)
-    if User.objects.filter(email__iexact=email).exists():
+    if identity_owner(kind=IdentityKind.EMAIL, value=email) is not None:
         raise ValidationError(
             _("An account with this email address already exists. Log in, or ask for a log-in link by email."),
             code="email_taken", details={"email": "taken"})

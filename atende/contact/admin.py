@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from atende.contact.models import ContactFormSettings
+
+
+@admin.register(ContactFormSettings)
+class ContactFormSettingsAdmin(admin.ModelAdmin):
+    list_display = ["mode", "accept_phone", "ticket_form", "updated_at"]
+    fields = ["mode", "accept_phone", "ticket_form", "allowed_origins"]
+
+    def has_add_permission(self, request):
+        return not ContactFormSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,1 @@
+from atende.kb.tests.fixtures import *  # noqa: F401,F403

@@ -1,0 +1,52 @@
+"""Reads of the messaging connectors: a ticket's route back to the customer and WhatsApp's 24-hour window."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from atende.messaging.choices import Direction, Platform
+from atende.messaging.models import ConversationMessage, WhatsAppTemplate
+from atende.tickets.models import Ticket
+from atende.tickets.selectors import ticket_reply_route
+
+MESSAGING_TRANSPORTS = (Platform.TELEGRAM, Platform.WHATSAPP)
+
+
+def messaging_route(ticket: Ticket) -> dict[str, str] | None:
+    route = ticket_reply_route(ticket)
+    return route if route and route["transport"] in MESSAGING_TRANSPORTS else None
+
+
+def whatsapp_window_closes_at(ticket: Ticket) -> dt.datetime | None:
+    """When the customer-service window closes: 24 hours after the customer's latest WhatsApp message."""
+    last = (ConversationMessage.objects.filter(ticket=ticket, platform=Platform.WHATSAPP,
+                                               direction=Direction.INBOUND)
+            .order_by("-created_at").values_list("created_at", flat=True).first())
+    return last + dt.timedelta(hours=settings.MESSAGING_WHATSAPP_WINDOW_HOURS) if last else None
+
+
+def reply_refusal(ticket: Ticket, *, now: dt.datetime | None = None) -> str:
+    """Why a free-text reply cannot go out on the ticket's channel now ("" when it can)."""
+    route = messaging_route(ticket)
+    if route is None or route["transport"] != Platform.WHATSAPP:
+        return ""
+    closes = whatsapp_window_closes_at(ticket)
+    if closes is not None and (now or timezone.now()) < closes:
+        return ""
+    return _("The customer last wrote on WhatsApp more than 24 hours ago. WhatsApp only accepts an approved "
+             "template message now: choose one below (the customer's answer reopens the window).")
+
+
+def whatsapp_template_list() -> QuerySet[WhatsAppTemplate]:
+    return WhatsAppTemplate.objects.filter(is_active=True).order_by("name", "language")
+
+
+def delivery_states_for_ticket(ticket: Ticket) -> dict[int, ConversationMessage]:
+    """Message id → its platform delivery row (state, error), for the timeline."""
+    rows = ConversationMessage.objects.filter(ticket=ticket, direction=Direction.OUTBOUND).exclude(message=None)
+    return {row.message_id: row for row in rows.order_by("id")}
