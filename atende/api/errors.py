@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from ninja.errors import ValidationError as NinjaValidationError
 
 from atende.core.exceptions import DomainError
+from atende.core.throttle import Throttled as ThrottleRefused
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request, exc: DomainError):
         response = respond(request, exc.status, exc.code, exc.message, exc.details)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | ThrottleRefused):
             response["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthenticated):
             response["WWW-Authenticate"] = 'Bearer realm="atende"'

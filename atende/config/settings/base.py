@@ -226,7 +226,14 @@ ATENDE_THROTTLE_RATES = {
     "signin.alert": "1/hour",  # "someone is trying your password" emails per account
     "auth_email.address": os.environ.get("THROTTLE_AUTH_EMAIL_ADDRESS", "1/min,10/day"),  # reset/log-in links
     "auth_email.ip": os.environ.get("THROTTLE_AUTH_EMAIL_IP", "10/15m,50/day"),
+    # REST API requests per token (or per signed-in user); "0/…" or an empty value: unlimited
+    "api.token": "{}/{}s".format(os.environ.get("API_RATE_LIMIT", "600"), os.environ.get("API_RATE_WINDOW", "60")),
+    # The inbound per-sender limit is set per desk (EmailSettings.rate_limit_per_hour), scope "email.sender".
 }
+# Counted in the cache even without a shared one: a database write per API read would queue SQLite's one writer.
+# On one machine the web process is one process (its cache is shared by all its requests); with REDIS_URL the
+# cache is Redis, shared by every process.
+ATENDE_THROTTLE_STORE_BY_SCOPE = {"api.token": "cache"}
 
 # Background work: Django's Tasks API with the database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
@@ -268,9 +275,9 @@ SURVEY_TOKEN_MAX_AGE = int(os.environ.get("SURVEY_TOKEN_MAX_AGE", 30 * 24 * 3600
 # Ticket search: how many of the newest matches are ranked (docs/console.md, "At 1,000,000 tickets").
 ATENDE_SEARCH_WINDOW = int(os.environ.get("ATENDE_SEARCH_WINDOW", 2000))
 
-# api / integrations: REST API (Swagger UI assets come from the "ninja" app), rate limit, webhooks.
+# api / integrations: REST API (Swagger UI assets come from the "ninja" app; its rate limit is the throttle
+# scope "api.token" above), webhooks.
 INSTALLED_APPS += ["ninja"]
-ATENDE_API_RATE_LIMIT = (int(os.environ.get("API_RATE_LIMIT", 600)), int(os.environ.get("API_RATE_WINDOW", 60)))
 ATENDE_WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
 ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import traceback
 from datetime import timedelta
 from email.parser import BytesHeaderParser
@@ -21,6 +22,7 @@ from atende.accounts.models import User
 from atende.accounts.services import customer_get_or_create
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.throttle import Rate, throttle_hit
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
 from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
 from atende.email_channel.services import addresses
@@ -208,7 +210,7 @@ def _process(row: InboundMessage) -> None:
         raise Ignore("own_address", f"{sender_address} is one of our own addresses (mail loop).")
     config = EmailSettings.load()
     allowed = _sender_rules(sender_address, config)
-    _rate_limit(row, sender_address, config, allowed)
+    _rate_limit(sender_address, config, allowed)
     reused = _message_id_seen(row, parsed) if parsed.message_id else None
     if reused is DUPLICATE:
         row.status, row.reason = InboundStatus.DUPLICATE, "message_id"
@@ -263,16 +265,17 @@ def _sender_rules(address: str, config: EmailSettings) -> bool:
     return allowed
 
 
-def _rate_limit(row: InboundMessage, address: str, config: EmailSettings, allowed: bool) -> None:
+def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
+    """At most ``rate_limit_per_hour`` messages per sender (sliding hour; allowed senders are exempt). Counted
+    in the product's throttle (scope ``email.sender``) inside the processing transaction, so a message that ends
+    quarantined or ignored for another reason is not counted (with the database store)."""
     if allowed or not config.rate_limit_per_hour:
         return
-    since = timezone.now() - timedelta(hours=1)
-    recent = InboundMessage.objects.filter(
-        sender=address, received_at__gte=since,
-        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).count()
-    if recent >= config.rate_limit_per_hour:
-        raise Quarantine("rate_limited", f"{address} sent {recent} messages in the last hour "
-                                         f"(limit {config.rate_limit_per_hour}).")
+    limit = Rate(config.rate_limit_per_hour, 3600)
+    decision = throttle_hit("email.sender", address, [limit])
+    if not decision.allowed:
+        raise Quarantine("rate_limited", f"{address} sent more than {limit.count} messages in the last hour "
+                                         f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")
 
 
 DUPLICATE = object()  # _message_id_seen: the same message again
