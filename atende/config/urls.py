@@ -34,3 +34,5 @@ urlpatterns = [
     path("integrations/", include("atende.integrations.urls")),
     path("api/", include("atende.api.urls")),
 ]
+
+handler400 = "atende.core.request_limits.bad_request"

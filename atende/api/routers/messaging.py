@@ -8,11 +8,11 @@ Re-posting a message id already received returns the stored message and creates 
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from atende.api.routers.messages import MessageOut, message_data
-from atende.api.schemas import responses
+from atende.api.schemas import InputSchema, responses
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied
 from atende.tickets.choices import Channel
@@ -23,7 +23,7 @@ from atende.tickets.services import message_add_reply, ticket_create
 router = Router(tags=["messaging"])
 
 
-class InboundMessageIn(Schema):
+class InboundMessageIn(InputSchema):
     thread_id: str = Field(..., min_length=1, max_length=200, description="Your conversation id.")
     message_id: str = Field(..., min_length=1, max_length=900, description="Your message id (deduplication).")
     body: str = ""

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 INSTALLED_APPS.remove("daphne_placeholder")
 
 MIDDLEWARE = [
+    "atende.core.request_limits.RequestLimitMiddleware",  # first: refuses oversized bodies before anything reads them
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -204,7 +205,11 @@ IMAGE_PROXY_TIMEOUT_SECONDS = float(os.environ.get("IMAGE_PROXY_TIMEOUT_SECONDS"
 IMAGE_PROXY_MAX_REDIRECTS = int(os.environ.get("IMAGE_PROXY_MAX_REDIRECTS", 3))
 IMAGE_PROXY_URL_MAX_AGE = int(os.environ.get("IMAGE_PROXY_URL_MAX_AGE", 24 * 3600))  # seconds a signed URL is valid
 IMAGE_PROXY_ALLOW_LOOPBACK = env_bool("IMAGE_PROXY_ALLOW_LOOPBACK", False)  # tests only: never in production
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (atende.core.request_limits; docs/api.md "Limits"): JSON and form bodies, and multipart uploads.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("REQUEST_BODY_MAX_BYTES", 5 * 1024 * 1024))
+REQUEST_UPLOAD_MAX_BYTES = int(os.environ.get("REQUEST_UPLOAD_MAX_BYTES", 3 * ATTACHMENT_MAX_BYTES))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("REQUEST_MAX_FIELDS", 1000))
+API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", 32))  # nesting of JSON request bodies
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Redis: channel layer and cache when several processes serve.
