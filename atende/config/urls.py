@@ -10,6 +10,7 @@ from atende.signin.views import login as signin_login
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("branding.css", core_views.branding_css, name="branding_css"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("image-proxy/", core_views.image_proxy, name="image_proxy"),
     # The Django admin signs in (and out) through the product's own pages, second factor included.
