@@ -288,7 +288,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"},
                 "django_tasks_db": {"level": "WARNING"},
-                "xmlschema": {"level": "WARNING"}},  # pysaml2's schema loader reports every schema it reads
+                "xmlschema": {"level": "WARNING"},  # pysaml2's schema loader reports every schema it reads
+                "flufl.bounce": {"level": "CRITICAL"}},  # it logs every detector that chokes on a message
 }
 
 # Portal, knowledge base and surveys (atende.portal, atende.kb, atende.surveys)
@@ -308,6 +309,8 @@ ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
 ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))
 
 # Email channel (atende.email_channel)
+# Amazon SES bounce/complaint notifications via SNS HTTPS: POST /email/ses/<this secret>/ (empty: endpoint off)
+EMAIL_SES_WEBHOOK_TOKEN = os.environ.get("EMAIL_SES_WEBHOOK_TOKEN", "")
 EMAIL_OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOUND_MAX_ATTEMPTS", 6))
 EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))
 
