@@ -164,33 +164,42 @@ def bounce_report(parsed: ParsedEmail, raw: bytes) -> BounceReport | None:
 
 # Amazon SES notifications (JSON) ---------------------------------------------------------------------------
 
+def _obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def ses_reports(notification: dict) -> list[BounceReport]:
     """Reports in one SES notification (``notificationType`` Bounce or Complaint; Delivery and others: none).
-    The Message-ID we sent is in ``mail.commonHeaders.messageId`` (or ``mail.headers``)."""
+    The Message-ID we sent is in ``mail.commonHeaders.messageId`` (or ``mail.headers``). Whatever shape the
+    JSON has, this returns a list and never raises."""
+    notification = _obj(notification)
     kind = str(notification.get("notificationType") or notification.get("eventType") or "")
-    mail = notification.get("mail") or {}
+    mail = _obj(notification.get("mail"))
     message_ids = []
-    common = (mail.get("commonHeaders") or {}).get("messageId")
-    if isinstance(common, str) and common:
+    common = _obj(mail.get("commonHeaders")).get("messageId")
+    if isinstance(common, str) and common.strip().strip("<>"):
         message_ids.append(common.strip().strip("<>"))
-    for header in mail.get("headers") or []:
-        if isinstance(header, dict) and str(header.get("name", "")).lower() == "message-id":
+    for header in _items(mail.get("headers")):
+        if str(header.get("name", "")).lower() == "message-id":
             value = str(header.get("value", "")).strip().strip("<>")
             if value and value not in message_ids:
                 message_ids.append(value)
     if kind == "Bounce":
-        bounce = notification.get("bounce") or {}
-        hard = bounce.get("bounceType") == "Permanent"
-        recipients = [_address(str(r.get("emailAddress", ""))) for r in bounce.get("bouncedRecipients") or []
-                      if isinstance(r, dict)]
-        diagnostic = next((str(r.get("diagnosticCode")) for r in bounce.get("bouncedRecipients") or []
-                           if isinstance(r, dict) and r.get("diagnosticCode")), bounce.get("bounceSubType", ""))
-        return [BounceReport(kind=HARD if hard else SOFT, recipients=[r for r in recipients if r],
-                             message_ids=message_ids, diagnostic=str(diagnostic)[:500], source="ses")]
+        bounce = _obj(notification.get("bounce"))
+        failed = _items(bounce.get("bouncedRecipients"))
+        recipients = [_address(str(r.get("emailAddress", ""))) for r in failed]
+        diagnostic = next((str(r.get("diagnosticCode")) for r in failed if r.get("diagnosticCode")),
+                          str(bounce.get("bounceSubType") or ""))
+        return [BounceReport(kind=HARD if bounce.get("bounceType") == "Permanent" else SOFT,
+                             recipients=[r for r in recipients if r], message_ids=message_ids,
+                             diagnostic=diagnostic[:500], source="ses")]
     if kind == "Complaint":
-        complaint = notification.get("complaint") or {}
-        recipients = [_address(str(r.get("emailAddress", ""))) for r in complaint.get("complainedRecipients") or []
-                      if isinstance(r, dict)]
+        complaint = _obj(notification.get("complaint"))
+        recipients = [_address(str(r.get("emailAddress", ""))) for r in _items(complaint.get("complainedRecipients"))]
         return [BounceReport(kind=COMPLAINT, recipients=[r for r in recipients if r], message_ids=message_ids,
                              diagnostic=f"complaint: {complaint.get('complaintFeedbackType') or 'abuse'}",
                              source="ses")]
