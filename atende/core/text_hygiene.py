@@ -51,12 +51,12 @@ def clean_body(value: str | None) -> str:
 
 def clean_filename(value: str | None, default: str = "attachment") -> str:
     """A file name safe to store, show and hand to any operating system: the last path segment only, no
-    controls or invisible characters, none of ``<>:"|?*``, no leading dots (hidden files, ``..``), no trailing dots or spaces,
-    never a reserved device name, at most ``MAX_FILENAME`` characters with the extension kept."""
+    controls or invisible characters, none of ``<>:"|?*``, spaces as underscores, no leading dots (hidden
+    files, ``..``), no trailing dots, never a reserved device name, at most ``MAX_FILENAME`` characters with the extension kept."""
     name = unicodedata.normalize("NFC", value or "")
     name = re.split(r"[/\\]", name)[-1]
-    name = _WINDOWS_INVALID.sub("_", clean_line(name))
-    name = name.lstrip(". ").rstrip(". ")
+    name = _WINDOWS_INVALID.sub("_", clean_line(name)).strip(". ")
+    name = name.replace(" ", "_")  # no spaces: simpler to quote and to type
     if not name:
         return default
     stem, dot, extension = name.rpartition(".")

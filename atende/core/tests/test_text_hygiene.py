@@ -52,7 +52,7 @@ def test_clean_filename_is_one_safe_segment(name):
     assert cleaned and len(cleaned) <= 200
     assert_clean_line(cleaned)
     assert not re.search(r'[/\\<>:"|?*]', cleaned)
-    assert not cleaned.startswith(".") and not cleaned.endswith((".", " "))
+    assert not cleaned.startswith(".") and not cleaned.endswith((".", " ")) and " " not in cleaned
     assert cleaned.split(".")[0].lower() not in {"con", "nul", "aux", "prn", "com1", "lpt1"}
     assert clean_filename(cleaned) == cleaned
     assert unicodedata.is_normalized("NFC", cleaned)
@@ -62,7 +62,7 @@ def test_clean_filename_is_one_safe_segment(name):
     ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), ("..", "attachment"), ("", "attachment"),
     ("invoice\u202efdp.exe", "invoicefdp.exe"), ("CON.txt", "_CON.txt"), ("nul", "_nul"), ("a\x00b.pdf", "ab.pdf"),
     ("report.pdf.", "report.pdf"), (".htaccess", "htaccess"), ("x" * 300 + ".pdf", "x" * 196 + ".pdf"),
-    ("résumé (1).pdf", "résumé (1).pdf"), ('a:b"c.txt', "a_b_c.txt"),
+    ("résumé (1).pdf", "résumé_(1).pdf"), ("../../etc/screen shot.png", "screen_shot.png"), ('a:b"c.txt', "a_b_c.txt"),
 ])
 def test_file_names(name, expected):
     assert clean_filename(name) == expected
