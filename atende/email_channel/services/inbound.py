@@ -26,8 +26,9 @@ from atende.core.throttle import Rate, throttle_hit
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
 from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
 from atende.email_channel.services import addresses
+from atende.email_channel.services.bounces import bounce_report
 from atende.email_channel.services.content import content_build
-from atende.email_channel.services.loops import classify_automatic, referenced_message_ids
+from atende.email_channel.services.loops import classify_automatic
 from atende.email_channel.services.matching import is_participant, thread_find
 from atende.email_channel.services.parsing import (
     ParsedEmail,
@@ -36,13 +37,11 @@ from atende.email_channel.services.parsing import (
     decode_header_value,
     parse_email,
 )
-from atende.outbound.selectors import delivery_for_external_ids
-from atende.tickets.choices import TicketEventType
+from atende.email_channel.services.undeliverable import bounce_apply
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
-    record_event,
     ticket_create,
     ticket_set_followers,
 )
@@ -360,16 +359,12 @@ def _add_to_ticket(row, *, ticket: Ticket, sender: User, content, cc_users, exte
 
 
 def _bounce_record(row: InboundMessage, parsed: ParsedEmail) -> None:
-    """A bounce of mail we sent is written on its ticket (EMAIL_BOUNCED); others are only ignored."""
-    ids = referenced_message_ids(row.raw_bytes, parsed)
-    outbound = delivery_for_external_ids(external_ids=[f"<{i}>" for i in ids], transport="mail")
-    if outbound is None:
+    """A bounce or complaint is applied (``services.undeliverable.bounce_apply``): the mail it is about is
+    marked, its ticket says so, a dead address stops receiving notifications. One that names nobody is only
+    ignored (its reason says it was a bounce)."""
+    report = bounce_report(parsed, row.raw_bytes)
+    if report is None:
         return
-    ticket = Ticket.objects.filter(pk=outbound.ticket_id).first()
-    if ticket is None:
-        return
-    record_event(ticket, TicketEventType.EMAIL_BOUNCED, actor=Actor.system(), data={
-        "outbound_id": outbound.pk, "recipients": [*outbound.payload.get("to", []), *outbound.payload.get("cc", [])], "kind": outbound.kind,
-        "subject": parsed.subject[:200], "inbound_id": row.pk,
-    })
-    row.ticket_id = ticket.pk
+    ticket_id = bounce_apply(report=report, inbound_id=row.pk)
+    if ticket_id is not None:
+        row.ticket_id = ticket_id
