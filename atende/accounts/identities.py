@@ -16,6 +16,7 @@ from atende.accounts.normalize import normalize_identity
 from atende.accounts.selectors import identity_owner
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError, full_clean_or_raise
+from atende.core.text_hygiene import clean_line
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def customer_find_or_create(*, kind: str, value: str, name: str = "", locale: st
             _identity_insert(customer=owner, kind=kind, value=value, verified=verified)
         return owner
     is_email = kind == IdentityKind.EMAIL
-    user = User(email=value if is_email else None, name=" ".join((name or "").split())[:200], role=Role.CUSTOMER,
+    user = User(email=value if is_email else None, name=clean_line(name, 200), role=Role.CUSTOMER,
                 locale=locale or "", organization=organization_for_email(value) if is_email else None,
                 email_verified=verified and is_email,
                 phone=value if kind in (IdentityKind.PHONE, IdentityKind.WHATSAPP) else "")

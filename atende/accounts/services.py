@@ -12,6 +12,7 @@ from atende.accounts.normalize import normalize_email
 from atende.accounts.selectors import identity_owner
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError, full_clean_or_raise
+from atende.core.text_hygiene import clean_line
 
 
 def customer_get_or_create(*, email: str, name: str = "", locale: str = "", actor: Actor | None = None) -> User:
@@ -38,7 +39,7 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
         raise ValidationError("A user with this email address already exists.", code="email_taken")
     if organization is None and role == Role.CUSTOMER:
         organization = organization_for_email(email)
-    user = User(email=email, name=name, role=role, organization=organization, locale=locale, time_zone=time_zone,
+    user = User(email=email, name=clean_line(name, 200), role=role, organization=organization, locale=locale, time_zone=time_zone,
                 email_verified=email_verified, **extra)
     if password:
         user.set_password(password)
@@ -60,6 +61,8 @@ def user_update_profile(*, user: User, **fields) -> User:
     if fields.get("time_zone") and not _is_time_zone(fields["time_zone"]):
         raise ValidationError(f"Unknown time zone “{fields['time_zone']}”.", code="unknown_time_zone",
                               details={"time_zone": fields["time_zone"]})
+    if "name" in fields:
+        fields["name"] = clean_line(fields["name"], 200)
     for name, value in fields.items():
         setattr(user, name, value)
     full_clean_or_raise(user, exclude=["password"])
@@ -69,7 +72,7 @@ def user_update_profile(*, user: User, **fields) -> User:
 
 @transaction.atomic
 def organization_create(*, name: str, domains: list[str] = (), shares_tickets: bool = False) -> Organization:
-    org = Organization(name=name, shares_tickets=shares_tickets)
+    org = Organization(name=clean_line(name, 200), shares_tickets=shares_tickets)
     full_clean_or_raise(org)
     org.save()
     for domain in domains:
@@ -79,7 +82,7 @@ def organization_create(*, name: str, domains: list[str] = (), shares_tickets: b
 
 @transaction.atomic
 def team_create(*, name: str, slug: str, members: list[User] = (), **extra) -> Team:
-    team = Team(name=name, slug=slug, **extra)
+    team = Team(name=clean_line(name, 100), slug=slug, **extra)
     full_clean_or_raise(team)
     team.save()
     TeamMembership.objects.bulk_create([TeamMembership(team=team, user=m) for m in members], ignore_conflicts=True)

@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from atende.api.auth import SessionAuth, TokenAuth
 from atende.api.errors import install_error_handlers
+from atende.api.parsing import StrictJSONParser
 from atende.api.routers import (
     attachments,
     audit,
@@ -40,6 +41,7 @@ def build_api() -> NinjaAPI:
         description=DESCRIPTION,
         urls_namespace="api:api-v1",
         auth=[TokenAuth(), SessionAuth()],
+        parser=StrictJSONParser(),
     )
     install_error_handlers(api)
     for module in (me, tickets, ticket_actions, messages, attachments, messaging, people, identities, taxonomy, audit,

@@ -16,11 +16,11 @@ from ninja.utils import check_csrf
 
 from atende.accounts.models import User
 from atende.api.choices import TokenScope, scope_allows
-from atende.api.errors import Unauthenticated
-from atende.api.ratelimit import rate_limit
+from atende.api.errors import RateLimited, Unauthenticated
 from atende.api.selectors import api_token_for_secret
 from atende.api.services import api_token_mark_used
 from atende.core.exceptions import PermissionDenied
+from atende.core.throttle import rates, throttle_hit
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -32,11 +32,19 @@ def _client_ip(request: HttpRequest) -> str | None:
 def _admit(request: HttpRequest, user: User, token=None) -> User:
     request.user = user
     request.api_token = token
-    rate_limit(bucket=f"token:{token.prefix}" if token is not None else f"user:{user.pk}")
+    _count_request(f"token:{token.prefix}" if token is not None else f"user:{user.pk}")
     if request.method not in SAFE_METHODS and token is not None and not scope_allows(token.scope, TokenScope.WRITE):
         raise PermissionDenied("This token is read-only.", code="insufficient_scope",
                                details={"scope": token.scope, "required": TokenScope.WRITE})
     return user
+
+
+def _count_request(subject: str) -> None:
+    """One request against the caller's budget (throttle scope ``api.token``; 429 ``rate_limited`` when over)."""
+    decision = throttle_hit("api.token", subject, rates("api.token"))
+    if not decision.allowed:
+        rate = decision.refused_by
+        raise RateLimited(retry_after=decision.retry_after, limit=rate.count, window=rate.period)
 
 
 class TokenAuth(HttpBearer):

@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Schema
+from pydantic import ConfigDict
+
+
+class InputSchema(Schema):
+    """The base of every request body: a field the schema does not name is refused (422 ``unknown_field``)
+    rather than dropped without a word. A test checks every body of every operation derives from it."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorBody(Schema):
@@ -18,7 +26,7 @@ class ErrorOut(Schema):
 
 
 # Documented on every operation so clients (and the schema fuzz test) know the error shapes.
-ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}
+ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
 
 
 def responses(ok: dict[int, Any] | Any, status: int = 200) -> dict[int, Any]:

@@ -11,6 +11,7 @@ from atende.signin.views import login as signin_login
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("branding.css", core_views.branding_css, name="branding_css"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("image-proxy/", core_views.image_proxy, name="image_proxy"),
     # The Django admin signs in (and out) through the product's own pages, second factor included.
@@ -39,3 +40,5 @@ urlpatterns = [
     path("integrations/", include("atende.integrations.urls")),
     path("api/", include("atende.api.urls")),
 ]
+
+handler400 = "atende.core.request_limits.bad_request"

@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from atende.contact.choices import ContactFormMode
-from atende.core.framing import clean_origin
+from atende.core.csp import clean_origin
 
 
 class ContactFormSettings(models.Model):

@@ -14,8 +14,8 @@ from atende.contact.forms import ContactForm
 from atende.contact.guards import Refused, form_token_check, form_token_issue, throttle_contact
 from atende.contact.models import ContactFormSettings
 from atende.contact.services import contact_request_submit
+from atende.core.csp import frame_ancestors
 from atende.core.exceptions import DomainError
-from atende.core.framing import frame_ancestors
 from atende.core.throttle import Throttled, client_ip
 from atende.kb.selectors import current_language
 from atende.portal.selectors import ticket_form_for_customers
@@ -92,7 +92,13 @@ def contact_form(request):
     return _contact(request, embedded=False)
 
 
+def _embed_framers() -> list[str]:
+    """The admin's allowed origins (and the desk itself, for its own preview); nobody when none is allowed."""
+    origins = ContactFormSettings.load().origins()
+    return ["'self'", *origins] if origins else []
+
+
 @csrf_exempt
-@frame_ancestors(lambda request: ContactFormSettings.load().origins())
+@frame_ancestors(lambda request: _embed_framers())
 def contact_embed(request):
     return _contact(request, embedded=True)

@@ -1,3 +1,4 @@
+import hashlib
 import time
 
 from django.core.cache import cache
@@ -26,6 +27,8 @@ def site_branding() -> dict:
             "logo_url": f"{reverse('portal:branding_logo')}?v={config.logo.name.rsplit('/', 1)[-1]}" if config.logo else "",
             "primary_color": config.primary_color,
             "accent_color": config.accent_color,
+            # /branding.css?v=…: a new URL whenever the colours change, so the stylesheet can be cached long.
+            "css_version": hashlib.sha256(f"{config.primary_color}{config.accent_color}".encode()).hexdigest()[:12],
         }
         cache.set(BRANDING_CACHE_KEY, data, 60)
     _local[BRANDING_CACHE_KEY] = (time.monotonic() + BRANDING_LOCAL_SECONDS, data)

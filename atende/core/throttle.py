@@ -12,6 +12,8 @@ Where the counts live (``settings.ATENDE_THROTTLE_STORE``):
 - ``database``: a row per window in ``core.ThrottleBucket``, incremented with one conditional upsert, so every
   process (web, worker, mail listener) shares it. The default when the cache is local to a process.
 - ``cache``: Django's cache (``add``/``incr``, atomic in Redis). The default when the cache is shared (Redis).
+``settings.ATENDE_THROTTLE_STORE_BY_SCOPE`` picks the store for one scope when the global setting is empty (the
+API's per-request count stays in the cache, so reads do not become database writes).
 Refused attempts are always recorded in ``ThrottleBucket`` (``refused``, ``last_refused_at``).
 """
 
@@ -87,7 +89,8 @@ def rates(scope: str) -> list[Rate]:
         raise KeyError(f"no throttle rates configured for {scope!r}")
     if isinstance(configured, str):
         configured = [part for part in configured.split(",") if part.strip()]
-    return [item if isinstance(item, Rate) else Rate.parse(item) for item in configured]
+    parsed = [item if isinstance(item, Rate) else Rate.parse(item) for item in configured]
+    return [rate for rate in parsed if rate.count > 0]  # "0/min" switches a limit off (as an empty value does)
 
 
 def client_ip(request) -> str:
@@ -112,10 +115,13 @@ def subject_key(subject: str) -> str:
     return subject if len(subject) <= 200 else "sha256:" + hashlib.sha256(subject.encode()).hexdigest()
 
 
-def store_name() -> str:
+def store_name(scope: str = "") -> str:
     configured = getattr(settings, "ATENDE_THROTTLE_STORE", "")
     if configured:
         return configured
+    per_scope = getattr(settings, "ATENDE_THROTTLE_STORE_BY_SCOPE", {}).get(scope)
+    if per_scope:
+        return per_scope
     backend = settings.CACHES["default"]["BACKEND"]
     return "database" if backend.rsplit(".", 1)[-1] in LOCAL_CACHES else "cache"
 
@@ -226,8 +232,8 @@ class CacheStore:
                            for w in windows for s in (w.start, w.start - w.rate.period)])
 
 
-def _store() -> DatabaseStore | CacheStore:
-    return CacheStore() if store_name() == "cache" else DatabaseStore()
+def _store(scope: str) -> DatabaseStore | CacheStore:
+    return CacheStore() if store_name(scope) == "cache" else DatabaseStore()
 
 
 def _expiry(window: _Window) -> datetime:
@@ -257,7 +263,7 @@ def throttle_hit(scope: str, subject: str, limits: Sequence[Rate], *, cost: int 
     now = time.time() if now is None else now
     subject = subject_key(subject)
     windows = [_Window.at(rate, now) for rate in limits]
-    store = _store()
+    store = _store(scope)
     try:
         store.add(scope, subject, windows, cost)
     except _Refused as refused:
@@ -276,7 +282,7 @@ def throttle_check(scope: str, subject: str, limits: Sequence[Rate], *, cost: in
         return Decision(allowed=True, remaining=2**31)
     now = time.time() if now is None else now
     subject = subject_key(subject)
-    return _decision(_store(), scope, subject, [_Window.at(rate, now) for rate in limits], now, cost=cost)
+    return _decision(_store(scope), scope, subject, [_Window.at(rate, now) for rate in limits], now, cost=cost)
 
 
 def _decision(store, scope: str, subject: str, windows: Sequence[_Window], now: float, *, cost: int) -> Decision:
@@ -298,7 +304,7 @@ def _decision(store, scope: str, subject: str, windows: Sequence[_Window], now: 
 def throttle_reset(scope: str, subject: str, limits: Sequence[Rate], *, now: float | None = None) -> None:
     """Forget the admitted attempts of ``subject`` at ``scope`` (a successful sign-in clears its failures)."""
     now = time.time() if now is None else now
-    _store().forget(scope, subject_key(subject), [_Window.at(rate, now) for rate in limits])
+    _store(scope).forget(scope, subject_key(subject), [_Window.at(rate, now) for rate in limits])
 
 
 def throttle_or_raise(scope: str, subject: str, limits: Sequence[Rate] | None = None, *, message: str = "") -> None:

@@ -1,3 +1,4 @@
+import re
 import time
 
 from django.db import connection
@@ -7,12 +8,26 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from atende.core.image_proxy import ImageProxyError, fetch_image, proxy_target
+from atende.core.selectors import site_branding
+
+COLOR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 
 
 @require_GET
 def favicon(request):
     """Browsers ask for /favicon.ico on every site whatever the page links: send them to the static file."""
     return HttpResponsePermanentRedirect(static("atende/favicon.ico"))
+
+
+@require_GET
+def branding_css(request):
+    """The branding colours as CSS custom properties (pages may carry no inline <style> under the CSP)."""
+    branding = site_branding()
+    brand = branding["primary_color"] if COLOR.match(branding["primary_color"] or "") else "#1f6feb"
+    accent = branding["accent_color"] if COLOR.match(branding["accent_color"] or "") else "#0f766e"
+    response = HttpResponse(f":root {{ --brand: {brand}; --accent: {accent}; }}\n", content_type="text/css")
+    response["Cache-Control"] = "public, max-age=86400" if request.GET.get("v") else "no-cache"
+    return response
 
 
 @require_GET

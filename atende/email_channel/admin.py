@@ -17,6 +17,7 @@ from atende.email_channel.models import (
     Mailbox,
     NotificationTemplate,
     SenderRule,
+    UndeliverableAddress,
 )
 from atende.email_channel.services import inbound_discard, inbound_reprocess
 from atende.email_channel.services.notifications import default_template
@@ -116,3 +117,17 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a> · <a href="{}?download=1">{}</a>', url, _("view"), url, _("download"))
 
 
+@admin.register(UndeliverableAddress)
+class UndeliverableAddressAdmin(AuditedAdmin):
+    """Addresses the desk no longer mails (a permanent bounce or a spam complaint). Deleting one clears it."""
+
+    list_display = ["address", "kind", "bounces", "last_reported_at", "ticket_id"]
+    list_filter = ["kind"]
+    search_fields = ["address"]
+    readonly_fields = ["address", "kind", "reason", "bounces", "first_reported_at", "last_reported_at", "ticket_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -185,3 +185,25 @@ class NotificationTemplate(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.language})"
+
+
+class UndeliverableAddress(models.Model):
+    """An address our mail cannot reach (a permanent bounce) or whose owner reported it as spam (a complaint):
+    no notification is sent to it until an administrator clears it (deletes the row)."""
+
+    address = models.EmailField(_("address"), max_length=320, unique=True)
+    kind = models.CharField(_("why"), max_length=10, choices=[("hard", _("permanent bounce")),
+                                                              ("complaint", _("spam complaint"))])
+    reason = models.TextField(_("report"), blank=True)  # the diagnostic the report gave
+    bounces = models.PositiveIntegerField(_("reports"), default=1)
+    first_reported_at = models.DateTimeField(_("first reported"), default=timezone.now)
+    last_reported_at = models.DateTimeField(_("last reported"), default=timezone.now)
+    ticket_id = models.BigIntegerField(null=True, blank=True)  # the ticket whose mail bounced last, if any
+
+    class Meta:
+        ordering = ["-last_reported_at"]
+        verbose_name = _("undeliverable address")
+        verbose_name_plural = _("undeliverable addresses")
+
+    def __str__(self) -> str:
+        return self.address

@@ -1,11 +1,13 @@
 """Reads for the email channel, with their visibility rules."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
 from atende.email_channel.choices import InboundStatus
-from atende.email_channel.models import InboundMessage
+from atende.email_channel.models import InboundMessage, UndeliverableAddress
 from atende.tickets.selectors import access_ticket
 
 
@@ -29,3 +31,11 @@ def quarantine_list_for_admin(*, user: User) -> QuerySet[InboundMessage]:
         raise NotFound("Not found.")
     return InboundMessage.objects.filter(status=InboundStatus.QUARANTINED).defer("raw").order_by("-received_at", "-id")
 
+
+def undeliverable_among(addresses: Iterable[str]) -> set[str]:
+    """Which of these addresses (any case) are marked undeliverable (a permanent bounce or a spam complaint),
+    lower-cased. Notifications skip them; the console flags them."""
+    wanted = {a.strip().lower() for a in addresses if a}
+    if not wanted:
+        return set()
+    return set(UndeliverableAddress.objects.filter(address__in=wanted).values_list("address", flat=True))

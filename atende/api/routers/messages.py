@@ -12,7 +12,7 @@ from pydantic import Field
 
 from atende.api.idempotency import idempotent
 from atende.api.listing import page_of
-from atende.api.schemas import UserRef, responses, user_ref
+from atende.api.schemas import InputSchema, UserRef, responses, user_ref
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
 from atende.tickets.models import Attachment, Message, Ticket
@@ -54,7 +54,7 @@ class MessagePageOut(Schema):
     has_next: bool
 
 
-class MessageIn(Schema):
+class MessageIn(InputSchema):
     kind: Literal["reply", "note"] = "reply"
     body: str = Field("", description="Plain text.")
     body_html: str = Field("", description="HTML (sanitised); used when body is empty.")

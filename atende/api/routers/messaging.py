@@ -12,13 +12,13 @@ customer is found by that identity, or created, so one token bridges a whole pla
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_find_or_create
 from atende.api.routers.messages import MessageOut, message_data
-from atende.api.schemas import responses
+from atende.api.schemas import InputSchema, responses
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied
 from atende.tickets.choices import Channel
@@ -29,13 +29,13 @@ from atende.tickets.services import message_add_reply, ticket_create
 router = Router(tags=["messaging"])
 
 
-class ContactIn(Schema):
+class ContactIn(InputSchema):
     channel: IdentityKind = Field(..., description="email, phone, telegram, whatsapp or chat")
     handle: str = Field(..., min_length=1, max_length=254, description="The customer's id on that channel.")
     name: str = Field("", max_length=200)
 
 
-class InboundMessageIn(Schema):
+class InboundMessageIn(InputSchema):
     thread_id: str = Field(..., min_length=1, max_length=200, description="Your conversation id.")
     message_id: str = Field(..., min_length=1, max_length=900, description="Your message id (deduplication).")
     body: str = ""

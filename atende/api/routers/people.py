@@ -14,7 +14,7 @@ from atende.accounts.selectors import access_customer, access_organization, cust
 from atende.accounts.services import customer_get_or_create, organization_create, user_update_profile
 from atende.api.auth import require_admin
 from atende.api.listing import page_of
-from atende.api.schemas import Ref, responses
+from atende.api.schemas import InputSchema, Ref, responses
 from atende.api.selectors import (
     access_agent,
     access_team,
@@ -111,13 +111,13 @@ class PageQuery(Schema):
     size: int = Field(50, ge=1, le=100)
 
 
-class CustomerCreateIn(Schema):
+class CustomerCreateIn(InputSchema):
     email: str = Field(..., max_length=254)
     name: str = Field("", max_length=200)
     locale: str = Field("", max_length=10)
 
 
-class CustomerUpdateIn(Schema):
+class CustomerUpdateIn(InputSchema):
     name: str | None = Field(None, max_length=200)
     locale: str | None = Field(None, max_length=10)
     time_zone: str | None = Field(None, max_length=64)
@@ -125,7 +125,7 @@ class CustomerUpdateIn(Schema):
     notes: str | None = None
 
 
-class OrganizationCreateIn(Schema):
+class OrganizationCreateIn(InputSchema):
     name: str = Field(..., min_length=1, max_length=200)
     domains: list[str] = []
     shares_tickets: bool = False

@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from atende.api.listing import only_fields
-from atende.api.schemas import Ref, UserRef, ref, user_ref
+from atende.api.schemas import InputSchema, Ref, UserRef, ref, user_ref
 from atende.tickets.models import CustomField, Ticket
 
 TicketOrder = Literal["-updated_at", "updated_at", "-created_at", "created_at", "-id", "id"]
@@ -74,7 +74,7 @@ class TicketPageOut(Schema):
     has_next: bool
 
 
-class TicketCreateIn(Schema):
+class TicketCreateIn(InputSchema):
     subject: str = Field(..., max_length=255)
     body: str = Field("", description="The first message, as plain text.")
     body_html: str = Field("", description="The first message as HTML (sanitised); used when body is empty.")
@@ -99,7 +99,7 @@ class TicketCreateIn(Schema):
     message_external_id: str = Field("", max_length=998)
 
 
-class TicketUpdateIn(Schema):
+class TicketUpdateIn(InputSchema):
     """Only the fields sent are changed. ``version`` (or ``If-Match``) refuses the change if the ticket moved on."""
 
     subject: str | None = Field(None, max_length=255)
@@ -121,7 +121,7 @@ class TicketUpdateIn(Schema):
     version: int | None = None
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     status: str
     reason: str = ""
     resolution_summary: str = ""
@@ -133,11 +133,11 @@ class TransitionsOut(Schema):
     allowed: list[str]
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     target_id: int = Field(..., description="The ticket this one is merged into.")
 
 
-class LinkIn(Schema):
+class LinkIn(InputSchema):
     target_id: int
     kind: str = "related"
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from atende.api.auth import require_admin
 from atende.api.listing import page_of
-from atende.api.schemas import responses
+from atende.api.schemas import InputSchema, responses
 from atende.core.actor import Actor
 from atende.integrations.choices import WebhookEvent
 from atende.integrations.selectors import (
@@ -49,13 +49,13 @@ class WebhookCreatedOut(WebhookOut):
     secret: str = Field(..., description="The signing secret (shown at creation and when rotated).")
 
 
-class WebhookIn(Schema):
+class WebhookIn(InputSchema):
     name: str = Field(..., max_length=100)
     url: str = Field(..., max_length=500)
     event_types: list[str] = Field(..., description=f"Any of: *, {', '.join(WebhookEvent.values)}.")
 
 
-class WebhookUpdateIn(Schema):
+class WebhookUpdateIn(InputSchema):
     name: str | None = Field(None, max_length=100)
     url: str | None = Field(None, max_length=500)
     event_types: list[str] | None = None

@@ -73,13 +73,16 @@ def test_anonymous_is_401_everywhere(client, db):
 
 
 def test_rate_limit_per_token_with_retry_after(customer, api_as, settings):
-    settings.ATENDE_API_RATE_LIMIT = (3, 60)
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "api.token": "3/60s"}
     client, other = api_as(customer), api_as(customer)
     assert [client.get("/me").status_code for _ in range(3)] == [200, 200, 200]
     limited = client.get("/me")
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert 1 <= int(limited["Retry-After"]) <= 120  # a sliding window: a full burst fades within two windows
     assert other.get("/me").status_code == 200  # another token has its own budget
+    from atende.core.models import ThrottleBucket
+
+    assert ThrottleBucket.objects.get(scope="api.token", refused=1).subject.startswith("token:")  # the one throttle
 
 
 def test_idempotency_key_replays_the_first_result(customer, api_as):
@@ -154,7 +157,7 @@ def test_rate_limit_works_on_redis_too(customer, api_as, settings):
     # No cache.clear() here: on Redis that would flush the whole database. Tokens' buckets are unique anyway.
     settings.CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache",
                                    "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": "atende-api-test"}}
-    settings.ATENDE_API_RATE_LIMIT = (2, 60)
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "api.token": "2/60s"}
     client = api_as(customer)
     assert [client.get("/me").status_code for _ in range(3)] == [200, 200, 429]
 

@@ -37,7 +37,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 @pytest.fixture
 def fuzz_token(db, admin_user, customer, team, agent, settings):
     """An admin-scoped token (so every operation is reachable) and a little data for ids to hit."""
-    settings.ATENDE_API_RATE_LIMIT = (0, 60)  # the fuzz sends hundreds of requests with one token
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "api.token": "0/60s"}  # the fuzz sends hundreds of requests with one token
     # Like Django's test client: requests must not close the test's connection (its transaction holds the data).
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -86,7 +86,9 @@ INSTALLED_APPS = [
 INSTALLED_APPS.remove("daphne_placeholder")
 
 MIDDLEWARE = [
+    "atende.core.request_limits.RequestLimitMiddleware",  # first: refuses oversized bodies before anything reads them
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -207,7 +209,11 @@ IMAGE_PROXY_TIMEOUT_SECONDS = float(os.environ.get("IMAGE_PROXY_TIMEOUT_SECONDS"
 IMAGE_PROXY_MAX_REDIRECTS = int(os.environ.get("IMAGE_PROXY_MAX_REDIRECTS", 3))
 IMAGE_PROXY_URL_MAX_AGE = int(os.environ.get("IMAGE_PROXY_URL_MAX_AGE", 24 * 3600))  # seconds a signed URL is valid
 IMAGE_PROXY_ALLOW_LOOPBACK = env_bool("IMAGE_PROXY_ALLOW_LOOPBACK", False)  # tests only: never in production
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (atende.core.request_limits; docs/api.md "Limits"): JSON and form bodies, and multipart uploads.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("REQUEST_BODY_MAX_BYTES", 5 * 1024 * 1024))
+REQUEST_UPLOAD_MAX_BYTES = int(os.environ.get("REQUEST_UPLOAD_MAX_BYTES", 3 * ATTACHMENT_MAX_BYTES))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("REQUEST_MAX_FIELDS", 1000))
+API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", 32))  # nesting of JSON request bodies
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Redis: channel layer and cache when several processes serve.
@@ -229,7 +235,14 @@ ATENDE_THROTTLE_RATES = {
     "signin.alert": "1/hour",  # "someone is trying your password" emails per account
     "auth_email.address": os.environ.get("THROTTLE_AUTH_EMAIL_ADDRESS", "1/min,10/day"),  # reset/log-in links
     "auth_email.ip": os.environ.get("THROTTLE_AUTH_EMAIL_IP", "10/15m,50/day"),
+    # REST API requests per token (or per signed-in user); "0/…" or an empty value: unlimited
+    "api.token": "{}/{}s".format(os.environ.get("API_RATE_LIMIT", "600"), os.environ.get("API_RATE_WINDOW", "60")),
+    # The inbound per-sender limit is set per desk (EmailSettings.rate_limit_per_hour), scope "email.sender".
 }
+# Counted in the cache even without a shared one: a database write per API read would queue SQLite's one writer.
+# On one machine the web process is one process (its cache is shared by all its requests); with REDIS_URL the
+# cache is Redis, shared by every process.
+ATENDE_THROTTLE_STORE_BY_SCOPE = {"api.token": "cache"}
 
 # Background work: Django's Tasks API with the database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
@@ -249,6 +262,25 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy of every page (django-csp; docs/security.md "Content-Security-Policy"). No inline
+# script, style or event handler anywhere: behaviour lives in static files, branding colours in /branding.css.
+# frame-ancestors is loosened per view only (atende.core.csp.frame_ancestors).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # remote images only through the desk's own image proxy
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],  # htmx requests and the console's websocket (same origin)
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", *os.environ.get("CSP_FORM_ACTION", "").split()],  # e.g. an SSO provider's origin
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGGING = {
@@ -259,7 +291,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"},
                 "django_tasks_db": {"level": "WARNING"},
-                "xmlschema": {"level": "WARNING"}},  # pysaml2's schema loader reports every schema it reads
+                "xmlschema": {"level": "WARNING"},  # pysaml2's schema loader reports every schema it reads
+                "flufl.bounce": {"level": "CRITICAL"}},  # it logs every detector that chokes on a message
 }
 
 # Portal, knowledge base and surveys (atende.portal, atende.kb, atende.surveys)
@@ -271,14 +304,16 @@ SURVEY_TOKEN_MAX_AGE = int(os.environ.get("SURVEY_TOKEN_MAX_AGE", 30 * 24 * 3600
 # Ticket search: how many of the newest matches are ranked (docs/console.md, "At 1,000,000 tickets").
 ATENDE_SEARCH_WINDOW = int(os.environ.get("ATENDE_SEARCH_WINDOW", 2000))
 
-# api / integrations: REST API (Swagger UI assets come from the "ninja" app), rate limit, webhooks.
+# api / integrations: REST API (Swagger UI assets come from the "ninja" app; its rate limit is the throttle
+# scope "api.token" above), webhooks.
 INSTALLED_APPS += ["ninja"]
-ATENDE_API_RATE_LIMIT = (int(os.environ.get("API_RATE_LIMIT", 600)), int(os.environ.get("API_RATE_WINDOW", 60)))
 ATENDE_WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
 ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))
 
 # Email channel (atende.email_channel)
+# Amazon SES bounce/complaint notifications via SNS HTTPS: POST /email/ses/<this secret>/ (empty: endpoint off)
+EMAIL_SES_WEBHOOK_TOKEN = os.environ.get("EMAIL_SES_WEBHOOK_TOKEN", "")
 EMAIL_OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOUND_MAX_ATTEMPTS", 6))
 EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))
 

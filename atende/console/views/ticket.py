@@ -16,6 +16,7 @@ from django.template.loader import select_template
 from django.views.decorators.http import require_GET
 
 from atende.core.exceptions import NotFound
+from atende.email_channel.selectors import undeliverable_among
 from atende.messaging.selectors import reply_refusal, whatsapp_template_list
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import (
@@ -76,7 +77,8 @@ def permissions(user, ticket: Ticket) -> dict[str, bool]:
 
 
 def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
-    return {"ticket": ticket, "timeline": build_timeline(user=request.user, ticket=ticket)}
+    return {"ticket": ticket, "timeline": build_timeline(user=request.user, ticket=ticket),
+            "requester_undeliverable": bool(undeliverable_among([ticket.requester.email]))}
 
 
 def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = None,

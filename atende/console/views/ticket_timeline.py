@@ -155,6 +155,14 @@ def _describe_change(event: TicketEvent, custom_fields: dict[str, CustomField] |
         return _("Phone call with %(caller)s (%(direction)s, %(duration)s)") % {
             "caller": data.get("caller", ""), "direction": direction,
             "duration": _duration(data.get("duration_seconds"))}
+    if t == E.EMAIL_BOUNCED:
+        recipients = ", ".join(str(r) for r in data.get("recipients") or []) or _("the recipient")
+        how = {"hard": _("permanently: the address is marked undeliverable"),
+               "complaint": _("as a spam complaint: the address gets no more notifications"),
+               "soft": _("for now: the mail server will retry")}.get(data.get("bounce"), "")
+        text = _("Email to %(recipients)s bounced") % {"recipients": recipients}
+        text = f"{text} {how}" if how else text
+        return f"{text} ({data['diagnostic']})" if data.get("diagnostic") else text
     try:
         return str(E(t).label)
     except ValueError:

@@ -63,10 +63,11 @@ def server_env(database: Path) -> dict[str, str]:
 
 
 @contextmanager
-def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False) -> Iterator[tuple[str, Path]]:
+def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False,
+                extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit."""
     database = var / "console.sqlite3"
-    env = server_env(database)
+    env = server_env(database) | (extra_env or {})
     if embedded_worker:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
         env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "ATENDE_EMBEDDED_WORKER": "1",
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import traceback
 from datetime import timedelta
 from email.parser import BytesHeaderParser
@@ -23,11 +24,13 @@ from atende.accounts.selectors import customer_for_identity
 from atende.accounts.services import customer_get_or_create
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.throttle import Rate, throttle_hit
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
 from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
 from atende.email_channel.services import addresses
+from atende.email_channel.services.bounces import bounce_report
 from atende.email_channel.services.content import content_build
-from atende.email_channel.services.loops import classify_automatic, referenced_message_ids
+from atende.email_channel.services.loops import classify_automatic
 from atende.email_channel.services.matching import is_participant, thread_find
 from atende.email_channel.services.parsing import (
     ParsedEmail,
@@ -36,13 +39,11 @@ from atende.email_channel.services.parsing import (
     decode_header_value,
     parse_email,
 )
-from atende.outbound.selectors import delivery_for_external_ids
-from atende.tickets.choices import TicketEventType
+from atende.email_channel.services.undeliverable import bounce_apply
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
-    record_event,
     ticket_create,
     ticket_set_followers,
 )
@@ -210,7 +211,7 @@ def _process(row: InboundMessage) -> None:
         raise Ignore("own_address", f"{sender_address} is one of our own addresses (mail loop).")
     config = EmailSettings.load()
     allowed = _sender_rules(sender_address, config)
-    _rate_limit(row, sender_address, config, allowed)
+    _rate_limit(sender_address, config, allowed)
     reused = _message_id_seen(row, parsed) if parsed.message_id else None
     if reused is DUPLICATE:
         row.status, row.reason = InboundStatus.DUPLICATE, "message_id"
@@ -265,16 +266,17 @@ def _sender_rules(address: str, config: EmailSettings) -> bool:
     return allowed
 
 
-def _rate_limit(row: InboundMessage, address: str, config: EmailSettings, allowed: bool) -> None:
+def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
+    """At most ``rate_limit_per_hour`` messages per sender (sliding hour; allowed senders are exempt). Counted
+    in the product's throttle (scope ``email.sender``) inside the processing transaction, so a message that ends
+    quarantined or ignored for another reason is not counted (with the database store)."""
     if allowed or not config.rate_limit_per_hour:
         return
-    since = timezone.now() - timedelta(hours=1)
-    recent = InboundMessage.objects.filter(
-        sender=address, received_at__gte=since,
-        status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).count()
-    if recent >= config.rate_limit_per_hour:
-        raise Quarantine("rate_limited", f"{address} sent {recent} messages in the last hour "
-                                         f"(limit {config.rate_limit_per_hour}).")
+    limit = Rate(config.rate_limit_per_hour, 3600)
+    decision = throttle_hit("email.sender", address, [limit])
+    if not decision.allowed:
+        raise Quarantine("rate_limited", f"{address} sent more than {limit.count} messages in the last hour "
+                                         f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")
 
 
 DUPLICATE = object()  # _message_id_seen: the same message again
@@ -359,16 +361,12 @@ def _add_to_ticket(row, *, ticket: Ticket, sender: User, content, cc_users, exte
 
 
 def _bounce_record(row: InboundMessage, parsed: ParsedEmail) -> None:
-    """A bounce of mail we sent is written on its ticket (EMAIL_BOUNCED); others are only ignored."""
-    ids = referenced_message_ids(row.raw_bytes, parsed)
-    outbound = delivery_for_external_ids(external_ids=[f"<{i}>" for i in ids], transport="mail")
-    if outbound is None:
+    """A bounce or complaint is applied (``services.undeliverable.bounce_apply``): the mail it is about is
+    marked, its ticket says so, a dead address stops receiving notifications. One that names nobody is only
+    ignored (its reason says it was a bounce)."""
+    report = bounce_report(parsed, row.raw_bytes)
+    if report is None:
         return
-    ticket = Ticket.objects.filter(pk=outbound.ticket_id).first()
-    if ticket is None:
-        return
-    record_event(ticket, TicketEventType.EMAIL_BOUNCED, actor=Actor.system(), data={
-        "outbound_id": outbound.pk, "recipients": [*outbound.payload.get("to", []), *outbound.payload.get("cc", [])], "kind": outbound.kind,
-        "subject": parsed.subject[:200], "inbound_id": row.pk,
-    })
-    row.ticket_id = ticket.pk
+    ticket_id = bounce_apply(report=report, inbound_id=row.pk)
+    if ticket_id is not None:
+        row.ticket_id = ticket_id

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+
+from flufl.bounce import all_failures
 
 from atende.email_channel.services.parsing import ParsedEmail, decode_bytes
 
@@ -73,11 +76,51 @@ def classify_automatic(parsed: ParsedEmail, *, envelope_from: str | None = None)
     if header("X-Failed-Recipients") or _BOUNCE_SUBJECT.search(parsed.subject) and (
             not sender or _NOREPLY_SENDERS.match(sender) or "daemon" in sender):
         return LoopVerdict("bounce", "delivery failure")
+    if ses_notification_in(parsed.text) is not None:
+        return LoopVerdict("bounce", "Amazon SES notification")
+    if _quotes_an_original(parsed) and _detectors_find_failures(parsed):
+        return LoopVerdict("bounce", "delivery failure (provider format)")
     if _AUTOREPLY_SUBJECT.search(parsed.subject) and (
             header("X-MS-Exchange-Generated-Message-Source") or header("X-Auto-Generated") or
             "autoreply" in header("X-Mailer").lower() or not parsed.in_reply_to):
         return LoopVerdict("auto_reply", "auto-reply subject")
     return LoopVerdict("")
+
+
+def ses_notification_in(text: str) -> dict | None:
+    """An Amazon SES bounce or complaint notification (SNS JSON) pasted as the text of a mail, or None."""
+    text = (text or "").strip()
+    if not text.startswith("{") or len(text) > 1_000_000 or "notificationType" not in text:
+        return None
+    try:
+        envelope = json.loads(text)
+        inner = json.loads(envelope["Message"]) if isinstance(envelope.get("Message"), str) else envelope
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if isinstance(inner, dict) and inner.get("notificationType") in ("Bounce", "Complaint"):
+        return inner
+    return None
+
+
+def _quotes_an_original(parsed: ParsedEmail) -> bool:
+    """Bounces carry the message that failed (attached, or its headers pasted into the text)."""
+    if parsed.message is None:
+        return False
+    for count, part in enumerate(parsed.message.walk()):
+        if count > 200:
+            return False
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            return True
+    return bool(re.search(r"(?im)^\s*(message-id|return-path|received):", parsed.text or ""))
+
+
+def _detectors_find_failures(parsed: ParsedEmail) -> bool:
+    """GNU Mailman's bounce detectors (flufl.bounce) name failed recipients: SES, KDDI, Exchange, qmail…"""
+    try:
+        temporary, permanent = all_failures(parsed.message)
+    except Exception:  # noqa: BLE001 - a detector choking on odd mail: not a bounce by this test
+        return False
+    return bool(temporary or permanent)
 
 
 def _has_delivery_status_part(parsed: ParsedEmail) -> bool:

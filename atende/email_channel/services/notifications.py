@@ -17,6 +17,7 @@ from atende.accounts.models import User
 from atende.core.models import SiteConfiguration
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
+from atende.email_channel.selectors import undeliverable_among
 from atende.email_channel.services import addresses
 from atende.email_channel.services.outbound import mail_queue
 from atende.outbound.models import Delivery
@@ -115,6 +116,10 @@ def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context
            cc: list[str] = (), message: Message | None = None, auto_generated: bool = True) -> Delivery | None:
     if not recipient.is_active or not recipient.email or addresses.is_own_address(recipient.email):
         return None
+    if undeliverable_among([recipient.email]):  # bounced for good or reported as spam (docs/email.md "Bounces")
+        return None
+    dead = undeliverable_among(cc)
+    cc = [address for address in cc if address.lower() not in dead]
     language = language_for(recipient, ticket)
     rendered = render(kind, language, {**context, "recipient": recipient, "ticket": ticket,
                                        "ticket_url": ticket_url(ticket, recipient)})

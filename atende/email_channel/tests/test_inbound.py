@@ -217,7 +217,8 @@ def test_a_bounce_of_our_notification_is_recorded_on_the_ticket(mailbox, django_
         row = ingest(_dsn(ack.external_id))
     assert (row.status, row.reason, row.ticket_id) == (InboundStatus.IGNORED, "bounce", ticket.pk)
     event = TicketEvent.objects.get(ticket=ticket, type="EMAIL_BOUNCED")
-    assert event.data["outbound_id"] == ack.pk and event.data["recipients"] == ["ana@customer.example"]
+    # The recipients the report names as failed (here another address than the one the delivery went to).
+    assert event.data["outbound_id"] == ack.pk and event.data["recipients"] == ["gone@customer.example"]
     assert Ticket.objects.count() == 1 and Delivery.objects.count() == 1  # nothing answered the bounce
 
 
@@ -228,6 +229,27 @@ def test_per_sender_rate_limit_quarantines_a_mail_storm(mailbox):
     assert rows[-1].reason == "rate_limited" and Ticket.objects.count() == 3
     SenderRule.objects.create(kind=SenderRuleKind.ALLOW, pattern="customer.example")
     assert inbound_reprocess(inbound=rows[-1], actor=Actor.system()).status == InboundStatus.TICKET_CREATED
+
+
+def test_per_sender_limit_is_a_sliding_hour_in_the_shared_throttle(mailbox, monkeypatch):
+    """The limit lives in core.throttle (scope email.sender): an hour later the sender is admitted again, and
+    another sender was never affected."""
+    import time
+    import types
+
+    from atende.core.models import ThrottleBucket
+
+    EmailSettings.objects.update_or_create(pk=1, defaults={"rate_limit_per_hour": 2})
+    rows = [ingest(make_raw(message_id=f"<slide{i}@customer.example>", subject=f"Slide {i}")) for i in range(3)]
+    assert [r.status for r in rows] == [InboundStatus.TICKET_CREATED] * 2 + [InboundStatus.QUARANTINED]
+    counted = ThrottleBucket.objects.filter(scope="email.sender", subject="ana@customer.example")
+    assert sum(counted.values_list("hits", flat=True)) == 2
+    other = ingest(make_raw(sender="bob@customer.example", message_id="<bob1@customer.example>"))
+    assert other.status == InboundStatus.TICKET_CREATED
+    later = time.time() + 2 * 3600 + 1
+    monkeypatch.setattr("atende.core.throttle.time", types.SimpleNamespace(time=lambda: later))
+    again = ingest(make_raw(message_id="<slide9@customer.example>", subject="Slide 9"))
+    assert again.status == InboundStatus.TICKET_CREATED
 
 
 def test_block_and_allow_lists(mailbox):

@@ -2,7 +2,8 @@
  * - forms marked [data-submit-on-change] submit as soon as one of their fields changes (the header's language
  *   switch; a <noscript> button does it without JavaScript);
  * - forms with data-confirm="question" ask it before they submit;
- * - on phones the console's top bar links fold behind the "Menu" button (without JavaScript they stay unfolded). */
+ * - on phones the console's top bar links fold behind the "Menu" button (without JavaScript they stay unfolded);
+ * - fields with data-select-on-click select their whole text when clicked (a new API token, to copy). */
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -23,5 +24,9 @@
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
     if (question && !window.confirm(question)) event.preventDefault();
+  });
+  document.addEventListener("click", function (event) {
+    var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-select-on-click") && field.select) field.select();
   });
 })();

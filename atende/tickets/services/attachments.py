@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
-from django.utils.text import get_valid_filename
 
 from atende.core.exceptions import ValidationError
+from atende.core.text_hygiene import clean_filename
 from atende.tickets.models import Attachment, Message, Ticket
 
 
@@ -44,8 +44,7 @@ BLOCKED_EXTENSIONS = frozenset({
 
 def validate_file(incoming: IncomingFile, *, check_type: bool = True) -> tuple[str, str]:
     """Return (safe file name, content type) or raise ValidationError with a readable reason."""
-    name = get_valid_filename((incoming.filename or "attachment").rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[:200]
-    name = name or "attachment"
+    name = clean_filename(incoming.filename)
     size = len(incoming.content)
     if size == 0:
         raise ValidationError(f"“{name}” is empty.", code="attachment_empty")

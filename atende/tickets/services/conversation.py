@@ -13,6 +13,7 @@ from django.utils import timezone
 from atende.accounts.models import User
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
+from atende.core.text_hygiene import clean_body
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
 from atende.tickets.services._common import (
@@ -32,9 +33,10 @@ _MENTION = re.compile(r"@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
 def _body(body_text: str, body_html: str, files: list) -> tuple[str, str]:
+    body_html = clean_body(body_html)
     if body_html and not body_text:
         body_text = html_to_text(body_html)
-    body_text = (body_text or "").strip()
+    body_text = clean_body(body_text).strip()
     if not body_text and not files:
         raise ValidationError("The message is empty.", code="message_empty", details={"body": "required"})
     return body_text, sanitize_html(body_html) if body_html else ""

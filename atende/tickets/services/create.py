@@ -12,6 +12,7 @@ from django.utils import timezone
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError, full_clean_or_raise
+from atende.core.text_hygiene import clean_body, clean_line
 from atende.tickets.choices import (
     Channel,
     Level,
@@ -84,12 +85,13 @@ def ticket_create(
     created_at: datetime.datetime | None = None,
 ) -> Ticket:
     """Register a request: the ticket, its first message and attachments, and TICKET_CREATED, atomically."""
-    subject = " ".join((subject or "").split())[:255]
+    subject = clean_line(subject, 255)
     if not subject:
         raise ValidationError("A subject is required.", code="subject_required", details={"subject": "required"})
+    body_html = clean_body(body_html)
     if body_html and not body_text:
         body_text = html_to_text(body_html)
-    body_text = (body_text or "").strip()
+    body_text = clean_body(body_text).strip()
     files = list(attachments)
     if not body_text and not files:
         raise ValidationError("Describe the request (or attach a file).", code="description_required",

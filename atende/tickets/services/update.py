@@ -11,6 +11,7 @@ from django.db import transaction
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
+from atende.core.text_hygiene import clean_line
 from atende.tickets.choices import Level, StatusCategory, TicketEventType, TicketPriority, TicketType
 from atende.tickets.fields import clean_custom_fields
 from atende.tickets.models import Category, Ticket, TicketFollower, TicketSettings, TicketTag
@@ -85,7 +86,7 @@ def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any], event_dat
     manual_before = ticket.priority_manual
     for name, value in plain.items():
         if name == "subject":
-            value = " ".join((value or "").split())[:255]
+            value = clean_line(value, 255)
             if not value:
                 raise ValidationError("A subject is required.", code="subject_required")
         if name == "custom_fields":

@@ -1,0 +1,88 @@
+"""The Content-Security-Policy header on pages, per-view framing, and the branding stylesheet that replaced the
+inline <style> block (the browser walk of every page is test_csp_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from csp.middleware import CSPMiddleware
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.test import RequestFactory
+
+from atende.core.csp import frame_ancestors
+from atende.core.models import SiteConfiguration
+from atende.core.selectors import site_branding_forget
+
+TEMPLATES = Path(__file__).resolve().parents[2]
+
+
+def policy_of(response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";") if part.strip())
+
+
+def serve(view, path="/embed/"):
+    return XFrameOptionsMiddleware(CSPMiddleware(view))(RequestFactory().get(path))
+
+
+def test_pages_are_framed_by_nobody_by_default(client, db):
+    response = client.get("/accounts/login/")
+    policy = policy_of(response)
+    assert policy["frame-ancestors"] == "'none'" and response["X-Frame-Options"] == "DENY"
+    assert policy["script-src"] == "'self'" and "unsafe" not in response["Content-Security-Policy"]
+
+
+def test_a_view_may_name_the_origins_that_frame_it():
+    view = frame_ancestors("https://shop.example", lambda request: ["https://blog.example/"])(
+        lambda request: HttpResponse("form"))
+    response = serve(view)
+    assert policy_of(response)["frame-ancestors"] == "https://shop.example https://blog.example"
+    assert "X-Frame-Options" not in response
+    assert policy_of(response)["script-src"] == "'self'"  # only frame-ancestors changes
+
+
+@pytest.mark.parametrize("bad", ["*", "https://a.example; script-src *", "javascript:alert(1)", "'unsafe-inline'",
+                                 "https://a.example/path", ""])
+def test_origins_that_are_not_origins_are_dropped(bad):
+    response = serve(frame_ancestors(lambda request: [bad])(lambda request: HttpResponse("form")))
+    assert policy_of(response)["frame-ancestors"] == "'none'"
+
+
+def test_branding_colours_come_from_a_stylesheet_view(client, db):
+    SiteConfiguration.objects.update_or_create(pk=1, defaults={"primary_color": "#123456", "accent_color": "#abc"})
+    _forget()
+    page = client.get("/accounts/login/").content.decode()
+    link = re.search(r'href="(/branding\.css\?v=\w+)"', page).group(1)
+    css = client.get(link)
+    assert css["Content-Type"].startswith("text/css") and "--brand: #123456" in css.content.decode()
+    assert "<style" not in page
+
+
+def test_a_colour_that_is_not_a_colour_never_reaches_the_stylesheet(client, db):
+    SiteConfiguration.objects.update_or_create(pk=1, defaults={"primary_color": "red;}*{", "accent_color": "#abc"})
+    _forget()
+    css = client.get("/branding.css").content.decode()
+    assert "red" not in css and "--brand: #1f6feb" in css
+
+
+def test_no_template_has_inline_scripts_handlers_or_styles():
+    """The class: templates carry behaviour and looks only in static files (the CSP forbids the rest)."""
+    offenders = []
+    for template in TEMPLATES.rglob("templates/**/*.html"):
+        if "/email/" in str(template):  # mail bodies are not pages; mail clients ignore CSP
+            continue
+        text = template.read_text()
+        for pattern in (r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", r"\son[a-z]+\s*=",
+                        r"\sstyle\s*=", r"<style[\s>]", r"javascript:"):
+            if re.search(pattern, text, re.I):
+                offenders.append(f"{template.relative_to(TEMPLATES)}: {pattern}")
+    assert not offenders, "\n".join(offenders)
+
+
+def _forget():
+    from django.core.cache import cache
+
+    cache.clear()
+    site_branding_forget()
