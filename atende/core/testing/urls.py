@@ -13,6 +13,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("branding.css", core_views.branding_css, name="branding_css"),
     path("admin/", admin.site.urls),
     path("accounts/", include(([*accounts_urls.urlpatterns, *portal_auth_urls.urlpatterns,
                                 *signin_urls.urlpatterns], "accounts"))),
