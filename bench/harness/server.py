@@ -1,4 +1,5 @@
-"""The system under test: one uvicorn web process (HTTP + websockets) and one task worker, on loopback."""
+"""The system under test: one uvicorn web process (HTTP + websockets) and one worker (events subscribers and
+background tasks, ``atende events work``), on loopback."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Server:
                             str(self.cfg.port), "--no-access-log", "--lifespan", "off", "--log-level", "warning",
                             "--backlog", "4096"]}
         if self.worker:
-            commands["worker"] = [PYTHON, "-m", "atende", "db_worker", "--queue-name", "*", "--interval", "0.5"]
+            commands["worker"] = [PYTHON, "-m", "atende", "events", "work", "--interval", "0.2"]
         for name, cmd in commands.items():
             out = open(log_dir / f"{name}-{self.cfg.db}-{self.cfg.tickets}.log", "w")  # noqa: SIM115
             self.logs.append(out)
