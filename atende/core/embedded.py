@@ -12,6 +12,7 @@ import logging
 import threading
 
 from asgiref.sync import sync_to_async
+
 from atende.core.outbox.worker import EventsWorker, default_worker_id
 from atende.core.scheduler import run_forever
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from atende.email_channel.services import notifications_for_event
+from atende.email_channel.services.notifications import BatchCache
 
 
 def notify_on_events(events: list[dict[str, Any]]) -> None:
-    for payload in events:
-        notifications_for_event(payload)
+    with BatchCache():  # templates, settings and team members read once per batch
+        for payload in events:
+            notifications_for_event(payload)

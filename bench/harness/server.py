@@ -57,7 +57,7 @@ class Server:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # a loaded shared machine imports slowly
         while time.time() < deadline:
             if self.procs["web"].poll() is not None:
                 raise RuntimeError(f"the web process exited ({self.procs['web'].returncode}); see "
@@ -68,7 +68,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise RuntimeError("the web process did not answer /healthz within 60 s")
+        raise RuntimeError("the web process did not answer /healthz within 180 s")
 
     def alive(self, name: str) -> bool:
         proc = self.procs.get(name)

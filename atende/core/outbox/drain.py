@@ -24,7 +24,7 @@ def drain(*, owner: str | None = None, jobs: bool = True, timeout: float | None 
         events = dispatch.pass_all(owner)
         tasks = 0
         if jobs:
-            while (ran := tasks_run_due(owner, limit=50)):
+            while (ran := tasks_run_due(owner, limit=500, seconds=5.0)):
                 tasks += ran
         totals["events"] += events
         totals["tasks"] += tasks

@@ -45,8 +45,9 @@ def _db_backend() -> bool:
     return settings.TASKS.get("default", {}).get("BACKEND", "").startswith("django_tasks_db")
 
 
-def tasks_run_due(worker_id: str, *, limit: int = 5) -> int:
-    """Run up to ``limit`` READY tasks of the database backend (each claimed under its row lock)."""
+def tasks_run_due(worker_id: str, *, limit: int = 200, seconds: float = 1.0) -> int:
+    """Run READY tasks of the database backend (each claimed under its row lock), up to ``limit`` of them or for
+    about ``seconds``, so the event batches get their turn too."""
     if not _db_backend():
         return 0
     from django_tasks_db.management.commands.db_worker import Worker
@@ -56,7 +57,10 @@ def tasks_run_due(worker_id: str, *, limit: int = 5) -> int:
     runner = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
                     max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
     done = 0
+    started = time.monotonic()
     for _ in range(limit):
+        if time.monotonic() - started > seconds:
+            return done
         tasks = DBTaskResult.objects.ready().filter(backend_name="default")
         try:
             with exclusive_transaction(tasks.db):
