@@ -1,13 +1,12 @@
 """The webhooks events subscriber (``core/events.py``): one delivery row per interested webhook and event (unique
-per subscription and event), written in the dispatcher's transaction; each is sent after commit by its own task,
+per subscription and event), written in the dispatcher's transaction; each is sent by its own task, enqueued with the batch,
 and the minute job sends any whose task was lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
+from atende.core.outbox.worker import enqueue_with_batch
 from atende.integrations.models import WebhookSubscription
 from atende.integrations.services import webhook_deliveries_create_for_event
 
@@ -21,4 +20,5 @@ def webhooks_on_events(events: list[dict[str, Any]]) -> None:
     if due:
         from atende.integrations.tasks import webhook_send_task  # tasks import this app's services
 
-        transaction.on_commit(lambda: [webhook_send_task.enqueue(pk) for pk in due])
+        for pk in due:
+            enqueue_with_batch(webhook_send_task, pk)
