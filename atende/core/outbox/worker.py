@@ -45,16 +45,6 @@ def _db_backend() -> bool:
     return settings.TASKS.get("default", {}).get("BACKEND", "").startswith("django_tasks_db")
 
 
-def enqueue_with_batch(task, *args) -> None:
-    """Enqueue a task from a subscriber so that it commits with the batch: with the database backend the task row
-    is written in the batch's own transaction (a worker killed right after the commit cannot lose it); with any
-    other backend it is enqueued once the batch commits."""
-    if _db_backend():
-        task.enqueue(*args)
-    else:
-        transaction.on_commit(lambda: task.enqueue(*args))
-
-
 def tasks_run_due(worker_id: str, *, limit: int = 200, seconds: float = 1.0) -> int:
     """Run READY tasks of the database backend (each claimed under its row lock), up to ``limit`` of them or for
     about ``seconds``, so the event batches get their turn too."""
