@@ -81,6 +81,8 @@ class Run:
             if token:
                 self.step("reads.api", lambda: reads.api_list(cfg, rd, token["t"]))
             self.step("writes.service", lambda: writes.service(cfg, wr))
+            res["worker_backlog_after_service_seconds"] = self._drain_worker(server)
+            self.step("writes.e2e", lambda: writes.end_to_end(cfg, wr, drained=self._drained, limit=cfg.drain_seconds))
             if token or cfg.wanted("writes.api"):
                 self.step("writes.api", lambda: writes.api(
                     cfg, wr, token.get("t") or fixtures.api_token(cfg, targets["agent_email"])))
@@ -98,17 +100,25 @@ class Run:
         res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         return res
 
+    @staticmethod
+    def _drained() -> bool:
+        """Every events subscriber has handled every event, and no background task is ready or running."""
+        from django_tasks_db.models import DBTaskResult
+
+        from atende.core.models import SubscriberCursor
+        from atende.core.outbox.status import max_lag_seconds
+
+        if DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists():
+            return False
+        return SubscriberCursor.objects.exists() and max_lag_seconds() == 0
+
     def _drain_worker(self, server: Server, limit: float = 300) -> float | None:
-        """Wait (up to ``limit`` seconds) until the worker has run every queued task."""
-        try:
-            from django_tasks_db.models import DBTaskResult
-        except ImportError:
-            return None
+        """Wait (up to ``limit`` seconds) until the worker has handled every event and run every queued task."""
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < limit and server.alive("worker"):
-            if not DBTaskResult.objects.filter(status="READY").exists():
+            if self._drained():
                 return round(time.perf_counter() - t0, 1)
-            time.sleep(1)
+            time.sleep(0.5)
         self.results["notes"].append(f"the worker had not drained its queue after {limit:.0f} s")
         return None
 

@@ -14,15 +14,8 @@ from atende.core import events, scheduler
 
 
 def all_subscriber_paths() -> list[str]:
-    """Every event subscriber's dotted path. Adapter over the subscriber tables of ``core.events`` until that
-    module offers ``all_subscriber_paths()`` itself; then this function delegates to it."""
-    if hasattr(events, "all_subscriber_paths"):
-        return list(events.all_subscriber_paths())
-    paths: list[str] = []
-    for table in (events.SYNC_HANDLERS, events.TASK_SUBSCRIBERS):
-        for entries in table.values():
-            paths.extend(p for p in entries if p not in paths)
-    return paths
+    """Every event subscriber's dotted path (the dispatcher's subscribers and the on-commit push)."""
+    return list(events.all_subscriber_paths())
 
 
 def periodic_job_paths() -> list[str]:
@@ -45,3 +38,11 @@ def unimportable(paths: Iterable[str], *, kind: str, check_id: str) -> list[Erro
 def dotted_paths_check(app_configs=None, **kwargs) -> list[Error]:
     return [*unimportable(periodic_job_paths(), kind="Periodic job", check_id="atende.E001"),
             *unimportable(all_subscriber_paths(), kind="Event subscriber", check_id="atende.E002")]
+
+
+@register()
+def subscriber_order_check(app_configs=None, **kwargs) -> list[Error]:
+    """The declared order of the events subscribers must make sense (``after=`` names a subscriber listed
+    before it; names are unique), or the dispatcher would wait for ever on one that never runs."""
+    return [Error(problem, obj="atende.core.events.SUBSCRIBERS", id="atende.E003")
+            for problem in events.subscriber_order_problems()]

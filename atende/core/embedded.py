@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 
 from asgiref.sync import sync_to_async
-from django_tasks_db.management.commands.db_worker import Worker
 
+from atende.core.outbox.worker import EventsWorker, default_worker_id
 from atende.core.scheduler import run_forever
 
 logger = logging.getLogger(__name__)
 
 
 class EmbeddedWorkerApp:
-    """ASGI wrapper: on lifespan startup, start the task worker and the scheduler; stop them on shutdown."""
+    """ASGI wrapper: on lifespan startup, start the worker (events subscribers and background tasks,
+    ``atende.core.outbox.worker``) and the scheduler; stop them on shutdown (the current batch finishes)."""
 
     def __init__(self, app):
         self.app = app
@@ -43,9 +43,7 @@ class EmbeddedWorkerApp:
                 return
 
     def _start(self) -> None:
-        self.worker = Worker(queue_names=["*"], interval=0.5, batch=False, backend_name="default",
-                             startup_delay=False, max_tasks=None, worker_id=f"web-{os.getpid()}",
-                             excluded_queue_names=[])
+        self.worker = EventsWorker(worker_id=default_worker_id("web"), interval=0.2, stop_event=self.stop_event)
         self.tasks = [
             asyncio.ensure_future(sync_to_async(self.worker.run, thread_sensitive=False)()),
             asyncio.ensure_future(sync_to_async(run_forever, thread_sensitive=False)(stop_event=self.stop_event)),
@@ -53,8 +51,6 @@ class EmbeddedWorkerApp:
         logger.info("embedded worker and scheduler started")
 
     async def _stop(self) -> None:
-        if self.worker is not None:
-            self.worker.running = False
         self.stop_event.set()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=10)

@@ -1,14 +1,16 @@
-"""The events bus: services publish committed events; subscribers are listed here, explicitly.
+"""The events bus. The event rows are the outbox; subscribers are listed here, explicitly.
 
-``publish`` registers ``transaction.on_commit`` callbacks, so nothing leaves the process (websocket pushes,
-tasks) unless the change that produced the event was committed. Subscribers take plain JSON payloads.
+A service writes its ``TicketEvent`` row inside its own transaction (``tickets.services._common.record_event``).
+The dispatcher (``atende.core.outbox``) reads new rows in id order, in batches, and hands each batch to every
+subscriber below; a subscriber's database effects and its durable cursor (``core.SubscriberCursor``) commit
+together, so a crash loses nothing and repeats nothing.
 
-- ``SYNC_HANDLERS``: dotted paths of functions called in-process right after commit (cheap work that must be
-  visible at once: the search index, websocket pushes).
-- ``TASK_SUBSCRIBERS``: dotted paths of django-tasks tasks enqueued with the event payload (SLA, automation,
-  notifications, webhooks). Tasks are idempotent; they re-read rows by id.
+Only the websocket push rides on ``transaction.on_commit`` (``ON_COMMIT_HANDLERS``): browsers re-sync, so a push
+lost with a crashed process costs nothing.
 
-Each entry maps an event type (or ``"*"`` for all) to a list. Apps add their subscribers here, not with signals.
+A subscriber is a function taking the batch, a list of plain JSON payloads (``type``, ``event_id``,
+``ticket_id``, ``actor_kind``, ``actor_user_id``, ``source_event_id``, ``data``, ``created_at``) in id order,
+and working set-wise. ``after`` names subscribers that must have handled an event before this one sees it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -27,40 +30,65 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
-SYNC_HANDLERS: dict[str, list[str]] = {
-    "*": [
-        "atende.tickets.search.events.index_on_event",
-        "atende.console.realtime.push_ticket_event",
-        "atende.reports.events.rollups_mark_on_event",
-    ],
-}
+# The table subscribers read (app_label.Model); core reads it through the app registry, never by import.
+EVENTS_MODEL = "tickets.TicketEvent"
 
-TASK_SUBSCRIBERS: dict[str, list[str]] = {
-    "*": [
-        "atende.triage.tasks.triage_on_event_task",  # first: routing and triggers see applied suggestions
-        "atende.sla.tasks.sla_on_event_task",
-        "atende.automation.tasks.triggers_on_event_task",
-        "atende.email_channel.tasks.notify_on_event_task",
-        "atende.integrations.tasks.webhooks_on_event_task",
-    ],
-    "STATUS_CHANGED": ["atende.surveys.tasks.survey_on_status_changed_task"],
-    "REPLY_ADDED": ["atende.messaging.tasks.messaging_on_event_task"],
-}
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    handler: str
+    after: tuple[str, ...] = ()
+
+
+# In this order: a worker runs them in this order too, so a dependency is usually done before its dependant.
+SUBSCRIBERS: tuple[Subscriber, ...] = (
+    # First: SLA targets, routing and triggers see the values triage applied automatically.
+    Subscriber("triage", "atende.triage.subscribers.triage_on_events"),
+    Subscriber("sla", "atende.sla.subscribers.sla_on_events", after=("triage",)),
+    Subscriber("triggers", "atende.automation.subscribers.automation_on_events", after=("triage",)),
+    Subscriber("notifications", "atende.email_channel.subscribers.notify_on_events", after=("sla",)),
+    Subscriber("webhooks", "atende.integrations.subscribers.webhooks_on_events"),
+    Subscriber("surveys", "atende.surveys.subscribers.surveys_on_events"),
+    Subscriber("reports", "atende.reports.events.rollups_mark_on_events"),
+    Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events"),
+)
+
+# Called after commit with the full payload (ticket fields included); allowed to be lost.
+ON_COMMIT_HANDLERS: tuple[str, ...] = ("atende.console.realtime.push_ticket_event",)
+
+
+def subscriber_named(name: str) -> Subscriber:
+    for sub in SUBSCRIBERS:
+        if sub.name == name:
+            return sub
+    raise KeyError(name)
+
+
+def all_subscriber_paths() -> list[str]:
+    """Every dotted path the bus calls (checked at start-up: a path that does not import fails loudly)."""
+    return [*(s.handler for s in SUBSCRIBERS), *ON_COMMIT_HANDLERS]
 
 
 @cache
-def _resolve(path: str) -> Callable[..., Any] | None:
-    try:
-        return import_string(path)
-    except ImportError:
-        # An app that has not shipped its subscriber yet is skipped, not fatal.
-        logger.debug("event subscriber %s not importable", path)
-        return None
+def resolve(path: str) -> Callable[..., Any]:
+    return import_string(path)
 
 
-def _subscribers(table: dict[str, list[str]], event_type: str) -> list[Callable[..., Any]]:
-    paths = [*table.get("*", []), *table.get(event_type, [])]
-    return [fn for fn in (_resolve(p) for p in paths) if fn is not None]
+def subscriber_order_problems() -> list[str]:
+    """Problems with the declared order: duplicate names, ``after`` naming an unknown subscriber or one listed
+    later (the start-up check ``atende.E003``; paths that do not import are ``atende.E002``)."""
+    problems = []
+    names = [s.name for s in SUBSCRIBERS]
+    if len(set(names)) != len(names):
+        problems.append("two subscribers share a name")
+    for sub in SUBSCRIBERS:
+        for dep in sub.after:
+            if dep not in names:
+                problems.append(f"subscriber {sub.name!r} runs after unknown subscriber {dep!r}")
+            elif names.index(dep) >= names.index(sub.name):
+                problems.append(f"subscriber {sub.name!r} must be listed after {dep!r}, which it runs after")
+    return problems
 
 
 _state = threading.local()
@@ -68,7 +96,8 @@ _state = threading.local()
 
 @contextmanager
 def events_suppressed() -> Iterator[None]:
-    """Bulk loads (demo data, imports of history) write events without delivering them; callers backfill."""
+    """Bulk loads (demo data, imports of history): the events they write are marked backfill, subscribers pass
+    over them, and nothing is pushed; the loader sets what it must itself (SLA targets, schedules)."""
     previous = getattr(_state, "suppressed", False)
     _state.suppressed = True
     try:
@@ -77,25 +106,29 @@ def events_suppressed() -> Iterator[None]:
         _state.suppressed = previous
 
 
+def is_backfill() -> bool:
+    return getattr(_state, "suppressed", False)
+
+
 def publish(payload: dict[str, Any]) -> None:
-    """Deliver ``payload`` (must contain ``type``) to every subscriber once the transaction commits."""
-    if getattr(_state, "suppressed", False):
+    """Called by ``record_event`` right after it wrote the row: push it to browsers once the transaction
+    commits. The subscribers need nothing from here: they read the row."""
+    if is_backfill():
         return
     payload = json.loads(json.dumps(payload))  # plain JSON only; fails loudly on anything else
-    transaction.on_commit(lambda: _deliver(payload))
+    transaction.on_commit(lambda: _push(payload))
+    if getattr(settings, "ATENDE_EVENTS_DRAIN_ON_COMMIT", False):
+        # Tests: run the dispatcher right after the commit, the way a worker would a moment later.
+        from atende.core.outbox.drain import drain_inline  # the dispatcher imports this module
+
+        transaction.on_commit(drain_inline)
 
 
-def _deliver(payload: dict[str, Any]) -> None:
+def _push(payload: dict[str, Any]) -> None:
     if getattr(settings, "ATENDE_EVENTS_DISABLED", False):
         return
-    event_type = payload["type"]
-    for handler in _subscribers(SYNC_HANDLERS, event_type):
+    for path in ON_COMMIT_HANDLERS:
         try:
-            handler(payload)
-        except Exception:  # a subscriber failing must never undo or block the committed change
-            logger.exception("event handler %s failed for %s", handler, event_type)
-    for task in _subscribers(TASK_SUBSCRIBERS, event_type):
-        try:
-            task.enqueue(payload)
-        except Exception:
-            logger.exception("could not enqueue %s for %s", task, event_type)
+            resolve(path)(payload)
+        except Exception:  # a lost push costs nothing: browsers re-sync
+            logger.exception("on-commit handler %s failed for %s", path, payload.get("type"))

@@ -8,6 +8,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from atende.core.image_proxy import ImageProxyError, fetch_image, proxy_target
+from atende.core.outbox.status import events_health
 from atende.core.selectors import site_branding
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
@@ -32,7 +33,8 @@ def branding_css(request):
 
 @require_GET
 def healthz(request):
-    """Liveness and database reachability, for load balancers and ``make run``'s wait loop."""
+    """Liveness and database reachability, for load balancers and ``make run``'s wait loop; ``degraded`` (still
+    200) when an events subscriber lags more than ``ATENDE_EVENTS_LAG_DEGRADED_SECONDS``."""
     started = time.perf_counter()
     try:
         with connection.cursor() as cursor:
@@ -40,10 +42,15 @@ def healthz(request):
             cursor.fetchone()
     except Exception as exc:  # any driver error means "not healthy"
         return JsonResponse({"status": "error", "database": "unreachable", "detail": str(exc)[:200]}, status=503)
+    try:
+        events = events_health()
+    except Exception as exc:  # noqa: BLE001 - the tables may not exist yet (before migrate): still alive
+        events = {"error": str(exc)[:200]}
     return JsonResponse(
         {
-            "status": "ok",
+            "status": "degraded" if events.get("degraded") else "ok",
             "database": "ok",
+            "events": events,
             "vendor": connection.vendor,
             "latency_ms": round((time.perf_counter() - started) * 1000, 2),
         }

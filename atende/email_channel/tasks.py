@@ -1,4 +1,4 @@
-"""Background work for the email channel: notifications, fetching and crash recovery (mail is sent by the
+"""Background work for the email channel: fetching and crash recovery (ticket events reach notifications through ``email_channel.subscribers``) (mail is sent by the
 outbound engine, atende/outbound).
 
 Every task takes ids or a plain payload, re-reads rows, and is safe to run twice.
@@ -11,16 +11,10 @@ from django_tasks import task
 from atende.email_channel.services import (
     inbound_process,
     inbound_retry_stale,
-    notifications_for_event,
 )
 from atende.email_channel.services.imap import mailboxes_fetch
 
 logger = logging.getLogger(__name__)
-
-
-@task(queue_name="mail")
-def notify_on_event_task(payload: dict) -> int:
-    return len(notifications_for_event(payload))
 
 
 @task(queue_name="mail")

@@ -1,4 +1,5 @@
-"""Worker tasks: fan ticket events out to webhooks (sent and retried by the outbound engine), warn about disabling."""
+"""Worker tasks: warn about disabling (ticket events reach webhooks through ``integrations.subscribers``; deliveries
+are sent and retried by the outbound engine)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,6 @@ from django_tasks import task
 
 from atende.accounts.selectors import agent_list
 from atende.integrations.models import WebhookSubscription
-from atende.integrations.services import webhook_deliveries_create_for_event
-
-
-@task()
-def webhooks_on_event_task(payload: dict) -> int:
-    """Subscriber of every ticket event (core/events.py): one delivery per interested webhook, each sent by
-    the outbound engine after commit, so a slow receiver does not hold up the others."""
-    return len(webhook_deliveries_create_for_event(event=payload))
 
 
 @task()

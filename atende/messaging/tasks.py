@@ -8,7 +8,6 @@ from django_tasks import task
 
 from atende.messaging.models import ConversationMessage
 from atende.messaging.services.inbound import conversation_media_attach
-from atende.messaging.services.outbound import conversation_reply_deliver
 from atende.messaging.transports import media_download
 
 logger = logging.getLogger(__name__)
@@ -24,15 +23,3 @@ def media_fetch_task(row_id: int) -> int:
     media = ((row.message.metadata or {}).get("messaging") or {}).get("media") or []
     files = [media_download(platform=row.platform, media=item) for item in media]
     return len(conversation_media_attach(row=row, files=[f for f in files if f is not None]))
-
-
-@task()
-def messaging_on_event_task(payload: dict) -> int:
-    """Event subscriber: an agent's public reply on a ticket whose customer last wrote from Telegram or WhatsApp
-    is sent there (email notifications skip such tickets)."""
-    if payload.get("type") != "REPLY_ADDED":
-        return 0
-    message_id = (payload.get("data") or {}).get("message_id")
-    if not message_id:
-        return 0
-    return 1 if conversation_reply_deliver(message_id=int(message_id)) is not None else 0

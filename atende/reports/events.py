@@ -1,8 +1,6 @@
-"""Keeps the rollups current: an events-bus handler (``core/events.py`` SYNC_HANDLERS) run after each commit.
-
-It only writes a mark (one small insert); ``rollups_refresh_task`` recomputes the marked tickets' buckets every
-minute, so a burst of events on one ticket costs one recompute.
-"""
+"""Keeps the rollups current: an events subscriber (``core/events.py``). It only writes marks (one bulk insert per
+batch); ``rollups_refresh_task`` recomputes the marked tickets' buckets every minute, so a burst of events on one
+ticket costs one recompute."""
 
 from __future__ import annotations
 
@@ -21,9 +19,7 @@ IGNORED = frozenset({
 })
 
 
-def rollups_mark_on_event(payload: dict[str, Any]) -> None:
-    ticket_id = payload.get("ticket_id")
-    if not ticket_id or payload.get("type") in IGNORED:
-        return
-
-    rollups_mark_tickets(ticket_ids=[int(ticket_id)])
+def rollups_mark_on_events(events: list[dict[str, Any]]) -> None:
+    ticket_ids = {int(e["ticket_id"]) for e in events if e.get("ticket_id") and e["type"] not in IGNORED}
+    if ticket_ids:
+        rollups_mark_tickets(ticket_ids=ticket_ids)

@@ -515,6 +515,8 @@ class TicketEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     source_event_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Written by a bulk load of history (seed, import): the events subscribers pass over it.
+    backfill = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at", "id"]

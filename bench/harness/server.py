@@ -1,4 +1,5 @@
-"""The system under test: one uvicorn web process (HTTP + websockets) and one task worker, on loopback."""
+"""The system under test: one uvicorn web process (HTTP + websockets) and one worker (events subscribers and
+background tasks, ``atende events work``), on loopback."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Server:
                             str(self.cfg.port), "--no-access-log", "--lifespan", "off", "--log-level", "warning",
                             "--backlog", "4096"]}
         if self.worker:
-            commands["worker"] = [PYTHON, "-m", "atende", "db_worker", "--queue-name", "*", "--interval", "0.5"]
+            commands["worker"] = [PYTHON, "-m", "atende", "events", "work", "--interval", "0.2"]
         for name, cmd in commands.items():
             out = open(log_dir / f"{name}-{self.cfg.db}-{self.cfg.tickets}.log", "w")  # noqa: SIM115
             self.logs.append(out)
@@ -56,7 +57,7 @@ class Server:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # a loaded shared machine imports slowly
         while time.time() < deadline:
             if self.procs["web"].poll() is not None:
                 raise RuntimeError(f"the web process exited ({self.procs['web'].returncode}); see "
@@ -67,7 +68,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise RuntimeError("the web process did not answer /healthz within 60 s")
+        raise RuntimeError("the web process did not answer /healthz within 180 s")
 
     def alive(self, name: str) -> bool:
         proc = self.procs.get(name)

@@ -7,6 +7,7 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -51,6 +52,42 @@ def service(cfg: Config, out: dict) -> None:
               "latency_ms": summary(lat), "clients": 1}
     _log("service (in-process)", result)
     out["create: service (in-process)"] = result
+
+
+def end_to_end(cfg: Config, out: dict, *, drained: Callable[[], bool], limit: float) -> None:
+    """Tickets created in-process one after another while the worker process runs, then the wait until every
+    events subscriber has handled every event and no background task is left: tickets per second from the first
+    creation to the last subscriber done (``atende events status`` lag zero)."""
+    from django.db import close_old_connections
+
+    from atende.accounts.models import User
+    from atende.core.actor import Actor
+    from atende.tickets.services import ticket_create
+
+    customers = list(User.objects.filter(role="customer").order_by("-id")[:500])
+    rng = random.Random(23)
+    started = time.perf_counter()
+    for i in range(cfg.creations):
+        customer = customers[i % len(customers)]
+        subject, body = _text(rng)
+        ticket_create(actor=Actor.for_user(customer), requester=customer, subject=subject, body_text=body,
+                      channel="web")
+    created = time.perf_counter() - started
+    close_old_connections()
+    while not drained():
+        if time.perf_counter() - started > limit:
+            raise RuntimeError(f"not drained after {limit:.0f} s")
+        time.sleep(0.1)
+        close_old_connections()
+    wall = time.perf_counter() - started
+    result = {"tickets": cfg.creations, "seconds": round(wall, 2), "tickets_per_second": round(cfg.creations / wall, 1),
+              "created_seconds": round(created, 2), "drained_after_last_create_seconds": round(wall - created, 2),
+              "latency_ms": {}, "clients": 1,
+              "note": "created in-process while the worker process runs; done = every subscriber's lag zero and "
+                      "no task READY or RUNNING"}
+    log(f"  end to end: {cfg.creations} tickets created in {created:.1f} s, every subscriber done after "
+        f"{wall:.1f} s = {result['tickets_per_second']}/s")
+    out["end to end: created and every subscriber done"] = result
 
 
 async def _api_clients(cfg: Config, token: str, count: int) -> tuple[list[float], dict[int, int], float]:

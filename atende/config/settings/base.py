@@ -247,6 +247,22 @@ ATENDE_THROTTLE_STORE_BY_SCOPE = {"api.token": "cache"}
 # Background work: Django's Tasks API with the database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
 
+# The events dispatcher (docs/configuration.md "Workers and events"): events per batch and subscriber, ticket
+# partitions per subscriber (units of work shared out among workers), how long a worker's lease lasts without
+# renewal, how long an id missing from the stream is looked for, attempts before an event is parked and the first
+# retry delay (doubling), and the lag above which /healthz reports "degraded".
+# On SQLite a batch holds the one write lock while it runs, so web requests wait for it: small batches there.
+ATENDE_EVENTS_BATCH = int(os.environ.get("EVENTS_BATCH",
+                                         200 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 20))
+ATENDE_EVENTS_PARTITIONS = int(os.environ.get("EVENTS_PARTITIONS", 1))
+ATENDE_EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", 15))
+ATENDE_EVENTS_GAP_SECONDS = float(os.environ.get("EVENTS_GAP_SECONDS", 60))
+ATENDE_EVENTS_MAX_ATTEMPTS = int(os.environ.get("EVENTS_MAX_ATTEMPTS", 6))
+ATENDE_EVENTS_BACKOFF_SECONDS = float(os.environ.get("EVENTS_BACKOFF_SECONDS", 5))
+ATENDE_EVENTS_LAG_DEGRADED_SECONDS = float(os.environ.get("EVENTS_LAG_DEGRADED_SECONDS", 300))
+# A background task RUNNING under a worker that never sent a heartbeat is run again after this long.
+ATENDE_TASKS_LEASE_SECONDS = float(os.environ.get("TASKS_LEASE_SECONDS", 600))
+
 # Mail
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")

@@ -10,5 +10,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Events reach the subscribers right after each commit (the dispatcher drained in-process), as a worker would a
+# moment later; tests of the dispatcher itself turn this off and drain explicitly.
+ATENDE_EVENTS_DRAIN_ON_COMMIT = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

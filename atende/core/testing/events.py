@@ -1,8 +1,8 @@
-"""A real subscriber for tests: ``delivered_events`` lists every payload the events bus delivered after commit.
+"""A real on-commit handler for tests: ``delivered_events`` lists every payload the events bus pushed after commit.
 
 Use it with ``django_capture_on_commit_callbacks(execute=True)``: the bus runs exactly as in production (payloads
-are JSON round-tripped and delivered on commit), but to this recorder only, so a test sees what the other apps'
-subscribers would receive without depending on them.
+are JSON round-tripped and pushed on commit), but to this recorder only, and no subscriber runs, so a test sees
+which events a change recorded without depending on the other apps.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ def record(payload: dict[str, Any]) -> None:
 @pytest.fixture
 def delivered_events(monkeypatch):
     from atende.core import events
+    from atende.core.outbox import dispatch
 
-    monkeypatch.setattr(events, "SYNC_HANDLERS", {"*": ["atende.core.testing.events.record"]})
-    monkeypatch.setattr(events, "TASK_SUBSCRIBERS", {})
+    monkeypatch.setattr(events, "ON_COMMIT_HANDLERS", ("atende.core.testing.events.record",))
+    monkeypatch.setattr(dispatch, "SUBSCRIBERS", ())
     DELIVERED.clear()
     yield DELIVERED
     DELIVERED.clear()

@@ -16,7 +16,7 @@ def _our_errors():
 
 def test_the_real_jobs_and_subscribers_all_import():
     assert checks.periodic_job_paths() == list(scheduler.PERIODIC_TASKS)
-    assert "atende.integrations.tasks.webhooks_on_event_task" in checks.all_subscriber_paths()
+    assert "atende.integrations.subscribers.webhooks_on_events" in checks.all_subscriber_paths()
     assert _our_errors() == []
 
 
@@ -33,10 +33,13 @@ def test_an_unimportable_periodic_job_is_an_error(monkeypatch, path):
     assert errors[0].is_serious()
 
 
-@pytest.mark.parametrize("table", ["SYNC_HANDLERS", "TASK_SUBSCRIBERS"])
+@pytest.mark.parametrize("table", ["SUBSCRIBERS", "ON_COMMIT_HANDLERS"])
 def test_an_unimportable_event_subscriber_is_an_error(monkeypatch, table):
     path = "atende.integrations.sender_that_is_gone.on_event"
-    monkeypatch.setitem(getattr(events, table), "TICKET_CREATED", [path])
+    if table == "SUBSCRIBERS":
+        monkeypatch.setattr(events, table, (*events.SUBSCRIBERS, events.Subscriber("gone", path)))
+    else:
+        monkeypatch.setattr(events, table, (*events.ON_COMMIT_HANDLERS, path))
     errors = _our_errors()
     assert [e.id for e in errors] == ["atende.E002"]
     assert path in errors[0].msg

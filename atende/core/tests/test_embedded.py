@@ -1,4 +1,4 @@
-"""The one-process mode: the ASGI app starts the task worker and scheduler on lifespan startup."""
+"""The one-process mode: the ASGI app starts the worker (events and tasks) and scheduler on lifespan startup."""
 
 import asyncio
 
@@ -32,6 +32,6 @@ def test_lifespan_starts_and_stops_worker_and_scheduler():
 
     asyncio.run(run())
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert app.worker is not None and app.worker.running is False
+    assert app.worker is not None and app.worker.stop_event.is_set()
     assert all(task.done() for task in app.tasks)
     assert calls == ["http"]

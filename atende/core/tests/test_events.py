@@ -1,4 +1,5 @@
-"""The events bus: payloads leave the process only after the transaction commits, as plain JSON."""
+"""The events bus: the push to browsers leaves the process only after the transaction commits, as plain JSON;
+the subscribers read the committed rows (tests in test_outbox.py)."""
 
 import pytest
 from django.db import transaction
@@ -12,7 +13,8 @@ from atende.tickets.services import ticket_transition
 pytestmark = pytest.mark.django_db
 
 
-def test_delivery_waits_for_commit(delivered_events, django_capture_on_commit_callbacks):
+def test_delivery_waits_for_commit(delivered_events, django_capture_on_commit_callbacks, settings):
+    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         events.publish({"type": "PING", "n": 1})
         assert delivered_events == []  # not before commit
@@ -35,17 +37,21 @@ def test_payloads_must_be_plain_json():
         events.publish({"type": "BAD", "when": object()})
 
 
-def test_suppressed_events_are_not_delivered(delivered_events, django_capture_on_commit_callbacks):
+def test_suppressed_events_are_not_pushed_and_are_written_as_backfill(ticket, agent_actor, delivered_events,
+                                                                     django_capture_on_commit_callbacks):
+    from atende.tickets.models import TicketEvent
+
     with django_capture_on_commit_callbacks(execute=True) as callbacks, events.events_suppressed():
-        events.publish({"type": "PING"})
+        ticket_transition(ticket=ticket, to="open", actor=agent_actor)
     assert callbacks == [] and delivered_events == []
+    assert TicketEvent.objects.get(ticket=ticket, type="STATUS_CHANGED").backfill is True
+    assert TicketEvent.objects.get(ticket=ticket, type="TICKET_CREATED").backfill is False
 
 
-def test_a_failing_subscriber_does_not_stop_the_others(monkeypatch, delivered_events,
-                                                       django_capture_on_commit_callbacks):
-    monkeypatch.setattr(events, "SYNC_HANDLERS", {"*": ["atende.core.tests.test_events.explode",
-                                                        "atende.core.testing.events.record",
-                                                        "atende.nowhere.missing_handler"]})
+def test_a_failing_on_commit_handler_does_not_stop_the_others(monkeypatch, delivered_events,
+                                                              django_capture_on_commit_callbacks):
+    monkeypatch.setattr(events, "ON_COMMIT_HANDLERS", ("atende.core.tests.test_events.explode",
+                                                       "atende.core.testing.events.record"))
     with django_capture_on_commit_callbacks(execute=True):
         events.publish({"type": "PING"})
     assert delivered_events == [{"type": "PING"}]
@@ -53,12 +59,6 @@ def test_a_failing_subscriber_does_not_stop_the_others(monkeypatch, delivered_ev
 
 def explode(payload):
     raise RuntimeError("subscriber bug")
-
-
-def test_subscribers_listed_by_type_and_wildcard():
-    table = {"*": ["atende.core.testing.events.record"], "PING": ["atende.core.tests.test_events.explode"]}
-    assert [f.__name__ for f in events._subscribers(table, "PING")] == ["record", "explode"]
-    assert [f.__name__ for f in events._subscribers(table, "OTHER")] == ["record"]
 
 
 def test_scheduler_enqueues_each_job_on_its_interval():

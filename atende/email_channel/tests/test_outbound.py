@@ -11,7 +11,7 @@ from atende.core.actor import Actor
 from atende.email_channel.choices import InboundSource, InboundStatus
 from atende.email_channel.models import NotificationTemplate
 from atende.email_channel.services import inbound_process, inbound_store, mail_queue
-from atende.email_channel.tasks import notify_on_event_task
+from atende.email_channel.subscribers import notify_on_events
 from atende.email_channel.tests.conftest import make_raw
 from atende.outbound.choices import DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
@@ -99,8 +99,8 @@ def test_notifying_twice_for_the_same_event_sends_once(mailbox, smtp_capture, dj
     payload = {"type": event.type, "event_id": event.pk, "ticket_id": ticket.pk, "data": event.data,
                "actor_kind": event.actor_kind, "actor_user_id": None}
     with django_capture_on_commit_callbacks(execute=True):
-        notify_on_event_task.call(payload)
-        notify_on_event_task.call(payload)
+        notify_on_events([payload])
+        notify_on_events([payload])
     assert len(by_kind(smtp_capture, "We received")) == 1
     assert Delivery.objects.filter(transport="mail", ticket_id=ticket.pk, kind="acknowledgement").count() == 1
 

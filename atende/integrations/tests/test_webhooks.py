@@ -64,8 +64,13 @@ def test_ticket_created_is_delivered_signed_after_commit(subscription, receiver,
 
 def test_only_subscribed_events_are_sent(subscription, receiver, ticket, agent,
                                          django_capture_on_commit_callbacks):
+    from atende.core.outbox.drain import drain
     from atende.tickets.services import ticket_update
 
+    with django_capture_on_commit_callbacks(execute=True):
+        drain(jobs=False)  # the fixture's ticket.created (the subscription existed already): sent
+    assert [json.loads(r.body)["event"] for r in receiver.requests] == ["ticket.created"]
+    receiver.requests.clear()
     with django_capture_on_commit_callbacks(execute=True):
         ticket_update(ticket=ticket, actor=Actor.for_user(agent), changes={"tags": ["vip"]})  # ticket.updated
     assert receiver.requests == []
@@ -153,16 +158,14 @@ def test_webhook_that_keeps_failing_is_disabled_with_notice(subscription, receiv
 
 
 def test_same_event_is_delivered_once(subscription, receiver, customer, django_capture_on_commit_callbacks):
-    from atende.integrations.tasks import webhooks_on_event_task
+    from atende.integrations.subscribers import webhooks_on_events
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         make_ticket(requester=customer)
-    with django_capture_on_commit_callbacks(execute=True):  # the worker's transactions commit
-        for callback in callbacks:
-            callback()
     event_payload = {"type": "TICKET_CREATED", "event_id": Delivery.objects.get(transport="webhook").event_id,
                      "ticket_id": Delivery.objects.get(transport="webhook").payload["body"]["ticket"]["id"], "data": {}}
-    webhooks_on_event_task.call(event_payload)  # the task retried by the worker
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks_on_events([event_payload])  # the same batch handed over again
     assert Delivery.objects.filter(transport="webhook").count() == 1 and len(receiver.requests) == 1
 
 

@@ -7,7 +7,7 @@ Python), each recompute is a short transaction, and running one twice gives the 
 (PostgreSQL advisory lock; SQLite serialises writers anyway), so a refresh and a rebuild never interleave inside a
 bucket.
 
-Freshness: every ticket event marks its ticket (``events.rollups_mark_on_event``); ``rollups_refresh`` (every
+Freshness: every ticket event marks its ticket (the events subscriber ``events.rollups_mark_on_events``); ``rollups_refresh`` (every
 minute, ``core/scheduler.py``) recomputes the buckets those tickets are counted in, before and after the change,
 and the hours whose SLA figures a passing due time made out of date. ``rollups_rebuild`` recomputes everything
 (``atende reports-rebuild``, the demo and the bulk seeder call it).

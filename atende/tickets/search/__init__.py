@@ -2,7 +2,7 @@
 
 One interface, two engines chosen by ``connection.vendor``: SQLite FTS5 (``search/sqlite.py``) and PostgreSQL
 ``tsvector`` + GIN (``search/postgres.py``). The index is a table of its own, one row per ticket, kept up to
-date by ``search.events.index_on_event`` after every committed ticket event, and filled in bulk by
+date in each change's own transaction (``record_event`` calls ``search.events.index_for_event``), and filled in bulk by
 ``reindex_tickets`` (the bulk seeder calls it inside its batches).
 
 Searches always start from ``tickets.selectors.ticket_list_for_user``: nobody finds a ticket they may not open.

@@ -1,8 +1,7 @@
-"""Keeps the search index current: an events-bus handler (``core/events.py`` SYNC_HANDLERS) run after commit."""
+"""Keeping the search index current: ``record_event`` calls this in the change's own transaction, so the index row
+commits (or rolls back) with the change and is never behind."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from atende.tickets.choices import TicketEventType
 from atende.tickets.search import reindex_tickets
@@ -16,10 +15,8 @@ TEXT_EVENTS = frozenset({
 })
 
 
-def index_on_event(payload: dict[str, Any]) -> None:
-    """Reindex the event's ticket when the event may have changed its searchable text."""
-    ticket_id = payload.get("ticket_id")
-    if not ticket_id or payload.get("type") not in TEXT_EVENTS:
+def index_for_event(ticket_id: int, event_type: str) -> None:
+    """Reindex the ticket when the event may have changed its searchable text."""
+    if event_type not in TEXT_EVENTS:
         return
-
     reindex_tickets([int(ticket_id)])

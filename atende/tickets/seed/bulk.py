@@ -93,8 +93,9 @@ class _Table:
     ``given`` are the columns the generator fills, in order; every other concrete column gets its model default
     (prepared for the database once), so a field added later with a default needs no change here."""
 
-    def __init__(self, model: type[models.Model], given: list[str]):
+    def __init__(self, model: type[models.Model], given: list[str], fixed: dict | None = None):
         self.model = model
+        fixed = fixed or {}
         self.table = model._meta.db_table
         fields = {f.column: f for f in model._meta.concrete_fields}
         unknown = [c for c in given if c not in fields]
@@ -102,7 +103,7 @@ class _Table:
             raise ValueError(f"{self.table}: no columns {unknown}")
         rest = [f for c, f in fields.items() if c not in given and not f.primary_key]
         self.columns = [*given, *(f.column for f in rest)]
-        self.defaults = tuple(self._default(f) for f in rest)
+        self.defaults = tuple(fixed[f.column] if f.column in fixed else self._default(f) for f in rest)
 
     @staticmethod
     def _default(field: models.Field):
@@ -331,7 +332,8 @@ def seed_tickets(n: int, *, batch_size: int = 20_000, seed: int = 42, days: int 
     generator.heavy_left = max(0, min(HEAVY_REQUESTER_TICKETS, n // 10)
                                - Ticket.objects.filter(requester_id=heavy_id).count())
     tables = {"tickets": _Table(Ticket, _Generator.TICKET_COLS), "messages": _Table(Message, _Generator.MESSAGE_COLS),
-              "events": _Table(TicketEvent, _Generator.EVENT_COLS), "tags": _Table(TicketTag, _Generator.TAG_COLS)}
+              "events": _Table(TicketEvent, _Generator.EVENT_COLS, fixed={"backfill": True}),
+              "tags": _Table(TicketTag, _Generator.TAG_COLS)}
     first_id = (Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     next_message_id = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     if defer_indexes is None:

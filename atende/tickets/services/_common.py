@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from atende.core.actor import Actor
-from atende.core.events import publish
+from atende.core.events import is_backfill, publish
 from atende.core.exceptions import Conflict, NotFound, PermissionDenied
 from atende.tickets.models import Ticket, TicketEvent
+from atende.tickets.search.events import index_for_event
 
 
 def lock_ticket(ticket: Ticket | int) -> Ticket:
@@ -57,8 +58,12 @@ def touch(ticket: Ticket, fields: list[str], *, now=None) -> None:
 
 def record_event(ticket: Ticket, event_type: str, *, actor: Actor, data: dict[str, Any] | None = None,
                  created_at=None) -> TicketEvent:
-    """Write the audit row in the caller's transaction and publish it once that commits."""
+    """Write the audit row in the caller's transaction (the row is the outbox the events subscribers read), bring
+    the ticket's search index row up to date in the same transaction, and push the change to browsers once it
+    commits. Under ``events_suppressed`` (bulk loads of history) the row is backfill: subscribers pass over it and
+    the loader indexes in bulk."""
     assert transaction.get_connection().in_atomic_block, "record_event must run inside the service's transaction"
+    backfill = is_backfill()
     event = TicketEvent.objects.create(
         ticket=ticket,
         type=event_type,
@@ -67,7 +72,10 @@ def record_event(ticket: Ticket, event_type: str, *, actor: Actor, data: dict[st
         data=data or {},
         source_event_id=actor.source_event_id,
         created_at=created_at or timezone.now(),
+        backfill=backfill,
     )
+    if not backfill:
+        index_for_event(ticket.pk, event_type)
     publish(event_payload(event, ticket))
     return event
 

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
                      "--no-access-log", "--lifespan", "on" if embedded else "off"]]
         if separate_worker and not no_worker:
-            commands.append([python, "-m", "atende", "db_worker", "--queue-name", "*", "--interval", "0.5"])
+            commands.append([python, "-m", "atende", "events", "work"])
             commands.append([python, "-m", "atende", "scheduler"])
         procs = [subprocess.Popen(cmd, env=env) for cmd in commands]
         mode = "worker and scheduler in-process" if embedded else ("worker and scheduler as processes"

@@ -6,7 +6,7 @@ from atende.accounts.tests.factories import AgentFactory, CustomerFactory, TeamF
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
 from atende.tickets.search import reindex_tickets, search_tickets
-from atende.tickets.search.events import index_on_event
+from atende.tickets.search.events import index_for_event
 from atende.tickets.search.text import parse_terms, pt_stem
 from atende.tickets.services import message_add_note, message_add_reply, ticket_update
 from atende.tickets.tests.factories import make_ticket
@@ -152,16 +152,16 @@ def test_ranking_window_bounds_the_work(db, agent, settings):
     assert sorted(_numbers(page)) == sorted(t.number for t in tickets[-3:])  # the newest three matches
 
 
-def test_reindex_is_idempotent_and_index_on_event_ignores_other_events(db, agent):
+def test_reindex_is_idempotent_and_index_for_event_ignores_other_events(db, agent):
     ticket = make_ticket(actor=Actor.for_user(agent), subject="Ocelot")
     reindex_tickets([ticket.pk, ticket.pk])
     reindex_tickets([ticket.pk])
     assert _numbers(search_tickets(user=agent, query="ocelot")) == [ticket.number]
     ticket.subject = "Renamed directly"  # not through a service: the index keeps the old text until reindexed
     ticket.save(update_fields=["subject"])
-    index_on_event({"type": "STATUS_CHANGED", "ticket_id": ticket.pk})
+    index_for_event(ticket.pk, "STATUS_CHANGED")
     assert _numbers(search_tickets(user=agent, query="ocelot")) == [ticket.number]
-    index_on_event({"type": "FIELDS_CHANGED", "ticket_id": ticket.pk})
+    index_for_event(ticket.pk, "FIELDS_CHANGED")
     assert _numbers(search_tickets(user=agent, query="ocelot")) == []
 
 
@@ -219,3 +219,16 @@ def test_too_much_spam_in_the_index_candidates_falls_back_to_the_joined_ranking(
     reindex_tickets([t.pk for t in tickets])
     page = search_tickets(user=agent, query="capybara", size=2)
     assert sorted(_numbers(page)) == sorted(t.number for t in tickets[:2])
+
+
+def test_the_index_is_written_in_the_changes_own_transaction(db, agent, django_capture_on_commit_callbacks):
+    """No commit hook, no worker: the index row is there as soon as the change is, and goes with a rollback."""
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket = make_ticket(actor=Actor.for_user(agent), subject="Axolotl")
+    assert _numbers(search_tickets(user=agent, query="axolotl")) == [ticket.number]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_ticket(actor=Actor.for_user(agent), subject="Quokka")
+        raise RuntimeError("rolled back")
+    assert _numbers(search_tickets(user=agent, query="quokka")) == []

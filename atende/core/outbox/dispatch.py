@@ -1,0 +1,395 @@
+"""The dispatcher: one batch of events for one subscriber and partition, and the retries of its failed events.
+
+A *unit* of work is (subscriber, partition): the subscriber's events of tickets with ``ticket_id % partitions ==
+partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
+``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction holding the
+cursor row locked: the subscriber's effects, the cursor advance and the bookkeeping of failures commit together.
+
+Failures: a batch that raises is run again event by event (each in a savepoint); an event that fails is recorded
+as an ``EventRetry`` (retried with exponential backoff, parked after ``ATENDE_EVENTS_MAX_ATTEMPTS``) and the
+later events of *its* ticket wait behind it; other tickets go on. An event type the table does not know is
+recorded as skipped with a warning. A subscriber raises ``BadEvent`` for a payload it cannot handle: parked at
+once (retrying cannot help), never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from atende.core.events import EVENTS_MODEL, SUBSCRIBERS, Subscriber, resolve
+from atende.core.models import EventRetry, EventRetryState, SubscriberCursor
+from atende.core.outbox import stream
+
+logger = logging.getLogger(__name__)
+
+WAITING, PARKED, SKIPPED = EventRetryState.WAITING, EventRetryState.PARKED, EventRetryState.SKIPPED
+
+
+class BadEvent(Exception):
+    """A payload a subscriber cannot handle (missing or malformed fields): parked at once with this message."""
+
+
+class LeaseLost(Exception):
+    """Another worker holds this unit now: the batch is rolled back and left to it."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    subscriber: Subscriber
+    partition: int
+    partitions: int
+
+    def __str__(self) -> str:
+        return f"{self.subscriber.name}[{self.partition}]"
+
+
+def option(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def partitions() -> int:
+    return max(1, int(option("ATENDE_EVENTS_PARTITIONS", 1)))
+
+
+def units() -> list[Unit]:
+    count = partitions()
+    return [Unit(sub, p, count) for sub in SUBSCRIBERS for p in range(count)]
+
+
+def event_model():
+    return apps.get_model(EVENTS_MODEL)
+
+
+def known_types() -> frozenset[str]:
+    return frozenset(value for value, _label in event_model()._meta.get_field("type").choices)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    base = float(option("ATENDE_EVENTS_BACKOFF_SECONDS", 5))
+    return dt.timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
+
+
+# -- cursors and leases ------------------------------------------------------------------------------------------
+
+def cursors_ensure() -> None:
+    """Create missing cursors. A new cursor starts just before the oldest live (non-backfill) event, or after the
+    last event when there is none: a subscriber added later does not replay history, a bulk seed costs nothing."""
+    existing = set(SubscriberCursor.objects.values_list("subscriber", "partition"))
+    missing = [u for u in units() if (u.subscriber.name, u.partition) not in existing]
+    if not missing:
+        return
+    model = event_model()
+    first_live = model.objects.filter(backfill=False).aggregate(m=Min("id"))["m"]
+    if first_live is not None:
+        start = first_live - 1
+    else:
+        start = model.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    for unit in missing:
+        SubscriberCursor.objects.get_or_create(subscriber=unit.subscriber.name, partition=unit.partition,
+                                               defaults={"partitions": unit.partitions, "position": start})
+
+
+def lease_claim(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> bool:
+    """Take (or renew) the unit's lease unless another live worker holds it. A conditional update: two workers
+    racing for it cannot both win."""
+    now = now or timezone.now()
+    until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
+    free = Q(lease_owner=owner) | Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return bool(SubscriberCursor.objects.filter(free, subscriber=unit.subscriber.name, partition=unit.partition)
+                .update(lease_owner=owner, lease_until=until))
+
+
+def lease_release(unit: Unit, owner: str) -> None:
+    SubscriberCursor.objects.filter(subscriber=unit.subscriber.name, partition=unit.partition,
+                                    lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
+def _locked_cursor(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
+    cursor = SubscriberCursor.objects.select_for_update().get(subscriber=unit.subscriber.name,
+                                                               partition=unit.partition)
+    if cursor.lease_owner != owner or (cursor.lease_until is not None and cursor.lease_until < now):
+        raise LeaseLost(str(unit))
+    if cursor.partitions != unit.partitions:
+        raise RuntimeError(f"cursor {unit} was written with {cursor.partitions} partitions, not {unit.partitions}; "
+                           "drain the events (`atende events drain`) before changing ATENDE_EVENTS_PARTITIONS")
+    return cursor
+
+
+# -- payloads ----------------------------------------------------------------------------------------------------
+
+PAYLOAD_FIELDS = ("id", "type", "ticket_id", "actor_kind", "actor_user_id", "source_event_id", "data", "created_at")
+
+
+def payload_of(row: dict[str, Any]) -> dict[str, Any]:
+    data = row["data"]
+    if not isinstance(data, dict):
+        raise BadEvent(f"event {row['id']}: data is {type(data).__name__}, not an object")
+    return {"type": row["type"], "event_id": row["id"], "ticket_id": row["ticket_id"],
+            "ticket_number": row["ticket_id"], "actor_kind": row["actor_kind"],
+            "actor_user_id": row["actor_user_id"], "source_event_id": row["source_event_id"], "data": data,
+            "created_at": row["created_at"].isoformat()}
+
+
+def _rows(ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    return {r["id"]: r for r in event_model().objects.filter(id__in=ids).values(*PAYLOAD_FIELDS)}
+
+
+# -- one batch -----------------------------------------------------------------------------------------------------
+
+def _dependency_state(unit: Unit) -> tuple[int | None, list]:
+    """How far the subscribers this one runs after have got: the lowest position they reached and their gaps
+    (events they are still retrying are looked up per batch)."""
+    if not unit.subscriber.after:
+        return None, []
+    deps = list(SubscriberCursor.objects.filter(subscriber__in=unit.subscriber.after, partition=unit.partition))
+    if len(deps) < len(unit.subscriber.after):
+        return 0, []  # a dependency has not started yet
+    return min(d.position for d in deps), [g for d in deps for g in d.gaps]
+
+
+def run_batch(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> int:
+    """Hand the unit's next batch of events to its subscriber. Returns how many events it passed (0: nothing
+    new). Raises ``LeaseLost`` if another worker holds the unit."""
+    now = now or timezone.now()
+    batch = int(option("ATENDE_EVENTS_BATCH", 200))
+    window = float(option("ATENDE_EVENTS_GAP_SECONDS", 60))
+    model = event_model()
+    with transaction.atomic():
+        cursor = _locked_cursor(unit, owner, now)
+        epoch = now.timestamp()
+        gaps = stream.live_gaps(cursor.gaps, now=epoch, window=window)
+        until, dep_gaps = _dependency_state(unit)
+        scan = model.objects.filter(id__gt=cursor.position)
+        if until is not None:
+            scan = scan.filter(id__lte=until)
+        scanned = list(scan.order_by("id").values_list("id", "ticket_id", "backfill")[:batch * 20])
+        filled = []
+        if gaps:
+            in_gap = Q()
+            for lo, hi, _seen in gaps:
+                in_gap |= Q(id__gte=lo, id__lte=hi)
+            filled = list(model.objects.filter(in_gap).order_by("id").values_list("id", "ticket_id", "backfill"))
+
+        def mine(ticket_id: int, backfill: bool) -> bool:
+            return not backfill and ticket_id % unit.partitions == unit.partition
+
+        # Rows that appeared in a gap: handled now, unless a dependency has not seen them yet either.
+        chosen: list[tuple[int, int]] = []
+        appeared = []
+        for event_id, ticket_id, backfill in filled:
+            if stream.in_gaps(event_id, dep_gaps):
+                continue
+            appeared.append(event_id)
+            if mine(ticket_id, backfill):
+                chosen.append((event_id, ticket_id))
+        gaps = stream.remove_ids(gaps, appeared)
+        # New rows, up to a batch of this unit's events.
+        position = cursor.position
+        seen: list[int] = []
+        for event_id, ticket_id, backfill in scanned:
+            if stream.in_gaps(event_id, dep_gaps):
+                continue  # not handled by the subscriber this one runs after: treated as not there yet
+            if mine(ticket_id, backfill):
+                if len(chosen) >= batch:
+                    break
+                chosen.append((event_id, ticket_id))
+            seen.append(event_id)
+            position = event_id
+        if position > cursor.position:
+            gaps = stream.merge(gaps, stream.missing_ranges(cursor.position, position, seen, now=epoch))
+        passed = len(appeared) + len(seen)
+        if chosen:
+            _handle(unit, chosen, now)
+        _advance(cursor, position=position, gaps=gaps, handled=len(chosen), now=now)
+        return passed
+
+
+def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: int, now: dt.datetime) -> None:
+    cursor.position = position
+    cursor.gaps = gaps
+    cursor.processed_total += handled
+    if cursor.rate_window_start is None or (now - cursor.rate_window_start).total_seconds() >= 60:
+        if cursor.rate_window_start is not None:
+            elapsed = max(1.0, (now - cursor.rate_window_start).total_seconds())
+            cursor.recent_rate = round(cursor.rate_window_count / elapsed, 2)
+        cursor.rate_window_start, cursor.rate_window_count = now, 0
+    cursor.rate_window_count += handled
+    if handled:
+        cursor.last_batch_at = now
+    cursor.lease_until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
+    cursor.save()
+
+
+def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None:
+    """Run the subscriber on the chosen events, inside the batch transaction."""
+    name = unit.subscriber.name
+    ids = sorted(event_id for event_id, _t in chosen)
+    rows = _rows(ids)
+    held_tickets = set(EventRetry.objects.filter(subscriber=name, state=WAITING,
+                                                 ticket_id__in={t for _e, t in chosen})
+                       .values_list("ticket_id", flat=True))
+    dep_waiting = set()
+    if unit.subscriber.after:
+        dep_waiting = set(EventRetry.objects.filter(subscriber__in=unit.subscriber.after, state=WAITING,
+                                                    event_id__in=ids).values_list("event_id", flat=True))
+    types = known_types()
+    ready: list[dict[str, Any]] = []
+    for event_id in ids:
+        row = rows.get(event_id)
+        if row is None:
+            continue  # deleted since it was scanned (its ticket was deleted)
+        if row["type"] not in types:
+            logger.warning("event %s has unknown type %r: skipped by %s", event_id, row["type"], name)
+            _record(name, row, SKIPPED, now, error=f"unknown event type {row['type']!r}")
+            continue
+        if row["ticket_id"] in held_tickets or event_id in dep_waiting:
+            # Behind an earlier event of the same ticket (or one the subscriber it runs after still retries).
+            _record(name, row, WAITING, now, attempts=0, error="")
+            held_tickets.add(row["ticket_id"])
+            continue
+        try:
+            ready.append(payload_of(row))
+        except BadEvent as exc:
+            _record(name, row, PARKED, now, attempts=1, error=str(exc))
+    if not ready:
+        return
+    handler = resolve(unit.subscriber.handler)
+    try:
+        with transaction.atomic():
+            handler(ready)
+        return
+    except Exception:  # noqa: BLE001 - isolate the event that failed, below
+        logger.info("batch of %d events failed in %s; running them one by one", len(ready), name, exc_info=True)
+    failed_tickets: set[int] = set()
+    for payload in ready:
+        row = rows[payload["event_id"]]
+        if payload["ticket_id"] in failed_tickets:
+            _record(name, row, WAITING, now, attempts=0, error="")
+            continue
+        try:
+            with transaction.atomic():
+                handler([payload])
+        except Exception as exc:  # noqa: BLE001 - recorded for retry
+            failed_tickets.add(payload["ticket_id"])
+            _record_failure(name, row, exc, attempts=1, now=now)
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))[-4000:]
+
+
+def _record_failure(name: str, row: dict[str, Any], exc: BaseException, *, attempts: int, now: dt.datetime) -> None:
+    max_attempts = int(option("ATENDE_EVENTS_MAX_ATTEMPTS", 6))
+    parked = isinstance(exc, BadEvent) or attempts >= max_attempts
+    logger.warning("%s failed on event %s (attempt %d%s): %s", name, row["id"], attempts,
+                   ", parked" if parked else "", exc)
+    _record(name, row, PARKED if parked else WAITING, now, attempts=attempts, error=_error_text(exc))
+
+
+def _record(name: str, row: dict[str, Any], state: str, now: dt.datetime, *, attempts: int = 0,
+            error: str = "") -> None:
+    due = now + (backoff(attempts) if state == WAITING and attempts else dt.timedelta(0))
+    EventRetry.objects.update_or_create(
+        subscriber=name, event_id=row["id"],
+        defaults={"ticket_id": row["ticket_id"] or 0, "event_type": str(row["type"])[:64], "state": state,
+                  "attempts": attempts, "next_attempt_at": due, "last_error": error})
+
+
+# -- retries -------------------------------------------------------------------------------------------------------
+
+def run_retries(unit: Unit, owner: str, *, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Attempt the unit's due failed events, per ticket in event order: a ticket's next event runs only once the
+    earlier one is done (or parked). Returns how many attempts were made."""
+    now = now or timezone.now()
+    name = unit.subscriber.name
+    waiting = [r for r in EventRetry.objects.filter(subscriber=name, state=WAITING).order_by("event_id")
+               .values("id", "event_id", "ticket_id", "attempts", "next_attempt_at")[:limit * 5]
+               if r["ticket_id"] % unit.partitions == unit.partition]
+    if not waiting:
+        return 0
+    per_ticket: dict[int, list[dict]] = defaultdict(list)
+    for r in waiting:
+        per_ticket[r["ticket_id"]].append(r)
+    handler = resolve(unit.subscriber.handler)
+    attempts_made = 0
+    for rows in per_ticket.values():
+        for retry in rows:
+            if retry["next_attempt_at"] > now or attempts_made >= limit:
+                break
+            if unit.subscriber.after and EventRetry.objects.filter(
+                    subscriber__in=unit.subscriber.after, state=WAITING, event_id=retry["event_id"]).exists():
+                break  # the subscriber this one runs after has not done it yet
+            attempts_made += 1
+            if not _retry_one(unit, owner, handler, retry, now):
+                break
+    return attempts_made
+
+
+def _retry_one(unit: Unit, owner: str, handler, retry: dict, now: dt.datetime) -> bool:
+    """One attempt in its own transaction. True when the ticket's next event may go (done or parked)."""
+    name = unit.subscriber.name
+    row = _rows([retry["event_id"]]).get(retry["event_id"])
+    try:
+        with transaction.atomic():
+            _locked_cursor(unit, owner, now)
+            if row is not None:
+                handler([payload_of(row)])
+            EventRetry.objects.filter(pk=retry["id"], state=WAITING).delete()
+        return True
+    except LeaseLost:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded, with backoff
+        attempts = retry["attempts"] + 1
+        with transaction.atomic():
+            _record_failure(name, row, exc, attempts=attempts, now=now)
+        return isinstance(exc, BadEvent) or attempts >= int(option("ATENDE_EVENTS_MAX_ATTEMPTS", 6))
+
+
+# -- one pass over every unit --------------------------------------------------------------------------------------
+
+def run_unit(unit: Unit, owner: str, *, release: bool = True) -> int:
+    """Claim the unit, run one batch and its due retries, release it. Returns the work done (0: idle or taken)."""
+    if not lease_claim(unit, owner):
+        return 0
+    try:
+        return run_batch(unit, owner) + run_retries(unit, owner)
+    except LeaseLost:
+        return 0
+    finally:
+        if release:
+            lease_release(unit, owner)
+
+
+def units_with_work(*, now: dt.datetime | None = None) -> list[Unit]:
+    """The units that may have something to do: new events past their cursor, gaps to look for, or retries due.
+    Three small queries, so an idle worker (or a test's drain after each commit) costs little."""
+    now = now or timezone.now()
+    cursors_ensure()
+    last = event_model().objects.order_by("-id").values_list("id", flat=True).first() or 0
+    state = {(c.subscriber, c.partition): (c.position, bool(c.gaps))
+             for c in SubscriberCursor.objects.only("subscriber", "partition", "position", "gaps")}
+    due = set(EventRetry.objects.filter(state=WAITING, next_attempt_at__lte=now)
+              .values_list("subscriber", flat=True).distinct())
+    busy = []
+    for unit in units():
+        position, has_gaps = state.get((unit.subscriber.name, unit.partition), (0, False))
+        if position < last or has_gaps or unit.subscriber.name in due:
+            busy.append(unit)
+    return busy
+
+
+def pass_all(owner: str) -> int:
+    return sum(run_unit(unit, owner) for unit in units_with_work())

@@ -1,0 +1,177 @@
+"""The worker: event subscribers (the dispatcher) and the background jobs that stay on the task queue.
+
+One loop per process: a pass over every (subscriber, partition) unit whose lease it can take, then a few due
+tasks of the django-tasks database backend, then, every few seconds, a heartbeat and the task reaper. Any number
+of workers can run on PostgreSQL: units are shared out by their leases (a worker that dies loses its leases when
+they expire, ``ATENDE_EVENTS_LEASE_SECONDS``) and tasks by the backend's row locks. On SQLite run one.
+
+SIGTERM/SIGINT finish the current batch or task, release the leases and exit.
+
+The task reaper: a task marked RUNNING by a worker that stopped sending heartbeats (killed, the machine lost) would
+stay RUNNING for ever in the database backend; once the worker's heartbeat is older than the lease, the task is
+made READY again and runs once more (tasks are idempotent). A task of a worker that never sent heartbeats (a
+plain ``db_worker``) is reset after ``ATENDE_TASKS_LEASE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+
+from django.db import close_old_connections, transaction
+from django.db.utils import OperationalError
+from django.utils import timezone
+
+from atende.core.models import WorkerHeartbeat
+from atende.core.outbox import dispatch
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+
+
+def default_worker_id(prefix: str = "worker") -> str:
+    return f"{prefix}-{socket.gethostname()}-{os.getpid()}"
+
+
+def _db_backend() -> bool:
+    from django.conf import settings
+
+    return settings.TASKS.get("default", {}).get("BACKEND", "").startswith("django_tasks_db")
+
+
+def tasks_run_due(worker_id: str, *, limit: int = 200, seconds: float = 1.0) -> int:
+    """Run READY tasks of the database backend (each claimed under its row lock), up to ``limit`` of them or for
+    about ``seconds``, so the event batches get their turn too."""
+    if not _db_backend():
+        return 0
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    runner = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                    max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
+    done = 0
+    started = time.monotonic()
+    for _ in range(limit):
+        if time.monotonic() - started > seconds:
+            return done
+        tasks = DBTaskResult.objects.ready().filter(backend_name="default")
+        try:
+            with exclusive_transaction(tasks.db):
+                found = tasks.get_locked()
+                if found is not None:
+                    found.claim(worker_id)
+        except OperationalError:
+            return done  # the database is busy: next loop
+        if found is None:
+            return done
+        runner.run_task(found)
+        done += 1
+    return done
+
+
+def tasks_pending() -> int:
+    if not _db_backend():
+        return 0
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.ready().count()
+
+
+def heartbeat(worker_id: str, started_at: dt.datetime) -> None:
+    WorkerHeartbeat.objects.update_or_create(worker_id=worker_id,
+                                             defaults={"seen_at": timezone.now(), "started_at": started_at})
+
+
+def tasks_reap(*, now: dt.datetime | None = None) -> int:
+    """Make READY again the RUNNING tasks whose worker is gone. Returns how many."""
+    if not _db_backend():
+        return 0
+    from django.conf import settings
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    lease = dt.timedelta(seconds=float(getattr(settings, "ATENDE_EVENTS_LEASE_SECONDS", 15)))
+    silent_after = dt.timedelta(seconds=float(getattr(settings, "ATENDE_TASKS_LEASE_SECONDS", 600)))
+    beats = dict(WorkerHeartbeat.objects.values_list("worker_id", "seen_at"))
+    stale = []
+    for pk, worker_ids, started_at in DBTaskResult.objects.running().values_list("id", "worker_ids", "started_at"):
+        owner = (worker_ids or [""])[-1]
+        seen = beats.get(owner)
+        gone = (now - seen > lease) if seen is not None else (started_at is None or now - started_at > silent_after)
+        if gone:
+            stale.append(pk)
+    if stale:
+        with transaction.atomic():
+            reset = DBTaskResult.objects.running().filter(id__in=stale).update(status="READY", started_at=None)
+        logger.warning("task reaper: %d task(s) of stopped workers made ready again", reset)
+        WorkerHeartbeat.objects.filter(seen_at__lt=now - lease * 20).delete()
+        return reset
+    return 0
+
+
+class EventsWorker:
+    """The worker loop. ``stop_event`` ends it after the current batch (set by SIGTERM, or by the web process
+    that embeds it)."""
+
+    def __init__(self, *, worker_id: str | None = None, interval: float = 0.5, jobs: bool = True,
+                 stop_event: threading.Event | None = None):
+        self.worker_id = worker_id or default_worker_id()
+        self.interval = interval
+        self.jobs = jobs
+        self.stop_event = stop_event or threading.Event()
+        self.started_at = timezone.now()
+        self._last_beat = 0.0
+
+    def install_signals(self) -> None:
+        def stop(signum, _frame):
+            logger.info("worker %s: %s received, finishing the current batch", self.worker_id,
+                        signal.Signals(signum).name)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def tick(self) -> int:
+        """One pass: every unit once, then a few due tasks. Returns the work done."""
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = now
+            heartbeat(self.worker_id, self.started_at)
+            tasks_reap()
+        done = 0
+        for unit in dispatch.units_with_work():
+            if self.stop_event.is_set():
+                break
+            done += dispatch.run_unit(unit, self.worker_id)
+        if self.jobs and not self.stop_event.is_set():
+            done += tasks_run_due(self.worker_id)
+        return done
+
+    def run(self) -> None:
+        logger.info("events worker %s started", self.worker_id)
+        try:
+            while not self.stop_event.is_set():
+                close_old_connections()
+                try:
+                    done = self.tick()
+                except OperationalError:
+                    logger.warning("worker %s: database busy, retrying", self.worker_id, exc_info=True)
+                    done = 0
+                if not done:
+                    self.stop_event.wait(self.interval)
+        finally:
+            for unit in dispatch.units():
+                try:
+                    dispatch.lease_release(unit, self.worker_id)
+                except Exception:  # noqa: BLE001 - leaving: an unreleased lease just expires
+                    logger.debug("could not release %s", unit, exc_info=True)
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            close_old_connections()
+            logger.info("events worker %s stopped", self.worker_id)

@@ -1,0 +1,223 @@
+"""Crash test with real processes: the web server (uvicorn) and the worker (``atende events work``) as
+subprocesses, a real SMTP server (aiosmtpd) and a real HTTP receiver on loopback. Tickets are created through the
+REST API while the worker is killed with SIGKILL several times and the web process once right after a commit;
+after a restart every ticket has its SLA targets and its trigger's effects exactly once, every email and webhook
+arrived exactly once, the search finds every ticket, and no task is left RUNNING. SQLite, and PostgreSQL when the
+suite runs on it (a database of its own, dropped at the end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
+
+from atende.core.testing.server import ROOT, free_port
+from atende.email_channel.tests.servers import CaptureHandler
+
+pytestmark = [pytest.mark.slow]
+
+TICKETS = 24
+SETUP = """
+import django
+django.setup()
+from atende.accounts.services import user_create
+from atende.api.services import api_token_create
+from atende.automation.services.definitions import rule_save
+from atende.core.actor import Actor
+from atende.integrations.services.webhooks import webhook_subscription_create
+from atende.sla.services.definitions import policy_save
+admin = user_create(email="admin@desk.example", name="Admin", role="admin", email_verified=True)
+policy_save(user=admin, name="Everyone", conditions={}, first_reply_minutes=60, resolution_minutes=480,
+            business_hours=False)
+rule_save(kind="trigger", user=admin, name="Tell the requester", events=["created"], conditions={}, actions=[
+    {"type": "send_email", "to": "requester", "subject": "Trigger mail for {{ ticket.number }}", "body": "Hello"}])
+webhook_subscription_create(actor=Actor.for_user(admin), name="Receiver", url=%(url)r,
+                            event_types=["ticket.created"])
+_token, raw = api_token_create(actor=Actor.for_user(admin), user=admin, name="fault", scope="write")
+print(raw)
+"""
+
+CHECK = """
+import django, json
+django.setup()
+from collections import Counter
+from django_tasks_db.models import DBTaskResult
+from atende.automation.models import RuleRun
+from atende.tickets.models import Ticket, TicketEvent
+from atende.tickets.search import search_tickets
+from atende.accounts.models import User
+admin = User.objects.get(email="admin@desk.example")
+tickets = list(Ticket.objects.values_list("id", "subject"))
+sla = Counter(TicketEvent.objects.filter(type="SLA_APPLIED").values_list("ticket_id", flat=True))
+runs = Counter(RuleRun.objects.filter(kind="trigger").values_list("ticket_id", flat=True))
+due = list(Ticket.objects.filter(resolution_due_at__isnull=True).values_list("id", flat=True))
+found = {s: [h.ticket.pk for h in search_tickets(user=admin, query=s.split()[-1]).items] for _i, s in tickets}
+print(json.dumps({"tickets": tickets, "sla": sla, "runs": runs, "no_due": due, "found": found,
+                  "running": DBTaskResult.objects.filter(status="RUNNING").count(),
+                  "ready": DBTaskResult.objects.filter(status="READY").count()}))
+"""
+
+
+class Hooks:
+    def __init__(self):
+        self.bodies: list[dict] = []
+        hooks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hooks.bodies.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _database_url(tmp_path: Path) -> tuple[str, callable]:
+    db = django_settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("postgresql"):
+        return f"sqlite:///{tmp_path / 'fault.sqlite3'}", lambda: None
+    import psycopg
+
+    name = f"atende_fault_{uuid.uuid4().hex[:8]}"
+    dsn = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
+               dbname="postgres", autocommit=True)
+    with psycopg.connect(**dsn) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(**dsn) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    auth = f"{db['USER']}:{db['PASSWORD']}@" if db["PASSWORD"] else f"{db['USER']}@"
+    return f"postgres://{auth}{dsn['host']}:{dsn['port']}/{name}", drop
+
+
+@pytest.mark.django_db
+def test_nothing_lost_and_nothing_twice_when_processes_are_killed(tmp_path):
+    smtp = CaptureHandler()
+    smtp_port, web_port = free_port(), free_port()
+    controller = Controller(smtp, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    hooks = Hooks()
+    url, drop = _database_url(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "SITE_URL"}}
+    env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "DATABASE_URL": url,
+            "ATENDE_VAR_DIR": str(tmp_path), "SECRET_KEY": "fault-test-secret", "REDIS_URL": "",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port), "EVENTS_LEASE_SECONDS": "2", "EVENTS_BATCH": "5",
+            "IMAGE_PROXY_ALLOW_LOOPBACK": "1", "API_RATE_LIMIT": "100000",
+            # a webhook send cut off by the kill is retried once its lease (timeout + 30 s) expires
+            "WEBHOOK_TIMEOUT": "2"}
+    python = sys.executable
+    procs: dict[str, subprocess.Popen] = {}
+    logs = open(tmp_path / "processes.log", "wb")
+
+    def start(name: str) -> None:
+        cmd = {"web": [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port",
+                       str(web_port), "--lifespan", "off", "--no-access-log"],
+               "worker": [python, "-m", "atende", "events", "work", "--interval", "0.1"]}[name]
+        procs[name] = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=logs, stderr=subprocess.STDOUT)
+
+    def kill(name: str) -> None:
+        procs[name].send_signal(signal.SIGKILL)
+        procs[name].wait(timeout=10)
+
+    def wait_web() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("the web process did not start: " + (tmp_path / "processes.log").read_text()[-3000:])
+
+    try:
+        subprocess.run([python, "-m", "atende", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=300)
+        token = subprocess.run([python, "-c", SETUP % {"url": hooks.url}], env=env, cwd=ROOT, check=True,
+                               timeout=120, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        start("web")
+        start("worker")
+        wait_web()
+        headers = {"Authorization": f"Bearer {token}"}
+        created: list[int] = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=30) as client:
+            for i in range(TICKETS):
+                payload = {"subject": f"Fault ticket word{i:03d}x", "body": "Something broke",
+                           "requester_email": f"customer{i}@customers.example", "requester_name": f"C {i}"}
+                response = client.post("/api/v1/tickets", json=payload, headers=headers)
+                assert response.status_code == 201, response.text
+                created.append(response.json()["id"])
+                if i in (3, 9, 15):  # the worker dies mid-stream, a moment after the commit
+                    time.sleep(0.05 * (i % 4))
+                    kill("worker")
+                    start("worker")
+                if i == 12:  # the web process dies right after a commit (its on-commit push never runs)
+                    kill("web")
+                    start("web")
+                    wait_web()
+        # The restart: the scheduler's first tick enqueues every periodic job once, the outbound drain among them
+        # (it sends what a killed process had queued but not handed to a task yet).
+        deadline, next_tick = time.monotonic() + 75, 0.0
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_tick:  # the scheduler's ticks, shortened
+                subprocess.run([python, "-m", "atende", "scheduler", "--once"], env=env, cwd=ROOT, check=True,
+                               timeout=120)
+                next_tick = time.monotonic() + 10
+            mails = Counter(m.message["Subject"] for m in smtp.received)
+            hook_tickets = Counter(b["ticket"]["id"] for b in hooks.bodies if b.get("event") == "ticket.created")
+            if len([s for s in mails if s and "Trigger mail" in s]) >= TICKETS and len(hook_tickets) >= TICKETS:
+                break
+            time.sleep(0.5)
+        time.sleep(1.5)  # anything sent twice would arrive now
+        kill("worker")
+        state = json.loads(subprocess.run([python, "-c", CHECK], env=env, cwd=ROOT, check=True, timeout=120,
+                                          capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+        logs.close()
+        controller.stop()
+        hooks.close()
+        drop()
+
+    tickets = {pk: subject for pk, subject in state["tickets"]}
+    assert sorted(tickets) == sorted(created)
+    assert {int(k): v for k, v in state["sla"].items()} == {pk: 1 for pk in created}, "SLA applied once each"
+    assert state["no_due"] == []
+    assert {int(k): v for k, v in state["runs"].items()} == {pk: 1 for pk in created}, "trigger ran once each"
+    trigger_mails = Counter(m.message["Subject"] for m in smtp.received
+                            if "Trigger mail" in (m.message["Subject"] or ""))
+    assert len(trigger_mails) == TICKETS and set(trigger_mails.values()) == {1}, trigger_mails
+    hook_tickets = Counter(b["ticket"]["id"] for b in hooks.bodies if b.get("event") == "ticket.created")
+    assert dict(hook_tickets) == {pk: 1 for pk in created}
+    for pk, subject in tickets.items():
+        assert pk in state["found"][subject], f"search does not find #{pk}"
+    assert state["running"] == 0 and state["ready"] == 0
