@@ -119,15 +119,24 @@ def log_in(context, base: str, credentials: tuple[str, str]) -> None:
 def walk(context, base: str, urls: list[str]) -> tuple[list[str], int]:
     problems: list[str] = []
     console: list[str] = []
-    page = context.new_page()
-    page.on("console", lambda message: console.append(message.text)
-            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+
+    def fresh_page():
+        page = context.new_page()
+        page.on("console", lambda message: console.append(message.text)
+                if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+        return page
+
+    page = fresh_page()
     visited = 0
     for url in urls:
         console.clear()
         try:
             response = page.goto(base + url, wait_until="load")
-        except PlaywrightError:  # an empty error response (a POST-only endpoint answering 405) renders nothing
+        except PlaywrightError:
+            # An empty error response (a POST-only endpoint answering 405) renders nothing, and the browser's own
+            # error page would then interrupt the next navigation: go on in a new tab.
+            page.close()
+            page = fresh_page()
             continue
         if response is None or "text/html" not in (response.headers.get("content-type") or ""):
             continue
