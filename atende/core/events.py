@@ -116,12 +116,16 @@ def publish(payload: dict[str, Any]) -> None:
     if is_backfill():
         return
     payload = json.loads(json.dumps(payload))  # plain JSON only; fails loudly on anything else
-    transaction.on_commit(lambda: _push(payload))
+    transaction.on_commit(lambda: _after_commit(payload))
+
+
+def _after_commit(payload: dict[str, Any]) -> None:
+    _push(payload)
     if getattr(settings, "ATENDE_EVENTS_DRAIN_ON_COMMIT", False):
         # Tests: run the dispatcher right after the commit, the way a worker would a moment later.
         from atende.core.outbox.drain import drain_inline  # the dispatcher imports this module
 
-        transaction.on_commit(drain_inline)
+        drain_inline()
 
 
 def _push(payload: dict[str, Any]) -> None:

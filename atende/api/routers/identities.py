@@ -17,7 +17,7 @@ from pydantic import Field
 from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_merge, identity_add, identity_remove
 from atende.accounts.selectors import access_customer, access_identity, identity_list_for_customer
-from atende.api.schemas import responses
+from atende.api.schemas import InputSchema, responses
 from atende.core.actor import Actor
 from atende.core.exceptions import NotFound, PermissionDenied
 
@@ -33,12 +33,12 @@ class IdentityOut(Schema):
     created_at: datetime.datetime
 
 
-class IdentityIn(Schema):
+class IdentityIn(InputSchema):
     kind: IdentityKind = Field(..., description="email, phone, telegram, whatsapp or chat")
     value: str = Field(..., min_length=1, max_length=254)
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     source_id: int = Field(..., description="The duplicate customer, merged into the one in the path.")
 
 

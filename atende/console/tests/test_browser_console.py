@@ -202,8 +202,14 @@ def test_remote_images_load_only_when_the_agent_asks_through_the_desk(asgi_serve
         assert _Pixels.seen == []  # opening the ticket told the sender nothing
 
         page.get_by_role("button", name="Load images").click()
-        page.wait_for_function("[...document.querySelectorAll('.message-body img[data-remote-src]')]"
-                               ".every(img => img.complete && img.naturalWidth === 1)")
+        # Polled from here: the page's strict CSP forbids the string evaluation wait_for_function polls with.
+        loaded = ("[...document.querySelectorAll('.message-body img[data-remote-src]')]"
+                  ".every(img => img.complete && img.naturalWidth === 1)")
+        for _ in range(100):
+            if page.evaluate(loaded):
+                break
+            page.wait_for_timeout(100)
+        assert page.evaluate(loaded)
         assert all(images.nth(i).get_attribute("src").startswith("/image-proxy/?t=") for i in range(2))
         assert sorted(request["path"] for request in _Pixels.seen) == ["/open.gif", "/open2.gif"]
         for request in _Pixels.seen:  # fetched by the desk: nothing of the agent's browser reaches the sender

@@ -25,7 +25,8 @@ def test_admin_sets_name_colours_and_logo(client, admin_user):
     assert (config.name, config.primary_color, config.accent_color) == ("Padaria Help", "#aa3300", "#005500")
     client.logout()
     home = client.get(reverse("portal:home")).content.decode()
-    assert "Padaria Help" in home and "--brand: #aa3300" in home and reverse("portal:branding_logo") in home
+    assert "Padaria Help" in home and reverse("portal:branding_logo") in home
+    assert "--brand: #aa3300" in client.get("/branding.css").content.decode()  # the colours, under the strict CSP
     logo = client.get(reverse("portal:branding_logo"))
     assert logo.status_code == 200 and b"".join(logo.streaming_content) == config.logo.open("rb").read()
 
