@@ -19,7 +19,7 @@ def test_the_header_switch_changes_the_page_and_the_profile(live_server, page):
     assert page.locator("html").get_attribute("lang") == "en"
 
     page.select_option("#lang-select", "pt-br")
-    page.wait_for_function("document.documentElement.lang === 'pt-br'")
+    page.locator("html[lang='pt-br']").wait_for(state="attached")
     assert page.url.endswith("/accounts/profile/")
     assert page.get_by_role("button", name="Sair").is_visible()
     agent.refresh_from_db()
@@ -28,6 +28,6 @@ def test_the_header_switch_changes_the_page_and_the_profile(live_server, page):
     page.goto(f"{live_server.url}/accounts/profile/")  # the next page too: the profile now says Portuguese
     assert page.locator("html").get_attribute("lang") == "pt-br"
     page.select_option("#lang-select", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.locator("html[lang='en']").wait_for(state="attached")
     agent.refresh_from_db()
     assert agent.locale == "en"

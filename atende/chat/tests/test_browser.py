@@ -80,7 +80,7 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     agent = new_page()
     log_in(agent, base)
     agent.goto(f"{base}/console/chat/")
-    agent.wait_for_function("document.body.dataset.chat === 'connected'")
+    agent.locator("body[data-chat='connected']").wait_for(state="attached")  # a selector: the CSP forbids eval
 
     visitor = new_page()
     console_errors = []

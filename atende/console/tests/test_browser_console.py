@@ -72,7 +72,7 @@ def test_agent_works_a_ticket_from_queue_to_reply_status_bulk_and_search(asgi_se
     page.keyboard.press("j")
     page.keyboard.press("o")
     page.wait_for_url(f"{base}/console/tickets/{number}/")
-    page.wait_for_function("document.body.dataset.realtime === 'connected'")
+    page.locator("body[data-realtime='connected']").wait_for(state="attached")
 
     # Reply: the message appears in the timeline without a page load.
     page.check("#reply_kind_0")
@@ -117,7 +117,7 @@ def test_a_second_agents_change_arrives_live_with_presence(asgi_server, new_page
     log_in(actor, base, ADMIN)
     for page in (watcher, actor):
         page.goto(f"{base}/console/tickets/{number}/")
-        page.wait_for_function("document.body.dataset.realtime === 'connected'")
+        page.locator("body[data-realtime='connected']").wait_for(state="attached")
 
     # Collision detection: each sees the other; typing shows as "is replying".
     watcher.locator("#ws-presence .presence-chip", has_text="Alice Admin").wait_for()

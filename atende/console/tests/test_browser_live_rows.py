@@ -47,7 +47,7 @@ def test_a_new_ticket_appears_live_with_the_assignee_routing_gave_it(served, new
     agent = new_page()
     log_in(agent, base, "admin@atende.test", "atende-admin", r"/console/")
     agent.goto(f"{base}/console/?view=all_open")
-    agent.wait_for_function("document.body.dataset.realtime === 'connected'")
+    agent.locator("body[data-realtime='connected']").wait_for(state="attached")
 
     customer = new_page()
     log_in(customer, base, "customer@atende.test", "atende-customer", r"/portal/")

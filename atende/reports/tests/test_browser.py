@@ -97,7 +97,7 @@ def test_agent_reads_the_charts_narrows_the_report_and_downloads_the_csv(live_se
     _log_in(page, live_server, agent)
     page.get_by_role("link", name="Reports").click()
     page.wait_for_url("**/reports/")
-    page.wait_for_function("document.body.dataset.charts === 'drawn'")
+    page.locator("body[data-charts='drawn']").wait_for(state="attached")
 
     assert page.locator('[data-kpi="created"]').inner_text() == "40"
     assert page.locator('[data-kpi="first_reply_sla"]').inner_text().startswith("50%")
@@ -131,7 +131,7 @@ def test_agent_reads_the_charts_narrows_the_report_and_downloads_the_csv(live_se
     # On a phone the page fits the screen: no sideways scrolling, the charts as wide as the screen.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/reports/")
-    page.wait_for_function("document.body.dataset.charts === 'drawn'")
+    page.locator("body[data-charts='drawn']").wait_for(state="attached")
     page.wait_for_function("AtendeCharts.volume.width <= 390")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SCREENSHOTS / "reports-390.png"), full_page=True)

@@ -34,7 +34,7 @@ FROM (
                    WHERE m.ticket_id = t.id AND m.kind = 'reply'), ''), {_MAX_TEXT}) AS body,
     left(COALESCE((SELECT string_agg(m.body_text, E'\\n' ORDER BY m.id) FROM tickets_message m
                    WHERE m.ticket_id = t.id AND m.kind = 'note'), ''), {_MAX_TEXT}) AS notes,
-    COALESCE(u.name, '') || ' ' || u.email AS people
+    COALESCE(u.name, '') || ' ' || COALESCE(u.email, '') AS people
   FROM tickets_ticket t JOIN accounts_user u ON u.id = t.requester_id
   WHERE t.id = ANY(%s)
 ) x

@@ -32,7 +32,7 @@ SELECT t.id, t.subject,
             WHERE m.ticket_id = t.id AND m.kind = 'reply'), ''),
   COALESCE((SELECT group_concat(m.body_text, char(10)) FROM tickets_message m
             WHERE m.ticket_id = t.id AND m.kind = 'note'), ''),
-  COALESCE(u.name, '') || ' ' || u.email
+  COALESCE(u.name, '') || ' ' || COALESCE(u.email, '')
 FROM tickets_ticket t JOIN accounts_user u ON u.id = t.requester_id
 WHERE t.id IN ({{placeholders}})
 """
