@@ -25,6 +25,7 @@ SEED = """
 import django
 django.setup()
 from importlib import import_module
+from importlib.util import find_spec
 from django.apps import apps
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
@@ -32,11 +33,9 @@ from atende.tickets.seed.demo import load_demo
 load_demo(tickets=%d)
 for app in apps.get_app_configs():  # the other apps' demo hooks, as ``atende seed`` runs them
     if app.name.startswith("atende.") and app.label != "tickets":
-        try:
-            module = import_module(f"{app.name}.demo")
-        except ModuleNotFoundError:
+        if find_spec(f"{app.name}.demo") is None:  # this app has no demo data
             continue
-        module.load_demo()
+        import_module(f"{app.name}.demo").load_demo()
 """
 
 
