@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= atende.config.settings.dev
+# Keep compiled bytecode in the venv and the tree even where the environment turns it off: without it every
+# process (web, worker, scheduler, each test subprocess) compiles Django, SciPy and the rest from source at start.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run install install-test test test-only lint messages bench bench-peer clean
 
