@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from atende.email_channel.services import notifications_for_event
-from atende.email_channel.services.notifications import BatchCache
 
 
 def notify_on_events(events: list[dict[str, Any]]) -> None:
-    with BatchCache():  # templates, settings and team members read once per batch
-        for payload in events:
-            notifications_for_event(payload)
+    # Templates, settings and team members are read once per batch (the dispatcher's ``batch_scope``).
+    for payload in events:
+        notifications_for_event(payload)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
+from atende.core.memo import batch_cached
 from atende.core.models import BaseModel
 from atende.tickets.choices import (
     ActorKind,
@@ -50,8 +51,7 @@ class TicketSettings(models.Model):
 
     @classmethod
     def load(cls) -> "TicketSettings":
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
+        return batch_cached("tickets.settings", lambda: cls.objects.get_or_create(pk=1)[0])
 
     def clean(self) -> None:
         """The matrix must name a known priority for every urgency × impact it lists (blank = the default)."""

@@ -19,9 +19,10 @@ from atende.automation.rules.actions import actions_apply
 from atende.automation.services.assignment import ticket_auto_assign
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.memo import batch_cached
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext
-from atende.sla.models import SlaPolicy
+from atende.sla.selectors import policy_by_id
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Ticket, TicketEvent
 
@@ -69,7 +70,8 @@ def routing_apply(payload: dict[str, Any]) -> list[int]:
     if ticket is None or ticket.is_closed:
         return []
     applied = []
-    for rule in RoutingRule.objects.filter(is_active=True).order_by("position", "id"):
+    for rule in batch_cached("automation.routing_rules", lambda: list(
+            RoutingRule.objects.filter(is_active=True).order_by("position", "id"))):
         if not matches(rule.conditions, RuleContext(ticket, payload)):
             continue
         status = _run_once(kind="routing", rule_id=rule.pk, payload=payload, ticket=ticket, actions=rule.actions,
@@ -96,16 +98,23 @@ def triggers_run(payload: dict[str, Any]) -> list[int]:
     names = trigger_events_for(payload)
     if not names:
         return []
+    listening = [t for t in batch_cached("automation.triggers", lambda: list(
+        Trigger.objects.filter(is_active=True).order_by("position", "id"))) if names & set(t.events)]
+    if not listening:
+        return []
     chain = causal_chain(payload)
     if len(chain) >= MAX_CHAIN:
         logger.warning("automation chain too long at event %s; stopping", payload.get("event_id"))
         return []
-    fired_upstream = set(RuleRun.objects.filter(kind="trigger", event_id__in=chain).values_list("rule_id", flat=True))
+    fired_upstream = set(RuleRun.objects.filter(kind="trigger", event_id__in=chain).values_list("rule_id", flat=True)) \
+        if chain else set()
     applied = []
-    for trigger in Trigger.objects.filter(is_active=True).order_by("position", "id"):
-        if not names & set(trigger.events) or trigger.pk in fired_upstream:
+    ticket = None
+    for trigger in listening:
+        if trigger.pk in fired_upstream:
             continue
-        ticket = _ticket(payload["ticket_id"])  # re-read: an earlier trigger may have changed it
+        if ticket is None:  # read again after a trigger applied: it may have changed the ticket
+            ticket = _ticket(payload["ticket_id"])
         if ticket is None or ticket.is_closed:
             break
         if not matches(trigger.conditions, RuleContext(ticket, payload)):
@@ -114,13 +123,15 @@ def triggers_run(payload: dict[str, Any]) -> list[int]:
                            actions=trigger.actions, origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
         if status == RunStatus.APPLIED:
             applied.append(trigger.pk)
+        if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
+            ticket = None
     return applied
 
 
 def sla_policy_actions_run(payload: dict[str, Any]) -> str | None:
     """SLA_WARNING / SLA_BREACHED: the policy's configured actions (notify, raise priority, reassign…)."""
     data = payload.get("data") or {}
-    policy = SlaPolicy.objects.filter(pk=data.get("policy_id")).first()
+    policy = policy_by_id(data.get("policy_id"))
     if policy is None:
         return None
     breached = payload["type"] == TicketEventType.SLA_BREACHED

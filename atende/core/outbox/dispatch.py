@@ -28,6 +28,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from atende.core.events import EVENTS_MODEL, SUBSCRIBERS, Subscriber, resolve
+from atende.core.memo import batch_scope
 from atende.core.models import EventRetry, EventRetryState, SubscriberCursor
 from atende.core.outbox import stream
 
@@ -268,7 +269,7 @@ def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None
         return
     handler = resolve(unit.subscriber.handler)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), batch_scope():  # configuration read once for the batch (atende.core.memo)
             handler(ready)
         return
     except Exception:  # noqa: BLE001 - isolate the event that failed, below
@@ -280,7 +281,7 @@ def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None
             _record(name, row, WAITING, now, attempts=0, error="")
             continue
         try:
-            with transaction.atomic():
+            with transaction.atomic(), batch_scope():
                 handler([payload])
         except Exception as exc:  # noqa: BLE001 - recorded for retry
             failed_tickets.add(payload["ticket_id"])
@@ -346,7 +347,8 @@ def _retry_one(unit: Unit, owner: str, handler, retry: dict, now: dt.datetime) -
         with transaction.atomic():
             _locked_cursor(unit, owner, now)
             if row is not None:
-                handler([payload_of(row)])
+                with batch_scope():
+                    handler([payload_of(row)])
             EventRetry.objects.filter(pk=retry["id"], state=WAITING).delete()
         return True
     except LeaseLost:

@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 
+from atende.core.memo import batch_cached
 from atende.email_channel.models import Mailbox
 from atende.tickets.models import Ticket
 
@@ -21,6 +22,10 @@ def split_plus(address: str) -> str:
 
 
 def own_addresses() -> set[str]:
+    return batch_cached("email.own_addresses", _own_addresses)
+
+
+def _own_addresses() -> set[str]:
     addresses = {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
     addresses.add(settings.DEFAULT_FROM_EMAIL.lower())
     return addresses
@@ -39,18 +44,20 @@ def mailbox_for_recipients(recipients: list[str]) -> Mailbox | None:
 
 
 def mailbox_for_ticket(ticket: Ticket) -> Mailbox | None:
-    qs = Mailbox.objects.filter(is_active=True).select_related("team")
+    """The team's mailbox, else the one the ticket came in through, else the first active one."""
+    mailboxes = batch_cached("email.active_mailboxes", lambda: list(
+        Mailbox.objects.filter(is_active=True).select_related("team").order_by("id")))
     if ticket.team_id:
-        mailbox = qs.filter(team_id=ticket.team_id).order_by("id").first()
+        mailbox = next((m for m in mailboxes if m.team_id == ticket.team_id), None)
         if mailbox:
             return mailbox
     first = ticket.messages.order_by("id").values_list("metadata", flat=True).first() or {}
     mailbox_id = (first.get("email") or {}).get("mailbox_id") if isinstance(first, dict) else None
     if mailbox_id:
-        mailbox = qs.filter(pk=mailbox_id).first()
+        mailbox = next((m for m in mailboxes if m.pk == mailbox_id), None)
         if mailbox:
             return mailbox
-    return qs.order_by("id").first()
+    return mailboxes[0] if mailboxes else None
 
 
 def ticket_address(ticket: Ticket, mailbox: Mailbox | None) -> str:

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.html import escape, linebreaks
 
 from atende.accounts.models import User
+from atende.core.memo import batch_cached
 from atende.core.models import SiteConfiguration
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
@@ -50,49 +51,28 @@ def default_template(kind: str, language: str) -> tuple[str, str]:
     return head.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
-class BatchCache:
-    """What every event of one batch shares (admin templates, settings, site name, team members): read once per
-    batch instead of once per event. Outside a batch nothing is cached."""
-
-    current: dict | None = None
-
-    def __enter__(self):
-        BatchCache.current = {}
-        return self
-
-    def __exit__(self, *exc):
-        BatchCache.current = None
-
-
-def _cached(key, compute):
-    cache = BatchCache.current
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
-def _template(kind: str, language: str) -> tuple[str, str] | None:
-    return _cached(("template", kind, language), lambda: _template_uncached(kind, language))
+def _template(kind: str, language: str) -> tuple[Template, Template] | None:
+    """The (subject, body) templates, parsed once per batch."""
+    return batch_cached(("email.template", kind, language), lambda: _template_uncached(kind, language))
 
 
 def _template_uncached(kind: str, language: str) -> tuple[str, str] | None:
     row = NotificationTemplate.objects.filter(kind=kind, language=language).first()
-    if row is not None:
-        return (row.subject, row.body) if row.is_active else None
-    return default_template(kind, language)
+    if row is not None and not row.is_active:
+        return None
+    subject, body = (row.subject, row.body) if row is not None else default_template(kind, language)
+    return Template(subject), Template(body)
 
 
 def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str] | None:
     found = _template(kind, language)
     if found is None:
         return None
-    subject_src, body_src = found
+    subject_template, body_template = found
     with translation.override(language):
         ctx = Context(context, autoescape=False)
-        subject = Template(subject_src).render(ctx)
-        body = Template(body_src).render(ctx)
+        subject = subject_template.render(ctx)
+        body = body_template.render(ctx)
     return " ".join(subject.split()), body.strip() + "\n"
 
 
@@ -167,7 +147,7 @@ def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context
 def _agents_of_team(team_id: int | None) -> list[User]:
     if not team_id:
         return []
-    return _cached(("team", team_id), lambda: _team_agents(team_id))
+    return batch_cached(("email.team_agents", team_id), lambda: _team_agents(team_id))
 
 
 def _team_agents(team_id: int) -> list[User]:
@@ -194,11 +174,11 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
     actor_id = payload.get("actor_user_id")
     data = payload.get("data") or {}
     queued: list[Delivery | None] = []
-    base = {"actor_name": _name(actor_id), "site_name": _cached("site_name", _site_name)}
+    base = {"actor_name": _name(actor_id), "site_name": batch_cached("email.site_name", _site_name)}
 
     if event_type == TicketEventType.TICKET_CREATED:
         first = Message.objects.filter(pk=data.get("message_id")).first()
-        config = _cached("email_settings", EmailSettings.load)
+        config = batch_cached("email.settings", EmailSettings.load)
         already_acknowledged = first is not None and (first.metadata or {}).get("acknowledged")  # e.g. contact form
         if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
                 and not already_acknowledged:

@@ -14,14 +14,13 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.sla.business_time import CalendarSpec, add_business_time, business_time_between
 from atende.sla.choices import ClockState, SlaMetric
 from atende.sla.models import SlaClock, SlaPolicy
-from atende.sla.selectors import calendar_for_policy, policy_for_ticket
+from atende.sla.selectors import calendar_for_policy, policy_by_id, policy_for_ticket
 from atende.tickets.choices import MessageKind, StatusCategory, TicketEventType
 from atende.tickets.models import Message, Ticket, TicketEvent, TicketSettings
 from atende.tickets.services import ticket_set_sla
@@ -47,12 +46,21 @@ class _Clocks:
 
     def __init__(self, ticket: Ticket):
         self.ticket = ticket
-        self.policy: SlaPolicy | None = SlaPolicy.objects.filter(pk=ticket.sla_policy_id).first()
+        self.policy: SlaPolicy | None = policy_by_id(ticket.sla_policy_id)
         self.spec_cache: CalendarSpec | None = None
-        self.active = {c.metric: c for c in SlaClock.objects.filter(ticket=ticket, state__in=ACTIVE)}
+        # Every clock the ticket ever had, read once: the questions below are answered from it.
+        self.all = list(SlaClock.objects.filter(ticket=ticket).order_by("cycle", "id"))
+        self.active = {c.metric: c for c in self.all if c.state in ACTIVE}
         # (type, data, when): ``when`` dates the event while replaying history, else it is recorded now
         self.events: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
         self.replaying = False
+
+    def had(self, metric: str, state: str | None = None) -> bool:
+        return any(c.metric == metric and (state is None or c.state == state) for c in self.all)
+
+    def last_fulfilled(self, metric: str) -> SlaClock | None:
+        done = [c for c in self.all if c.metric == metric and c.state == ClockState.FULFILLED]
+        return max(done, key=lambda c: c.cycle) if done else None
 
     # -- arithmetic -------------------------------------------------------------------------------------------
     @property
@@ -81,13 +89,14 @@ class _Clocks:
         target = self.policy.target_minutes(metric) if self.policy else None
         if not target or metric in self.active:
             return None
-        cycle = (SlaClock.objects.filter(ticket=self.ticket, metric=metric).aggregate(m=Max("cycle"))["m"] or 0) + 1
+        cycle = max((c.cycle for c in self.all if c.metric == metric), default=0) + 1
         clock = SlaClock(ticket=self.ticket, policy=self.policy, metric=metric, cycle=cycle, target_minutes=target,
                          started_at=at, segment_started_at=None if paused else at,
                          state=ClockState.PAUSED if paused else ClockState.RUNNING)
         if not paused:
             self._schedule(clock)
         clock.save()
+        self.all.append(clock)
         self.active[metric] = clock
         return clock
 
@@ -179,10 +188,10 @@ def _choose_policy(clocks: _Clocks, at: dt.datetime, payload: dict | None, *, in
         clocks.retarget(clock)
     if policy is not None and _category(ticket) != StatusCategory.RESOLVED:
         paused = _category(ticket) == StatusCategory.PAUSED
-        if ticket.first_response_at is None and not _first_message_by_agent(ticket) and \
-                not SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.FIRST_REPLY).exists():
+        if ticket.first_response_at is None and not clocks.had(SlaMetric.FIRST_REPLY) and \
+                not _first_message_by_agent(ticket):
             clocks.start(SlaMetric.FIRST_REPLY, ticket.created_at, paused=paused)
-        if not SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.RESOLUTION).exists():
+        if not clocks.had(SlaMetric.RESOLUTION):
             clocks.start(SlaMetric.RESOLUTION, ticket.created_at, paused=paused)
     if new_id != old_id:
         targets = {m: policy.target_minutes(m) for m in SlaMetric.values} if policy else {}
@@ -208,8 +217,7 @@ def _reconcile_status(clocks: _Clocks, at: dt.datetime) -> None:
         for clock in list(clocks.active.values()):
             clocks.resume(clock, resume_at)
         if clocks.policy and SlaMetric.RESOLUTION not in clocks.active and clocks.policy.resolution_minutes:
-            last = SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.RESOLUTION,
-                                           state=ClockState.FULFILLED).order_by("-cycle").first()
+            last = clocks.last_fulfilled(SlaMetric.RESOLUTION)
             if last is not None:  # reopened: resolution resumes with the time it had left
                 clocks.policy = clocks.policy or last.policy
                 clocks.resume(last, resume_at)
@@ -234,7 +242,7 @@ def sla_handle_event(*, payload: dict[str, Any]) -> None:
         if data.get("author_kind") == "customer":
             if SlaMetric.FIRST_REPLY not in clocks.active and SlaMetric.NEXT_REPLY not in clocks.active and (
                     ticket.first_response_at is not None
-                    or SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.FIRST_REPLY).exists()):
+                    or clocks.had(SlaMetric.FIRST_REPLY)):
                 clocks.start(SlaMetric.NEXT_REPLY, at, paused=_category(ticket) != StatusCategory.OPEN)
         else:
             for metric in (SlaMetric.FIRST_REPLY, SlaMetric.NEXT_REPLY):
@@ -268,8 +276,7 @@ def _replay_status(clocks: _Clocks, status: str, at: dt.datetime) -> None:
         for clock in list(clocks.active.values()):
             clocks.resume(clock, at)
         if SlaMetric.RESOLUTION not in clocks.active and clocks.policy.resolution_minutes:
-            last = SlaClock.objects.filter(ticket=clocks.ticket, metric=SlaMetric.RESOLUTION,
-                                           state=ClockState.FULFILLED).order_by("-cycle").first()
+            last = clocks.last_fulfilled(SlaMetric.RESOLUTION)
             if last is not None:  # reopened: resolution resumes with the time it had left
                 clocks.resume(last, at)
 
@@ -313,8 +320,7 @@ def sla_apply_to_ticket(*, ticket: Ticket, now: dt.datetime | None = None) -> No
             status = event.data.get("new") or status
             _replay_status(clocks, status, at)
         elif (event.data or {}).get("author_kind") == "customer":
-            first_done = outbound or SlaClock.objects.filter(ticket=ticket, metric=SlaMetric.FIRST_REPLY,
-                                                              state=ClockState.FULFILLED).exists()
+            first_done = outbound or clocks.had(SlaMetric.FIRST_REPLY, ClockState.FULFILLED)
             if first_done and SlaMetric.NEXT_REPLY not in clocks.active:
                 category = category_of(status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla)
                 clocks.start(SlaMetric.NEXT_REPLY, at, paused=category != StatusCategory.OPEN)
