@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict
+from atende.core.memo import batch_cached
 from atende.core.tasks import enqueue
 from atende.outbound.choices import FINAL_STATUSES, WAITING_STATUSES, AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
@@ -50,11 +51,43 @@ def _key(key: str | None) -> str | None:
     return key if len(key) <= 255 else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _send_soon(delivery_id: int) -> None:
+def _send_soon(delivery_ids: list[int]) -> None:
     try:
-        enqueue("atende.outbound.tasks.delivery_send_task", delivery_id)
+        enqueue("atende.outbound.tasks.deliveries_send_task", delivery_ids)
     except Exception:  # the periodic drain sends anything left pending
-        logger.exception("could not enqueue outbound delivery %s", delivery_id)
+        logger.exception("could not enqueue outbound deliveries %s", delivery_ids)
+
+
+class _SendAfterCommit:
+    """Deliveries to hand to the worker as one task once the transaction commits."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self._seen: list | None = None
+        transaction.on_commit(self)
+        self._seen = transaction.get_connection().run_on_commit
+
+    def __call__(self) -> None:
+        _send_soon(self.ids)
+
+    def still_registered(self) -> bool:
+        """False once a savepoint rollback dropped this callback (Django then rebuilds its list of callbacks)."""
+        callbacks = transaction.get_connection().run_on_commit
+        if callbacks is not self._seen:
+            if not any(func is self for _sids, func, _robust in callbacks):
+                return False
+            self._seen = callbacks
+        return True
+
+
+def _send_after_commit(delivery_id: int) -> None:
+    """Inside an events batch (``core.memo.batch_scope``) the deliveries the batch queues go to the worker as one
+    task: a batch queuing hundreds of emails makes one task, not hundreds. Elsewhere, one task per delivery."""
+    holder = batch_cached("outbound.send_after_commit", dict)
+    callback = holder.get("callback")
+    if callback is None or not callback.still_registered():
+        callback = holder["callback"] = _SendAfterCommit()
+    callback.ids.append(delivery_id)
 
 
 @transaction.atomic
@@ -81,7 +114,7 @@ def delivery_enqueue(*, transport: str, target: str, payload: dict[str, Any], ke
         row.created = False
         return row
     row.created = True
-    transaction.on_commit(lambda: _send_soon(row.pk))
+    _send_after_commit(row.pk)
     return row
 
 
@@ -236,7 +269,7 @@ def delivery_retry(*, delivery: Delivery, actor: Actor) -> Delivery:
         raise Conflict("This delivery is being sent right now.", code="delivery_sending")
     row.status, row.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
     row.save(update_fields=["status", "next_attempt_at"])
-    transaction.on_commit(lambda: _send_soon(row.pk))
+    _send_after_commit(row.pk)
     return row
 
 

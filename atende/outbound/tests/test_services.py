@@ -8,10 +8,11 @@ import threading
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from atende.core.actor import Actor
+from atende.core.memo import batch_scope
 from atende.outbound.choices import AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
 from atende.outbound.services import (
@@ -200,3 +201,32 @@ def test_two_workers_claiming_at_once_never_share_a_row(recording):
     assert not set(results["a"]) & set(results["b"])
     assert len(results["a"]) + len(results["b"]) == 60
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 60
+
+
+def test_a_batch_hands_all_its_deliveries_to_one_task(recording, django_capture_on_commit_callbacks):
+    """An events batch queuing many emails makes one worker task, not one per email."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, batch_scope():
+        rows = [enqueue(key=f"77:notifications:{n}@example.com") for n in range(5)]
+    sends = [c for c in callbacks if type(c).__name__ == "_SendAfterCommit"]
+    assert len(sends) == 1 and sends[0].ids == [r.pk for r in rows]
+    assert sorted(recording.sent) == sorted(r.pk for r in rows)  # and every one was sent
+
+
+def test_a_rolled_back_event_in_a_batch_does_not_lose_the_others(recording, django_capture_on_commit_callbacks):
+
+    with django_capture_on_commit_callbacks(execute=True), batch_scope():
+        try:
+            with transaction.atomic():
+                enqueue(key="78:a")
+                raise RuntimeError("the subscriber failed on this event")
+        except RuntimeError:
+            pass
+        kept = enqueue(key="78:b")
+    assert Delivery.objects.filter(key="78:a").count() == 0
+    assert recording.sent == [kept.pk]
+
+
+def test_outside_a_batch_each_delivery_is_sent_after_its_own_commit(recording, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rows = [enqueue(), enqueue()]
+    assert len(callbacks) == 2 and sorted(recording.sent) == sorted(r.pk for r in rows)
