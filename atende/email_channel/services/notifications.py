@@ -133,11 +133,13 @@ def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context
     if rendered is None:
         return None
     subject, body = rendered
-    from_email, mailbox = _sender(ticket)
+    # The same for every recipient of this event: worked out once.
+    from_email, mailbox = batch_cached(("email.sender", event_id), lambda: _sender(ticket))
+    headers = batch_cached(("email.thread_headers", event_id), lambda: _thread_headers(ticket))
     return mail_queue(
         to=[recipient.email], cc=cc, subject=addresses.subject_with_tag(ticket, subject), body_text=body,
         body_html=_html(body), from_email=from_email, reply_to=addresses.ticket_address(ticket, mailbox),
-        headers=_thread_headers(ticket), ticket=ticket, ticket_message_id=message.pk if message else None,
+        headers=headers, ticket=ticket, ticket_message_id=message.pk if message else None,
         event_id=event_id, kind=kind, dedupe_key=f"{event_id}:{recipient.email}:{kind}",
         attachment_ids=list(message.attachments.values_list("id", flat=True)) if message and not auto_generated else (),
         auto_generated=auto_generated,
