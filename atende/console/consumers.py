@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from atende.accounts.selectors import team_ids_for_user
-from atende.console import realtime
+from atende.console import fanout, realtime
 from atende.core.exceptions import NotFound
 from atende.tickets.selectors import access_ticket
 
@@ -41,14 +41,15 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         self.display_name = user.display_name
         if not user.is_admin and (user.is_collaborator or user.restrict_to_teams):
             self.restricted_team_ids = set(await database_sync_to_async(team_ids_for_user)(user))
-        await self.channel_layer.group_add(realtime.QUEUES_GROUP, self.channel_name)
+        # Queue changes come through the process's hub, filtered by this visibility (no query per change).
+        await fanout.hub(self.channel_layer).join(self, user_id=user.pk, team_ids=self.restricted_team_ids)
         await self.accept()
         await self.send_json({"type": "hello", "user_id": user.pk, "heartbeat": realtime.HEARTBEAT_SECONDS})
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
-        await self.channel_layer.group_discard(realtime.QUEUES_GROUP, self.channel_name)
+        await fanout.hub(self.channel_layer).leave(self)
         for ticket_id in list(self.watching):
             await self._unwatch(ticket_id)
 
@@ -108,23 +109,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def ticket_event(self, message: dict[str, Any]) -> None:
         """A change to a ticket this connection watches (access was checked when it started watching)."""
-        await self.send_json({"type": "ticket.changed", **message["change"]})
-
-    async def queue_event(self, message: dict[str, Any]) -> None:
-        change = message["change"]
-        if change.get("ticket_id") in self.watching:
-            return  # delivered once, through the ticket's own group
-        if not self._may_see(change):
-            return
-        await self.send_json({"type": "ticket.changed", **change})
+        await self.send(text_data=message.get("text") or fanout.change_text(message["change"]))
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
         if message["ticket_id"] in self.watching:
             await self.send_json({"type": "presence", "ticket_id": message["ticket_id"],
                                   "viewers": message["viewers"]})
-
-    def _may_see(self, change: dict[str, Any]) -> bool:
-        """Mirror of ``ticket_visibility_filter`` for staff, from the fields the event carries."""
-        if self.restricted_team_ids is None:
-            return True
-        return change.get("team_id") in self.restricted_team_ids or change.get("assignee_id") == self.user.pk

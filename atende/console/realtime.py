@@ -4,7 +4,10 @@
 agents only ever hear about changes that exist in the database. It sends to two Channels groups:
 
 - ``ticket.<id>``: everyone with that ticket's page open (their consumer joined after an access check);
-- ``queues``: every connected console session; each consumer filters by what its agent may see.
+- ``queues``: one member per web process, whose hub (``fanout.py``) writes the change to the connections that
+  may see it.
+
+The frame is JSON-encoded once here and travels as text, so no process encodes it per connection.
 
 Presence ("who else is viewing or replying") lives in Django's cache, which is process-local memory by default
 and Redis when ``REDIS_URL`` is set (the same switch as the channel layer), so several web processes share it.
@@ -24,11 +27,11 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import DatabaseError
 
+from atende.console.fanout import QUEUES_GROUP, change_text
 from atende.console.services import notifications_record_for_event
 
 logger = logging.getLogger(__name__)
 
-QUEUES_GROUP = "queues"
 HEARTBEAT_SECONDS = 20
 PRESENCE_TTL_SECONDS = 60
 
@@ -53,8 +56,10 @@ def change_message(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _send_change(layer, message: dict[str, Any]) -> None:
-    await layer.group_send(ticket_group(message["ticket_id"]), {"type": "ticket.event", "change": message})
-    await layer.group_send(QUEUES_GROUP, {"type": "queue.event", "change": message})
+    text = change_text(message)
+    await layer.group_send(ticket_group(message["ticket_id"]), {"type": "ticket.event", "change": message,
+                                                                "text": text})
+    await layer.group_send(QUEUES_GROUP, {"type": "queue.event", "change": message, "text": text})
 
 
 def push_ticket_event(payload: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from atende.accounts.tests.factories import CollaboratorFactory, TeamFactory
+from atende.accounts.tests.factories import AgentFactory, CollaboratorFactory, TeamFactory
 from atende.console import realtime
 from atende.console.tests.realtime_helpers import connected, console_socket, receive_until, session_cookie
 from atende.core.actor import Actor
@@ -182,3 +182,47 @@ def test_changes_and_presence_travel_over_redis(settings, agent, other_agent, te
     assert {v["user_id"] for v in presence["viewers"]} == {agent.pk, other_agent.pk}
     assert change["event_type"] == "NOTE_ADDED"
     assert change["ticket_id"] == team_ticket.pk
+
+
+def test_queue_changes_reach_each_connection_by_its_visibility(customer, agent, other_agent, team, team_ticket):
+    """Several connections in one process share one hub; each hears only the changes its agent may see."""
+    other_team = TeamFactory()
+    insider = CollaboratorFactory()
+    insider.teams.add(team)
+    outsider = CollaboratorFactory()
+    outsider.teams.add(other_team)
+    restricted = AgentFactory(restrict_to_teams=True)
+    restricted.teams.add(other_team)
+    cookies = {name: session_cookie(user) for name, user in
+               {"agent": agent, "insider": insider, "outsider": outsider, "restricted": restricted}.items()}
+
+    async def scenario():
+        sockets = {name: await connected(cookie) for name, cookie in cookies.items()}
+        heard = {name: [] for name in sockets}
+
+        async def collect(pause: float = 0.5):
+            for name, socket in sockets.items():
+                while not await socket.receive_nothing(timeout=pause):
+                    frame = await socket.receive_json_from()
+                    if is_change(frame):
+                        heard[name].append((frame["event_type"], frame["assignee_id"]))
+
+        await database_sync_to_async(message_add_note)(ticket=team_ticket, actor=Actor.for_user(other_agent),
+                                                       body_text="team only")
+        await collect()
+        # Assigned to the restricted agent of another team: now that agent hears of it too.
+        await database_sync_to_async(ticket_update)(ticket=team_ticket, actor=Actor.for_user(other_agent),
+                                                    changes={"assignee": restricted})
+        await collect()
+        for socket in sockets.values():
+            await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    note = ("NOTE_ADDED", None)
+    assigned = ("ASSIGNEE_CHANGED", heard["agent"][-1][1])
+    assert heard["agent"] == [note, assigned]
+    assert heard["insider"] == [note, assigned]
+    assert heard["outsider"] == []
+    assert heard["restricted"] == [assigned]
+    assert assigned[1] is not None
