@@ -4,10 +4,11 @@ and a long list (each message, attachment, author or row must not cost its own q
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory
 from atende.core.actor import Actor
-from atende.tickets.services import message_add_note, message_add_reply
+from atende.tickets.services import message_add_note, message_add_reply, ticket_update
 from atende.tickets.tests.factories import make_ticket
 
 
@@ -49,3 +50,45 @@ def test_list_queries_do_not_grow_with_the_rows(client, team, agent, url):
     for _ in range(12):
         make_ticket(requester=CustomerFactory(), actor=Actor.for_user(agent), team=team)
     assert _queries(client, url) == few
+
+
+def _busy_customer_ticket(team, agent, customer, *, messages, changes, other_tickets):
+    """A ticket whose thread, history and requester's other tickets have the given sizes."""
+    ticket = _thread(team, agent, customer, messages)
+    for i in range(changes):
+        ticket.refresh_from_db()
+        ticket_update(ticket=ticket, actor=Actor.for_user(agent),
+                      changes={"priority": ["low", "high"][i % 2], "tags": [f"tag{i}"]})
+    for _ in range(other_tickets):
+        make_ticket(requester=customer, actor=Actor.for_user(agent), team=team)
+    return ticket
+
+
+@pytest.mark.django_db
+def test_ticket_page_queries_do_not_grow_with_events_replies_or_the_customers_tickets(client, team, agent):
+    small = _busy_customer_ticket(team, agent, CustomerFactory(), messages=2, changes=1, other_tickets=0)
+    big = _busy_customer_ticket(team, agent, CustomerFactory(), messages=30, changes=15, other_tickets=12)
+    client.force_login(agent)
+    for name in ("ticket", "ticket_timeline", "ticket_panel", "ticket_related"):
+        small_url = reverse(f"console:{name}", kwargs={"number": small.number})
+        big_url = reverse(f"console:{name}", kwargs={"number": big.number})
+        _queries(client, small_url)  # warm caches (custom fields, branding)
+        assert _queries(client, big_url) == _queries(client, small_url), name
+    # The whole history, when asked for, costs the same number of queries too.
+    whole = reverse("console:ticket_timeline", kwargs={"number": big.number}) + "?all=1"
+    assert _queries(client, whole) == _queries(client, reverse("console:ticket_timeline",
+                                                                kwargs={"number": small.number}) + "?all=1")
+
+
+@pytest.mark.django_db
+def test_long_thread_opens_on_its_newest_entries_and_loads_the_rest_on_request(client, team, agent, customer):
+    ticket = _thread(team, agent, customer, 40)
+    client.force_login(agent)
+    page = client.get(reverse("console:ticket", kwargs={"number": ticket.number})).content.decode()
+    assert "reply 38" in page and "note 39" in page  # the newest
+    assert ">reply 0<" not in page and "Show earlier messages and changes" in page
+    whole = client.get(reverse("console:ticket_timeline", kwargs={"number": ticket.number}) + "?all=1",
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert all(f"{'note' if i % 2 else 'reply'} {i}<" in whole for i in range(40))
+    assert "Show earlier messages and changes" not in whole
+    assert 'id="timeline-whole"' in whole  # later refreshes keep the whole history open

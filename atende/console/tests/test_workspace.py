@@ -89,7 +89,11 @@ def test_requester_recent_tickets_and_links_are_listed(client, agent, team_ticke
 
     ticket_link(source=problem, target=team_ticket, kind="problem", actor=Actor.for_user(agent))
     client.force_login(agent)
-    html = client.get(url("ticket", team_ticket)).content.decode()
+    page = client.get(url("ticket", team_ticket)).content.decode()
+    # The page names the requester at once and loads the related tickets right after it.
+    assert team_ticket.requester.email in page
+    assert f'hx-get="{url("ticket_related", team_ticket)}" hx-trigger="load,' in page
+    html = client.get(url("ticket_related", team_ticket)).content.decode()
     assert f"#{older.number} Earlier invoice question" in html
     assert f"#{problem.number} Outage" in html and "Incident of problem" in html
 

@@ -30,7 +30,10 @@ from atende.tickets.services.relations import links_for_ticket
 
 from ..forms_workspace import FollowerAddForm, LinkForm, MergeForm, ReplyForm, TicketFieldsForm
 from ..realtime import HEARTBEAT_SECONDS
-from .ticket_timeline import build_timeline
+from .ticket_timeline import build_timeline_window
+
+# A long thread opens on its newest entries; "Show earlier" loads the whole of it (and refreshes keep it whole).
+TIMELINE_LATEST = 25
 
 # Include points other apps fill by shipping the template; the page renders a slot only when its template exists.
 # Each partial receives the page context (``ticket``, ``user``, ``can_edit``, ``can_reply``).
@@ -77,7 +80,10 @@ def permissions(user, ticket: Ticket) -> dict[str, bool]:
 
 
 def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
-    return {"ticket": ticket, "timeline": build_timeline(user=request.user, ticket=ticket),
+    whole = request.GET.get("all") == "1"
+    timeline, earlier = build_timeline_window(user=request.user, ticket=ticket,
+                                              latest=None if whole else TIMELINE_LATEST)
+    return {"ticket": ticket, "timeline": timeline, "timeline_earlier": earlier, "timeline_whole": whole,
             "requester_undeliverable": bool(undeliverable_among([ticket.requester.email]))}
 
 
@@ -133,7 +139,7 @@ def reply_context(request, ticket: Ticket, *, form: ReplyForm | None = None, sta
 def ticket_detail_context(request, ticket: Ticket, *, reply_form: ReplyForm | None = None,
                           stale: dict | None = None) -> dict[str, Any]:
     return {
-        **timeline_context(request, ticket), **panel_context(request, ticket), **related_context(request, ticket),
+        **timeline_context(request, ticket), **panel_context(request, ticket), **permissions(request.user, ticket),
         **reply_context(request, ticket, form=reply_form, stale=stale),
         "optional_partials": optional_partials(),
         "heartbeat_seconds": HEARTBEAT_SECONDS,

@@ -175,14 +175,31 @@ def actor_name(event: TicketEvent) -> str:
     return str(ActorKind(event.actor_kind).label) if event.actor_kind in ActorKind.values else event.actor_kind
 
 
-def build_timeline(*, user, ticket) -> list[TimelineItem]:
-    """Messages and events in time order; consecutive events form one collapsible group."""
-    messages = list(message_list_for_user(user=user, ticket=ticket))
-    events = [e for e in event_list_for_user(user=user, ticket=ticket) if e.type not in HIDDEN_EVENTS]
+def build_timeline(*, user, ticket, latest: int | None = None) -> list[TimelineItem]:
+    """Messages and events in time order; consecutive events form one collapsible group. ``latest=N`` keeps the
+    newest N entries (messages and events) and reads no more than that from the database."""
+    return build_timeline_window(user=user, ticket=ticket, latest=latest)[0]
+
+
+def build_timeline_window(*, user, ticket, latest: int | None = None) -> tuple[list[TimelineItem], bool]:
+    """``build_timeline`` and whether older entries were left out."""
+    message_qs = message_list_for_user(user=user, ticket=ticket)
+    event_qs = event_list_for_user(user=user, ticket=ticket).exclude(type__in=HIDDEN_EVENTS)
+    if latest is not None:
+        # The newest ``latest`` + 1 of each kind hold the newest ``latest`` of both together (the one extra
+        # tells whether anything is older).
+        messages = list(message_qs.reverse()[:latest + 1])[::-1]
+        events = list(event_qs.reverse()[:latest + 1])[::-1]
+    else:
+        messages, events = list(message_qs), list(event_qs)
     entries: list[tuple[Any, int, int, Any]] = [(m.created_at, 0, m.pk, m) for m in messages]
     # The creation event heads the thread; other events follow the message they came with (same instant).
     entries += [(e.created_at, -1 if e.type == E.TICKET_CREATED else 1, e.pk, e) for e in events]
     entries.sort(key=lambda entry: entry[:3])
+    earlier = latest is not None and len(entries) > latest
+    if earlier:
+        entries = entries[-latest:]
+        events = [entry[3] for entry in entries if not isinstance(entry[3], Message)]
     custom_fields = custom_field_definitions() if any(e.type == E.FIELDS_CHANGED for e in events) else {}
     items: list[TimelineItem] = []
     for created_at, _order, _pk, obj in entries:
@@ -194,4 +211,4 @@ def build_timeline(*, user, ticket) -> list[TimelineItem]:
             items[-1].events.append(row)
         else:
             items.append(TimelineItem(kind="events", created_at=created_at, events=[row]))
-    return items
+    return items, earlier
