@@ -33,14 +33,22 @@ class PythonSelect(forms.Select):
     ticket page's time."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], _attrs(widget["attrs"]))]
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(format_html('<optgroup label="{}">', group_name))
-            parts += [format_html('<option value="{}"{}>{}</option>', str(option["value"]), _attrs(option["attrs"]),
-                                  option["label"]) for option in options]
-            if group_name:
+        # ChoiceWidget.optgroups and create_option, without a dict per option: the first matching value is
+        # selected; a choice whose label is a list is an option group.
+        selected = set(self.format_value(value))
+        found = False
+        parts = [format_html('<select name="{}"{}>', name, _attrs(self.build_attrs(self.attrs, attrs)))]
+        for group_value, group_label in self.choices:
+            grouped = isinstance(group_label, list | tuple)
+            if grouped:
+                parts.append(format_html('<optgroup label="{}">', group_value))
+            for option_value, option_label in group_label if grouped else [(group_value, group_label)]:
+                option_value = "" if option_value is None else str(option_value)
+                chosen = not found and option_value in selected
+                found = found or chosen
+                parts.append(format_html('<option value="{}"{}>{}</option>', option_value,
+                                         mark_safe(" selected") if chosen else "", option_label))  # noqa: S308
+            if grouped:
                 parts.append("</optgroup>")
         parts.append("</select>")
         return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped by format_html
