@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
@@ -90,6 +91,7 @@ def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
 def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = None,
                   error: str = "") -> dict[str, Any]:
     perms = permissions(request.user, ticket)
+    prefetch_related_objects([ticket], "tags")  # the form and the read-only list both read them: one query
     if perms["can_edit"] and form is None:
         form = TicketFieldsForm(ticket=ticket)
     return {"ticket": ticket, "panel_form": form, "panel_error": error, **perms,
