@@ -51,7 +51,8 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     Subscriber("webhooks", "atende.integrations.subscribers.webhooks_on_events"),
     Subscriber("surveys", "atende.surveys.subscribers.surveys_on_events"),
     Subscriber("reports", "atende.reports.events.rollups_mark_on_events"),
-    Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events"),
+    # After SLA: an acknowledgement states the expected reply time of the policy applied.
+    Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events", after=("sla",)),
 )
 
 # Called after commit with the full payload (ticket fields included); allowed to be lost.

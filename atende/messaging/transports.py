@@ -3,6 +3,9 @@ client library would make simpler). ``message_send`` sends one text (or WhatsApp
 platform's message id; ``media_download`` fetches a file an incoming message announced.
 
 Errors raise ``TransportError`` with ``retryable`` set for what a later attempt may fix (network, 429, 5xx).
+
+``MessagingTransport`` is the outbound engine's ``messaging`` transport (``settings.OUTBOUND_TRANSPORTS``): the
+only way a message leaves for Telegram or WhatsApp.
 """
 
 from __future__ import annotations
@@ -12,9 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from django.conf import settings
+from django.db.models import F
+from django.utils.translation import gettext as _
 
 from atende.messaging.choices import Platform
-from atende.messaging.connectors import connector_config
+from atende.messaging.connectors import connector_config, connector_enabled
+from atende.messaging.selectors import reply_refusal
+from atende.messaging.services.outbound import conversation_attempt_recorded, conversation_row, conversation_sent
+from atende.outbound.choices import DeliveryStatus
+from atende.outbound.models import Delivery, DeliveryAttempt
+from atende.outbound.transports import DeliveryFailed, SendResult, Transport
 from atende.tickets.services import IncomingFile
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -23,9 +34,10 @@ WHATSAPP_TEXT_LIMIT = 4096
 
 
 class TransportError(Exception):
-    def __init__(self, message: str, *, retryable: bool):
+    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None):
         super().__init__(message)
         self.retryable = retryable
+        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -41,9 +53,11 @@ def _request(method: str, url: str, **kwargs) -> httpx.Response:
     except httpx.HTTPError as exc:
         raise TransportError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
     if response.status_code == 429 or response.status_code >= 500:
-        raise TransportError(f"HTTP {response.status_code}: {response.text[:300]}", retryable=True)
+        raise TransportError(f"HTTP {response.status_code}: {response.text[:300]}", retryable=True,
+                             status_code=response.status_code)
     if response.status_code >= 400:
-        raise TransportError(f"HTTP {response.status_code}: {response.text[:300]}", retryable=False)
+        raise TransportError(f"HTTP {response.status_code}: {response.text[:300]}", retryable=False,
+                             status_code=response.status_code)
     return response
 
 
@@ -131,3 +145,57 @@ def media_download(*, platform: str, media: dict[str, str]) -> IncomingFile | No
     mime = media.get("mime_type") or ""
     name = media.get("filename") or remote_name or f"{media.get('kind', 'file')}{mimetypes.guess_extension(mime) or ''}"
     return IncomingFile(filename=name, content=content, content_type=mime or mimetypes.guess_type(name)[0] or "")
+
+
+# --- the outbound engine's transport -----------------------------------------------------------------------------
+
+class MessagingTransport(Transport):
+    """Sends one queued message (``payload``: platform, address, text, optional WhatsApp template). A temporary
+    failure (network, 429, 5xx) is retried with the engine's backoff; a refusal for good (the platform's 4xx,
+    WhatsApp's closed 24-hour window, a connector that is not configured) ends the delivery at once, given up
+    with the reason, which the ticket's timeline shows."""
+
+    name = "messaging"
+    lease_seconds = 60  # one send is at most a 15-second request
+
+    def send(self, delivery: Delivery) -> SendResult:
+        payload = delivery.payload
+        platform, row = payload["platform"], conversation_row(delivery)
+        if row is not None and row.external_id:  # sent by an attempt whose result was lost: never twice
+            return SendResult(external_id=row.external_id)
+        if not connector_enabled(platform):
+            _refuse(delivery, _("the %(platform)s connector is not configured (see docs/channels.md).")
+                    % {"platform": Platform(platform).label})
+        template_data = payload.get("template")
+        refusal = reply_refusal(row.ticket) if row is not None and not template_data else ""
+        if refusal:
+            _refuse(delivery, refusal)
+        template = Template(name=template_data["name"], language=template_data["language"],
+                            parameters=tuple(template_data.get("parameters") or ())) if template_data else None
+        try:
+            external_id = message_send(platform=platform, address=payload["address"], text=payload.get("text", ""),
+                                       template=template)
+        except TransportError as exc:
+            if not exc.retryable:
+                _refuse(delivery, str(exc), status_code=exc.status_code)
+            raise DeliveryFailed(str(exc)[:2000], status_code=exc.status_code) from None
+        conversation_sent(delivery=delivery, external_id=external_id)
+        return SendResult(status_code=200, external_id=external_id)
+
+    def max_attempts(self) -> int:
+        return int(getattr(settings, "MESSAGING_OUTBOUND_MAX_ATTEMPTS", 6))
+
+    def retry_base_seconds(self) -> float:
+        return float(getattr(settings, "MESSAGING_OUTBOUND_RETRY_BASE_SECONDS", 30))
+
+    def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
+        if delivery.status != DeliveryStatus.SENT:
+            conversation_attempt_recorded(delivery=delivery, error=delivery.last_error,
+                                          given_up=delivery.status == DeliveryStatus.GIVEN_UP)
+
+
+def _refuse(delivery: Delivery, reason: str, *, status_code: int | None = None) -> None:
+    """A refusal no later attempt can change: this attempt becomes the last one, so the engine records it as
+    failed and gives up at once (``attempt_recorded`` then puts the reason on the ticket)."""
+    Delivery.objects.filter(pk=delivery.pk).update(max_attempts=F("attempts"))
+    raise DeliveryFailed(reason[:2000], status_code=status_code)

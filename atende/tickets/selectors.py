@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
@@ -117,3 +122,27 @@ def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
     if isinstance(route, dict) and route.get("transport") and route.get("address"):
         return {"transport": str(route["transport"]), "address": str(route["address"])}
     return None
+
+
+# What to tell a customer about the first reply (the contact form's page and acknowledgements on every channel);
+# the minutes are the first-reply target of the SLA policy that applies, which the callers read.
+def expected_reply_text(minutes: int | None, *, language: str = "") -> str:
+    """"We usually answer within 4 business hours", in ``language`` (empty when there is no target)."""
+    if not minutes:
+        return ""
+    with translation.override(language or translation.get_language()):
+        if minutes < 60:
+            return ngettext("We usually answer within %(count)d business minute.",
+                            "We usually answer within %(count)d business minutes.", minutes) % {"count": minutes}
+        if minutes < 24 * 60 or minutes % (24 * 60):
+            hours = math.ceil(minutes / 60)
+            return ngettext("We usually answer within %(count)d business hour.",
+                            "We usually answer within %(count)d business hours.", hours) % {"count": hours}
+        days = minutes // (24 * 60)
+        return ngettext("We usually answer within %(count)d business day.",
+                        "We usually answer within %(count)d business days.", days) % {"count": days}
+
+
+def no_target_text(*, language: str = "") -> str:
+    with translation.override(language or translation.get_language()):
+        return _("We will answer as soon as possible.")

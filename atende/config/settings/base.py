@@ -338,6 +338,7 @@ EMAIL_OUTBOUND_RETRY_BASE_SECONDS = int(os.environ.get("EMAIL_OUTBOUND_RETRY_BAS
 OUTBOUND_TRANSPORTS = {
     "mail": "atende.email_channel.transports.MailTransport",
     "webhook": "atende.integrations.transports.WebhookTransport",
+    "messaging": "atende.messaging.transports.MessagingTransport",  # Telegram and WhatsApp
 }
 
 # Live chat (atende.chat, docs/chat.md)

@@ -1,8 +1,12 @@
 """Agents' public replies on a ticket whose customer last wrote from a messaging app go back through that app.
 
-``conversation_reply_deliver`` sends one reply (idempotent: a reply already sent is not sent again), records the
-attempt on a ``ConversationMessage`` (queued → sent, later delivered/read by receipts, or failed with the
-platform's reason) and, when the platform refuses it for good, records a NOTIFICATION_FAILED event on the ticket.
+They leave through the outbound engine (``atende.outbound``) like every other message: the events subscriber
+only queues a ``Delivery`` (transport ``messaging``, keyed per event and conversation, so a batch handled twice
+queues it once), and ``messaging.transports.MessagingTransport`` sends it outside any transaction, with the
+engine's retries, backoff and attempt log. A ``ConversationMessage`` per reply carries the platform's view of it
+(queued → sent, later delivered/read by receipts, or failed with the platform's reason); a reply the platform
+refuses for good, or that the engine gives up on, is shown on the ticket's timeline (NOTIFICATION_FAILED, as for
+mail).
 """
 
 from __future__ import annotations
@@ -17,75 +21,91 @@ from atende.accounts.models import User
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.messaging.choices import DeliveryState, Direction, Platform
-from atende.messaging.connectors import connector_enabled
 from atende.messaging.models import ConversationMessage, WhatsAppTemplate
-from atende.messaging.selectors import messaging_route, reply_refusal
-from atende.messaging.transports import Template, TransportError, message_send
+from atende.messaging.selectors import messaging_route
+from atende.outbound.models import Delivery
+from atende.outbound.services import delivery_enqueue
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import Message, Ticket
 from atende.tickets.services import message_add_reply, record_event
 
 logger = logging.getLogger(__name__)
+TRANSPORT = "messaging"  # its name in settings.OUTBOUND_TRANSPORTS
+
+
+def delivery_key(*, event_id: int, platform: str, address: str, kind: str = "reply") -> str:
+    """``"<event id>:messaging:<platform>:<address>"``: one send per event and conversation."""
+    suffix = "" if kind == "reply" else f":{kind}"
+    return f"{event_id}:messaging:{platform}:{address}{suffix}"
 
 
 @transaction.atomic
-def _claim(message: Message, route: dict[str, str]) -> ConversationMessage | None:
-    row, created = ConversationMessage.objects.select_for_update().get_or_create(
-        message=message, direction=Direction.OUTBOUND,
-        defaults={"platform": route["transport"], "address": route["address"], "ticket": message.ticket,
-                  "customer": message.ticket.requester, "state": DeliveryState.QUEUED})
-    if not created and row.state not in (DeliveryState.QUEUED,):
-        return None  # sent (or failed for good) already
-    return row
-
-
-def conversation_reply_deliver(*, message_id: int) -> ConversationMessage | None:
-    """Send the agent reply ``message_id`` on the ticket's messaging route (None when it has none). Network I/O
-    happens outside any transaction; a temporary failure raises ``TransportError`` so the queue retries."""
+def conversation_reply_enqueue(*, message_id: int, event_id: int) -> Delivery | None:
+    """Queue the agent reply ``message_id`` on the ticket's messaging route (None when it has none, or when it is
+    not an agent's public reply). Runs in the events subscriber's transaction; nothing is sent here."""
     message = Message.objects.select_related("ticket", "ticket__requester").filter(pk=message_id).first()
     if message is None or message.kind != MessageKind.REPLY or message.author_kind != "agent":
         return None
     route = messaging_route(message.ticket)
     if route is None:
         return None
-    row = _claim(message, route)
-    if row is None:
-        return None
-    if not connector_enabled(row.platform):
-        return _fail(row, _("the %(platform)s connector is not configured (see docs/channels.md).")
-                     % {"platform": row.get_platform_display()})
-    template_data = (message.metadata or {}).get("whatsapp_template")
-    refusal = "" if template_data else reply_refusal(message.ticket)
-    if refusal:
-        return _fail(row, refusal)
-    template = Template(name=template_data["name"], language=template_data["language"],
-                        parameters=tuple(template_data.get("parameters") or ())) if template_data else None
-    try:
-        external_id = message_send(platform=row.platform, address=row.address, text=message.body_text,
-                                   template=template)
-    except TransportError as exc:
-        if exc.retryable:
-            ConversationMessage.objects.filter(pk=row.pk).update(error=str(exc)[:2000], updated_at=timezone.now())
-            raise
-        return _fail(row, str(exc))
-    ConversationMessage.objects.filter(pk=row.pk).update(external_id=external_id, state=DeliveryState.SENT,
-                                                         error="", updated_at=timezone.now())
-    row.refresh_from_db()
-    return row
+    row, _created = ConversationMessage.objects.get_or_create(
+        message=message, direction=Direction.OUTBOUND,
+        defaults={"platform": route["transport"], "address": route["address"], "ticket": message.ticket,
+                  "customer": message.ticket.requester, "state": DeliveryState.QUEUED})
+    payload = {"platform": row.platform, "address": row.address, "text": message.body_text,
+               "conversation_message_id": row.pk, "message_id": message.pk,
+               "template": (message.metadata or {}).get("whatsapp_template")}
+    return delivery_enqueue(transport=TRANSPORT, target=f"{row.platform}:{row.address}", payload=payload,
+                            key=delivery_key(event_id=event_id, platform=row.platform, address=row.address),
+                            ticket_id=message.ticket_id, source="messaging", kind="agent_reply", event_id=event_id)
 
 
 @transaction.atomic
-def _fail(row: ConversationMessage, reason: str) -> ConversationMessage:
-    """A refusal for good: the row says why, and so does the ticket's timeline (a NOTIFICATION_FAILED event, as
-    for mail that could not be delivered; it does not change the ticket, so no agent's open form goes stale)."""
-    row.state, row.error = DeliveryState.FAILED, reason[:2000]
-    row.save(update_fields=["state", "error", "updated_at"])
-    record_event(row.ticket, TicketEventType.NOTIFICATION_FAILED, actor=Actor.system(), data={
-        "kind": "messaging_reply", "channel": row.platform, "recipients": [row.address], "attempts": 1,
-        "error": _("not delivered on %(platform)s: %(reason)s") % {
-            "platform": row.get_platform_display(), "reason": reason[:400]},
-        "message_id": row.message_id})
-    return row
+def conversation_ack_enqueue(*, ticket: Ticket, event_id: int, text: str) -> Delivery | None:
+    """Queue the acknowledgement ``text`` to the customer who opened ``ticket`` from a messaging app."""
+    route = messaging_route(ticket)
+    if route is None or not text:
+        return None
+    payload = {"platform": route["transport"], "address": route["address"], "text": text}
+    return delivery_enqueue(transport=TRANSPORT, target=f"{route['transport']}:{route['address']}", payload=payload,
+                            key=delivery_key(event_id=event_id, platform=route["transport"],
+                                             address=route["address"], kind="ack"),
+                            ticket_id=ticket.pk, source="messaging", kind="acknowledgement", event_id=event_id)
+
+
+def conversation_row(delivery: Delivery) -> ConversationMessage | None:
+    row_id = delivery.payload.get("conversation_message_id")
+    return ConversationMessage.objects.filter(pk=row_id).first() if row_id else None
+
+
+def conversation_sent(*, delivery: Delivery, external_id: str) -> None:
+    """The platform took the reply: the row is sent (a receipt may already have moved it further)."""
+    ConversationMessage.objects.filter(pk=delivery.payload.get("conversation_message_id"),
+                                       state__in=[DeliveryState.QUEUED, DeliveryState.FAILED]).update(
+        external_id=external_id, state=DeliveryState.SENT, error="", updated_at=timezone.now())
+
+
+def conversation_attempt_recorded(*, delivery: Delivery, error: str, given_up: bool) -> None:
+    """Inside the engine's transaction that records an attempt: a failure is noted on the row; a give-up (the
+    last attempt, or a refusal for good) marks it failed and says why on the ticket's timeline."""
+    row = conversation_row(delivery)
+    if row is not None and row.state in (DeliveryState.QUEUED, DeliveryState.FAILED):
+        row.error = error[:2000]
+        row.state = DeliveryState.FAILED if given_up else row.state
+        row.save(update_fields=["state", "error", "updated_at"])
+    if not given_up or not delivery.ticket_id:
+        return
+    ticket = Ticket.objects.filter(pk=delivery.ticket_id).first()
+    if ticket is None:
+        return
+    platform = Platform(delivery.payload["platform"]).label
+    record_event(ticket, TicketEventType.NOTIFICATION_FAILED, actor=Actor.system(), data={
+        "kind": "messaging_reply" if delivery.kind == "agent_reply" else f"messaging_{delivery.kind}",
+        "channel": delivery.payload["platform"], "recipients": [delivery.payload["address"]],
+        "attempts": delivery.attempts, "outbound_id": delivery.pk,
+        "error": _("not delivered on %(platform)s: %(reason)s") % {"platform": platform, "reason": error[:400]},
+        "message_id": delivery.payload.get("message_id")})
 
 
 @transaction.atomic

@@ -1,23 +1,29 @@
-"""Agents' replies go back on the channel the customer last used on the ticket, through the platform's send API
-(the loopback stand-in), with WhatsApp's 24-hour window, templates, receipts, retries and failures."""
+"""Agents' replies go back on the channel the customer last used on the ticket, through the outbound engine's
+``messaging`` transport and the platform's send API (the loopback stand-in, a real HTTP server), with WhatsApp's
+24-hour window, templates, receipts, retries and failures."""
 
 import datetime as dt
-import json
 
 import pytest
 from django.urls import reverse
 
 from atende.core.actor import Actor
+from atende.core.models import SubscriberCursor
+from atende.core.outbox.drain import drain_inline
 from atende.messaging.models import ConversationMessage, WhatsAppTemplate
-from atende.messaging.services.outbound import conversation_reply_deliver
 from atende.messaging.tests.conftest import fixture
 from atende.messaging.tests.test_webhooks import post_telegram, post_whatsapp
-from atende.messaging.transports import TransportError
 from atende.outbound.models import Delivery
+from atende.outbound.services import deliveries_drain
 from atende.tickets.models import Ticket
 from atende.tickets.services import message_add_reply
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_acknowledgements(settings):
+    settings.MESSAGING_SEND_ACKNOWLEDGEMENTS = False  # only the replies reach the stand-in (see test_acks.py)
 
 
 def failure_reason(ticket) -> str:
@@ -44,11 +50,42 @@ def test_agent_reply_goes_back_on_telegram_and_not_by_email(client, connectors, 
     assert not Delivery.objects.filter(transport="mail", kind="agent_reply").exists()
 
 
-def test_a_delivered_reply_is_never_sent_twice(client, connectors, agent, django_capture_on_commit_callbacks):
+def replies_queued() -> list[Delivery]:
+    return list(Delivery.objects.filter(transport="messaging", kind="agent_reply").order_by("id"))
+
+
+def drain_due() -> None:
+    """What the minute's drain does once a retry is due."""
+    Delivery.objects.filter(status="failed").update(next_attempt_at=dt.datetime.now(dt.UTC))
+    deliveries_drain()
+
+
+def test_one_reply_is_one_delivery_and_one_post(client, connectors, agent, django_capture_on_commit_callbacks):
     post_telegram(client, fixture("telegram_text.json"))
     message = reply(Ticket.objects.get(), agent, "Once.", django_capture_on_commit_callbacks)
-    assert conversation_reply_deliver(message_id=message.pk) is None
+    [delivery] = replies_queued()
+    assert (delivery.status, delivery.target, delivery.ticket_id) == ("sent", "telegram:1111111", message.ticket_id)
+    assert [a.outcome for a in delivery.attempt_log.all()] == ["sent"]
     assert len(connectors.sent("/sendMessage")) == 1
+    drain_due()  # nothing left to send
+    assert len(connectors.sent("/sendMessage")) == 1
+
+
+def test_a_batch_handled_twice_sends_once(client, connectors, agent, django_capture_on_commit_callbacks):
+    """The dispatcher hands the same events to the subscriber again (its cursor went back, as after a crash
+    between the send and the cursor's commit): the key finds the queued delivery, nothing more is posted."""
+    post_telegram(client, fixture("telegram_text.json"))
+    ticket = Ticket.objects.get()
+    message = reply(ticket, agent, "Just once.", django_capture_on_commit_callbacks)
+    event = ticket.events.get(type="REPLY_ADDED", data__message_id=message.pk)
+    assert SubscriberCursor.objects.filter(subscriber="messaging", position__gte=event.pk).exists()
+    SubscriberCursor.objects.filter(subscriber="messaging").update(position=event.pk - 1, gaps=[])
+    with django_capture_on_commit_callbacks(execute=True):
+        drain_inline()
+    assert not SubscriberCursor.objects.filter(subscriber="messaging", position__lt=event.pk).exists()
+    assert len(replies_queued()) == 1
+    drain_due()
+    assert [r["json"]["text"] for r in connectors.sent("/sendMessage")] == ["Just once."]
 
 
 def test_customer_who_then_writes_by_email_gets_email(client, connectors, agent, django_capture_on_commit_callbacks):
@@ -129,36 +166,72 @@ def test_reply_made_elsewhere_outside_the_window_is_refused_with_a_note(client, 
     reply(ticket, agent, "via the API", django_capture_on_commit_callbacks)
     row = ConversationMessage.objects.get(direction="out")
     assert row.state == "failed" and "24 hours" in row.error
-    assert "not delivered on WhatsApp" in failure_reason(ticket)
+    assert "not delivered on WhatsApp" in failure_reason(ticket) and "24 hours" in failure_reason(ticket)
+    [delivery] = replies_queued()
+    assert (delivery.status, delivery.attempts) == ("given_up", 1) and "24 hours" in delivery.last_error
+    assert [a.outcome for a in delivery.attempt_log.all()] == ["failed"]
     assert connectors.sent("/messages") == []
 
 
-def test_temporary_failure_is_retried_and_a_refusal_is_visible(client, connectors, agent):
+def test_a_5xx_is_retried_with_backoff_then_delivered(client, connectors, agent,
+                                                     django_capture_on_commit_callbacks):
     post_telegram(client, fixture("telegram_text.json"))
     ticket = Ticket.objects.get()
-    message = message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="Retry me")
-    connectors.fail_next = [503]
-    with pytest.raises(TransportError):
-        conversation_reply_deliver(message_id=message.pk)
-    row = ConversationMessage.objects.get(direction="out")
-    assert row.state == "queued" and "503" in row.error
-    assert conversation_reply_deliver(message_id=message.pk).state == "sent"
-    second = message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="Refused")
+    connectors.fail_next = [500]
+    message = reply(ticket, agent, "Retry me", django_capture_on_commit_callbacks)
+    [delivery] = replies_queued()
+    assert delivery.status == "failed" and delivery.next_attempt_at > dt.datetime.now(dt.UTC)
+    row = ConversationMessage.objects.get(direction="out", message=message)
+    assert row.state == "queued" and "500" in row.error
+    deliveries_drain()  # not due yet: nothing is sent
+    assert len(connectors.sent("/sendMessage")) == 1
+    drain_due()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert [(a.number, a.outcome, a.status_code) for a in delivery.attempt_log.all()] == [
+        (1, "failed", 500), (2, "sent", 200)]
+    row.refresh_from_db()
+    assert row.state == "sent" and row.external_id == delivery.external_id
+    assert [r["json"]["text"] for r in connectors.sent("/sendMessage")] == ["Retry me", "Retry me"]
+    assert not ticket.events.filter(type="NOTIFICATION_FAILED").exists()
+
+
+def test_a_refusal_gives_up_at_once_and_the_ticket_says_why(client, connectors, agent,
+                                                            django_capture_on_commit_callbacks):
+    post_telegram(client, fixture("telegram_text.json"))
+    ticket = Ticket.objects.get()
     connectors.fail_next = [400]
-    assert conversation_reply_deliver(message_id=second.pk).state == "failed"
-    assert "not delivered on Telegram" in failure_reason(ticket)
-    assert json.dumps(connectors.sent("/sendMessage")[-1]["json"]) == json.dumps(
-        {"chat_id": "1111111", "text": "Refused"})
+    reply(ticket, agent, "Refused", django_capture_on_commit_callbacks)
+    [delivery] = replies_queued()
+    assert (delivery.status, delivery.attempts) == ("given_up", 1)
+    assert "not delivered on Telegram" in failure_reason(ticket) and "HTTP 400" in failure_reason(ticket)
+    assert ConversationMessage.objects.get(direction="out").state == "failed"
+    drain_due()
+    assert len(connectors.sent("/sendMessage")) == 1
 
 
-def test_without_a_configured_connector_nothing_is_attempted_and_the_ticket_says_why(client, connectors, agent,
-                                                                                    settings):
+def test_the_last_failed_attempt_gives_up_visibly(client, connectors, agent, settings,
+                                                  django_capture_on_commit_callbacks):
+    settings.MESSAGING_OUTBOUND_MAX_ATTEMPTS = 2
+    post_telegram(client, fixture("telegram_text.json"))
+    ticket = Ticket.objects.get()
+    connectors.fail_next = [503, 502]
+    reply(ticket, agent, "Down", django_capture_on_commit_callbacks)
+    drain_due()
+    [delivery] = replies_queued()
+    assert (delivery.status, delivery.attempts) == ("given_up", 2)
+    event = ticket.events.get(type="NOTIFICATION_FAILED")
+    assert event.data["outbound_id"] == delivery.pk and event.data["attempts"] == 2 and "502" in event.data["error"]
+
+
+def test_without_a_configured_connector_nothing_is_attempted_and_the_ticket_says_why(
+        client, connectors, agent, settings, django_capture_on_commit_callbacks):
     post_telegram(client, fixture("telegram_text.json"))
     ticket = Ticket.objects.get()
     settings.ATENDE_MESSAGING = {**settings.ATENDE_MESSAGING, "telegram": {"bot_token": "", "webhook_secret": "",
                                                                            "api_base": connectors.base}}
-    message = message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="Hello")
-    assert conversation_reply_deliver(message_id=message.pk).state == "failed"
+    reply(ticket, agent, "Hello", django_capture_on_commit_callbacks)
+    assert replies_queued()[0].status == "given_up"
     assert "connector is not configured" in failure_reason(ticket)
     assert not ticket.messages.filter(kind="note").exists()
     assert connectors.sent("/sendMessage") == []
