@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.accounts.choices import IdentityKind
+from atende.accounts.identities import customer_find_or_create
 from atende.accounts.models import User
-from atende.accounts.services import customer_get_or_create, normalize_email
+from atende.accounts.services import normalize_email
 from atende.chat import realtime
 from atende.chat.answerer import Answer, get_answerer
 from atende.chat.choices import ChatOutcome, ChatStatus
@@ -49,13 +51,14 @@ def _visitor_email(email: str, *, required: bool) -> str:
 
 
 def visitor_contact(*, session: ChatSession) -> User:
-    """The customer a conversation belongs to: matched by email when one is known; otherwise a contact reachable
-    only through this chat. (When customers gain channel identities, the email-less case becomes a contact with
-    a ``chat`` identity; this function is the one place to change.)"""
+    """The customer a conversation belongs to, found through their contact identity: the email identity when the
+    visitor gave one (an existing customer with that address is matched); otherwise a customer without an email,
+    known by a ``chat`` identity whose value is the visitor id."""
     if session.email:
-        return customer_get_or_create(email=session.email, name=session.name, locale=session.language)
-    return customer_get_or_create(email=f"visitor-{session.visitor_id}@chat.invalid",
-                                  name=session.name or _("Chat visitor"), locale=session.language)
+        return customer_find_or_create(kind=IdentityKind.EMAIL, value=session.email, name=session.name,
+                                       locale=session.language)
+    return customer_find_or_create(kind=IdentityKind.CHAT, value=session.visitor_id,
+                                   name=session.name or _("Chat visitor"), locale=session.language)
 
 
 def deflection_key(visitor_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from atende.accounts.models import User
 from atende.chat import realtime
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
@@ -85,10 +86,19 @@ def test_without_articles_or_with_the_bot_off_it_goes_straight_to_the_queue(widg
     assert [r["from"] for r in session_messages(session)] == ["visitor"]
 
 
-def test_visitor_without_email_becomes_a_chat_only_contact(widget):
-    session = chat_handover(session=start(widget, question="zzqx"))
-    assert session.customer.email.endswith("@chat.invalid")
-    assert session.customer.is_customer
+def test_visitor_without_email_becomes_a_customer_known_by_a_chat_identity(widget):
+    session = chat_handover(session=start(widget, question="zzqx", name="Dora"))
+    customer = session.customer
+    assert customer.is_customer and customer.email is None and customer.name == "Dora"
+    assert [(i.kind, i.value) for i in customer.identities.all()] == [("chat", session.visitor_id)]
+    assert session.ticket.requester == customer
+
+
+def test_visitor_with_an_email_is_matched_to_the_existing_customer(widget, customer):
+    before = User.objects.count()
+    session = chat_handover(session=start(widget, question="zzqx", email=customer.email.upper()))
+    assert session.customer == customer and User.objects.count() == before
+    assert not customer.identities.filter(kind="chat").exists()
 
 
 def test_identify_signature_trusts_the_email_and_a_wrong_one_is_ignored(widget, article):
