@@ -53,6 +53,7 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     Subscriber("reports", "atende.reports.events.rollups_mark_on_events"),
     # After SLA: an acknowledgement states the expected reply time of the policy applied.
     Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events", after=("sla",)),
+    Subscriber("chat", "atende.chat.subscribers.chat_on_events"),
 )
 
 # Called after commit with the full payload (ticket fields included); allowed to be lost.

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = b"https://shop.example"
 
 
-async def receive_until(socket, predicate, *, timeout: float = 15) -> dict:
+async def receive_until(socket, predicate, *, timeout: float = 60) -> dict:
     """Skip unrelated frames until one matches (generous timeout: a first call imports a lot on a busy machine)."""
     while True:
         frame = await socket.receive_json_from(timeout=timeout)
@@ -41,7 +41,7 @@ async def visitor(widget, token: str = "") -> tuple[WebsocketCommunicator, dict]
     ok, _ = await socket.connect()
     assert ok
     await socket.send_json_to({"action": "hello", "token": token})
-    hello = await socket.receive_json_from(timeout=15)
+    hello = await socket.receive_json_from(timeout=60)
     assert hello["type"] == "hello"
     return socket, hello
 
@@ -181,3 +181,88 @@ def test_customers_cannot_open_the_agent_socket(customer):
         return await socket.connect()
 
     assert async_to_sync(scenario)() == (False, 4403)
+
+
+def console_reply(client, ticket_id: int, text: str):
+    """An agent's public reply written on the console's ticket page (not the chat workspace)."""
+    from django.urls import reverse
+
+    from atende.tickets.models import Ticket
+
+    ticket = Ticket.objects.get(pk=ticket_id)
+    response = client.post(reverse("console:ticket_reply", args=[ticket.number]),
+                           {"kind": "reply", "body": text, "expected_version": ticket.version})
+    assert response.status_code in (200, 302), response.content[:500]
+    return ticket.messages.filter(body_text=text).get()
+
+
+def test_a_reply_from_the_ticket_page_reaches_the_open_widget_once(widget, agent, client):
+    """The reply written on the ticket page is pushed to the visitor's widget (and to the workspace), not emailed;
+    a reply written in the workspace is pushed once, not a second time by the ticket-page path."""
+    from asgiref.sync import sync_to_async
+
+    from atende.outbound.models import Delivery
+
+    agent.availability = Availability.ONLINE
+    agent.save()
+    cookie = session_cookie(agent)
+    client.force_login(agent)
+
+    async def scenario():
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        guest, _hello = await visitor(widget)
+        await guest.send_json_to({"action": "start", "question": "zzqx nothing matches", "email": "vi@example.com"})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "queued")
+        session = await database_sync_to_async(ChatSession.objects.get)()
+        await desk.send_json_to({"action": "open", "session_id": session.pk})
+        await receive_until(desk, lambda f: f["type"] == "conversation")
+        await desk.send_json_to({"action": "accept", "session_id": session.pk})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "active")
+        await desk.send_json_to({"action": "reply", "session_id": session.pk, "text": "From the workspace",
+                                 "cid": "w1"})
+        first = await receive_until(guest, lambda f: f["type"] == "message")
+        message = await sync_to_async(console_reply)(client, session.ticket_id, "From the ticket page")
+        frames = [first]
+        while frames[-1]["message"]["text"] != "From the ticket page":
+            frames.append(await receive_until(guest, lambda f: f["type"] == "message"))
+        seen = await receive_until(desk, lambda f: f["type"] == "event" and f["event"].get("type") == "message"
+                                   and f["event"]["message"]["text"] == "From the ticket page")
+        await guest.disconnect()
+        await desk.disconnect()
+        return message, frames, seen
+
+    message, frames, seen = async_to_sync(scenario)()
+    assert [(f["message"]["from"], f["message"]["text"]) for f in frames] == [
+        ("agent", "From the workspace"), ("agent", "From the ticket page")]
+    assert frames[-1]["message"]["id"] == f"m{message.pk}" and seen["event"]["message"]["from"] == "agent"
+    message.refresh_from_db()
+    assert message.channel == "chat"
+    assert not Delivery.objects.filter(transport="mail", kind="agent_reply").exists()
+
+
+def test_after_the_visitor_left_a_ticket_page_reply_waits_and_the_widget_shows_it_on_return(widget, agent, client):
+    """No email known: the reply stays on the ticket; the visitor's widget shows it when they come back."""
+    from asgiref.sync import sync_to_async
+
+    from atende.outbound.models import Delivery
+
+    client.force_login(agent)
+
+    async def scenario():
+        guest, hello = await visitor(widget)
+        await guest.send_json_to({"action": "start", "question": "zzqx nothing matches"})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "queued")
+        await guest.send_json_to({"action": "end"})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "ended")
+        await guest.disconnect()
+        session = await database_sync_to_async(ChatSession.objects.get)()
+        await sync_to_async(console_reply)(client, session.ticket_id, "Answer while you were away")
+        again, resumed = await visitor(widget, hello["token"])
+        await again.disconnect()
+        return resumed
+
+    resumed = async_to_sync(scenario)()
+    assert resumed["messages"][-1]["text"] == "Answer while you were away"
+    assert resumed["messages"][-1]["from"] == "agent"
+    assert not Delivery.objects.filter(transport="mail").exists()

@@ -20,6 +20,7 @@ from atende.chat.services import (
     chat_start,
     chat_transcript_send,
     chat_transfer,
+    chat_visitor_end,
     chat_visitor_message,
     chats_reoffer,
 )
@@ -305,3 +306,39 @@ def test_two_agents_accepting_the_same_chat_at_once_one_wins(widget, agent, othe
     assert sorted(results.values()) == ["accepted", "chat_not_waiting"]
     session.refresh_from_db()
     assert results[session.agent_id] == "accepted"
+
+
+def test_a_ticket_page_reply_after_the_chat_ended_goes_by_email_once(widget, agent, team,
+                                                                   django_capture_on_commit_callbacks):
+    """The visitor gave an email and is gone: the reply from the ticket page is emailed (the usual reply
+    notification), once even when the chat subscriber sees the event twice."""
+    from atende.chat.services.relay import chat_ticket_reply_relay
+    from atende.core.actor import Actor
+    from atende.tickets.services import message_add_reply
+
+    session = chat_handover(session=start(widget, question="zzqx", email="vi@example.com", name="Vi"))
+    chat_visitor_end(session=session)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="By email")
+    [mail] = Delivery.objects.filter(transport="mail", kind="agent_reply")
+    assert mail.payload["to"] == ["vi@example.com"] and "By email" in mail.payload["body_text"]
+    message.refresh_from_db()
+    assert message.channel == "email"
+    event = TicketEvent.objects.get(type=TicketEventType.REPLY_ADDED, data__message_id=message.pk)
+    payload = {"type": event.type, "event_id": event.pk, "ticket_id": event.ticket_id, "data": event.data,
+               "actor_user_id": agent.pk}
+    assert chat_ticket_reply_relay(event=payload) == "emailed"
+    assert Delivery.objects.filter(transport="mail", kind="agent_reply").count() == 1
+
+
+def test_offline_form_tickets_are_answered_by_email_from_the_ticket_page(widget, agent,
+                                                                         django_capture_on_commit_callbacks):
+    from atende.core.actor import Actor
+    from atende.tickets.services import message_add_reply
+
+    session = chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Ana", email="ana@example.com",
+                                  question="Where is my order?", client_ip="10.0.0.9")
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="On its way")
+    assert [d.payload["to"] for d in Delivery.objects.filter(transport="mail", kind="agent_reply")] == [
+        ["ana@example.com"]]

@@ -1,0 +1,50 @@
+"""Agents' public replies written outside the chat workspace (the console's ticket page, the API, automation) on a
+chat's ticket reach the visitor the way the workspace's replies do.
+
+Run by the chat events subscriber (``chat.subscribers``), in the dispatcher's transaction: while the conversation
+is open the reply is pushed to the widget (after the commit, like every chat push); when the visitor is not
+connected (the conversation ended, or the tab is closed) and their email is known, it goes by email instead,
+through the usual reply notification. Without an email it waits on the ticket: the widget shows the whole thread
+when the visitor comes back with the same visitor token. Replies made in the workspace (``chat_session`` in their
+metadata) were pushed when they were written and are left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from atende.chat import realtime
+from atende.chat.choices import ChatStatus
+from atende.chat.models import ChatSession
+from atende.chat.selectors import message_row
+from atende.email_channel.services import notifications_for_event
+from atende.tickets.choices import Channel, MessageKind
+from atende.tickets.models import Message
+
+
+@transaction.atomic
+def chat_ticket_reply_relay(*, event: dict[str, Any]) -> str:
+    """What became of one REPLY_ADDED event: ``"pushed"``, ``"emailed"``, ``"waiting"`` or ``""`` (not a reply
+    for a chat visitor). Idempotent: the email is keyed by the event, a push happens only after the commit."""
+    message_id = (event.get("data") or {}).get("message_id")
+    message = Message.objects.select_related("ticket", "author").filter(pk=message_id).first() if message_id else None
+    if message is None or message.kind != MessageKind.REPLY or message.author_kind != "agent" \
+            or "chat_session" in (message.metadata or {}) or message.ticket.channel != Channel.CHAT:
+        return ""
+    session = ChatSession.objects.filter(ticket_id=message.ticket_id).first()
+    if session is None:
+        return ""
+    is_open = session.status != ChatStatus.ENDED
+    if is_open:
+        realtime.push_to_session(session.pk, {"type": "message", "message": message_row(message)})
+    if is_open and realtime.present("visitor", [session.pk]):
+        return "pushed"
+    if not session.email:
+        return "pushed" if is_open else "waiting"
+    # The reply notification skips chat messages (the widget shows them): this one goes by email, like a
+    # workspace reply to a visitor who left. Keyed per event and address, so a second run queues nothing.
+    Message.objects.filter(pk=message.pk).update(channel=Channel.EMAIL)
+    notifications_for_event(event)
+    return "emailed"
