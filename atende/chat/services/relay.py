@@ -11,9 +11,11 @@ metadata) were pushed when they were written and are left alone.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from atende.chat import realtime
 from atende.chat.choices import ChatStatus
@@ -23,6 +25,10 @@ from atende.email_channel.services import notifications_for_event
 from atende.tickets.choices import Channel, MessageKind
 from atende.tickets.models import Message
 
+# A new subscriber's cursor starts at the oldest live event (core.outbox.dispatch.cursors_ensure): replies older
+# than this are history, never pushed or mailed again when this subscriber first runs on an existing desk.
+RELAY_MAX_AGE = dt.timedelta(days=1)
+
 
 @transaction.atomic
 def chat_ticket_reply_relay(*, event: dict[str, Any]) -> str:
@@ -31,7 +37,8 @@ def chat_ticket_reply_relay(*, event: dict[str, Any]) -> str:
     message_id = (event.get("data") or {}).get("message_id")
     message = Message.objects.select_related("ticket", "author").filter(pk=message_id).first() if message_id else None
     if message is None or message.kind != MessageKind.REPLY or message.author_kind != "agent" \
-            or "chat_session" in (message.metadata or {}) or message.ticket.channel != Channel.CHAT:
+            or "chat_session" in (message.metadata or {}) or message.ticket.channel != Channel.CHAT \
+            or message.created_at < timezone.now() - RELAY_MAX_AGE:
         return ""
     session = ChatSession.objects.filter(ticket_id=message.ticket_id).first()
     if session is None:

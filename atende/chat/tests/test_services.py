@@ -342,3 +342,20 @@ def test_offline_form_tickets_are_answered_by_email_from_the_ticket_page(widget,
         message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="On its way")
     assert [d.payload["to"] for d in Delivery.objects.filter(transport="mail", kind="agent_reply")] == [
         ["ana@example.com"]]
+
+
+def test_replies_from_before_the_relay_existed_are_not_mailed_again(widget, agent, django_capture_on_commit_callbacks):
+    """On an existing desk the chat subscriber's new cursor starts at the oldest event: old replies stay history."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from atende.core.actor import Actor
+    from atende.tickets.services import message_add_reply
+
+    session = chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Ana", email="ana@example.com",
+                                  question="Where is my order?", client_ip="10.0.0.9")
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="Last month",
+                          created_at=timezone.now() - dt.timedelta(days=30))
+    assert not Delivery.objects.filter(transport="mail", kind="agent_reply").exists()
