@@ -171,6 +171,9 @@ def test_reply_made_elsewhere_outside_the_window_is_refused_with_a_note(client, 
     assert (delivery.status, delivery.attempts) == ("given_up", 1) and "24 hours" in delivery.last_error
     assert [a.outcome for a in delivery.attempt_log.all()] == ["failed"]
     assert connectors.sent("/messages") == []
+    client.force_login(agent)
+    page = client.get(reverse("console:ticket", args=[ticket.number])).content.decode()
+    assert "Notification failed" in page  # the timeline line, as for mail given up on
 
 
 def test_a_5xx_is_retried_with_backoff_then_delivered(client, connectors, agent,
