@@ -359,3 +359,21 @@ def test_replies_from_before_the_relay_existed_are_not_mailed_again(widget, agen
         message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="Last month",
                           created_at=timezone.now() - dt.timedelta(days=30))
     assert not Delivery.objects.filter(transport="mail", kind="agent_reply").exists()
+
+
+def test_a_ticket_page_reply_to_an_open_chat_whose_visitor_closed_the_tab_is_emailed(
+        widget, agent, django_capture_on_commit_callbacks):
+    """As for a workspace reply: the visitor is not connected, their email is known, so the reply goes by email."""
+    from atende.core.actor import Actor
+    from atende.tickets.services import message_add_reply
+
+    session = chat_handover(session=start(widget, question="zzqx", email="vi@example.com"))
+    chat_accept(session=session, agent=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="Still there?")
+    assert [d.payload["to"] for d in Delivery.objects.filter(transport="mail", kind="agent_reply")] == [
+        ["vi@example.com"]]
+    realtime.presence_touch("visitor", session.pk, "tab-1")  # back in the widget: pushed, not mailed
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="Welcome back")
+    assert Delivery.objects.filter(transport="mail", kind="agent_reply").count() == 1
