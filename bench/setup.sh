@@ -22,7 +22,7 @@ serve=$!
 started=$(date +%s.%N)
 until curl -fsS "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"database": *"ok"'; do sleep 0.2; done
 cpu=$(awk -v g="$serve" -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); if ($3 == g) t += $12 + $13}
-  END {printf "%.1f", t / hz}' /proc/[0-9]*/stat 2>/dev/null)
+  END {printf "%.1f", t / hz}' /proc/[0-9]*/stat 2>/dev/null || true)
 echo "serve: $(echo "$(date +%s.%N) - $started" | bc | xargs printf '%.1f') s wall to /healthz, $cpu s CPU"
 kill -TERM -- "-$serve"; wait "$serve" || true
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) cores"
