@@ -1,17 +1,15 @@
 """Demo SLA setup for ``atende seed``: a business calendar per demo team, two policies, and SLA on the demo
-tickets, replayed over their history. Idempotent."""
+tickets, replayed over their history set-wise (``services.backfill``). Idempotent."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 
 from atende.accounts.models import Team
-from atende.core.events import events_suppressed
 from atende.sla.models import BusinessCalendar, SlaPolicy
-from atende.sla.services.clocks import sla_apply_to_ticket
+from atende.sla.services.backfill import sla_backfill
 from atende.sla.services.definitions import calendar_save, parse_hours, policy_save
 from atende.tickets.models import Ticket
 
@@ -34,6 +32,16 @@ def _hours(lines: list[str]) -> list[tuple[int, int, int]]:
 def load_demo() -> dict[str, int]:
     if SlaPolicy.objects.filter(name="Urgent and high priority").exists():
         return {}
+    configure_demo()
+    # The demo's tickets have months of history: replay it as if these policies had applied all along, so the
+    # timelines, the "Breaching soon" queue and the reports agree (met and missed targets, dated breaches). The
+    # events written are history, not news: no notifications, escalations or rule runs.
+    applied = sla_backfill(tickets=Ticket.objects.filter(sla_policy_id__isnull=True), now=timezone.now())
+    return {"calendars": BusinessCalendar.objects.count(), "policies": SlaPolicy.objects.count(), "tickets": applied}
+
+
+def configure_demo() -> None:
+    """The demo's calendars and policies, without applying them to any ticket."""
     for slug, (name, tz, hours, holidays) in CALENDARS.items():
         team = Team.objects.filter(slug=slug).first()
         if team is None or BusinessCalendar.objects.filter(name=name).exists():
@@ -52,13 +60,3 @@ def load_demo() -> dict[str, int]:
     policy_save(name="Standard", description="Every other ticket.", conditions={},
                 first_reply_minutes=4 * 60, next_reply_minutes=8 * 60, resolution_minutes=3 * 9 * 60,
                 warn_before_minutes=30, breach_actions=[{"type": "raise_priority"}])
-    now = timezone.now()
-    applied = 0
-    # The demo's tickets have months of history: replay it as if these policies had applied all along, so the
-    # timelines, the "Breaching soon" queue and the reports agree (met and missed targets, dated breaches).
-    # One transaction for the whole replay: one commit instead of one per ticket.
-    with events_suppressed(), transaction.atomic():  # history, not news: no notifications, escalations or rule runs
-        for ticket in Ticket.objects.filter(sla_policy_id__isnull=True).order_by("pk"):
-            sla_apply_to_ticket(ticket=ticket, now=now)
-            applied += 1
-    return {"calendars": BusinessCalendar.objects.count(), "policies": SlaPolicy.objects.count(), "tickets": applied}

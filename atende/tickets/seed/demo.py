@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import random
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -69,13 +70,31 @@ def _configuration(rng: random.Random) -> tuple[list[Organization], dict[str, Te
     return orgs, teams, categories
 
 
+class _DemoLogins:
+    """``user_create`` for the demo logins, hashing each demo password once: the hasher is slow on purpose (about
+    half a second each), and ten of the eleven logins share three passwords."""
+
+    def __init__(self):
+        self.hashes: dict[str, str] = {}
+
+    def __call__(self, *, password: str | None = None, **fields) -> User:
+        user = user_create(**fields)
+        if password:
+            if password not in self.hashes:
+                self.hashes[password] = make_password(password)
+            user.password = self.hashes[password]
+            user.save(update_fields=["password"])
+        return user
+
+
 def _people(rng: random.Random, orgs, teams) -> tuple[list[User], list[User]]:
-    user_create(email="admin@atende.test", password="atende-admin", name="Alice Admin", role=Role.ADMIN,
+    create = _DemoLogins()
+    create(email="admin@atende.test", password="atende-admin", name="Alice Admin", role=Role.ADMIN,
                 is_superuser=True, email_verified=True, locale="en")
-    agents = [user_create(email="agent@atende.test", password="atende-agent", name="Rafael Agente", role=Role.AGENT,
+    agents = [create(email="agent@atende.test", password="atende-agent", name="Rafael Agente", role=Role.AGENT,
                           email_verified=True, availability=Availability.ONLINE, capacity=30, skills=["pt-br", "api"])]
     for i in range(1, 8):
-        agents.append(user_create(email=f"agent{i}@atende.test", password="atende-agent",
+        agents.append(create(email=f"agent{i}@atende.test", password="atende-agent",
                                   name=corpus.person_name(rng), role=Role.AGENT, email_verified=True, capacity=25,
                                   availability=rng.choice(list(Availability.values)),
                                   skills=rng.sample(["en", "pt-br", "billing", "api", "mobile"], 2)))
@@ -84,9 +103,9 @@ def _people(rng: random.Random, orgs, teams) -> tuple[list[User], list[User]]:
         agent.teams.add(team_list[i % 3])
         if i % 2 == 0:
             agent.teams.add(team_list[(i + 1) % 3])
-    user_create(email="collaborator@atende.test", password="atende-agent", name="Carlos Colaborador",
+    create(email="collaborator@atende.test", password="atende-agent", name="Carlos Colaborador",
                 role=Role.COLLABORATOR, email_verified=True).teams.add(teams["product"])
-    customers = [user_create(email="customer@atende.test", password="atende-customer", name="Camila Cliente",
+    customers = [create(email="customer@atende.test", password="atende-customer", name="Camila Cliente",
                              role=Role.CUSTOMER, organization=orgs[0], email_verified=True, locale="pt-br")]
     domains = ["acme.example", "paoquente.com.br", "globex.com.br", "gmail.com", "outlook.com", "uol.com.br"]
     seen = {"customer@atende.test"}
@@ -97,7 +116,7 @@ def _people(rng: random.Random, orgs, teams) -> tuple[list[User], list[User]]:
         if email in seen:
             continue
         seen.add(email)
-        customers.append(user_create(email=email, name=name, role=Role.CUSTOMER, locale=rng.choice(["en", "pt-br"])))
+        customers.append(create(email=email, name=name, role=Role.CUSTOMER, locale=rng.choice(["en", "pt-br"])))
     return agents, customers
 
 

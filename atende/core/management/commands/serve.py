@@ -33,6 +33,9 @@ class Command(BaseCommand):
     help = ("Run the web server (ASGI: HTTP and websockets) with the background worker and the scheduler. "
             "By default they run inside the web process (one machine); --separate-worker runs them as processes "
             "(use with REDIS_URL so real-time pushes reach every process).")
+    # The system checks import every URLconf, which the server process does too: they run in ``handle`` while the
+    # server starts (on another core) rather than before it, and a failed check stops everything.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -59,6 +62,14 @@ class Command(BaseCommand):
                                                                    if not no_worker else "web only")
         self.stdout.write(f"Atende is serving at http://{host}:{port}/ ({mode})")
         (self.stderr if notice.startswith("WARNING") else self.stdout).write(notice)
+        try:
+            self.check()
+        except BaseException:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=10)
+            raise
 
         def stop(*_):
             for proc in procs:

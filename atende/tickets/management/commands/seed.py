@@ -13,6 +13,8 @@ from atende.tickets.seed.demo import DEMO_LOGINS, demo_exists, load_demo
 
 class Command(BaseCommand):
     help = "Load the demo data once, or generate N tickets fast with --tickets N."
+    # Data only: the system checks (which import every URLconf) run in ``serve``, not once more here.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--tickets", type=int, default=None, help="bulk-generate N tickets (benchmarks)")
