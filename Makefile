@@ -26,9 +26,6 @@ install-test: $(VENV)/.installed-test
 	@bash scripts/ensure-test-servers.sh
 
 # The system checks run once, in serve (they import every URLconf, with scikit-learn and pysaml2 behind it).
-# Each step is a new process importing the same modules: let them share bytecode caches (in .venv and the
-# ignored __pycache__ folders) even where PYTHONDONTWRITEBYTECODE is set, instead of compiling it all each time.
-run: export PYTHONDONTWRITEBYTECODE =
 run: install
 	$(BIN)/atende migrate --noinput -v 0 --skip-checks
 	$(BIN)/atende seed
