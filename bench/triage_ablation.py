@@ -29,7 +29,8 @@ from atende.triage.learning.evaluation import category_columns, cross_validate  
 from atende.triage.learning.model import DEFAULT_OPTIONS, ModelOptions, options_with  # noqa: E402
 
 BARE = options_with(DEFAULT_OPTIONS, word=True, title=False, char=False, categories=False, class_weight_power=0.0,
-                    calibrate=False, fallback=False, ensemble=False, min_examples=1)
+                    calibrate=False, fallback=False, ensemble=False, min_examples=1,
+                    prior_correction=0.0)
 STEPS: list[tuple[str, dict]] = [
     ("majority class", {"kind": "majority"}),
     ("plain TF-IDF + logistic regression", {"kind": "plain"}),
@@ -38,7 +39,8 @@ STEPS: list[tuple[str, dict]] = [
     ("+ title words on their own", {"title": True}),
     ("+ caller / short fields as tokens", {"categories": True}),
     ("+ classes under 3 examples left out", {"min_examples": DEFAULT_OPTIONS.min_examples}),
-    ("+ calibrated confidences (the default model)", {"calibrate": True}),
+    ("+ calibrated confidences", {"calibrate": True}),
+    ("+ prior correction, tau = 0.05 (the default model)", {"prior_correction": DEFAULT_OPTIONS.prior_correction}),
     ("+ softened class weights (option)", {"class_weight_power": 0.5}),
     ("+ fallback level for rare classes (option)", {"fallback": True}),
     ("+ nearest-neighbour ensemble (option)", {"ensemble": True}),

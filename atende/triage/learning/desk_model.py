@@ -151,6 +151,9 @@ def cross_validated_figures(records: Sequence[Mapping], fields: Sequence[str], *
             continue
         out[name] = {key: round(float(np.mean([f[key] for f in found])), 4) for key in found[0]}
         out[name]["folds"] = len(found)
+        # The first fold alone can beat the majority by luck on a small history: the mean over the folds decides.
+        if out[name]["accuracy"] <= out[name]["majority_accuracy"] + NO_SIGNAL_MARGIN:
+            no_signal.add(name)
         if name in no_signal:
             out[name]["no_signal"] = True
         elif options.calibrate and not options.fallback and not options.ensemble:
