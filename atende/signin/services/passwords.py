@@ -155,3 +155,24 @@ class BreachedPasswordValidator:
 
     def get_help_text(self):
         return _("Your password must not be one that has appeared in a data breach.")
+
+
+class MaximumLengthValidator:
+    """Refuses new passwords longer than ``max_length`` (ASVS V2.1.2: 64 must be allowed, over 128 refused). The
+    limit bounds the hashing work an attacker can ask for; a password within it is stored and checked whole."""
+
+    def __init__(self, max_length: int = 128):
+        self.max_length = max_length
+
+    def validate(self, password, user=None):
+        if len(password) > self.max_length:
+            raise DjangoValidationError(
+                ngettext("This password is too long. It must contain at most %(max_length)d character.",
+                         "This password is too long. It must contain at most %(max_length)d characters.",
+                         self.max_length) % {"max_length": self.max_length},
+                code="password_too_long", params={"max_length": self.max_length})
+
+    def get_help_text(self):
+        return ngettext("Your password can be up to %(max_length)d character long.",
+                        "Your password can be up to %(max_length)d characters long.",
+                        self.max_length) % {"max_length": self.max_length}
