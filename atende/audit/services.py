@@ -18,7 +18,8 @@ from atende.audit.context import current_origin
 from atende.audit.models import AuditEntry
 from atende.core.actor import Actor
 
-SECRET_FIELDS = frozenset({"password", "secret", "client_secret", "oauth2_token", "token_hash", "key", "private_key"})
+# "key" is not listed: a custom field's key and a chat widget's public key are names, not secrets.
+SECRET_FIELDS = frozenset({"password", "secret", "client_secret", "oauth2_token", "token_hash", "private_key"})
 REDACTED = "[hidden]"
 PSEUDONYM = "erased-person-{pk}"
 
@@ -101,6 +102,23 @@ def audit_settings_change(*, actor: Actor | User | None, target: models.Model, o
         return None
     return audit_record(action=AuditAction.SETTINGS_CHANGED, actor=actor, target=target, target_type=target_type,
                         changes=changes, data={"operation": operation})
+
+
+def audit_settings_reordered(*, actor: Actor | User | None, target: models.Model, before: list[str],
+                             after: list[str]) -> AuditEntry | None:
+    """An ordered list (rules, macros, SLA policies) was reordered by moving ``target``: the order before and after,
+    by name, since the order decides which rule wins."""
+    if before == after:
+        return None
+    return audit_record(action=AuditAction.SETTINGS_CHANGED, actor=actor, target=target,
+                        changes={"order": [before, after]}, data={"operation": "reordered"})
+
+
+def audit_settings_deleted(*, actor: Actor | User | None, target: models.Model,
+                           exclude: Iterable[str] = ()) -> AuditEntry | None:
+    """Before a service deletes ``target``: what it held goes into the entry."""
+    return audit_settings_change(actor=actor, target=target, operation="deleted",
+                                 before=model_snapshot(target, exclude=exclude))
 
 
 def audit_user_change(*, actor, user, before: dict, after: dict, created: bool) -> None:
