@@ -55,3 +55,16 @@ def test_a_ticket_forms_fields_edited_inline_are_recorded(client, db):
     assert required.changes == {"form_fields": [[{"field": plan.pk, "required": False, "position": 1}],
                                                 [{"field": plan.pk, "required": True, "position": 1}]]}
     assert {e.ip for e in (created, added, required)} == {IP} and required.actor == admin
+
+
+def test_the_log_page_speaks_the_admins_language(client, db):
+    from atende.automation.services.definitions import canned_reply_delete, canned_reply_save
+
+    admin = AdminFactory(locale="pt-br")
+    canned = canned_reply_save(user=admin, title="Reembolso", body="Cinco dias úteis.")
+    canned_reply_delete(user=admin, canned=canned)
+    client.force_login(admin)
+    page = client.get("/console/audit/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "Configurações alteradas" in page
+    assert "(excluído)" in page and "(criado)" in page and "(deleted)" not in page
+    assert "com quem fez, quando e de onde" in page
