@@ -163,7 +163,9 @@ def audit_pseudonymise(*, person: User, email: str, name: str = "") -> int:
     changed = 0
     rows = AuditEntry.objects.filter(models.Q(actor=person) | models.Q(subject=person)
                                      | models.Q(actor_label__iexact=email) | models.Q(subject_label__iexact=email)
-                                     | models.Q(target_label__icontains=email))
+                                     | models.Q(target_label__icontains=email)
+                                     # named only inside what changed: a team's members, a report's recipients
+                                     | models.Q(changes__icontains=email) | models.Q(data__icontains=email))
     for entry in rows.iterator():
         update = {
             "actor_label": pseudonym if entry.actor_id == person.pk or entry.actor_label.lower() == email.lower()
