@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from atende.api.models import ApiToken
+from atende.audit.admin import AuditedAdmin
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     list_display = ["name", "user", "prefix", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["scope"]
     search_fields = ["name", "prefix", "user__email"]

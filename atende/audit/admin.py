@@ -35,6 +35,9 @@ class AuditedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose saves and deletions are recorded as settings changes, with what changed."""
 
     audit_exclude: tuple[str, ...] = ()
+    audit_target_type = ""  # the entries' object type, when not the model's label (branding)
+    audit_inlines = True  # rows edited in inlines (a ticket form's fields) are part of what changed
+
 
     def _snapshot(self, obj: models.Model) -> dict:
         return model_snapshot(obj, exclude=self.audit_exclude)
@@ -50,22 +53,45 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def audit_saved(self, request, obj, before: dict, after: dict, change: bool) -> None:
         audit_settings_change(actor=request.user, target=obj, operation="updated" if change else "created",
-                              before=before, after=after)
+                              before=before, after=after, target_type=self.audit_target_type)
+
+    @staticmethod
+    def _inline_rows(formset, parent: models.Model) -> list[dict]:
+        fk = getattr(formset, "fk", None)
+        if fk is None or parent.pk is None:
+            return []
+        rows = formset.model._default_manager.filter(**{fk.name: parent}).order_by("pk")
+        return [model_snapshot(row, exclude=(fk.name,)) for row in rows]
+
+    def save_related(self, request, form, formsets, change):
+        if not self.audit_inlines or not formsets:
+            return super().save_related(request, form, formsets, change)
+        obj = form.instance
+        before = {fs.prefix: self._inline_rows(fs, obj) for fs in formsets}
+        super().save_related(request, form, formsets, change)
+        after = {fs.prefix: self._inline_rows(fs, obj) for fs in formsets}
+        if before != after:
+            audit_settings_change(actor=request.user, target=obj, operation="updated", before=before, after=after,
+                                  target_type=self.audit_target_type)
 
     def delete_model(self, request, obj):
         before = self._snapshot(obj)
-        audit_settings_change(actor=request.user, target=obj, operation="deleted", before=before)
+        audit_settings_change(actor=request.user, target=obj, operation="deleted", before=before,
+                              target_type=self.audit_target_type)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            audit_settings_change(actor=request.user, target=obj, operation="deleted", before=self._snapshot(obj))
+            audit_settings_change(actor=request.user, target=obj, operation="deleted", before=self._snapshot(obj),
+                                  target_type=self.audit_target_type)
         super().delete_queryset(request, queryset)
 
 
 class AuditedMembersAdmin(AuditedAdmin):
     """For a model with a ``members`` many-to-many edited in inlines (teams): membership changes are recorded
     as their own entry, naming who joined and who left."""
+
+    audit_inlines = False
 
     def save_related(self, request, form, formsets, change):
         obj = form.instance
@@ -99,7 +125,7 @@ for _model in (SiteConfiguration, User, Team, Organization):
 
 @admin.register(SiteConfiguration)
 class AuditedSiteConfigurationAdmin(AuditedAdmin, SiteConfigurationAdmin):
-    pass
+    audit_target_type = "branding"  # as the console's branding page records it
 
 
 @admin.register(Organization)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditAction(models.TextChoices):
@@ -30,3 +31,12 @@ class AuditAction(models.TextChoices):
 
 SIGNIN_ACTIONS = frozenset({AuditAction.SIGNIN_SUCCEEDED, AuditAction.SIGNIN_FAILED, AuditAction.SIGNIN_REFUSED,
                             AuditAction.ACCOUNT_LOCKED, AuditAction.SIGNED_OUT, AuditAction.SESSION_ENDED})
+
+
+class SettingsOperation(models.TextChoices):
+    """What a settings entry did to its object (``data["operation"]``)."""
+
+    CREATED = "created", pgettext_lazy("audit operation", "created")
+    UPDATED = "updated", pgettext_lazy("audit operation", "changed")
+    DELETED = "deleted", pgettext_lazy("audit operation", "deleted")
+    REORDERED = "reordered", pgettext_lazy("audit operation", "moved in the order")

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from atende.audit.choices import AuditAction
+from atende.audit.choices import AuditAction, SettingsOperation
 
 
 class AuditEntry(models.Model):
@@ -42,3 +42,9 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.actor_label or '-'}"
+
+    @property
+    def operation_label(self) -> str:
+        """The settings operation in the reader's language (the stored code when it is not a known one)."""
+        operation = str(self.data.get("operation", "")) if isinstance(self.data, dict) else ""
+        return SettingsOperation(operation).label if operation in SettingsOperation.values else operation

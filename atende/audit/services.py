@@ -18,7 +18,8 @@ from atende.audit.context import current_origin
 from atende.audit.models import AuditEntry
 from atende.core.actor import Actor
 
-SECRET_FIELDS = frozenset({"password", "secret", "client_secret", "oauth2_token", "token_hash", "key", "private_key"})
+# "key" is not listed: a custom field's key and a chat widget's public key are names, not secrets.
+SECRET_FIELDS = frozenset({"password", "secret", "client_secret", "oauth2_token", "token_hash", "private_key"})
 REDACTED = "[hidden]"
 PSEUDONYM = "erased-person-{pk}"
 
@@ -103,6 +104,23 @@ def audit_settings_change(*, actor: Actor | User | None, target: models.Model, o
                         changes=changes, data={"operation": operation})
 
 
+def audit_settings_reordered(*, actor: Actor | User | None, target: models.Model, before: list[str],
+                             after: list[str]) -> AuditEntry | None:
+    """An ordered list (rules, macros, SLA policies) was reordered by moving ``target``: the order before and after,
+    by name, since the order decides which rule wins."""
+    if before == after:
+        return None
+    return audit_record(action=AuditAction.SETTINGS_CHANGED, actor=actor, target=target,
+                        changes={"order": [before, after]}, data={"operation": "reordered"})
+
+
+def audit_settings_deleted(*, actor: Actor | User | None, target: models.Model,
+                           exclude: Iterable[str] = ()) -> AuditEntry | None:
+    """Before a service deletes ``target``: what it held goes into the entry."""
+    return audit_settings_change(actor=actor, target=target, operation="deleted",
+                                 before=model_snapshot(target, exclude=exclude))
+
+
 def audit_user_change(*, actor, user, before: dict, after: dict, created: bool) -> None:
     """A person's account was created or edited: a role change is its own entry (it changes what they may do)."""
     changes = changes_between(before, after)
@@ -145,7 +163,9 @@ def audit_pseudonymise(*, person: User, email: str, name: str = "") -> int:
     changed = 0
     rows = AuditEntry.objects.filter(models.Q(actor=person) | models.Q(subject=person)
                                      | models.Q(actor_label__iexact=email) | models.Q(subject_label__iexact=email)
-                                     | models.Q(target_label__icontains=email))
+                                     | models.Q(target_label__icontains=email)
+                                     # named only inside what changed: a team's members, a report's recipients
+                                     | models.Q(changes__icontains=email) | models.Q(data__icontains=email))
     for entry in rows.iterator():
         update = {
             "actor_label": pseudonym if entry.actor_id == person.pk or entry.actor_label.lower() == email.lower()

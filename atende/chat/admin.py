@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.chat.models import ChatAgentSetting, ChatSession, Widget
 
 
 @admin.register(Widget)
-class WidgetAdmin(admin.ModelAdmin):
+class WidgetAdmin(AuditedAdmin):
     """Widgets are edited on the console's page (Settings → Chat widgets), which goes through the service."""
 
     list_display = ("name", "team", "is_active", "bot_enabled", "offline_mode")
@@ -28,6 +29,6 @@ class ChatSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChatAgentSetting)
-class ChatAgentSettingAdmin(admin.ModelAdmin):
+class ChatAgentSettingAdmin(AuditedAdmin):
     list_display = ("agent", "max_chats")
     raw_id_fields = ("agent",)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.contact.models import ContactFormSettings
 
 
 @admin.register(ContactFormSettings)
-class ContactFormSettingsAdmin(admin.ModelAdmin):
+class ContactFormSettingsAdmin(AuditedAdmin):
     list_display = ["mode", "accept_phone", "ticket_form", "updated_at"]
     fields = ["mode", "accept_phone", "ticket_form", "allowed_origins"]
 

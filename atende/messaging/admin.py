@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.messaging.models import ConversationMessage, InboundWebhook, WhatsAppTemplate
 
 
 @admin.register(WhatsAppTemplate)
-class WhatsAppTemplateAdmin(admin.ModelAdmin):
+class WhatsAppTemplateAdmin(AuditedAdmin):
     list_display = ["name", "language", "is_active"]
     list_filter = ["is_active", "language"]
 

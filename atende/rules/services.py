@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from atende.audit.services import audit_settings_reordered
 from atende.core.exceptions import PermissionDenied
 
 
@@ -14,6 +15,7 @@ def rule_move(*, rule, direction: str, user=None) -> None:
         raise PermissionDenied("Only administrators manage automation rules.")
     model = type(rule)
     ordered = list(model.objects.select_for_update().order_by("position", "id"))
+    before = [str(item) for item in ordered]
     index = next(i for i, r in enumerate(ordered) if r.pk == rule.pk)
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(ordered):
@@ -22,3 +24,4 @@ def rule_move(*, rule, direction: str, user=None) -> None:
         if item.position != position:
             item.position = position
             item.save(update_fields=["position"])
+    audit_settings_reordered(actor=user, target=rule, before=before, after=[str(item) for item in ordered])

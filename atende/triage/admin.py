@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from atende.audit.admin import AuditedAdmin
 from atende.triage.models import PredictableField, TriageModel
 
 
@@ -19,7 +20,7 @@ class TriageModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(PredictableField)
-class PredictableFieldAdmin(admin.ModelAdmin):
+class PredictableFieldAdmin(AuditedAdmin):
     """Dropdown custom fields the next training also learns to predict."""
 
     list_display = ["custom_field", "created_at"]

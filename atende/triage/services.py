@@ -12,6 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.audit.services import audit_settings_deleted, audit_settings_saved, model_snapshot
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.tickets.choices import FieldKind
@@ -150,8 +151,11 @@ def triage_field_setting_save(*, field: str, auto_apply: bool, threshold: float,
         raise ValidationError(_("Unknown field %(field)s.") % {"field": field}, code="unknown_field")
     if not 0.5 <= threshold <= 1.0:
         raise ValidationError(_("The threshold must be between 0.5 and 1."), code="invalid_threshold")
+    stored = FieldSetting.objects.select_for_update().filter(field=field).first()
+    before = model_snapshot(stored) if stored is not None else {}
     setting, _created = FieldSetting.objects.update_or_create(
         field=field, defaults={"auto_apply": auto_apply, "threshold": threshold})
+    audit_settings_saved(actor=actor, target=setting, before=before)
     return setting
 
 
@@ -164,9 +168,13 @@ def triage_predictable_fields_set(*, custom_fields: list[CustomField], actor: Ac
         raise ValidationError(_("Only dropdown fields can be predicted."), code="not_dropdown",
                               details={"fields": wrong})
     wanted = {f.pk for f in custom_fields}
-    PredictableField.objects.exclude(custom_field_id__in=wanted).delete()
+    for dropped in PredictableField.objects.exclude(custom_field_id__in=wanted).select_related("custom_field"):
+        audit_settings_deleted(actor=actor, target=dropped)
+        dropped.delete()
     for pk in wanted:
-        PredictableField.objects.get_or_create(custom_field_id=pk)
+        row, created = PredictableField.objects.get_or_create(custom_field_id=pk)
+        if created:
+            audit_settings_saved(actor=actor, target=row, before={})
     return list(PredictableField.objects.filter(custom_field_id__in=wanted))
 
 

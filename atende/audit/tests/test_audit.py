@@ -130,12 +130,18 @@ def test_privacy_erasure_pseudonymises_the_person_in_the_log(admin):
     audit_record(action=AuditAction.SIGNIN_SUCCEEDED, actor=person, subject=person, ip="203.0.113.9",
                  user_agent="Firefox")
     audit_record(action=AuditAction.SIGNIN_FAILED, subject_label="carla@cliente.example", data={"email": "Carla@cliente.example"})
+    audit_record(action=AuditAction.TEAMS_CHANGED, actor=admin, target_type="accounts.team", target_label="Support",
+                 changes={"members": [["ana@atende.test"], ["ana@atende.test", "carla@cliente.example"]]},
+                 data={"added": ["carla@cliente.example"]})
     privacy_erase(actor=Actor.for_user(admin), person=person)
     text = str(list(AuditEntry.objects.values()))
     assert "carla@cliente.example" not in text.lower() and "Carla Cliente" not in text
     signin = AuditEntry.objects.get(action=AuditAction.SIGNIN_SUCCEEDED)
     assert signin.actor_label == f"erased-person-{person.pk}" and signin.ip is None and signin.user_agent == ""
     assert AuditEntry.objects.filter(action=AuditAction.PERSON_ERASED, subject=person, actor=admin).exists()
+    team = AuditEntry.objects.get(action=AuditAction.TEAMS_CHANGED)  # named only in what changed
+    assert team.changes["members"][1] == ["ana@atende.test", f"erased-person-{person.pk}"]
+    assert team.actor_label == "boss@atende.test"
 
 
 def test_scheduled_reports_are_recorded_with_their_recipients(admin):

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
+from atende.audit.services import audit_settings_change, audit_settings_deleted, audit_settings_saved, model_snapshot
 from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
 from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
 from atende.core.exceptions import PermissionDenied, ValidationError
@@ -98,6 +98,7 @@ def macro_save(*, user, macro: Macro | None = None, name: str, actions: Any = No
         raise PermissionDenied("Only administrators create shared macros; make it personal instead.")
     if macro is not None and not macro_can_edit(user, macro):
         raise PermissionDenied("You cannot change this macro.")
+    before = model_snapshot(macro, exclude=("position",)) if macro is not None and macro.pk else {}
     macro = macro or Macro(position=_next_position(Macro))
     macro.name = _name(name)
     macro.actions = A.validate_actions(actions, context=A.MACRO)
@@ -111,6 +112,7 @@ def macro_save(*, user, macro: Macro | None = None, name: str, actions: Any = No
     macro.is_active = bool(is_active)
     macro.full_clean()
     macro.save()
+    audit_settings_saved(actor=user, target=macro, before=before, exclude=("position",))
     return macro
 
 
@@ -122,6 +124,7 @@ def macro_can_edit(user, macro: Macro) -> bool:
 def macro_delete(*, user, macro: Macro) -> None:
     if not macro_can_edit(user, macro):
         raise PermissionDenied("You cannot delete this macro.")
+    audit_settings_deleted(actor=user, target=macro)
     macro.delete()
 
 
@@ -134,6 +137,7 @@ def canned_reply_save(*, user, canned: CannedReply | None = None, title: str, bo
         raise PermissionDenied("Only administrators create shared canned replies; make it personal instead.")
     if canned is not None and not (user.is_admin or canned.owner_id == user.pk):
         raise PermissionDenied("You cannot change this canned reply.")
+    before = model_snapshot(canned, exclude=("position",)) if canned is not None and canned.pk else {}
     canned = canned or CannedReply(position=_next_position(CannedReply))
     canned.title = " ".join((title or "").split())[:150]
     if not canned.title:
@@ -147,6 +151,7 @@ def canned_reply_save(*, user, canned: CannedReply | None = None, title: str, bo
     canned.owner = None if shared else (canned.owner or user)
     canned.full_clean()
     canned.save()
+    audit_settings_saved(actor=user, target=canned, before=before, exclude=("position",))
     return canned
 
 
@@ -154,4 +159,5 @@ def canned_reply_save(*, user, canned: CannedReply | None = None, title: str, bo
 def canned_reply_delete(*, user, canned: CannedReply) -> None:
     if not (user.is_admin or canned.owner_id == user.pk):
         raise PermissionDenied("You cannot delete this canned reply.")
+    audit_settings_deleted(actor=user, target=canned)
     canned.delete()

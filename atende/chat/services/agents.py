@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from atende.accounts.models import Team, User
+from atende.audit.services import audit_settings_saved, model_snapshot
 from atende.chat import realtime
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
@@ -192,5 +193,8 @@ def chat_capacity_set(*, actor: Actor, agent: User, max_chats: int) -> ChatAgent
         raise PermissionDenied(_("Only administrators set other agents' chat capacity."))
     if not 0 <= int(max_chats) <= 20:
         raise ValidationError(_("Between 0 and 20 chats."), code="invalid_capacity")
+    stored = ChatAgentSetting.objects.select_for_update().filter(agent=agent).first()
+    before = model_snapshot(stored) if stored is not None else {}
     setting, _created = ChatAgentSetting.objects.update_or_create(agent=agent, defaults={"max_chats": int(max_chats)})
+    audit_settings_saved(actor=actor, target=setting, before=before)
     return setting

@@ -44,6 +44,7 @@ from atende.core.exceptions import NotFound, PermissionDenied, ValidationError
 from atende.core.throttle import Throttled, rates, throttle_check, throttle_hit, throttle_reset
 from atende.signin.choices import SecondFactor
 from atende.signin.models import Passkey, SecurityPolicy
+from atende.signin.services.passwords import password_reconfirm
 from atende.signin.services.sessions import sessions_end_all
 
 RECOVERY_CODES = 10
@@ -291,22 +292,22 @@ def _b64d(value: str) -> bytes:
 
 # --- removing and resetting -----------------------------------------------------------------------------------
 
-@transaction.atomic
 def mfa_device_remove(*, user: User, kind: str, device_id: int, password: str) -> None:
-    """Remove one of the user's own second factors; they re-enter their password first."""
-    if not user.has_usable_password() or not user.check_password(password or ""):
-        raise ValidationError(_("Your password is not right."), code="wrong_password", details={"password": "wrong"})
-    if kind == SecondFactor.TOTP:
-        removed, _n = TOTPDevice.objects.filter(user=user, pk=device_id).delete()
-    elif kind == SecondFactor.PASSKEY:
-        removed, _n = Passkey.objects.filter(user=user, pk=device_id).delete()
-    else:
-        raise NotFound("Device not found.")
-    if not removed:
-        raise NotFound("Device not found.")
-    if not has_second_factor(user):
-        StaticDevice.objects.filter(user=user).delete()  # recovery codes stand in for a factor that is gone
-    audit_record(action=AuditAction.MFA_DEVICE_REMOVED, actor=user, subject=user, data={"factor": kind})
+    """Remove one of the user's own second factors; they re-enter their password first (wrong ones are
+    throttled like sign-in failures, outside the removal's transaction so the count stays)."""
+    password_reconfirm(user=user, password=password)
+    with transaction.atomic():
+        if kind == SecondFactor.TOTP:
+            removed, _n = TOTPDevice.objects.filter(user=user, pk=device_id).delete()
+        elif kind == SecondFactor.PASSKEY:
+            removed, _n = Passkey.objects.filter(user=user, pk=device_id).delete()
+        else:
+            raise NotFound("Device not found.")
+        if not removed:
+            raise NotFound("Device not found.")
+        if not has_second_factor(user):
+            StaticDevice.objects.filter(user=user).delete()  # recovery codes stand in for a factor that is gone
+        audit_record(action=AuditAction.MFA_DEVICE_REMOVED, actor=user, subject=user, data={"factor": kind})
 
 
 @transaction.atomic

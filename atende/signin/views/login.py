@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from atende.core.exceptions import DomainError
 from atende.core.selectors import site_branding
-from atende.core.throttle import Throttled, client_ip
+from atende.core.throttle import client_ip
 from atende.signin.choices import SecondFactor
 from atende.signin.flow import pending_user, safe_next, signin_continue, signin_finish
-from atende.signin.forms import CodeForm, PasswordSignInForm
+from atende.signin.forms import PasswordSignInForm
 from atende.signin.selectors import sso_providers_for_login
 from atende.signin.services.mfa import mfa_verify_code as verify_code
 from atende.signin.services.mfa import (
@@ -31,7 +31,7 @@ from atende.signin.services.mfa import (
 )
 from atende.signin.services.passwords import password_signin_check
 from atende.signin.services.sessions import session_sign_out
-from atende.signin.views._common import relying_party
+from atende.signin.views._common import NOT_ACCEPTED, code_submission, relying_party
 
 PASSKEY_CHALLENGE = "signin_passkey_challenge"
 
@@ -68,18 +68,9 @@ def mfa_verify(request):
     if user is None:
         messages.info(request, _("Please sign in again."))
         return redirect("accounts:login")
-    form = CodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            factor = verify_code(user=user, code=form.cleaned_data["code"])
-        except Throttled as exc:
-            form.add_error(None, exc.message)
-            status = 429
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            return signin_finish(request, user=user, data=data, second_factor=factor)
+    form, status, factor = code_submission(request, lambda code: verify_code(user=user, code=code))
+    if factor is not NOT_ACCEPTED:
+        return signin_finish(request, user=user, data=data, second_factor=factor)
     return render(request, "signin/verify.html", {
         "form": form, "has_totp": user.totpdevice_set.filter(confirmed=True).exists(),
         "has_passkey": user.passkeys.exists()}, status=status)
@@ -115,19 +106,10 @@ def mfa_setup(request):
     user, data = pending_user(request)
     if user is None:
         return redirect("accounts:login")
-    form = CodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            codes = totp_enrol_confirm(user=user, code=form.cleaned_data["code"])
-        except Throttled as exc:
-            form.add_error(None, exc.message)
-            status = 429
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            response = signin_finish(request, user=user, data=data, second_factor=SecondFactor.TOTP)
-            return render(request, "signin/recovery_codes.html", {"codes": codes, "next": response.url})
+    form, status, codes = code_submission(request, lambda code: totp_enrol_confirm(user=user, code=code))
+    if codes is not NOT_ACCEPTED:
+        response = signin_finish(request, user=user, data=data, second_factor=SecondFactor.TOTP)
+        return render(request, "signin/recovery_codes.html", {"codes": codes, "next": response.url})
     device = totp_pending(user) or totp_enrol_start(user=user)
     return render(request, "signin/setup.html", {"form": form, "secret": totp_secret_text(device),
                                                  "qr_url": "accounts:mfa_setup_qr"}, status=status)

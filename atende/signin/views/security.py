@@ -13,9 +13,8 @@ from django.views.decorators.http import require_POST
 
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
-from atende.core.throttle import Throttled
 from atende.signin.choices import SecondFactor
-from atende.signin.forms import CodeForm, PasswordChangeForm, PasswordConfirmForm
+from atende.signin.forms import PasswordChangeForm, PasswordConfirmForm
 from atende.signin.selectors import session_list_for_user
 from atende.signin.services.mfa import (
     mfa_device_remove,
@@ -31,7 +30,7 @@ from atende.signin.services.mfa import (
 )
 from atende.signin.services.passwords import password_change
 from atende.signin.services.sessions import session_end
-from atende.signin.views._common import relying_party
+from atende.signin.views._common import NOT_ACCEPTED, code_submission, relying_party
 from atende.signin.views.login import qr_response
 
 PASSKEY_CHALLENGE = "security_passkey_challenge"
@@ -53,21 +52,13 @@ def security(request):
 
 @login_required
 def totp_add(request):
-    form = CodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            codes = totp_enrol_confirm(user=request.user, code=form.cleaned_data["code"])
-        except Throttled as exc:
-            form.add_error(None, exc.message)
-            status = 429
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            messages.success(request, _("Your authenticator app is set up."))
-            if codes:
-                return render(request, "signin/recovery_codes.html", {"codes": codes, "next": "/accounts/security/"})
-            return redirect("accounts:security")
+    form, status, codes = code_submission(request,
+                                          lambda code: totp_enrol_confirm(user=request.user, code=code))
+    if codes is not NOT_ACCEPTED:
+        messages.success(request, _("Your authenticator app is set up."))
+        if codes:
+            return render(request, "signin/recovery_codes.html", {"codes": codes, "next": "/accounts/security/"})
+        return redirect("accounts:security")
     device = totp_pending(request.user) if request.method == "POST" else None
     device = device or totp_enrol_start(user=request.user)
     return render(request, "signin/setup.html", {"form": form, "secret": totp_secret_text(device),

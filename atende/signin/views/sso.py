@@ -36,11 +36,15 @@ REASONS = {
 }
 
 
-def _provider(slug: str) -> SsoProvider:
+def _provider(slug: str, kind: str) -> SsoProvider:
+    """The active provider ``slug`` of this ``kind`` ("oidc" or "saml"), else 404."""
     try:
-        return access_sso_provider(slug=slug)
+        provider = access_sso_provider(slug=slug)
     except NotFound:
         raise Http404
+    if provider.kind != kind:
+        raise Http404
+    return provider
 
 
 def _refused(request, message: str, status: int = 403):
@@ -64,9 +68,7 @@ def _finish(request, provider: SsoProvider, identity, *, next_url: str, portal: 
 
 
 def oidc_login(request, slug: str):
-    provider = _provider(slug)
-    if provider.kind != "oidc":
-        raise Http404
+    provider = _provider(slug, "oidc")
     request.session[NEXT_KEY] = safe_next(request, request.GET.get("next"))
     request.session[PORTAL_KEY] = request.GET.get("portal") == "1"
     try:
@@ -77,9 +79,7 @@ def oidc_login(request, slug: str):
 
 
 def oidc_callback(request, slug: str):
-    provider = _provider(slug)
-    if provider.kind != "oidc":
-        raise Http404
+    provider = _provider(slug, "oidc")
     try:
         identity = oidc_identity(request, provider=provider)
     except SsoProtocolError as exc:
@@ -93,9 +93,7 @@ def _base_url(request) -> str:
 
 
 def saml_login(request, slug: str):
-    provider = _provider(slug)
-    if provider.kind != "saml":
-        raise Http404
+    provider = _provider(slug, "saml")
     try:
         location = saml_sign_in_start(provider=provider, base_url=_base_url(request),
                                       next_url=safe_next(request, request.GET.get("next")))
@@ -107,9 +105,7 @@ def saml_login(request, slug: str):
 @csrf_exempt  # the IdP posts the answer cross-site: its signature and the one-time InResponseTo protect it
 @require_POST
 def saml_acs(request, slug: str):
-    provider = _provider(slug)
-    if provider.kind != "saml":
-        raise Http404
+    provider = _provider(slug, "saml")
     try:
         identity, next_url = saml_identity(provider=provider, base_url=_base_url(request),
                                            saml_response=request.POST.get("SAMLResponse", ""))
@@ -119,9 +115,7 @@ def saml_acs(request, slug: str):
 
 
 def saml_metadata(request, slug: str):
-    provider = _provider(slug)
-    if provider.kind != "saml":
-        raise Http404
+    provider = _provider(slug, "saml")
     try:
         xml = sp_metadata(provider=provider, base_url=_base_url(request))
     except SsoProtocolError as exc:
