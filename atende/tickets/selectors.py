@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
 from atende.core.exceptions import NotFound
-from atende.tickets.choices import MessageKind
+from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import Attachment, CustomField, Message, Ticket, TicketEvent, TicketFollower
 
 
@@ -141,6 +141,19 @@ def expected_reply_text(minutes: int | None, *, language: str = "") -> str:
         days = minutes // (24 * 60)
         return ngettext("We usually answer within %(count)d business day.",
                         "We usually answer within %(count)d business days.", days) % {"count": days}
+
+
+def applied_first_reply_minutes(ticket: Ticket) -> int | None:
+    """The first-reply target of the ticket's SLA policy, as recorded in the ``SLA_APPLIED`` event when the policy
+    was applied (what subscribers that run after SLA tell the customer; no import of ``sla`` needed)."""
+    if not ticket.sla_policy_id:
+        return None
+    for data in (TicketEvent.objects.filter(ticket=ticket, type=TicketEventType.SLA_APPLIED)
+                 .order_by("-id").values_list("data", flat=True)):
+        if (data or {}).get("policy_id") == ticket.sla_policy_id:
+            minutes = ((data or {}).get("targets") or {}).get("first_reply")
+            return int(minutes) if minutes else None
+    return None
 
 
 def no_target_text(*, language: str = "") -> str:

@@ -26,7 +26,12 @@ from atende.outbound.selectors import delivery_external_ids_for_ticket
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
-from atende.tickets.selectors import ticket_reply_route
+from atende.tickets.selectors import (
+    applied_first_reply_minutes,
+    expected_reply_text,
+    no_target_text,
+    ticket_reply_route,
+)
 
 logger = logging.getLogger(__name__)
 LANGUAGES = ("en", "pt-br")
@@ -184,8 +189,13 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
         already_acknowledged = first is not None and (first.metadata or {}).get("acknowledged")  # e.g. contact form
         if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
                 and not already_acknowledged:
+            # Notifications run after SLA: the acknowledgement states the first-reply target that applies.
+            language = language_for(ticket.requester, ticket)
+            expected = expected_reply_text(applied_first_reply_minutes(ticket), language=language) or \
+                no_target_text(language=language)
             queued.append(_queue(kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,
-                                 event_id=event_id, context={**base, "message_text": first.body_text}))
+                                 event_id=event_id, context={**base, "message_text": first.body_text,
+                                                             "expected_reply": expected}))
         elif first is not None and first.author_kind == "agent" and first.kind == MessageKind.REPLY:
             queued.append(_agent_reply(ticket, first, event_id, base))
         # Who to tell comes from the event (the ticket may have moved on since it was created).

@@ -181,3 +181,24 @@ def test_one_refused_mail_in_a_drained_batch_does_not_stop_the_others(mailbox, s
     statuses = {r.payload["to"][0]: Delivery.objects.get(pk=r.pk).status for r in rows}
     assert statuses == {"first@example.com": DeliveryStatus.SENT, "bad@example.com": DeliveryStatus.FAILED,
                         "last@example.com": DeliveryStatus.SENT}
+
+
+@pytest.mark.parametrize(("locale", "with_policy", "expected"), [
+    ("en", True, "We usually answer within 4 business hours."),
+    ("pt-br", True, "Costumamos responder em até 4 horas úteis."),
+    ("en", False, "We will answer as soon as possible."),
+])
+def test_the_acknowledgement_states_the_expected_first_reply_time(
+        locale, with_policy, expected, mailbox, smtp_capture, django_capture_on_commit_callbacks):
+    """The SLA target that applied (notifications run after SLA), in the customer's language."""
+    from atende.accounts.tests.factories import CustomerFactory
+    from atende.sla.services.definitions import policy_save
+
+    CustomerFactory(email="ana@customer.example", locale=locale)
+    if with_policy:
+        policy_save(name="Standard", conditions={}, first_reply_minutes=240, business_hours=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ingest(make_raw())
+    [ack] = [m for m in smtp_capture.received if m.rcpt_tos == ["ana@customer.example"]]  # the only mail to her
+    body = ack.message.get_payload(0).get_payload(decode=True).decode()
+    assert f"#{ticket.number}. {expected}" in body

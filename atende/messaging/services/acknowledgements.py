@@ -2,8 +2,8 @@
 expected reply time (the first-reply target of the SLA policy that applies; "as soon as possible" without one),
 in the customer's language, with the same sentence the contact form uses (``tickets.selectors``).
 
-The policy is read from the ``SLA_APPLIED`` event the SLA subscriber wrote for the ticket (the messaging
-subscriber runs after it), so this app needs nothing from ``sla``.
+The target is read from the ``SLA_APPLIED`` event the SLA subscriber wrote for the ticket
+(``tickets.selectors.applied_first_reply_minutes``; the messaging subscriber runs after SLA).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from atende.messaging.selectors import MESSAGING_TRANSPORTS
-from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Message, Ticket, TicketEvent
-from atende.tickets.selectors import expected_reply_text, no_target_text
+from atende.tickets.models import Message, Ticket
+from atende.tickets.selectors import applied_first_reply_minutes, expected_reply_text, no_target_text
 
 
 def _language(ticket: Ticket) -> str:
@@ -26,18 +25,6 @@ def _language(ticket: Ticket) -> str:
         if value.startswith("en"):
             return "en"
     return "en"
-
-
-def expected_first_reply_minutes(ticket: Ticket) -> int | None:
-    """The first-reply target of the ticket's SLA policy, as recorded when the policy was applied."""
-    if not ticket.sla_policy_id:
-        return None
-    for data in (TicketEvent.objects.filter(ticket=ticket, type=TicketEventType.SLA_APPLIED)
-                 .order_by("-id").values_list("data", flat=True)):
-        if (data or {}).get("policy_id") == ticket.sla_policy_id:
-            minutes = ((data or {}).get("targets") or {}).get("first_reply")
-            return int(minutes) if minutes else None
-    return None
 
 
 def acknowledgement_text(*, ticket_id: int, message_id: int) -> tuple[Ticket, str] | None:
@@ -52,7 +39,7 @@ def acknowledgement_text(*, ticket_id: int, message_id: int) -> tuple[Ticket, st
     if route.get("transport") not in MESSAGING_TRANSPORTS:
         return None
     ticket, language = message.ticket, _language(message.ticket)
-    expected = expected_reply_text(expected_first_reply_minutes(ticket), language=language) or \
+    expected = expected_reply_text(applied_first_reply_minutes(ticket), language=language) or \
         no_target_text(language=language)
     with translation.override(language):
         text = _("We received your message: ticket #%(number)s. %(expected)s") % {
