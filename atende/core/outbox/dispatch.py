@@ -84,15 +84,22 @@ def backoff(attempts: int) -> dt.timedelta:
 # -- cursors and leases ------------------------------------------------------------------------------------------
 
 def cursors_ensure() -> None:
-    """Create missing cursors. A new cursor starts just before the oldest live (non-backfill) event, or after the
-    last event when there is none: a subscriber added later does not replay history, a bulk seed costs nothing."""
-    existing = set(SubscriberCursor.objects.values_list("subscriber", "partition"))
+    """Create missing cursors. On a new desk they start just before the oldest live (non-backfill) event (or
+    after the last event when there is none), so a bulk seed costs nothing. A subscriber added to a running desk
+    starts where the current subscribers are: what they have all handled is history it does not replay (a new
+    subscriber added by an upgrade would otherwise work through years of events)."""
+    names = {sub.name for sub in SUBSCRIBERS}
+    existing = {(name, part): position for name, part, position in
+                SubscriberCursor.objects.values_list("subscriber", "partition", "position")}
     missing = [u for u in units() if (u.subscriber.name, u.partition) not in existing]
     if not missing:
         return
     model = event_model()
+    current = [position for (name, _part), position in existing.items() if name in names]
     first_live = model.objects.filter(backfill=False).aggregate(m=Min("id"))["m"]
-    if first_live is not None:
+    if current:
+        start = min(current)
+    elif first_live is not None:
         start = first_live - 1
     else:
         start = model.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -46,3 +46,7 @@ def second(events):
 def reset() -> None:
     BATCHES.clear()
     FAIL_ON.clear()
+
+
+def third(events):
+    _handle("third", events)

@@ -257,3 +257,20 @@ def test_every_subscriber_path_resolves(monkeypatch):
     assert {s.name for s in REAL_SUBSCRIBERS} >= {"sla", "triggers", "notifications", "webhooks", "surveys",
                                                  "reports"}
     assert events.subscriber_named("notifications").after == ("sla",)
+
+
+def test_a_subscriber_added_to_a_running_desk_does_not_replay_history(monkeypatch, customer):
+    """An upgrade that adds a subscriber: it starts where the current ones are, so events they have all handled
+    (the desk's history) are not handed to it; events not handled yet by everyone are."""
+    for _ in range(2):
+        make_ticket(requester=customer)
+    drain(jobs=False)
+    history = live_ids()
+    pending = make_ticket(requester=customer)  # written before the new subscriber's first run
+    third = events.Subscriber("third", "atende.core.testing.subscribers.third")
+    for module in ("atende.core.events", "atende.core.outbox.dispatch", "atende.core.outbox.status"):
+        monkeypatch.setattr(f"{module}.SUBSCRIBERS", (FIRST, SECOND, third))
+    drain(jobs=False)
+    pending_ids = list(TicketEvent.objects.filter(ticket=pending).values_list("id", flat=True))
+    assert recorder.effects("third") == pending_ids and not set(recorder.effects("third")) & set(history)
+    assert recorder.effects("first") == history + pending_ids  # the others go on as before
