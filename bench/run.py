@@ -7,7 +7,8 @@
 Options (environment): BENCH_REQUESTS (per read, default 200), BENCH_CONCURRENCY (API clients, 8),
 BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BENCH_WS_CLIENTS (1000),
 BENCH_DEEP_PAGES (20), BENCH_PEAK_RATE (tickets/s offered in the peak run, 100), BENCH_PEAK_SECONDS (60),
-BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog drained by one and by two workers, 300), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
+BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog for one and for two workers, 300),
+BENCH_SCALE_SECONDS (how long each works on it, 60), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
 writes.api, pipeline.peak, pipeline.full, pipeline.workers, realtime…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
 Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* or atende_bench_* (the harness drops and recreates them).
 See docs/benchmarks.md.
@@ -102,7 +103,7 @@ class Run:
             res["memory"] = server.peak_rss()
             res["memory_note"] = "VmHWM of each process over the whole run (reads, creation load, websockets)"
             client.close()
-        # Outside the server: the backlogs are drained by worker processes started for the measurement.
+        # Outside the server: the backlog is worked on by worker processes started for the measurement.
         self.step("pipeline.workers", lambda: pipeline.workers(cfg, res["pipeline"]))
         res["db_size_mib"] = self._db_size()
         res["finished"] = now_iso()

@@ -104,10 +104,10 @@ def _pipeline(pipe: dict) -> list[str]:
         lines.append("")
     scale = pipe.get("drain with 1 and 2 workers")
     if scale:
-        lines += ["| drain of a backlog (PostgreSQL) | tickets | events | seconds | tickets/s | subscriber events/s |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['workers']} worker(s) | {_fmt(r['tickets'])} | {_fmt(r['events'])} | {_fmt(r['seconds'])} | "
-                  f"{_fmt(r['tickets_per_second'])} | {_fmt(r['subscriber_events_per_second'])} |"
+        lines += ["| working a backlog (PostgreSQL) | seconds | subscriber events | per second | backlog left |",
+                  "|---|---:|---:|---:|---|"]
+        lines += [f"| {r['workers']} worker(s) | {_fmt(r['seconds'])} | {_fmt(r['subscriber_events'])} | "
+                  f"{_fmt(r['subscriber_events_per_second'])} | {'yes' if r['backlog_left'] else 'no'} |"
                   for r in scale["runs"]]
         lines += ["", f"Two workers / one: {scale['ratio']}× ({scale['partitions']} partition(s) per subscriber).", ""]
     return lines
