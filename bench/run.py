@@ -6,9 +6,11 @@
 
 Options (environment): BENCH_REQUESTS (per read, default 200), BENCH_CONCURRENCY (API clients, 8),
 BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BENCH_WS_CLIENTS (1000),
-BENCH_DEEP_PAGES (20), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
-writes.api, realtime…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
-Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* (the harness drops and recreates them).
+BENCH_DEEP_PAGES (20), BENCH_PEAK_RATE (tickets/s offered in the peak run, 100), BENCH_PEAK_SECONDS (60),
+BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog for one and for two workers, 300),
+BENCH_SCALE_SECONDS (how long each works on it, 60), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
+writes.api, pipeline.peak, pipeline.full, pipeline.workers, realtime…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
+Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* or atende_bench_* (the harness drops and recreates them).
 See docs/benchmarks.md.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import fixtures, reads, realtime, writes  # noqa: E402
+from harness import fixtures, pipeline, reads, realtime, writes  # noqa: E402
 from harness.common import Config, Skip, log, machine, now_iso  # noqa: E402
 from harness.httpload import login  # noqa: E402
 from harness.report import markdown, write_json  # noqa: E402
@@ -37,7 +39,8 @@ class Run:
         self.results: dict = {"system": "atende", "db": cfg.db, "tickets": cfg.tickets, "started": now_iso(),
                               "machine": machine(), "config": {k: v for k, v in vars(cfg).items()
                                                                if k not in ("only", "skip")},
-                              "database": {}, "reads": {}, "writes": {}, "realtime": {}, "memory": {},
+                              "database": {}, "reads": {}, "writes": {}, "pipeline": {}, "realtime": {},
+                              "memory": {},
                               "skipped": {}, "errors": {}, "notes": []}
 
     def step(self, name: str, fn: Callable[[], None]) -> None:
@@ -87,6 +90,11 @@ class Run:
                 self.step("writes.api", lambda: writes.api(
                     cfg, wr, token.get("t") or fixtures.api_token(cfg, targets["agent_email"])))
             self.step("writes.mail", lambda: writes.mail_import(cfg, wr))
+            # The peak run starts from a drained worker, so the lag it reports is the load's own.
+            if cfg.wanted("pipeline.peak"):
+                res["worker_backlog_before_peak_seconds"] = self._drain_worker(server, limit=cfg.drain_seconds)
+            self.step("pipeline.peak", lambda: pipeline.peak(
+                cfg, res["pipeline"], token.get("t") or fixtures.api_token(cfg, targets["agent_email"])))
             # The creation load leaves notifications and rules queued; the fan-out is measured once they ran,
             # like the reads (with 1,000 clients connecting while the worker drained, none saw the change).
             res["worker_backlog_drain_seconds"] = self._drain_worker(server)
@@ -95,6 +103,8 @@ class Run:
             res["memory"] = server.peak_rss()
             res["memory_note"] = "VmHWM of each process over the whole run (reads, creation load, websockets)"
             client.close()
+        # Outside the server: the backlog is worked on by worker processes started for the measurement.
+        self.step("pipeline.workers", lambda: pipeline.workers(cfg, res["pipeline"]))
         res["db_size_mib"] = self._db_size()
         res["finished"] = now_iso()
         res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -99,6 +99,8 @@ class Config:
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
             "BENCH_CHANNEL_PREFIX": CHANNEL_PREFIX,
+            # The peak run's webhook receiver listens on loopback, which outbound requests refuse otherwise.
+            "IMAGE_PROXY_ALLOW_LOOPBACK": "1",
         })
         return env
 

@@ -57,6 +57,7 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | {w.get('clients', 1)} | {_fmt(w['tickets'])} | {_fmt(w['tickets_per_second'])} "
                          f"| {_fmt(s.get('p50'))} | {_fmt(s.get('p95'))} | {_fmt(s.get('p99'))} |")
         lines.append("")
+    lines += _pipeline(results.get("pipeline", {}))
     for name, w in results.get("realtime", {}).items():
         d, a = w["delivery_ms"], w["until_every_client_ms"]
         lines += ["| websockets | clients | updates | per-client p50 | p99 | until every client p50 | max | missed |",
@@ -79,3 +80,34 @@ def markdown(results: dict) -> str:
     for note in results.get("notes", []):
         lines.append(f"- {note}")
     return "\n".join(lines)
+
+
+def _pipeline(pipe: dict) -> list[str]:
+    """The peak and full-speed runs (lag per subscriber) and the one-versus-two workers drain."""
+    lines: list[str] = []
+    for name, run in pipe.items():
+        if "lag_during_run" not in run:
+            continue
+        drained = run.get("drained_after_run_seconds")
+        lines += [f"**{name}**: {_fmt(run.get('created'))} tickets created at {_fmt(run.get('tickets_per_second'))}/s "
+                  f"(p50 {_fmt(run['latency_ms'].get('p50'))} ms, p99 {_fmt(run['latency_ms'].get('p99'))} ms); "
+                  f"every lag zero {_fmt(drained)} s after the run" if drained is not None else
+                  f"**{name}**: {_fmt(run.get('created'))} tickets created at {_fmt(run.get('tickets_per_second'))}/s; "
+                  f"{run.get('note')}", "",
+                  "| subscriber | lag p50 s | lag p99 s | max s | events p50 | p99 | growth events/s | growth s/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for sub, lag in run["lag_during_run"].items():
+            s, e = lag["lag_seconds"], lag["lag_events"]
+            lines.append(f"| {sub} | {_fmt(s['p50'])} | {_fmt(s['p99'])} | {_fmt(s['max'])} | {_fmt(e['p50'])} | "
+                         f"{_fmt(e['p99'])} | {_fmt(lag['growth_events_per_s'], 2)} | "
+                         f"{_fmt(lag['growth_seconds_per_s'], 2)} |")
+        lines.append("")
+    scale = pipe.get("drain with 1 and 2 workers")
+    if scale:
+        lines += ["| working a backlog (PostgreSQL) | seconds | subscriber events | per second | backlog left |",
+                  "|---|---:|---:|---:|---|"]
+        lines += [f"| {r['workers']} worker(s) | {_fmt(r['seconds'])} | {_fmt(r['subscriber_events'])} | "
+                  f"{_fmt(r['subscriber_events_per_second'])} | {'yes' if r['backlog_left'] else 'no'} |"
+                  for r in scale["runs"]]
+        lines += ["", f"Two workers / one: {scale['ratio']}× ({scale['partitions']} partition(s) per subscriber).", ""]
+    return lines

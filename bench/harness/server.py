@@ -52,7 +52,11 @@ class Server:
             self.logs.append(out)
             self.procs[name] = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                                 preexec_fn=_raise_fd_limit)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # a server that never came up (or an interrupted run) leaves no process behind
+            self.__exit__(None, None, None)
+            raise
         log(f"server up on {self.cfg.base_url} (web pid {self.procs['web'].pid})")
         return self
 
@@ -63,7 +67,9 @@ class Server:
                 raise RuntimeError(f"the web process exited ({self.procs['web'].returncode}); see "
                                    f"{self.cfg.var_dir / 'logs'}")
             try:
-                if httpx.get(f"{self.cfg.base_url}/healthz", timeout=2).status_code == 200:
+                # One patient request: the first one imports every view, and short timeouts would pile abandoned
+                # requests up behind it on the sync thread.
+                if httpx.get(f"{self.cfg.base_url}/healthz", timeout=60).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
