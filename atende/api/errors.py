@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
@@ -18,7 +18,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from atende.api.parsing import InvalidJSON, UnsupportedMediaType
 from atende.core.exceptions import DomainError
-from atende.core.request_limits import TOO_BIG, body_limit
+from atende.core.request_limits import TOO_BIG, body_limit, busy_response, is_busy
 from atende.core.throttle import Throttled as ThrottleRefused
 
 logger = logging.getLogger(__name__)
@@ -146,6 +146,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(IntegrityError)
     def integrity_error(request, exc):
         return respond(request, 409, "conflict", "This conflicts with an existing record.")
+
+    @api.exception_handler(OperationalError)
+    def database_busy(request, exc):  # a peak the database cannot take at once: retry, not a server fault
+        if is_busy(exc):
+            return busy_response(request)
+        return server_error(request, exc)
 
     @api.exception_handler(Exception)
     def server_error(request, exc):

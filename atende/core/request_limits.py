@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -62,3 +63,34 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if isinstance(exception, TOO_BIG):
         return too_large(request, body_limit(request.META.get("CONTENT_TYPE", "")))
     return refusal(request, 400, "bad_request", _("The request could not be understood."))
+
+
+BUSY_MARKERS = ("database is locked", "database table is locked", "couldn't get a connection")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The database could not take the request in time: SQLite's write lock held past the busy timeout, or no
+    PostgreSQL connection free in the pool. Nothing was written; the same request a moment later succeeds."""
+    return isinstance(exc, OperationalError) and any(m in str(exc).lower() for m in BUSY_MARKERS)
+
+
+class BusyMiddleware:
+    """A peak the database cannot absorb at once is answered 503 with ``Retry-After``, so clients retry instead of
+    treating it as a server fault (a 500). Pages here; the API's own handler does the same (``api.errors``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return busy_response(request) if is_busy(exception) else None
+
+
+def busy_response(request: HttpRequest) -> HttpResponse:
+    retry = int(getattr(settings, "ATENDE_BUSY_RETRY_AFTER_SECONDS", 2))
+    response = refusal(request, 503, "busy", _("The desk is busy right now; please try again in a moment."),
+                       {"retry_after": retry})
+    response["Retry-After"] = str(retry)
+    return response

@@ -162,3 +162,29 @@ def test_arbitrary_bytes_never_cause_a_server_error(post_raw, body, content_type
     assert response.status_code < 500, response.content[:300]
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize("message", ["database is locked",  # SQLite: the write lock held past the busy timeout
+                                     "couldn't get a connection after 20.00 sec"])  # PostgreSQL: pool exhausted
+def test_a_database_too_busy_at_a_peak_is_a_503_with_retry_after_not_a_500(api_as, agent, monkeypatch, message):
+    from django.db import OperationalError
+
+    def busy(*args, **kwargs):
+        raise OperationalError(message)
+
+    monkeypatch.setattr("atende.api.routers.tickets.ticket_list_page", busy)
+    response = api_as(agent).get("/tickets")
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert response.json()["error"]["code"] == "busy"
+
+
+def test_other_database_errors_stay_server_errors(api_as, agent, monkeypatch):
+    from django.db import OperationalError
+
+    def broken(*args, **kwargs):
+        raise OperationalError("no such table: tickets_ticket")
+
+    monkeypatch.setattr("atende.api.routers.tickets.ticket_list_page", broken)
+    client = api_as(agent)
+    client.client.raise_request_exception = False
+    assert client.get("/tickets").status_code == 500

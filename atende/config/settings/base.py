@@ -87,6 +87,7 @@ INSTALLED_APPS.remove("daphne_placeholder")
 
 MIDDLEWARE = [
     "atende.core.request_limits.RequestLimitMiddleware",  # first: refuses oversized bodies before anything reads them
+    "atende.core.request_limits.BusyMiddleware",  # a database too busy to take the request: 503 + Retry-After
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

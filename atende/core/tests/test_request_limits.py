@@ -62,3 +62,17 @@ def _file(size: int):
 def test_arbitrary_bytes_posted_to_forms_never_cause_a_server_error(customer_client, body, content_type, path):
     response = customer_client.generic("POST", path, body, content_type=content_type)
     assert response.status_code < 500
+
+
+def test_a_database_too_busy_at_a_peak_gets_a_503_page_with_retry_after(agent, monkeypatch):
+    from django.db import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("atende.console.views.queues.ticket_rows", locked)
+    client = Client()
+    client.force_login(agent)
+    response = client.get("/console/")
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert response["Content-Type"].startswith("text/html") and b"try again in a moment" in response.content

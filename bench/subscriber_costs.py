@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""What each events subscriber costs per ticket: N tickets created in-process on a copy of a benchmark database,
+then every subscriber run to the end of the stream, one after another, with wall time, CPU time and queries each.
+
+    make bench BENCH_TICKETS=20000 BENCH_ONLY=none    # once: creates bench/var/atende-20000.sqlite3
+    .venv/bin/python bench/subscriber_costs.py --db bench/var/atende-20000.sqlite3 --tickets 300
+
+CPU seconds move little with the machine's load; compare two trees by running this file from each (PYTHONPATH
+set to the tree) one after the other. Prints one line per subscriber and a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="bench/var/atende-20000.sqlite3", help="benchmark SQLite database to copy")
+    parser.add_argument("--tickets", type=int, default=300)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="atende-subscriber-costs-"))
+    shutil.copy(args.db, work / "db.sqlite3")
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "atende.config.settings.prod", "SECRET_KEY": "bench",
+                       "ALLOWED_HOSTS": "localhost", "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+                       "ATENDE_VAR_DIR": str(work / "state"), "LOG_LEVEL": "WARNING",
+                       "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"})
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    import atende.config.urls  # noqa: F401 - imported once before measuring (notifications build URLs)
+    from atende.accounts.models import User
+    from atende.core.actor import Actor
+    from atende.core.events import SUBSCRIBERS, resolve
+    from atende.core.outbox import dispatch
+    from atende.core.outbox.drain import drain
+    from atende.tickets.services import ticket_create
+
+    for sub in SUBSCRIBERS:
+        resolve(sub.handler)
+    drain(jobs=False)  # every cursor at the end of the stream first
+    customers = list(User.objects.filter(role="customer").order_by("-id")[:500])
+    rng = random.Random(5)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(args.tickets):
+        customer = customers[i % len(customers)]
+        ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Export to Excel fails",
+                      body_text=f"Since this morning the export button does nothing. Order {rng.randint(1, 10**7)}.",
+                      channel="web")
+    result = {"tickets": args.tickets, "create": {"seconds": round(time.perf_counter() - wall, 2),
+                                                   "cpu_seconds": round(time.process_time() - cpu, 2)}}
+    print(f"create: {args.tickets} tickets, {result['create']['seconds']} s, cpu {result['create']['cpu_seconds']} s")
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    for unit in dispatch.units():
+        queries[0] = 0
+        wall, cpu, events = time.perf_counter(), time.process_time(), 0
+        with connection.execute_wrapper(count):
+            while dispatch.lease_claim(unit, "bench") and (done := dispatch.run_batch(unit, "bench")):
+                events += done
+        dispatch.lease_release(unit, "bench")
+        row = {"events": events, "seconds": round(time.perf_counter() - wall, 2),
+               "cpu_seconds": round(time.process_time() - cpu, 2), "queries": queries[0],
+               "cpu_ms_per_ticket": round((time.process_time() - cpu) * 1000 / args.tickets, 2)}
+        result[str(unit)] = row
+        print(f"{unit}: {events} events, {row['seconds']} s, cpu {row['cpu_seconds']} s "
+              f"({row['cpu_ms_per_ticket']} ms per ticket), {queries[0]} queries")
+    print(json.dumps(result))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
