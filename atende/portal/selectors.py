@@ -6,9 +6,16 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import User
+from atende.sla.selectors import expected_first_reply_minutes
 from atende.tickets.choices import MessageKind, TicketStatus
 from atende.tickets.models import Message, Ticket, TicketFollower, TicketForm
-from atende.tickets.selectors import message_list_for_user, ticket_list_for_user
+from atende.tickets.selectors import (
+    applied_first_reply_minutes,
+    expected_reply_text,
+    message_list_for_user,
+    no_target_text,
+    ticket_list_for_user,
+)
 
 S = TicketStatus
 # What customers see: the agents' working states collapse into "open"; "pending" is the customer's turn.
@@ -30,6 +37,15 @@ STATUS_FILTER = {
 
 def customer_status(ticket: Ticket) -> tuple[str, str]:
     return CUSTOMER_STATUS[TicketStatus(ticket.status)]
+
+
+def expected_reply(ticket: Ticket) -> str:
+    """"We usually answer within 4 business hours" while the request waits for its first answer (the target the
+    SLA recorded, else the policy that applies now, else "as soon as possible"); empty once answered or solved."""
+    if ticket.first_response_at is not None or CUSTOMER_STATUS[TicketStatus(ticket.status)][0] != "open":
+        return ""  # answered, waiting for the customer, or done
+    minutes = applied_first_reply_minutes(ticket) or expected_first_reply_minutes(ticket)
+    return expected_reply_text(minutes) or no_target_text()
 
 
 def organization_shares_tickets(user: User) -> bool:

@@ -61,6 +61,13 @@ def policy_for_ticket(ticket: Ticket, *, payload: dict | None = None) -> SlaPoli
     return None
 
 
+def expected_first_reply_minutes(ticket: Ticket) -> int | None:
+    """The first-reply target (business minutes) of the SLA policy that applies to the ticket now, if any (for
+    a ticket just created, before the SLA subscriber has recorded it)."""
+    policy = policy_for_ticket(ticket)
+    return policy.first_reply_minutes if policy is not None and policy.first_reply_minutes else None
+
+
 def active_policies() -> list[SlaPolicy]:
     """The active policies in the order they are tried (read once per batch of events)."""
     return batch_cached("sla.active_policies",

@@ -106,3 +106,31 @@ def test_agents_cannot_submit_through_the_portal(client, agent):
     client.force_login(agent)
     response = _post(client, {})
     assert "console" in response.content.decode() and not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(("language", "with_policy", "expected"), [
+    ("en", True, "We usually answer within 4 business hours."),
+    ("pt-br", True, "Costumamos responder em até 4 horas úteis."),
+    ("en", False, "We will answer as soon as possible."),
+])
+def test_the_portal_states_the_expected_reply_time_until_the_first_answer(client, customer, agent, language,
+                                                                           with_policy, expected):
+    from atende.core.actor import Actor
+    from atende.core.outbox.drain import drain
+    from atende.sla.services.definitions import policy_save
+    from atende.tickets.services import message_add_reply
+
+    if with_policy:
+        policy_save(name="Standard", conditions={}, first_reply_minutes=240, business_hours=True)
+    client.force_login(customer)
+    client.cookies["django_language"] = language
+    response = _post(client, {})
+    ticket = Ticket.objects.get()
+    assert expected in client.get(response["Location"]).content.decode()  # the acknowledgement page
+    drain(jobs=False)  # the SLA subscriber has recorded the target since
+    detail = client.get(reverse("portal:ticket", args=[ticket.number])).content.decode()
+    assert expected in detail
+    listing = client.get(reverse("portal:tickets")).content.decode()
+    assert (("reply expected by" in listing) or ("resposta prevista" in listing)) == with_policy
+    message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="On it.")
+    assert expected not in client.get(reverse("portal:ticket", args=[ticket.number])).content.decode()

@@ -54,4 +54,5 @@ def request_submitted(request, number: int):
         ticket = access_ticket(user=request.user, number=number)
     except NotFound:
         raise Http404
-    return render(request, "portal/request_submitted.html", {"ticket": ticket})
+    return render(request, "portal/request_submitted.html",
+                  {"ticket": ticket, "expected_reply": selectors.expected_reply(ticket)})

@@ -57,6 +57,7 @@ def ticket_detail(request, number: int, reply_form=None):
         "thread": selectors.public_thread(user=request.user, ticket=ticket),
         "status_key": status_key,
         "status_label": status_label,
+        "expected_reply": selectors.expected_reply(ticket),
         "custom_values": custom_field_values(ticket=ticket, for_customer=request.user.is_customer),
         "is_requester": is_requester,
         "can_reply": request.user.is_customer,
