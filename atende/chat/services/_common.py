@@ -9,9 +9,12 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from atende.chat import realtime
+from atende.chat.choices import ChatOutcome
 from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
 from atende.core.exceptions import ValidationError
+from atende.sla.selectors import expected_first_reply_minutes
+from atende.tickets.selectors import expected_reply_text, no_target_text
 
 
 def lock_session(session: ChatSession | int) -> ChatSession:
@@ -29,7 +32,17 @@ def session_state(session: ChatSession) -> dict:
             "ticket": session.ticket.number if session.ticket_id else None,
             "rated": bool(session.ticket_id and getattr(getattr(session.ticket, "satisfaction", None),
                                                          "is_answered", False)),
-            "email_known": bool(session.email), "team_id": session.team_id}
+            "email_known": bool(session.email), "team_id": session.team_id,
+            "expected_reply": _expected_reply(session)}
+
+
+def _expected_reply(session: ChatSession) -> str:
+    """An offline request is a ticket answered by email: tell the visitor when to expect it."""
+    if session.outcome != ChatOutcome.OFFLINE_FORM or not session.ticket_id:
+        return ""
+    language = session.language or ""
+    return expected_reply_text(expected_first_reply_minutes(session.ticket), language=language) or \
+        no_target_text(language=language)
 
 
 

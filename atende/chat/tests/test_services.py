@@ -377,3 +377,15 @@ def test_a_ticket_page_reply_to_an_open_chat_whose_visitor_closed_the_tab_is_ema
     with django_capture_on_commit_callbacks(execute=True):
         message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text="Welcome back")
     assert Delivery.objects.filter(transport="mail", kind="agent_reply").count() == 1
+
+
+def test_an_offline_request_tells_the_visitor_when_to_expect_the_answer(widget, team):
+    from atende.chat.services._common import session_state
+    from atende.sla.services.definitions import policy_save
+
+    policy_save(name="Chat", conditions={}, first_reply_minutes=120, business_hours=True)
+    session = chat_offline_submit(widget=widget, visitor_id=visitor_id_new(), name="Ana", email="ana@example.com",
+                                  question="My order is late", language="pt-br")
+    assert session_state(session)["expected_reply"] == "Costumamos responder em até 2 horas úteis."
+    live = start(widget, question="Where is my order?")
+    assert session_state(live)["expected_reply"] == ""  # a live chat is answered in the chat

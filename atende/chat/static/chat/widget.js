@@ -248,7 +248,8 @@
         button(t("human"), "primary human", function () { send({action: "human"}); }));
     } else if (s === "ended") {
       els.actions.appendChild(el("p", "ended", state.outcome === "solved_by_bot" ? t("thanks")
-        : state.outcome === "offline_form" ? t("offlineDone") : t("ended")));
+        : state.outcome === "offline_form" ? (t("offlineDone") + " " + (state.expected_reply || "")).trim()
+        : t("ended")));
       if (state.ticket && !state.rated && state.outcome === "ended_by_agent") {
         els.actions.appendChild(el("p", "", t("rate")));
         els.actions.append(button(t("good"), "secondary rate-good", function () { send({action: "rate", rating: "good"}); }),
