@@ -13,10 +13,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("core",),                    # DomainError, Actor, events bus, scheduler, tasks helpers, throttle: no domain
     ("accounts",),                # users, organisations, teams
     ("audit",),                   # the audit log every service records into
-    ("tickets", "signin"),        # the ticket domain; sign-in pages, second factors, SSO
+    ("tickets",),                 # the ticket domain
     ("rules", "kb", "surveys", "outbound"),  # the rule language; knowledge base; surveys; the delivery queue
     ("sla", "email_channel", "messaging"),  # SLA clocks (on rules); the channels customers write through
-    ("reports",),                 # reads tickets, SLA, surveys, kb; mails scheduled reports
+    ("reports", "signin"),        # reads tickets, SLA, surveys, kb; mails scheduled reports. Sign-in pages,
+                                  # second factors, SSO: above email_channel, whose mail_queue sends its notices
     ("integrations",),            # webhooks, imports, privacy requests (marks report rollups)
     ("automation", "triage"),     # rules that act on tickets (SLA actions, mail, webhooks); learned triage
     ("chat",),                    # live chat: mails transcripts (email_channel), offers canned replies (automation)

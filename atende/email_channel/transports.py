@@ -15,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from atende.core.actor import Actor
 from atende.outbound.choices import DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
-from atende.outbound.transports import SendResult, Transport
+from atende.outbound.transports import DeliveryCancelled, SendResult, Transport
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Attachment, Ticket
 from atende.tickets.services import record_event
@@ -59,6 +59,8 @@ class MailTransport(Transport):
                 connection.close()
 
     def send(self, delivery: Delivery) -> SendResult:
+        if delivery.payload.get("scrubbed"):  # "send again" on a sensitive mail whose link was removed
+            raise DeliveryCancelled("its content was removed after it was sent; ask for a new link")
         connection = getattr(_batch, "connection", None)
         if connection is None:  # one delivery on its own (right after its commit)
             mail_build(delivery, get_connection(fail_silently=False)).send(fail_silently=False)
@@ -79,7 +81,11 @@ class MailTransport(Transport):
         return float(getattr(settings, "EMAIL_OUTBOUND_RETRY_BASE_SECONDS", 60))
 
     def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
-        """A mail given up on is shown on its ticket's timeline (NOTIFICATION_FAILED)."""
+        """A sensitive mail (a sign-in link) loses its body once sent; a mail given up on is shown on its
+        ticket's timeline (NOTIFICATION_FAILED)."""
+        if delivery.status == DeliveryStatus.SENT and delivery.payload.get("sensitive"):
+            delivery.payload = {**delivery.payload, "body_text": "", "body_html": "", "scrubbed": True}
+            Delivery.objects.filter(pk=delivery.pk).update(payload=delivery.payload)
         if delivery.status != DeliveryStatus.GIVEN_UP or not delivery.ticket_id:
             return
         ticket = Ticket.objects.filter(pk=delivery.ticket_id).first()

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 from django.conf import settings
 
-from atende.core.tasks import enqueue_on_commit
 from atende.integrations.models import WebhookSubscription
+from atende.integrations.services.webhooks import webhook_disabled_notify
 from atende.integrations.signing import SIGNATURE_HEADER, webhook_signature
 from atende.outbound.models import Delivery, DeliveryAttempt
 from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, DeliveryHeld, SendResult, Transport
@@ -119,5 +119,6 @@ def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: st
         subscription.disabled_reason = (f"Disabled after {subscription.consecutive_failures} failed deliveries "
                                         f"in a row (last: {last}).")[:300]
         fields += ["is_active", "disabled_at", "disabled_reason"]
-        enqueue_on_commit("atende.integrations.tasks.webhook_disabled_notice_task", subscription.pk)
     subscription.save(update_fields=fields)
+    if not subscription.is_active and "is_active" in fields:  # switched off just now: the notice goes with it
+        webhook_disabled_notify(subscription=subscription)

@@ -42,8 +42,8 @@ class EmailForm(forms.Form):
 
 
 class PortalPasswordResetForm(PasswordResetForm):
-    """Django's reset form, sending through the task queue, and open to customers who never set a password
-    (a reset is how they choose one)."""
+    """Django's reset form, its mail queued as a delivery of the outbound engine (``auth_email_enqueue``) instead
+    of sent by Django, and open to customers who never set a password (a reset is how they choose one)."""
 
     def get_users(self, email):
         return User.objects.filter(email__iexact=email.strip(), is_active=True)

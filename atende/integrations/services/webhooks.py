@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from atende.accounts.selectors import agent_list
 from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
+from atende.email_channel.services import mail_queue
 from atende.integrations.choices import WebhookEvent
 from atende.integrations.models import WebhookSubscription
 from atende.integrations.payloads import SCHEMA_VERSION, webhook_payload_for_event
@@ -174,3 +178,29 @@ def webhook_delivery_redeliver(*, actor: Actor, delivery: Delivery) -> Delivery:
         if subscription is not None and not subscription.is_active:
             raise Conflict("The webhook is disabled; enable it before re-sending.", code="webhook_disabled")
     return delivery_retry(delivery=delivery, actor=actor)
+
+
+@transaction.atomic
+def webhook_disabled_notify(*, subscription: WebhookSubscription) -> int:
+    """Tell the administrators (and whoever created it) that a webhook was switched off, and why: one mail each,
+    in their language, queued in the transaction that disabled it and keyed by that switch-off, so it is told
+    once. Returns how many mails were queued."""
+    if subscription.is_active:
+        return 0
+    people = {u.email.lower(): u for u in agent_list() if u.is_admin}
+    creator = subscription.created_by
+    if creator is not None and creator.is_active:
+        people.setdefault(creator.email.lower(), creator)
+    when = subscription.disabled_at.isoformat() if subscription.disabled_at else ""
+    queued = 0
+    for address, person in sorted(people.items()):
+        with translation.override(person.locale or settings.LANGUAGE_CODE):
+            subject = _("Webhook “%(name)s” was disabled") % {"name": subscription.name}
+            body = _("%(reason)s\n\nURL: %(url)s\nFix the receiver, then enable the webhook again and re-send the "
+                     "failed deliveries: %(link)s") % {
+                "reason": subscription.disabled_reason, "url": subscription.url,
+                "link": f"{settings.SITE_URL}/integrations/webhooks/{subscription.pk}/"}
+        queued += mail_queue(to=[address], subject=subject, body_text=body, kind="webhook_disabled",
+                             source="integrations", dedupe_key=f"webhook_disabled:{subscription.pk}:{when}:{address}"
+                             ) is not None
+    return queued

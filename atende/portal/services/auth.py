@@ -1,13 +1,18 @@
-"""Sign-up with email verification, and magic-link log-in. Emails leave only after the transaction commits."""
+"""Sign-up with email verification, and magic-link log-in. Their emails are mail deliveries queued in the same
+transaction (``mail_queue``): they leave after it commits, are retried with backoff, and skip undeliverable
+addresses."""
 
 from __future__ import annotations
+
+import hashlib
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from atende.accounts.choices import IdentityKind, Role
@@ -15,7 +20,9 @@ from atende.accounts.models import User
 from atende.accounts.selectors import identity_owner
 from atende.accounts.services import normalize_email, user_create
 from atende.core.exceptions import ValidationError
-from atende.portal.tasks import auth_email_send_task
+from atende.core.selectors import site_branding
+from atende.email_channel.services import mail_queue
+from atende.outbound.models import Delivery
 from atende.portal.tokens import (
     InvalidToken,
     magic_token_matches,
@@ -30,10 +37,27 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def auth_email_enqueue(*, kind: str, user: User, url: str) -> None:
-    """Queue an auth email once the current transaction commits (at once outside a transaction)."""
-    user_id = user.pk
-    transaction.on_commit(lambda: auth_email_send_task.enqueue(kind, user_id, url))
+AUTH_EMAIL_KINDS = {"verify_email", "magic_link", "password_reset"}
+
+
+@transaction.atomic
+def auth_email_enqueue(*, kind: str, user: User, url: str) -> Delivery | None:
+    """Queue an auth email in the user's language, sent once the current transaction commits. The key is the
+    link, so queuing the same link twice mails it once; the body (the link) is removed from the stored delivery
+    once sent. None for an inactive user, an undeliverable address or a repeat."""
+    if kind not in AUTH_EMAIL_KINDS:
+        raise ValueError(f"unknown auth email {kind!r}")
+    if not user.is_active or not user.email:
+        return None
+    with translation.override(user.locale or settings.LANGUAGE_CODE):
+        context = {"user": user, "url": url, "site_name": site_branding()["name"],
+                   "magic_minutes": settings.PORTAL_MAGIC_LINK_MAX_AGE // 60,
+                   "verify_days": settings.PORTAL_VERIFY_MAX_AGE // 86400}
+        subject = " ".join(render_to_string(f"portal/email/{kind}_subject.txt", context).split())
+        body = render_to_string(f"portal/email/{kind}_body.txt", context)
+    link = hashlib.sha256(url.encode()).hexdigest()[:32]
+    return mail_queue(to=[user.email], subject=subject, body_text=body, kind=f"auth.{kind}", source="portal",
+                      dedupe_key=f"portal:{kind}:{user.pk}:{link}", sensitive=True)
 
 
 def verification_url(user: User) -> str:

@@ -23,8 +23,8 @@ from atende.audit.services import audit_record
 from atende.core.exceptions import ValidationError
 from atende.core.throttle import Throttled, rates, throttle_check, throttle_hit, throttle_reset
 from atende.signin.models import SecurityPolicy, SignInSession
+from atende.signin.services.notices import security_email_queue
 from atende.signin.services.sessions import sessions_end_all
-from atende.signin.tasks import enqueue_security_email
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +79,11 @@ def _failure(email: str, ip: str, account_limits, ip_limits) -> PasswordCheck:
     reason = "inactive" if owner is not None and not owner.is_active else "password"
     audit_record(action=AuditAction.SIGNIN_FAILED, subject=owner, subject_label=email, data={"reason": reason})
     if account.allowed and account.remaining == 0:  # this failure used up the account's allowance: it is locked
-        audit_record(action=AuditAction.ACCOUNT_LOCKED, subject=owner, subject_label=email,
-                     data={"limits": [str(r) for r in account_limits]})
+        locked = audit_record(action=AuditAction.ACCOUNT_LOCKED, subject=owner, subject_label=email,
+                              data={"limits": [str(r) for r in account_limits]})
         if owner is not None and owner.is_active and throttle_hit("signin.alert", str(owner.pk),
                                                                    rates("signin.alert")).allowed:
-            enqueue_security_email(kind="signin_locked", user=owner, data={"ip": ip})
+            security_email_queue(kind="signin_locked", user=owner, data={"ip": ip}, key=str(locked.pk))
     return PasswordCheck(None, "invalid", _("The email address or the password is not right."))
 
 
