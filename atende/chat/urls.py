@@ -8,6 +8,8 @@ urlpatterns = [
     path("widget.js", views.widget_script, name="widget_script"),
     path("widget.css", views.widget_stylesheet, name="widget_stylesheet"),
     path("widget/<str:key>/config", views.widget_config, name="widget_config"),
+    path("widget/<str:key>/files", views.visitor_file_upload, name="file_upload"),
+    path("widget/<str:key>/files/<int:attachment_id>", views.visitor_file_download, name="file_download"),
     path("demo/", views.demo_page, name="demo"),
 ]
 
