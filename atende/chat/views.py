@@ -78,6 +78,7 @@ def widget_config(request, key: str):
         "ask_name": widget.ask_name, "ask_email": widget.ask_email, "email_required": widget.email_required,
         "bot": widget.bot_enabled, "offline_mode": widget.offline_mode,
         "online": agents_online_count(team_id=widget.team_id) > 0,
+        "file_max_bytes": settings.ATTACHMENT_MAX_BYTES,
     })
     if origin:  # absent on the desk's own pages (same-origin requests carry none)
         response["Access-Control-Allow-Origin"] = origin

@@ -140,7 +140,21 @@
     c.messages.forEach(function (m) {
       var item = el("li", "chat-msg from-" + m.from);
       item.appendChild(el("span", "small muted", m.from === "visitor" ? (c.visitor.name || L.labelVisitor) : m.from === "bot" ? L.labelBot : m.author));
-      item.appendChild(el("p", "chat-text", m.text));
+      if (m.text) item.appendChild(el("p", "chat-text", m.text));
+      (m.files || []).forEach(function (f) {  // the ticket's attachment URL: the desk checks the agent's access
+        var link = el("a", "chat-file"), url = "/tickets/attachments/" + f.id + "/";
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        if (f.image) {
+          var img = el("img", "chat-thumb");
+          img.src = url;
+          img.alt = f.name;
+          link.appendChild(img);
+        }
+        link.appendChild(el("span", "", f.name));
+        item.appendChild(link);
+      });
       (m.articles || []).forEach(function (a) {
         var link = el("a", "small", a.title);
         link.href = a.url;
