@@ -15,6 +15,7 @@ urlpatterns = [
 
 console_urlpatterns = [
     path("", views.workspace, name="workspace"),
+    path("<int:session_id>/files", views.agent_file_upload, name="file_upload"),
     path("widgets/", views.widget_list, name="widgets"),
     path("widgets/new/", views.widget_edit, name="widget_new"),
     path("widgets/<int:widget_id>/", views.widget_edit, name="widget_edit"),

@@ -21,6 +21,7 @@ from atende.chat.choices import WidgetLanguage
 from atende.chat.forms import WidgetForm
 from atende.chat.models import Widget
 from atende.chat.selectors import (
+    access_chat_for_agent,
     access_widget_for_admin,
     agents_online_count,
     attachment_for_visitor,
@@ -28,7 +29,7 @@ from atende.chat.selectors import (
     widget_get_active,
     widget_list_for_admin,
 )
-from atende.chat.services import chat_visitor_attach, widget_save
+from atende.chat.services import chat_agent_reply, chat_visitor_attach, widget_save
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
 from atende.core.throttle import client_ip
@@ -158,6 +159,19 @@ def workspace(request):
     agents = User.objects.filter(role__in=["admin", "agent"], is_active=True).order_by("name", "email")
     canned = canned_reply_list_for_user(user=request.user)[:100]
     return render(request, "chat/workspace.html", {"teams": teams, "agents": agents, "canned": canned})
+
+
+@agent_required
+@require_POST
+def agent_file_upload(request, session_id: int):
+    """A file from the workspace (multipart: ``file``, ``text``?, ``cid``): the agent's reply carrying it."""
+    try:
+        session = access_chat_for_agent(user=request.user, session_id=session_id)
+        row = chat_agent_reply(session=session, agent=request.user, text=request.POST.get("text", ""),
+                               client_id=request.POST.get("cid", ""), upload=request.FILES.get("file"))
+    except DomainError as exc:
+        return _error(exc.code, exc.message, exc.status, exc.details if isinstance(exc.details, dict) else {})
+    return JsonResponse({"message": row}, status=201)
 
 
 @admin_required

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from atende.chat.consumer_io import agent_conversation
-from atende.chat.services import chat_start
+from atende.chat.services import chat_accept, chat_start
 from atende.chat.tokens import visitor_id_new, visitor_token_make
 from atende.tickets.models import Attachment, Message
 
@@ -128,3 +128,27 @@ def test_uploads_share_the_visitor_message_rate_limit(widget, settings):
     response = upload(widget, token, png(), cid="c")
     assert response.status_code == 429 and response.json()["error"]["code"] == "throttled"
     assert int(response["Retry-After"]) >= 1
+
+
+def test_agent_sends_a_file_from_the_workspace_and_the_visitor_opens_it(widget, agent, other_agent, online, client):
+    online(agent)
+    session, token = handed_over(widget)
+    chat_accept(session=session, agent=agent)
+    client.force_login(agent)
+    response = client.post(f"/console/chat/{session.pk}/files", {"file": png("steps.png"), "cid": "a1"})
+    assert response.status_code == 201, response.content
+    row = response.json()["message"]
+    assert row["from"] == "agent" and row["files"][0]["name"] == "steps.png"
+    attachment = Attachment.objects.get(pk=row["files"][0]["id"])
+    assert attachment.ticket_id == session.ticket_id and attachment.uploaded_by == agent
+    mine = Client().get(f"/chat/widget/{widget.key}/files/{attachment.pk}", {"t": token})
+    assert mine.status_code == 200 and b"".join(mine.streaming_content) == PNG
+
+    refused = client.post(f"/console/chat/{session.pk}/files",
+                          {"file": SimpleUploadedFile("x.exe", b"MZ", content_type="application/x-msdownload")})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "attachment_type"
+    # Only the agent holding the conversation sends into it.
+    client.force_login(other_agent)
+    other = client.post(f"/console/chat/{session.pk}/files", {"file": png()})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "chat_not_yours"
+    assert Attachment.objects.filter(ticket_id=session.ticket_id).count() == 1

@@ -208,6 +208,30 @@
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { send({action: "typing", session_id: current, typing: false}); }, 2500);
     });
+    // A file goes over HTTP (the socket carries text only), checked and stored like a ticket attachment.
+    $("chat-attach").addEventListener("click", function () { $("chat-file").click(); });
+    $("chat-file").addEventListener("change", function () {
+      var input = this, file = input.files[0], id = current;
+      if (!file || !id) return;
+      var data = new FormData();
+      data.append("file", file);
+      data.append("cid", cid());
+      input.value = "";
+      $("chat-error").textContent = "";
+      var headers = {};
+      try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { /* none */ }
+      fetch("/console/chat/" + id + "/files", {method: "POST", body: data, headers: headers, credentials: "same-origin"})
+        .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
+        .then(function (answer) {
+          if (!answer.ok) { $("chat-error").textContent = (answer.body.error && answer.body.error.message) || "Error"; return; }
+          var row = answer.body.message;
+          if (id === current && conversation && !conversation.messages.some(function (m) { return m.id === row.id; })) {
+            conversation.messages.push(row);
+            renderConversation();
+          }
+        })
+        .catch(function () { $("chat-error").textContent = "Error"; });
+    });
     $("chat-reply-form").addEventListener("submit", function (event) {
       event.preventDefault();
       var text = box.value.trim();
