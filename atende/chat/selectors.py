@@ -155,4 +155,5 @@ def transcript_text(session: ChatSession) -> str:
         who = {"visitor": session.name or "You", "bot": "Bot"}.get(row["from"], row["author"] or "Agent")
         lines.append(f"[{row['at'][:16].replace('T', ' ')}] {who}: {row['text']}")
         lines += [f"    {a['title']}: {settings.SITE_URL}{a['url']}" for a in row.get("articles") or []]
+        lines += [f"    [{f['name']}]" for f in row.get("files") or []]  # the files stay behind access checks
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from atende.chat.consumer_io import agent_conversation
+from atende.chat.selectors import transcript_text
 from atende.chat.services import chat_accept, chat_start
 from atende.chat.tokens import visitor_id_new, visitor_token_make
 from atende.tickets.models import Attachment, Message
@@ -152,3 +153,11 @@ def test_agent_sends_a_file_from_the_workspace_and_the_visitor_opens_it(widget, 
     other = client.post(f"/console/chat/{session.pk}/files", {"file": png()})
     assert other.status_code == 409 and other.json()["error"]["code"] == "chat_not_yours"
     assert Attachment.objects.filter(ticket_id=session.ticket_id).count() == 1
+
+
+def test_the_transcript_names_the_files_without_a_link(widget):
+    session, token = handed_over(widget)
+    upload(widget, token, png("error-dialog.png"))
+
+    text = transcript_text(session)
+    assert "[error-dialog.png]" in text and "/files/" not in text and "/attachments/" not in text
