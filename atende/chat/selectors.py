@@ -15,7 +15,7 @@ from atende.chat.models import ChatAgentSetting, ChatSession, Widget
 from atende.chat.tokens import visitor_token_read
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind
-from atende.tickets.models import Message
+from atende.tickets.models import Attachment, Message
 
 
 def widget_get_active(*, key: str) -> Widget:
@@ -120,7 +120,7 @@ def session_messages(session: ChatSession) -> list[dict[str, Any]]:
     if not session.ticket_id:
         return [dict(turn) for turn in session.bot_turns]
     replies = (Message.objects.filter(ticket_id=session.ticket_id, kind=MessageKind.REPLY)
-               .select_related("author").order_by("created_at", "id"))
+               .select_related("author").prefetch_related("attachments").order_by("created_at", "id"))
     return [message_row(message) for message in replies]
 
 
@@ -130,7 +130,23 @@ def message_row(message: Message) -> dict[str, Any]:
     return {"id": f"m{message.pk}", "from": sender, "text": message.body_text,
             "author": message.author.first_name if sender == "agent" and message.author else "",
             "at": message.created_at.isoformat(), "cid": message.metadata.get("chat_cid", ""),
-            "articles": message.metadata.get("chat_articles", [])}
+            "articles": message.metadata.get("chat_articles", []),
+            "files": [{"id": a.pk, "name": a.filename, "type": a.content_type, "size": a.size,
+                       "image": a.content_type in IMAGE_TYPES} for a in message.attachments.all()]}
+
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def attachment_for_visitor(*, widget: Widget, token: str, attachment_id: int) -> Attachment:
+    """A file of the visitor's own conversation, for the holder of its visitor token: only public replies of
+    the conversation's ticket; anything else is NotFound (whether it exists elsewhere is not told)."""
+    session = session_for_visitor(widget=widget, token=token)
+    attachment = (Attachment.objects.filter(pk=attachment_id, message__kind=MessageKind.REPLY).first()
+                  if session is not None and session.ticket_id else None)
+    if attachment is None or attachment.ticket_id != session.ticket_id:
+        raise NotFound("Attachment not found.")
+    return attachment
 
 
 def transcript_text(session: ChatSession) -> str:
@@ -139,4 +155,5 @@ def transcript_text(session: ChatSession) -> str:
         who = {"visitor": session.name or "You", "bot": "Bot"}.get(row["from"], row["author"] or "Agent")
         lines.append(f"[{row['at'][:16].replace('T', ' ')}] {who}: {row['text']}")
         lines += [f"    {a['title']}: {settings.SITE_URL}{a['url']}" for a in row.get("articles") or []]
+        lines += [f"    [{f['name']}]" for f in row.get("files") or []]  # the files stay behind access checks
     return "\n".join(lines)

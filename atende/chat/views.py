@@ -8,10 +8,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from atende.accounts.decorators import admin_required, agent_required
 from atende.accounts.models import Team, User
@@ -19,11 +20,21 @@ from atende.automation.selectors import canned_reply_list_for_user
 from atende.chat.choices import WidgetLanguage
 from atende.chat.forms import WidgetForm
 from atende.chat.models import Widget
-from atende.chat.selectors import access_widget_for_admin, agents_online_count, widget_get_active, widget_list_for_admin
-from atende.chat.services import widget_save
+from atende.chat.selectors import (
+    access_chat_for_agent,
+    access_widget_for_admin,
+    agents_online_count,
+    attachment_for_visitor,
+    session_for_visitor,
+    widget_get_active,
+    widget_list_for_admin,
+)
+from atende.chat.services import chat_agent_reply, chat_visitor_attach, widget_save
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
+from atende.core.throttle import client_ip
 
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
 STATIC = Path(__file__).resolve().parent / "static" / "chat"
 
 
@@ -68,11 +79,70 @@ def widget_config(request, key: str):
         "ask_name": widget.ask_name, "ask_email": widget.ask_email, "email_required": widget.email_required,
         "bot": widget.bot_enabled, "offline_mode": widget.offline_mode,
         "online": agents_online_count(team_id=widget.team_id) > 0,
+        "file_max_bytes": settings.ATTACHMENT_MAX_BYTES,
     })
     if origin:  # absent on the desk's own pages (same-origin requests carry none)
         response["Access-Control-Allow-Origin"] = origin
     response["Vary"] = "Origin"
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def _error(code: str, message: str, status: int, details: dict | None = None, origin: str = "") -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Vary"] = "Origin"
+    return response
+
+
+@csrf_exempt  # called from other sites without cookies: the visitor token and the origin allow-list are the checks
+@require_POST
+def visitor_file_upload(request, key: str):
+    """The widget sends one file (multipart: ``token``, ``file``, ``cid``); it becomes a message of the visitor's
+    conversation, pushed to both sides like a typed one. Answers the message row, or the JSON error body."""
+    origin = request.headers.get("Origin", "")
+    try:
+        widget = widget_get_active(key=key)
+    except NotFound:
+        return _error("not_found", "Chat widget not found.", 404)
+    if not widget.allows_origin(origin, own_host=request.get_host()):
+        return _error("origin_not_allowed", "This site may not use this chat widget.", 403)
+    session = session_for_visitor(widget=widget, token=request.POST.get("token", ""))
+    if session is None:
+        return _error("not_found", "No conversation for this visitor.", 404, origin=origin)
+    try:
+        row = chat_visitor_attach(session=session, upload=request.FILES.get("file"),
+                                  client_id=request.POST.get("cid", ""), client_ip=client_ip(request))
+    except DomainError as exc:
+        response = _error(exc.code, exc.message, exc.status, exc.details if isinstance(exc.details, dict) else {},
+                          origin=origin)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    response = JsonResponse({"message": row}, status=201)
+    response["Access-Control-Allow-Origin"] = origin
+    response["Vary"] = "Origin"
+    return response
+
+
+@require_GET
+def visitor_file_download(request, key: str, attachment_id: int):
+    """A file of the visitor's own conversation, for the holder of its token (``?t=``; the widget's links)."""
+    try:
+        widget = widget_get_active(key=key)
+        attachment = attachment_for_visitor(widget=widget, token=request.GET.get("t", ""),
+                                            attachment_id=attachment_id)
+    except NotFound:
+        raise Http404
+    inline = attachment.content_type in INLINE_TYPES and request.GET.get("download") is None
+    response = FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.filename,
+                            content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"  # thumbnails on the host site's page
     return response
 
 
@@ -89,6 +159,19 @@ def workspace(request):
     agents = User.objects.filter(role__in=["admin", "agent"], is_active=True).order_by("name", "email")
     canned = canned_reply_list_for_user(user=request.user)[:100]
     return render(request, "chat/workspace.html", {"teams": teams, "agents": agents, "canned": canned})
+
+
+@agent_required
+@require_POST
+def agent_file_upload(request, session_id: int):
+    """A file from the workspace (multipart: ``file``, ``text``?, ``cid``): the agent's reply carrying it."""
+    try:
+        session = access_chat_for_agent(user=request.user, session_id=session_id)
+        row = chat_agent_reply(session=session, agent=request.user, text=request.POST.get("text", ""),
+                               client_id=request.POST.get("cid", ""), upload=request.FILES.get("file"))
+    except DomainError as exc:
+        return _error(exc.code, exc.message, exc.status, exc.details if isinstance(exc.details, dict) else {})
+    return JsonResponse({"message": row}, status=201)
 
 
 @admin_required

@@ -29,6 +29,7 @@ from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.tickets.choices import Channel, TicketStatus
 from atende.tickets.models import Ticket
 from atende.tickets.services import message_add_reply, ticket_assign, ticket_transition
+from atende.tickets.services.attachments import IncomingFile, validate_file
 
 
 def offer_seconds() -> int:
@@ -112,10 +113,14 @@ def _require_holder(agent: User, session: ChatSession) -> None:
 
 
 @transaction.atomic
-def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id: str = "") -> dict:
+def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id: str = "", upload=None) -> dict:
     """The agent's message: stored (a public reply on the ticket) before it is pushed. When the visitor has
-    left and their email is known, the reply goes by email instead (the ticket's usual notification)."""
-    text = clean_text(text)
+    left and their email is known, the reply goes by email instead (the ticket's usual notification).
+    ``upload``: a file sent from the workspace, checked and stored as a ticket attachment of the reply."""
+    files = [IncomingFile.from_upload(upload)] if upload is not None else []
+    for incoming in files:
+        validate_file(incoming)  # a refused file leaves nothing behind
+    text = clean_text(text, required=not files)
     session = lock_session(session)
     if session.status == ChatStatus.ENDED and session.ticket_id is None:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
@@ -133,7 +138,7 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
     channel = Channel.CHAT if visitor_here or not session.email else Channel.EMAIL
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text=text, channel=channel,
-                                external_id=external_id, metadata={"chat_session": session.pk, "chat_cid": client_id})
+                                attachments=files, external_id=external_id, metadata={"chat_session": session.pk, "chat_cid": client_id})
     row = message_row(message)
     push.update({"type": "message", "message": row})
     return row

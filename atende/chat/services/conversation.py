@@ -36,6 +36,7 @@ from atende.surveys.services import survey_answer
 from atende.tickets.choices import Channel
 from atende.tickets.models import Message
 from atende.tickets.services import message_add_reply, ticket_assign, ticket_create
+from atende.tickets.services.attachments import IncomingFile, validate_file
 
 
 def _visitor_email(email: str, *, required: bool) -> str:
@@ -279,3 +280,36 @@ def chat_offline_submit(*, widget: Widget, visitor_id: str, name, email, questio
     session.ticket = ticket
     session.save(update_fields=["customer", "ticket", "updated_at"])
     return session
+
+
+@transaction.atomic
+def chat_visitor_attach(*, session: ChatSession, upload, client_id: str = "", client_ip: str = "") -> dict:
+    """A file the visitor sends (a screenshot): a public reply on the chat's ticket carrying it as a ticket
+    attachment, so it passes the tickets' size and type checks and is stored and served like any other.
+    Rate-limited as a message; only while a person handles the conversation (there is no ticket before)."""
+    client_id = str(client_id or "")[:64]
+    throttle_or_raise("chat.message.visitor", session.visitor_id,
+                      message=_("You are sending messages too fast. Wait a moment."))
+    throttle_or_raise("chat.message.ip", client_ip or "unknown",
+                      message=_("Too many messages from your network. Wait a moment."))
+    if upload is None:
+        raise ValidationError(_("Choose a file to send."), code="attachment_missing", details={"file": "required"})
+    incoming = IncomingFile.from_upload(upload)
+    validate_file(incoming)  # before any lock or row: a refused file leaves nothing behind
+    session = lock_session(session)
+    if session.status == ChatStatus.ENDED:
+        raise Conflict(_("This conversation has ended."), code="chat_ended")
+    if not session.ticket_id or session.status == ChatStatus.BOT:
+        raise Conflict(_("Files can be sent once a person joins the conversation."), code="chat_not_with_person")
+    external_id = f"chat:{session.pk}:{client_id}" if client_id else ""
+    if external_id:
+        existing = Message.objects.filter(ticket=session.ticket, external_id=external_id).first()
+        if existing is not None:
+            return message_row(existing)
+    push = realtime.reserve_push(session.pk)
+    message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
+                                attachments=[incoming], channel=Channel.CHAT, external_id=external_id,
+                                metadata={"chat_session": session.pk, "chat_cid": client_id})
+    row = message_row(message)
+    push.update({"type": "message", "message": row})
+    return row

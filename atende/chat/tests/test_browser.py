@@ -134,7 +134,33 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     assert thread[2][1] == "Hi Marta, <b>I can help</b> with that."
     agent.goto(f"{base}/console/tickets/{ticket_id}/")
     agent.wait_for_selector("text=The link did not arrive.")
+
+    # A screenshot from the widget: checked and stored as a ticket attachment, shown to the visitor as a thumbnail
+    # link on the desk (their token in the address), and on the agent's ticket page.
+    visitor.set_input_files(".composer input[type=file]", files=[
+        {"name": "screen.png", "mimeType": "image/png", "buffer": tiny_png()}])
+    visitor.wait_for_selector(".msg.from-visitor a.file:has-text('screen.png') img.thumb")
+    thumb = visitor.locator(".msg.from-visitor img.thumb")
+    thumb.evaluate("img => img.decode()")  # the image loads cross-origin from the desk
+    assert thumb.evaluate("img => img.naturalWidth") == 1
+    visitor.set_input_files(".composer input[type=file]", files=[
+        {"name": "run.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}])
+    visitor.wait_for_selector(".status:has-text('not accepted')")
+    agent.reload()
+    agent.wait_for_selector("a:has-text('screen.png')")
     assert not [e for e in console_errors if "Content Security Policy" in e]
+
+
+def tiny_png() -> bytes:
+    """A valid 1×1 PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
 def test_a_page_on_an_origin_not_allowed_gets_no_widget(desk, new_page):

@@ -140,7 +140,21 @@
     c.messages.forEach(function (m) {
       var item = el("li", "chat-msg from-" + m.from);
       item.appendChild(el("span", "small muted", m.from === "visitor" ? (c.visitor.name || L.labelVisitor) : m.from === "bot" ? L.labelBot : m.author));
-      item.appendChild(el("p", "chat-text", m.text));
+      if (m.text) item.appendChild(el("p", "chat-text", m.text));
+      (m.files || []).forEach(function (f) {  // the ticket's attachment URL: the desk checks the agent's access
+        var link = el("a", "chat-file"), url = "/tickets/attachments/" + f.id + "/";
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        if (f.image) {
+          var img = el("img", "chat-thumb");
+          img.src = url;
+          img.alt = f.name;
+          link.appendChild(img);
+        }
+        link.appendChild(el("span", "", f.name));
+        item.appendChild(link);
+      });
       (m.articles || []).forEach(function (a) {
         var link = el("a", "small", a.title);
         link.href = a.url;
@@ -193,6 +207,30 @@
       send({action: "typing", session_id: current, typing: true});
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { send({action: "typing", session_id: current, typing: false}); }, 2500);
+    });
+    // A file goes over HTTP (the socket carries text only), checked and stored like a ticket attachment.
+    $("chat-attach").addEventListener("click", function () { $("chat-file").click(); });
+    $("chat-file").addEventListener("change", function () {
+      var input = this, file = input.files[0], id = current;
+      if (!file || !id) return;
+      var data = new FormData();
+      data.append("file", file);
+      data.append("cid", cid());
+      input.value = "";
+      $("chat-error").textContent = "";
+      var headers = {};
+      try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { /* none */ }
+      fetch("/console/chat/" + id + "/files", {method: "POST", body: data, headers: headers, credentials: "same-origin"})
+        .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
+        .then(function (answer) {
+          if (!answer.ok) { $("chat-error").textContent = (answer.body.error && answer.body.error.message) || "Error"; return; }
+          var row = answer.body.message;
+          if (id === current && conversation && !conversation.messages.some(function (m) { return m.id === row.id; })) {
+            conversation.messages.push(row);
+            renderConversation();
+          }
+        })
+        .catch(function () { $("chat-error").textContent = "Error"; });
     });
     $("chat-reply-form").addEventListener("submit", function (event) {
       event.preventDefault();

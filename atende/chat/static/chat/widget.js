@@ -24,7 +24,8 @@
       offlineText: "Leave a message and we will answer by email.", offlineSend: "Send message",
       offlineDone: "Thanks! We will answer by email.", reconnecting: "Reconnecting…", close: "Close chat",
       open: "Open chat", required: "Please fill this in.", error: "Something went wrong.",
-      restart: "Start a new conversation"
+      restart: "Start a new conversation", attach: "Send a file", sending: "Sending {name}…",
+      fileTooLarge: "“{name}” is too large (at most {max} MB)."
     },
     "pt-br": {
       title: "Fale conosco", name: "Seu nome", email: "E-mail", emailOptional: "E-mail (opcional)",
@@ -39,7 +40,8 @@
       offlineText: "Deixe uma mensagem e responderemos por e-mail.", offlineSend: "Enviar mensagem",
       offlineDone: "Obrigado! Responderemos por e-mail.", reconnecting: "Reconectando…", close: "Fechar conversa",
       open: "Abrir conversa", required: "Preencha este campo.", error: "Algo deu errado.",
-      restart: "Iniciar nova conversa"
+      restart: "Iniciar nova conversa", attach: "Enviar um arquivo", sending: "Enviando {name}…",
+      fileTooLarge: "“{name}” é grande demais (no máximo {max} MB)."
     }
   };
   var cfg = null, lang = "en", host, root, els = {}, ws = null, token = "", state = null, identity = null;
@@ -178,7 +180,20 @@
     els.input.setAttribute("aria-label", t("type"));
     var button = el("button", "primary", t("send"));
     button.type = "submit";
-    form.append(els.input, button);
+    // One file at a time over HTTP (the socket carries text only); the desk checks it like a ticket attachment.
+    els.file = el("input");
+    els.file.type = "file";
+    els.file.hidden = true;
+    els.file.addEventListener("change", function () {
+      if (els.file.files.length) uploadFile(els.file.files[0]);
+      els.file.value = "";
+    });
+    els.attach = el("button", "secondary attach", "\u{1F4CE}");
+    els.attach.type = "button";
+    els.attach.title = t("attach");
+    els.attach.setAttribute("aria-label", t("attach"));
+    els.attach.addEventListener("click", function () { els.file.click(); });
+    form.append(els.attach, els.file, els.input, button);
     els.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
     });
@@ -210,7 +225,21 @@
       var item = el("li", "msg from-" + m.from + (m.pending ? " pending" : ""));
       var who = m.from === "visitor" ? t("you") : m.from === "bot" ? t("bot") : (m.author || t("agent"));
       item.appendChild(el("span", "who", who));
-      item.appendChild(el("p", "text", m.text));
+      if (m.text) item.appendChild(el("p", "text", m.text));
+      (m.files || []).forEach(function (f) {
+        var link = el("a", "file"), url = fileUrl(f.id);
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        if (f.image) {
+          var img = el("img", "thumb");
+          img.src = url;
+          img.alt = f.name;
+          link.appendChild(img);
+        }
+        link.appendChild(el("span", "", f.name));
+        item.appendChild(link);
+      });
       if (m.articles && m.articles.length) {
         var list = el("ul", "articles");
         m.articles.forEach(function (a) {
@@ -243,6 +272,7 @@
       : s === "active" && state.agent ? t("joined", {name: state.agent}) : "";
     els.typing.textContent = agentTyping && s === "active" ? t("typing", {name: state.agent || t("agent")}) : "";
     els.composer.hidden = s === "ended";
+    els.attach.hidden = s !== "queued" && s !== "active";
     if (s === "bot") {
       els.actions.append(button(t("solved"), "secondary solved", function () { send({action: "solved"}); }),
         button(t("human"), "primary human", function () { send({action: "human"}); }));
@@ -347,6 +377,31 @@
         started = !!state;
         break;
     }
+  }
+
+  function fileUrl(id) {
+    return BASE + "/chat/widget/" + encodeURIComponent(KEY) + "/files/" + id + "?t=" + encodeURIComponent(token);
+  }
+
+  function uploadFile(file) {
+    var max = cfg.file_max_bytes || 0;
+    if (max && file.size > max) {
+      els.status.textContent = t("fileTooLarge", {name: file.name, max: Math.floor(max / 1048576)});
+      return;
+    }
+    var data = new FormData();
+    data.append("token", token);
+    data.append("cid", cid());
+    data.append("file", file);
+    els.status.textContent = t("sending", {name: file.name});
+    fetch(BASE + "/chat/widget/" + encodeURIComponent(KEY) + "/files", {method: "POST", body: data, credentials: "omit"})
+      .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
+      .then(function (answer) {
+        els.status.textContent = "";
+        if (answer.ok) { add(answer.body.message); render(); }
+        else els.status.textContent = (answer.body.error && answer.body.error.message) || t("error");
+      })
+      .catch(function () { els.status.textContent = t("error"); });
   }
 
   function add(message) {
