@@ -59,6 +59,12 @@ def test_every_entry_is_translated_and_none_is_fuzzy(catalog):
     assert fuzzy == []
 
 
+def test_no_message_is_listed_twice(catalog):
+    """Entries appended by parallel changes can repeat a msgid; GNU msgfmt refuses such a catalog."""
+    counts = collections.Counter((e.msgctxt, e.msgid) for e in catalog)
+    assert [key for key, n in counts.items() if n > 1] == []
+
+
 def test_plural_entries_have_both_portuguese_forms(catalog):
     plurals = [entry for entry in _live_entries(catalog) if entry.msgid_plural]
     assert plurals
