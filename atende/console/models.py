@@ -27,7 +27,7 @@ class ListColumn(models.TextChoices):
 
 
 DEFAULT_COLUMNS = [ListColumn.NUMBER, ListColumn.SUBJECT, ListColumn.REQUESTER, ListColumn.STATUS,
-                   ListColumn.PRIORITY, ListColumn.ASSIGNEE, ListColumn.UPDATED]
+                   ListColumn.PRIORITY, ListColumn.SLA_DUE, ListColumn.ASSIGNEE, ListColumn.UPDATED]
 
 
 class ListSort(models.TextChoices):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape as _e  # Django's ``escape`` without its lazy-string wrapper (the same five characters)
 
 from django.urls import reverse
@@ -27,6 +27,7 @@ from atende.tickets.list_items import TicketListItem
 from atende.tickets.models import Ticket
 
 _DASH = "—"
+SLA_SOON = timedelta(hours=1)  # an SLA target closer than this shows as urgent
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,10 @@ class _Clock:
             text = self._dates[day] = formats.date_format(day, self.date_format)
         return f"{text} {local:%H:%M}"
 
-    def _time(self, value: datetime, text: str) -> str:
+    def _time(self, value: datetime, text: str, css: str = "") -> str:
         local = value.astimezone(self.tz)
-        return f'<time datetime="{local.isoformat()}" title="{_e(self._title(local))}">{_e(text)}</time>'
+        css = f' class="{css}"' if css else ""
+        return f'<time{css} datetime="{local.isoformat()}" title="{_e(self._title(local))}">{_e(text)}</time>'
 
     def since(self, value: datetime) -> str:
         return timesince(value, self.now, time_strings=self.strings)
@@ -88,11 +90,14 @@ class _Clock:
         return self._time(value, self.ago_text % {"ago": self.since(value)})
 
     def sla_due(self, due: datetime | None) -> str:
+        """Time to the next SLA target, with its urgency as a class: overdue, due within the hour, or later."""
         if not due:
             return _DASH
         if due < self.now:
-            return self._time(due, self.overdue_text % {"ago": timesince(due, self.now, time_strings=self.strings)})
-        return self._time(due, self.in_text % {"left": timeuntil(due, self.now, time_strings=self.strings)})
+            return self._time(due, self.overdue_text % {"ago": timesince(due, self.now, time_strings=self.strings)},
+                              "sla sla-overdue")
+        css = "sla sla-soon" if due - self.now < SLA_SOON else "sla sla-later"
+        return self._time(due, self.in_text % {"left": timeuntil(due, self.now, time_strings=self.strings)}, css)
 
 
 def _tags(ticket: TicketListItem) -> str:

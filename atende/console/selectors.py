@@ -51,7 +51,7 @@ BUILTIN_QUEUES: tuple[BuiltinQueue, ...] = (
                  sort=ListSort.SOLVED_DESC),
     # Overdue or due within the next four hours, most urgent first.
     BuiltinQueue("breaching", _("Breaching soon"), {"status": ["active"], "sla_due_within_hours": 4},
-                 sort=ListSort.SLA_DUE, columns=(*DEFAULT_COLUMNS[:-1], ListColumn.SLA_DUE)),
+                 sort=ListSort.SLA_DUE),
 )
 BUILTIN_BY_KEY = {q.key: q for q in BUILTIN_QUEUES}
 DEFAULT_QUEUE = "mine"

@@ -262,3 +262,23 @@ def test_relative_times_in_rows_read_as_the_timesince_filter(language):
         for delta in (datetime.timedelta(minutes=3), datetime.timedelta(hours=26),
                       datetime.timedelta(days=40, hours=5), datetime.timedelta(days=800)):
             assert clock.since(now - delta) == timesince(now - delta, now)
+
+
+def test_sla_column_shows_time_to_the_next_target_coloured_by_urgency(client, desk, agent):
+    now = timezone.now()
+    ticket_set_sla(ticket=desk["mine_open"], actor=Actor.system(), policy_id=1,
+                   due={"first_reply": now - datetime.timedelta(hours=2)})
+    ticket_set_sla(ticket=desk["unassigned"], actor=Actor.system(), policy_id=1,
+                   due={"first_reply": now + datetime.timedelta(minutes=40)})
+    client.force_login(agent)
+    page = client.get(URL, {"view": "all_open"}, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert '<th scope="col" class="col-sla_due_at">Próxima meta de SLA</th>' in page
+
+    def sla_cell(key):
+        row = page.split(f'data-ticket-number="{desk[key].number}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('class="col-sla_due_at"', 1)[1].split("</td>", 1)[0]
+
+    assert 'class="sla sla-overdue"' in sla_cell("mine_open") and "vencido há" in sla_cell("mine_open")
+    assert 'class="sla sla-soon"' in sla_cell("unassigned")
+    assert 'class="sla sla-later"' in sla_cell("theirs") and 'class="sla sla-later"' in sla_cell("mine_new")
+    assert sla_cell("no_team").strip().endswith("—")
