@@ -4,7 +4,7 @@ Protocol (JSON both ways):
 
 - server → browser: ``{"type": "hello", "user_id"}``; ``{"type": "ticket.changed", ...change}`` (see
   ``realtime.change_message``); ``{"type": "presence", "ticket_id", "viewers": [{"user_id", "name", "typing"}]}``;
-  ``{"type": "error", "code"}``.
+  ``{"type": "error", "code"}``; ``{"type": "notifications.changed"}`` (the agent's bell has new lines).
 - browser → server: ``{"action": "watch", "ticket_id"}`` (join a ticket page; access-checked),
   ``{"action": "unwatch", "ticket_id"}``, ``{"action": "typing", "ticket_id", "typing": bool}``,
   ``{"action": "heartbeat"}`` (keeps presence alive).
@@ -43,6 +43,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             self.restricted_team_ids = set(await database_sync_to_async(team_ids_for_user)(user))
         # Queue changes come through the process's hub, filtered by this visibility (no query per change).
         await fanout.hub(self.channel_layer).join(self, user_id=user.pk, team_ids=self.restricted_team_ids)
+        await self.channel_layer.group_add(realtime.bell_group(user.pk), self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "user_id": user.pk, "heartbeat": realtime.HEARTBEAT_SECONDS})
 
@@ -50,6 +51,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         await fanout.hub(self.channel_layer).leave(self)
+        await self.channel_layer.group_discard(realtime.bell_group(self.user.pk), self.channel_name)
         for ticket_id in list(self.watching):
             await self._unwatch(ticket_id)
 
@@ -110,6 +112,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     async def ticket_event(self, message: dict[str, Any]) -> None:
         """A change to a ticket this connection watches (access was checked when it started watching)."""
         await self.send(text_data=message.get("text") or fanout.change_text(message["change"]))
+
+    async def bell_changed(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "notifications.changed"})
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
         if message["ticket_id"] in self.watching:

@@ -27,7 +27,7 @@ class ListColumn(models.TextChoices):
 
 
 DEFAULT_COLUMNS = [ListColumn.NUMBER, ListColumn.SUBJECT, ListColumn.REQUESTER, ListColumn.STATUS,
-                   ListColumn.PRIORITY, ListColumn.ASSIGNEE, ListColumn.UPDATED]
+                   ListColumn.PRIORITY, ListColumn.SLA_DUE, ListColumn.ASSIGNEE, ListColumn.UPDATED]
 
 
 class ListSort(models.TextChoices):
@@ -73,10 +73,13 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", _("Mentioned you in a note")
     ASSIGNED = "assigned", _("Assigned a ticket to you")
     CUSTOMER_REPLIED = "customer_replied", _("Replied on your ticket")
+    SLA_WARNING = "sla_warning", _("SLA target close to breach")
+    SLA_BREACHED = "sla_breached", _("SLA target breached")
 
 
 class Notification(models.Model):
-    """One line in an agent's bell, made from a committed ticket event (at most once per event and agent)."""
+    """One line in an agent's bell, made from a committed ticket event by the events subscriber
+    (``console.subscribers``): at most once per agent, event and kind, so a batch handed over again adds nothing."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
                                   verbose_name=_("recipient"))
@@ -93,7 +96,8 @@ class Notification(models.Model):
         ordering = ["-id"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        constraints = [models.UniqueConstraint(fields=["recipient", "event"], name="notification_once_per_event")]
+        constraints = [models.UniqueConstraint(fields=["recipient", "event", "kind"],
+                                               name="notification_once_per_event_kind")]
         indexes = [models.Index(fields=["recipient", "-id"], name="notification_recipient"),
                    models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True))]
 

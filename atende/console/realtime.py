@@ -25,10 +25,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
-from django.db import DatabaseError
 
 from atende.console.fanout import QUEUES_GROUP, change_text
-from atende.console.services import notifications_record_for_event
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +36,11 @@ PRESENCE_TTL_SECONDS = 60
 
 def ticket_group(ticket_id: int) -> str:
     return f"ticket.{int(ticket_id)}"
+
+
+def bell_group(user_id: int) -> str:
+    """Every open console connection of one agent (the bell's live nudge)."""
+    return f"bell.{int(user_id)}"
 
 
 def change_message(payload: dict[str, Any]) -> dict[str, Any]:
@@ -63,14 +66,10 @@ async def _send_change(layer, message: dict[str, Any]) -> None:
 
 
 def push_ticket_event(payload: dict[str, Any]) -> None:
-    """Events-bus handler: tell the console about a committed ticket event (and fill the agents' bells first,
-    so that the refresh the push causes already counts the new notification)."""
+    """Events-bus handler: tell the console about a committed ticket event. (The bell's rows are written by its
+    events subscriber, ``console.subscribers``, which nudges the bells itself once they are committed.)"""
     if not payload.get("ticket_id"):
         return
-    try:
-        notifications_record_for_event(payload=payload)
-    except DatabaseError:  # the bell is a convenience: it never undoes or blocks the change that was committed
-        logger.exception("notifications for event %s not recorded", payload.get("event_id"))
     layer = get_channel_layer()
     if layer is None:
         return
@@ -82,6 +81,29 @@ def push_ticket_event(payload: dict[str, Any]) -> None:
         return
     # Called from code running on an event loop (rare: a service called without sync_to_async): don't block it.
     asyncio.get_running_loop().create_task(_send_change(layer, message))
+
+
+async def _send_bells(layer, user_ids: list[int]) -> None:
+    for user_id in user_ids:
+        await layer.group_send(bell_group(user_id), {"type": "bell.changed"})
+
+
+def push_bells(user_ids) -> None:
+    """Tell these agents' open pages that their bell has new lines (after the rows committed; may be lost)."""
+    layer = get_channel_layer()
+    if layer is None or not user_ids:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:  # on an event loop: don't block it
+        asyncio.get_running_loop().create_task(_send_bells(layer, sorted(user_ids)))
+        return
+    try:
+        async_to_sync(_send_bells)(layer, sorted(user_ids))
+    except Exception:  # a lost nudge costs nothing: the bell refreshes on load and every minute
+        logger.exception("bell push failed")
 
 
 # Presence -------------------------------------------------------------------------------------------------------

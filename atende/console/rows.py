@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape as _e  # Django's ``escape`` without its lazy-string wrapper (the same five characters)
 
 from django.urls import reverse
@@ -27,6 +27,7 @@ from atende.tickets.list_items import TicketListItem
 from atende.tickets.models import Ticket
 
 _DASH = "—"
+SLA_SOON = timedelta(hours=1)  # an SLA target closer than this shows as urgent
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,10 @@ class _Clock:
             text = self._dates[day] = formats.date_format(day, self.date_format)
         return f"{text} {local:%H:%M}"
 
-    def _time(self, value: datetime, text: str) -> str:
+    def _time(self, value: datetime, text: str, css: str = "") -> str:
         local = value.astimezone(self.tz)
-        return f'<time datetime="{local.isoformat()}" title="{_e(self._title(local))}">{_e(text)}</time>'
+        css = f' class="{css}"' if css else ""
+        return f'<time{css} datetime="{local.isoformat()}" title="{_e(self._title(local))}">{_e(text)}</time>'
 
     def since(self, value: datetime) -> str:
         return timesince(value, self.now, time_strings=self.strings)
@@ -88,11 +90,20 @@ class _Clock:
         return self._time(value, self.ago_text % {"ago": self.since(value)})
 
     def sla_due(self, due: datetime | None) -> str:
+        """Time to the next SLA target, with its urgency as a class: overdue, due within the hour, or later."""
         if not due:
             return _DASH
         if due < self.now:
-            return self._time(due, self.overdue_text % {"ago": timesince(due, self.now, time_strings=self.strings)})
-        return self._time(due, self.in_text % {"left": timeuntil(due, self.now, time_strings=self.strings)})
+            return self._time(due, self.overdue_text % {"ago": timesince(due, self.now, time_strings=self.strings)},
+                              "sla sla-overdue")
+        css = "sla sla-soon" if due - self.now < SLA_SOON else "sla sla-later"
+        return self._time(due, self.in_text % {"left": timeuntil(due, self.now, time_strings=self.strings)}, css)
+
+
+def _subject_title(ticket: TicketListItem, previews: dict[int, str]) -> str:
+    """The full subject and, on a line of its own, the start of the latest message (the hover preview)."""
+    preview = previews.get(ticket.pk)
+    return _e(f"{ticket.subject}\n{preview}" if preview else ticket.subject).replace("\n", "&#10;")
 
 
 def _tags(ticket: TicketListItem) -> str:
@@ -112,20 +123,38 @@ def _name(obj, attribute: str = "name") -> str:
     return _e(value) if value else _DASH
 
 
-def _cell_renderers(ticket_url: Callable[[TicketListItem], str], clock: _Clock
+AVATAR_COLOURS = 8  # .avatar-0 … .avatar-7 in console.css
+
+
+def initials(name: str) -> str:
+    """Up to two letters: the first of the first and of the last word ("Ana Maria Souza" → "AS")."""
+    words = [w for w in name.replace("@", " ").split() if w[:1].isalnum()]
+    if not words:
+        return "?"
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
+def _assignee(person) -> str:
+    name = person.display_name
+    return (f'<span class="avatar avatar-{person.pk % AVATAR_COLOURS}" aria-hidden="true">{_e(initials(name))}'
+            f'</span> {_e(name)}')
+
+
+def _cell_renderers(ticket_url: Callable[[TicketListItem], str], clock: _Clock, previews: dict[int, str]
                     ) -> dict[str, Callable[[TicketListItem], str]]:
     """Each column's cell content as escaped HTML: every value from the database goes through ``_e``."""
     status, priority, type_, channel = (_labels(f) for f in ("status", "priority", "type", "channel"))
     unassigned = f'<span class="muted">{_e(gettext("Unassigned"))}</span>'
     return {
         "number": lambda t: f'<a href="{ticket_url(t)}">#{t.number}</a>',
-        "subject": lambda t: f'<a href="{ticket_url(t)}" class="subject" title="{_e(t.subject)}">{_e(t.subject)}</a>',
+        "subject": lambda t: (f'<a href="{ticket_url(t)}" class="subject" title="{_subject_title(t, previews)}">'
+                              f'{_e(t.subject)}</a>'),
         "requester": lambda t: _e(t.requester.display_name),
         "organization": lambda t: _name(t.organization),
         "status": lambda t: f'<span class="badge status-{_e(t.status)}">{status(t.status)}</span>',
         "priority": lambda t: f'<span class="badge priority-{_e(t.priority)}">{priority(t.priority)}</span>',
         "team": lambda t: _name(t.team),
-        "assignee": lambda t: _e(t.assignee.display_name) if t.assignee is not None else unassigned,
+        "assignee": lambda t: _assignee(t.assignee) if t.assignee is not None else unassigned,
         "category": lambda t: _e(str(t.category)) if t.category else _DASH,
         "type": lambda t: type_(t.type),
         "channel": lambda t: channel(t.channel),
@@ -137,12 +166,14 @@ def _cell_renderers(ticket_url: Callable[[TicketListItem], str], clock: _Clock
 
 
 def ticket_rows(tickets: Iterable[TicketListItem], *, columns: list[tuple[str, str]], now: datetime,
-                selectable: bool = False) -> list[TicketRow]:
+                selectable: bool = False, previews: dict[int, str] | None = None) -> list[TicketRow]:
     """The ``<tr>`` of each ticket with the cells of ``columns`` (``(key, label)`` pairs), escaped and ready to
-    show; ``selectable`` puts the bulk actions' check box first."""
+    show; ``selectable`` puts the bulk actions' check box first; ``previews`` (ticket id → the start of its
+    latest message) go into the subject's hover text."""
     # Reverse once: every ticket URL differs only by its number.
     url_prefix, url_suffix = (_e(part) for part in reverse("console:ticket", args=[0]).rsplit("0", 1))
-    renderers = _cell_renderers(lambda t: f"{url_prefix}{int(t.number or 0)}{url_suffix}", _Clock(now))
+    renderers = _cell_renderers(lambda t: f"{url_prefix}{int(t.number or 0)}{url_suffix}", _Clock(now),
+                                previews or {})
     wanted = [(f'<td class="col-{_e(key)}" data-label="{_e(str(label))}">', renderers[key])
               for key, label in columns if key in renderers]
     select_label = _e(gettext("Select ticket #%(number)s"))

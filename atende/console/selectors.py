@@ -10,7 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from atende.accounts.models import User
@@ -18,6 +19,7 @@ from atende.accounts.selectors import team_ids_for_user
 from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, Notification, SavedView
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
+from atende.tickets.choices import MessageKind
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
 from atende.tickets.list_items import ticket_list_items
 from atende.tickets.models import Message, PhoneCallerId, Ticket
@@ -51,7 +53,7 @@ BUILTIN_QUEUES: tuple[BuiltinQueue, ...] = (
                  sort=ListSort.SOLVED_DESC),
     # Overdue or due within the next four hours, most urgent first.
     BuiltinQueue("breaching", _("Breaching soon"), {"status": ["active"], "sla_due_within_hours": 4},
-                 sort=ListSort.SLA_DUE, columns=(*DEFAULT_COLUMNS[:-1], ListColumn.SLA_DUE)),
+                 sort=ListSort.SLA_DUE),
 )
 BUILTIN_BY_KEY = {q.key: q for q in BUILTIN_QUEUES}
 DEFAULT_QUEUE = "mine"
@@ -158,6 +160,21 @@ def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
     return keyset_page(queue_queryset(user=user, queue=queue, filters=rest), order=queue.sort, cursor=cursor,
                        size=size, branches=branches,
                        load=lambda qs, ids: ticket_list_items(qs, ids, with_tags=with_tags))
+
+
+PREVIEW_CHARS = 160
+
+
+def last_message_previews(*, ticket_ids: list[int]) -> dict[int, str]:
+    """The start of each ticket's latest reply or note, for the list's hover preview: one query for the whole
+    page (a correlated subquery per ticket on the ``message_ticket_created`` index), never one per row."""
+    if not ticket_ids:
+        return {}
+    latest = (Message.objects.filter(ticket_id=OuterRef("pk"), kind__in=[MessageKind.REPLY, MessageKind.NOTE])
+              .order_by("-created_at", "-id").values("body_text")[:1])
+    rows = (Ticket.objects.filter(pk__in=ticket_ids).order_by()
+            .annotate(preview=Substr(Subquery(latest), 1, PREVIEW_CHARS)).values_list("pk", "preview"))
+    return {pk: " ".join(text.split()) for pk, text in rows if text}
 
 
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:

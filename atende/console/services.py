@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from atende.accounts.models import Team, User
+from atende.accounts.models import Team, TeamMembership, User
 from atende.accounts.selectors import team_ids_for_user
 from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, Notification, NotificationKind, SavedView
 from atende.console.selectors import can_edit_saved_view
@@ -18,7 +19,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound, PermissionDenied, ValidationError
 from atende.tickets.choices import TicketPriority, TicketStatus
 from atende.tickets.filters import TicketFilters
-from atende.tickets.models import Ticket
+from atende.tickets.models import Ticket, TicketFollower
 from atende.tickets.selectors import access_ticket
 from atende.tickets.services import (
     ticket_assign,
@@ -200,48 +201,87 @@ def _apply_one(*, ticket: Ticket, actor: Actor, action: str, assignee: User | No
 
 # -- notifications (the bell) --------------------------------------------------------------------------------
 
-def _notification_recipients(payload: dict) -> list[tuple[int, str]]:
-    """(agent id, kind) for a committed event: mentioned agents, a new assignee, the assignee of a ticket the
-    customer replied on. Never the agent who caused the event."""
-    data, kind = payload.get("data") or {}, payload.get("type")
+# Events older than this when the subscriber first sees them (a worker down for days, or the subscriber added to
+# a desk with history) make no bell line: a notification about last week's mention is noise, not news.
+NOTIFY_MAX_AGE = dt.timedelta(days=3)
+SLA_KINDS = {"SLA_WARNING": NotificationKind.SLA_WARNING, "SLA_BREACHED": NotificationKind.SLA_BREACHED}
+
+
+@dataclass(frozen=True)
+class _TicketRef:
+    team_id: int | None
+    assignee_id: int | None
+
+
+def _wanted(event: dict, ticket: _TicketRef, team_members: dict[int, list[int]]) -> list[tuple[int, str]]:
+    """(agent id, kind) for one committed event: mentioned agents, a new assignee, the assignee of a ticket the
+    customer replied on, the assignee (or, unassigned, the team) of a ticket close to or past an SLA target.
+    Never the agent who caused the event."""
+    data, kind = event.get("data") or {}, event.get("type")
     if kind == "NOTE_ADDED":
         wanted = [(int(pk), NotificationKind.MENTION) for pk in data.get("mentions") or []]
     elif kind == "ASSIGNEE_CHANGED":
         new = data.get("new")
         new = new.get("id") if isinstance(new, dict) else new
         wanted = [(int(new), NotificationKind.ASSIGNED)] if new else []
-    elif kind == "REPLY_ADDED" and payload.get("actor_kind") == "customer" and payload.get("assignee_id"):
-        wanted = [(int(payload["assignee_id"]), NotificationKind.CUSTOMER_REPLIED)]
+    elif kind == "REPLY_ADDED" and event.get("actor_kind") == "customer" and ticket.assignee_id:
+        wanted = [(ticket.assignee_id, NotificationKind.CUSTOMER_REPLIED)]
+    elif kind in SLA_KINDS:
+        people = [ticket.assignee_id] if ticket.assignee_id else team_members.get(ticket.team_id, [])
+        wanted = [(pk, SLA_KINDS[kind]) for pk in people]
     else:
         wanted = []
-    return [(pk, k) for pk, k in wanted if pk != payload.get("actor_user_id")]
+    return [(pk, k) for pk, k in wanted if pk != event.get("actor_user_id")]
+
+
+def _sees(user: User, ticket_id: int, ticket: _TicketRef, teams: dict[int, set[int]],
+          follows: set[tuple[int, int]]) -> bool:
+    """``ticket_visibility_filter`` for staff, on rows already loaded (a mention never leaks a ticket)."""
+    if user.is_admin or not (user.is_collaborator or user.restrict_to_teams):
+        return True
+    return (ticket.team_id in teams.get(user.pk, set()) or ticket.assignee_id == user.pk
+            or (ticket_id, user.pk) in follows)
 
 
 @transaction.atomic
-def notifications_record_for_event(*, payload: dict) -> list[Notification]:
-    """The bell's rows for one committed ticket event; idempotent (one row per event and agent), and only for
-    agents who may see the ticket, so a mention never leaks a ticket to someone outside its team."""
-    wanted = _notification_recipients(payload)
-    if not wanted or not payload.get("event_id"):
-        return []
-    users = {u.pk: u for u in User.objects.filter(pk__in=[pk for pk, _ in wanted], is_active=True,
+def notifications_record_for_events(*, events: list[dict], now: dt.datetime | None = None) -> set[int]:
+    """The bell's rows for a batch of committed ticket events (the events bus's plain payloads), set-wise: a
+    fixed number of queries whatever the batch size. Idempotent: one row per (agent, event, kind), so a batch
+    handed over again adds nothing. Only for active staff who may see the ticket. Returns the recipients' ids."""
+    now = now or timezone.now()
+    oldest = now - NOTIFY_MAX_AGE
+    events = [e for e in events if e.get("ticket_id") and e.get("event_id")
+              and dt.datetime.fromisoformat(e["created_at"]) >= oldest]
+    if not events:
+        return set()
+    tickets = {pk: _TicketRef(team, assignee) for pk, team, assignee in Ticket.objects.filter(
+        pk__in={e["ticket_id"] for e in events}).values_list("pk", "team_id", "assignee_id")}
+    sla_teams = {tickets[e["ticket_id"]].team_id for e in events if e["type"] in SLA_KINDS
+                 and e["ticket_id"] in tickets and not tickets[e["ticket_id"]].assignee_id} - {None}
+    team_members: dict[int, list[int]] = {}
+    for team_id, user_id in TeamMembership.objects.filter(team_id__in=sla_teams).values_list("team_id", "user_id"):
+        team_members.setdefault(team_id, []).append(user_id)
+    wanted = [(e, pk, kind) for e in events if e["ticket_id"] in tickets
+              for pk, kind in _wanted(e, tickets[e["ticket_id"]], team_members)]
+    if not wanted:
+        return set()
+    users = {u.pk: u for u in User.objects.filter(pk__in={pk for _, pk, _ in wanted}, is_active=True,
                                                    role__in=["admin", "agent", "collaborator"])}
-    created = []
-    for pk, kind in wanted:
-        user = users.get(pk)
-        if user is None:
-            continue
-        try:
-            access_ticket(user=user, ticket_id=payload["ticket_id"])
-        except NotFound:
-            continue
-        notification, made = Notification.objects.get_or_create(
-            recipient=user, event_id=payload["event_id"],
-            defaults={"kind": kind, "ticket_id": payload["ticket_id"], "actor_id": payload.get("actor_user_id"),
-                      "created_at": timezone.now()})
-        if made:
-            created.append(notification)
-    return created
+    restricted = [pk for pk, u in users.items() if not u.is_admin and (u.is_collaborator or u.restrict_to_teams)]
+    teams: dict[int, set[int]] = {}
+    follows: set[tuple[int, int]] = set()
+    if restricted:
+        for user_id, team_id in TeamMembership.objects.filter(user_id__in=restricted).values_list("user_id",
+                                                                                                    "team_id"):
+            teams.setdefault(user_id, set()).add(team_id)
+        follows = set(TicketFollower.objects.filter(user_id__in=restricted, ticket_id__in=tickets)
+                      .values_list("ticket_id", "user_id"))
+    rows = [Notification(recipient_id=pk, kind=kind, ticket_id=e["ticket_id"], event_id=e["event_id"],
+                         actor_id=e.get("actor_user_id"), created_at=now)
+            for e, pk, kind in wanted
+            if pk in users and _sees(users[pk], e["ticket_id"], tickets[e["ticket_id"]], teams, follows)]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return {row.recipient_id for row in rows}
 
 
 @transaction.atomic

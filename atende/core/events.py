@@ -54,6 +54,7 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     # After SLA: an acknowledgement states the expected reply time of the policy applied.
     Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events", after=("sla",)),
     Subscriber("chat", "atende.chat.subscribers.chat_on_events"),
+    Subscriber("bell", "atende.console.subscribers.bell_on_events"),
 )
 
 # Called after commit with the full payload (ticket fields included); allowed to be lost.

@@ -92,7 +92,9 @@ def test_a_laptop_shows_twenty_one_line_rows_and_bulk_actions_only_when_selectin
     assert page.evaluate("document.querySelector('.topbar').getBoundingClientRect().height") < 50  # one line
     first = page.locator(".ticket-list tbody tr").first
     assert first.bounding_box()["height"] < 34  # the long subject is cut, not wrapped
-    assert first.locator("a.subject").get_attribute("title") == tickets[-1].subject  # full text on hover
+    # full text on hover, and the start of the latest message beneath it
+    assert first.locator("a.subject").get_attribute("title") == f"{tickets[-1].subject}\nIt is on fire."
+    assert first.locator(".col-sla_due_at").count() == 1
     assert not page.locator(".bulk-bar").is_visible()
     page.get_by_label(f"Select ticket #{tickets[-1].number}").check()
     assert page.locator(".bulk-bar").is_visible()

@@ -1,16 +1,23 @@
 """The notifications bell: which committed events notify whom (mentions, assignments, customer replies on my
-tickets), never the agent who acted nor anyone who may not see the ticket, at most once per event; the bell's
-count, the list, marking read, and the @-mention suggestions."""
+tickets, SLA warnings and breaches), never the agent who acted nor anyone who may not see the ticket, at most once
+per event; written by an events subscriber, so no push is needed; the bell's count, the list, marking read, and
+the @-mention suggestions."""
+
+import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory, TeamFactory
 from atende.console.models import Notification
-from atende.console.services import notifications_record_for_event
+from atende.console.subscribers import bell_on_events
 from atende.core.actor import Actor
+from atende.core.outbox.dispatch import payload_of
+from atende.core.outbox.drain import drain
+from atende.sla.services.clocks import sla_check_due
+from atende.sla.services.definitions import policy_save
 from atende.tickets.models import TicketEvent
 from atende.tickets.services import message_add_note, message_add_reply, ticket_assign
-from atende.tickets.services._common import event_payload
 from atende.tickets.tests.factories import make_ticket
 
 
@@ -37,9 +44,83 @@ def test_a_mention_in_a_note_notifies_the_agent_once(desk):
     assert _notifications(mentioned) == [("mention", ticket.pk, author.pk)]
     assert _notifications(author) == []  # not for mentioning oneself
     assert _notifications(outsider) == []  # restricted to other teams: the mention does not reveal the ticket
-    event = TicketEvent.objects.filter(ticket=ticket, type="NOTE_ADDED").latest("id")
-    assert notifications_record_for_event(payload=event_payload(event, ticket)) == []  # replayed: nothing new
     assert Notification.objects.filter(recipient=mentioned).count() == 1
+
+
+def _batch(ticket):
+    """The events of ``ticket`` as the dispatcher hands them to a subscriber."""
+    return [payload_of(row) for row in TicketEvent.objects.filter(ticket=ticket).order_by("id").values(
+        "id", "type", "ticket_id", "actor_kind", "actor_user_id", "source_event_id", "data", "created_at")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bell_is_filled_by_draining_events_even_when_no_push_ran(desk, settings):
+    author, mentioned, _, ticket = desk
+    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
+    settings.ATENDE_EVENTS_DISABLED = True  # the on-commit push never runs (as if the process died after commit)
+    message_add_note(ticket=ticket, actor=Actor.for_user(author), body_text="@bia@support.example look")
+    assert _notifications(mentioned) == []
+    drain(jobs=False)  # the worker, later
+    assert _notifications(mentioned) == [("mention", ticket.pk, author.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_handed_over_twice_adds_no_duplicates(desk, team, customer):
+    author, mentioned, _, ticket = desk
+    ticket_assign(ticket=ticket, actor=Actor.for_user(author), team=team, assignee=mentioned)
+    ticket.refresh_from_db()
+    message_add_note(ticket=ticket, actor=Actor.for_user(author), body_text="@bia@support.example look")
+    message_add_reply(ticket=ticket, actor=Actor.for_user(customer), body_text="Any news?")
+    expected = sorted(_notifications(mentioned))
+    assert [k for k, *_ in expected] == ["assigned", "customer_replied", "mention"]
+    batch = _batch(ticket)
+    bell_on_events(batch)
+    bell_on_events(batch)
+    assert sorted(_notifications(mentioned)) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_week_old_event_handed_over_late_makes_no_bell_line(desk):
+    author, mentioned, _, ticket = desk
+    message_add_note(ticket=ticket, actor=Actor.for_user(author), body_text="@bia@support.example look")
+    Notification.objects.all().delete()
+    batch = _batch(ticket)
+    bell_on_events([{**e, "created_at": (timezone.now() - dt.timedelta(days=7)).isoformat()} for e in batch])
+    assert _notifications(mentioned) == []
+    bell_on_events(batch)
+    assert _notifications(mentioned) == [("mention", ticket.pk, author.pk)]
+
+
+@pytest.fixture
+def urgent_policy(db):
+    return policy_save(name="Urgent", conditions={"all": [{"field": "priority", "op": "in", "value": ["urgent"]}]},
+                       first_reply_minutes=60, next_reply_minutes=30, resolution_minutes=480,
+                       business_hours=False, warn_before_minutes=15)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_warning_and_breach_reach_the_assignee_only(desk, team, customer, urgent_policy):
+    author, mentioned, outsider, _ = desk
+    ticket = make_ticket(requester=customer, actor=Actor.for_user(author), team=team, priority="urgent")
+    ticket_assign(ticket=ticket, actor=Actor.for_user(author), team=team, assignee=mentioned)
+    start = timezone.now()
+    assert sla_check_due(now=start + dt.timedelta(minutes=50))["warnings"] == 1
+    assert _notifications(mentioned) == [("sla_warning", ticket.pk, None), ("assigned", ticket.pk, author.pk)]
+    assert sla_check_due(now=start + dt.timedelta(minutes=70))["breaches"] == 1
+    assert _notifications(mentioned)[0] == ("sla_breached", ticket.pk, None)
+    assert _notifications(author) == [] and _notifications(outsider) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_warning_on_an_unassigned_ticket_reaches_its_team(client, desk, team, customer, urgent_policy):
+    author, mentioned, outsider, _ = desk
+    ticket = make_ticket(requester=customer, actor=Actor.for_user(author), team=team, priority="urgent")
+    assert sla_check_due(now=timezone.now() + dt.timedelta(minutes=50))["warnings"] == 1
+    assert _notifications(author) == _notifications(mentioned) == [("sla_warning", ticket.pk, None)]
+    assert _notifications(outsider) == []
+    client.force_login(mentioned)
+    page = client.get("/console/notifications/").content.decode()
+    assert f"SLA target close to breach</span> · #{ticket.number}" in page
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,7 @@
 """Queue pages: each built-in queue, saved views, permissions, keyset pages and query caps."""
 
 import datetime
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -11,7 +12,8 @@ from atende.console.selectors import queue_counts, queue_get, queue_list_for_use
 from atende.console.services import saved_view_create
 from atende.core.actor import Actor
 from atende.tickets.filters import TicketFilters
-from atende.tickets.services import ticket_set_sla, ticket_transition
+from atende.tickets.models import Message
+from atende.tickets.services import message_add_note, message_add_reply, ticket_set_sla, ticket_transition
 from atende.tickets.tests.factories import make_ticket
 
 URL = reverse("console:queues")
@@ -167,8 +169,9 @@ def test_list_page_query_count_does_not_grow_with_page_size(client, db, agent, t
                                        "updated_at", "sla_due_at"])
     client.force_login(agent)
     # session, user, the user's teams and the view (a saved view), the page's keys then its rows (+ tags when
-    # shown; a key query per status for queues of several statuses), agents and teams for the bulk bar
-    cap = 9
+    # shown; a key query per status for queues of several statuses), the latest message of each row (one query
+    # for the hover previews), agents and teams for the bulk bar
+    cap = 10
     for size in (10, 25):
         for view in ("mine", "all_open", "breaching"):
             with django_assert_max_num_queries(cap):
@@ -197,7 +200,9 @@ def test_every_column_renders_escaped_cells(client, db, agent, team):
     html = client.get(reverse("console:saved_view", args=[saved.pk])).content.decode()
     url = reverse("console:ticket", args=[overdue.number])
     assert f'<td class="col-number" data-label="Number"><a href="{url}">#{overdue.number}</a></td>' in html
-    assert f'<a href="{url}" class="subject" title="&lt;b&gt;Bold&lt;/b&gt; &amp; co">&lt;b&gt;Bold&lt;/b&gt; &amp; co</a>' in html
+    first = " ".join(Message.objects.get(ticket=overdue).body_text.split())
+    assert (f'<a href="{url}" class="subject" title="&lt;b&gt;Bold&lt;/b&gt; &amp; co&#10;{escape(first)}">'
+            '&lt;b&gt;Bold&lt;/b&gt; &amp; co</a>') in html
     assert '<span class="badge tag">b&lt;r&gt;</span> <span class="badge tag">vip</span>' in html
     assert '<span class="muted">Unassigned</span>' in html
     assert f'data-label="Team">{team.name}</td>' in html
@@ -262,3 +267,41 @@ def test_relative_times_in_rows_read_as_the_timesince_filter(language):
         for delta in (datetime.timedelta(minutes=3), datetime.timedelta(hours=26),
                       datetime.timedelta(days=40, hours=5), datetime.timedelta(days=800)):
             assert clock.since(now - delta) == timesince(now - delta, now)
+
+
+def test_sla_column_shows_time_to_the_next_target_coloured_by_urgency(client, desk, agent):
+    now = timezone.now()
+    ticket_set_sla(ticket=desk["mine_open"], actor=Actor.system(), policy_id=1,
+                   due={"first_reply": now - datetime.timedelta(hours=2)})
+    ticket_set_sla(ticket=desk["unassigned"], actor=Actor.system(), policy_id=1,
+                   due={"first_reply": now + datetime.timedelta(minutes=40)})
+    client.force_login(agent)
+    page = client.get(URL, {"view": "all_open"}, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert '<th scope="col" class="col-sla_due_at">Próxima meta de SLA</th>' in page
+
+    def sla_cell(key):
+        row = page.split(f'data-ticket-number="{desk[key].number}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('class="col-sla_due_at"', 1)[1].split("</td>", 1)[0]
+
+    assert 'class="sla sla-overdue"' in sla_cell("mine_open") and "vencido há" in sla_cell("mine_open")
+    assert 'class="sla sla-soon"' in sla_cell("unassigned")
+    assert 'class="sla sla-later"' in sla_cell("theirs") and 'class="sla sla-later"' in sla_cell("mine_new")
+    assert sla_cell("no_team").strip().endswith("—")
+
+
+def test_rows_show_assignee_initials_and_preview_the_latest_message_on_hover(client, db, agent, team, customer):
+    ana = AgentFactory(name="Ana Maria Souza")
+    team.members.add(ana)
+    ticket = make_ticket(actor=Actor.for_user(agent), requester=customer, team=team, assignee=ana,
+                         subject='Printer "jammed" <again>')
+    message_add_reply(ticket=ticket, actor=Actor.for_user(customer), body_text="It is\n  still <b>stuck</b>")
+    message_add_note(ticket=ticket, actor=Actor.for_user(agent), body_text="Ordered a new & better one")
+    silent = make_ticket(actor=Actor.for_user(agent), requester=customer, team=team, subject="No words")
+    Message.objects.filter(ticket=silent).delete()
+    client.force_login(agent)
+    page = client.get(URL, {"view": "all_open"}).content.decode()
+    row = page.split(f'data-ticket-number="{ticket.number}"', 1)[1].split("</tr>", 1)[0]
+    assert (f'<span class="avatar avatar-{ana.pk % 8}" aria-hidden="true">AS</span> Ana Maria Souza') in row
+    assert ('title="Printer &quot;jammed&quot; &lt;again&gt;&#10;Ordered a new &amp; better one"') in row
+    silent_row = page.split(f'data-ticket-number="{silent.number}"', 1)[1].split("</tr>", 1)[0]
+    assert 'title="No words"' in silent_row and "Unassigned" in silent_row

@@ -13,7 +13,7 @@ from atende.accounts.tests.factories import AgentFactory, CollaboratorFactory, T
 from atende.console import realtime
 from atende.console.tests.realtime_helpers import connected, console_socket, receive_until, session_cookie
 from atende.core.actor import Actor
-from atende.tickets.services import message_add_note, message_add_reply, ticket_update
+from atende.tickets.services import message_add_note, message_add_reply, ticket_assign, ticket_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,3 +226,25 @@ def test_queue_changes_reach_each_connection_by_its_visibility(customer, agent, 
     assert heard["outsider"] == []
     assert heard["restricted"] == [assigned]
     assert assigned[1] is not None
+
+
+def test_the_bell_nudge_reaches_only_the_notified_agent(agent, other_agent, team, team_ticket):
+    team.members.add(agent, other_agent)
+    mine, theirs = session_cookie(agent), session_cookie(other_agent)
+
+    async def scenario():
+        me, them = await connected(mine), await connected(theirs)
+        await database_sync_to_async(ticket_assign)(
+            ticket=team_ticket, actor=Actor.for_user(other_agent), team=team, assignee=agent)
+        nudge = await receive_until(me, lambda f: f["type"] == "notifications.changed")
+        frames = []
+        while not await them.receive_nothing(timeout=0.5):
+            frames.append((await them.receive_json_from())["type"])
+        await me.disconnect()
+        await them.disconnect()
+        return nudge, frames
+
+    nudge, theirs_frames = async_to_sync(scenario)()
+    assert nudge == {"type": "notifications.changed"}
+    assert "ticket.changed" in theirs_frames and "notifications.changed" not in theirs_frames
+

@@ -18,6 +18,7 @@ from atende.console.selectors import (
     DEFAULT_PAGE_SIZE,
     PAGE_SIZES,
     can_edit_saved_view,
+    last_message_previews,
     queue_counts_cached,
     queue_get,
     queue_list_for_user,
@@ -59,7 +60,8 @@ def _render_queue(request, *, key: str | None = None, view_id: int | None = None
     context = {
         "queue": queue,
         "columns": columns,
-        "rows": ticket_rows(page.items, columns=columns, now=timezone.now(), selectable=request.user.is_agent),
+        "rows": ticket_rows(page.items, columns=columns, now=timezone.now(), selectable=request.user.is_agent,
+                            previews=last_message_previews(ticket_ids=[t.pk for t in page.items])),
         "page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=cursor),
         "first_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None),
         "next_page_url": url(size=size if size != DEFAULT_PAGE_SIZE else None, cursor=page.next_cursor),

@@ -73,6 +73,8 @@
       onChange(message);
     } else if (message.type === "presence") {
       renderPresence(message);
+    } else if (message.type === "notifications.changed") {
+      fire("atende:notifications-changed");
     }
   }
 
