@@ -46,7 +46,11 @@ def mail_build(delivery: Delivery, connection=None) -> EmailMultiAlternatives:
 
 class MailTransport(Transport):
     name = "mail"
-    lease_seconds = 600
+
+    @property
+    def lease_seconds(self) -> float:
+        """One message: connecting, sending and the reply, each bounded by ``EMAIL_TIMEOUT``, and a margin."""
+        return max(60.0, 4 * float(getattr(settings, "EMAIL_TIMEOUT", 30) or 30))
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

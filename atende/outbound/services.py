@@ -19,7 +19,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from atende.core.actor import Actor
@@ -142,9 +142,13 @@ def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, f
         for pk, transport, _status, _attempts in rows:
             by_transport[transport].append(pk)
         for transport, pks in by_transport.items():
+            # The rows are sent one after another in id order: each one's lease covers the sends before it and
+            # its own, so rows a killed worker never reached are taken over after one send's lease, not the
+            # whole batch's.
             lease = dt.timedelta(seconds=transport_get(transport).lease_seconds)
+            until = Case(*(When(pk=pk, then=Value(now + lease * (n + 1))) for n, pk in enumerate(sorted(pks))))
             Delivery.objects.filter(due, pk__in=pks).update(
-                status=DeliveryStatus.SENDING, lease_until=now + lease, lease_token=token,
+                status=DeliveryStatus.SENDING, lease_until=until, lease_token=token,
                 attempts=F("attempts") + 1, last_attempt_at=now)
         claimed = list(Delivery.objects.filter(lease_token=token, status=DeliveryStatus.SENDING).order_by("id"))
         taken = {d.pk for d in claimed}

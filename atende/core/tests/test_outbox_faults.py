@@ -60,6 +60,7 @@ django.setup()
 from collections import Counter
 from django_tasks_db.models import DBTaskResult
 from atende.automation.models import RuleRun
+from atende.outbound.models import Delivery
 from atende.tickets.models import Ticket, TicketEvent
 from atende.tickets.search import search_tickets
 from atende.accounts.models import User
@@ -70,6 +71,7 @@ runs = Counter(RuleRun.objects.filter(kind="trigger").values_list("ticket_id", f
 due = list(Ticket.objects.filter(resolution_due_at__isnull=True).values_list("id", flat=True))
 found = {s: [h.ticket.pk for h in search_tickets(user=admin, query=s.split()[-1]).items] for _i, s in tickets}
 print(json.dumps({"tickets": tickets, "sla": sla, "runs": runs, "no_due": due, "found": found,
+                  "deliveries": sorted(Delivery.objects.values_list("transport", "status", "attempts", "target")),
                   "running": DBTaskResult.objects.filter(status="RUNNING").count(),
                   "ready": DBTaskResult.objects.filter(status="READY").count()}))
 """
@@ -230,7 +232,7 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
     assert {int(k): v for k, v in state["runs"].items()} == {pk: 1 for pk in created}, "trigger ran once each"
     trigger_mails = Counter(m.message["Subject"] for m in smtp.received
                             if "Trigger mail" in (m.message["Subject"] or ""))
-    assert len(trigger_mails) == TICKETS and set(trigger_mails.values()) == {1}, trigger_mails
+    assert len(trigger_mails) == TICKETS and set(trigger_mails.values()) == {1}, (trigger_mails, state["deliveries"])
     hook_tickets = Counter(b["ticket"]["id"] for b in hooks.bodies if b.get("event") == "ticket.created")
     assert dict(hook_tickets) == {pk: 1 for pk in created}
     for pk, subject in tickets.items():

@@ -230,3 +230,25 @@ def test_outside_a_batch_each_delivery_is_sent_after_its_own_commit(recording, d
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         rows = [enqueue(), enqueue()]
     assert len(callbacks) == 2 and sorted(recording.sent) == sorted(r.pk for r in rows)
+
+
+def test_a_batch_claim_leases_each_row_for_the_sends_before_it_and_its_own(recording):
+    """A worker killed during a batch: the rows it never reached are taken over after one send's lease (not the
+    whole batch's), while a live worker sending them in order keeps every claim."""
+    rows = [enqueue() for _ in range(3)]
+    now = timezone.now()
+    claimed = deliveries_claim(now=now)
+    assert [d.pk for d in claimed] == [r.pk for r in rows]
+    lease = dt.timedelta(seconds=recording.lease_seconds)
+    assert [d.lease_until for d in claimed] == [now + lease, now + 2 * lease, now + 3 * lease]
+    retaken = deliveries_claim(now=now + lease + dt.timedelta(seconds=1))
+    assert [d.pk for d in retaken] == [rows[0].pk]  # only the first one's lease has run out
+
+
+def test_the_mail_lease_follows_the_smtp_timeout(settings):
+    from atende.email_channel.transports import MailTransport
+
+    settings.EMAIL_TIMEOUT = 30
+    assert MailTransport().lease_seconds == 120
+    settings.EMAIL_TIMEOUT = 5
+    assert MailTransport().lease_seconds == 60
