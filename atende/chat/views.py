@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -33,8 +33,8 @@ from atende.chat.services import chat_agent_reply, chat_visitor_attach, widget_s
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
 from atende.core.throttle import client_ip
+from atende.tickets.views import attachment_response
 
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
 STATIC = Path(__file__).resolve().parent / "static" / "chat"
 
 
@@ -135,11 +135,7 @@ def visitor_file_download(request, key: str, attachment_id: int):
                                             attachment_id=attachment_id)
     except NotFound:
         raise Http404
-    inline = attachment.content_type in INLINE_TYPES and request.GET.get("download") is None
-    response = FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.filename,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response = attachment_response(request, attachment)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"  # the token is in the address
     response["Cross-Origin-Resource-Policy"] = "cross-origin"  # thumbnails on the host site's page

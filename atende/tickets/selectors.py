@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -141,6 +142,18 @@ def expected_reply_text(minutes: int | None, *, language: str = "") -> str:
         days = minutes // (24 * 60)
         return ngettext("We usually answer within %(count)d business day.",
                         "We usually answer within %(count)d business days.", days) % {"count": days}
+
+
+def recipient_language(user: User | None, ticket: Ticket | None = None) -> str:
+    """The language ("en" or "pt-br") to write to a person about a ticket: their profile's, else the ticket's,
+    else the desk's."""
+    for value in ((user.locale if user else ""), (ticket.language if ticket else ""), settings.LANGUAGE_CODE):
+        value = (value or "").lower().replace("_", "-")
+        if value.startswith("pt"):
+            return "pt-br"
+        if value.startswith("en"):
+            return "en"
+    return "en"
 
 
 def applied_first_reply_minutes(ticket: Ticket) -> int | None:

@@ -15,10 +15,17 @@ def attachment_download(request, attachment_id: int):
         attachment = access_attachment(user=request.user, attachment_id=attachment_id)
     except NotFound:
         raise Http404
+    response = attachment_response(request, attachment)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def attachment_response(request, attachment) -> FileResponse:
+    """The file of an attachment the caller has already been allowed to read: shown inline only for types a
+    browser cannot run, under a CSP that lets the file do nothing."""
     inline = attachment.content_type in INLINE_TYPES and request.GET.get("download") is None
     response = FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.filename,
                             content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    response["Cache-Control"] = "private, max-age=3600"
     return response

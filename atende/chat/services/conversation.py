@@ -166,10 +166,7 @@ def chat_visitor_message(*, session: ChatSession, text, client_id: str = "", cli
     """A visitor's message, delivered once per ``client_id`` (a resent message after a reconnect is not
     stored twice). During the bot step any further message hands over to a person."""
     client_id = str(client_id or "")[:64]
-    throttle_or_raise("chat.message.visitor", session.visitor_id,
-                      message=_("You are sending messages too fast. Wait a moment."))
-    throttle_or_raise("chat.message.ip", client_ip or "unknown",
-                      message=_("Too many messages from your network. Wait a moment."))
+    _visitor_throttle(session, client_ip)
     text = clean_text(text)
     session = lock_session(session)
     if session.status == ChatStatus.ENDED:
@@ -181,6 +178,20 @@ def chat_visitor_message(*, session: ChatSession, text, client_id: str = "", cli
         session.save(update_fields=["bot_turns", "updated_at"])
         chat_handover(session=session)
         return turn
+    return _visitor_reply(session, client_id, body_text=text)
+
+
+def _visitor_throttle(session: ChatSession, client_ip: str) -> None:
+    """Messages and files count against the same limits."""
+    throttle_or_raise("chat.message.visitor", session.visitor_id,
+                      message=_("You are sending messages too fast. Wait a moment."))
+    throttle_or_raise("chat.message.ip", client_ip or "unknown",
+                      message=_("Too many messages from your network. Wait a moment."))
+
+
+def _visitor_reply(session: ChatSession, client_id: str, **content) -> dict:
+    """The visitor's public reply on the chat's ticket (text or a file), stored once per ``client_id`` and pushed
+    to both sides after the commit."""
     external_id = f"chat:{session.pk}:{client_id}" if client_id else ""
     if external_id:
         existing = Message.objects.filter(ticket=session.ticket, external_id=external_id).first()
@@ -188,8 +199,8 @@ def chat_visitor_message(*, session: ChatSession, text, client_id: str = "", cli
             return message_row(existing)
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
-                                body_text=text, channel=Channel.CHAT, external_id=external_id,
-                                metadata={"chat_session": session.pk, "chat_cid": client_id})
+                                channel=Channel.CHAT, external_id=external_id,
+                                metadata={"chat_session": session.pk, "chat_cid": client_id}, **content)
     row = message_row(message)
     push.update({"type": "message", "message": row})
     return row
@@ -288,10 +299,7 @@ def chat_visitor_attach(*, session: ChatSession, upload, client_id: str = "", cl
     attachment, so it passes the tickets' size and type checks and is stored and served like any other.
     Rate-limited as a message; only while a person handles the conversation (there is no ticket before)."""
     client_id = str(client_id or "")[:64]
-    throttle_or_raise("chat.message.visitor", session.visitor_id,
-                      message=_("You are sending messages too fast. Wait a moment."))
-    throttle_or_raise("chat.message.ip", client_ip or "unknown",
-                      message=_("Too many messages from your network. Wait a moment."))
+    _visitor_throttle(session, client_ip)
     if upload is None:
         raise ValidationError(_("Choose a file to send."), code="attachment_missing", details={"file": "required"})
     incoming = IncomingFile.from_upload(upload)
@@ -301,15 +309,4 @@ def chat_visitor_attach(*, session: ChatSession, upload, client_id: str = "", cl
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if not session.ticket_id or session.status == ChatStatus.BOT:
         raise Conflict(_("Files can be sent once a person joins the conversation."), code="chat_not_with_person")
-    external_id = f"chat:{session.pk}:{client_id}" if client_id else ""
-    if external_id:
-        existing = Message.objects.filter(ticket=session.ticket, external_id=external_id).first()
-        if existing is not None:
-            return message_row(existing)
-    push = realtime.reserve_push(session.pk)
-    message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
-                                attachments=[incoming], channel=Channel.CHAT, external_id=external_id,
-                                metadata={"chat_session": session.pk, "chat_cid": client_id})
-    row = message_row(message)
-    push.update({"type": "message", "message": row})
-    return row
+    return _visitor_reply(session, client_id, attachments=[incoming])

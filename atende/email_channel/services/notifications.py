@@ -30,6 +30,7 @@ from atende.tickets.selectors import (
     applied_first_reply_minutes,
     expected_reply_text,
     no_target_text,
+    recipient_language,
     ticket_reply_route,
 )
 
@@ -37,16 +38,6 @@ logger = logging.getLogger(__name__)
 LANGUAGES = ("en", "pt-br")
 # Events this app writes itself: never answered by more mail.
 _OWN_EVENTS = {TicketEventType.NOTIFICATION_SENT, TicketEventType.NOTIFICATION_FAILED, TicketEventType.EMAIL_BOUNCED}
-
-
-def language_for(user: User | None, ticket: Ticket | None = None) -> str:
-    for value in ((user.locale if user else ""), (ticket.language if ticket else ""), settings.LANGUAGE_CODE):
-        value = (value or "").lower().replace("_", "-")
-        if value.startswith("pt"):
-            return "pt-br"
-        if value.startswith("en"):
-            return "en"
-    return "en"
 
 
 def default_template(kind: str, language: str) -> tuple[str, str]:
@@ -132,7 +123,7 @@ def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context
         return None
     dead = undeliverable_among(cc)
     cc = [address for address in cc if address.lower() not in dead]
-    language = language_for(recipient, ticket)
+    language = recipient_language(recipient, ticket)
     rendered = render(kind, language, {**context, "recipient": recipient, "ticket": ticket,
                                        "ticket_url": ticket_url(ticket, recipient)})
     if rendered is None:
@@ -190,7 +181,7 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
         if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
                 and not already_acknowledged:
             # Notifications run after SLA: the acknowledgement states the first-reply target that applies.
-            language = language_for(ticket.requester, ticket)
+            language = recipient_language(ticket.requester, ticket)
             expected = expected_reply_text(applied_first_reply_minutes(ticket), language=language) or \
                 no_target_text(language=language)
             queued.append(_queue(kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,

@@ -14,17 +14,12 @@ from django.utils.translation import gettext as _
 
 from atende.messaging.selectors import MESSAGING_TRANSPORTS
 from atende.tickets.models import Message, Ticket
-from atende.tickets.selectors import applied_first_reply_minutes, expected_reply_text, no_target_text
-
-
-def _language(ticket: Ticket) -> str:
-    for value in (ticket.requester.locale if ticket.requester_id else "", ticket.language, settings.LANGUAGE_CODE):
-        value = (value or "").lower().replace("_", "-")
-        if value.startswith("pt"):
-            return "pt-br"
-        if value.startswith("en"):
-            return "en"
-    return "en"
+from atende.tickets.selectors import (
+    applied_first_reply_minutes,
+    expected_reply_text,
+    no_target_text,
+    recipient_language,
+)
 
 
 def acknowledgement_text(*, ticket_id: int, message_id: int) -> tuple[Ticket, str] | None:
@@ -38,7 +33,8 @@ def acknowledgement_text(*, ticket_id: int, message_id: int) -> tuple[Ticket, st
     route = (message.metadata or {}).get("reply_route") or {}
     if route.get("transport") not in MESSAGING_TRANSPORTS:
         return None
-    ticket, language = message.ticket, _language(message.ticket)
+    ticket = message.ticket
+    language = recipient_language(ticket.requester if ticket.requester_id else None, ticket)
     expected = expected_reply_text(applied_first_reply_minutes(ticket), language=language) or \
         no_target_text(language=language)
     with translation.override(language):
