@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from atende.audit.choices import AuditAction, SettingsOperation
+from atende.audit.choices import AuditAction, AuditReason, SettingsOperation
 
 
 class AuditEntry(models.Model):
@@ -48,3 +48,9 @@ class AuditEntry(models.Model):
         """The settings operation in the reader's language (the stored code when it is not a known one)."""
         operation = str(self.data.get("operation", "")) if isinstance(self.data, dict) else ""
         return SettingsOperation(operation).label if operation in SettingsOperation.values else operation
+
+    @property
+    def reason_label(self) -> str:
+        """Why, in the reader's language (free text, such as an administrator's reason, is shown as written)."""
+        reason = str(self.data.get("reason", "")) if isinstance(self.data, dict) else ""
+        return AuditReason(reason).label if reason in AuditReason.values else reason

@@ -143,8 +143,9 @@ def payload_of(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"]
     if not isinstance(data, dict):
         raise BadEvent(f"event {row['id']}: data is {type(data).__name__}, not an object")
+    # No ticket number here: the row holds only the id, and subscribers read their tickets by id.
     return {"type": row["type"], "event_id": row["id"], "ticket_id": row["ticket_id"],
-            "ticket_number": row["ticket_id"], "actor_kind": row["actor_kind"],
+            "actor_kind": row["actor_kind"],
             "actor_user_id": row["actor_user_id"], "source_event_id": row["source_event_id"], "data": data,
             "created_at": row["created_at"].isoformat()}
 

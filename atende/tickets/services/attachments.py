@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from atende.core.exceptions import ValidationError
 from atende.core.text_hygiene import clean_filename
@@ -27,11 +28,7 @@ class IncomingFile:
     @classmethod
     def from_upload(cls, upload) -> IncomingFile:
         if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
-            raise ValidationError(
-                f"“{upload.name}” is {filesizeformat(upload.size)}; the limit is "
-                f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)}.",
-                code="attachment_too_large",
-            )
+            raise ValidationError(_too_large(upload.name, upload.size), code="attachment_too_large")
         return cls(filename=upload.name, content=upload.read(), content_type=upload.content_type or "")
 
 
@@ -42,24 +39,27 @@ BLOCKED_EXTENSIONS = frozenset({
 })
 
 
+def _too_large(name: str, size: int) -> str:
+    return _("“%(name)s” is %(size)s; the limit is %(limit)s.") % {
+        "name": name, "size": filesizeformat(size), "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
+
+
 def validate_file(incoming: IncomingFile, *, check_type: bool = True) -> tuple[str, str]:
     """Return (safe file name, content type) or raise ValidationError with a readable reason."""
     name = clean_filename(incoming.filename)
     size = len(incoming.content)
     if size == 0:
-        raise ValidationError(f"“{name}” is empty.", code="attachment_empty")
+        raise ValidationError(_("“%(name)s” is empty.") % {"name": name}, code="attachment_empty")
     if size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            f"“{name}” is {filesizeformat(size)}; the limit is {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}.",
-            code="attachment_too_large",
-        )
+        raise ValidationError(_too_large(name, size), code="attachment_too_large")
     guessed = mimetypes.guess_type(name)[0] or ""
     content_type = (incoming.content_type or guessed or "application/octet-stream").split(";")[0].strip().lower()
     if content_type == "application/octet-stream" and guessed:
         content_type = guessed
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if check_type and (content_type not in settings.ATTACHMENT_ALLOWED_TYPES or extension in BLOCKED_EXTENSIONS):
-        raise ValidationError(f"Files of type {content_type} (“{name}”) are not accepted.", code="attachment_type")
+        raise ValidationError(_("Files of type %(type)s (“%(name)s”) are not accepted.")
+                              % {"type": content_type, "name": name}, code="attachment_type")
     return name, content_type
 
 

@@ -6,11 +6,13 @@ import os
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
 from atende.tickets.models import Attachment, Message, Ticket, TicketEvent
 from atende.tickets.services import IncomingFile, message_add_note, message_add_reply
+from atende.tickets.services.attachments import validate_file
 from atende.tickets.tests.factories import make_ticket
 from atende.tickets.tests.helpers import event_rows
 
@@ -62,6 +64,19 @@ def test_bad_files_are_refused_and_nothing_is_written(incoming, code, ticket, cu
     assert not Attachment.objects.exists()
     assert Message.objects.count() == 1 and TicketEvent.objects.count() == 1
     assert Ticket.objects.get(pk=ticket.pk).version == 1
+
+
+@pytest.mark.parametrize(("incoming", "english", "portuguese"), [
+    (IncomingFile("empty.txt", b"", "text/plain"), "is empty", "está vazio"),
+    (IncomingFile("big.pdf", b"x" * 2049, "application/pdf"), "the limit is", "o limite é"),
+    (IncomingFile("tool.exe", b"MZ", "application/x-msdownload"), "are not accepted", "não são aceitos"),
+])
+def test_refusals_are_worded_in_the_active_language(incoming, english, portuguese, settings):
+    settings.ATTACHMENT_MAX_BYTES = 2048
+    for language, expected in (("en", english), ("pt-br", portuguese)):
+        with translation.override(language), pytest.raises(ValidationError) as info:
+            validate_file(incoming)
+        assert expected in str(info.value) and incoming.filename in str(info.value)
 
 
 def test_oversized_upload_is_refused_before_reading(settings):
