@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from atende.messaging.choices import Direction, Platform
 from atende.messaging.models import ConversationMessage, WhatsAppTemplate
-from atende.tickets.models import Ticket
+from atende.tickets.choices import MessageKind
+from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import ticket_reply_route
 
 MESSAGING_TRANSPORTS = (Platform.TELEGRAM, Platform.WHATSAPP)
@@ -20,6 +21,19 @@ MESSAGING_TRANSPORTS = (Platform.TELEGRAM, Platform.WHATSAPP)
 def messaging_route(ticket: Ticket) -> dict[str, str] | None:
     route = ticket_reply_route(ticket)
     return route if route and route["transport"] in MESSAGING_TRANSPORTS else None
+
+
+def messages_worth_a_look(message_ids: list[int]) -> set[int]:
+    """Of an events batch's messages, those the messaging subscriber must look at, read in one query: a customer's
+    message that came from a messaging app (it may open a conversation to acknowledge) and an agent's public reply
+    (its ticket may have a messaging route). Everything else (most of a batch) is skipped without a query."""
+    if not message_ids:
+        return set()
+    rows = Message.objects.filter(pk__in=message_ids).values_list("pk", "kind", "author_kind", "metadata")
+    return {pk for pk, kind, author_kind, metadata in rows
+            if (author_kind == "agent" and kind == MessageKind.REPLY)
+            or (author_kind == "customer"
+                and ((metadata or {}).get("reply_route") or {}).get("transport") in MESSAGING_TRANSPORTS)}
 
 
 def whatsapp_window_closes_at(ticket: Ticket) -> dt.datetime | None:

@@ -3,11 +3,14 @@ with the ticket's number and the expected reply time of the SLA policy that appl
 
 import pytest
 
+from atende.core.outbox.dispatch import PAYLOAD_FIELDS, payload_of
+from atende.messaging.subscribers import messaging_on_events
 from atende.messaging.tests.conftest import fixture
 from atende.messaging.tests.test_webhooks import post_telegram, post_whatsapp
 from atende.outbound.models import Delivery
 from atende.sla.models import SlaPolicy
-from atende.tickets.models import Ticket
+from atende.tickets.models import Ticket, TicketEvent
+from atende.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -45,4 +48,16 @@ def test_acknowledgements_can_be_turned_off(client, connectors, settings, django
     with django_capture_on_commit_callbacks(execute=True):
         post_telegram(client, fixture("telegram_text.json"))
     assert connectors.sent("/sendMessage") == []
+    assert not Delivery.objects.filter(transport="messaging").exists()
+
+
+def test_a_batch_of_other_channels_costs_the_subscriber_one_query(django_assert_num_queries):
+    """Most tickets do not come from a messaging app: the subscriber screens a whole batch with one statement."""
+    for size in (2, 20):
+        tickets = [make_ticket(subject=f"Email {i}") for i in range(size)]
+        batch = [payload_of(row) for row in TicketEvent.objects.filter(ticket__in=tickets).order_by("id")
+                 .values(*PAYLOAD_FIELDS)]
+        assert len(batch) >= size
+        with django_assert_num_queries(1):
+            messaging_on_events(batch)
     assert not Delivery.objects.filter(transport="messaging").exists()
