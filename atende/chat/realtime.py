@@ -17,10 +17,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
+
+from atende.core.asyncbridge import run_sync
 
 AGENTS_GROUP = "chat.agents"
 HEARTBEAT_SECONDS = 20
@@ -34,7 +35,7 @@ def session_group(session_id: int) -> str:
 def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+        run_sync(layer.group_send, group, message)
 
 
 def push_on_commit(group: str, message: dict[str, Any]) -> None:

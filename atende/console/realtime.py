@@ -22,11 +22,11 @@ import logging
 import time
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from atende.console.fanout import QUEUES_GROUP, change_text
+from atende.core.asyncbridge import run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def push_ticket_event(payload: dict[str, Any]) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(_send_change)(layer, message)
+        run_sync(_send_change, layer, message)
         return
     # Called from code running on an event loop (rare: a service called without sync_to_async): don't block it.
     asyncio.get_running_loop().create_task(_send_change(layer, message))
@@ -101,7 +101,7 @@ def push_bells(user_ids) -> None:
         asyncio.get_running_loop().create_task(_send_bells(layer, sorted(user_ids)))
         return
     try:
-        async_to_sync(_send_bells)(layer, sorted(user_ids))
+        run_sync(_send_bells, layer, sorted(user_ids))
     except Exception:  # a lost nudge costs nothing: the bell refreshes on load and every minute
         logger.exception("bell push failed")
 

@@ -1,0 +1,50 @@
+"""Coroutines awaited from sync code: on the ASGI server's loop inside the server, on one shared loop elsewhere."""
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from atende.core.asyncbridge import run_sync
+
+
+async def _where(value):
+    await asyncio.sleep(0)
+    return value, asyncio.get_running_loop(), threading.current_thread().name
+
+
+async def _fail():
+    raise ValueError("refused")
+
+
+def test_outside_a_server_every_call_shares_one_loop_and_starts_no_thread_per_call():
+    first = run_sync(_where, 1)
+    threads = threading.active_count()
+    results = [run_sync(_where, i) for i in range(50)]
+    assert [r[0] for r in results] == list(range(50))
+    assert {r[1] for r in results} == {first[1]} and first[2] == "atende-async-bridge"
+    assert threading.active_count() == threads
+    with pytest.raises(ValueError, match="refused"):
+        run_sync(_fail)
+
+
+def test_inside_a_server_thread_the_servers_loop_runs_it():
+    async def server():
+        loop = asyncio.get_running_loop()
+        value, used, _ = await sync_to_async(run_sync, thread_sensitive=False)(_where, 7)
+        return value, used is loop
+
+    assert asyncio.run(server()) == (7, True)
+
+
+def test_calling_it_on_a_running_loop_is_a_mistake_said_plainly():
+    async def on_loop():
+        coroutine = _where(1)
+        try:
+            run_sync(lambda: coroutine)
+        finally:
+            coroutine.close()
+
+    with pytest.raises(RuntimeError, match="await the coroutine"):
+        asyncio.run(on_loop())
