@@ -55,6 +55,8 @@ def clean_custom_fields(values: dict[str, Any] | None, *, form: TicketForm | Non
                         current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge ``values`` into ``current`` after validation; raise one ValidationError listing every problem."""
     values = dict(values or {})
+    if not values and form is None:
+        return dict(current or {})  # nothing to check: most tickets (and every channel without a form) skip the read
     definitions = {f.key: f for f in CustomField.objects.filter(is_active=True)}
     errors: dict[str, str] = {}
     cleaned = dict(current or {})
