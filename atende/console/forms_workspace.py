@@ -54,6 +54,32 @@ class PythonSelect(forms.Select):
         return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped by format_html
 
 
+class PythonInputMixin:
+    """Django's ``input.html`` in Python (same markup): a template render per text box was most of the time of the
+    panel's plain fields."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = widget["value"]
+        return format_html('<input type="{}" name="{}"{}{}>', widget["type"], widget["name"],
+                           format_html(' value="{}"', str(shown)) if shown is not None else "",
+                           _attrs(widget["attrs"]))
+
+
+class PythonTextarea(forms.Textarea):
+    """Django's ``textarea.html`` in Python (same markup)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        return format_html('<textarea name="{}"{}>\n{}</textarea>', widget["name"], _attrs(widget["attrs"]),
+                           widget["value"] or "")
+
+
+PYTHON_WIDGETS: dict[type, type] = {forms.Select: PythonSelect, forms.Textarea: PythonTextarea}
+for _input in (forms.TextInput, forms.EmailInput, forms.NumberInput, forms.HiddenInput, forms.URLInput):
+    PYTHON_WIDGETS[_input] = type(f"Python{_input.__name__}", (PythonInputMixin, _input), {})
+
+
 class WorkspaceForm(forms.Form):
     """No trailing colons on labels, and per-form id prefixes: several forms share one page."""
 
@@ -63,13 +89,14 @@ class WorkspaceForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
-        self.use_python_selects()
+        self.use_python_widgets()
 
-    def use_python_selects(self) -> None:
-        # Plain selects only (not multiple selects or radios): same markup, no template per option.
+    def use_python_widgets(self) -> None:
+        # Plain selects (not multiple selects or radios), text boxes and text areas: same markup, no template.
         for field in self.fields.values():
-            if type(field.widget) is forms.Select:
-                field.widget.__class__ = PythonSelect
+            python = PYTHON_WIDGETS.get(type(field.widget))
+            if python is not None:
+                field.widget.__class__ = python
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -183,7 +210,7 @@ class TicketFieldsForm(WorkspaceForm):
         self.fields["priority"].choices = [(KEEP, auto_label), *TicketPriority.choices]
         for field in self.custom_field_defs:
             self.fields[f"cf_{field.key}"] = custom_form_field(field)
-        self.use_python_selects()
+        self.use_python_widgets()
 
     @property
     def custom_bound_fields(self):

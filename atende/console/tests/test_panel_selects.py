@@ -1,11 +1,12 @@
-"""The workspace panel renders its selects in Python; the markup must stay what Django's templates write."""
+"""The workspace forms render their selects, text boxes and text areas in Python; the markup must stay what
+Django's templates write."""
 
 import re
 
 import pytest
 from django import forms
 
-from atende.console.forms_workspace import PythonSelect, TicketFieldsForm
+from atende.console.forms_workspace import PYTHON_WIDGETS, PythonSelect, ReplyForm, TicketFieldsForm
 from atende.tickets.models import CustomField
 
 
@@ -27,3 +28,22 @@ def test_panel_selects_match_djangos_markup(team_ticket, other_agent):
         form.fields[name].widget.__class__ = forms.Select
         assert _normalised(ours) == _normalised(form[name]), name
     assert f'<option value="{other_agent.pk}" selected>' in str(form["assignee"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("subject", ['Printer <b>"jammed"</b> & more', ""])
+def test_every_python_widget_matches_djangos_markup(team_ticket, subject):
+    CustomField.objects.create(key="order", label="Order", kind="text", position=1)
+    team_ticket.subject = subject
+    team_ticket.resolution_summary = "Fixed <it> & closed" if subject else ""
+    team_ticket.custom_fields = {"order": "A&B 12"} if subject else {}
+    django_class = {python: django for django, python in PYTHON_WIDGETS.items()}
+    for form in (TicketFieldsForm(ticket=team_ticket), ReplyForm(ticket=team_ticket, can_reply=True)):
+        fields = [name for name, field in form.fields.items() if type(field.widget) in django_class]
+        for name in fields:
+            ours = str(form[name])
+            form.fields[name].widget.__class__ = django_class[type(form.fields[name].widget)]
+            assert _normalised(ours) == _normalised(form[name]), (name, ours)
+    assert {"subject", "requester", "resolution_summary", "tags", "expected_version", "cf_order"} <= set(
+        name for name, field in TicketFieldsForm(ticket=team_ticket).fields.items()
+        if type(field.widget) in django_class)

@@ -34,7 +34,11 @@ from ..realtime import HEARTBEAT_SECONDS
 from .ticket_timeline import build_timeline_window
 
 # A long thread opens on its newest entries; "Show earlier" loads the whole of it (and refreshes keep it whole).
-TIMELINE_LATEST = 25
+TIMELINE_LATEST = 10
+
+# What every workspace request reads of the ticket's relations (the merged-into, problem and follow-up tickets
+# load when a ticket has them: few do).
+WORKSPACE_RELATED = ("requester", "assignee", "team", "organization", "category")
 
 # Include points other apps fill by shipping the template; the page renders a slot only when its template exists.
 # Each partial receives the page context (``ticket``, ``user``, ``can_edit``, ``can_reply``).
@@ -66,7 +70,7 @@ def staff_ticket_view(view):
         if not request.user.is_staff_member:
             raise Http404
         try:
-            ticket = access_ticket(user=request.user, number=number)
+            ticket = access_ticket(user=request.user, number=number, related=WORKSPACE_RELATED)
         except NotFound:
             raise Http404
         return view(request, ticket, *args, **kwargs)
