@@ -21,6 +21,11 @@ from atende.tickets.states import TRANSITIONS
 KEEP = ""
 
 
+def category_rows() -> list[tuple[int, str, int | None, bool]]:
+    """(id, name, parent id, active) of every category, in the categories' order."""
+    return list(Category.objects.values_list("pk", "name", "parent_id", "is_active"))
+
+
 def _attrs(attrs: dict[str, Any]) -> str:
     """Django's ``attrs.html`` in Python: ``True`` writes the bare name, ``False`` leaves the attribute out."""
     return format_html_join("", " {}{}", ((name, "" if value is True else format_html('="{}"', value))
@@ -211,6 +216,26 @@ class TicketFieldsForm(WorkspaceForm):
         for field in self.custom_field_defs:
             self.fields[f"cf_{field.key}"] = custom_form_field(field)
         self.use_python_widgets()
+        self.use_plain_choices()
+
+    def use_plain_choices(self) -> None:
+        """The team, assignee and category options shown, read as plain values with the labels the models'
+        ``__str__`` give (a model instance per agent, team and category was a large part of the panel's time).
+        Validation still goes through each field's queryset."""
+        team, assignee, category = self.fields["team"], self.fields["assignee"], self.fields["category"]
+        team.widget.choices = [("", team.empty_label), *team_list().values_list("pk", "name")]
+        assignee.widget.choices = [("", assignee.empty_label)] + [
+            (pk, name or email or phone or f"#{pk}")
+            for pk, name, email, phone in agent_list().values_list("pk", "name", "email", "phone")]
+        categories = category_rows()
+        rows = {pk: (name, parent) for pk, name, parent, _active in categories}
+
+        def label(pk: int) -> str:
+            name, parent = rows[pk]
+            return f"{label(parent)} › {name}" if parent in rows else name
+
+        category.widget.choices = [("", category.empty_label)] + [
+            (pk, label(pk)) for pk, _name, _parent, active in categories if active]
 
     @property
     def custom_bound_fields(self):

@@ -47,3 +47,31 @@ def test_every_python_widget_matches_djangos_markup(team_ticket, subject):
     assert {"subject", "requester", "resolution_summary", "tags", "expected_version", "cf_order"} <= set(
         name for name, field in TicketFieldsForm(ticket=team_ticket).fields.items()
         if type(field.widget) in django_class)
+
+
+@pytest.mark.django_db
+def test_panel_options_are_the_models_own_choices(team_ticket, other_agent, agent):
+    """The panel reads team, agent and category options as plain values: the same values and labels, in the same
+    order, as the fields' querysets give (nested categories, an agent without a name, inactive ones left out)."""
+    from atende.accounts.tests.factories import AgentFactory, TeamFactory
+    from atende.tickets.models import Category
+
+    TeamFactory(name="Zeta <b>team</b>")
+    AgentFactory(name="", email="noname@example.com")
+    AgentFactory(name="Gone", is_active=False)
+    top = Category.objects.create(name="Technical")
+    middle = Category.objects.create(name="Login", parent=top)
+    Category.objects.create(name="SSO & SAML", parent=middle)
+    Category.objects.create(name="Old", parent=top, is_active=False)
+    retired = Category.objects.create(name="Retired", is_active=False)
+    Category.objects.create(name="Still used", parent=retired)
+    form = TicketFieldsForm(ticket=team_ticket)
+    for name in ("team", "assignee", "category"):
+        field = form.fields[name]
+        ours = [(str(value), str(label)) for value, label in field.widget.choices]
+        models = [(str(value), str(label)) for value, label in field.choices]
+        assert ours == models, name
+        assert len(ours) > 2, name
+    labels = [label for _value, label in form.fields["category"].widget.choices]
+    assert "Technical › Login › SSO & SAML" in labels and "Retired › Still used" in labels
+    assert "Technical › Old" not in labels
