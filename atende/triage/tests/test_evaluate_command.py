@@ -195,3 +195,34 @@ def test_whatever_the_texts_hold_the_rows_read_back_as_written(tmp_path_factory,
 
     assert data.labels == [label.strip() for _t, _b, label in rows]
     assert [(r["title"], r["body"]) for r in data.records] == [(t, b) for t, b, _label in rows]
+
+
+def test_a_known_caller_decides_between_groups_with_the_same_text_and_an_unknown_one_backs_off(tmp_path):
+    """The caller is a whole-value feature: a caller seen in training pulls the ticket to their group, a caller
+    never seen adds nothing (the text alone decides, exactly as with no caller)."""
+    from atende.triage.learning.evaluation import category_columns
+    from atende.triage.learning.model import TextClassifier
+
+    rows = []
+    for i in range(30):
+        title = f"printer number {i} is broken"  # titles of five words: read as text, not matched whole
+        rows.append((title, f"the printer on floor {i % 3} jams", "alice kowalski", "facilities"))
+        rows.append((title, f"the printer on floor {i % 3} jams", "bob tanaka", "print-shop"))
+        rows.append((f"password expired for account {i}", f"cannot sign in since {i} minutes", f"user {i % 10}",
+                     "access"))
+    path = write_csv(tmp_path / "callers.csv", rows)
+    data = read_labelled_csv(path, text_columns=["title", "body", "caller"], label_column="team")
+    categories = category_columns(data.records, ["title", "body", "caller"])
+    assert categories == ["caller"]
+    model = TextClassifier(text_fields=["title", "body"], category_fields=categories).fit(data.records, data.labels)
+
+    def ticket(caller):
+        return {"title": "printer number 7 is broken", "body": "the printer on floor 1 jams", "caller": caller}
+
+    labels, _confidence = model.predict([ticket("alice kowalski"), ticket("Bob  Tanaka")])
+    assert labels == ["facilities", "print-shop"]  # matched whole, case and spacing aside
+    unknown = model.head.probabilities(model.encoder.transform([ticket("carol unseen")]))
+    no_caller = model.head.probabilities(model.encoder.transform([ticket("")]))
+    assert unknown.tolist() == no_caller.tolist()
+    classes = list(model.head.classes)
+    assert unknown[0, classes.index("facilities")] == pytest.approx(unknown[0, classes.index("print-shop")], abs=0.05)
