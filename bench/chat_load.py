@@ -1,13 +1,17 @@
-"""Live chat under load: V visitors on the widget's websocket, each in a conversation an agent accepted; every
-visitor sends a message every PERIOD seconds and the agents answer each one. Reports delivery latency (visitor →
-agent, and the agent's reply → visitor) p50/p99 and the server's peak memory.
+"""Live chat under load: V visitors on the widget's websocket, each in a conversation one of A agents accepted;
+every visitor sends a message every PERIOD seconds (staggered) and the agent holding the conversation answers
+each one. Reports delivery latency visitor → agent (the visitor's send to the agent's event) and agent → visitor
+(the agent's reply sent to the visitor's event) p50/p99, the rate offered and achieved, and the server's memory.
 
+    .venv/bin/python bench/chat_load.py                       # the issue's load: 1,000 visitors, 50 agents, 100 msg/s
     .venv/bin/python bench/chat_load.py --visitors 200 --agents 10 --period 10 --seconds 60
+    BENCH_ONLY=chat make bench                                # the same run as a step of the benchmark
 
 The desk is the demo help desk served as ``atende serve`` serves it on one machine (uvicorn, one process, the
 task worker and scheduler inside it, in-memory channel layer, SQLite), started by
-``atende.core.testing.server.demo_server``; the load generator runs on the same machine. Results in
-docs/benchmarks.md ("Live chat").
+``atende.core.testing.server.demo_server``; the load generator (one asyncio process) runs on the same machine.
+Every visitor connects from an address of its own on the loopback network (127.1.x.y), so the per-visitor and
+per-address rate limits stay at their defaults. Results in docs/benchmarks.md ("Live chat").
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -34,18 +39,47 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def run(args, base: str, cookie: str, key: str) -> dict:
+def visitor_address(index: int) -> str:
+    """One loopback address per visitor (all of 127.0.0.0/8 reaches this host on Linux)."""
+    return f"127.1.{index // 250}.{index % 250 + 1}"
+
+
+def summary(values: list[float]) -> dict:
+    return {"p50": round(pct(values, 50), 1), "p99": round(pct(values, 99), 1),
+            "max": round(max(values), 1) if values else None,
+            "mean": round(statistics.fmean(values), 1) if values else None}
+
+
+def raise_fd_limit(wanted: int) -> None:
+    """Each connection is a socket on both ends; the server (a child process) inherits the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, wanted), hard))
+
+
+async def run(args, base: str, key: str, agent_cookies: list[str], session_of, server_pid: int | None) -> dict:
     from websockets.asyncio.client import connect
 
     ws_base = base.replace("http://", "ws://")
     sent_at: dict[str, float] = {}
+    reply_at: dict[str, float] = {}
     to_agent: list[float] = []
     to_visitor: list[float] = []
-    sent_count = [0]
+    counts = {"sent": 0, "replies_sent": 0, "errors": 0}
+    window = {"start": 0.0, "end": 0.0}
+    reached_in_window = [0]
 
     async def visitor(index: int):
-        ws = await connect(f"{ws_base}/ws/chat/{key}/", additional_headers={"Origin": base}, max_queue=None,
-                           ping_interval=None, open_timeout=120)
+        for attempt in range(5):
+            try:
+                ws = await connect(f"{ws_base}/ws/chat/{key}/", additional_headers={"Origin": base}, max_queue=None,
+                                   ping_interval=None, open_timeout=300, close_timeout=2,
+                                   local_addr=(visitor_address(index), 0))
+                break
+            except OSError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(1 + attempt)
         await ws.send(json.dumps({"action": "hello"}))
         while json.loads(await ws.recv())["type"] != "hello":
             pass
@@ -55,94 +89,151 @@ async def run(args, base: str, cookie: str, key: str) -> dict:
             if frame["type"] == "error":
                 raise RuntimeError(frame)
             if frame["type"] == "state":
-                break
-        return ws
+                return ws
 
     async def visitor_reader(ws):
         async for raw in ws:
             frame = json.loads(raw)
             if frame["type"] == "message" and frame["message"]["from"] == "agent":
-                cid = frame["message"]["text"].rsplit(" ", 1)[-1]
-                if cid in sent_at:
-                    to_visitor.append((time.perf_counter() - sent_at.pop(cid)) * 1000)
+                cid = frame["message"]["cid"]
+                if cid in reply_at:
+                    to_visitor.append((time.perf_counter() - reply_at.pop(cid)) * 1000)
+            elif frame["type"] == "error":
+                counts["errors"] += 1
 
-    async def agent(index: int):
-        ws = await connect(f"{ws_base}/ws/console/chat/", max_queue=None, ping_interval=None, open_timeout=120,
-                           additional_headers={"Origin": base, "Cookie": f"sessionid={cookie}"})
-        return ws
-
-    async def agent_reader(ws, replying: bool):
+    async def agent_reader(ws):
         async for raw in ws:
             frame = json.loads(raw)
             if frame["type"] == "event" and frame["event"].get("type") == "message":
                 message = frame["event"]["message"]
                 if message["from"] == "visitor" and message["cid"] in sent_at:
-                    to_agent.append((time.perf_counter() - sent_at[message["cid"]]) * 1000)
-                    if replying:
-                        await ws.send(json.dumps({"action": "reply", "session_id": frame["session_id"],
-                                                  "text": f"On it: {message['cid']}", "cid": "r" + message["cid"]}))
+                    now = time.perf_counter()
+                    to_agent.append((now - sent_at.pop(message["cid"])) * 1000)
+                    if window["start"] <= now <= window["end"]:
+                        reached_in_window[0] += 1
+                    cid = "r" + message["cid"]
+                    reply_at[cid] = time.perf_counter()
+                    counts["replies_sent"] += 1
+                    await ws.send(json.dumps({"action": "reply", "session_id": frame["session_id"],
+                                              "text": f"On it: {message['cid']}", "cid": cid}))
+            elif frame["type"] == "error":
+                counts["errors"] += 1
+
+    async def expect(ws, kind: str, session_id: int | None = None) -> dict:
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "error":
+                raise RuntimeError(frame)
+            if frame["type"] == kind and (session_id is None or frame.get("session_id") == session_id):
+                return frame
 
     started = time.perf_counter()
     visitors = []
-    for start in range(0, args.visitors, 25):
-        visitors += await asyncio.gather(*[visitor(i) for i in range(start, min(args.visitors, start + 25))])
-    print(f"{len(visitors)} visitors in a conversation", file=sys.stderr, flush=True)
-    agents = await asyncio.gather(*[agent(i) for i in range(args.agents)])
+    for start in range(0, args.visitors, 50):
+        visitors += await asyncio.gather(*[visitor(i) for i in range(start, min(args.visitors, start + 50))])
+        print(f"\r{len(visitors)} visitors in a conversation", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    agents = await asyncio.gather(*[
+        connect(f"{ws_base}/ws/console/chat/", max_queue=None, ping_interval=None, open_timeout=300, close_timeout=2,
+                additional_headers={"Origin": base, "Cookie": f"sessionid={cookie}"}) for cookie in agent_cookies])
+    # Agent n accepts and opens every A-th conversation (each agent may hold V/A of them).
+    sessions = session_of()
+
+    async def take(n: int, ws):
+        for index in range(n, args.visitors, len(agents)):
+            session_id = sessions[index]
+            await ws.send(json.dumps({"action": "accept", "session_id": session_id}))
+            await expect(ws, "done", session_id)
+            await ws.send(json.dumps({"action": "open", "session_id": session_id}))
+            await expect(ws, "conversation", session_id)
+
+    await asyncio.gather(*[take(n, ws) for n, ws in enumerate(agents)])
     connect_s = time.perf_counter() - started
-    # One agent connection accepts every chat (the agent user has the capacity for it); each agent connection
-    # then opens its share of the conversations and answers them.
-    lister = agents[0]
-    waiting: list[int] = []
-    while len(waiting) < args.visitors:
-        frame = json.loads(await lister.recv())
-        if frame["type"] == "list":
-            waiting = [row["id"] for row in frame["waiting"]] + [row["id"] for row in frame["mine"]]
-            print(f"agent sees {len(waiting)} chats", file=sys.stderr, flush=True)
-        if len(waiting) < args.visitors:
-            await lister.send(json.dumps({"action": "list"}))
-    for session_id in waiting:
-        await lister.send(json.dumps({"action": "accept", "session_id": session_id}))
-    for n, session_id in enumerate(waiting):
-        await agents[n % len(agents)].send(json.dumps({"action": "open", "session_id": session_id}))
-    await asyncio.sleep(5)  # accepts and opens settle
+    print(f"{len(agents)} agents hold the {len(visitors)} conversations ({connect_s:.0f} s)", file=sys.stderr, flush=True)
     readers = [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
-    readers += [asyncio.create_task(agent_reader(ws, True)) for ws in agents]
+    readers += [asyncio.create_task(agent_reader(ws)) for ws in agents]
+    await asyncio.sleep(2)  # queue-list refreshes from the accepts settle
+
+    load_before = os.getloadavg()
+    window["start"] = time.perf_counter() + args.period  # every visitor has started talking
+    window["end"] = time.perf_counter() + args.seconds
+    rss_samples: list[int] = []
 
     async def talk(ws, index: int):
-        await asyncio.sleep(random.random() * args.period)
-        deadline = time.perf_counter() + args.seconds
+        await asyncio.sleep(index * args.period / len(visitors) + random.random() * 0.01)  # staggered
         n = 0
-        while time.perf_counter() < deadline:
+        next_at = time.perf_counter()
+        while time.perf_counter() < window["end"]:
             cid = f"v{index}m{n}"
             n += 1
-            sent_count[0] += 1
+            counts["sent"] += 1
             sent_at[cid] = time.perf_counter()
             await ws.send(json.dumps({"action": "message", "text": f"Message {n}", "cid": cid}))
-            await asyncio.sleep(args.period)
+            next_at += args.period
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
+    async def sample_rss():
+        while time.perf_counter() < window["end"] + args.drain:
+            rss_samples.append(_rss_kib(server_pid, "VmRSS"))
+            await asyncio.sleep(2)
+
+    sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*[talk(ws, i) for i, ws in enumerate(visitors)])
-    await asyncio.sleep(10)  # let the last replies arrive
+    load_during = os.getloadavg()
+    deadline = time.perf_counter() + args.drain  # the last replies arrive (or the backlog shows)
+    while (sent_at or reply_at) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.5)
+    sampler.cancel()
     for task in readers:
         task.cancel()
-    for ws in [*visitors, *agents]:
-        await ws.close()
-    return {"connect_seconds": round(connect_s, 1), "messages_sent": sent_count[0], "reached_agent": len(to_agent),
-            "replies_reached_visitor": len(to_visitor),
-            "visitor_to_agent_ms": {"p50": round(pct(to_agent, 50), 1), "p99": round(pct(to_agent, 99), 1),
-                                    "mean": round(statistics.fmean(to_agent), 1) if to_agent else None},
-            "agent_reply_to_visitor_ms": {"p50": round(pct(to_visitor, 50), 1), "p99": round(pct(to_visitor, 99), 1)}}
+    await asyncio.gather(*[ws.close() for ws in [*visitors, *agents]], return_exceptions=True)
+    in_window = window["end"] - window["start"]
+    return {"visitors": len(visitors), "agents": len(agents), "period_s": args.period, "seconds": args.seconds,
+            "setup_seconds": round(connect_s, 1), "messages_sent": counts["sent"],
+            "offered_messages_per_s": round(len(visitors) / args.period, 1),
+            "achieved_messages_per_s": round(reached_in_window[0] / in_window, 1) if in_window > 0 else None,
+            "reached_agent": len(to_agent), "lost_or_late_to_agent": len(sent_at),
+            "replies_sent": counts["replies_sent"], "replies_reached_visitor": len(to_visitor),
+            "lost_or_late_to_visitor": len(reply_at), "error_frames": counts["errors"],
+            "visitor_to_agent_ms": summary(to_agent), "agent_to_visitor_ms": summary(to_visitor),
+            "server_rss_mib": {"start": _mib(rss_samples[0] if rss_samples else None),
+                               "max_sampled": _mib(max(rss_samples) if rss_samples else None),
+                               "peak_vmhwm": _mib(_rss_kib(server_pid, "VmHWM"))},
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_end_of_load": [round(x, 2) for x in load_during]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visitors", type=int, default=200)
-    parser.add_argument("--agents", type=int, default=10)
-    parser.add_argument("--period", type=float, default=10.0, help="seconds between a visitor's messages")
-    parser.add_argument("--seconds", type=float, default=60.0)
-    args = parser.parse_args()
-    # No limits for the load generator: every visitor comes from 127.0.0.1.
-    os.environ.update({"THROTTLE_CHAT_START_IP": "", "THROTTLE_CHAT_MESSAGE_VISITOR": "",
-                       "THROTTLE_CHAT_MESSAGE_IP": "", "CHAT_DEFAULT_MAX_CHATS": "100000"})
+def _rss_kib(pid: int | None, field: str) -> int:
+    if pid is None:
+        return 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _mib(kib: int | None) -> float | None:
+    return round(kib / 1024, 1) if kib else None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--visitors", type=int, default=1000)
+    p.add_argument("--agents", type=int, default=50)
+    p.add_argument("--period", type=float, default=10.0, help="seconds between a visitor's messages")
+    p.add_argument("--seconds", type=float, default=60.0, help="how long the visitors talk")
+    p.add_argument("--drain", type=float, default=30.0, help="seconds to wait for the last deliveries")
+    return p
+
+
+def measure(args) -> dict:
+    """Start the demo desk, set up the agents, run the load; the result as a dict."""
+    raise_fd_limit(4 * (args.visitors + args.agents) + 1024)
+    # Each agent holds its share of the conversations (the product's default is 3 at once).
+    os.environ["CHAT_DEFAULT_MAX_CHATS"] = str(max(3, -(-args.visitors // args.agents)))
     from atende.core.testing.server import demo_server, query, server_env
 
     var = Path(tempfile.mkdtemp(prefix="atende-chat-bench-"))
@@ -154,37 +245,52 @@ def main() -> None:
         from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.contrib.sessions.backends.db import SessionStore
 
-        from atende.accounts.models import User
+        from atende.accounts.choices import Availability, Role
+        from atende.accounts.models import Team
+        from atende.accounts.services import user_create
+        from atende.chat.models import Widget
 
-        admin = User.objects.get(email="admin@atende.test")
-        query(database, "UPDATE accounts_user SET availability = 'online' WHERE id = ?", admin.pk)
-        session = SessionStore()
-        session[SESSION_KEY] = str(admin.pk)
-        session[BACKEND_SESSION_KEY] = "atende.accounts.backends.EmailBackend"
-        session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
-        session.create()
-        key = query(database, "SELECT key FROM chat_widget ORDER BY id LIMIT 1")[0][0]
-        result = asyncio.run(run(args, base, session.session_key, key))
-        rss = Path(f"/proc/{_server_pid(var)}/status").read_text() if _server_pid(var) else ""
-        peak = next((line.split()[1] for line in rss.splitlines() if line.startswith("VmHWM")), "?")
-        result |= {"visitors": args.visitors, "agents": args.agents, "period_s": args.period,
-                   "offered_messages_per_s": round(args.visitors / args.period, 1), "server_peak_rss_kib": peak}
-        print(json.dumps(result, indent=2))
+        widget = Widget.objects.select_related("team").order_by("id").first()
+        team = widget.team or Team.objects.order_by("id").first()
+        cookies = []
+        for n in range(args.agents):
+            user = user_create(email=f"chat-agent-{n}@bench.test", name=f"Agent {n}", role=Role.AGENT,
+                               password=None, availability=Availability.ONLINE)
+            team.members.add(user)
+            session = SessionStore()
+            session[SESSION_KEY] = str(user.pk)
+            session[BACKEND_SESSION_KEY] = "atende.accounts.backends.EmailBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
+            cookies.append(session.session_key)
+
+        def session_of() -> dict[int, int]:
+            rows = query(database, "SELECT id, name FROM chat_chatsession WHERE widget_id = ?", widget.pk)
+            return {int(name.split()[-1]): pk for pk, name in rows if name.startswith("Visitor ")}
+
+        pid = _server_pid(var)
+        result = asyncio.run(run(args, base, widget.key, cookies, session_of, pid))
+        result["command"] = "bench/chat_load.py " + " ".join(
+            f"--{k} {v:g}" for k, v in vars(args).items() if isinstance(v, (int, float)))
+        return result
 
 
 def _server_pid(var: Path) -> int | None:
-    import subprocess
-
-    out = subprocess.run(["pgrep", "-f", "uvicorn atende.config.asgi:application.*"], capture_output=True,
-                         text=True).stdout.split()
-    for pid in out:
+    """The uvicorn process serving the desk in ``var`` (its environment names that directory)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"uvicorn" in cmdline and str(var).encode() in (entry / "environ").read_bytes():
+                return int(entry.name)
         except OSError:
             continue
-        if str(var).encode() in environ:
-            return int(pid)
     return None
+
+
+def main() -> None:
+    print(json.dumps(measure(parser().parse_args()), indent=2))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from atende.chat.selectors import (
     access_chat_for_agent,
     agents_online_count,
     chat_list_for_agent,
-    queue_position,
     session_messages,
 )
 from atende.chat.services._common import session_state
@@ -109,17 +108,27 @@ def _public(state: dict) -> dict:
 
 # Agents --------------------------------------------------------------------------------------------------------
 
-def _row(session: ChatSession, user: User) -> dict[str, Any]:
+def _row(session: ChatSession, user: User, position: int | None) -> dict[str, Any]:
     return {"id": session.pk, "status": session.status, "name": session.name or session.email or "Visitor",
             "question": session.question[:200], "queued_at": session.queued_at.isoformat() if session.queued_at else None,
-            "position": queue_position(session), "offered_to_me": session.offered_to_id == user.pk,
+            "position": position, "offered_to_me": session.offered_to_id == user.pk,
             "ticket": session.ticket.number if session.ticket_id else None, "widget": session.widget.name}
 
 
 def agent_list(*, user: User) -> dict[str, Any]:
     rows = chat_list_for_agent(user=user)
-    return {"waiting": [_row(s, user) for s in rows if s.status == ChatStatus.QUEUED],
-            "mine": [_row(s, user) for s in rows if s.status == ChatStatus.ACTIVE]}
+    # The list holds every waiting chat of the teams it shows, in queue order (queued_at, id), so a chat's place
+    # is its rank among its team's rows: one query for the list, not one count per row.
+    ranks: dict[int | None, int] = {}
+    waiting = []
+    for session in rows:
+        if session.status == ChatStatus.QUEUED and session.queued_at is not None:
+            ranks[session.team_id] = ranks.get(session.team_id, 0) + 1
+            waiting.append(_row(session, user, ranks[session.team_id]))
+        elif session.status == ChatStatus.QUEUED:
+            waiting.append(_row(session, user, None))
+    return {"waiting": waiting,
+            "mine": [_row(s, user, None) for s in rows if s.status == ChatStatus.ACTIVE]}
 
 
 def agent_conversation(*, user: User, session_id: int) -> dict[str, Any]:

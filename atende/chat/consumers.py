@@ -17,6 +17,8 @@ Agent socket ``/ws/console/chat/`` (the console's origin and session): ``list``,
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -45,6 +47,35 @@ def _header(scope, name: bytes) -> str:
     return ""
 
 
+class Coalesced:
+    """One re-read at a time per connection: a queue change arriving while a re-read is running (or queued on the
+    database thread) asks for one more afterwards instead of one each. A burst of queue changes (many chats
+    accepted at once) then costs each connection two reads, not one per change, and the database thread stays
+    free for messages."""
+
+    def __init__(self, refresh: Callable[[], Awaitable[None]]):
+        self.refresh = refresh
+        self.task: asyncio.Task | None = None
+        self.again = False
+
+    def request(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.again = True
+            return
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self.again = False
+            await self.refresh()
+            if not self.again:
+                return
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
 def _error(exc: DomainError) -> dict[str, Any]:
     body = {"type": "error", "code": exc.code, "message": str(exc.message if hasattr(exc, "message") else exc)}
     if getattr(exc, "retry_after", None):
@@ -59,6 +90,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     waiting_group: str | None = None
 
     async def connect(self) -> None:
+        self.queue_refresh = Coalesced(self._refresh_queue)
         key = self.scope["url_route"]["kwargs"]["key"]
         try:
             self.widget = await database_sync_to_async(widget_get_active)(key=key)
@@ -73,6 +105,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        self.queue_refresh.cancel()
         await self._leave_session()
 
     async def _leave_session(self) -> None:
@@ -168,6 +201,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def chat_queue(self, message: dict[str, Any]) -> None:
+        self.queue_refresh.request()
+
+    async def _refresh_queue(self) -> None:
         if self.session_id is None:
             return
         state = await database_sync_to_async(visitor_state)(session_id=self.session_id)
@@ -188,6 +224,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.opened = set()
+        self.list_refresh = Coalesced(self._send_list)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active or not user.is_agent:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -200,6 +237,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self._send_list()
 
     async def disconnect(self, code: int) -> None:
+        self.list_refresh.cancel()
         if self.user is None:
             return
         await self.channel_layer.group_discard(realtime.AGENTS_GROUP, self.channel_name)
@@ -249,7 +287,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "list", **await database_sync_to_async(agent_list)(user=self.user)})
 
     async def chat_queue(self, message: dict[str, Any]) -> None:
-        await self._send_list()
+        self.list_refresh.request()
 
     async def chat_push(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "event", "session_id": int(message.get("session_id") or 0) or None,
