@@ -22,6 +22,7 @@ import json
 import os
 import random
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -57,7 +58,7 @@ def raise_fd_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, wanted), hard))
 
 
-async def run(args, base: str, key: str, agent_cookies: list[str], session_of, server_pid: int | None) -> dict:
+async def run(args, base: str, key: str, agent_cookies: list[str], session_of, idle, server_pid: int | None) -> dict:
     from websockets.asyncio.client import connect
 
     ws_base = base.replace("http://", "ws://")
@@ -66,6 +67,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, s
     to_agent: list[float] = []
     to_visitor: list[float] = []
     counts = {"sent": 0, "replies_sent": 0, "errors": 0}
+    waiters: dict[tuple[str, int | None], asyncio.Future] = {}
     window = {"start": 0.0, "end": 0.0}
     reached_in_window = [0]
 
@@ -104,6 +106,9 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, s
     async def agent_reader(ws):
         async for raw in ws:
             frame = json.loads(raw)
+            waiter = waiters.pop((frame["type"], frame.get("session_id")), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(frame)
             if frame["type"] == "event" and frame["event"].get("type") == "message":
                 message = frame["event"]["message"]
                 if message["from"] == "visitor" and message["cid"] in sent_at:
@@ -118,41 +123,53 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, s
                                               "text": f"On it: {message['cid']}", "cid": cid}))
             elif frame["type"] == "error":
                 counts["errors"] += 1
-
-    async def expect(ws, kind: str, session_id: int | None = None) -> dict:
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == "error":
-                raise RuntimeError(frame)
-            if frame["type"] == kind and (session_id is None or frame.get("session_id") == session_id):
-                return frame
+                waiter = waiters.pop(("done", frame.get("session_id")), None) or waiters.pop(
+                    ("conversation", frame.get("session_id")), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(frame)
 
     started = time.perf_counter()
-    visitors = []
-    for start in range(0, args.visitors, 50):
-        visitors += await asyncio.gather(*[visitor(i) for i in range(start, min(args.visitors, start + 50))])
-        print(f"\r{len(visitors)} visitors in a conversation", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
     agents = await asyncio.gather(*[
         connect(f"{ws_base}/ws/console/chat/", max_queue=None, ping_interval=None, open_timeout=300, close_timeout=2,
                 additional_headers={"Origin": base, "Cookie": f"sessionid={cookie}"}) for cookie in agent_cookies])
-    # Agent n accepts and opens every A-th conversation (each agent may hold V/A of them).
-    sessions = session_of()
+    readers = [asyncio.create_task(agent_reader(ws)) for ws in agents]
 
-    async def take(n: int, ws):
-        for index in range(n, args.visitors, len(agents)):
-            session_id = sessions[index]
-            await ws.send(json.dumps({"action": "accept", "session_id": session_id}))
-            await expect(ws, "done", session_id)
-            await ws.send(json.dumps({"action": "open", "session_id": session_id}))
-            await expect(ws, "conversation", session_id)
+    async def call(ws, action: str, answer: str, session_id: int | None = None) -> dict:
+        waiter = waiters[(answer, session_id)] = asyncio.get_running_loop().create_future()
+        await ws.send(json.dumps({"action": action, "session_id": session_id}))
+        frame = await asyncio.wait_for(waiter, 300)
+        if frame["type"] == "error":
+            raise RuntimeError(frame)
+        return frame
 
-    await asyncio.gather(*[take(n, ws) for n, ws in enumerate(agents)])
+    async def take(n: int, ws, index: int):
+        """Agent n accepts and opens the conversation of visitor ``index`` (every A-th one is theirs)."""
+        await call(ws, "accept", "done", sessions[index])
+        await call(ws, "open", "conversation", sessions[index])
+
+    # Visitors arrive in groups and are taken at once, as on a staffed desk (the queue stays short: a queue of
+    # 1,000 waiting visitors re-reading their place on every change is another benchmark).
+    visitors: list = []
+    sessions: dict[int, int] = {}
+    step = 50
+    for start in range(0, args.visitors, step):
+        batch = range(start, min(args.visitors, start + step))
+        visitors += await asyncio.gather(*[visitor(i) for i in batch])
+        sessions = session_of()
+        await asyncio.gather(*[take(i % len(agents), agents[i % len(agents)], i) for i in batch])
+        print(f"\r{len(visitors)} visitors in a conversation", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    # The talking starts on an idle server: the tickets the chats opened have gone through the events worker,
+    # and an agent's list comes back at once, three times in a row.
+    quick = 0
+    while quick < 3:
+        await asyncio.sleep(1)
+        t0 = time.perf_counter()
+        await call(agents[0], "list", "list")
+        quick = quick + 1 if time.perf_counter() - t0 < 0.05 and await asyncio.to_thread(idle) else 0
     connect_s = time.perf_counter() - started
     print(f"{len(agents)} agents hold the {len(visitors)} conversations ({connect_s:.0f} s)", file=sys.stderr, flush=True)
-    readers = [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
-    readers += [asyncio.create_task(agent_reader(ws)) for ws in agents]
-    await asyncio.sleep(2)  # queue-list refreshes from the accepts settle
+    readers += [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
 
     load_before = os.getloadavg()
     window["start"] = time.perf_counter() + args.period  # every visitor has started talking
@@ -268,8 +285,16 @@ def measure(args) -> dict:
             rows = query(database, "SELECT id, name FROM chat_chatsession WHERE widget_id = ?", widget.pk)
             return {int(name.split()[-1]): pk for pk, name in rows if name.startswith("Visitor ")}
 
+        def idle() -> bool:
+            """No event waits for a subscriber and no task is queued (as bench/run.py's drained check)."""
+            from django_tasks_db.models import DBTaskResult
+
+            from atende.core.outbox.status import max_lag_seconds
+
+            return not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists() and max_lag_seconds() == 0
+
         pid = _server_pid(var)
-        result = asyncio.run(run(args, base, widget.key, cookies, session_of, pid))
+        result = asyncio.run(run(args, base, widget.key, cookies, session_of, idle, pid))
         result["command"] = "bench/chat_load.py " + " ".join(
             f"--{k} {v:g}" for k, v in vars(args).items() if isinstance(v, (int, float)))
         return result
@@ -290,6 +315,7 @@ def _server_pid(var: Path) -> int | None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server it started
     print(json.dumps(measure(parser().parse_args()), indent=2))
 
 

@@ -53,7 +53,9 @@ def _text(content: dict, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, client_ip: str) -> dict[str, Any]:
+def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, client_ip: str,
+                session_id: int | None = None) -> dict[str, Any]:
+    """``session_id``: the visitor's conversation as the socket joined it (saves reading it again per message)."""
     if action == "suggest":
         throttle_or_raise("chat.suggest.ip", client_ip)
         articles = article_summaries(text=_text(content, "text")[:1000], language=_text(content, "language"))
@@ -81,11 +83,11 @@ def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, 
         state = session_state(session)
         return {"session_id": session.pk, "state": state, "send": [
             {"type": "history", "messages": session_messages(session)}, {"type": "state", **_public(state)}]}
-    session = _session(widget, visitor_id)
     if action == "message":
-        row = services.chat_visitor_message(session=session, text=content.get("text"),
+        row = services.chat_visitor_message(session=session_id or _session(widget, visitor_id), text=content.get("text"),
                                             client_id=_text(content, "cid"), client_ip=client_ip)
         return {"send": [{"type": "ack", "cid": _text(content, "cid"), "message": row}]}
+    session = _session(widget, visitor_id)
     if action == "solved":
         article_id = content.get("article_id")
         services.chat_bot_solved(session=session, article_id=article_id if isinstance(article_id, int) else None)

@@ -144,7 +144,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         try:
             reply = await database_sync_to_async(visitor_run)(
                 widget=self.widget, visitor_id=self.visitor_id, action=action, content=content,
-                client_ip=self.client_ip)
+                client_ip=self.client_ip, session_id=self.session_id)
         except DomainError as exc:
             await self.send_json(_error(exc))
             return

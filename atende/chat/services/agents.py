@@ -139,7 +139,7 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text=text, channel=channel,
                                 attachments=files, external_id=external_id, metadata={"chat_session": session.pk, "chat_cid": client_id})
-    row = message_row(message)
+    row = message_row(message, files=None if files else [])
     push.update({"type": "message", "message": row})
     return row
 

@@ -162,13 +162,14 @@ def chat_handover(*, session: ChatSession) -> ChatSession:
 
 
 @transaction.atomic
-def chat_visitor_message(*, session: ChatSession, text, client_id: str = "", client_ip: str = "") -> dict:
+def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "", client_ip: str = "") -> dict:
     """A visitor's message, delivered once per ``client_id`` (a resent message after a reconnect is not
-    stored twice). During the bot step any further message hands over to a person."""
+    stored twice). During the bot step any further message hands over to a person. ``session``: the
+    conversation or its id (the websocket knows the id; the locked read is then the only read of it)."""
     client_id = str(client_id or "")[:64]
+    session = lock_session(session)
     _visitor_throttle(session, client_ip)
     text = clean_text(text)
-    session = lock_session(session)
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if session.status == ChatStatus.BOT:
@@ -201,7 +202,7 @@ def _visitor_reply(session: ChatSession, client_id: str, **content) -> dict:
     message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
                                 channel=Channel.CHAT, external_id=external_id,
                                 metadata={"chat_session": session.pk, "chat_cid": client_id}, **content)
-    row = message_row(message)
+    row = message_row(message, files=None if content.get("attachments") else [])
     push.update({"type": "message", "message": row})
     return row
 
