@@ -9,7 +9,7 @@ BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BEN
 BENCH_DEEP_PAGES (20), BENCH_PEAK_RATE (tickets/s offered in the peak run, 100), BENCH_PEAK_SECONDS (60),
 BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog for one and for two workers, 300),
 BENCH_SCALE_SECONDS (how long each works on it, 60), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
-writes.api, pipeline.peak, pipeline.full, pipeline.workers, realtime…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
+writes.api, pipeline.peak, pipeline.full, pipeline.workers, realtime, chat…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
 Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* or atende_bench_* (the harness drops and recreates them).
 See docs/benchmarks.md.
 """
@@ -60,6 +60,11 @@ class Run:
 
     def execute(self) -> dict:
         cfg, res = self.cfg, self.results
+        if cfg.only and all(name.startswith("chat") for name in cfg.only):  # the chat run needs no seeded database
+            self.step("chat", self.chat)
+            res["finished"] = now_iso()
+            res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            return res
         res["database"] = fixtures.prepare(cfg)
         fixtures.setup_django(cfg)
         targets = fixtures.targets(cfg)
@@ -105,10 +110,27 @@ class Run:
             client.close()
         # Outside the server: the backlog is worked on by worker processes started for the measurement.
         self.step("pipeline.workers", lambda: pipeline.workers(cfg, res["pipeline"]))
+        self.step("chat", self.chat)
         res["db_size_mib"] = self._db_size()
         res["finished"] = now_iso()
         res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         return res
+
+    def chat(self) -> None:
+        """Live chat under load (bench/chat_load.py): its own demo desk served as ``atende serve`` serves it, so
+        the figures do not depend on BENCH_TICKETS or DATABASE_URL. BENCH_CHAT_VISITORS (1000), BENCH_CHAT_AGENTS
+        (50), BENCH_CHAT_PERIOD (seconds between a visitor's messages, 10), BENCH_CHAT_SECONDS (60)."""
+        import json
+        import subprocess
+
+        env = os.environ
+        args = ["--visitors", env.get("BENCH_CHAT_VISITORS", "1000"), "--agents", env.get("BENCH_CHAT_AGENTS", "50"),
+                "--period", env.get("BENCH_CHAT_PERIOD", "10"), "--seconds", env.get("BENCH_CHAT_SECONDS", "60")]
+        log(f"  chat: {' '.join(args)}")
+        # A process of its own: it sets Django up on its own demo database.
+        out = subprocess.run([sys.executable, str(Path(__file__).with_name("chat_load.py")), *args], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
+        self.results["chat"] = json.loads(out)
 
     @staticmethod
     def _drained() -> bool:
@@ -143,6 +165,17 @@ class Run:
         return round(sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s)) / 2**20, 1)
 
 
+def chat_markdown(chat: dict) -> str:
+    a, v, rss = chat["visitor_to_agent_ms"], chat["agent_to_visitor_ms"], chat["server_rss_mib"]
+    return "\n".join([
+        "| live chat | visitors | agents | msg/s offered | msg/s reached the agent | visitor → agent p50 / p99 ms "
+        "| agent → visitor p50 / p99 ms | server RSS MiB (max sampled) | load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| `{chat['command']}` | {chat['visitors']} | {chat['agents']} | {chat['offered_messages_per_s']} | "
+        f"{chat['achieved_messages_per_s']} | {a['p50']} / {a['p99']} | {v['p50']} / {v['p99']} | "
+        f"{rss['max_sampled']} | {chat['load_average_end_of_load']} |", ""])
+
+
 def main(cfg: Config | None = None) -> dict:
     cfg = cfg or Config.from_env()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server and worker it started
@@ -151,6 +184,8 @@ def main(cfg: Config | None = None) -> dict:
     path = write_json(results, cfg.results_dir, f"{cfg.db}-{cfg.tickets}")
     print()
     print(markdown(results))
+    if results.get("chat"):
+        print(chat_markdown(results["chat"]))
     print()
     log(f"wrote {path}")
     return results
