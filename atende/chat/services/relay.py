@@ -34,8 +34,14 @@ RELAY_MAX_AGE = dt.timedelta(days=1)
 def chat_ticket_reply_relay(*, event: dict[str, Any]) -> str:
     """What became of one REPLY_ADDED event: ``"pushed"``, ``"emailed"``, ``"waiting"`` or ``""`` (not a reply
     for a chat visitor). Idempotent: the email is keyed by the event, a push happens only after the commit."""
-    message_id = (event.get("data") or {}).get("message_id")
-    message = Message.objects.select_related("ticket", "author").filter(pk=message_id).first() if message_id else None
+    data = event.get("data") or {}
+    message_id = data.get("message_id")
+    # Every chat message is a reply event: the visitor's (the event names its author) and the workspace's
+    # (marked in its metadata) are left without loading the message, its ticket and author.
+    if not message_id or data.get("author_kind", "agent") != "agent" or "chat_session" in (
+            Message.objects.filter(pk=message_id).values_list("metadata", flat=True).first() or {}):
+        return ""
+    message = Message.objects.select_related("ticket", "author").filter(pk=message_id).first()
     if message is None or message.kind != MessageKind.REPLY or message.author_kind != "agent" \
             or "chat_session" in (message.metadata or {}) or message.ticket.channel != Channel.CHAT \
             or message.created_at < timezone.now() - RELAY_MAX_AGE:
