@@ -60,13 +60,14 @@ def raise_fd_limit(wanted: int) -> None:
 
 async def run(args, base: str, key: str, agent_cookies: list[str], session_of, idle, server_pid: int | None) -> dict:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     ws_base = base.replace("http://", "ws://")
     sent_at: dict[str, float] = {}
     reply_at: dict[str, float] = {}
     to_agent: list[float] = []
     to_visitor: list[float] = []
-    counts = {"sent": 0, "replies_sent": 0, "errors": 0}
+    counts = {"sent": 0, "replies_sent": 0, "errors": 0, "closed": 0}
     waiters: dict[tuple[str, int | None], asyncio.Future] = {}
     window = {"start": 0.0, "end": 0.0}
     reached_in_window = [0]
@@ -94,6 +95,12 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                 return ws
 
     async def visitor_reader(ws):
+        try:
+            await _visitor_frames(ws)
+        except ConnectionClosed:
+            counts["closed"] += 1
+
+    async def _visitor_frames(ws):
         async for raw in ws:
             frame = json.loads(raw)
             if frame["type"] == "message" and frame["message"]["from"] == "agent":
@@ -104,6 +111,12 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                 counts["errors"] += 1
 
     async def agent_reader(ws):
+        try:
+            await _agent_frames(ws)
+        except ConnectionClosed:
+            counts["closed"] += 1
+
+    async def _agent_frames(ws):
         async for raw in ws:
             frame = json.loads(raw)
             waiter = waiters.pop((frame["type"], frame.get("session_id")), None)
@@ -120,7 +133,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                     reply_at[cid] = time.perf_counter()
                     counts["replies_sent"] += 1
                     await ws.send(json.dumps({"action": "reply", "session_id": frame["session_id"],
-                                              "text": f"On it: {message['cid']}", "cid": cid}))
+                                              "text": f"On it: {message['cid']}", "cid": cid}))  # closed: see reader
             elif frame["type"] == "error":
                 counts["errors"] += 1
                 waiter = waiters.pop(("done", frame.get("session_id")), None) or waiters.pop(
@@ -185,7 +198,10 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
             n += 1
             counts["sent"] += 1
             sent_at[cid] = time.perf_counter()
-            await ws.send(json.dumps({"action": "message", "text": f"Message {n}", "cid": cid}))
+            try:
+                await ws.send(json.dumps({"action": "message", "text": f"Message {n}", "cid": cid}))
+            except ConnectionClosed:
+                return  # counted by its reader
             next_at += args.period
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
@@ -212,6 +228,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
             "reached_agent": len(to_agent), "lost_or_late_to_agent": len(sent_at),
             "replies_sent": counts["replies_sent"], "replies_reached_visitor": len(to_visitor),
             "lost_or_late_to_visitor": len(reply_at), "error_frames": counts["errors"],
+            "connections_closed_during_load": counts["closed"],
             "visitor_to_agent_ms": summary(to_agent), "agent_to_visitor_ms": summary(to_visitor),
             "server_rss_mib": {"start": _mib(rss_samples[0] if rss_samples else None),
                                "max_sampled": _mib(max(rss_samples) if rss_samples else None),
