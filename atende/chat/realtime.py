@@ -14,20 +14,14 @@ tab closed (or crashed) stops receiving chats.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
 import time
 from typing import Any
 
-from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
-from atende.core.asyncbridge import run_sync
-
-logger = logging.getLogger(__name__)
+from atende.core.asyncbridge import send_soon
 
 AGENTS_GROUP = "chat.agents"
 HEARTBEAT_SECONDS = 20
@@ -40,48 +34,8 @@ def session_group(session_id: int) -> str:
 
 def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
-    if layer is None:
-        return
-    loop = _serving_loop()
-    if loop is None:  # a command, a test, the worker process: send and wait
-        run_sync(layer.group_send, group, message)
-        return
-    # On a database thread of the server (a consumer's or a view's): hand the send to the server's event loop and
-    # go on. Waiting for it would hold the one database thread every consumer shares until the loop, busy with
-    # a thousand sockets, gets to it.
-    loop.call_soon_threadsafe(_send_in_order, loop, layer, group, message)
-
-
-def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the ``sync_to_async`` call this thread runs under, if any (asgiref keeps it)."""
-    threadlocal = SyncToAsync.threadlocal
-    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    loop = getattr(threadlocal, "main_event_loop", None)
-    return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
-
-
-_last_send: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
-
-
-def _send_in_order(loop: asyncio.AbstractEventLoop, layer, group: str, message: dict[str, Any]) -> None:
-    """Runs on the loop: each send starts after the one before it, so pushes arrive in the order of their commits
-    (a conversation's messages, then its state) whatever the channel layer."""
-    previous = _last_send.get(loop)
-
-    async def send() -> None:
-        if previous is not None and not previous.done():
-            await asyncio.wait({previous})
-        try:
-            await layer.group_send(group, message)
-        except Exception:  # a lost push is repaired by the client re-reading on reconnect (module docstring)
-            logger.exception("chat push to %s failed", group)
-        finally:
-            if _last_send.get(loop) is task:
-                del _last_send[loop]
-
-    task = loop.create_task(send())
-    _last_send[loop] = task
+    if layer is not None:
+        send_soon(layer.group_send, group, message)
 
 
 def push_on_commit(group: str, message: dict[str, Any]) -> None:

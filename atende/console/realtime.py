@@ -17,8 +17,6 @@ drops out after ``PRESENCE_TTL_SECONDS``.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Any
 
@@ -26,9 +24,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from atende.console.fanout import QUEUES_GROUP, change_text
-from atende.core.asyncbridge import run_sync
-
-logger = logging.getLogger(__name__)
+from atende.core.asyncbridge import send_soon
 
 HEARTBEAT_SECONDS = 20
 PRESENCE_TTL_SECONDS = 60
@@ -73,14 +69,7 @@ def push_ticket_event(payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = change_message(payload)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        run_sync(_send_change, layer, message)
-        return
-    # Called from code running on an event loop (rare: a service called without sync_to_async): don't block it.
-    asyncio.get_running_loop().create_task(_send_change(layer, message))
+    send_soon(_send_change, layer, change_message(payload))
 
 
 async def _send_bells(layer, user_ids: list[int]) -> None:
@@ -91,19 +80,8 @@ async def _send_bells(layer, user_ids: list[int]) -> None:
 def push_bells(user_ids) -> None:
     """Tell these agents' open pages that their bell has new lines (after the rows committed; may be lost)."""
     layer = get_channel_layer()
-    if layer is None or not user_ids:
-        return
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:  # on an event loop: don't block it
-        asyncio.get_running_loop().create_task(_send_bells(layer, sorted(user_ids)))
-        return
-    try:
-        run_sync(_send_bells, layer, sorted(user_ids))
-    except Exception:  # a lost nudge costs nothing: the bell refreshes on load and every minute
-        logger.exception("bell push failed")
+    if layer is not None and user_ids:  # a lost nudge costs nothing: the bell refreshes on load and every minute
+        send_soon(_send_bells, layer, sorted(user_ids))
 
 
 # Presence -------------------------------------------------------------------------------------------------------

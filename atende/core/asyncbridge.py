@@ -7,11 +7,17 @@ a server (a worker process of its own, a management command, a benchmark) it sta
 loop for every call, about half a millisecond of CPU per ticket event and a new Redis connection each time. Here
 those callers share one loop on one long-lived thread instead, started on first use in each process; calls are
 still awaited, so their order and errors are the caller's as before.
+
+``send_soon`` is for pushes that may be lost (browsers re-sync): on a server thread it hands the send to the
+server's loop and returns at once (waiting would hold the database thread every consumer shares until the loop,
+busy with a thousand sockets, gets to it), each send starting after the one before, so pushes arrive in the order
+of their commits whatever the channel layer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -19,17 +25,19 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _shared: dict[str, Any] = {"pid": None, "loop": None}
 
 
-def _server_loop_known() -> bool:
-    """True in a thread an ASGI server runs sync code in (``async_to_sync`` then reuses the server's loop). A
-    thread keeps the mark after its loop has stopped (tests do that): only a running loop counts."""
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's loop when this thread runs sync code for it (``async_to_sync`` then reuses that loop).
+    A thread keeps the mark after its loop has stopped (tests do that): only a running loop counts."""
     local = SyncToAsync.threadlocal
     loop = getattr(local, "main_event_loop", None)
-    return loop is not None and getattr(local, "main_event_loop_pid", None) == os.getpid() and \
-        loop.is_running() and not loop.is_closed()
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() and not loop.is_closed() else None
 
 
 def _shared_loop() -> asyncio.AbstractEventLoop:
@@ -43,7 +51,7 @@ def _shared_loop() -> asyncio.AbstractEventLoop:
 
 def run_sync(func: Callable[..., Awaitable[Any]], *args: Any, timeout: float = 30) -> Any:
     """``func(*args)`` awaited from sync code, returning its result or raising its error."""
-    if _server_loop_known():
+    if server_loop() is not None:
         return async_to_sync(func)(*args)
     try:
         asyncio.get_running_loop()
@@ -52,3 +60,45 @@ def run_sync(func: Callable[..., Awaitable[Any]], *args: Any, timeout: float = 3
     else:
         raise RuntimeError("run_sync called from a running event loop; await the coroutine instead")
     return asyncio.run_coroutine_threadsafe(func(*args), _shared_loop()).result(timeout=timeout)
+
+
+_last_send: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+
+def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    """``func(*args)`` for a push that may be lost: queued on the server's loop in call order without waiting
+    (or on this thread's own loop, when called from async code), awaited on the shared loop outside a server.
+    Errors are logged, never raised."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        _start_in_order(running, func, args)
+        return
+    loop = server_loop()
+    if loop is None:
+        try:
+            run_sync(func, *args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
+        return
+    loop.call_soon_threadsafe(_start_in_order, loop, func, args)
+
+
+def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitable[Any]], args: tuple) -> None:
+    previous = _last_send.get(loop)
+
+    async def send() -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait({previous})
+        try:
+            await func(*args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
+        finally:
+            if _last_send.get(loop) is task:
+                del _last_send[loop]
+
+    task = loop.create_task(send())
+    _last_send[loop] = task

@@ -6,7 +6,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from atende.core.asyncbridge import run_sync
+from atende.core.asyncbridge import run_sync, send_soon
 
 
 async def _where(value):
@@ -48,3 +48,31 @@ def test_calling_it_on_a_running_loop_is_a_mistake_said_plainly():
 
     with pytest.raises(RuntimeError, match="await the coroutine"):
         asyncio.run(on_loop())
+
+
+def test_pushes_from_a_server_thread_return_at_once_and_run_in_call_order():
+    sent = []
+
+    async def push(n, delay):
+        await asyncio.sleep(delay)
+        sent.append(n)
+
+    async def server():
+        def view():  # a sync view: three pushes, the first the slowest to send
+            for n, delay in ((1, 0.05), (2, 0), (3, 0.01)):
+                send_soon(push, n, delay)
+            return list(sent)
+
+        returned_with = await sync_to_async(view, thread_sensitive=False)()
+        for _ in range(50):
+            if len(sent) == 3:
+                break
+            await asyncio.sleep(0.01)
+        return returned_with
+
+    assert asyncio.run(server()) == [] and sent == [1, 2, 3]
+
+
+def test_a_failing_push_is_logged_not_raised(caplog):
+    send_soon(_fail)
+    assert "push" in caplog.text and "refused" in caplog.text
