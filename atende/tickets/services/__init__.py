@@ -1,6 +1,6 @@
 """Every write on tickets. Import services from here: ``from atende.tickets.services import ticket_create``."""
 
-from atende.tickets.services._common import record_event
+from atende.tickets.services._common import record_event, record_events
 from atende.tickets.services.attachments import IncomingFile
 from atende.tickets.services.conversation import message_add_note, message_add_reply, phone_call_log
 from atende.tickets.services.create import ticket_create
@@ -13,6 +13,7 @@ from atende.tickets.services.update import (
     ticket_set_sla,
     ticket_set_tags,
     ticket_update,
+    tickets_set_sla,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "message_add_reply",
     "phone_call_log",
     "record_event",
+    "record_events",
     "ticket_assign",
     "ticket_change_requester",
     "ticket_create",
@@ -35,4 +37,5 @@ __all__ = [
     "ticket_unlink",
     "ticket_update",
     "tickets_autoclose",
+    "tickets_set_sla",
 ]
