@@ -1,6 +1,6 @@
 """Every write on tickets. Import services from here: ``from atende.tickets.services import ticket_create``."""
 
-from atende.tickets.services._common import record_event, record_events
+from atende.tickets.services._common import record_event
 from atende.tickets.services.attachments import IncomingFile
 from atende.tickets.services.conversation import message_add_note, message_add_reply, phone_call_log
 from atende.tickets.services.create import ticket_create
@@ -23,7 +23,6 @@ __all__ = [
     "message_add_reply",
     "phone_call_log",
     "record_event",
-    "record_events",
     "ticket_assign",
     "ticket_change_requester",
     "ticket_create",

@@ -250,13 +250,13 @@ def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
     return ticket
 
 
+@transaction.atomic
 def tickets_set_sla(*, changes: list[tuple[Ticket, int | None, dict[str, datetime.datetime | None]]],
                     events: list[tuple[Ticket, str, dict[str, Any], datetime.datetime | None]], actor: Actor) -> None:
     """``ticket_set_sla`` for many tickets at once (the SLA subscriber's batch, the SLA backfill): ``changes``
     are ``(ticket, policy_id, due)``, tickets the caller read under lock in this transaction; ``events`` the
     SLA events in the order they happened. One UPDATE statement run for every ticket (``bulk_update``'s CASE
     expressions grow with the batch and cost more than they save on SQLite) and one INSERT for the events."""
-    assert transaction.get_connection().in_atomic_block, "tickets_set_sla must run inside the caller's transaction"
     for ticket, policy_id, due in changes:
         _sla_columns(ticket, policy_id, due)
     if changes:
