@@ -1,14 +1,13 @@
 """The SLA events subscriber (``core/events.py``): every batch of ticket events brings those tickets' clocks up to
-date, in one transaction with the dispatcher's cursor."""
+date set-wise (the tickets and clocks read once, one write per table), in one transaction with the dispatcher's
+cursor."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from atende.sla.services.clocks import IGNORED, sla_handle_event
+from atende.sla.services.clocks import sla_handle_events
 
 
 def sla_on_events(events: list[dict[str, Any]]) -> None:
-    for payload in events:
-        if payload["type"] not in IGNORED:
-            sla_handle_event(payload=payload)
+    sla_handle_events(payloads=events)

@@ -8,12 +8,13 @@ from django.core import mail
 from atende.core.actor import Actor
 from atende.sla.choices import ClockState, SlaMetric
 from atende.sla.models import SlaClock
-from atende.sla.services.clocks import sla_apply_to_ticket, sla_check_due
+from atende.sla.services.backfill import sla_backfill
+from atende.sla.services.clocks import sla_check_due
 from atende.sla.services.definitions import policy_save
 from atende.sla.tests.conftest import T0
 from atende.tickets.choices import TicketEventType as E
 from atende.tickets.choices import TicketStatus
-from atende.tickets.models import TicketEvent
+from atende.tickets.models import Ticket, TicketEvent
 from atende.tickets.services import message_add_reply, ticket_transition, ticket_update
 from atende.tickets.tests.factories import make_ticket
 
@@ -203,7 +204,7 @@ def test_applying_sla_to_an_existing_ticket(run_events, customer, team, agent, s
     settings.ATENDE_EVENTS_DISABLED = False
     policy_save(name="Late policy", conditions={}, first_reply_minutes=60, resolution_minutes=480,
                 business_hours=False)
-    sla_apply_to_ticket(ticket=ticket, now=T0 + 30 * M)
+    assert sla_backfill(tickets=Ticket.objects.filter(pk=ticket.pk), now=T0 + 30 * M) == 1
     clocks = {c.metric: c for c in SlaClock.objects.filter(ticket=ticket)}
     assert clocks["first_reply"].state == ClockState.PAUSED
     assert clocks["first_reply"].consumed == 15 * M
@@ -224,7 +225,7 @@ def test_applying_sla_replays_a_solved_tickets_history(customer, team, agent, se
     settings.ATENDE_EVENTS_DISABLED = False
     policy_save(name="Late policy", conditions={}, first_reply_minutes=60, next_reply_minutes=30,
                 resolution_minutes=480, business_hours=False)
-    sla_apply_to_ticket(ticket=ticket, now=T0 + 1000 * M)
+    assert sla_backfill(tickets=Ticket.objects.filter(pk=ticket.pk), now=T0 + 1000 * M) == 1
     clocks = {c.metric: c for c in SlaClock.objects.filter(ticket=ticket)}
     assert {m: (c.state, c.breached_at) for m, c in clocks.items()} == {
         "first_reply": (ClockState.FULFILLED, T0 + 60 * M),
@@ -236,5 +237,5 @@ def test_applying_sla_replays_a_solved_tickets_history(customer, team, agent, se
         ticket=ticket, type__startswith="SLA_").order_by("created_at", "id")]
     assert dated == [(E.SLA_APPLIED, None, T0), (E.SLA_BREACHED, "first_reply", T0 + 60 * M),
                      (E.SLA_ACHIEVED, "next_reply", T0 + 110 * M), (E.SLA_ACHIEVED, "resolution", T0 + 200 * M)]
-    sla_apply_to_ticket(ticket=ticket, now=T0 + 1000 * M)  # idempotent
+    assert sla_backfill(tickets=Ticket.objects.filter(pk=ticket.pk), now=T0 + 1000 * M) == 0  # idempotent
     assert SlaClock.objects.filter(ticket=ticket).count() == 3

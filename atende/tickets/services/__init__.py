@@ -13,6 +13,7 @@ from atende.tickets.services.update import (
     ticket_set_sla,
     ticket_set_tags,
     ticket_update,
+    tickets_set_sla,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "ticket_unlink",
     "ticket_update",
     "tickets_autoclose",
+    "tickets_set_sla",
 ]

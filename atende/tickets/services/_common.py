@@ -11,7 +11,8 @@ from atende.core.actor import Actor
 from atende.core.events import is_backfill, publish
 from atende.core.exceptions import Conflict, NotFound, PermissionDenied
 from atende.tickets.models import Ticket, TicketEvent
-from atende.tickets.search.events import index_for_event
+from atende.tickets.search import reindex_tickets
+from atende.tickets.search.events import TEXT_EVENTS, index_for_event
 
 
 def lock_ticket(ticket: Ticket | int) -> Ticket:
@@ -78,6 +79,25 @@ def record_event(ticket: Ticket, event_type: str, *, actor: Actor, data: dict[st
         index_for_event(ticket.pk, event_type)
     publish(event_payload(event, ticket))
     return event
+
+
+def record_events(entries: list[tuple[Ticket, str, dict[str, Any], Any]], *, actor: Actor) -> list[TicketEvent]:
+    """``record_event`` for many rows at once, ``(ticket, type, data, created_at or None)`` in the order they
+    happened: one INSERT for the rows (their ids keep that order), one reindex for the tickets whose text
+    changed, and the same pushes after commit (set-wise subscribers recording what a batch of events led to)."""
+    assert transaction.get_connection().in_atomic_block, "record_events must run inside the service's transaction"
+    if not entries:
+        return []
+    backfill, now = is_backfill(), timezone.now()
+    events = TicketEvent.objects.bulk_create([
+        TicketEvent(ticket=ticket, type=event_type, actor_user=actor.user, actor_kind=actor.kind, data=data or {},
+                    source_event_id=actor.source_event_id, created_at=created_at or now, backfill=backfill)
+        for ticket, event_type, data, created_at in entries])
+    if not backfill:
+        reindex_tickets([ticket.pk for ticket, event_type, *_rest in entries if event_type in TEXT_EVENTS])
+        for event, (ticket, *_rest) in zip(events, entries, strict=True):
+            publish(event_payload(event, ticket))
+    return events
 
 
 def event_payload(event: TicketEvent, ticket: Ticket) -> dict[str, Any]:

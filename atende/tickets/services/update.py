@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
@@ -21,6 +21,7 @@ from atende.tickets.services._common import (
     lock_ticket,
     obj_ref,
     record_event,
+    record_events,
     require_agent,
     touch,
     user_ref,
@@ -219,13 +220,10 @@ def ticket_change_requester(*, ticket: Ticket, actor: Actor, requester: User) ->
     return ticket
 
 
-@transaction.atomic
-def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
-                   due: dict[str, datetime.datetime | None], event_type: str | None = None,
-                   data: dict[str, Any] | None = None, event_at: datetime.datetime | None = None) -> Ticket:
-    """The SLA app's write path: the active policy and due times (``first_reply``, ``next_reply``, ``resolution``).
-    ``event_at`` dates the event when it records history (a target breached long before it is written)."""
-    ticket = lock_ticket(ticket)
+SLA_FIELDS = ("sla_policy_id", "first_reply_due_at", "next_reply_due_at", "resolution_due_at", "sla_due_at")
+
+
+def _sla_columns(ticket: Ticket, policy_id: int | None, due: dict[str, datetime.datetime | None]) -> None:
     ticket.sla_policy_id = policy_id
     ticket.first_reply_due_at = due.get("first_reply")
     ticket.next_reply_due_at = due.get("next_reply")
@@ -235,9 +233,38 @@ def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
     # when the admin set "on hold pauses the SLA clock" off).
     running = category_of(ticket.status, on_hold_pauses=TicketSettings.load().on_hold_pauses_sla) == StatusCategory.OPEN
     ticket.sla_due_at = min(pending) if pending and running else None
-    fields = ["sla_policy_id", "first_reply_due_at", "next_reply_due_at", "resolution_due_at", "sla_due_at"]
+
+
+@transaction.atomic
+def ticket_set_sla(*, ticket: Ticket, actor: Actor, policy_id: int | None,
+                   due: dict[str, datetime.datetime | None], event_type: str | None = None,
+                   data: dict[str, Any] | None = None, event_at: datetime.datetime | None = None) -> Ticket:
+    """The SLA app's write path: the active policy and due times (``first_reply``, ``next_reply``, ``resolution``).
+    ``event_at`` dates the event when it records history (a target breached long before it is written)."""
+    ticket = lock_ticket(ticket)
+    _sla_columns(ticket, policy_id, due)
     # SLA bookkeeping is not a user-visible change: no version bump, so it never makes an agent's form stale.
-    ticket.save(update_fields=fields)
+    ticket.save(update_fields=list(SLA_FIELDS))
     if event_type:
         record_event(ticket, event_type, actor=actor, data=data or {}, created_at=event_at)
     return ticket
+
+
+@transaction.atomic
+def tickets_set_sla(*, changes: list[tuple[Ticket, int | None, dict[str, datetime.datetime | None]]],
+                    events: list[tuple[Ticket, str, dict[str, Any], datetime.datetime | None]], actor: Actor) -> None:
+    """``ticket_set_sla`` for many tickets at once (the SLA subscriber's batch, the SLA backfill): ``changes``
+    are ``(ticket, policy_id, due)``, tickets the caller read under lock in this transaction; ``events`` the
+    SLA events in the order they happened. One UPDATE statement run for every ticket (``bulk_update``'s CASE
+    expressions grow with the batch and cost more than they save on SQLite) and one INSERT for the events."""
+    for ticket, policy_id, due in changes:
+        _sla_columns(ticket, policy_id, due)
+    if changes:
+        fields = [Ticket._meta.get_field(name) for name in SLA_FIELDS]
+        ops = connection.ops
+        sets = ", ".join(f"{ops.quote_name(f.column)} = %s" for f in fields)
+        rows = [(*(f.get_db_prep_save(getattr(t, f.attname), connection) for f in fields), t.pk)
+                for t, _p, _d in changes]
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {ops.quote_name(Ticket._meta.db_table)} SET {sets} WHERE id = %s", rows)
+    record_events(events, actor=actor)
