@@ -11,7 +11,6 @@ from atende.automation.models import TimeRule
 from atende.automation.services.engine import BatchTickets, routing_apply, sla_policy_actions_run, triggers_run
 from atende.automation.services.time_rules import time_rules_reschedule_many
 from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Ticket
 
 # Automation's own bookkeeping events never start rules.
 IGNORED_EVENTS = frozenset({
@@ -37,7 +36,4 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
     rules = list(TimeRule.objects.filter(is_active=True))
     if not rules:
         return
-    touched = {p["ticket_id"] for p in payloads}
-    time_rules_reschedule_many(
-        tickets=list(Ticket.objects.select_related("requester", "team", "assignee").filter(pk__in=touched)),
-        rules=rules)
+    time_rules_reschedule_many(tickets=tickets.current(), rules=rules)

@@ -90,6 +90,10 @@ class BatchTickets:
             self._tickets[ticket_id] = _ticket(ticket_id)
         return self._tickets.get(ticket_id)
 
+    def current(self) -> list[Ticket]:
+        """Every ticket of the batch as it is now (those a rule wrote to read again)."""
+        return [t for t in (self.get(pk) for pk in list(self._tickets)) if t is not None]
+
     def written(self, ticket_id: int) -> None:
         self._stale.add(ticket_id)
 
