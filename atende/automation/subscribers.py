@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from atende.automation.models import TimeRule
-from atende.automation.services.engine import routing_apply, sla_policy_actions_run, triggers_run
-from atende.automation.services.time_rules import time_rules_reschedule
+from atende.automation.services.engine import BatchTickets, routing_apply, sla_policy_actions_run, triggers_run
+from atende.automation.services.time_rules import time_rules_reschedule_many
 from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Ticket
 
 # Automation's own bookkeeping events never start rules.
 IGNORED_EVENTS = frozenset({
@@ -21,21 +20,20 @@ IGNORED_EVENTS = frozenset({
 
 
 def automation_on_events(events: list[dict[str, Any]]) -> None:
-    touched: list[int] = []
-    for payload in events:
-        kind = payload["type"]
-        if kind in IGNORED_EVENTS:
-            continue
-        if kind == TicketEventType.TICKET_CREATED:
-            routing_apply(payload)
-        if kind in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
-            sla_policy_actions_run(payload)
-        triggers_run(payload)
-        touched.append(payload["ticket_id"])
-    if not touched:
+    payloads = [p for p in events if p["type"] not in IGNORED_EVENTS]
+    if not payloads:
         return
+    # The batch's tickets are read once; rules are evaluated in memory and only a rule that matches writes
+    # (through ``actions_apply``). Events run in stream order, so a ticket's events keep their order.
+    tickets = BatchTickets(payloads)
+    for payload in payloads:
+        kind = payload["type"]
+        if kind == TicketEventType.TICKET_CREATED:
+            routing_apply(payload, tickets=tickets)
+        if kind in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
+            sla_policy_actions_run(payload, tickets=tickets)
+        triggers_run(payload, tickets=tickets)
     rules = list(TimeRule.objects.filter(is_active=True))
     if not rules:
         return
-    for ticket in Ticket.objects.select_related("requester", "team", "assignee").filter(pk__in=set(touched)):
-        time_rules_reschedule(ticket=ticket, rules=rules)
+    time_rules_reschedule_many(tickets=tickets.current(), rules=rules)

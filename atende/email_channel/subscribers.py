@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.email_channel.services import notifications_for_event
+from atende.email_channel.services.notifications import notifications_for_events
 
 
 def notify_on_events(events: list[dict[str, Any]]) -> None:
-    # Templates, settings and team members are read once per batch (the dispatcher's ``batch_scope``).
-    for payload in events:
-        notifications_for_event(payload)
+    # The batch's tickets, messages and users are read once, templates and settings once per batch (the
+    # dispatcher's ``batch_scope``); the mails go to the outbound queue in one insert.
+    notifications_for_events(events)

@@ -33,3 +33,12 @@ def delivery_for_external_ids(*, external_ids: Iterable[str], transport: str) ->
 def delivery_external_ids_for_ticket(*, ticket_id: int, transport: str) -> list[str]:
     return list(Delivery.objects.filter(ticket_id=ticket_id, transport=transport).exclude(external_id="")
                 .order_by("id").values_list("external_id", flat=True))
+
+
+def delivery_external_ids_for_tickets(*, ticket_ids: Iterable[int], transport: str) -> dict[int, list[str]]:
+    """``delivery_external_ids_for_ticket`` for many tickets in one query: ticket id -> ids, oldest first."""
+    out: dict[int, list[str]] = {}
+    for ticket_id, external_id in (Delivery.objects.filter(ticket_id__in=list(ticket_ids), transport=transport)
+                                   .exclude(external_id="").order_by("id").values_list("ticket_id", "external_id")):
+        out.setdefault(ticket_id, []).append(external_id)
+    return out

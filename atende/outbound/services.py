@@ -9,6 +9,7 @@ leaves its lease to expire; the next drain takes the row over and logs the lost 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import logging
@@ -90,22 +91,64 @@ def _send_after_commit(delivery_id: int) -> None:
     callback.ids.append(delivery_id)
 
 
-@transaction.atomic
 def delivery_enqueue(*, transport: str, target: str, payload: dict[str, Any], key: str | None = None,
                      ticket_id: int | None = None, source: str = "", kind: str = "", event_id: int | None = None,
                      external_id: str = "", max_attempts: int | None = None) -> Delivery:
     """Queue one delivery, sent after the surrounding transaction commits. With ``key`` (by convention
     ``"<event id>:<subscriber>:<recipient>"``) a second call returns the existing row and sends nothing more;
     ``delivery.created`` tells the two apart."""
-    sender = transport_get(transport)  # an unknown transport fails here, in the caller's transaction
-    key = _key(key)
+    return deliveries_enqueue([{
+        "transport": transport, "target": target, "payload": payload, "key": key, "ticket_id": ticket_id,
+        "source": source, "kind": kind, "event_id": event_id, "external_id": external_id,
+        "max_attempts": max_attempts}])[0]
+
+
+@transaction.atomic
+def deliveries_enqueue(items: list[dict[str, Any]]) -> list[Delivery]:
+    """Queue many deliveries (each item the arguments of ``delivery_enqueue``) with one read of the keys that
+    exist and one insert; the rows, in the order of ``items``, each with ``created``. A key that exists, or
+    comes twice in ``items``, is queued once: replaying a batch sends nothing twice."""
+    keys = [_key(item.get("key")) for item in items]
+    existing = {d.key: d for d in Delivery.objects.filter(key__in=[k for k in keys if k])} if any(keys) else {}
+    new: dict[str | int, Delivery] = {}
+    for n, (item, key) in enumerate(zip(items, keys, strict=True)):
+        sender = transport_get(item["transport"])  # an unknown transport fails here, in the caller's transaction
+        if key in existing or key in new:
+            continue
+        new[key or n] = _row(item, key, sender.max_attempts())
+    if new:
+        try:
+            with transaction.atomic():
+                Delivery.objects.bulk_create(list(new.values()))
+        except IntegrityError:  # a key queued concurrently: take the rows one at a time
+            return [_enqueue_one(item, key) for item, key in zip(items, keys, strict=True)]
+    out = []
+    for n, key in enumerate(keys):
+        row = new.pop(key or n, None)
+        if row is not None:
+            row.created = True
+            _send_after_commit(row.pk)
+        else:
+            row = copy.copy(existing.get(key) or next(d for d in out if d.key == key))
+            row.created = False
+        out.append(row)
+    return out
+
+
+def _row(item: dict[str, Any], key: str | None, default_attempts: int) -> Delivery:
+    return Delivery(transport=item["transport"], target=item["target"][:500], payload=item["payload"], key=key,
+                    ticket_id=item.get("ticket_id"), source=(item.get("source") or "")[:60],
+                    kind=(item.get("kind") or "")[:40], event_id=item.get("event_id"),
+                    external_id=item.get("external_id") or "",
+                    max_attempts=item.get("max_attempts") or default_attempts, next_attempt_at=timezone.now())
+
+
+def _enqueue_one(item: dict[str, Any], key: str | None) -> Delivery:
     existing = Delivery.objects.filter(key=key).first() if key else None
     if existing is not None:
         existing.created = False
         return existing
-    row = Delivery(transport=transport, target=target[:500], payload=payload, key=key, ticket_id=ticket_id,
-                   source=source[:60], kind=kind[:40], event_id=event_id, external_id=external_id,
-                   max_attempts=max_attempts or sender.max_attempts(), next_attempt_at=timezone.now())
+    row = _row(item, key, transport_get(item["transport"]).max_attempts())
     try:
         with transaction.atomic():
             row.save()

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
@@ -21,10 +22,10 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
 from atende.rules.conditions import matches
-from atende.rules.context import RuleContext
+from atende.rules.context import FIRST_MESSAGE_TEXT, RuleContext
 from atende.sla.selectors import policy_by_id
 from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Ticket, TicketEvent
+from atende.tickets.models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,65 @@ def causal_chain(payload: dict[str, Any]) -> list[int]:
 
 def _ticket(ticket_id: int) -> Ticket | None:
     return Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk=ticket_id).first()
+
+
+def _routing_rules() -> list[RoutingRule]:
+    return batch_cached("automation.routing_rules", lambda: list(
+        RoutingRule.objects.filter(is_active=True).order_by("position", "id")))
+
+
+def _triggers() -> list[Trigger]:
+    return batch_cached("automation.triggers", lambda: list(
+        Trigger.objects.filter(is_active=True).order_by("position", "id")))
+
+
+def _condition_fields(rules: list) -> set[str]:
+    return {c.get("field") for rule in rules for group in ("all", "any")
+            for c in (rule.conditions or {}).get(group) or [] if isinstance(c, dict)}
+
+
+class BatchTickets:
+    """The tickets of one batch of events, loaded up front with what the active rules read (requester, team,
+    assignee, organization; tags, first message and the events' message texts when a rule looks at them): a few
+    queries per batch instead of several per event. Once a rule or the assignment wrote to a ticket, the copy in
+    hand is stale and the ticket is read again on its own, so later rules and events see the change."""
+
+    def __init__(self, payloads: list[dict[str, Any]]):
+        fields = _condition_fields([*_routing_rules(), *_triggers()])
+        ids = {p["ticket_id"] for p in payloads if p.get("ticket_id")}
+        qs = Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk__in=ids)
+        if "tags" in fields:
+            qs = qs.prefetch_related("tags")
+        if "body" in fields:
+            qs = qs.annotate(**{FIRST_MESSAGE_TEXT: Subquery(Message.objects.filter(ticket=OuterRef("pk"))
+                                                             .order_by("created_at", "id").values("body_text")[:1])})
+        self._tickets: dict[int, Ticket] = {t.pk: t for t in qs} if ids else {}
+        self._messages: dict[int, str] = {}
+        message_ids = {(p.get("data") or {}).get("message_id") for p in payloads} - {None}
+        if "message" in fields and message_ids:
+            self._messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "body_text"))
+        self._stale: set[int] = set()
+        self.field_defs: dict = batch_cached("automation.field_defs", dict)
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        if ticket_id in self._stale:
+            self._stale.discard(ticket_id)
+            self._tickets[ticket_id] = _ticket(ticket_id)
+        return self._tickets.get(ticket_id)
+
+    def current(self) -> list[Ticket]:
+        """Every ticket of the batch as it is now (those a rule wrote to read again)."""
+        return [t for t in (self.get(pk) for pk in list(self._tickets)) if t is not None]
+
+    def written(self, ticket_id: int) -> None:
+        self._stale.add(ticket_id)
+
+    def context(self, ticket: Ticket, payload: dict[str, Any]) -> RuleContext:
+        ctx = RuleContext(ticket, payload)
+        text = self._messages.get((payload.get("data") or {}).get("message_id"))
+        if text is not None:
+            ctx.__dict__["message_text"] = text  # the event's message, read with the batch (a cached_property)
+        return ctx
 
 
 def _run_once(*, kind: str, rule_id: int, payload: dict[str, Any], ticket: Ticket, actions: list[dict],
@@ -64,24 +124,29 @@ def _run_once(*, kind: str, rule_id: int, payload: dict[str, Any], ticket: Ticke
     return RunStatus.APPLIED
 
 
-def routing_apply(payload: dict[str, Any]) -> list[int]:
+def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> list[int]:
     """On TICKET_CREATED: apply matching routing rules in order, then assign by the team's strategy."""
-    ticket = _ticket(payload["ticket_id"])
+    tickets = tickets or BatchTickets([payload])
+    ticket_id = payload["ticket_id"]
+    ticket = tickets.get(ticket_id)
     if ticket is None or ticket.is_closed:
         return []
     applied = []
-    for rule in batch_cached("automation.routing_rules", lambda: list(
-            RoutingRule.objects.filter(is_active=True).order_by("position", "id"))):
-        if not matches(rule.conditions, RuleContext(ticket, payload)):
+    ctx = tickets.context(ticket, payload)
+    for rule in _routing_rules():
+        if not matches(rule.conditions, ctx, field_defs=tickets.field_defs):
             continue
         status = _run_once(kind="routing", rule_id=rule.pk, payload=payload, ticket=ticket, actions=rule.actions,
                            origin={"kind": "routing", "id": rule.pk, "name": rule.name})
         if status == RunStatus.APPLIED:
             applied.append(rule.pk)
-        ticket = _ticket(ticket.pk)
+        tickets.written(ticket_id)
+        ticket = tickets.get(ticket_id)
+        ctx = tickets.context(ticket, payload)
         if rule.stop:
             break
     if ticket.team_id and not ticket.assignee_id:
+        tickets.written(ticket_id)
         try:
             with transaction.atomic():
                 RuleRun.objects.create(kind="assignment", rule_id=0, event_id=payload["event_id"], ticket=ticket)
@@ -93,13 +158,12 @@ def routing_apply(payload: dict[str, Any]) -> list[int]:
     return applied
 
 
-def triggers_run(payload: dict[str, Any]) -> list[int]:
+def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> list[int]:
     """Run every active trigger listening to this event, in order. Returns the ids of those that applied."""
     names = trigger_events_for(payload)
     if not names:
         return []
-    listening = [t for t in batch_cached("automation.triggers", lambda: list(
-        Trigger.objects.filter(is_active=True).order_by("position", "id"))) if names & set(t.events)]
+    listening = [t for t in _triggers() if names & set(t.events)]
     if not listening:
         return []
     chain = causal_chain(payload)
@@ -108,27 +172,31 @@ def triggers_run(payload: dict[str, Any]) -> list[int]:
         return []
     fired_upstream = set(RuleRun.objects.filter(kind="trigger", event_id__in=chain).values_list("rule_id", flat=True)) \
         if chain else set()
+    tickets = tickets or BatchTickets([payload])
+    ticket_id = payload["ticket_id"]
     applied = []
-    ticket = None
+    ticket = ctx = None
     for trigger in listening:
         if trigger.pk in fired_upstream:
             continue
         if ticket is None:  # read again after a trigger applied: it may have changed the ticket
-            ticket = _ticket(payload["ticket_id"])
+            ticket = tickets.get(ticket_id)
+            ctx = tickets.context(ticket, payload) if ticket is not None else None
         if ticket is None or ticket.is_closed:
             break
-        if not matches(trigger.conditions, RuleContext(ticket, payload)):
+        if not matches(trigger.conditions, ctx, field_defs=tickets.field_defs):
             continue
         status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
                            actions=trigger.actions, origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
         if status == RunStatus.APPLIED:
             applied.append(trigger.pk)
         if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
+            tickets.written(ticket_id)
             ticket = None
     return applied
 
 
-def sla_policy_actions_run(payload: dict[str, Any]) -> str | None:
+def sla_policy_actions_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> str | None:
     """SLA_WARNING / SLA_BREACHED: the policy's configured actions (notify, raise priority, reassign…)."""
     data = payload.get("data") or {}
     policy = policy_by_id(data.get("policy_id"))
@@ -136,9 +204,13 @@ def sla_policy_actions_run(payload: dict[str, Any]) -> str | None:
         return None
     breached = payload["type"] == TicketEventType.SLA_BREACHED
     actions = policy.breach_actions if breached else policy.warning_actions
-    ticket = _ticket(payload["ticket_id"])
-    if not actions or ticket is None or ticket.is_closed:
+    if not actions:
         return None
+    tickets = tickets or BatchTickets([payload])
+    ticket = tickets.get(payload["ticket_id"])
+    if ticket is None or ticket.is_closed:
+        return None
+    tickets.written(ticket.pk)
     return _run_once(kind="sla_breach" if breached else "sla_warning", rule_id=policy.pk, payload=payload,
                      ticket=ticket, actions=actions,
                      origin={"kind": "sla", "id": policy.pk, "name": policy.name, "metric": data.get("metric")})

@@ -93,12 +93,20 @@ def _schedule_apply(changes: list[tuple[TimeRuleSchedule | None, TimeRuleSchedul
 def time_rules_reschedule(*, ticket: Ticket, rules: list[TimeRule] | None = None) -> None:
     """Bring this ticket's schedule rows up to date with its current state."""
     rules = rules if rules is not None else list(TimeRule.objects.filter(is_active=True))
-    if not rules:
+    time_rules_reschedule_many(tickets=[ticket], rules=rules)
+
+
+def time_rules_reschedule_many(*, tickets: list[Ticket], rules: list[TimeRule]) -> None:
+    """``time_rules_reschedule`` for a batch of tickets: their schedule rows read in one query, written in one
+    delete and one upsert."""
+    if not rules or not tickets:
         return
-    existing = {row.rule_id: row for row in TimeRuleSchedule.objects.filter(ticket=ticket, rule__in=rules)}
+    existing = {(row.ticket_id, row.rule_id): row for row in
+                TimeRuleSchedule.objects.filter(ticket__in=[t.pk for t in tickets], rule__in=rules)}
     lookups = _Lookups()
-    _schedule_apply([(existing.get(rule.pk), _schedule_change(rule, ticket, existing.get(rule.pk), lookups))
-                     for rule in rules])
+    _schedule_apply([(existing.get((ticket.pk, rule.pk)),
+                      _schedule_change(rule, ticket, existing.get((ticket.pk, rule.pk)), lookups))
+                     for ticket in tickets for rule in rules])
 
 
 def time_rule_backfill(*, rule_id: int, batch: int = 1000) -> int:

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.template import Context, Template
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
@@ -18,16 +19,15 @@ from atende.core.memo import batch_cached
 from atende.core.models import SiteConfiguration
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
-from atende.email_channel.selectors import undeliverable_among
 from atende.email_channel.services import addresses
-from atende.email_channel.services.outbound import mail_queue
+from atende.email_channel.services.addresses import FIRST_MESSAGE_METADATA
+from atende.email_channel.services.outbound import mails_queue
 from atende.outbound.models import Delivery
-from atende.outbound.selectors import delivery_external_ids_for_ticket
+from atende.outbound.selectors import delivery_external_ids_for_tickets
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
-from atende.tickets.models import Message, Ticket
+from atende.tickets.models import Message, Ticket, TicketEvent
 from atende.tickets.selectors import (
-    applied_first_reply_minutes,
     expected_reply_text,
     no_target_text,
     recipient_language,
@@ -89,16 +89,62 @@ def survey_url(ticket: Ticket) -> str:
         return ""
 
 
-def _thread_headers(ticket: Ticket) -> dict[str, str]:
-    """In-Reply-To/References so the customer's client threads our mail with the conversation."""
-    inbound = list(Message.objects.filter(ticket=ticket).exclude(external_id="").order_by("id")
-                   .values_list("external_id", flat=True))
-    ours = delivery_external_ids_for_ticket(ticket_id=ticket.pk, transport="mail")
-    ids = [i for i in dict.fromkeys([*inbound, *ours]) if i.startswith("<")]
-    if not ids:
-        return {}
-    last = inbound[-1] if inbound else ids[-1]
-    return {"In-Reply-To": last, "References": " ".join(ids[-20:])}
+class _Batch:
+    """What the notifications of a batch of events read, loaded once for the batch: the tickets (with requester,
+    team, assignee, followers and first message's metadata), the events' messages and users, the Message-IDs
+    to thread with, the SLA targets acknowledgements state. The mails are collected and queued in one insert
+    at the end (``mails_queue``)."""
+
+    def __init__(self, payloads: list[dict[str, Any]]):
+        datas = [p.get("data") or {} for p in payloads]
+        ids = {int(p["ticket_id"]) for p in payloads}
+        first_metadata = Message.objects.filter(ticket=OuterRef("pk")).order_by("id").values("metadata")[:1]
+        self.tickets = {t.pk: t for t in Ticket.objects.select_related("requester", "team", "assignee")
+                        .prefetch_related("followers").annotate(**{FIRST_MESSAGE_METADATA: Subquery(first_metadata)})
+                        .filter(pk__in=ids)}
+        user_ids = {p.get("actor_user_id") for p in payloads} | {
+            (d.get(name) or {}).get("id") for d in datas for name in ("assignee", "new") if isinstance(d.get(name), dict)}
+        user_ids |= {u for d in datas for u in d.get("mentions") or []}
+        self.users = User.objects.in_bulk([u for u in user_ids if u])
+        self.messages = (Message.objects.select_related("author").prefetch_related("attachments")
+                         .in_bulk([m for d in datas if (m := d.get("message_id"))]))
+        self.inbound: dict[int, list[str]] = {}
+        for ticket_id, external_id in (Message.objects.filter(ticket_id__in=ids).exclude(external_id="")
+                                       .order_by("id").values_list("ticket_id", "external_id")):
+            self.inbound.setdefault(ticket_id, []).append(external_id)
+        self.ours = delivery_external_ids_for_tickets(ticket_ids=ids, transport="mail")
+        with_policy = [t.pk for t in self.tickets.values() if t.sla_policy_id]
+        self.sla_applied: dict[int, list[dict]] = {}
+        if with_policy and any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads):
+            for ticket_id, data in (TicketEvent.objects.filter(ticket_id__in=with_policy,
+                                                               type=TicketEventType.SLA_APPLIED)
+                                    .order_by("-id").values_list("ticket_id", "data")):
+                self.sla_applied.setdefault(ticket_id, []).append(data or {})
+        self.mails: list[dict[str, Any]] = []
+        self._per_event: dict[int, tuple[str, Mailbox | None, dict[str, str]]] = {}
+
+    def user(self, user_id: int | None) -> User | None:
+        return self.users.get(user_id) if user_id else None
+
+    def first_reply_minutes(self, ticket: Ticket) -> int | None:
+        """``tickets.selectors.applied_first_reply_minutes`` from the batch's SLA_APPLIED events."""
+        for data in self.sla_applied.get(ticket.pk, []) if ticket.sla_policy_id else []:
+            if data.get("policy_id") == ticket.sla_policy_id:
+                minutes = (data.get("targets") or {}).get("first_reply")
+                return int(minutes) if minutes else None
+        return None
+
+    def sender_and_headers(self, ticket: Ticket, event_id: int) -> tuple[str, Mailbox | None, dict[str, str]]:
+        """The same for every recipient of one event; In-Reply-To/References thread our mail with the
+        conversation (the mails queued earlier in the batch count too)."""
+        if event_id not in self._per_event:
+            from_email, mailbox = _sender(ticket)
+            inbound = self.inbound.get(ticket.pk, [])
+            ids = [i for i in dict.fromkeys([*inbound, *self.ours.get(ticket.pk, [])]) if i.startswith("<")]
+            headers = {"In-Reply-To": inbound[-1] if inbound else ids[-1], "References": " ".join(ids[-20:])} \
+                if ids else {}
+            self._per_event[event_id] = (from_email, mailbox, headers)
+        return self._per_event[event_id]
 
 
 def _sender(ticket: Ticket) -> tuple[str, Mailbox | None]:
@@ -115,31 +161,30 @@ def _html(text: str, extra_html: str = "") -> str:
     return f'<div style="font-family:sans-serif;font-size:14px;line-height:1.5">{body}</div>'
 
 
-def _queue(*, kind: str, ticket: Ticket, recipient: User, event_id: int, context: dict[str, Any],
-           cc: list[str] = (), message: Message | None = None, auto_generated: bool = True) -> Delivery | None:
+def _queue(batch: _Batch, *, kind: str, ticket: Ticket, recipient: User, event_id: int, context: dict[str, Any],
+           cc: list[str] = (), message: Message | None = None, auto_generated: bool = True) -> None:
+    """Render the mail for one recipient and add it to the batch's mails (undeliverable addresses, bounced for
+    good or reported as spam, are left out when the batch is queued: docs/email.md "Bounces")."""
     if not recipient.is_active or not recipient.email or addresses.is_own_address(recipient.email):
-        return None
-    if undeliverable_among([recipient.email]):  # bounced for good or reported as spam (docs/email.md "Bounces")
-        return None
-    dead = undeliverable_among(cc)
-    cc = [address for address in cc if address.lower() not in dead]
+        return
     language = recipient_language(recipient, ticket)
     rendered = render(kind, language, {**context, "recipient": recipient, "ticket": ticket,
                                        "ticket_url": ticket_url(ticket, recipient)})
     if rendered is None:
-        return None
+        return
     subject, body = rendered
-    # The same for every recipient of this event: worked out once.
-    from_email, mailbox = batch_cached(("email.sender", event_id), lambda: _sender(ticket))
-    headers = batch_cached(("email.thread_headers", event_id), lambda: _thread_headers(ticket))
-    return mail_queue(
+    from_email, mailbox, headers = batch.sender_and_headers(ticket, event_id)
+    domain = (from_email or settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1].strip(">")
+    message_id = addresses.new_message_id(ticket.pk, domain)
+    batch.ours.setdefault(ticket.pk, []).append(message_id)
+    batch.mails.append(dict(
         to=[recipient.email], cc=cc, subject=addresses.subject_with_tag(ticket, subject), body_text=body,
         body_html=_html(body), from_email=from_email, reply_to=addresses.ticket_address(ticket, mailbox),
-        headers=headers, ticket=ticket, ticket_message_id=message.pk if message else None,
+        headers=headers, ticket=ticket, ticket_message_id=message.pk if message else None, message_id=message_id,
         event_id=event_id, kind=kind, dedupe_key=f"{event_id}:{recipient.email}:{kind}",
-        attachment_ids=list(message.attachments.values_list("id", flat=True)) if message and not auto_generated else (),
+        attachment_ids=[a.pk for a in message.attachments.all()] if message and not auto_generated else (),
         auto_generated=auto_generated,
-    )
+    ))
 
 
 def _agents_of_team(team_id: int | None) -> list[User]:
@@ -152,106 +197,108 @@ def _team_agents(team_id: int) -> list[User]:
     return list(User.objects.filter(teams=team_id, is_active=True, role__in=["admin", "agent"]))
 
 
-def _staff_followers(ticket: Ticket) -> list[User]:
-    return [u for u in ticket.followers.filter(is_active=True) if u.is_staff_member]
-
-
-def _customer_ccs(ticket: Ticket) -> list[str]:
-    return [u.email for u in ticket.followers.filter(is_active=True) if not u.is_staff_member]
+def _followers(ticket: Ticket) -> list[User]:
+    return [u for u in ticket.followers.all() if u.is_active]  # prefetched with the batch
 
 
 def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
     """Queue every email one ticket event calls for. Safe to run twice for the same event."""
+    return notifications_for_events([payload])
+
+
+def notifications_for_events(payloads: list[dict[str, Any]]) -> list[Delivery]:
+    """Queue every email a batch of ticket events calls for, in one insert. Safe to run twice for the same
+    events: the queue's key per (event, recipient, kind) lets each mail in once."""
+    payloads = [p for p in payloads if p.get("type") not in _OWN_EVENTS and p.get("ticket_id") and p.get("event_id")]
+    if not payloads:
+        return []
+    batch = _Batch(payloads)
+    for payload in payloads:
+        _event_mails(batch, payload)
+    return [row for row in mails_queue(batch.mails) if row is not None]
+
+
+def _event_mails(batch: _Batch, payload: dict[str, Any]) -> None:
     event_type = payload.get("type")
-    if event_type in _OWN_EVENTS or not payload.get("ticket_id") or not payload.get("event_id"):
-        return []
-    ticket = Ticket.objects.select_related("requester", "team", "assignee").filter(pk=payload["ticket_id"]).first()
+    ticket = batch.tickets.get(int(payload["ticket_id"]))
     if ticket is None or ticket.is_spam or ticket.merged_into_id:
-        return []
+        return
     event_id = int(payload["event_id"])
     actor_id = payload.get("actor_user_id")
     data = payload.get("data") or {}
-    queued: list[Delivery | None] = []
-    base = {"actor_name": _name(actor_id), "site_name": batch_cached("email.site_name", _site_name)}
+    actor = batch.user(actor_id)
+    base = {"actor_name": actor.display_name if actor else "", "site_name": batch_cached("email.site_name", _site_name)}
+    message = batch.messages.get(data.get("message_id"))
 
     if event_type == TicketEventType.TICKET_CREATED:
-        first = Message.objects.filter(pk=data.get("message_id")).first()
+        first = message
         config = batch_cached("email.settings", EmailSettings.load)
         already_acknowledged = first is not None and (first.metadata or {}).get("acknowledged")  # e.g. contact form
         if first is not None and first.author_kind == "customer" and config.send_acknowledgements \
                 and not already_acknowledged:
             # Notifications run after SLA: the acknowledgement states the first-reply target that applies.
             language = recipient_language(ticket.requester, ticket)
-            expected = expected_reply_text(applied_first_reply_minutes(ticket), language=language) or \
+            expected = expected_reply_text(batch.first_reply_minutes(ticket), language=language) or \
                 no_target_text(language=language)
-            queued.append(_queue(kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,
-                                 event_id=event_id, context={**base, "message_text": first.body_text,
-                                                             "expected_reply": expected}))
+            _queue(batch, kind=NotificationKind.ACKNOWLEDGEMENT, ticket=ticket, recipient=ticket.requester,
+                   event_id=event_id, context={**base, "message_text": first.body_text, "expected_reply": expected})
         elif first is not None and first.author_kind == "agent" and first.kind == MessageKind.REPLY:
-            queued.append(_agent_reply(ticket, first, event_id, base))
+            _agent_reply(batch, ticket, first, event_id, base)
         # Who to tell comes from the event (the ticket may have moved on since it was created).
         team_id = (data.get("team") or {}).get("id")
         assignee_id = (data.get("assignee") or {}).get("id")
         for agent in _agents_of_team(team_id):
             if agent.pk != actor_id and agent.pk != assignee_id:
-                queued.append(_queue(kind=NotificationKind.TEAM_NEW_TICKET, ticket=ticket, recipient=agent,
-                                     event_id=event_id, context={**base, "message_text": first.body_text if first else ""}))
-        assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
+                _queue(batch, kind=NotificationKind.TEAM_NEW_TICKET, ticket=ticket, recipient=agent,
+                       event_id=event_id, context={**base, "message_text": first.body_text if first else ""})
+        assignee = batch.user(assignee_id)
         if assignee is not None and assignee.pk != actor_id:
-            queued.append(_queue(kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=assignee,
-                                 event_id=event_id, context=base))
+            _queue(batch, kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=assignee,
+                   event_id=event_id, context=base)
+    elif message is not None and message.ticket_id != ticket.pk:
+        return  # a message of another ticket: nothing to tell about this one
     elif event_type == TicketEventType.REPLY_ADDED:
-        message = Message.objects.filter(pk=data.get("message_id"), ticket=ticket).select_related("author").first()
         if message is None or message.kind != MessageKind.REPLY or message.channel == "chat":
-            return []
+            return
         if message.author_kind == "agent":
-            queued.append(_agent_reply(ticket, message, event_id, base))
+            _agent_reply(batch, ticket, message, event_id, base)
         else:
             watchers = [ticket.assignee] if ticket.assignee_id else _agents_of_team(ticket.team_id)
-            watchers += _staff_followers(ticket)
+            watchers += [u for u in _followers(ticket) if u.is_staff_member]
             for agent in {u.pk: u for u in watchers if u is not None}.values():
                 if agent.pk != actor_id:
-                    queued.append(_queue(kind=NotificationKind.CUSTOMER_REPLIED, ticket=ticket, recipient=agent,
-                                         event_id=event_id, context={**base, "message_text": message.body_text},
-                                         message=message))
+                    _queue(batch, kind=NotificationKind.CUSTOMER_REPLIED, ticket=ticket, recipient=agent,
+                           event_id=event_id, context={**base, "message_text": message.body_text}, message=message)
     elif event_type == TicketEventType.STATUS_CHANGED and data.get("new") == TicketStatus.SOLVED:
-        queued.append(_queue(kind=NotificationKind.REQUEST_SOLVED, ticket=ticket, recipient=ticket.requester,
-                             event_id=event_id, context={**base, "survey_url": survey_url(ticket),
-                                                         "resolution": ticket.resolution_summary}))
+        _queue(batch, kind=NotificationKind.REQUEST_SOLVED, ticket=ticket, recipient=ticket.requester,
+               event_id=event_id, context={**base, "survey_url": survey_url(ticket),
+                                           "resolution": ticket.resolution_summary})
     elif event_type == TicketEventType.ASSIGNEE_CHANGED:
         new = (data.get("new") or {}).get("id") if isinstance(data.get("new"), dict) else None
-        assignee = User.objects.filter(pk=new).first() if new else None
+        assignee = batch.user(new)
         if assignee is not None and assignee.pk != actor_id:
-            queued.append(_queue(kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=assignee,
-                                 event_id=event_id, context=base))
+            _queue(batch, kind=NotificationKind.TICKET_ASSIGNED, ticket=ticket, recipient=assignee,
+                   event_id=event_id, context=base)
     elif event_type == TicketEventType.NOTE_ADDED:
-        note = Message.objects.filter(pk=data.get("message_id"), ticket=ticket).first()
-        for user in User.objects.filter(pk__in=data.get("mentions") or [], is_active=True):
+        mentioned = [batch.user(u) for u in data.get("mentions") or []]
+        for user in {u.pk: u for u in mentioned if u is not None and u.is_active}.values():
             if user.pk != actor_id and user.is_staff_member:
-                queued.append(_queue(kind=NotificationKind.NOTE_MENTION, ticket=ticket, recipient=user,
-                                     event_id=event_id, context={**base, "message_text": note.body_text if note else ""}))
-    return [q for q in queued if q is not None]
+                _queue(batch, kind=NotificationKind.NOTE_MENTION, ticket=ticket, recipient=user, event_id=event_id,
+                       context={**base, "message_text": message.body_text if message else ""})
 
 
-def _agent_reply(ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> Delivery | None:
+def _agent_reply(batch: _Batch, ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> None:
     """The agent's public reply, mailed to the requester with the customer CCs, as a human message. Not when the
     customer last wrote from a messaging app: the reply goes back there instead (atende.messaging)."""
     if ticket_reply_route(ticket) is not None:
-        return None
+        return
     author = message.author
     signature = (author.signature or "").strip() if author else ""
     context = {**base, "message_text": message.body_text, "agent_name": author.display_name if author else "",
                "signature": signature}
-    return _queue(kind=NotificationKind.AGENT_REPLY, ticket=ticket, recipient=ticket.requester, event_id=event_id,
-                  context=context, cc=[c for c in _customer_ccs(ticket) if c != ticket.requester.email],
-                  message=message, auto_generated=False)
-
-
-def _name(user_id: int | None) -> str:
-    if not user_id:
-        return ""
-    user = User.objects.filter(pk=user_id).only("name", "email").first()
-    return user.display_name if user else ""
+    ccs = [u.email for u in _followers(ticket) if not u.is_staff_member and u.email != ticket.requester.email]
+    _queue(batch, kind=NotificationKind.AGENT_REPLY, ticket=ticket, recipient=ticket.requester, event_id=event_id,
+           context=context, cc=ccs, message=message, auto_generated=False)
 
 
 def _site_name() -> str:

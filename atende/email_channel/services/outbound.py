@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.db import transaction
 from atende.email_channel.selectors import undeliverable_among
 from atende.email_channel.services.addresses import new_message_id
 from atende.outbound.models import Delivery
-from atende.outbound.services import delivery_enqueue
+from atende.outbound.services import deliveries_enqueue
 from atende.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -53,11 +54,48 @@ def mail_queue(
     kept as the delivery's ``external_id`` for threading and bounces. Undeliverable recipients are left out; with
     none left, nothing is queued (None). ``sensitive`` mails (a sign-in link, a password reset) have their body
     removed from the stored delivery once sent, so the link cannot be read back in the admin."""
-    recipients = [a for a in dict.fromkeys(a.strip().lower() for a in to) if a]
-    copies = [a for a in dict.fromkeys(a.strip().lower() for a in cc) if a and a not in recipients]
-    dead = undeliverable_among([*recipients, *copies])
-    if dead:
-        logger.info("not mailing undeliverable %s (%s)", sorted(dead), kind or "mail")
+    return mails_queue([dict(
+        to=to, subject=subject, body_text=body_text, body_html=body_html, from_email=from_email, reply_to=reply_to,
+        cc=cc, headers=headers, ticket=ticket, ticket_message_id=ticket_message_id, event_id=event_id, kind=kind,
+        dedupe_key=dedupe_key, message_id=message_id, attachment_ids=attachment_ids, files=files,
+        auto_generated=auto_generated, max_attempts=max_attempts, source=source, sensitive=sensitive)])[0]
+
+
+@transaction.atomic
+def mails_queue(mails: list[dict[str, Any]]) -> list[Delivery | None]:
+    """``mail_queue`` for many mails (each a dict of its arguments) with one read of the undeliverable addresses
+    and one insert (``outbound.deliveries_enqueue``): the queued delivery or None for each, in order."""
+    mails = [{**mail, "to": _addresses(mail["to"])} for mail in mails]
+    for mail in mails:
+        mail["cc"] = [a for a in _addresses(mail.get("cc") or ()) if a not in mail["to"]]
+    dead = undeliverable_among({a for mail in mails for a in (*mail["to"], *mail["cc"])})
+    specs, queued = [], []
+    for mail in mails:
+        spec = _delivery_spec(dead=dead, **mail)
+        queued.append(spec is not None)
+        if spec is not None:
+            specs.append(spec)
+    rows = iter(deliveries_enqueue(specs) if specs else [])
+    out: list[Delivery | None] = []
+    for ok in queued:
+        row = next(rows) if ok else None
+        out.append(row if row is not None and row.created else None)
+    return out
+
+
+def _addresses(addresses: Iterable[str]) -> list[str]:
+    return [a for a in dict.fromkeys(a.strip().lower() for a in addresses) if a]
+
+
+def _delivery_spec(*, dead: set[str], to: list[str], subject: str, body_text: str, body_html: str = "",
+                   from_email: str = "", reply_to: str = "", cc: list[str] = (), headers: dict[str, str] | None = None,
+                   ticket: Ticket | None = None, ticket_message_id: int | None = None, event_id: int | None = None,
+                   kind: str = "", dedupe_key: str = "", message_id: str = "", attachment_ids: Iterable[int] = (),
+                   files: Iterable[tuple[str, bytes, str]] = (), auto_generated: bool = True,
+                   max_attempts: int | None = None, source: str = "", sensitive: bool = False) -> dict | None:
+    recipients, copies = to, cc
+    if dead & {*recipients, *copies}:
+        logger.info("not mailing undeliverable %s (%s)", sorted(dead & {*recipients, *copies}), kind or "mail")
         recipients = [a for a in recipients if a not in dead]
         copies = [a for a in copies if a not in dead]
     if not recipients:
@@ -79,8 +117,7 @@ def mail_queue(
     }
     if sensitive:
         payload["sensitive"] = True
-    delivery = delivery_enqueue(
-        transport="mail", target=", ".join([*recipients, *copies]), payload=payload, key=dedupe_key or None,
-        ticket_id=ticket.pk if ticket else None, source=source or "mail", kind=kind, event_id=event_id,
-        external_id=message_id or new_message_id(ticket.pk if ticket else None, domain), max_attempts=max_attempts)
-    return delivery if delivery.created else None
+    return {"transport": "mail", "target": ", ".join([*recipients, *copies]), "payload": payload,
+            "key": dedupe_key or None, "ticket_id": ticket.pk if ticket else None, "source": source or "mail",
+            "kind": kind, "event_id": event_id, "max_attempts": max_attempts,
+            "external_id": message_id or new_message_id(ticket.pk if ticket else None, domain)}

@@ -21,6 +21,7 @@ from atende.outbound.services import (
     backoff_delay,
     deliveries_claim,
     deliveries_drain,
+    deliveries_enqueue,
     delivery_cancel,
     delivery_enqueue,
     delivery_mark_bounced,
@@ -47,6 +48,24 @@ def test_the_same_key_returns_the_existing_row_and_sends_once(recording, django_
     assert recording.sent == [first.pk]
     first.refresh_from_db()
     assert (first.status, first.attempts, first.external_id) == (DeliveryStatus.SENT, 1, f"remote-{first.pk}")
+
+
+def test_a_bulk_enqueue_writes_each_key_once_and_sends_only_the_new_rows(recording,
+                                                                         django_capture_on_commit_callbacks):
+    def item(key):
+        return {"transport": "recording", "target": "somewhere", "payload": {"key": key}, "key": key}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier = enqueue(key="7:a")
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = deliveries_enqueue([item("7:a"), item("7:b"), item("7:b"), item(None), item("7:c")])
+    assert [r.created for r in rows] == [False, True, False, True, True]
+    assert rows[0].pk == earlier.pk and rows[1].pk == rows[2].pk
+    assert Delivery.objects.count() == 4
+    assert sorted(recording.sent) == sorted([earlier.pk, rows[1].pk, rows[3].pk, rows[4].pk])
+    with django_capture_on_commit_callbacks(execute=True):  # the same batch again: nothing new, nothing sent
+        assert not any(r.created for r in deliveries_enqueue([item("7:a"), item("7:b"), item("7:c")]))
+    assert Delivery.objects.count() == 4 and len(recording.sent) == 4
 
 
 def test_rows_without_a_key_are_never_merged(recording):
