@@ -26,8 +26,9 @@ from atende.outbound.models import Delivery
 from atende.outbound.selectors import delivery_external_ids_for_tickets
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
-from atende.tickets.models import Message, Ticket, TicketEvent
+from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import (
+    applied_first_reply_minutes_many,
     expected_reply_text,
     no_target_text,
     recipient_language,
@@ -113,13 +114,9 @@ class _Batch:
                                        .order_by("id").values_list("ticket_id", "external_id")):
             self.inbound.setdefault(ticket_id, []).append(external_id)
         self.ours = delivery_external_ids_for_tickets(ticket_ids=ids, transport="mail")
-        with_policy = [t.pk for t in self.tickets.values() if t.sla_policy_id]
-        self.sla_applied: dict[int, list[dict]] = {}
-        if with_policy and any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads):
-            for ticket_id, data in (TicketEvent.objects.filter(ticket_id__in=with_policy,
-                                                               type=TicketEventType.SLA_APPLIED)
-                                    .order_by("-id").values_list("ticket_id", "data")):
-                self.sla_applied.setdefault(ticket_id, []).append(data or {})
+        created = any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads)
+        self.first_reply: dict[int, int | None] = \
+            applied_first_reply_minutes_many(self.tickets.values()) if created else {}
         self.mails: list[dict[str, Any]] = []
         self._per_event: dict[int, tuple[str, Mailbox | None, dict[str, str]]] = {}
 
@@ -127,12 +124,7 @@ class _Batch:
         return self.users.get(user_id) if user_id else None
 
     def first_reply_minutes(self, ticket: Ticket) -> int | None:
-        """``tickets.selectors.applied_first_reply_minutes`` from the batch's SLA_APPLIED events."""
-        for data in self.sla_applied.get(ticket.pk, []) if ticket.sla_policy_id else []:
-            if data.get("policy_id") == ticket.sla_policy_id:
-                minutes = (data.get("targets") or {}).get("first_reply")
-                return int(minutes) if minutes else None
-        return None
+        return self.first_reply.get(ticket.pk)
 
     def sender_and_headers(self, ticket: Ticket, event_id: int) -> tuple[str, Mailbox | None, dict[str, str]]:
         """The same for every recipient of one event; In-Reply-To/References thread our mail with the
