@@ -65,12 +65,3 @@ def normalize_identity(kind: str, value: str) -> str:
         return value
     raise ValidationError(_("Unknown identity kind “%(kind)s”.") % {"kind": str(kind)[:20]},
                           code="unknown_identity_kind", details={"kind": str(kind)[:20]})
-
-
-def display_phone(e164: str) -> str:
-    """``+5511912345678`` → ``+55 11 91234-5678`` for pages."""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164

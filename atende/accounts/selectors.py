@@ -12,6 +12,10 @@ def agent_list(*, active_only: bool = True) -> QuerySet[User]:
     return qs.filter(is_active=True) if active_only else qs
 
 
+def active_user(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def team_ids_for_user(user: User) -> list[int]:
     if not hasattr(user, "_atende_team_ids"):
         user._atende_team_ids = list(user.teams.values_list("id", flat=True)) if user.is_authenticated else []

@@ -9,6 +9,8 @@ from atende.accounts.models import Organization, Team, User
 from atende.api.models import ApiToken
 from atende.api.services import token_hash
 from atende.core.exceptions import NotFound, PermissionDenied
+from atende.tickets.models import Message
+from atende.tickets.selectors import ticket_list_for_user
 
 
 def api_token_for_secret(raw: str) -> ApiToken | None:
@@ -39,6 +41,14 @@ def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
     if user.is_staff_member:
         return qs
     return qs.filter(pk=user.organization_id) if user.organization_id else qs.none()
+
+
+def messaging_thread_for_user(*, user: User, thread_id: str) -> QuerySet[Message]:
+    """The messages of one API messaging thread on the user's own tickets, newest first (the thread lives where its
+    latest message is: a reply to a closed ticket moved it to a follow-up)."""
+    return (Message.objects.filter(ticket__in=ticket_list_for_user(user=user).filter(requester=user),
+                                   external_id__startswith=f"{thread_id}:")
+            .select_related("ticket").order_by("-id"))
 
 
 def require_staff(user: User) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from atende.automation.models import CannedReply, Macro
+from atende.automation.models import CannedReply, Macro, RoutingRule, RuleRun, TimeRule, Trigger
 from atende.core.exceptions import NotFound
 
 
@@ -47,3 +47,14 @@ def rule_list(model) -> QuerySet:
 def macro_list_for_settings(*, user) -> QuerySet[Macro]:
     """The macros settings page: every macro for an admin, else the ones the agent may apply."""
     return Macro.objects.order_by("position", "name") if user.is_admin else macro_list_for_user(user=user)
+
+
+def automation_counts() -> dict[str, int]:
+    """How many of each kind of rule and reply there are (the automation overview page)."""
+    return {"routing": RoutingRule.objects.count(), "triggers": Trigger.objects.count(),
+            "time_rules": TimeRule.objects.count(), "macros": Macro.objects.count(),
+            "canned": CannedReply.objects.count()}
+
+
+def recent_rule_runs(limit: int = 15) -> QuerySet[RuleRun]:
+    return RuleRun.objects.order_by("-created_at")[:limit]

@@ -13,6 +13,11 @@ BRANDING_LOCAL_SECONDS = 5
 _local: dict[str, tuple[float, dict]] = {}
 
 
+def site_configuration() -> SiteConfiguration | None:
+    """The one configuration row, or None before an admin first saves it."""
+    return SiteConfiguration.objects.filter(pk=1).first()
+
+
 def site_branding() -> dict:
     """Branding for every page; cached because every request renders it."""
     held = _local.get(BRANDING_CACHE_KEY)
@@ -20,7 +25,7 @@ def site_branding() -> dict:
         return held[1]
     data = cache.get(BRANDING_CACHE_KEY)
     if data is None:
-        config = SiteConfiguration.objects.filter(pk=1).first() or SiteConfiguration()
+        config = site_configuration() or SiteConfiguration()
         data = {
             "name": config.name,
             # MEDIA_URL is not served; the portal serves the logo through a view.

@@ -18,7 +18,7 @@ from atende.core.exceptions import NotFound
 from atende.kb import search
 from atende.kb.choices import ArticleStatus, ArticleVisibility, DeflectionOutcome
 from atende.kb.models import Article, ArticleAttachment, Deflection, KbCategory, KbSection
-from atende.kb.services.feedback import deflection_window
+from atende.kb.services import deflection_window
 
 
 def _is_staff(user) -> bool:
@@ -124,6 +124,22 @@ def article_suggestions(*, user, text: str, limit: int = 5) -> list[Article]:
 def article_translations(*, user, article: Article) -> list[Article]:
     return list(article_list_for_user(user=user).filter(translation_group=article.translation_group)
                 .exclude(pk=article.pk).order_by("language"))
+
+
+def article_translations_for_edit(*, user, article: Article) -> QuerySet[Article]:
+    """Every other translation of the article, drafts included, for its writers."""
+    if not can_write_articles(user):
+        return Article.objects.none()
+    return Article.objects.filter(translation_group=article.translation_group).exclude(pk=article.pk)
+
+
+def has_sections() -> bool:
+    return KbSection.objects.exists()
+
+
+def category_list_with_sections() -> QuerySet[KbCategory]:
+    """Every category and its sections (the structure page)."""
+    return KbCategory.objects.prefetch_related("sections")
 
 
 def article_related(*, user, article: Article, limit: int = 5) -> list[Article]:

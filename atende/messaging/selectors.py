@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from atende.messaging.choices import Direction, Platform
-from atende.messaging.models import ConversationMessage, WhatsAppTemplate
+from atende.messaging.models import ConversationMessage, InboundWebhook, WhatsAppTemplate
 from atende.tickets.choices import MessageKind
 from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import ticket_reply_route
@@ -58,6 +58,15 @@ def reply_refusal(ticket: Ticket, *, now: dt.datetime | None = None) -> str:
 
 def whatsapp_template_list() -> QuerySet[WhatsAppTemplate]:
     return WhatsAppTemplate.objects.filter(is_active=True).order_by("name", "language")
+
+
+def whatsapp_template_list_all() -> QuerySet[WhatsAppTemplate]:
+    """Every template, inactive ones too (the connectors page)."""
+    return WhatsAppTemplate.objects.order_by("name", "language")
+
+
+def recent_inbound_webhooks(limit: int = 30) -> QuerySet[InboundWebhook]:
+    return InboundWebhook.objects.order_by("-received_at", "-id")[:limit]
 
 
 def delivery_states_for_ticket(ticket: Ticket) -> dict[int, ConversationMessage]:

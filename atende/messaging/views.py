@@ -23,8 +23,7 @@ from atende.core.exceptions import DomainError, NotFound
 from atende.core.throttle import client_ip
 from atende.messaging.choices import Platform, WebhookOutcome
 from atende.messaging.connectors import connector_config, connector_enabled, connector_summary
-from atende.messaging.models import InboundWebhook, WhatsAppTemplate
-from atende.messaging.selectors import whatsapp_template_list
+from atende.messaging.selectors import recent_inbound_webhooks, whatsapp_template_list, whatsapp_template_list_all
 from atende.messaging.services.inbound import conversation_receive, receipt_apply, webhook_log
 from atende.messaging.services.outbound import whatsapp_template_reply
 from atende.messaging.services.payloads import MalformedPayload, Parsed, parse_telegram, parse_whatsapp
@@ -121,8 +120,8 @@ def connectors_page(request):
     return render(request, "messaging/connectors.html", {
         "connectors": [dict(connector_summary(p), webhook_url=webhooks[p]) for p in (Platform.TELEGRAM,
                                                                                      Platform.WHATSAPP)],
-        "templates": WhatsAppTemplate.objects.order_by("name", "language"),
-        "recent": InboundWebhook.objects.order_by("-received_at", "-id")[:30],
+        "templates": whatsapp_template_list_all(),
+        "recent": recent_inbound_webhooks(),
     })
 
 

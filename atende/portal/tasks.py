@@ -1,10 +1,10 @@
-"""Worker tasks of the portal. Auth emails are queued as mail deliveries (``services.auth.auth_email_enqueue``);
+"""Worker tasks of the portal. Auth emails are queued as mail deliveries (``services.auth_email_enqueue``);
 the task below only serves emails queued by a version before that, and can go in the next release."""
 
 from django_tasks import task
 
 from atende.accounts.models import User
-from atende.portal.services.auth import auth_email_enqueue
+from atende.portal.services import auth_email_enqueue
 
 
 @task(queue_name="mail")

@@ -11,6 +11,7 @@ from atende.accounts.decorators import admin_required
 from atende.core.exceptions import DomainError
 from atende.reports.forms import ReportFilterForm, ScheduleForm
 from atende.reports.models import ReportSchedule
+from atende.reports.selectors import report_schedule_list
 from atende.reports.services import report_schedule_delete, report_schedule_save
 
 FIELDS = ("name", "frequency", "weekday", "hour", "period", "team", "channel", "agent", "is_active")
@@ -18,7 +19,7 @@ FIELDS = ("name", "frequency", "weekday", "hour", "period", "team", "channel", "
 
 @admin_required
 def schedule_list(request):
-    schedules = ReportSchedule.objects.select_related("team", "agent", "owner").order_by("name", "id")
+    schedules = report_schedule_list()
     return render(request, "reports/schedule_list.html", {"schedules": schedules})
 
 

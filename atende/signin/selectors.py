@@ -11,6 +11,15 @@ def sso_providers_for_login() -> list[SsoProvider]:
     return list(SsoProvider.objects.filter(is_active=True).order_by("name"))
 
 
+def sso_provider_list() -> QuerySet[SsoProvider]:
+    """Every provider, inactive ones too (the settings page)."""
+    return SsoProvider.objects.order_by("name")
+
+
+def sso_provider(provider_id: int) -> SsoProvider:
+    return SsoProvider.objects.get(pk=provider_id)
+
+
 def access_sso_provider(*, slug: str) -> SsoProvider:
     provider = SsoProvider.objects.filter(slug=slug, is_active=True).first()
     if provider is None:

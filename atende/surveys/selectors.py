@@ -15,6 +15,7 @@ from atende.surveys.choices import Rating
 from atende.surveys.models import SatisfactionSurvey
 from atende.surveys.tokens import make_token, read_token
 from atende.tickets.models import Ticket
+from atende.tickets.selectors import ticket_list_for_user
 
 
 def survey_path_for_ticket(ticket: Ticket) -> str:
@@ -43,6 +44,11 @@ def survey_for_ticket(*, ticket: Ticket) -> SatisfactionSurvey | None:
 def survey_list_for_customer(*, customer: User) -> QuerySet[SatisfactionSurvey]:
     return (SatisfactionSurvey.objects.filter(customer=customer).exclude(rating="")
             .select_related("ticket").order_by("-answered_at", "-id"))
+
+
+def answered_survey_list_for_user(*, user: User) -> QuerySet[SatisfactionSurvey]:
+    """Answered surveys on the tickets ``user`` may see."""
+    return SatisfactionSurvey.objects.filter(ticket__in=ticket_list_for_user(user=user)).exclude(rating="")
 
 
 def satisfaction_summary(*, since: datetime.datetime | None = None, until: datetime.datetime | None = None,

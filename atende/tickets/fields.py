@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from atende.core.exceptions import ValidationError
+from atende.core.memo import batch_cached
 from atende.tickets.choices import FieldKind
 from atende.tickets.models import CustomField, TicketForm
 
@@ -51,13 +52,18 @@ def _coerce(field: CustomField, value: Any) -> Any:
     raise ValueError("unknown field kind")
 
 
+def active_custom_fields() -> list[CustomField]:
+    """The active field definitions, read once per batch (``core.memo``) and afresh on every request."""
+    return batch_cached("tickets.active_custom_fields", lambda: list(CustomField.objects.filter(is_active=True)))
+
+
 def clean_custom_fields(values: dict[str, Any] | None, *, form: TicketForm | None = None, for_customer: bool = False,
                         current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge ``values`` into ``current`` after validation; raise one ValidationError listing every problem."""
     values = dict(values or {})
     if not values and form is None:
         return dict(current or {})  # nothing to check: most tickets (and every channel without a form) skip the read
-    definitions = {f.key: f for f in CustomField.objects.filter(is_active=True)}
+    definitions = {f.key: f for f in active_custom_fields()}
     errors: dict[str, str] = {}
     cleaned = dict(current or {})
     for key, raw in values.items():
@@ -85,5 +91,4 @@ def clean_custom_fields(values: dict[str, Any] | None, *, form: TicketForm | Non
 
 
 def missing_fields_to_solve(custom_fields: dict[str, Any]) -> list[CustomField]:
-    return [f for f in CustomField.objects.filter(is_active=True, required_to_solve=True)
-            if custom_fields.get(f.key) in (None, "", False)]
+    return [f for f in active_custom_fields() if f.required_to_solve and custom_fields.get(f.key) in (None, "", False)]

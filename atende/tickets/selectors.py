@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,7 +17,17 @@ from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind, TicketEventType
-from atende.tickets.models import Attachment, CustomField, Message, Ticket, TicketEvent, TicketFollower
+from atende.tickets.models import (
+    Attachment,
+    Category,
+    CustomField,
+    Message,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    TicketLink,
+)
 
 
 def ticket_visibility_filter(user: User) -> Q | None:
@@ -65,6 +75,30 @@ def access_ticket(*, user: User, number: int | None = None, ticket_id: int | Non
     return found[0]
 
 
+def tickets_in_full(*, user: User, ticket_ids: list[int], related=()) -> dict[int, Ticket]:
+    """The visible tickets among ``ticket_ids`` by id, every column and their tags, in one query (search hits
+    carry only the columns lists show)."""
+    return ticket_list_for_user(user=user).select_related(*related).prefetch_related("tags").in_bulk(ticket_ids)
+
+
+def ticket_link_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[TicketLink]:
+    """Links from or to a ticket the user may see; links are the support team's business."""
+    if not user.is_staff_member:
+        return TicketLink.objects.none()
+    return (TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related("source", "target")
+            .order_by("created_at", "id"))
+
+
+def access_ticket_link(*, user: User, ticket: Ticket, link_id: int) -> TicketLink:
+    """A link of ``ticket`` whose other end the user may also see, else NotFound."""
+    link = (TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket), pk=link_id)
+            .select_related("source", "target").first())
+    if link is None:
+        raise NotFound("Link not found.")
+    access_ticket(user=user, ticket_id=link.target_id if link.source_id == ticket.pk else link.source_id)
+    return link
+
+
 def can_edit_ticket(user: User, ticket: Ticket) -> bool:
     """Agents (not collaborators) change fields; nobody changes a closed ticket."""
     return user.is_authenticated and user.is_agent and not ticket.is_closed
@@ -103,6 +137,26 @@ def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> Q
 def custom_field_definitions() -> dict[str, CustomField]:
     """Every custom field definition by key (inactive ones too: old values and history still need labels)."""
     return {field.key: field for field in CustomField.objects.all()}
+
+
+def custom_field_list_for_user(*, user: User) -> QuerySet[CustomField]:
+    """Active field definitions; customers see only the fields shown to them."""
+    fields = CustomField.objects.filter(is_active=True)
+    return fields if user.is_staff_member else fields.filter(customer_visible=True)
+
+
+def customer_visible_field_keys() -> set[str]:
+    return set(CustomField.objects.filter(customer_visible=True).values_list("key", flat=True))
+
+
+def tag_list_with_counts() -> QuerySet[Tag]:
+    """Every tag with its ``ticket_count``."""
+    return Tag.objects.annotate(ticket_count=Count("tickets"))
+
+
+def active_category_list() -> QuerySet[Category]:
+    """Active categories, parents before their children's siblings (``parent_id`` then name)."""
+    return Category.objects.filter(is_active=True).select_related("parent").order_by("parent_id", "name")
 
 
 def custom_field_values(*, ticket: Ticket, for_customer: bool = False) -> list[tuple[str, str]]:

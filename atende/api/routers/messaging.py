@@ -19,11 +19,10 @@ from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_find_or_create
 from atende.api.routers.messages import MessageOut, message_data
 from atende.api.schemas import InputSchema, responses
+from atende.api.selectors import messaging_thread_for_user
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied
 from atende.tickets.choices import Channel
-from atende.tickets.models import Message
-from atende.tickets.selectors import ticket_list_for_user
 from atende.tickets.services import message_add_reply, ticket_create
 
 router = Router(tags=["messaging"])
@@ -66,10 +65,7 @@ def inbound_message(request: HttpRequest, payload: InboundMessageIn):
     elif payload.contact is not None:
         raise PermissionDenied("Only staff integration tokens post on behalf of other customers.")
     external_id = f"{payload.thread_id}:{payload.message_id}"[:998]
-    # The thread lives where its latest message is (a reply to a closed ticket moved it to a follow-up).
-    thread = (Message.objects.filter(ticket__in=ticket_list_for_user(user=user).filter(requester=user),
-                                     external_id__startswith=f"{payload.thread_id}:")
-              .select_related("ticket").order_by("-id"))
+    thread = messaging_thread_for_user(user=user, thread_id=payload.thread_id)
     existing = thread.filter(external_id=external_id).first()
     if existing is not None:
         return 200, message_data(existing)

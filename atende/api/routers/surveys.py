@@ -12,9 +12,8 @@ from atende.api.listing import page_of
 from atende.api.schemas import responses
 from atende.api.selectors import require_staff
 from atende.core.exceptions import NotFound
-from atende.surveys.models import SatisfactionSurvey
-from atende.surveys.selectors import satisfaction_summary, survey_for_ticket
-from atende.tickets.selectors import access_ticket, ticket_list_for_user
+from atende.surveys.selectors import answered_survey_list_for_user, satisfaction_summary, survey_for_ticket
+from atende.tickets.selectors import access_ticket
 
 router = Router(tags=["surveys"])
 
@@ -70,7 +69,7 @@ def _survey(survey) -> dict:
 @router.get("/surveys", response=responses(SurveyPageOut), summary="Answered satisfaction surveys")
 def survey_list(request: HttpRequest, query: Query[SurveyQuery]):
     """Answers on the tickets the caller may see, newest first."""
-    qs = SatisfactionSurvey.objects.filter(ticket__in=ticket_list_for_user(user=request.user)).exclude(rating="")
+    qs = answered_survey_list_for_user(user=request.user)
     if query.rating:
         qs = qs.filter(rating=query.rating)
     if query.team_id is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -12,7 +11,7 @@ from pydantic import Field
 from atende.api.listing import page_of
 from atende.api.schemas import responses
 from atende.api.selectors import require_staff
-from atende.tickets.models import Category, CustomField, Tag
+from atende.tickets.selectors import active_category_list, custom_field_list_for_user, tag_list_with_counts
 
 router = Router(tags=["configuration"])
 
@@ -63,7 +62,7 @@ class TagQuery(Schema):
 @router.get("/tags", response=responses(TagPageOut), summary="List tags")
 def tag_list(request: HttpRequest, query: Query[TagQuery]):
     require_staff(request.user)
-    qs = Tag.objects.annotate(ticket_count=Count("tickets"))
+    qs = tag_list_with_counts()
     if query.q:
         qs = qs.filter(name__icontains=query.q)
     return page_of(qs, order="name", cursor=query.cursor, size=query.size,
@@ -73,7 +72,7 @@ def tag_list(request: HttpRequest, query: Query[TagQuery]):
 @router.get("/categories", response=responses(list[CategoryOut]), summary="List categories")
 def category_list(request: HttpRequest):
     """Active categories (a small tree: ``parent_id`` links a child to its parent)."""
-    categories = Category.objects.filter(is_active=True).select_related("parent").order_by("parent_id", "name")
+    categories = active_category_list()
     return [{"id": c.pk, "name": c.name, "full_name": str(c), "parent_id": c.parent_id,
              "default_team_id": c.default_team_id if request.user.is_staff_member else None} for c in categories]
 
@@ -81,9 +80,7 @@ def category_list(request: HttpRequest):
 @router.get("/custom-fields", response=responses(list[CustomFieldOut]), summary="List custom fields")
 def custom_field_list(request: HttpRequest):
     """Field definitions for ``custom_fields`` on tickets; customers see only the fields shown to them."""
-    fields = CustomField.objects.filter(is_active=True)
-    if not request.user.is_staff_member:
-        fields = fields.filter(customer_visible=True)
+    fields = custom_field_list_for_user(user=request.user)
     return [{"id": f.pk, "key": f.key, "label": f.label, "kind": f.kind, "choices": f.choices,
              "options": [{"value": value, "label": label} for value, label in f.options()],
              "required_to_solve": f.required_to_solve, "customer_visible": f.customer_visible,

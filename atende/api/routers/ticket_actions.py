@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
@@ -21,9 +20,9 @@ from atende.api.routers.ticket_schemas import (
 )
 from atende.api.schemas import responses, user_ref
 from atende.core.actor import Actor
-from atende.core.exceptions import NotFound, PermissionDenied
+from atende.core.exceptions import PermissionDenied
 from atende.tickets.models import TicketLink
-from atende.tickets.selectors import access_ticket, event_list_for_user
+from atende.tickets.selectors import access_ticket, access_ticket_link, event_list_for_user, ticket_link_list_for_user
 from atende.tickets.services import ticket_link, ticket_merge, ticket_transition, ticket_unlink
 from atende.tickets.states import TRANSITIONS
 
@@ -70,11 +69,7 @@ def _link_data(link: TicketLink) -> dict:
 @router.get("/tickets/{ticket_id}/links", response=responses(list[LinkOut]), summary="Linked tickets")
 def link_list(request: HttpRequest, ticket_id: int):
     ticket = access_ticket(user=request.user, ticket_id=ticket_id)
-    if not request.user.is_staff_member:
-        return []
-    links = (TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related("source", "target")
-             .order_by("created_at", "id"))
-    return [_link_data(link) for link in links]
+    return [_link_data(link) for link in ticket_link_list_for_user(user=request.user, ticket=ticket)]
 
 
 @router.post("/tickets/{ticket_id}/links", response=responses(LinkOut, 201), summary="Link another ticket")
@@ -89,12 +84,7 @@ def link_add(request: HttpRequest, ticket_id: int, payload: LinkIn):
 @router.delete("/tickets/{ticket_id}/links/{link_id}", response=responses({204: None}), summary="Remove a link")
 def link_remove(request: HttpRequest, ticket_id: int, link_id: int):
     ticket = access_ticket(user=request.user, ticket_id=ticket_id)
-    link = (TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket), pk=link_id)
-            .select_related("source", "target").first())
-    if link is None:
-        raise NotFound("Link not found.")
-    other_id = link.target_id if link.source_id == ticket.pk else link.source_id
-    access_ticket(user=request.user, ticket_id=other_id)
+    link = access_ticket_link(user=request.user, ticket=ticket, link_id=link_id)
     ticket_unlink(source=link.source, target=link.target, kind=link.kind, actor=Actor.for_user(request.user))
     return 204, None
 

@@ -13,9 +13,9 @@ from atende.api.listing import page_of
 from atende.api.routers.ticket_schemas import TicketOrder, ticket_data
 from atende.core.exceptions import ValidationError
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
-from atende.tickets.models import HAS_EXTERNAL_ID, Ticket
+from atende.tickets.models import HAS_EXTERNAL_ID
 from atende.tickets.search import search_tickets
-from atende.tickets.selectors import ticket_list_for_user
+from atende.tickets.selectors import ticket_list_for_user, tickets_in_full
 
 LIST = "Comma-separated alternatives."
 _FILTER_PARAMS = ("status", "team", "assignee", "requester", "organization", "category", "tags", "exclude_tags",
@@ -84,11 +84,10 @@ def ticket_list_page(request: HttpRequest, query: TicketListQuery, *, fields, ex
         page = search_tickets(user=user, query=query.q, cursor=query.cursor, size=query.size)
         # Search hits carry only the columns lists show; the API returns every field, so the page's tickets are
         # read again in full in one query rather than one query per deferred field and ticket.
-        full = (Ticket.objects.select_related(*expand).prefetch_related("tags")
-                .in_bulk([hit.ticket.pk for hit in page.items]))
+        full = tickets_in_full(user=user, ticket_ids=[hit.ticket.pk for hit in page.items], related=expand)
         items = []
         for hit in page.items:
-            ticket = full[hit.ticket.pk]
+            ticket = full[hit.ticket.pk]  # the hits are the user's visible tickets already
             data = ticket_data(ticket, request=request, fields=fields, expand=expand,
                                tags=sorted(tag.name for tag in ticket.tags.all()))
             if hit.snippet_html:

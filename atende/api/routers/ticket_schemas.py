@@ -10,7 +10,8 @@ from pydantic import Field
 
 from atende.api.listing import only_fields
 from atende.api.schemas import InputSchema, Ref, UserRef, ref, user_ref
-from atende.tickets.models import CustomField, Ticket
+from atende.tickets.models import Ticket
+from atende.tickets.selectors import customer_visible_field_keys
 
 TicketOrder = Literal["-updated_at", "updated_at", "-created_at", "created_at", "-id", "id"]
 TICKET_EXPANDS = ("requester", "assignee", "team", "organization", "category", "problem", "merged_into",
@@ -171,8 +172,7 @@ class EventPageOut(Schema):
 
 def customer_visible_keys(request) -> set[str]:
     if not hasattr(request, "_atende_visible_fields"):
-        request._atende_visible_fields = set(
-            CustomField.objects.filter(customer_visible=True).values_list("key", flat=True))
+        request._atende_visible_fields = customer_visible_field_keys()
     return request._atende_visible_fields
 
 

@@ -61,7 +61,7 @@ def case(label: str, path: str):
 
 @case("core.siteconfiguration", "service")
 def _branding(admin):
-    from atende.portal.services.branding import branding_update
+    from atende.portal.services import branding_update
     branding_update(actor=Actor.for_user(admin), name="Acme Help")
     return [(UPDATED, "name")]
 

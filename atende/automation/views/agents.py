@@ -13,7 +13,7 @@ from atende.accounts.decorators import admin_required, staff_required
 from atende.accounts.models import Team
 from atende.accounts.selectors import team_list
 from atende.automation.forms import TeamAssignmentForm
-from atende.automation.models import CannedReply, Macro, RoutingRule, RuleRun, TimeRule, Trigger
+from atende.automation.selectors import automation_counts, recent_rule_runs
 from atende.automation.services.assignment import agent_set_availability, open_ticket_counts, team_set_assignment
 from atende.automation.services.deliveries import SOURCE
 from atende.core.actor import Actor
@@ -67,10 +67,8 @@ def team_assignment_save(request, team_id: int):
 
 @admin_required
 def index(request):
-    counts = {"routing": RoutingRule.objects.count(), "triggers": Trigger.objects.count(),
-              "time_rules": TimeRule.objects.count(), "macros": Macro.objects.count(),
-              "canned": CannedReply.objects.count()}
-    recent_runs = RuleRun.objects.order_by("-created_at")[:15]
+    counts = automation_counts()
+    recent_runs = recent_rule_runs()
     failed_deliveries = delivery_list(source=SOURCE).exclude(status="sent").order_by("-created_at")[:10]
     return render(request, "automation/index.html", {"counts": counts, "recent_runs": recent_runs,
                                                      "failed_deliveries": failed_deliveries})

@@ -38,13 +38,6 @@ def address_mark_undeliverable(*, address: str, kind: str, reason: str = "",
 
 
 @transaction.atomic
-def address_clear_undeliverable(*, address: str, actor: Actor) -> bool:
-    deleted, _ = UndeliverableAddress.objects.filter(address=address.strip().lower()).delete()
-    logger.info("undeliverable mark on %s cleared by %s", address, actor.user_id or actor.kind)
-    return bool(deleted)
-
-
-@transaction.atomic
 def bounce_apply(*, report: BounceReport, inbound_id: int | None = None) -> int | None:
     """Apply one bounce or complaint; returns the ticket it concerned (None when the mail was not ours).
 

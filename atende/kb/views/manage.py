@@ -11,7 +11,6 @@ from atende.core.exceptions import DomainError, NotFound
 from atende.core.pagination import keyset_page
 from atende.kb import selectors
 from atende.kb.forms import ArticleForm, AttachmentForm, CategoryForm, SectionForm
-from atende.kb.models import KbCategory, KbSection
 from atende.kb.services import (
     article_attachment_add,
     article_attachment_delete,
@@ -43,7 +42,7 @@ def manage_list(request):
         page = keyset_page(qs, order="-updated_at", size=50)
     return render(request, "kb/manage/list.html", {
         "layout": manage_layout(), "page": page, "query": query, "status": status,
-        "has_sections": KbSection.objects.exists(),
+        "has_sections": selectors.has_sections(),
     })
 
 
@@ -90,8 +89,7 @@ def manage_article_edit(request, article_id: int):
             return redirect("kb:manage_edit", article_id=article.pk)
     return render(request, "kb/manage/edit.html", {
         "layout": manage_layout(), "form": form, "article": article, "attachment_form": AttachmentForm(),
-        "translations": article.__class__.objects.filter(translation_group=article.translation_group)
-        .exclude(pk=article.pk),
+        "translations": selectors.article_translations_for_edit(user=request.user, article=article),
     })
 
 
@@ -146,5 +144,5 @@ def manage_structure(request):
                 return redirect("kb:manage_structure")
     return render(request, "kb/manage/structure.html", {
         "layout": manage_layout(), "category_form": category_form, "section_form": section_form,
-        "categories": KbCategory.objects.prefetch_related("sections"),
+        "categories": selectors.category_list_with_sections(),
     })

@@ -8,7 +8,7 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from atende.accounts.models import User
+from atende.accounts.selectors import active_user
 from atende.core.exceptions import DomainError
 from atende.core.throttle import client_ip, rates, throttle_hit
 from atende.kb.selectors import current_language
@@ -134,7 +134,7 @@ def magic_link_login(request, token: str):
         data = read_magic_token(token)
     except InvalidToken as exc:
         return _invalid_link(request, exc)
-    user = User.objects.filter(pk=data.user_id, is_active=True).first()
+    user = active_user(data.user_id)
     if user is None:
         return _invalid_link(request, InvalidToken(_("This log-in link is not valid any more.")))
     return render(request, "portal/auth/magic_link_confirm.html", {"email": user.email,

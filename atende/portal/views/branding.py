@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.models import SiteConfiguration
+from atende.core.selectors import site_configuration
 from atende.portal.forms import BrandingForm
-from atende.portal.services.branding import branding_update
+from atende.portal.services import branding_update
 
 
 def branding_settings(request):
@@ -18,7 +19,7 @@ def branding_settings(request):
         return redirect_to_login(request.get_full_path())
     if not request.user.is_admin:
         raise Http404
-    config = SiteConfiguration.objects.filter(pk=1).first() or SiteConfiguration()
+    config = site_configuration() or SiteConfiguration()
     form = BrandingForm(request.POST or None, request.FILES or None, initial={
         "name": config.name, "primary_color": config.primary_color, "accent_color": config.accent_color,
         "support_email": config.support_email})
@@ -41,7 +42,7 @@ def branding_settings(request):
 
 def branding_logo(request):
     """The logo is public (it is on every page, logged in or not)."""
-    config = SiteConfiguration.objects.filter(pk=1).first()
+    config = site_configuration()
     if config is None or not config.logo:
         raise Http404
     try:

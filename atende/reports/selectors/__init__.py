@@ -26,10 +26,11 @@ from atende.reports.selectors.figures import (
     report_timeseries,
 )
 from atende.reports.selectors.reads import Reads, medians_supported, report_ticket_base, rollups_ready
+from atende.reports.selectors.schedules import report_schedule_list
 from atende.reports.selectors.scope import DEFAULT_PERIOD, PERIODS, ReportScope, report_scope
 
 __all__ = [
     "DEFAULT_PERIOD", "PERIODS", "Reads", "ReportScope", "medians_supported", "report_backlog", "report_breakdowns",
     "report_by_agent", "report_by_team", "report_dashboard", "report_deflections", "report_satisfaction",
-    "report_satisfaction_series", "report_scope", "report_summary", "report_ticket_base", "report_timeseries", "rollups_ready",
+    "report_satisfaction_series", "report_schedule_list", "report_scope", "report_summary", "report_ticket_base", "report_timeseries", "rollups_ready",
 ]

@@ -13,7 +13,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.signin.forms import MfaResetForm, PolicyForm, ProviderForm
 from atende.signin.models import SecurityPolicy, SsoProvider
-from atende.signin.selectors import staff_with_second_factor_status
+from atende.signin.selectors import sso_provider, sso_provider_list, staff_with_second_factor_status
 from atende.signin.services.mfa import mfa_reset
 from atende.signin.services.policy import security_policy_update, sso_provider_delete, sso_provider_save
 
@@ -32,7 +32,7 @@ def security_settings(request):
             messages.success(request, _("The sign-in policy was saved."))
             return redirect("signin:settings")
     return render(request, "signin/admin/settings.html", {
-        "form": form, "policy": policy, "providers": SsoProvider.objects.order_by("name"),
+        "form": form, "policy": policy, "providers": sso_provider_list(),
         "staff": staff_with_second_factor_status(), "reset_form": MfaResetForm(),
         "sp_base": request.build_absolute_uri("/accounts/")})
 
@@ -45,7 +45,8 @@ def provider_edit(request, provider_id: int | None = None):
         data = {name: form.cleaned_data[name] for name in form.Meta.fields if name != "default_teams"}
         try:
             saved = sso_provider_save(actor=Actor.for_user(request.user),
-                                      provider=SsoProvider.objects.get(pk=provider.pk) if provider else None,
+                                      # a fresh copy: validating the form already wrote its values on ``provider``
+                                      provider=sso_provider(provider.pk) if provider else None,
                                       default_teams=list(form.cleaned_data["default_teams"]), **data)
         except DomainError as exc:
             form.add_error(None, exc.message)

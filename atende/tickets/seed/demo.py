@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import random
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from atende.accounts.models import Organization, Team, User
 from atende.accounts.services import organization_create, team_create, user_create
 from atende.core.actor import Actor
 from atende.core.events import events_suppressed
+from atende.core.memo import batch_scope
 from atende.tickets.choices import Channel, FieldKind, Level, TicketStatus, TicketType
 from atende.tickets.models import Category, CustomField, Ticket, TicketForm, TicketFormField
 from atende.tickets.seed import corpus
@@ -70,12 +71,25 @@ def _configuration(rng: random.Random) -> tuple[list[Organization], dict[str, Te
     return orgs, teams, categories
 
 
+# The demo passwords are published (README, the command's output), so their hashes can be constants: hashing
+# them is slow on purpose (about a third of a second each) and was a tenth of the demo's set-up. Used only when
+# the default hasher is the one that made them; Django re-hashes a stored password at log-in when its hasher's
+# settings (iterations) change.
+DEMO_PASSWORD_HASHES = {
+    "atende-admin": "pbkdf2_sha256$1000000$atendedemoadmin$NUqApyNgeWvhtTOK+GeDbPgqa5tsv+9dM4XWSI/LT/g=",
+    "atende-agent": "pbkdf2_sha256$1000000$atendedemoagent$VHFMkq5bMU5XNoqtoHA8BCK8FRiLUUPKPUjRXbuDrn8=",
+    "atende-customer": "pbkdf2_sha256$1000000$atendedemocustomer$vo2n6d+9/ek0yf2FMiKc2wQhRT6rIHv7cZxGpITJEFU=",
+}
+
+
 class _DemoLogins:
-    """``user_create`` for the demo logins, hashing each demo password once: the hasher is slow on purpose (about
-    half a second each), and ten of the eleven logins share three passwords."""
+    """``user_create`` for the demo logins, hashing each demo password at most once (ten of the eleven logins
+    share three passwords), and not at all when its hash above fits the default hasher."""
 
     def __init__(self):
-        self.hashes: dict[str, str] = {}
+        default = get_hasher().algorithm
+        self.hashes: dict[str, str] = {password: encoded for password, encoded in DEMO_PASSWORD_HASHES.items()
+                                       if encoded.split("$", 1)[0] == default}
 
     def __call__(self, *, password: str | None = None, **fields) -> User:
         user = user_create(**fields)
@@ -142,30 +156,31 @@ def _load(*, tickets: int, seed: int) -> dict[str, int]:
     channels = list(Channel.values)
     created = []
     agent_teams = {agent.pk: set(agent.teams.values_list("pk", flat=True)) for agent in agents}  # read once
-    for i in range(tickets):
-        customer = customers[0] if i % 25 == 0 else rng.choice(customers)
-        key = rng.choice(list(categories))
-        category = rng.choice(categories[key])
-        lang, subject, body = corpus.ticket_text(rng, key, customer.organization.name if customer.organization_id
-                                                 else "")
-        start = now - datetime.timedelta(days=rng.uniform(0, 90), minutes=rng.randint(0, 600))
-        team = category.default_team
-        members = [a for a in agents if category.default_team_id in agent_teams[a.pk]] or agents
-        assignee = rng.choice(members) if rng.random() < 0.75 else None
-        ticket = ticket_create(
-            actor=Actor.for_user(customer) if rng.random() < 0.7 else Actor.system(), requester=customer,
-            subject=subject, body_text=body, channel=rng.choice(channels), category=category,
-            type=rng.choice(list(TicketType.values)), urgency=rng.choice(list(Level.values)),
-            impact=rng.choice(list(Level.values)), tags=rng.sample(corpus.TAGS, rng.randint(0, 3)),
-            custom_fields={"plan": rng.choice(["free", "pro", "enterprise"])}, language="pt-br" if lang == "pt" else "en",
-            created_at=start,
-        )
-        if assignee:
-            ticket = ticket_assign(ticket=ticket, actor=Actor.system(), team=team, assignee=assignee,
-                                   now=start + datetime.timedelta(minutes=rng.randint(1, 30)))
-        target = rng.choices(statuses, weights)[0]
-        _play_history(rng, ticket, target, assignee or rng.choice(members), customer, lang, start)
-        created.append(ticket)
+    org_names = {org.pk: org.name for org in orgs}
+    with batch_scope():  # the settings and fields written above are read once, not per service call
+        for i in range(tickets):
+            customer = customers[0] if i % 25 == 0 else rng.choice(customers)
+            key = rng.choice(list(categories))
+            category = rng.choice(categories[key])
+            lang, subject, body = corpus.ticket_text(rng, key, org_names.get(customer.organization_id, ""))
+            start = now - datetime.timedelta(days=rng.uniform(0, 90), minutes=rng.randint(0, 600))
+            team = category.default_team
+            members = [a for a in agents if category.default_team_id in agent_teams[a.pk]] or agents
+            assignee = rng.choice(members) if rng.random() < 0.75 else None
+            ticket = ticket_create(
+                actor=Actor.for_user(customer) if rng.random() < 0.7 else Actor.system(), requester=customer,
+                subject=subject, body_text=body, channel=rng.choice(channels), category=category,
+                type=rng.choice(list(TicketType.values)), urgency=rng.choice(list(Level.values)),
+                impact=rng.choice(list(Level.values)), tags=rng.sample(corpus.TAGS, rng.randint(0, 3)),
+                custom_fields={"plan": rng.choice(["free", "pro", "enterprise"])}, language="pt-br" if lang == "pt" else "en",
+                created_at=start,
+            )
+            if assignee:
+                ticket = ticket_assign(ticket=ticket, actor=Actor.system(), team=team, assignee=assignee,
+                                       now=start + datetime.timedelta(minutes=rng.randint(1, 30)))
+            target = rng.choices(statuses, weights)[0]
+            _play_history(rng, ticket, target, assignee or rng.choice(members), customer, lang, start)
+            created.append(ticket)
     # read the statuses back: the objects in ``created`` still hold the values they were created with
     unsolved = Ticket.objects.filter(pk__in=[t.pk for t in created]).unsolved().order_by("pk")
     problems = list(unsolved.filter(type=TicketType.PROBLEM)[:3])

@@ -4,13 +4,15 @@ import io
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.db.models import Count
+from django.test import override_settings
 
 from atende.accounts.models import Organization, Team, User
 from atende.tickets.choices import Channel, MessageKind, TicketPriority, TicketStatus, TicketType
 from atende.tickets.models import Category, Message, Ticket, TicketEvent
-from atende.tickets.seed.demo import DEMO_LOGINS, load_demo
+from atende.tickets.seed.demo import DEMO_LOGINS, DEMO_PASSWORD_HASHES, load_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +45,14 @@ def test_demo_is_realistic_and_loaded_once():
     assert "admin@atende.test" in out.getvalue() and "atende-customer" in out.getvalue()
     assert Ticket.objects.count() == 500 and User.objects.filter(role="customer").count() == 200
     assert load_demo() == {}
+
+
+def test_the_stored_demo_hashes_are_the_published_passwords():
+    assert set(DEMO_PASSWORD_HASHES) == {password for _role, _email, password in DEMO_LOGINS}
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        for password, encoded in DEMO_PASSWORD_HASHES.items():
+            assert check_password(password, encoded), password
+            assert not check_password(password + "x", encoded)
 
 
 @pytest.mark.django_db(transaction=True)  # the bulk loader manages its own transactions (and SQLite pragmas)

@@ -1,10 +1,11 @@
-"""Sign-up with email verification, and magic-link log-in. Their emails are mail deliveries queued in the same
-transaction (``mail_queue``): they leave after it commits, are retried with backoff, and skip undeliverable
-addresses."""
+"""Portal writes: sign-up with email verification and magic-link log-in (their emails are mail deliveries
+queued in the same transaction by ``mail_queue``: they leave after it commits, are retried with backoff, and skip
+undeliverable addresses), the admin's branding change, and submitting a request."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -19,9 +20,14 @@ from atende.accounts.choices import IdentityKind, Role
 from atende.accounts.models import User
 from atende.accounts.selectors import identity_owner
 from atende.accounts.services import normalize_email, user_create
+from atende.audit.services import audit_settings_change, model_snapshot
+from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
+from atende.core.models import SiteConfiguration
 from atende.core.selectors import site_branding
+from atende.core.services import site_configuration_update
 from atende.email_channel.services import mail_queue
+from atende.kb.services import deflections_mark_submitted
 from atende.outbound.models import Delivery
 from atende.portal.tokens import (
     InvalidToken,
@@ -31,7 +37,12 @@ from atende.portal.tokens import (
     read_magic_token,
     read_verification_token,
 )
+from atende.tickets.models import Ticket, TicketForm
+from atende.tickets.services import IncomingFile, ticket_create
 
+# Sign-up with email verification, and magic-link log-in. Their emails are mail deliveries queued in the same
+# transaction (``mail_queue``): they leave after it commits, are retried with backoff, and skip undeliverable
+# addresses.
 
 def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
@@ -143,3 +154,30 @@ def magic_link_consume(*, token: str) -> User:
     user.email_verified = True
     user.save(update_fields=["last_login", "email_verified"])
     return user
+
+
+# The admin's branding change: saved by core, recorded in the audit log with what changed.
+
+@transaction.atomic
+def branding_update(*, actor: Actor, **fields) -> SiteConfiguration:
+    before = model_snapshot(SiteConfiguration.load())
+    config = site_configuration_update(actor=actor, **fields)
+    audit_settings_change(actor=actor, target=config, target_type="branding", operation="updated", before=before,
+                          after=model_snapshot(config))
+    return config
+
+
+# Submitting a request from the portal.
+
+@transaction.atomic
+def portal_request_submit(*, customer: User, subject: str, description: str, form: TicketForm | None = None,
+                          custom_fields: dict[str, Any] | None = None, attachments: list[IncomingFile] = (),
+                          language: str = "", session_key: str = "") -> Ticket:
+    """Create the ticket (channel ``web``) and note that this session's suggested articles did not deflect it."""
+    ticket = ticket_create(
+        actor=Actor.for_user(customer), requester=customer, subject=subject, body_text=description,
+        channel="web", form=form, custom_fields=custom_fields or {}, attachments=list(attachments),
+        language=language,
+    )
+    deflections_mark_submitted(session_key=session_key)
+    return ticket
