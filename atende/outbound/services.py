@@ -289,18 +289,31 @@ def delivery_send(*, delivery_id: int, force: bool = False) -> Delivery | None:
     return Delivery.objects.filter(pk=delivery_id).first()
 
 
+def deliveries_send(*, delivery_ids: list[int]) -> dict[int, Delivery]:
+    """One attempt at each of these deliveries that is due, claimed together and sent per transport in one batch
+    (one SMTP connection for a batch's mail). Returns the rows as they are afterwards, by id."""
+    done = {d.pk: d for d in _send_claimed(deliveries_claim(ids=list(delivery_ids), limit=len(delivery_ids)))}
+    rest = [pk for pk in delivery_ids if pk not in done]
+    return {**done, **Delivery.objects.in_bulk(rest)} if rest else done
+
+
+def _send_claimed(claimed: list[Delivery]) -> list[Delivery]:
+    by_transport: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in claimed:
+        by_transport[delivery.transport].append(delivery)
+    sent = []
+    for transport, deliveries in by_transport.items():
+        with transport_get(transport).batch():
+            sent.extend(_attempt(delivery) for delivery in deliveries)
+    return sent
+
+
 def deliveries_drain(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES) -> int:
     """Send every due delivery, ``batch_size`` claimed at a time. Returns how many were attempted."""
     attempted = 0
     for _ in range(max_batches):
         claimed = deliveries_claim(limit=batch_size)
-        by_transport: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in claimed:
-            by_transport[delivery.transport].append(delivery)
-        for transport, deliveries in by_transport.items():
-            with transport_get(transport).batch():
-                for delivery in deliveries:
-                    _attempt(delivery)
+        _send_claimed(claimed)
         attempted += len(claimed)
         if len(claimed) < batch_size:
             break

@@ -2,15 +2,15 @@
 
 from django_tasks import task
 
-from atende.outbound.services import deliveries_drain, delivery_send
+from atende.outbound.services import deliveries_drain, deliveries_send, delivery_send
 
 
 @task()
 def deliveries_send_task(delivery_ids: list[int]) -> list[str | None]:
-    """The deliveries one transaction queued, right after its commit (each claimed, so a second worker or the
-    periodic drain never sends one twice)."""
-    sent = [delivery_send(delivery_id=delivery_id) for delivery_id in delivery_ids]
-    return [delivery.status if delivery else None for delivery in sent]
+    """The deliveries one transaction queued, right after its commit (claimed together, so a second worker or the
+    periodic drain never sends one twice; sent per transport in one batch)."""
+    rows = deliveries_send(delivery_ids=delivery_ids)
+    return [rows[pk].status if pk in rows else None for pk in delivery_ids]
 
 
 @task()

@@ -22,6 +22,7 @@ from atende.outbound.services import (
     deliveries_claim,
     deliveries_drain,
     deliveries_enqueue,
+    deliveries_send,
     delivery_cancel,
     delivery_enqueue,
     delivery_mark_bounced,
@@ -271,3 +272,17 @@ def test_the_mail_lease_follows_the_smtp_timeout(settings):
     assert MailTransport().lease_seconds == 120
     settings.EMAIL_TIMEOUT = 5
     assert MailTransport().lease_seconds == 60
+
+
+def test_a_batch_send_claims_its_rows_together_and_a_second_run_sends_nothing(recording):
+    rows = [enqueue() for _ in range(4)]
+    cancelled = enqueue()
+    Delivery.objects.filter(pk=cancelled.pk).update(status=DeliveryStatus.CANCELLED)
+    ids = [r.pk for r in rows] + [cancelled.pk]
+    first = deliveries_send(delivery_ids=ids)
+    assert sorted(recording.sent) == [r.pk for r in rows]
+    assert {pk: d.status for pk, d in first.items()} == {**{r.pk: DeliveryStatus.SENT for r in rows},
+                                                         cancelled.pk: DeliveryStatus.CANCELLED}
+    again = deliveries_send(delivery_ids=ids)  # the task run once more (a worker retried it)
+    assert sorted(recording.sent) == [r.pk for r in rows] and set(again) == set(ids)
+    assert DeliveryAttempt.objects.count() == 4
