@@ -254,9 +254,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # partitions per subscriber (units of work shared out among workers), how long a worker's lease lasts without
 # renewal, how long an id missing from the stream is looked for, attempts before an event is parked and the first
 # retry delay (doubling), and the lag above which /healthz reports "degraded".
-# On SQLite a batch holds the one write lock while it runs, so web requests wait for it: small batches there.
+# On SQLite a batch holds the one write lock while it runs, so web requests wait for it: smaller batches there
+# (50 set-wise events take tens of milliseconds; benchmarks chose 50 over 20 and 100, docs/benchmarks.md).
 ATENDE_EVENTS_BATCH = int(os.environ.get("EVENTS_BATCH",
-                                         200 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 20))
+                                         200 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 50))
 ATENDE_EVENTS_PARTITIONS = int(os.environ.get("EVENTS_PARTITIONS", 1))
 ATENDE_EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", 15))
 ATENDE_EVENTS_GAP_SECONDS = float(os.environ.get("EVENTS_GAP_SECONDS", 60))

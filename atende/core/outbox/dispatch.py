@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from collections import defaultdict
 from dataclasses import dataclass
@@ -370,12 +371,19 @@ def _retry_one(unit: Unit, owner: str, handler, retry: dict, now: dt.datetime) -
 
 # -- one pass over every unit --------------------------------------------------------------------------------------
 
-def run_unit(unit: Unit, owner: str, *, release: bool = True) -> int:
-    """Claim the unit, run one batch and its due retries, release it. Returns the work done (0: idle or taken)."""
+def run_unit(unit: Unit, owner: str, *, release: bool = True, seconds: float = 0.0) -> int:
+    """Claim the unit, run one batch (more, each in its own transaction, while it has events and ``seconds`` have
+    not passed: one lease claim for many batches) and its due retries, release it. Returns the work done (0: idle
+    or taken)."""
     if not lease_claim(unit, owner):
         return 0
     try:
-        return run_batch(unit, owner) + run_retries(unit, owner)
+        done, deadline = 0, time.monotonic() + seconds
+        while passed := run_batch(unit, owner):
+            done += passed
+            if time.monotonic() >= deadline:
+                break
+        return done + run_retries(unit, owner)
     except LeaseLost:
         return 0
     finally:

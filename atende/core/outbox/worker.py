@@ -33,6 +33,9 @@ from atende.core.outbox import dispatch
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+# How long a worker keeps a unit's lease for batch after batch before going on to the next unit: a lease claim and
+# release per 20-event batch (SQLite's batch size) cost as much as the subscribers' work on it.
+UNIT_SLICE_SECONDS = 0.25
 
 
 def default_worker_id(prefix: str = "worker") -> str:
@@ -149,7 +152,7 @@ class EventsWorker:
         for unit in dispatch.units_with_work():
             if self.stop_event.is_set():
                 break
-            done += dispatch.run_unit(unit, self.worker_id)
+            done += dispatch.run_unit(unit, self.worker_id, seconds=UNIT_SLICE_SECONDS)
         if self.jobs and not self.stop_event.is_set():
             done += tasks_run_due(self.worker_id)
         return done
