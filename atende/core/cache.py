@@ -4,12 +4,18 @@ Django keeps one cache object per thread, and each builds its own Redis client a
 request runs in a new thread, so each request opened a new TCP connection to Redis (15% of a ticket list's
 time in the benchmark). Here the clients, and with them the pools (redis-py's are thread-safe), are shared
 per (servers, options).
+
+The pool blocks when all its connections are busy (``redis.BlockingConnectionPool``, 100 connections, waiting
+up to 20 s) instead of redis-py's default of raising "Too many connections": under a peak more than a hundred
+request threads may touch the cache at once (throttle counts, presence), and the default turned that into
+500 errors (benchmarks, peak run of 2026-12-06).
 """
 
 from __future__ import annotations
 
 import threading
 
+import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
@@ -17,10 +23,17 @@ _clients: dict[str, RedisCacheClient] = {}
 _lock = threading.Lock()
 
 
+POOL_DEFAULTS = {"pool_class": redis.BlockingConnectionPool, "max_connections": 100, "timeout": 20}
+
+
 class SharedPoolRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._options = {**POOL_DEFAULTS, **self._options}
+
     @cached_property
     def _cache(self) -> RedisCacheClient:
-        key = repr((self._servers, sorted(self._options.items())))
+        key = repr((self._servers, sorted(self._options.items(), key=lambda item: item[0])))
         with _lock:
             client = _clients.get(key)
             if client is None:

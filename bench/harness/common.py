@@ -101,6 +101,9 @@ class Config:
             "BENCH_CHANNEL_PREFIX": CHANNEL_PREFIX,
             # The peak run's webhook receiver listens on loopback, which outbound requests refuse otherwise.
             "IMAGE_PROXY_ALLOW_LOOPBACK": "1",
+            # One token drives the peak (6,000 requests a minute): the per-token limit (600/min by default) would
+            # answer most of them 429. BENCH_API_RATE_LIMIT sets it; 0 is unlimited.
+            "API_RATE_LIMIT": os.environ.get("BENCH_API_RATE_LIMIT", "0"),
         })
         return env
 
