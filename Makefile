@@ -13,10 +13,14 @@ unexport PYTHONDONTWRITEBYTECODE
 # scripts/venv-install.sh creates the venv and installs with uv (seconds), falling back to pip.
 $(VENV)/.installed: pyproject.toml requirements.lock scripts/venv-install.sh
 	bash scripts/venv-install.sh $(VENV) $(PYTHON)
+	@touch $@
+
+# The compiled catalogs (*.mo, not in git) follow the .po files: a pull that changes a translation recompiles them.
+$(VENV)/.catalogs: $(VENV)/.installed $(wildcard atende/locale/*/LC_MESSAGES/*.po)
 	$(BIN)/python -m atende.core.i18n
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.catalogs
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	bash scripts/venv-install.sh $(VENV) $(PYTHON) test
@@ -34,7 +38,7 @@ run: install
 
 test: install-test test-only
 
-test-only:
+test-only: $(VENV)/.catalogs
 	DJANGO_SETTINGS_MODULE=atende.config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
