@@ -18,7 +18,12 @@ from django.views.decorators.http import require_GET
 
 from atende.core.exceptions import NotFound
 from atende.email_channel.selectors import undeliverable_among
-from atende.messaging.selectors import reply_refusal, whatsapp_template_list
+from atende.messaging.selectors import (
+    delivery_states_for_ticket,
+    reply_refusal,
+    whatsapp_template_list,
+)
+from atende.tickets.choices import Channel
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import (
     access_ticket,
@@ -88,6 +93,13 @@ def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
     whole = request.GET.get("all") == "1"
     timeline, earlier = build_timeline_window(user=request.user, ticket=ticket,
                                               latest=None if whole else TIMELINE_LATEST)
+    if ticket.channel == Channel.MESSAGING:
+        # On a ticket opened from Telegram or WhatsApp, replies show what the platform reported (sent, delivered,
+        # read, failed; the reason on hover).
+        states = delivery_states_for_ticket(ticket)
+        for item in timeline:
+            if item.kind == "message":
+                item.message.platform_delivery = states.get(item.message.pk)
     return {"ticket": ticket, "timeline": timeline, "timeline_earlier": earlier, "timeline_whole": whole,
             "requester_undeliverable": bool(undeliverable_among([ticket.requester.email]))}
 

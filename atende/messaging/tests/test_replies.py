@@ -238,3 +238,24 @@ def test_without_a_configured_connector_nothing_is_attempted_and_the_ticket_says
     assert "connector is not configured" in failure_reason(ticket)
     assert not ticket.messages.filter(kind="note").exists()
     assert connectors.sent("/sendMessage") == []
+
+
+def test_the_console_shows_what_the_platform_reported_for_each_reply(client, connectors, agent,
+                                                                      django_capture_on_commit_callbacks):
+    post_whatsapp(client, fixture("whatsapp_text.json"))
+    ticket = Ticket.objects.get()
+    read = reply(ticket, agent, "Yes, in blue.", django_capture_on_commit_callbacks)
+    row = ConversationMessage.objects.get(direction="out")
+    receipt = fixture("whatsapp_status_read.json")
+    receipt["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = row.external_id
+    post_whatsapp(client, receipt)
+    connectors.fail_next = [400]
+    refused = reply(Ticket.objects.get(), agent, "And in red?", django_capture_on_commit_callbacks)
+    client.force_login(agent)
+    page = client.get(reverse("console:ticket", args=[ticket.number])).content.decode()
+    first = page.split(f'id="message-{read.pk}"')[1].split("</header>")[0]
+    second = page.split(f'id="message-{refused.pk}"')[1].split("</header>")[0]
+    assert 'data-delivery="read"' in first and "WhatsApp: Read" in first
+    assert 'data-delivery="failed"' in second and "WhatsApp: Failed" in second and "HTTP 400" in second
+    customer_message = page.split("</header>")[0]
+    assert "platform-delivery" not in customer_message  # the customer's own message has no delivery badge
