@@ -17,6 +17,9 @@ TEXT_EVENTS = frozenset({
 
 def index_for_event(ticket_id: int, event_type: str) -> None:
     """Reindex the ticket when the event may have changed its searchable text."""
-    if event_type not in TEXT_EVENTS:
-        return
-    reindex_tickets([int(ticket_id)])
+    index_for_events([(ticket_id, event_type)])
+
+
+def index_for_events(events) -> None:
+    """``index_for_event`` for many ``(ticket id, event type)`` pairs, with one reindex."""
+    reindex_tickets([int(ticket_id) for ticket_id, event_type in events if event_type in TEXT_EVENTS])

@@ -11,8 +11,7 @@ from atende.core.actor import Actor
 from atende.core.events import is_backfill, publish
 from atende.core.exceptions import Conflict, NotFound, PermissionDenied
 from atende.tickets.models import Ticket, TicketEvent
-from atende.tickets.search import reindex_tickets
-from atende.tickets.search.events import TEXT_EVENTS, index_for_event
+from atende.tickets.search.events import index_for_events
 
 
 def lock_ticket(ticket: Ticket | int) -> Ticket:
@@ -63,22 +62,7 @@ def record_event(ticket: Ticket, event_type: str, *, actor: Actor, data: dict[st
     the ticket's search index row up to date in the same transaction, and push the change to browsers once it
     commits. Under ``events_suppressed`` (bulk loads of history) the row is backfill: subscribers pass over it and
     the loader indexes in bulk."""
-    assert transaction.get_connection().in_atomic_block, "record_event must run inside the service's transaction"
-    backfill = is_backfill()
-    event = TicketEvent.objects.create(
-        ticket=ticket,
-        type=event_type,
-        actor_user=actor.user,
-        actor_kind=actor.kind,
-        data=data or {},
-        source_event_id=actor.source_event_id,
-        created_at=created_at or timezone.now(),
-        backfill=backfill,
-    )
-    if not backfill:
-        index_for_event(ticket.pk, event_type)
-    publish(event_payload(event, ticket))
-    return event
+    return record_events([(ticket, event_type, data, created_at)], actor=actor)[0]
 
 
 def record_events(entries: list[tuple[Ticket, str, dict[str, Any], Any]], *, actor: Actor) -> list[TicketEvent]:
@@ -89,12 +73,13 @@ def record_events(entries: list[tuple[Ticket, str, dict[str, Any], Any]], *, act
     if not entries:
         return []
     backfill, now = is_backfill(), timezone.now()
+    # bulk_create for one row too (one write path): no model signals are used on TicketEvent.
     events = TicketEvent.objects.bulk_create([
         TicketEvent(ticket=ticket, type=event_type, actor_user=actor.user, actor_kind=actor.kind, data=data or {},
                     source_event_id=actor.source_event_id, created_at=created_at or now, backfill=backfill)
         for ticket, event_type, data, created_at in entries])
     if not backfill:
-        reindex_tickets([ticket.pk for ticket, event_type, *_rest in entries if event_type in TEXT_EVENTS])
+        index_for_events((ticket.pk, event_type) for ticket, event_type, *_rest in entries)
         for event, (ticket, *_rest) in zip(events, entries, strict=True):
             publish(event_payload(event, ticket))
     return events
