@@ -5,7 +5,7 @@
     BENCH_TICKETS=100000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_atende make bench
 
 Options (environment): BENCH_REQUESTS (per read, default 200), BENCH_CONCURRENCY (API clients, 8),
-BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BENCH_WS_CLIENTS (1000),
+BENCH_CREATIONS (tickets per creation path, 400), BENCH_MAIL_MESSAGES (300), BENCH_WS_CLIENTS (1000), BENCH_WS_PROCS (client processes for them, 4),
 BENCH_DEEP_PAGES (20), BENCH_PEAK_RATE (tickets/s offered in the peak run, 100), BENCH_PEAK_SECONDS (60),
 BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog for one and for two workers, 300),
 BENCH_SCALE_SECONDS (how long each works on it, 60), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
@@ -104,7 +104,7 @@ class Run:
             # like the reads (with 1,000 clients connecting while the worker drained, none saw the change).
             res["worker_backlog_drain_seconds"] = self._drain_worker(server)
             self.step("realtime", lambda: realtime.fanout(cfg, res["realtime"], client.cookies["sessionid"],
-                                                          targets["agent_id"]))
+                                                          targets["agent_id"], server.procs["web"].pid))
             res["memory"] = server.peak_rss()
             res["memory_note"] = "VmHWM of each process over the whole run (reads, creation load, websockets)"
             client.close()

@@ -14,7 +14,7 @@ ATENDE_API_RATE_LIMIT = (0, 60)
 
 if os.environ.get("BENCH_REDIS_URL"):
     # Websocket fan-out crosses processes (the harness commits the change, the server pushes it).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+    CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
                                   "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]],
                                              "prefix": os.environ.get("BENCH_CHANNEL_PREFIX", "atende-bench"),
                                              "capacity": 5000}}}

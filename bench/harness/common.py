@@ -40,6 +40,7 @@ class Config:
     creations: int
     mail_messages: int
     ws_clients: int
+    ws_procs: int
     deep_pages: int
     only: set[str]
     skip: set[str]
@@ -65,6 +66,7 @@ class Config:
             creations=int(env.get("BENCH_CREATIONS", 400)),
             mail_messages=int(env.get("BENCH_MAIL_MESSAGES", 300)),
             ws_clients=int(env.get("BENCH_WS_CLIENTS", 1000)),
+            ws_procs=int(env.get("BENCH_WS_PROCS", 4)),
             deep_pages=int(env.get("BENCH_DEEP_PAGES", 20)),
             only=words("BENCH_ONLY"), skip=words("BENCH_SKIP"),
             reuse=env.get("BENCH_REUSE", "") not in ("", "0"),

@@ -161,7 +161,7 @@ def _redis_reachable() -> bool:
 
 @pytest.mark.skipif(not _redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
 def test_changes_and_presence_travel_over_redis(settings, agent, other_agent, team_ticket):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
                                            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"],
                                                       "prefix": f"atende-test-{team_ticket.pk}-{agent.pk}"}}}
     first, second = session_cookie(agent), session_cookie(other_agent)
