@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -80,15 +80,85 @@ class PythonTextarea(forms.Textarea):
                            widget["value"] or "")
 
 
-PYTHON_WIDGETS: dict[type, type] = {forms.Select: PythonSelect, forms.Textarea: PythonTextarea}
+class PythonRadioSelect(forms.RadioSelect):
+    """Django's ``multiple_input.html`` and ``radio_option.html`` in Python (same markup): three template renders
+    per option."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        wrapper_id, wrapper_class = widget["attrs"].get("id"), widget["attrs"].get("class")
+        parts = [format_html("<div{}{}>", format_html(' id="{}"', wrapper_id) if wrapper_id else "",
+                             format_html(' class="{}"', wrapper_class) if wrapper_class else "")]
+        for group, options, _index in widget["optgroups"]:
+            if group:
+                parts.append(format_html("<div><label>{}</label>", group))
+            for option in options:
+                shown = option["value"]
+                tag = format_html('<input type="{}" name="{}"{}{}>', option["type"], option["name"],
+                                  format_html(' value="{}"', str(shown)) if shown is not None else "",
+                                  _attrs(option["attrs"]))
+                if option["wrap_label"]:
+                    option_id = option["attrs"].get("id")
+                    tag = format_html("<label{}>{}\n {}</label>",
+                                      format_html(' for="{}"', option_id) if option_id else "", tag, option["label"])
+                parts.append(format_html("<div>{}</div>", tag))
+            if group:
+                parts.append("</div>")
+        parts.append("</div>")
+        return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped by format_html
+
+
+PYTHON_WIDGETS: dict[type, type] = {forms.Select: PythonSelect, forms.Textarea: PythonTextarea,
+                                    forms.RadioSelect: PythonRadioSelect}
 for _input in (forms.TextInput, forms.EmailInput, forms.NumberInput, forms.HiddenInput, forms.URLInput):
     PYTHON_WIDGETS[_input] = type(f"Python{_input.__name__}", (PythonInputMixin, _input), {})
+
+
+class PythonBoundField(forms.BoundField):
+    """Django's ``field.html`` and ``label.html`` in Python (same markup): a field group rendered the label, the
+    error list and the field through four templates even when there was no error to show."""
+
+    def as_field_group(self):
+        if self.template_name != "django/forms/field.html" or hasattr(self.form, "required_css_class") \
+                or self.form.template_name_label != "django/forms/label.html":
+            return super().as_field_group()
+        fieldset = self.use_fieldset
+        parts = []
+        if fieldset:
+            described = self.aria_describedby
+            parts.append(format_html("<fieldset{}>", format_html(' aria-describedby="{}"', described)
+                                     if described else ""))
+        if self.label:
+            parts.append(self._label_html("legend" if fieldset else "label"))
+        if self.help_text:
+            parts.append(format_html('<div class="helptext"{}>{}</div>',
+                                     format_html(' id="{}_helptext"', self.auto_id) if self.auto_id else "",
+                                     mark_safe(self.help_text)))  # noqa: S308 - ``|safe`` in Django's template
+        if self.errors:
+            parts.append(str(self.errors))
+        parts.append(str(self))
+        if fieldset:
+            parts.append("</fieldset>")
+        return mark_safe("\n".join(parts))  # noqa: S308 - every part above is escaped
+
+    def _label_html(self, tag: str) -> str:
+        contents = self.label
+        suffix = self.field.label_suffix if self.field.label_suffix is not None else self.form.label_suffix
+        if suffix and contents and contents[-1] not in _(":?.!"):
+            contents = format_html("{}{}", contents, suffix)
+        widget = self.field.widget
+        id_ = widget.attrs.get("id") or self.auto_id
+        if not id_:
+            return conditional_escape(contents)
+        for_id = widget.id_for_label(id_)
+        return format_html("<{}{}>{}</{}>", tag, format_html(' for="{}"', for_id) if for_id else "", contents, tag)
 
 
 class WorkspaceForm(forms.Form):
     """No trailing colons on labels, and per-form id prefixes: several forms share one page."""
 
     id_prefix = "f"
+    bound_field_class = PythonBoundField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -106,6 +176,13 @@ class WorkspaceForm(forms.Form):
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # ``clearable_file_input.html`` without a current file (the reply box never has one) is one input tag.
+        widget = self.get_context(name, value, attrs)["widget"]
+        if widget["is_initial"]:
+            return super().render(name, value, attrs, renderer)
+        return format_html('<input type="{}" name="{}"{}>', widget["type"], widget["name"], _attrs(widget["attrs"]))
 
 
 class MultipleFileField(forms.FileField):

@@ -6,7 +6,13 @@ import re
 import pytest
 from django import forms
 
-from atende.console.forms_workspace import PYTHON_WIDGETS, PythonSelect, ReplyForm, TicketFieldsForm
+from atende.console.forms_workspace import (
+    PYTHON_WIDGETS,
+    MultipleFileInput,
+    PythonSelect,
+    ReplyForm,
+    TicketFieldsForm,
+)
 from atende.tickets.models import CustomField
 
 
@@ -75,3 +81,69 @@ def test_panel_options_are_the_models_own_choices(team_ticket, other_agent, agen
     labels = [label for _value, label in form.fields["category"].widget.choices]
     assert "Technical › Login › SSO & SAML" in labels and "Retired › Still used" in labels
     assert "Technical › Old" not in labels
+
+
+class _DjangosMultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+def _djangos_field_group(form, name) -> str:
+    """The field group as Django's own templates write it (``field.html``, ``label.html``, the widget's)."""
+    field = form.fields[name]
+    django_class = {python: django for django, python in PYTHON_WIDGETS.items()}
+    django_class[MultipleFileInput] = _DjangosMultipleFileInput
+    original = type(field.widget)
+    field.widget.__class__ = django_class.get(original, original)
+    try:
+        return forms.BoundField(form, field, name).as_field_group()
+    finally:
+        field.widget.__class__ = original
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("data", [None, {"kind": "bogus", "body": "", "set_status": "nope"},
+                                  {"kind": "note", "body": 'Hi <b>"there"</b> & bye', "set_status": ""}])
+@pytest.mark.parametrize("can_reply", [True, False])
+def test_field_groups_match_djangos_markup(team_ticket, data, can_reply):
+    """Every field group of the workspace forms (label or legend, help text, errors, the widget: radios, file
+    input, selects, text boxes), unbound and bound, with and without errors, is what Django's templates write."""
+    CustomField.objects.create(key="order", label="Order <no>", kind="text", position=1, help_text="From <b>ERP</b>")
+    forms_under_test = [ReplyForm(data, ticket=team_ticket, can_reply=can_reply),
+                        TicketFieldsForm({"subject": ""} if data else None, ticket=team_ticket)]
+    seen = set()
+    for form in forms_under_test:
+        if data:
+            form.is_valid()
+        for name in form.fields:
+            if form.fields[name].widget.is_hidden:
+                continue
+            ours = str(form[name].as_field_group())
+            assert _normalised(ours) == _normalised(_djangos_field_group(form, name)), (name, ours)
+            seen.add(type(form.fields[name].widget).__name__)
+    assert {"PythonRadioSelect", "MultipleFileInput", "PythonSelect", "PythonTextarea"} <= seen
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["agent", "collaborator"])
+def test_the_ticket_page_renders_no_form_template(client, team_ticket, request, who):
+    """The reply box and the side panel are written in Python: a form template rendered per field, label, error
+    list and radio option was a large part of the ticket page's time."""
+    from django.test.signals import template_rendered
+
+    CustomField.objects.create(key="order", label="Order", kind="text", position=1, help_text="From the ERP")
+    client.force_login(request.getfixturevalue(who))
+    rendered = []
+
+    def record(sender, template, **kwargs):
+        rendered.append(template.name)
+
+    template_rendered.connect(record)
+    try:
+        response = client.get(f"/console/tickets/{team_ticket.number}/")
+    finally:
+        template_rendered.disconnect(record)
+    assert response.status_code == 200
+    assert b'id="reply_kind_0"' in response.content or who == "collaborator"
+    assert b'name="attachments" multiple id="reply_attachments"' in response.content
+    assert "console/_ticket_reply.html" in rendered
+    assert [name for name in rendered if name and name.startswith("django/forms/")] == []
