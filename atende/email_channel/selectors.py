@@ -2,7 +2,8 @@
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower
 
 from atende.accounts.models import User
 from atende.core.exceptions import NotFound
@@ -39,3 +40,9 @@ def undeliverable_among(addresses: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(UndeliverableAddress.objects.filter(address__in=wanted).values_list("address", flat=True))
+
+
+def undeliverable_flag(email: str | OuterRef) -> Exists:
+    """``undeliverable_among`` as a query expression, to annotate the query that reads the address (``email``: an
+    ``OuterRef`` to an email column of it) instead of asking in a query of its own."""
+    return Exists(UndeliverableAddress.objects.filter(address=Lower(email)))

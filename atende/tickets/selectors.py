@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -59,15 +60,19 @@ TICKET_RELATED = ("requester", "requester__organization", "assignee", "team", "o
 
 
 def access_ticket(*, user: User, number: int | None = None, ticket_id: int | None = None,
-                  for_update: bool = False, related: tuple[str, ...] = TICKET_RELATED) -> Ticket:
+                  for_update: bool = False, related: tuple[str, ...] = TICKET_RELATED,
+                  annotate: dict[str, Any] | None = None) -> Ticket:
     """The ticket if ``user`` may see it, else NotFound (identical for missing and forbidden). ``related``: the
-    relations fetched in the same query (others load when first read)."""
+    relations fetched in the same query (others load when first read); ``annotate``: expressions read in the same
+    query (what a page would otherwise ask in queries of their own)."""
     lookup = {"number": number} if number is not None else {"pk": ticket_id}
     try:
         lookup = {k: int(v) for k, v in lookup.items()}
     except (TypeError, ValueError):
         raise NotFound("Ticket not found.")
     qs = ticket_list_for_user(user=user).select_related(*related)
+    if annotate:
+        qs = qs.annotate(**annotate)
     # Number and id are unique: no ORDER BY (``first()`` adds one, which costs query building, not database time).
     found = list(qs.filter(**lookup)[:1])
     if not found:

@@ -97,3 +97,38 @@ def test_long_thread_opens_on_its_newest_entries_and_loads_the_rest_on_request(c
     assert all(f"{'note' if i % 2 else 'reply'} {i}<" in whole for i in range(40))
     assert "Show earlier messages and changes" not in whole
     assert 'id="timeline-whole"' in whole  # later refreshes keep the whole history open
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("undeliverable", [False, True])
+@pytest.mark.parametrize("rating", [None, "", "good"])
+def test_ticket_page_reads_the_requesters_address_flag_and_the_rating_with_the_ticket(
+        client, team_ticket, agent, undeliverable, rating):
+    """Whether the requester's address is undeliverable and the satisfaction rating come with the ticket's own
+    query (each was a query of its own: a round trip to PostgreSQL); the page and the timeline refresh show both."""
+    from django.utils import timezone
+
+    from atende.email_channel.models import UndeliverableAddress
+    from atende.surveys.models import SatisfactionSurvey
+
+    requester = team_ticket.requester
+    requester.email = "Mixed.Case@Customer.example"
+    requester.save(update_fields=["email"])
+    if undeliverable:
+        UndeliverableAddress.objects.create(address="mixed.case@customer.example", kind="hard")
+    if rating is not None:
+        SatisfactionSurvey.objects.create(ticket=team_ticket, customer=requester, rating=rating,
+                                          answered_at=timezone.now() if rating else None)
+    client.force_login(agent)
+    url = f"/console/tickets/{team_ticket.number}/"
+    _statements(client, url)
+    statements = _statements(client, url)
+    on_their_own = [sql for sql in statements
+                    if sql.startswith(('SELECT "email_channel_undeliverableaddress".', 'SELECT "surveys_satisfactionsurvey".'))]
+    assert on_their_own == []
+    page = client.get(url).content.decode()
+    assert ('data-flag="undeliverable"' in page) is undeliverable
+    shown = {None: "No satisfaction rating.", "": "Satisfaction survey sent; not answered yet.", "good": "Rated good"}
+    assert shown[rating] in page
+    timeline = client.get(reverse("console:ticket_timeline", kwargs={"number": team_ticket.number})).content.decode()
+    assert ('data-flag="undeliverable"' in timeline) is undeliverable

@@ -5,11 +5,11 @@ Writes from the page live in ``ticket_actions.py``; creating tickets and logging
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import prefetch_related_objects
+from django.db.models import OuterRef, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
@@ -17,7 +17,7 @@ from django.template.loader import select_template
 from django.views.decorators.http import require_GET
 
 from atende.core.exceptions import NotFound
-from atende.email_channel.selectors import undeliverable_among
+from atende.email_channel.selectors import undeliverable_among, undeliverable_flag
 from atende.messaging.selectors import (
     delivery_states_for_ticket,
     reply_refusal,
@@ -66,16 +66,25 @@ def optional_partials() -> dict[str, str]:
     return found
 
 
-def staff_ticket_view(view):
-    """Log-in required, console users only, and the ticket fetched through ``access_ticket`` (404 otherwise)."""
+def staff_ticket_view(view=None, *, page: bool = False):
+    """Log-in required, console users only, and the ticket fetched through ``access_ticket`` (404 otherwise).
+    ``page=True`` (the whole workspace page): the same query also reads what the page shows of the requester's
+    address and, when the page shows it, the satisfaction rating (each was a query of its own)."""
+    if view is None:
+        return partial(staff_ticket_view, page=page)
 
     @login_required
     @wraps(view)
     def wrapper(request, number: int, *args, **kwargs):
         if not request.user.is_staff_member:
             raise Http404
+        related, annotate = WORKSPACE_RELATED, None
+        if page:
+            annotate = {"requester_undeliverable": undeliverable_flag(OuterRef("requester__email"))}
+            if "satisfaction" in optional_partials():
+                related += ("satisfaction",)
         try:
-            ticket = access_ticket(user=request.user, number=number, related=WORKSPACE_RELATED)
+            ticket = access_ticket(user=request.user, number=number, related=related, annotate=annotate)
         except NotFound:
             raise Http404
         return view(request, ticket, *args, **kwargs)
@@ -101,7 +110,12 @@ def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
             if item.kind == "message":
                 item.message.platform_delivery = states.get(item.message.pk)
     return {"ticket": ticket, "timeline": timeline, "timeline_earlier": earlier, "timeline_whole": whole,
-            "requester_undeliverable": bool(undeliverable_among([ticket.requester.email]))}
+            "requester_undeliverable": requester_undeliverable(ticket)}
+
+
+def requester_undeliverable(ticket: Ticket) -> bool:
+    flag = getattr(ticket, "requester_undeliverable", None)  # read with the ticket by the page
+    return bool(undeliverable_among([ticket.requester.email])) if flag is None else flag
 
 
 def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = None,
@@ -165,7 +179,7 @@ def ticket_detail_context(request, ticket: Ticket, *, reply_form: ReplyForm | No
 
 
 @require_GET
-@staff_ticket_view
+@staff_ticket_view(page=True)
 def ticket_detail(request, ticket: Ticket):
     return render(request, "console/ticket.html", ticket_detail_context(request, ticket))
 
