@@ -6,6 +6,8 @@
 
 Uses the same settings and database as ``make bench`` (run that first), logs in as the benchmark agent,
 warms up, then profiles ``--repeat`` requests and prints the slowest SQL statements (with EXPLAIN on request).
+``--templates`` also prints the CPU time of each template and template tag per request (inclusive: a template's
+time holds its includes'), measured without the profiler.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN the three slowest statements")
     parser.add_argument("--html", help="also write pyinstrument's HTML report here")
+    parser.add_argument("--templates", action="store_true", help="CPU time per template and template tag")
     args = parser.parse_args()
     cfg = Config.from_env()
     fixtures.setup_django(cfg)
@@ -53,6 +56,8 @@ def main() -> None:
         cpus.append((time.process_time() - cpu) * 1000)
     walls.sort()
     cpus.sort()
+    if args.templates:
+        template_times(client, args.url, max(args.repeat, 5))
     timing = (f"wall p50 {walls[len(walls) // 2]:.1f} ms, min {walls[0]:.1f} ms; "
               f"CPU p50 {cpus[len(cpus) // 2]:.1f} ms, min {cpus[0]:.1f} ms")
     profiler = Profiler(interval=0.0005)
@@ -82,6 +87,40 @@ def main() -> None:
                 cursor.execute(prefix + q["sql"])
                 print("\n".join(" | ".join(str(c) for c in row) for row in cursor.fetchall()))
                 print()
+
+
+def template_times(client, url: str, repeat: int) -> None:
+    """CPU per request of each template (``Template._render``) and simple tag, inclusive of what they include."""
+    from collections import defaultdict
+
+    from django.template import base, library
+
+    spent: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+
+    def timing(original, name_of):
+        def wrapped(self, context):
+            started = time.process_time()
+            try:
+                return original(self, context)
+            finally:
+                spent[name_of(self)] += time.process_time() - started
+                calls[name_of(self)] += 1
+        return wrapped
+
+    saved = base.Template._render, library.SimpleNode.render
+    base.Template._render = timing(saved[0], lambda t: str(t.name))
+    library.SimpleNode.render = timing(saved[1], lambda n: f"{{% {getattr(n.func, '__name__', '?')} %}}")
+    try:
+        started = time.process_time()
+        for _ in range(repeat):
+            client.get(url)
+        total = (time.process_time() - started) / repeat
+    finally:
+        base.Template._render, library.SimpleNode.render = saved
+    print(f"CPU per request {total * 1000:.1f} ms; by template (inclusive), per request:")
+    for name, seconds in sorted(spent.items(), key=lambda item: -item[1])[:25]:
+        print(f"  {seconds / repeat * 1000:7.2f} ms  x{calls[name] / repeat:<4.0f} {name}")
 
 
 if __name__ == "__main__":
