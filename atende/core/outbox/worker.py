@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
 
@@ -36,6 +36,21 @@ HEARTBEAT_SECONDS = 2.0
 # How long a worker keeps a unit's lease for batch after batch before going on to the next unit: a lease claim and
 # release per 20-event batch (SQLite's batch size) cost as much as the subscribers' work on it.
 UNIT_SLICE_SECONDS = 0.25
+
+
+# How often an idle worker looks for a commit by another connection (``EventsWorker.wait_for_change``): it starts
+# on new events within this, not after its whole idle interval. SQLite reads a counter in shared memory; on
+# PostgreSQL it is a query to the server, so less often.
+WAKE_POLL_SECONDS = {"sqlite": 0.01, "postgresql": 0.05}
+
+
+def _change_mark() -> object:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA data_version")
+        else:
+            cursor.execute(f"SELECT max(id) FROM {dispatch.event_model()._meta.db_table}")
+        return cursor.fetchone()[0]
 
 
 def default_worker_id(prefix: str = "worker") -> str:
@@ -124,13 +139,18 @@ class EventsWorker:
     that embeds it)."""
 
     def __init__(self, *, worker_id: str | None = None, interval: float = 0.5, jobs: bool = True,
-                 stop_event: threading.Event | None = None):
+                 stop_event: threading.Event | None = None, keep_leases: bool | None = None):
         self.worker_id = worker_id or default_worker_id()
         self.interval = interval
         self.jobs = jobs
         self.stop_event = stop_event or threading.Event()
         self.started_at = timezone.now()
         self._last_beat = 0.0
+        # On SQLite (one worker) a unit's lease is kept from pass to pass and renewed by its batches, instead of a
+        # claim and a release (two write transactions) per unit per pass; on PostgreSQL leases go back after
+        # each slice, so that other workers share the units.
+        self.keep_leases = (connection.vendor == "sqlite") if keep_leases is None else keep_leases
+        self._held: dict[dispatch.Unit, float] = {}
 
     def install_signals(self) -> None:
         def stop(signum, _frame):
@@ -149,13 +169,51 @@ class EventsWorker:
             heartbeat(self.worker_id, self.started_at)
             tasks_reap()
         done = 0
-        for unit in dispatch.units_with_work():
-            if self.stop_event.is_set():
-                break
-            done += dispatch.run_unit(unit, self.worker_id, seconds=UNIT_SLICE_SECONDS)
+        with dispatch.rows_shared():
+            for unit, retries in dispatch.work_plan():
+                if self.stop_event.is_set():
+                    break
+                if not self._claim(unit):
+                    continue
+                done += dispatch.run_unit(unit, self.worker_id, seconds=UNIT_SLICE_SECONDS, claim=False,
+                                          release=not self.keep_leases, retries=retries)
         if self.jobs and not self.stop_event.is_set():
             done += tasks_run_due(self.worker_id)
         return done
+
+    def _claim(self, unit: dispatch.Unit) -> bool:
+        """Take the unit's lease, unless this worker keeps leases and took it less than half a lease ago (its
+        batches renew it, and each checks it is still this worker's, so a lease lost meanwhile only costs a
+        pass)."""
+        now = time.monotonic()
+        if self.keep_leases and self._held.get(unit, 0.0) > now:
+            return True
+        if not dispatch.lease_claim(unit, self.worker_id):
+            self._held.pop(unit, None)
+            return False
+        if self.keep_leases:
+            self._held[unit] = now + float(dispatch.option("ATENDE_EVENTS_LEASE_SECONDS", 15)) / 2
+        return True
+
+    def wait_for_change(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for another connection to commit (a new event, a queued task) or for the stop
+        signal, looking every ``WAKE_POLL_SECONDS``. True when something changed. SQLite: ``PRAGMA data_version``
+        changes with every other connection's commit, read from memory; PostgreSQL: the newest event id."""
+        deadline, poll = time.monotonic() + seconds, WAKE_POLL_SECONDS.get(connection.vendor, 0.05)
+        try:
+            before = _change_mark()
+        except OperationalError:
+            self.stop_event.wait(seconds)
+            return False
+        while not self.stop_event.wait(min(poll, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return False
+            try:
+                if _change_mark() != before:
+                    return True
+            except OperationalError:
+                continue
+        return False
 
     def run(self) -> None:
         logger.info("events worker %s started", self.worker_id)
@@ -168,7 +226,7 @@ class EventsWorker:
                     logger.warning("worker %s: database busy, retrying", self.worker_id, exc_info=True)
                     done = 0
                 if not done:
-                    self.stop_event.wait(self.interval)
+                    self.wait_for_change(self.interval)
         finally:
             for unit in dispatch.units():
                 try:

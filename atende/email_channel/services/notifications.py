@@ -3,6 +3,7 @@ in the recipient's language. Idempotent per (event id, recipient, kind) through 
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.template import Context, Template
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.html import escape, linebreaks
 
@@ -73,12 +74,22 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str]
     return " ".join(subject.split()), body.strip() + "\n"
 
 
+_NUMBER_MARK = 987654321
+
+
+@functools.cache
+def _ticket_path_format(area: str, script_prefix: str, urlconf: str | None) -> str:
+    """The ticket page's path with ``{number}`` in place of the number: reversed once, not once per mail."""
+    try:
+        path = reverse(f"{area}:ticket", kwargs={"number": _NUMBER_MARK}, urlconf=urlconf)
+    except NoReverseMatch:
+        path = f"{script_prefix}{area}/tickets/{_NUMBER_MARK}/"
+    return path.replace("{", "{{").replace("}", "}}").replace(str(_NUMBER_MARK), "{number}")
+
+
 def ticket_url(ticket: Ticket, user: User) -> str:
     area = "console" if user.is_staff_member else "portal"
-    try:
-        path = reverse(f"{area}:ticket_detail", kwargs={"number": ticket.number})
-    except NoReverseMatch:
-        path = f"/{area}/tickets/{ticket.number}/"
+    path = _ticket_path_format(area, get_script_prefix(), get_urlconf()).format(number=int(ticket.number))
     return f"{settings.SITE_URL}{path}"
 
 

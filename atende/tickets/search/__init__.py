@@ -62,13 +62,15 @@ def _backend():
     return postgres if connection.vendor == "postgresql" else sqlite
 
 
-def reindex_tickets(ticket_ids: list[int]) -> None:
-    """(Re)build the index rows of these tickets, in bulk: a few statements per 500–1,000 tickets."""
+def reindex_tickets(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None:
+    """(Re)build the index rows of these tickets, in bulk: a few statements per 500–1,000 tickets. ``new``: ids
+    of tickets created in this transaction, which have no row to replace yet. Inside a transaction no savepoint
+    is taken: a failure here fails the change it indexes."""
     ids = sorted({int(pk) for pk in ticket_ids})
     if not ids:
         return
-    with transaction.atomic():
-        _backend().reindex(ids)
+    with transaction.atomic(savepoint=False):
+        _backend().reindex(ids, new=new)
 
 
 def reindex_all(*, batch_size: int = 5000) -> int:

@@ -21,5 +21,11 @@ def index_for_event(ticket_id: int, event_type: str) -> None:
 
 
 def index_for_events(events) -> None:
-    """``index_for_event`` for many ``(ticket id, event type)`` pairs, with one reindex."""
-    reindex_tickets([int(ticket_id) for ticket_id, event_type in events if event_type in TEXT_EVENTS])
+    """``index_for_event`` for many ``(ticket id, event type)`` pairs, with one reindex. A ticket whose only
+    event here is its creation (recorded in the transaction that created it) has no index row to replace."""
+    types: dict[int, set[str]] = {}
+    for ticket_id, event_type in events:
+        if event_type in TEXT_EVENTS:
+            types.setdefault(int(ticket_id), set()).add(event_type)
+    new = frozenset(pk for pk, seen in types.items() if seen == {TicketEventType.TICKET_CREATED})
+    reindex_tickets(list(types), new=new)

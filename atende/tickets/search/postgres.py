@@ -43,11 +43,13 @@ ON CONFLICT (ticket_id) DO UPDATE SET subject = EXCLUDED.subject, body = EXCLUDE
 """
 
 
-def reindex(ticket_ids: list[int]) -> None:
+def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(ticket_ids), _CHUNK):
             chunk = ticket_ids[start:start + _CHUNK]
             cursor.execute(_UPSERT, [chunk])
+            if all(pk in new for pk in chunk):
+                continue  # created in this transaction: not deleted meanwhile
             # tickets deleted meanwhile
             cursor.execute(f"DELETE FROM {TABLE} s WHERE s.ticket_id = ANY(%s) AND NOT EXISTS "
                            f"(SELECT 1 FROM tickets_ticket t WHERE t.id = s.ticket_id)", [chunk])

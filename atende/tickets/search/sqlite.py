@@ -38,13 +38,14 @@ WHERE t.id IN ({{placeholders}})
 """
 
 
-def reindex(ticket_ids: list[int]) -> None:
+def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(ticket_ids), _CHUNK):
             chunk = ticket_ids[start:start + _CHUNK]
-            placeholders = ",".join(["%s"] * len(chunk))
-            cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({placeholders})", chunk)
-            cursor.execute(_TEXT_SELECT.replace("{placeholders}", placeholders), chunk)
+            old = [pk for pk in chunk if pk not in new]  # a new ticket has no row yet (ids are never reused)
+            if old:
+                cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({','.join(['%s'] * len(old))})", old)
+            cursor.execute(_TEXT_SELECT.replace("{placeholders}", ",".join(["%s"] * len(chunk))), chunk)
 
 
 def _quote(text: str) -> str:

@@ -28,6 +28,8 @@ from atende.tickets.services._common import obj_ref, record_event, user_ref
 from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
 from atende.tickets.text import html_to_text, sanitize_html
 
+_LOADED_RELATIONS = ("organization", "team", "assignee", "category", "form", "follow_up_of")
+
 
 def _choice(value: str | None, choices, field: str, default: str) -> str:
     if value in (None, ""):
@@ -130,7 +132,9 @@ def ticket_create(
     ticket.new_reply_token()
     if not first_message_by_agent:
         ticket.last_customer_reply_at = now
-    full_clean_or_raise(ticket, exclude=["number", "requester", "reply_token"])
+    # The related rows were passed in loaded (or, for the organization, read from the requester): the database's
+    # foreign keys hold them, so validation does not look each one up again.
+    full_clean_or_raise(ticket, exclude=["number", "requester", "reply_token", *_LOADED_RELATIONS])
     ticket.save()
     ticket.number = ticket.pk
     Ticket.objects.filter(pk=ticket.pk).update(number=ticket.pk)

@@ -100,3 +100,29 @@ def test_html_body_is_sanitised_and_text_extracted(customer):
     # A remote image (a tracking pixel) is never fetched by the browser: its address waits in data-remote-src.
     assert message.body_html.endswith('<img data-remote-src="https://t.example/p.gif">')
     assert message.body_text.startswith("Hello")
+
+
+@pytest.mark.parametrize("with_relations", [False, True])
+def test_a_ticket_is_written_in_eight_statements_and_found_by_search(customer, team, with_relations):
+    """The write path's cost per ticket: the settings read, the ticket, its number, the message, the event and the
+    search row, in the service's transaction (a savepoint here, inside the test's). A new ticket has no index row
+    to delete first, the index needs no savepoint of its own, and the related rows passed in (the requester's
+    organization, a team, a category, an assignee) are not looked up again to validate them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.tickets.search import search_tickets
+
+    ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Warm-up", body_text="First one")
+    agent = AgentFactory()
+    related = {"team": team, "category": CategoryFactory(), "assignee": agent} if with_relations else {}
+    actor = Actor.for_user(agent if with_relations else customer)
+    assert customer.organization_id
+    with CaptureQueriesContext(connection) as queries:
+        ticket = ticket_create(actor=actor, requester=customer, subject="Scanner offline",
+                               body_text="The zebrafinch scanner is offline since noon", **related)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("SAVEPOINT") == 1 and "DELETE" not in statements, statements
+    assert len(statements) == 8, [q["sql"][:300] for q in queries.captured_queries]
+    hits = search_tickets(user=agent, query="zebrafinch").items
+    assert [hit.ticket.pk for hit in hits] == [ticket.pk]
