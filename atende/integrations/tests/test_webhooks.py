@@ -173,7 +173,7 @@ def test_adhoc_call_is_signed_and_logged(receiver, db, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         webhook_deliver_adhoc(url=receiver.url, payload={"hello": "world"}, secret="s3cret")
     request = receiver.requests[0]
-    assert json.loads(request.body) == {"hello": "world"}
+    assert json.loads(request.body) == {"hello": "world", "delivery_id": Delivery.objects.get(transport="webhook").pk}
     assert webhook_signature_verify("s3cret", request.headers["X-Atende-Signature"], request.body)
     assert Delivery.objects.get(transport="webhook").status == DeliveryStatus.SENT
 
