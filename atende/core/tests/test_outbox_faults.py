@@ -94,12 +94,14 @@ class Hooks:
 
     def __init__(self):
         self.requests: list[tuple[dict, bytes]] = []
+        self.received_at: list[float] = []  # when each arrived: a receiver checks the signature's age then
         self.before_answer = lambda body: None  # called with each body after it is recorded, before the 200
         hooks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hooks.received_at.append(time.time())
                 hooks.requests.append((dict(self.headers.items()), body))
                 hooks.before_answer(body)
                 try:
@@ -288,7 +290,7 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
     assert {int(k): v for k, v in state["sla"].items()} == {pk: 1 for pk in created}, "SLA applied once each"
     assert state["no_due"] == []
     assert {int(k): v for k, v in state["runs"].items()} == {pk: 1 for pk in created}, "trigger ran once each"
-    hook_dups = _webhooks_once_each(hooks.requests, state["hook_deliveries"], created)
+    hook_dups = _webhooks_once_each(hooks.requests, hooks.received_at, state["hook_deliveries"], created)
     assert cut["id"] is not None and copies(cut["id"]) >= 2, "the delivery cut off by the kill was sent again"
     assert hook_dups >= 1
     mail_dups = _mails_once_each(smtp.received, state["mail_deliveries"], created)
@@ -302,13 +304,14 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
     assert state["running"] == 0 and state["ready"] == 0
 
 
-def _webhooks_once_each(requests: list[tuple[dict, bytes]], deliveries: list, created: list[int]) -> int:
+def _webhooks_once_each(requests: list[tuple[dict, bytes]], received_at: list[float], deliveries: list,
+                        created: list[int]) -> int:
     """Counted as a receiver following docs/webhooks.md does (by the signed ``delivery_id``), each ticket's
     webhook took effect exactly once; every raw repeat is the same delivery's bytes again, and only a delivery
     whose attempt was lost (its worker killed before recording) was repeated. Returns the number of repeats."""
     by_id: dict[int, list[bytes]] = defaultdict(list)
-    for headers, body in requests:
-        assert webhook_signature_verify(SECRET, headers.get("X-Atende-Signature", ""), body), headers
+    for (headers, body), when in zip(requests, received_at, strict=True):
+        assert webhook_signature_verify(SECRET, headers.get("X-Atende-Signature", ""), body, now=when), headers
         delivery_id = json.loads(body)["delivery_id"]
         assert headers["X-Atende-Delivery"] == str(delivery_id)
         by_id[delivery_id].append(body)
