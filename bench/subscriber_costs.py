@@ -28,6 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="bench/var/atende-20000.sqlite3", help="benchmark SQLite database to copy")
     parser.add_argument("--tickets", type=int, default=300)
+    parser.add_argument("--pipeline-rules", action="store_true",
+                        help="first set up the peak run's triggers (a mail to every new requester among them) and a "
+                             "webhook for every created ticket, as make bench's pipeline runs do")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="atende-subscriber-costs-"))
     shutil.copy(args.db, work / "db.sqlite3")
@@ -50,6 +53,10 @@ def main() -> None:
 
     for sub in SUBSCRIBERS:
         resolve(sub.handler)
+    if args.pipeline_rules:
+        from bench.harness.pipeline import Receiver, rules_and_webhook
+
+        print("rules:", rules_and_webhook(Receiver()))  # the receiver is never called: nothing is sent here
     drain(jobs=False)  # every cursor at the end of the stream first
     customers = list(User.objects.filter(role="customer").order_by("-id")[:500])
     rng = random.Random(5)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from atende.automation.models import TimeRule
-from atende.automation.services.engine import BatchTickets, routing_apply, sla_policy_actions_run, triggers_run
+from atende.automation.services.engine import (
+    BatchTickets,
+    DeferredDeliveries,
+    routing_apply,
+    sla_policy_actions_run,
+    triggers_run,
+)
 from atende.automation.services.time_rules import time_rules_reschedule_many
 from atende.tickets.choices import TicketEventType
 
@@ -24,15 +30,19 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
     if not payloads:
         return
     # The batch's tickets are read once; rules are evaluated in memory and only a rule that matches writes
-    # (through ``actions_apply``). Events run in stream order, so a ticket's events keep their order.
+    # (through ``actions_apply``). Events run in stream order, so a ticket's events keep their order. Triggers
+    # that only send mail or call a webhook are queued together at the end of the batch (``DeferredDeliveries``).
     tickets = BatchTickets(payloads)
+    deferred = DeferredDeliveries()
+    deferred.watch(payloads)
     for payload in payloads:
         kind = payload["type"]
         if kind == TicketEventType.TICKET_CREATED:
             routing_apply(payload, tickets=tickets)
         if kind in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
             sla_policy_actions_run(payload, tickets=tickets)
-        triggers_run(payload, tickets=tickets)
+        triggers_run(payload, tickets=tickets, deferred=deferred)
+    deferred.flush()
     rules = list(TimeRule.objects.filter(is_active=True))
     if not rules:
         return

@@ -2,9 +2,11 @@ import hashlib
 import time
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.urls import reverse
 
-from atende.core.models import SiteConfiguration
+from atende.core.exceptions import PermissionDenied
+from atende.core.models import EventRetry, EventRetryState, SiteConfiguration
 
 BRANDING_CACHE_KEY = "atende:branding"
 # Every page renders the branding: each process also keeps it a few seconds in memory, saving a cache round trip
@@ -43,3 +45,11 @@ def site_branding() -> dict:
 def site_branding_forget() -> None:
     """Drop this process's copy (the service that changes the branding calls it after commit)."""
     _local.pop(BRANDING_CACHE_KEY, None)
+
+
+def parked_event_list(*, user) -> QuerySet[EventRetry]:
+    """The events a subscriber gave up on (parked, or skipped as unknown), newest first: administrators only."""
+    if not (user.is_authenticated and user.is_admin):
+        raise PermissionDenied("Only administrators see the parked events.")
+    return EventRetry.objects.filter(state__in=[EventRetryState.PARKED, EventRetryState.SKIPPED]).order_by(
+        "-updated_at")

@@ -46,26 +46,42 @@ def message_snapshot(message: Message) -> dict[str, Any]:
 
 def webhook_payload_for_event(event: dict[str, Any]) -> dict[str, Any] | None:
     """Build the body for a ticket event (the events bus payload), or None if it is not a webhook event."""
-    webhook_event = EVENT_MAP.get(event.get("type", ""))
-    if webhook_event is None:
-        return None
-    ticket = (Ticket.objects.select_related("requester", "assignee", "team").prefetch_related("tags")
-              .filter(pk=event.get("ticket_id")).first())
-    if ticket is None:
-        return None
-    body: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "event": str(webhook_event),
-        "event_id": event.get("event_id"),
-        "occurred_at": event.get("created_at"),
-        "ticket_event_type": event.get("type"),
-        "actor": {"kind": event.get("actor_kind"), "user_id": event.get("actor_user_id")},
-        "changes": event.get("data") or {},
-        "ticket": ticket_snapshot(ticket),
-    }
-    message_id = (event.get("data") or {}).get("message_id")
-    if webhook_event == "message.added" and message_id:
-        message = Message.objects.select_related("author").prefetch_related("attachments").filter(
-            pk=message_id).first()
-        body["message"] = message_snapshot(message) if message else None
-    return body
+    return webhook_payloads_for_events([event])[0]
+
+
+def webhook_payloads_for_events(events: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """``webhook_payload_for_event`` for many events, in order, with one read of their tickets (tags included)
+    and one of the messages they name."""
+    names = [EVENT_MAP.get(event.get("type", "")) for event in events]
+    ticket_ids = {event.get("ticket_id") for event, name in zip(events, names, strict=True) if name}
+    tickets = {t.pk: t for t in Ticket.objects.select_related("requester", "assignee", "team")
+               .prefetch_related("tags").filter(pk__in=ticket_ids)} if ticket_ids else {}
+    message_ids = {(event.get("data") or {}).get("message_id") for event, name in zip(events, names, strict=True)
+                   if name == "message.added"} - {None}
+    messages = Message.objects.select_related("author").prefetch_related("attachments").in_bulk(message_ids) \
+        if message_ids else {}
+    snapshots: dict[int, dict[str, Any]] = {}
+    out: list[dict[str, Any] | None] = []
+    for event, webhook_event in zip(events, names, strict=True):
+        ticket = tickets.get(event.get("ticket_id"))
+        if webhook_event is None or ticket is None:
+            out.append(None)
+            continue
+        if ticket.pk not in snapshots:
+            snapshots[ticket.pk] = ticket_snapshot(ticket)
+        body: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "event": str(webhook_event),
+            "event_id": event.get("event_id"),
+            "occurred_at": event.get("created_at"),
+            "ticket_event_type": event.get("type"),
+            "actor": {"kind": event.get("actor_kind"), "user_id": event.get("actor_user_id")},
+            "changes": event.get("data") or {},
+            "ticket": snapshots[ticket.pk],
+        }
+        message_id = (event.get("data") or {}).get("message_id")
+        if webhook_event == "message.added" and message_id:
+            message = messages.get(message_id)
+            body["message"] = message_snapshot(message) if message else None
+        out.append(body)
+    return out

@@ -24,8 +24,17 @@ USER_AGENT = "Atende-Webhooks/1"
 _batch = threading.local()  # the HTTP client (keep-alive) a drained batch shares, per worker thread
 
 
-def delivery_body(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+DELIVERY_HEADER = "X-Atende-Delivery"
+
+
+def delivery_body(delivery: Delivery) -> bytes:
+    """The bytes POSTed for ``delivery``: its stored JSON body with ``delivery_id`` (the delivery's id, so the
+    signature covers it), serialised canonically. The same bytes on every attempt of the same delivery, so a
+    receiver that sees one twice can drop the second by its id (docs/webhooks.md, "Duplicates")."""
+    body = delivery.payload["body"]
+    if isinstance(body, dict):
+        body = {**body, "delivery_id": delivery.pk}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
 def _timeout() -> float:
@@ -58,12 +67,12 @@ class WebhookTransport(Transport):
             if not subscription.is_active:
                 raise DeliveryHeld
             secret = subscription.secret
-        body = delivery_body(delivery.payload["body"])
+        body = delivery_body(delivery)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "X-Atende-Event": delivery.kind,
-            "X-Atende-Delivery": str(delivery.pk),
+            DELIVERY_HEADER: str(delivery.pk),
             "X-Atende-Attempt": str(delivery.attempts),
         }
         if secret:
@@ -101,13 +110,12 @@ class WebhookTransport(Transport):
 def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: str) -> None:
     """Consecutive failures per webhook; past ``ATENDE_WEBHOOK_DISABLE_AFTER`` it is switched off (its
     deliveries wait) and the administrators are told."""
+    if ok:  # one UPDATE, which matches no row in the common case (nothing to reset)
+        WebhookSubscription.objects.filter(pk=subscription_id, consecutive_failures__gt=0).update(
+            consecutive_failures=0, updated_at=now)
+        return
     subscription = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
     if subscription is None:
-        return
-    if ok:
-        if subscription.consecutive_failures:
-            subscription.consecutive_failures = 0
-            subscription.save(update_fields=["consecutive_failures", "updated_at"])
         return
     subscription.consecutive_failures += 1
     fields = ["consecutive_failures", "updated_at"]

@@ -238,16 +238,13 @@ def _still_ours(delivery: Delivery) -> Delivery | None:
 @transaction.atomic
 def _record(delivery: Delivery, *, result: SendResult | None, error: str, status_code: int | None, excerpt: str,
             duration_ms: int) -> Delivery:
-    row = _still_ours(delivery)
-    if row is None:
-        logger.warning("outbound delivery %s: result arrived after its lease was taken over", delivery.pk)
-        return Delivery.objects.get(pk=delivery.pk)
+    """Record one attempt right after the answer was read. The first statement is the conditional UPDATE that
+    settles the row (only while this worker's claim still holds it), so the time between the far side accepting
+    a delivery and the row saying so is one short transaction; a worker killed in that gap leaves the row to be
+    sent again after its lease, with the same delivery id and bytes (receivers drop the repeat)."""
     now = timezone.now()
-    sender = transport_get(row.transport)
-    attempt = DeliveryAttempt.objects.create(
-        delivery=row, number=row.attempts, outcome=AttemptOutcome.SENT if result else AttemptOutcome.FAILED,
-        error=error[:2000], status_code=status_code, response_excerpt=excerpt[:1000], duration_ms=duration_ms,
-        created_at=now)
+    sender = transport_get(delivery.transport)
+    row = copy.copy(delivery)
     row.lease_until, row.lease_token = None, ""
     row.last_error, row.last_status_code = error[:2000], status_code
     if result is not None:
@@ -255,12 +252,22 @@ def _record(delivery: Delivery, *, result: SendResult | None, error: str, status
         row.external_id = result.external_id or row.external_id
     elif row.attempts >= row.max_attempts:
         row.status, row.next_attempt_at = DeliveryStatus.GIVEN_UP, None
-        logger.warning("outbound delivery %s given up after %s attempts: %s", row.pk, row.attempts, error)
     else:
         row.status = DeliveryStatus.FAILED
         row.next_attempt_at = now + backoff_delay(row.attempts, base_seconds=sender.retry_base_seconds())
-    row.save(update_fields=["status", "sent_at", "next_attempt_at", "external_id", "lease_until", "lease_token",
-                            "last_error", "last_status_code"])
+    fields = ["status", "sent_at", "next_attempt_at", "external_id", "lease_until", "lease_token", "last_error",
+              "last_status_code"]
+    settled = (Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, lease_token=delivery.claim_token)
+               .update(**{name: getattr(row, name) for name in fields}))
+    if not settled:
+        logger.warning("outbound delivery %s: result arrived after its lease was taken over", delivery.pk)
+        return Delivery.objects.get(pk=delivery.pk)
+    if row.status == DeliveryStatus.GIVEN_UP:
+        logger.warning("outbound delivery %s given up after %s attempts: %s", row.pk, row.attempts, error)
+    attempt = DeliveryAttempt.objects.create(
+        delivery=row, number=row.attempts, outcome=AttemptOutcome.SENT if result else AttemptOutcome.FAILED,
+        error=error[:2000], status_code=status_code, response_excerpt=excerpt[:1000], duration_ms=duration_ms,
+        created_at=now)
     sender.attempt_recorded(row, attempt)
     return row
 

@@ -22,7 +22,7 @@ def actions_apply(*, ticket: Ticket, actions: list[dict], actor: Actor, origin: 
     """Apply validated ``actions`` (and a macro's text) to ``ticket`` through the tickets services."""
     from atende.accounts.models import Team, User
     from atende.automation.services.assignment import ticket_auto_assign
-    from atende.automation.services.deliveries import delivery_create
+    from atende.automation.services.deliveries import DeliveryAction, deliveries_queue, delivery_item
     from atende.tickets.models import Category
     from atende.tickets.services import (
         message_add_note,
@@ -37,7 +37,7 @@ def actions_apply(*, ticket: Ticket, actions: list[dict], actor: Actor, origin: 
     changes: dict[str, Any] = {}
     add, remove, notes, replies, deliveries = [], [], [], [], []
     status, auto_assign = None, False
-    for action in actions:
+    for n, action in enumerate(actions):
         kind = action["type"]
         if kind == "set_priority":
             changes["priority"] = action["value"]
@@ -66,7 +66,7 @@ def actions_apply(*, ticket: Ticket, actions: list[dict], actor: Actor, origin: 
         elif kind == "reply":
             replies.append(action["body"])
         elif kind in ("send_email", "webhook"):
-            deliveries.append(action)
+            deliveries.append((n, action))
     if reply_text.strip():
         (notes if reply_visibility == "note" else replies).append(reply_text)
     if "custom_fields" in changes:
@@ -89,6 +89,9 @@ def actions_apply(*, ticket: Ticket, actions: list[dict], actor: Actor, origin: 
     ticket.refresh_from_db()
     if status and status != ticket.status:
         ticket = ticket_transition(ticket=ticket, to=status, actor=actor, reason=origin.get("kind", ""))
-    for action in deliveries:
-        delivery_create(ticket=ticket, action=action, origin=origin, agent=agent)
+    event_id = actor.source_event_id
+    items = [built for n, action in deliveries if (built := delivery_item(DeliveryAction(
+        ticket=ticket, action=action, origin=origin, agent=agent,
+        key=f"{event_id}:{origin.get('kind')}:{origin.get('id')}:{n}" if event_id else "")))]
+    deliveries_queue(items)
     return ticket

@@ -1,18 +1,34 @@
 """Emails and webhooks sent by automations: queued in the change's transaction through the email channel's
-``mail_queue`` and integrations' ``webhook_deliver_adhoc``, so the outbound engine sends them after commit, with
-its retries, attempt log and give-up (docs/architecture.md, "Outbound deliveries")."""
+``mails_queue`` and the outbound engine's ``deliveries_enqueue`` (webhook items built by integrations), so the
+engine sends them after commit, with its retries, attempt log and give-up (docs/architecture.md, "Outbound
+deliveries"). Many actions are queued together: one read of undeliverable addresses, one read of existing keys
+and one insert for a whole batch of tickets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from atende.email_channel.services.outbound import mail_queue
-from atende.integrations.services import webhook_deliver_adhoc
-from atende.outbound.models import Delivery
+from atende.email_channel.services.outbound import mails_queue
+from atende.integrations.services import webhook_adhoc_item
+from atende.outbound.services import deliveries_enqueue
 from atende.rules.placeholders import render
 from atende.tickets.models import Ticket
 
 SOURCE = "automation"
+DELIVERY_ACTIONS = frozenset({"send_email", "webhook"})
+
+
+@dataclass
+class DeliveryAction:
+    """One ``send_email`` or ``webhook`` action to queue for one ticket. With ``key`` (``"<event id>:<rule kind>:
+    <rule id>:<action index>"``) queueing it again queues nothing."""
+
+    ticket: Ticket
+    action: dict[str, Any]
+    origin: dict[str, Any]
+    agent: Any = None
+    key: str = ""
 
 
 def _recipients(ticket: Ticket, to: str) -> list[str]:
@@ -29,18 +45,35 @@ def _recipients(ticket: Ticket, to: str) -> list[str]:
     return [to]
 
 
-def delivery_create(*, ticket: Ticket, action: dict[str, Any], origin: dict[str, Any], agent=None) -> Delivery | None:
-    """Queue the action's email or webhook call in the current transaction (``actions_apply``'s)."""
+def _webhook_body(ticket: Ticket, origin: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "automation", "origin": origin, "ticket": {
+        "id": ticket.pk, "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
+        "priority": ticket.priority, "team_id": ticket.team_id, "assignee_id": ticket.assignee_id,
+        "requester": ticket.requester.email}}
+
+
+def delivery_item(item: DeliveryAction) -> tuple[str, dict[str, Any]] | None:
+    """What to queue for one action: ("mail", ``mails_queue`` arguments) or ("webhook", an outbound item), None
+    when there is nobody to mail. Raises ValidationError for a webhook URL that is not http(s)."""
+    ticket, action, agent = item.ticket, item.action, item.agent
     if action["type"] == "send_email":
         recipients = _recipients(ticket, action["to"])
         if not recipients:
             return None
-        return mail_queue(to=recipients, subject=render(action["subject"], ticket=ticket, agent=agent),
-                          body_text=render(action["body"], ticket=ticket, agent=agent), ticket=ticket,
-                          kind="automation", source=SOURCE)
-    body = {"event": "automation", "origin": origin, "ticket": {
-        "id": ticket.pk, "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
-        "priority": ticket.priority, "team_id": ticket.team_id, "assignee_id": ticket.assignee_id,
-        "requester": ticket.requester.email}}
-    return webhook_deliver_adhoc(url=action["url"], payload=body, secret=action.get("secret", ""),
-                                 ticket_id=ticket.pk, source=SOURCE)
+        return "mail", dict(to=recipients, subject=render(action["subject"], ticket=ticket, agent=agent),
+                            body_text=render(action["body"], ticket=ticket, agent=agent), ticket=ticket,
+                            kind="automation", source=SOURCE, dedupe_key=item.key)
+    return "webhook", webhook_adhoc_item(url=action["url"], payload=_webhook_body(ticket, item.origin),
+                                         secret=action.get("secret", ""), ticket_id=ticket.pk, source=SOURCE,
+                                         key=item.key or None)
+
+
+def deliveries_queue(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Queue what ``delivery_item`` built, mails with one ``mails_queue`` call and webhooks with one
+    ``deliveries_enqueue`` call, in the current transaction."""
+    mails = [spec for kind, spec in items if kind == "mail"]
+    hooks = [spec for kind, spec in items if kind == "webhook"]
+    if mails:
+        mails_queue(mails)
+    if hooks:
+        deliveries_enqueue(hooks)

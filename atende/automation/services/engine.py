@@ -18,6 +18,7 @@ from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
 from atende.automation.rules.actions import actions_apply
 from atende.automation.services.assignment import ticket_auto_assign
+from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
@@ -124,6 +125,63 @@ def _run_once(*, kind: str, rule_id: int, payload: dict[str, Any], ticket: Ticke
     return RunStatus.APPLIED
 
 
+class DeferredDeliveries:
+    """Triggers whose actions only send (mail, webhook) change nothing that a later rule or event reads, so over a
+    batch of events their runs are collected and written at the end, set-wise: one read of the runs that exist,
+    one insert of runs, one ``mails_queue`` and one ``deliveries_enqueue`` for the whole batch, instead of a
+    transaction through ``actions_apply`` per ticket. Each delivery is keyed by (event, trigger, action), and
+    each run by the (rule, event) unique key, so a batch handed over again queues nothing twice."""
+
+    def __init__(self) -> None:
+        self._done: set[tuple[int, int]] | None = None
+        self._event_ids: set[int] = set()
+        self._runs: list[tuple[RuleRun, list]] = []
+
+    @staticmethod
+    def handles(trigger: Trigger) -> bool:
+        return bool(trigger.actions) and all(a.get("type") in DELIVERY_ACTIONS for a in trigger.actions)
+
+    def watch(self, payloads: list[dict[str, Any]]) -> None:
+        self._event_ids.update(p["event_id"] for p in payloads)
+
+    def add(self, *, trigger: Trigger, payload: dict[str, Any], ticket: Ticket) -> str:
+        event_id = payload["event_id"]
+        if self._done is None:  # read once, when the batch first needs it
+            self._done = set(RuleRun.objects.filter(kind="trigger", event_id__in=self._event_ids | {event_id})
+                             .values_list("rule_id", "event_id"))
+        if (trigger.pk, event_id) in self._done:
+            return RunStatus.SKIPPED
+        self._done.add((trigger.pk, event_id))
+        origin = {"kind": "trigger", "id": trigger.pk, "name": trigger.name}
+        try:
+            items = [built for n, action in enumerate(trigger.actions) if (built := delivery_item(DeliveryAction(
+                ticket=ticket, action=action, origin=origin, key=f"{event_id}:trigger:{trigger.pk}:{n}")))]
+        except DomainError as exc:
+            logger.info("trigger %s failed on ticket %s: %s", trigger.pk, ticket.pk, exc)
+            self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket,
+                                       status=RunStatus.FAILED, detail=str(exc)), []))
+            return RunStatus.FAILED
+        self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
+        return RunStatus.APPLIED
+
+    def flush(self) -> None:
+        runs, self._runs = self._runs, []
+        if not runs:
+            return
+        try:
+            with transaction.atomic():
+                RuleRun.objects.bulk_create([run for run, _items in runs])
+                deliveries_queue([item for _run, items in runs for item in items])
+        except IntegrityError:  # a run recorded meanwhile by someone else: one at a time, skipping those
+            for run, items in runs:
+                try:
+                    with transaction.atomic():
+                        run.save()
+                        deliveries_queue(items)
+                except IntegrityError:
+                    pass
+
+
 def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> list[int]:
     """On TICKET_CREATED: apply matching routing rules in order, then assign by the team's strategy."""
     tickets = tickets or BatchTickets([payload])
@@ -158,8 +216,10 @@ def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = Non
     return applied
 
 
-def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> list[int]:
-    """Run every active trigger listening to this event, in order. Returns the ids of those that applied."""
+def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None,
+                 deferred: DeferredDeliveries | None = None) -> list[int]:
+    """Run every active trigger listening to this event, in order. Returns the ids of those that applied. With
+    ``deferred``, triggers that only send are collected there (the caller flushes it) instead of applied now."""
     names = trigger_events_for(payload)
     if not names:
         return []
@@ -185,6 +245,10 @@ def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None
         if ticket is None or ticket.is_closed:
             break
         if not matches(trigger.conditions, ctx, field_defs=tickets.field_defs):
+            continue
+        if deferred is not None and deferred.handles(trigger):
+            if deferred.add(trigger=trigger, payload=payload, ticket=ticket) == RunStatus.APPLIED:
+                applied.append(trigger.pk)
             continue
         status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
                            actions=trigger.actions, origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})

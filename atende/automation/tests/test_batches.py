@@ -92,3 +92,61 @@ def test_a_batch_delivered_again_changes_nothing(rules, customer):
     runs, tags = RuleRun.objects.count(), sorted(t.tags.count() for t in tickets)
     run(events)
     assert RuleRun.objects.count() == runs and sorted(t.tags.count() for t in tickets) == tags
+
+
+@pytest.fixture
+def sending_rules(rules):
+    """The peak run's kind of desk: besides the rules above, a mail to every new requester and a webhook call."""
+    rule_save(kind="trigger", name="Acknowledge", events=["created"], conditions={}, actions=[
+        {"type": "send_email", "to": "requester", "subject": "We got it: {{ ticket.number }}", "body": "Thanks."}])
+    rule_save(kind="trigger", name="Tell the CRM", events=["created"], conditions={}, actions=[
+        {"type": "webhook", "url": "https://crm.example/hook", "secret": "s"}])
+
+
+def test_triggers_that_send_cost_the_same_for_twenty_tickets_as_for_two(sending_rules, customer):
+    from atende.outbound.models import Delivery
+
+    few, few_events = batch(2, customer)
+    many, many_events = batch(20, customer)
+    assert run(many_events) == run(few_events)
+    for tickets in (few, many):
+        ids = {t.pk for t in tickets}
+        mails = Delivery.objects.filter(transport="mail", source="automation", ticket_id__in=ids)
+        assert sorted(mails.values_list("ticket_id", flat=True)) == sorted(ids)
+        assert {(d.ticket_id, d.payload["subject"], d.target) for d in mails} == {
+            (t.pk, f"We got it: {t.number}", customer.email) for t in tickets}
+        hooks = Delivery.objects.filter(transport="webhook", source="automation", ticket_id__in=ids)
+        assert sorted(h.payload["body"]["ticket"]["id"] for h in hooks) == sorted(ids)
+        assert {h.target for h in hooks} == {"https://crm.example/hook"}
+        # the rules that change the ticket still went through the write path
+        tags = {t.pk: set(t.tags.values_list("name", flat=True)) for t in tickets}
+        assert tags[tickets[0].pk] == {"urgent"} and all(not tags[t.pk] for t in tickets[1:])
+        assert RuleRun.objects.filter(kind="trigger", ticket__in=tickets).count() == 2 * len(tickets) + 1
+
+
+def test_a_sending_batch_delivered_again_queues_nothing_more(sending_rules, customer):
+    from atende.outbound.models import Delivery
+
+    tickets, events = batch(3, customer)
+    run(events)
+    counts = (Delivery.objects.count(), RuleRun.objects.count())
+    run(events)
+    RuleRun.objects.filter(kind="trigger").delete()  # even without the run rows, the delivery keys hold
+    run(events)
+    assert Delivery.objects.count() == counts[0]
+    assert Delivery.objects.filter(source="automation").count() == 2 * len(tickets)
+
+
+def test_a_trigger_that_sends_and_changes_the_ticket_goes_through_the_write_path(customer):
+    from atende.outbound.models import Delivery
+
+    rule_save(kind="trigger", name="Tag and tell", events=["created"], conditions={}, actions=[
+        {"type": "add_tags", "value": ["told"]},
+        {"type": "send_email", "to": "requester", "subject": "Told #{{ ticket.number }}", "body": "Hi"}])
+    tickets, events = batch(2, customer)
+    run(events)
+    run(events)
+    for ticket in tickets:
+        assert set(ticket.tags.values_list("name", flat=True)) == {"told"}
+        (mail,) = Delivery.objects.filter(transport="mail", source="automation", ticket_id=ticket.pk)
+        assert mail.payload["subject"] == f"Told #{ticket.number}"

@@ -56,3 +56,13 @@ def test_healthz_reports_degraded_when_events_lag(client, parked, settings):
     assert body["status"] == "degraded" and body["events"]["degraded"] and body["events"]["parked"] == 1
     settings.ATENDE_EVENTS_LAG_DEGRADED_SECONDS = 10 ** 10
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_parked_events_are_read_by_administrators_only(parked, admin_user, agent, customer):
+    from atende.core.exceptions import PermissionDenied
+    from atende.core.selectors import parked_event_list
+
+    assert list(parked_event_list(user=admin_user)) == [parked]
+    for user in (agent, customer):
+        with pytest.raises(PermissionDenied):
+            parked_event_list(user=user)

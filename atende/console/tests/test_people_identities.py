@@ -84,3 +84,10 @@ def test_merge_page_says_when_nobody_matches(client, agent, ana):
     client.force_login(agent)
     html = client.get(reverse("console:customer_merge", args=[ana.pk]), {"other": "nobody@example.com"})
     assert "No other active customer" in html.content.decode()
+
+
+def test_merge_by_number_finds_only_customers(client, agent, ana, admin_user):
+    client.force_login(agent)
+    url = reverse("console:customer_merge", args=[ana.pk])
+    for other in (f"#{admin_user.pk}", f"#{ana.pk}", "#999999"):  # staff, the same customer, nobody
+        assert "No other active customer" in client.get(url, {"other": other}).content.decode(), other

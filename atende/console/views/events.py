@@ -11,15 +11,14 @@ from django.views.decorators.http import require_POST
 from atende.accounts.decorators import admin_required
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
-from atende.core.models import EventRetry, EventRetryState
 from atende.core.outbox.services import parked_event_discard, parked_event_retry
 from atende.core.outbox.status import events_health, subscriber_status
+from atende.core.selectors import parked_event_list
 
 
 @admin_required
 def events_page(request):
-    parked = (EventRetry.objects.filter(state__in=[EventRetryState.PARKED, EventRetryState.SKIPPED])
-              .order_by("-updated_at")[:200])
+    parked = parked_event_list(user=request.user)[:200]
     return render(request, "console/events.html", {"subscribers": subscriber_status(), "parked": parked,
                                                    "health": events_health()})
 

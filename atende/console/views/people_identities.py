@@ -65,10 +65,14 @@ def identity_remove_view(request, id: int, identity_id: int):
     return redirect("console:customer", id=customer.pk)
 
 
-def _find_other(text: str) -> User | None:
+def _find_other(request, text: str) -> User | None:
     text = text.strip()
     if text.lstrip("#").isdigit() and text.startswith("#"):
-        return User.objects.filter(pk=int(text[1:]), role="customer").first()
+        try:
+            other = access_customer(user=request.user, customer_id=int(text[1:]))
+        except NotFound:
+            return None
+        return other if other.is_customer else None
     kind = IdentityKind.EMAIL if "@" in text else IdentityKind.PHONE
     return customer_for_identity(kind=kind, value=text)
 
@@ -81,7 +85,7 @@ def customer_merge_view(request, id: int):
     form = CustomerMergeForm(request.POST or request.GET or None)
     other = None
     if form.is_bound and form.is_valid():
-        other = _find_other(form.cleaned_data["other"])
+        other = _find_other(request, form.cleaned_data["other"])
         if other is None or not other.is_customer or other.pk == customer.pk or not other.is_active:
             form.add_error("other", _("No other active customer has this address, number or id."))
             other = None

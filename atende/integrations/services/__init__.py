@@ -1,6 +1,7 @@
 """Writes of the integrations app. Import from here: ``from atende.integrations.services import …``."""
 
 from atende.integrations.services.webhooks import (
+    webhook_adhoc_item,
     webhook_deliver_adhoc,
     webhook_deliveries_create_for_event,
     webhook_delivery_redeliver,
@@ -12,6 +13,7 @@ from atende.integrations.services.webhooks import (
 )
 
 __all__ = [
+    "webhook_adhoc_item",
     "webhook_deliver_adhoc",
     "webhook_deliveries_create_for_event",
     "webhook_delivery_redeliver",

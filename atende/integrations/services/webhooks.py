@@ -16,13 +16,19 @@ from atende.audit.services import audit_settings_change, audit_settings_saved, m
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.email_channel.services import mail_queue
-from atende.integrations.choices import WebhookEvent
+from atende.integrations.choices import EVENT_MAP, WebhookEvent
 from atende.integrations.models import WebhookSubscription
-from atende.integrations.payloads import SCHEMA_VERSION, webhook_payload_for_event
+from atende.integrations.payloads import SCHEMA_VERSION, webhook_payloads_for_events
 from atende.integrations.selectors import webhook_source
 from atende.integrations.signing import webhook_secret_generate
 from atende.outbound.models import Delivery
-from atende.outbound.services import deliveries_discard, deliveries_resume, delivery_enqueue, delivery_retry
+from atende.outbound.services import (
+    deliveries_discard,
+    deliveries_enqueue,
+    deliveries_resume,
+    delivery_enqueue,
+    delivery_retry,
+)
 
 # Delivery bookkeeping is not configuration: only what an administrator sets is compared.
 AUDIT_EXCLUDE = ("consecutive_failures",)
@@ -119,12 +125,17 @@ def webhook_subscription_delete(*, actor: Actor, subscription: WebhookSubscripti
     subscription.delete()
 
 
-def _enqueue(*, subscription: WebhookSubscription, event_type: str, payload: dict[str, Any],
-             event_id: int | None = None, ticket_id: int | None = None) -> Delivery:
-    key = f"{event_id}:webhook:{subscription.pk}" if event_id is not None else None
-    return delivery_enqueue(transport="webhook", target=subscription.url, key=key, kind=event_type,
-                            source=webhook_source(subscription.pk), event_id=event_id, ticket_id=ticket_id,
-                            payload={"subscription_id": subscription.pk, "body": payload})
+def _item(*, subscription: WebhookSubscription, event_type: str, payload: dict[str, Any],
+          event_id: int | None = None, ticket_id: int | None = None) -> dict[str, Any]:
+    """The outbound item for one subscription's delivery, keyed by event and webhook."""
+    return {"transport": "webhook", "target": subscription.url, "kind": event_type,
+            "key": f"{event_id}:webhook:{subscription.pk}" if event_id is not None else None,
+            "source": webhook_source(subscription.pk), "event_id": event_id, "ticket_id": ticket_id,
+            "payload": {"subscription_id": subscription.pk, "body": payload}}
+
+
+def _enqueue(**kwargs: Any) -> Delivery:
+    return delivery_enqueue(**_item(**kwargs))
 
 
 @transaction.atomic
@@ -141,21 +152,38 @@ def webhook_subscription_ping(*, actor: Actor, subscription: WebhookSubscription
 def webhook_deliveries_create_for_event(*, event: dict[str, Any]) -> list[int]:
     """One delivery per active subscription that wants this event, keyed by event and webhook, so repeats of
     the same event create nothing. Returns the ids of the deliveries created now."""
-    subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True)]
-    if not subscriptions:
+    return webhook_deliveries_create_for_events(events=[event])
+
+
+@transaction.atomic
+def webhook_deliveries_create_for_events(*, events: list[dict[str, Any]],
+                                         subscriptions: list[WebhookSubscription] | None = None) -> list[int]:
+    """``webhook_deliveries_create_for_event`` for a batch of events, set-wise: the subscriptions, the tickets and
+    the messages read once, only events some webhook wants built, and one ``deliveries_enqueue``."""
+    if subscriptions is None:
+        subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+    wanted = []
+    for event in events:
+        name = EVENT_MAP.get(event.get("type", ""))
+        listening = [s for s in subscriptions if name and s.wants(str(name))]
+        if listening:
+            wanted.append((event, listening))
+    if not wanted:
         return []
-    payload = webhook_payload_for_event(event)
-    if payload is None:
-        return []
-    created = []
-    for subscription in subscriptions:
-        if not subscription.wants(payload["event"]):
-            continue
-        delivery = _enqueue(subscription=subscription, event_type=payload["event"], payload=payload,
-                            event_id=event.get("event_id"), ticket_id=event.get("ticket_id"))
-        if delivery.created:
-            created.append(delivery.pk)
-    return created
+    payloads = webhook_payloads_for_events([event for event, _subs in wanted])
+    items = [_item(subscription=subscription, event_type=payload["event"], payload=payload,
+                   event_id=event.get("event_id"), ticket_id=event.get("ticket_id"))
+             for (event, listening), payload in zip(wanted, payloads, strict=True) if payload is not None
+             for subscription in listening]
+    return [row.pk for row in deliveries_enqueue(items) if row.created] if items else []
+
+
+def webhook_adhoc_item(*, url: str, payload: dict, secret: str = "", key: str | None = None,
+                       ticket_id: int | None = None, source: str = "automation") -> dict[str, Any]:
+    """The outbound item (``deliveries_enqueue``) for a one-off POST; ValidationError for a URL that is not
+    http(s). For callers that queue many at once."""
+    return {"transport": "webhook", "target": _clean_url(url), "key": key, "kind": "automation", "source": source,
+            "ticket_id": ticket_id, "payload": {"subscription_id": None, "secret": secret or "", "body": payload}}
 
 
 @transaction.atomic
@@ -163,9 +191,8 @@ def webhook_deliver_adhoc(*, url: str, payload: dict, secret: str = "", key: str
                           ticket_id: int | None = None, source: str = "automation") -> Delivery:
     """Automation's "call a webhook" action: a one-off POST, signed like every webhook when a secret is
     given, with the same retries and attempt log."""
-    return delivery_enqueue(transport="webhook", target=_clean_url(url), key=key, kind="automation",
-                            source=source, ticket_id=ticket_id,
-                            payload={"subscription_id": None, "secret": secret or "", "body": payload})
+    return delivery_enqueue(**webhook_adhoc_item(url=url, payload=payload, secret=secret, key=key,
+                                                 ticket_id=ticket_id, source=source))
 
 
 @transaction.atomic

@@ -24,13 +24,39 @@ class Receiver:
     # Each request pops the next answer: an HTTP status, or ("sleep", seconds) to time out the sender.
     script: list = field(default_factory=list)
     default_status: int = 200
+    connections: int = 0  # TCP connections accepted (HTTP/1.1: a kept-alive connection carries many requests)
 
 
 @pytest.fixture
 def receiver():
+    yield from _receiver_server()
+
+
+@pytest.fixture
+def receivers():
+    """Start as many receivers as a test asks for (``receivers()``); all stopped at the end."""
+    started = []
+
+    def start():
+        server = _receiver_server()
+        started.append(server)
+        return next(server)
+
+    yield start
+    for server in started:
+        next(server, None)
+
+
+def _receiver_server():
     state: dict = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+        def setup(self):
+            super().setup()
+            state["receiver"].connections += 1
+
         def do_POST(self):  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -41,10 +67,12 @@ def receiver():
                 time.sleep(answer[1])
                 answer = 200
             try:
+                text = b"ok" if answer < 300 else b"nope"
                 self.send_response(answer)
                 self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
-                self.wfile.write(b"ok" if answer < 300 else b"nope")
+                self.wfile.write(text)
             except (BrokenPipeError, ConnectionResetError):  # the sender timed out and hung up
                 pass
 

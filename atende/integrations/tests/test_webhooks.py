@@ -173,7 +173,7 @@ def test_adhoc_call_is_signed_and_logged(receiver, db, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         webhook_deliver_adhoc(url=receiver.url, payload={"hello": "world"}, secret="s3cret")
     request = receiver.requests[0]
-    assert json.loads(request.body) == {"hello": "world"}
+    assert json.loads(request.body) == {"hello": "world", "delivery_id": Delivery.objects.get(transport="webhook").pk}
     assert webhook_signature_verify("s3cret", request.headers["X-Atende-Signature"], request.body)
     assert Delivery.objects.get(transport="webhook").status == DeliveryStatus.SENT
 
@@ -196,3 +196,67 @@ def test_closed_ticket_status_event_is_sent(subscription, receiver, ticket, agen
     assert body["event"] == "ticket.status_changed"
     assert body["changes"]["old"] == "new" and body["changes"]["new"] == "solved"
     assert WebhookSubscription.objects.get().consecutive_failures == 0
+
+
+def test_a_batch_reuses_one_kept_alive_connection_per_endpoint(receivers, db):
+    first, second = receivers(), receivers()
+    for n in range(6):
+        webhook_deliver_adhoc(url=(first, second)[n % 2].url + f"?n={n}", payload={"n": n})
+    assert deliveries_drain() == 6  # one claimed batch: the queueing transaction's callbacks never ran
+    assert sorted(json.loads(r.body)["n"] for r in first.requests) == [0, 2, 4]
+    assert sorted(json.loads(r.body)["n"] for r in second.requests) == [1, 3, 5]
+    assert (first.connections, second.connections) == (1, 1)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+
+def test_a_slow_endpoint_still_times_out_inside_a_batch(receivers, settings, db):
+    import time
+
+    settings.ATENDE_WEBHOOK_TIMEOUT = 0.5
+    slow = receivers()
+    slow.script = [("sleep", 3.0)]
+    for n in range(3):
+        webhook_deliver_adhoc(url=slow.url, payload={"n": n})
+    started = time.monotonic()
+    deliveries_drain()
+    assert time.monotonic() - started < 2.5  # the first send gave up at its timeout, not after the receiver's 3 s
+    rows = list(Delivery.objects.order_by("id"))
+    assert [r.status for r in rows] == [DeliveryStatus.FAILED, DeliveryStatus.SENT, DeliveryStatus.SENT]
+    assert "timed out" in rows[0].last_error
+    assert slow.connections == 2  # the timed-out connection was dropped; the rest shared a new one
+
+
+def test_the_webhooks_subscriber_costs_the_same_for_twenty_tickets_as_for_two(subscription, customer, agent, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.core.outbox.dispatch import payload_of
+    from atende.integrations.subscribers import webhooks_on_events
+    from atende.tickets.models import TicketEvent
+
+    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
+
+    def events_of(count):
+        tickets = [make_ticket(requester=customer, subject=f"Batch {count} #{n}") for n in range(count)]
+        message_add_reply(ticket=tickets[0], actor=Actor.for_user(agent), body_text="On it")
+        return tickets, [payload_of(row) for row in TicketEvent.objects.filter(ticket__in=tickets).order_by("id").values(
+            "id", "type", "ticket_id", "actor_kind", "actor_user_id", "source_event_id", "data", "created_at")]
+
+    def cost(events):
+        with CaptureQueriesContext(connection) as ctx:
+            webhooks_on_events(events)
+        return len(ctx.captured_queries)
+
+    few, few_events = events_of(2)
+    many, many_events = events_of(20)
+    assert cost(many_events) == cost(few_events)
+    for tickets in (few, many):
+        rows = Delivery.objects.filter(transport="webhook", ticket_id__in=[t.pk for t in tickets])
+        kinds = sorted((d.ticket_id, d.kind) for d in rows)
+        assert kinds == sorted([(t.pk, "ticket.created") for t in tickets]
+                               + [(tickets[0].pk, "message.added"), (tickets[0].pk, "ticket.status_changed")])
+        reply = rows.get(kind="message.added").payload["body"]
+        assert reply["message"]["body_text"] == "On it" and reply["ticket"]["id"] == tickets[0].pk
+    count = Delivery.objects.count()
+    webhooks_on_events(many_events)  # the batch handed over again queues nothing
+    assert Delivery.objects.count() == count
