@@ -203,6 +203,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     readers += [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
 
     load_before = os.getloadavg()
+    cpu_before = {pid: _cpu_seconds(pid) for pid in server_pids}
     window["start"] = time.perf_counter() + args.period  # every visitor has started talking
     window["end"] = time.perf_counter() + args.seconds
     rss_samples: list[int] = []
@@ -231,6 +232,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*[talk(ws, i) for i, ws in enumerate(visitors)])
     load_during = os.getloadavg()
+    cpu_load = {pid: _cpu_seconds(pid) - cpu_before[pid] for pid in server_pids}
     deadline = time.perf_counter() + args.drain  # the last replies arrive (or the backlog shows)
     while (sent_at or reply_at) and time.perf_counter() < deadline:
         await asyncio.sleep(0.5)
@@ -252,6 +254,10 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                                "max_sampled": _mib(max(rss_samples) if rss_samples else None),
                                "peak_vmhwm": _mib(sum(_rss_kib(pid, "VmHWM") for pid in server_pids)),
                                "processes": len(server_pids)},
+            # CPU the server's processes used while the visitors talked, per message written (a visitor's message
+            # and the agent's reply are two): the figure the machine's other load disturbs least.
+            "server_cpu_ms_per_message": {_role(pid): round(1000 * used / max(1, counts["sent"] + counts["replies_sent"]), 2)
+                                          for pid, used in cpu_load.items()},
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_end_of_load": [round(x, 2) for x in load_during]}
 
@@ -266,6 +272,22 @@ def _rss_kib(pid: int | None, field: str) -> int:
     except OSError:
         pass
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int) -> str:
+    try:
+        return "web" if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes() else "worker"
+    except OSError:
+        return str(pid)
 
 
 def _mib(kib: int | None) -> float | None:
