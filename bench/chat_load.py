@@ -7,9 +7,13 @@ each one. Reports delivery latency visitor → agent (the visitor's send to the 
     .venv/bin/python bench/chat_load.py --visitors 200 --agents 10 --period 10 --seconds 60
     BENCH_ONLY=chat make bench                                # the same run as a step of the benchmark
 
-The desk is the demo help desk served as ``atende serve`` serves it on one machine (uvicorn, one process, the
-task worker and scheduler inside it, in-memory channel layer, SQLite), started by
-``atende.core.testing.server.demo_server``; the load generator (one asyncio process) runs on the same machine.
+The desk is the demo help desk served as ``atende serve`` serves it on one machine (uvicorn as its child process,
+the events worker and scheduler in the serve process, the one-machine channel layer, SQLite; ``--worker embedded``:
+all in the uvicorn process, as ``--embedded-worker``), started by ``atende.core.testing.server.demo_server``; the
+load generator (one asyncio process) runs on the same machine. The conversations are started and accepted through
+the chat services before anyone connects (``--setup websocket``: each visitor starts one on the socket, slower).
+Besides latency and memory it reports the CPU each server process used per message written while the visitors
+talked, the figure a busy shared machine disturbs least.
 Every visitor connects from an address of its own on the loopback network (127.1.x.y), so the per-visitor and
 per-address rate limits stay at their defaults. Results in docs/benchmarks.md ("Live chat").
 """
