@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 
@@ -75,7 +76,8 @@ def push_queue_changed(team_id: int | None) -> None:
 # Presence -------------------------------------------------------------------------------------------------------
 
 def _cache():
-    return caches["presence"]
+    """The ``presence`` cache; settings that define only a default cache (one shared by every process) use it."""
+    return caches["presence" if "presence" in settings.CACHES else "default"]
 
 
 def _key(kind: str, ident: int) -> str:
