@@ -7,9 +7,13 @@ each one. Reports delivery latency visitor → agent (the visitor's send to the 
     .venv/bin/python bench/chat_load.py --visitors 200 --agents 10 --period 10 --seconds 60
     BENCH_ONLY=chat make bench                                # the same run as a step of the benchmark
 
-The desk is the demo help desk served as ``atende serve`` serves it on one machine (uvicorn, one process, the
-task worker and scheduler inside it, in-memory channel layer, SQLite), started by
-``atende.core.testing.server.demo_server``; the load generator (one asyncio process) runs on the same machine.
+The desk is the demo help desk served as ``atende serve`` serves it on one machine (uvicorn as its child process,
+the events worker and scheduler in the serve process, the one-machine channel layer, SQLite; ``--worker embedded``:
+all in the uvicorn process, as ``--embedded-worker``), started by ``atende.core.testing.server.demo_server``; the
+load generator (one asyncio process) runs on the same machine. The conversations are started and accepted through
+the chat services before anyone connects (``--setup websocket``: each visitor starts one on the socket, slower).
+Besides latency and memory it reports the CPU each server process used per message written while the visitors
+talked, the figure a busy shared machine disturbs least.
 Every visitor connects from an address of its own on the loopback network (127.1.x.y), so the per-visitor and
 per-address rate limits stay at their defaults. Results in docs/benchmarks.md ("Live chat").
 """
@@ -58,7 +62,8 @@ def raise_fd_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, wanted), hard))
 
 
-async def run(args, base: str, key: str, agent_cookies: list[str], session_of, idle, server_pid: int | None) -> dict:
+async def run(args, base: str, key: str, agent_cookies: list[str], session_of, idle, server_pids: list[int],
+              prepared: dict[int, tuple[str, int]] | None = None, prepare_s: float = 0.0) -> dict:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -83,6 +88,11 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                 if attempt == 4:
                     raise
                 await asyncio.sleep(1 + attempt)
+        if prepared is not None:  # the conversation exists: come back to it with the visitor's token
+            await ws.send(json.dumps({"action": "hello", "token": prepared[index][0]}))
+            while json.loads(await ws.recv())["type"] != "hello":
+                pass
+            return ws
         await ws.send(json.dumps({"action": "hello"}))
         while json.loads(await ws.recv())["type"] != "hello":
             pass
@@ -165,7 +175,19 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     visitors: list = []
     sessions: dict[int, int] = {}
     step = 50
-    for start in range(0, args.visitors, step):
+    if prepared is not None:
+        # The conversations were started and accepted through the chat services (``prepare``); the visitors come
+        # back to them and each agent opens theirs.
+        sessions = {index: session_id for index, (_, session_id) in prepared.items()}
+
+        async def open_all(n: int, ws):
+            for index in range(n, args.visitors, len(agents)):
+                await call(ws, "open", "conversation", sessions[index])
+
+        for start in range(0, args.visitors, step * 4):
+            visitors += await asyncio.gather(*[visitor(i) for i in range(start, min(args.visitors, start + step * 4))])
+        await asyncio.gather(*[open_all(n, ws) for n, ws in enumerate(agents)])
+    for start in range(0, args.visitors if prepared is None else 0, step):
         batch = range(start, min(args.visitors, start + step))
         visitors += await asyncio.gather(*[visitor(i) for i in batch])
         sessions = session_of()
@@ -180,11 +202,12 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
         t0 = time.perf_counter()
         await call(agents[0], "list", "list")
         quick = quick + 1 if time.perf_counter() - t0 < 0.05 and await asyncio.to_thread(idle) else 0
-    connect_s = time.perf_counter() - started
+    connect_s = time.perf_counter() - started + prepare_s
     print(f"{len(agents)} agents hold the {len(visitors)} conversations ({connect_s:.0f} s)", file=sys.stderr, flush=True)
     readers += [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
 
     load_before = os.getloadavg()
+    cpu_before = {pid: _cpu_seconds(pid) for pid in server_pids}
     window["start"] = time.perf_counter() + args.period  # every visitor has started talking
     window["end"] = time.perf_counter() + args.seconds
     rss_samples: list[int] = []
@@ -207,12 +230,13 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
 
     async def sample_rss():
         while time.perf_counter() < window["end"] + args.drain:
-            rss_samples.append(_rss_kib(server_pid, "VmRSS"))
+            rss_samples.append(sum(_rss_kib(pid, "VmRSS") for pid in server_pids))
             await asyncio.sleep(2)
 
     sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*[talk(ws, i) for i, ws in enumerate(visitors)])
     load_during = os.getloadavg()
+    cpu_load = {pid: _cpu_seconds(pid) - cpu_before[pid] for pid in server_pids}
     deadline = time.perf_counter() + args.drain  # the last replies arrive (or the backlog shows)
     while (sent_at or reply_at) and time.perf_counter() < deadline:
         await asyncio.sleep(0.5)
@@ -222,7 +246,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     await asyncio.gather(*[ws.close() for ws in [*visitors, *agents]], return_exceptions=True)
     in_window = window["end"] - window["start"]
     return {"visitors": len(visitors), "agents": len(agents), "period_s": args.period, "seconds": args.seconds,
-            "setup_seconds": round(connect_s, 1), "messages_sent": counts["sent"],
+            "setup": args.setup, "worker": args.worker, "setup_seconds": round(connect_s, 1), "messages_sent": counts["sent"],
             "offered_messages_per_s": round(len(visitors) / args.period, 1),
             "achieved_messages_per_s": round(reached_in_window[0] / in_window, 1) if in_window > 0 else None,
             "reached_agent": len(to_agent), "lost_or_late_to_agent": len(sent_at),
@@ -232,7 +256,12 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
             "visitor_to_agent_ms": summary(to_agent), "agent_to_visitor_ms": summary(to_visitor),
             "server_rss_mib": {"start": _mib(rss_samples[0] if rss_samples else None),
                                "max_sampled": _mib(max(rss_samples) if rss_samples else None),
-                               "peak_vmhwm": _mib(_rss_kib(server_pid, "VmHWM"))},
+                               "peak_vmhwm": _mib(sum(_rss_kib(pid, "VmHWM") for pid in server_pids)),
+                               "processes": len(server_pids)},
+            # CPU the server's processes used while the visitors talked, per message written (a visitor's message
+            # and the agent's reply are two): the figure the machine's other load disturbs least.
+            "server_cpu_ms_per_message": {_role(pid): round(1000 * used / max(1, counts["sent"] + counts["replies_sent"]), 2)
+                                          for pid, used in cpu_load.items()},
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_end_of_load": [round(x, 2) for x in load_during]}
 
@@ -249,6 +278,22 @@ def _rss_kib(pid: int | None, field: str) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int) -> str:
+    try:
+        return "web" if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes() else "worker"
+    except OSError:
+        return str(pid)
+
+
 def _mib(kib: int | None) -> float | None:
     return round(kib / 1024, 1) if kib else None
 
@@ -260,6 +305,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=float, default=10.0, help="seconds between a visitor's messages")
     p.add_argument("--seconds", type=float, default=60.0, help="how long the visitors talk")
     p.add_argument("--drain", type=float, default=30.0, help="seconds to wait for the last deliveries")
+    p.add_argument("--worker", choices=["beside", "embedded"], default="beside",
+                   help="beside: as `atende serve` (the worker in a process of its own); embedded: inside the web "
+                        "process (`atende serve --embedded-worker`)")
+    p.add_argument("--setup", choices=["services", "websocket"], default="services",
+                   help="services: the conversations are started and accepted through the chat services, then the "
+                        "visitors and agents connect to them; websocket: each visitor starts one on the socket")
     return p
 
 
@@ -271,7 +322,9 @@ def measure(args) -> dict:
     from atende.core.testing.server import demo_server, query, server_env
 
     var = Path(tempfile.mkdtemp(prefix="atende-chat-bench-"))
-    with demo_server(var, tickets=20, embedded_worker=True) as (base, database):  # as `atende serve`
+    embedded = args.worker == "embedded"
+    served = {"embedded_worker": True} if embedded else {"serve": True}
+    with demo_server(var, tickets=20, **served) as (base, database):
         os.environ.update(server_env(database))
         import django
 
@@ -286,11 +339,12 @@ def measure(args) -> dict:
 
         widget = Widget.objects.select_related("team").order_by("id").first()
         team = widget.team or Team.objects.order_by("id").first()
-        cookies = []
+        cookies, users = [], []
         for n in range(args.agents):
             user = user_create(email=f"chat-agent-{n}@bench.test", name=f"Agent {n}", role=Role.AGENT,
                                password=None, availability=Availability.ONLINE)
             team.members.add(user)
+            users.append(user)
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
             session[BACKEND_SESSION_KEY] = "atende.accounts.backends.EmailBackend"
@@ -310,25 +364,57 @@ def measure(args) -> dict:
 
             return not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists() and max_lag_seconds() == 0
 
-        pid = _server_pid(var)
-        result = asyncio.run(run(args, base, widget.key, cookies, session_of, idle, pid))
+        prepared, prepare_s = None, 0.0
+        if args.setup == "services":
+            t0 = time.perf_counter()
+            prepared = prepare(args.visitors, widget, users)
+            prepare_s = time.perf_counter() - t0
+            print(f"{len(prepared)} conversations started and accepted ({prepare_s:.0f} s)", file=sys.stderr)
+        pids = _server_pids(var)
+        result = asyncio.run(run(args, base, widget.key, cookies, session_of, idle, pids, prepared, prepare_s))
         result["command"] = "bench/chat_load.py " + " ".join(
             f"--{k} {v:g}" for k, v in vars(args).items() if isinstance(v, (int, float)))
         return result
 
 
-def _server_pid(var: Path) -> int | None:
-    """The uvicorn process serving the desk in ``var`` (its environment names that directory)."""
+def prepare(count: int, widget, agents) -> dict[int, tuple[str, int]]:
+    """Start ``count`` conversations through the chat services (the pre-chat form's question, no article to
+    suggest, so each goes to the queue as a ticket) and have agent ``index % A`` accept visitor ``index``'s:
+    {visitor index: (visitor token, conversation id)}. Loaded as history is (``events_suppressed``: the events
+    the set-up writes are backfill, which the subscribers pass over), so the talking starts without a backlog of
+    a thousand ticket creations; the messages during the run are events like any."""
+    from atende.chat.services import chat_accept, chat_start
+    from atende.chat.tokens import visitor_id_new, visitor_token_make
+    from atende.core.events import events_suppressed
+
+    prepared = {}
+    with events_suppressed():
+        for index in range(count):
+            visitor_id = visitor_id_new()
+            session = chat_start(widget=widget, visitor_id=visitor_id, question=f"zzqx{index}",
+                                 name=f"Visitor {index}", client_ip=visitor_address(index))
+            chat_accept(session=session, agent=agents[index % len(agents)])
+            prepared[index] = (visitor_token_make(widget_key=widget.key, visitor_id=visitor_id), session.pk)
+            if index % 100 == 99:
+                print(f"\r{index + 1} conversations", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return prepared
+
+
+def _server_pids(var: Path) -> list[int]:
+    """The processes serving the desk in ``var`` (their environment names that directory): uvicorn, and the
+    ``atende serve`` process that runs the worker beside it."""
+    pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
-            if b"uvicorn" in cmdline and str(var).encode() in (entry / "environ").read_bytes():
-                return int(entry.name)
+            if (b"uvicorn" in cmdline or b"serve" in cmdline) and str(var).encode() in (entry / "environ").read_bytes():
+                pids.append(int(entry.name))
         except OSError:
             continue
-    return None
+    return pids
 
 
 def main() -> None:

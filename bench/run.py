@@ -117,7 +117,8 @@ class Run:
         return res
 
     def chat(self) -> None:
-        """Live chat under load (bench/chat_load.py): its own demo desk served as ``atende serve`` serves it, so
+        """Live chat under load (bench/chat_load.py): its own demo desk served as ``atende serve`` serves it (the
+        worker beside the web process; the conversations set up through the chat services), so
         the figures do not depend on BENCH_TICKETS or DATABASE_URL. BENCH_CHAT_VISITORS (1000), BENCH_CHAT_AGENTS
         (50), BENCH_CHAT_PERIOD (seconds between a visitor's messages, 10), BENCH_CHAT_SECONDS (60)."""
         import json
@@ -169,11 +170,13 @@ def chat_markdown(chat: dict) -> str:
     a, v, rss = chat["visitor_to_agent_ms"], chat["agent_to_visitor_ms"], chat["server_rss_mib"]
     return "\n".join([
         "| live chat | visitors | agents | msg/s offered | msg/s reached the agent | visitor → agent p50 / p99 ms "
-        "| agent → visitor p50 / p99 ms | server RSS MiB (max sampled) | load average |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| agent → visitor p50 / p99 ms | server CPU ms per message | server RSS MiB (max sampled) | set-up s "
+        "| load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
         f"| `{chat['command']}` | {chat['visitors']} | {chat['agents']} | {chat['offered_messages_per_s']} | "
         f"{chat['achieved_messages_per_s']} | {a['p50']} / {a['p99']} | {v['p50']} / {v['p99']} | "
-        f"{rss['max_sampled']} | {chat['load_average_end_of_load']} |", ""])
+        f"{chat.get('server_cpu_ms_per_message')} | {rss['max_sampled']} | {chat.get('setup_seconds')} | "
+        f"{chat['load_average_end_of_load']} |", ""])
 
 
 def main(cfg: Config | None = None) -> dict:

@@ -151,7 +151,7 @@ def agent_run(*, user: User, action: str, content: dict, session_id: int | None 
     if action == "reoffer":
         services.chats_reoffer()
         return {}
-    session = access_chat_for_agent(user=user, session_id=session_id)
+    session = access_chat_for_agent(user=user, session_id=session_id, related=False)  # each service locks it
     if action == "accept":
         services.chat_accept(session=session, agent=user)
     elif action == "reply":

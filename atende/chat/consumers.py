@@ -18,11 +18,13 @@ Agent socket ``/ws/console/chat/`` (the console's origin and session): ``list``,
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from atende.chat import realtime
 from atende.chat.consumer_io import (
@@ -35,6 +37,22 @@ from atende.chat.consumer_io import (
 )
 from atende.chat.selectors import widget_get_active
 from atende.core.exceptions import DomainError, NotFound
+
+
+def db(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``func`` run on the event loop's thread pool, each call with a pooled connection of its own
+    (``database_sync_to_async`` would queue every connection's work on the one thread all consumers share, so a
+    read waited behind every write, and every write behind the one waiting for SQLite's write lock). A
+    connection still handles its own messages one at a time, in order. An in-memory SQLite database (the tests')
+    cannot be written from two connections at once: there the calls keep to the one shared thread."""
+    return DatabaseSyncToAsync(func, thread_sensitive=_one_thread())
+
+
+@functools.cache
+def _one_thread() -> bool:
+    connection = connections[DEFAULT_DB_ALIAS]
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -93,7 +111,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         self.queue_refresh = Coalesced(self._refresh_queue)
         key = self.scope["url_route"]["kwargs"]["key"]
         try:
-            self.widget = await database_sync_to_async(widget_get_active)(key=key)
+            self.widget = await db(widget_get_active)(key=key)
         except NotFound:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -111,7 +129,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def _leave_session(self) -> None:
         if self.session_id is not None:
             await self.channel_layer.group_discard(realtime.session_group(self.session_id), self.channel_name)
-            await database_sync_to_async(realtime.presence_leave)("visitor", self.session_id, self.channel_name)
+            await db(realtime.presence_leave)("visitor", self.session_id, self.channel_name)
             await self._announce_presence(False)
             self.session_id = None
         await self._leave_waiting()
@@ -133,7 +151,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             return
         if action == "heartbeat":
             if self.session_id is not None:
-                await database_sync_to_async(realtime.presence_touch)("visitor", self.session_id, self.channel_name)
+                await db(realtime.presence_touch)("visitor", self.session_id, self.channel_name)
             return
         if action == "typing":
             if self.session_id is not None:
@@ -142,7 +160,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                     "typing": bool(content.get("typing"))})
             return
         try:
-            reply = await database_sync_to_async(visitor_run)(
+            reply = await db(visitor_run)(
                 widget=self.widget, visitor_id=self.visitor_id, action=action, content=content,
                 client_ip=self.client_ip, session_id=self.session_id)
         except DomainError as exc:
@@ -155,7 +173,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self._follow_queue(reply.get("state"))
 
     async def _hello(self, token: str) -> None:
-        hello = await database_sync_to_async(visitor_hello)(widget=self.widget, token=token)
+        hello = await db(visitor_hello)(widget=self.widget, token=token)
         self.visitor_id = hello.pop("visitor_id")
         session_id = hello.pop("session_id")
         if session_id is not None and self.session_id is None:
@@ -166,12 +184,12 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def _join(self, session_id: int) -> None:
         self.session_id = session_id
         await self.channel_layer.group_add(realtime.session_group(session_id), self.channel_name)
-        await database_sync_to_async(realtime.presence_touch)("visitor", session_id, self.channel_name)
+        await db(realtime.presence_touch)("visitor", session_id, self.channel_name)
         await self._announce_presence(True)
 
     async def _announce_presence(self, online: bool) -> None:
         if online is False:  # another tab of the visitor may still be open
-            online = bool(await database_sync_to_async(realtime.present)("visitor", [self.session_id]))
+            online = bool(await db(realtime.present)("visitor", [self.session_id]))
         await self.channel_layer.group_send(realtime.session_group(self.session_id), {
             "type": "chat.presence", "session_id": self.session_id, "visitor_online": online})
 
@@ -206,7 +224,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def _refresh_queue(self) -> None:
         if self.session_id is None:
             return
-        state = await database_sync_to_async(visitor_state)(session_id=self.session_id)
+        state = await db(visitor_state)(session_id=self.session_id)
         await self.send_json({"type": "state", **{k: v for k, v in state.items() if k != "team_id"}})
         await self._follow_queue(state)
 
@@ -231,7 +249,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         await self.channel_layer.group_add(realtime.AGENTS_GROUP, self.channel_name)
-        await database_sync_to_async(realtime.presence_touch)("agent", user.pk, self.channel_name)
+        await db(realtime.presence_touch)("agent", user.pk, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "user_id": user.pk, "heartbeat": realtime.HEARTBEAT_SECONDS})
         await self._send_list()
@@ -243,7 +261,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(realtime.AGENTS_GROUP, self.channel_name)
         for session_id in list(self.opened):
             await self.channel_layer.group_discard(realtime.session_group(session_id), self.channel_name)
-        await database_sync_to_async(realtime.presence_leave)("agent", self.user.pk, self.channel_name)
+        await db(realtime.presence_leave)("agent", self.user.pk, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("action"), str):
@@ -251,8 +269,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         action = content["action"]
         if action == "heartbeat":
-            await database_sync_to_async(realtime.presence_touch)("agent", self.user.pk, self.channel_name)
-            await database_sync_to_async(agent_run)(user=self.user, action="reoffer", content={})
+            await db(realtime.presence_touch)("agent", self.user.pk, self.channel_name)
+            await db(agent_run)(user=self.user, action="reoffer", content={})
             return
         if action == "list":
             await self._send_list()
@@ -264,7 +282,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             if action == "open":
-                conversation = await database_sync_to_async(agent_conversation)(user=self.user, session_id=session_id)
+                conversation = await db(agent_conversation)(user=self.user, session_id=session_id)
                 if session_id not in self.opened:
                     self.opened.add(session_id)
                     await self.channel_layer.group_add(realtime.session_group(session_id), self.channel_name)
@@ -276,7 +294,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                         "type": "chat.typing", "from": "agent", "session_id": session_id,
                         "typing": bool(content.get("typing"))})
                 return
-            reply = await database_sync_to_async(agent_run)(user=self.user, action=action, content=content,
+            reply = await db(agent_run)(user=self.user, action=action, content=content,
                                                            session_id=session_id)
         except DomainError as exc:
             await self.send_json({**_error(exc), "session_id": session_id})
@@ -284,7 +302,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "done", "action": action, "session_id": session_id, **reply})
 
     async def _send_list(self) -> None:
-        await self.send_json({"type": "list", **await database_sync_to_async(agent_list)(user=self.user)})
+        await self.send_json({"type": "list", **await db(agent_list)(user=self.user)})
 
     async def chat_queue(self, message: dict[str, Any]) -> None:
         self.list_refresh.request()

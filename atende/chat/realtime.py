@@ -7,7 +7,8 @@ Groups:
 Pushes ride on ``transaction.on_commit`` like the console's (``console/realtime.py``): only committed rows are
 announced, and a lost push is repaired by the client re-reading on reconnect.
 
-Presence lives in Django's cache (process memory, or Redis with ``REDIS_URL``): each connection refreshes its
+Presence lives in Django's ``presence`` cache (files under ``VAR_DIR/cache/presence`` that the web process and the
+events worker share on one machine, ``core.localcache``; Redis with ``REDIS_URL``): each connection refreshes its
 entry on a heartbeat; an entry lapses ``PRESENCE_TTL_SECONDS`` after its last heartbeat, so an agent whose last
 tab closed (or crashed) stops receiving chats.
 """
@@ -18,7 +19,8 @@ import time
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 
 from atende.core.asyncbridge import send_soon
@@ -73,12 +75,17 @@ def push_queue_changed(team_id: int | None) -> None:
 
 # Presence -------------------------------------------------------------------------------------------------------
 
+def _cache():
+    """The ``presence`` cache; settings that define only a default cache (one shared by every process) use it."""
+    return caches["presence" if "presence" in settings.CACHES else "default"]
+
+
 def _key(kind: str, ident: int) -> str:
     return f"chat:presence:{kind}:{int(ident)}"
 
 
 def _live(kind: str, ident: int, now: float) -> dict[str, float]:
-    return {channel: expires for channel, expires in (cache.get(_key(kind, ident)) or {}).items() if expires > now}
+    return {channel: expires for channel, expires in (_cache().get(_key(kind, ident)) or {}).items() if expires > now}
 
 
 def presence_touch(kind: str, ident: int, channel_name: str) -> None:
@@ -86,7 +93,7 @@ def presence_touch(kind: str, ident: int, channel_name: str) -> None:
     now = time.time()
     entries = _live(kind, ident, now)
     entries[channel_name] = now + PRESENCE_TTL_SECONDS
-    cache.set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
+    _cache().set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
 
 
 def presence_leave(kind: str, ident: int, channel_name: str) -> bool:
@@ -94,9 +101,9 @@ def presence_leave(kind: str, ident: int, channel_name: str) -> bool:
     entries = _live(kind, ident, time.time())
     entries.pop(channel_name, None)
     if entries:
-        cache.set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
+        _cache().set(_key(kind, ident), entries, PRESENCE_TTL_SECONDS)
         return False
-    cache.delete(_key(kind, ident))
+    _cache().delete(_key(kind, ident))
     return True
 
 
@@ -104,5 +111,5 @@ def present(kind: str, idents: list[int]) -> set[int]:
     if not idents:
         return set()
     now = time.time()
-    stored = cache.get_many([_key(kind, i) for i in idents])
+    stored = _cache().get_many([_key(kind, i) for i in idents])
     return {i for i in idents if any(exp > now for exp in (stored.get(_key(kind, i)) or {}).values())}

@@ -1,5 +1,5 @@
-"""Start-up check: every periodic job and every event subscriber is a dotted path resolved at run time, so a
-missing module or dependency would otherwise show up only when the job or event first runs. Django runs system
+"""Start-up check: every periodic job, event subscriber and channel layer backend is a dotted path resolved
+at run time, so a missing module or dependency would otherwise show up only when it is first used. Django runs system
 checks before ``migrate``, ``runserver`` and ``atende serve``; an Error here stops them with the path and the cause.
 """
 
@@ -46,3 +46,13 @@ def subscriber_order_check(app_configs=None, **kwargs) -> list[Error]:
     before it; names are unique), or the dispatcher would wait for ever on one that never runs."""
     return [Error(problem, obj="atende.core.events.SUBSCRIBERS", id="atende.E003")
             for problem in events.subscriber_order_problems()]
+
+
+@register()
+def channel_layer_check(app_configs=None, **kwargs) -> list[Error]:
+    """The channel layer's backend is imported on first use (the first websocket or push): one that cannot be
+    imported stops start-up instead. (Django's own checks already load the cache backends.)"""
+    from django.conf import settings
+
+    paths = [c["BACKEND"] for c in getattr(settings, "CHANNEL_LAYERS", {}).values()]
+    return unimportable(dict.fromkeys(paths), kind="Channel layer", check_id="atende.E004")

@@ -16,10 +16,14 @@ from atende.core.exceptions import ValidationError
 from atende.sla.selectors import expected_first_reply_minutes
 from atende.tickets.selectors import expected_reply_text, no_target_text
 
+FULL = ("widget", "ticket", "agent", "customer")
 
-def lock_session(session: ChatSession | int) -> ChatSession:
+
+def lock_session(session: ChatSession | int, *, related: tuple[str, ...] = FULL) -> ChatSession:
+    """The conversation's row locked, with ``related`` read in the same query (a message needs its ticket and
+    author only; the others are read if touched)."""
     pk = session.pk if isinstance(session, ChatSession) else session
-    return ChatSession.objects.select_for_update(of=("self",)).select_related("widget", "ticket", "agent", "customer").get(pk=pk)
+    return ChatSession.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pk)
 
 
 def push_state(session: ChatSession) -> None:

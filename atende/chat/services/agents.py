@@ -121,7 +121,7 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
     for incoming in files:
         validate_file(incoming)  # a refused file leaves nothing behind
     text = clean_text(text, required=not files)
-    session = lock_session(session)
+    session = lock_session(session, related=("ticket",))  # what a reply needs
     if session.status == ChatStatus.ENDED and session.ticket_id is None:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if session.status != ChatStatus.ENDED:

@@ -167,7 +167,7 @@ def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "
     stored twice). During the bot step any further message hands over to a person. ``session``: the
     conversation or its id (the websocket knows the id; the locked read is then the only read of it)."""
     client_id = str(client_id or "")[:64]
-    session = lock_session(session)
+    session = lock_session(session, related=("ticket", "customer"))  # what a message needs
     _visitor_throttle(session, client_ip)
     text = clean_text(text)
     if session.status == ChatStatus.ENDED:

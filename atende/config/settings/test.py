@@ -14,4 +14,5 @@ STORAGES = {
 # moment later; tests of the dispatcher itself turn this off and drain explicitly.
 ATENDE_EVENTS_DRAIN_ON_COMMIT = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+          "presence": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "presence"}}

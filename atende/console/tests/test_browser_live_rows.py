@@ -1,5 +1,5 @@
-"""In headless Chromium against the product served as ``atende serve`` serves it on one machine (worker and
-scheduler inside the web process, tasks in the database queue, the in-memory channel layer): a ticket a customer
+"""In headless Chromium against the product served as ``atende serve`` serves it on one machine (the worker and
+scheduler beside the web process or inside it, tasks in the database queue, no Redis): a ticket a customer
 submits appears live in an agent's list with the assignee that routing gave it in the background, not as it was
 at its first event ("Unassigned")."""
 
@@ -15,9 +15,12 @@ from atende.core.testing.server import demo_server, query
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, _playwright):
-    with demo_server(tmp_path_factory.mktemp("serve-var"), embedded_worker=True) as served:
+@pytest.fixture(scope="module", params=["beside", "embedded"])
+def served(request, tmp_path_factory, _playwright):
+    """``beside``: ``atende serve``'s default (the worker in its own process, pushing through the web process's
+    channel layer over its socket); ``embedded``: ``--embedded-worker``."""
+    mode = {"serve": True} if request.param == "beside" else {"embedded_worker": True}
+    with demo_server(tmp_path_factory.mktemp("serve-var"), **mode) as served:
         yield served
 
 

@@ -62,25 +62,28 @@ def server_env(database: Path) -> dict[str, str]:
 
 
 @contextmanager
-def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False,
+def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, serve: bool = False,
                 extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
-    """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit."""
+    """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit. ``serve``:
+    started by ``atende serve`` with its defaults (uvicorn as its child, the worker and scheduler in it)."""
     database = var / "console.sqlite3"
     env = server_env(database) | (extra_env or {})
-    if embedded_worker:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
+    if embedded_worker or serve:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
         env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "ATENDE_EMBEDDED_WORKER": "1",
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     python = sys.executable
     subprocess.run([python, "-c", SEED % tickets], env=env, cwd=ROOT, check=True, timeout=300)
     port = free_port()
     log = open(var / "uvicorn.log", "wb")
-    server = subprocess.Popen(
-        [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "on" if embedded_worker else "off", "--no-access-log"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    command = [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+               "--lifespan", "on" if embedded_worker else "off", "--no-access-log"]
+    if serve:
+        command = [python, "-m", "atende", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        env |= {"ATENDE_EMBEDDED_WORKER": "0"}
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (90 if serve else 30)  # serve: its own start-up, then uvicorn's
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:

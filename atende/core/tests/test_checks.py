@@ -57,3 +57,17 @@ def test_commands_refuse_to_start_on_a_broken_path(tmp_path):
                                  "ATENDE_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "atende.E001" in result.stderr and "atende.gone.tasks.job_task" in result.stderr
+
+
+def test_an_unimportable_channel_layer_is_an_error(settings):
+    path = "atende.core.layer_that_is_gone.Layer"
+    settings.CHANNEL_LAYERS = {**settings.CHANNEL_LAYERS, "extra": {"BACKEND": path}}
+    errors = [e for e in run_checks() if e.id == "atende.E004"]
+    assert len(errors) == 1 and path in errors[0].msg and errors[0].is_serious()
+
+
+def test_the_real_channel_layers_import():
+    from atende.config.settings import base
+
+    assert checks.unimportable([c["BACKEND"] for c in base.CHANNEL_LAYERS.values()], kind="x", check_id="x") == []
+    assert [e for e in run_checks() if e.id == "atende.E004"] == []

@@ -1,9 +1,16 @@
-"""Serve the whole product in one command: web (HTTP + websockets), background worker and scheduler."""
+"""Serve the whole product in one command: web (HTTP + websockets), background worker and scheduler.
+
+By default the web server is a child process (uvicorn) and this process runs the events worker and the scheduler
+(threads), so the worker's subscribers use the machine's second core instead of sharing the web process's; their
+pushes reach the web process's websockets through the channel layer (``atende.core.channel_layer`` on one machine,
+Redis with ``REDIS_URL``). ``--embedded-worker`` keeps everything in the one web process.
+"""
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from django.core.management.base import BaseCommand
@@ -31,8 +38,8 @@ def site_url_for(host: str, port: str | int, environ) -> tuple[str | None, str]:
 
 class Command(BaseCommand):
     help = ("Run the web server (ASGI: HTTP and websockets) with the background worker and the scheduler. "
-            "By default they run inside the web process (one machine); --separate-worker runs them as processes "
-            "(use with REDIS_URL so real-time pushes reach every process).")
+            "By default the web server is a process of its own and this process runs the worker and scheduler; "
+            "--embedded-worker runs them inside the web process, --separate-worker as two more processes.")
     # The system checks import every URLconf, which the server process does too: they run in ``handle`` while the
     # server starts (on another core) rather than before it, and a failed check stops everything.
     requires_system_checks = []
@@ -40,17 +47,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--embedded-worker", action="store_true",
+                            help="run worker and scheduler inside the web process (one process, one core)")
         parser.add_argument("--separate-worker", action="store_true",
-                            help="run worker and scheduler as separate processes")
+                            help="run worker and scheduler as processes of their own")
         parser.add_argument("--no-worker", action="store_true", help="web only")
 
-    def handle(self, *args, host, port, separate_worker, no_worker, **options):
+    def handle(self, *args, host, port, embedded_worker, separate_worker, no_worker, **options):
         python = sys.executable
         env = dict(os.environ)
         site_url, notice = site_url_for(host, port, env)
         if site_url:
             env["SITE_URL"] = site_url
-        embedded = not (separate_worker or no_worker)
+        embedded = embedded_worker and not (separate_worker or no_worker)
+        here = not (embedded or separate_worker or no_worker)  # the default: worker and scheduler in this process
         env["ATENDE_EMBEDDED_WORKER"] = "1" if embedded else "0"
         commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
                      "--no-access-log", "--lifespan", "on" if embedded else "off"]]
@@ -58,8 +68,9 @@ class Command(BaseCommand):
             commands.append([python, "-m", "atende", "events", "work"])
             commands.append([python, "-m", "atende", "scheduler"])
         procs = [subprocess.Popen(cmd, env=env) for cmd in commands]
-        mode = "worker and scheduler in-process" if embedded else ("worker and scheduler as processes"
-                                                                   if not no_worker else "web only")
+        mode = ("worker and scheduler inside the web process" if embedded else
+                "worker and scheduler beside the web process" if here else
+                "worker and scheduler as processes" if not no_worker else "web only")
         self.stdout.write(f"Atende is serving at http://{host}:{port}/ ({mode})")
         (self.stderr if notice.startswith("WARNING") else self.stdout).write(notice)
         try:
@@ -70,8 +81,11 @@ class Command(BaseCommand):
             for proc in procs:
                 proc.wait(timeout=10)
             raise
+        stop_event = threading.Event()
+        threads = background_start(stop_event) if here else []
 
         def stop(*_):
+            stop_event.set()
             for proc in procs:
                 if proc.poll() is None:
                     proc.terminate()
@@ -89,3 +103,19 @@ class Command(BaseCommand):
                     proc.wait(timeout=max(0.1, deadline - time.time()))
                 except subprocess.TimeoutExpired:
                     proc.kill()
+            for thread in threads:
+                thread.join(timeout=max(0.1, deadline - time.time()))
+
+
+def background_start(stop_event: threading.Event) -> list[threading.Thread]:
+    """The events worker (subscribers and tasks) and the scheduler as threads of this process, stopped by
+    ``stop_event`` (the current batch finishes)."""
+    from atende.core.outbox.worker import EventsWorker, default_worker_id
+    from atende.core.scheduler import run_forever
+
+    worker = EventsWorker(worker_id=default_worker_id("serve"), interval=0.2, stop_event=stop_event)
+    threads = [threading.Thread(target=worker.run, name="events-worker", daemon=True),
+               threading.Thread(target=run_forever, kwargs={"stop_event": stop_event}, name="scheduler", daemon=True)]
+    for thread in threads:
+        thread.start()
+    return threads
