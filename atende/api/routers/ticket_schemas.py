@@ -213,7 +213,7 @@ def _ticket_or_ref(obj) -> dict[str, Any] | None:
     return ref(obj)
 
 
-def ticket_json(ticket: Ticket, *, request) -> dict[str, Any]:
-    """The full ticket as stored JSON (for idempotent replays)."""
-    return TicketOut.model_validate(ticket_data(ticket, request=request)).model_dump(mode="json",
-                                                                                      exclude_unset=True)
+def ticket_json(ticket: Ticket, *, request, tags: list[str] | None = None) -> dict[str, Any]:
+    """The full ticket as stored JSON (for idempotent replays); ``tags`` when the caller already knows them."""
+    return TicketOut.model_validate(ticket_data(ticket, request=request, tags=tags)).model_dump(
+        mode="json", exclude_unset=True)

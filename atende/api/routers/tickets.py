@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Header, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from atende.accounts.choices import IdentityKind
+from atende.accounts.selectors import customer_for_identity
 from atende.accounts.services import customer_get_or_create
 from atende.api.idempotency import idempotent
 from atende.api.listing import parse_expand, parse_fields
@@ -28,6 +32,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.tickets.selectors import access_ticket
 from atende.tickets.services import IncomingFile, ticket_create, ticket_update
+from atende.tickets.services.create import normalize_tags
 
 router = Router(tags=["tickets"])
 
@@ -46,7 +51,8 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]):
 
 
 def _requester(request: HttpRequest, payload: TicketCreateIn):
-    """Customers open tickets for themselves; agents name the customer by id or address."""
+    """Customers open tickets for themselves; agents name the customer by id or address. ``None``: the address
+    is nobody's yet, and ``_create`` makes the customer in the ticket's own transaction."""
     user = request.user
     if not user.is_staff_member:
         if (payload.requester_id not in (None, user.pk)
@@ -58,26 +64,33 @@ def _requester(request: HttpRequest, payload: TicketCreateIn):
     if payload.requester_id is not None:
         return person_for(user=user, person_id=payload.requester_id)
     if payload.requester_email:
-        return customer_get_or_create(email=payload.requester_email, name=payload.requester_name,
-                                      actor=Actor.for_user(user))
+        return customer_for_identity(kind=IdentityKind.EMAIL, value=payload.requester_email)
     raise ValidationError("Name the requester (requester_id or requester_email).", code="requester_required",
                           details={"requester_id": "required"})
 
 
 def _create(request: HttpRequest, payload: TicketCreateIn, files: list[IncomingFile]) -> tuple[int, dict]:
-    with transaction.atomic():
-        requester = _requester(request, payload)
+    """Everything that is only read (the caller's references, a known requester) is read before the transaction,
+    so a write transaction (on SQLite the one write lock) is held only for the writes. A new requester is created
+    in the same transaction as the ticket: a ticket that fails leaves no customer behind."""
+    user = request.user
+    requester = _requester(request, payload)
+    category, team = category_for(payload.category_id), team_for(payload.team_id)
+    assignee, followers = agent_for(payload.assignee_id), people_for(user=user, ids=payload.follower_ids)
+    with transaction.atomic() if requester is None else nullcontext():
+        if requester is None:
+            requester = customer_get_or_create(email=payload.requester_email, name=payload.requester_name,
+                                               actor=Actor.for_user(user))
         ticket = ticket_create(
-            actor=Actor.for_user(request.user), requester=requester, subject=payload.subject,
+            actor=Actor.for_user(user), requester=requester, subject=payload.subject,
             body_text=payload.body, body_html=payload.body_html, channel=payload.channel, type=payload.type,
-            category=category_for(payload.category_id), team=team_for(payload.team_id),
-            assignee=agent_for(payload.assignee_id), urgency=payload.urgency, impact=payload.impact,
+            category=category, team=team, assignee=assignee, urgency=payload.urgency, impact=payload.impact,
             priority=payload.priority, status=payload.status, tags=payload.tags,
-            custom_fields=payload.custom_fields, followers=people_for(user=request.user, ids=payload.follower_ids),
-            attachments=files, language=payload.language, external_id=payload.external_id,
-            message_external_id=payload.message_external_id,
+            custom_fields=payload.custom_fields, followers=followers, attachments=files, language=payload.language,
+            external_id=payload.external_id, message_external_id=payload.message_external_id,
         )
-    return 201, ticket_json(ticket, request=request)
+    # A new ticket's tags are the ones sent, as the service normalised them: no query to read them back.
+    return 201, ticket_json(ticket, request=request, tags=sorted(normalize_tags(payload.tags)))
 
 
 @router.post("/tickets", response=responses(TicketOut, 201), exclude_unset=True, summary="Open a ticket")

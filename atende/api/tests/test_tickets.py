@@ -255,3 +255,39 @@ def test_customer_profile_and_lists(api_as, customer, agent, foreign_customer):
     assert created.status_code == 201 and created.json()["email"] == "new.person@example.com"
     assert api_as(agent).post("/customers", {"email": "new.person@example.com"}).status_code == 200
     assert api_as(agent).post("/customers", {"email": "not-an-email"}).status_code == 422
+
+
+def test_opening_a_ticket_for_a_known_customer_takes_a_fixed_small_number_of_queries(
+        api_as, agent, django_assert_max_num_queries):
+    """The token, the requester's identity, the ticket's rows and the search index (15 here, where the test's
+    transaction turns BEGIN/COMMIT into a savepoint): the requester is found before the transaction, with no
+    savepoint around it, and the tags are not read back (20 before)."""
+    client = api_as(agent)
+    first = client.post("/tickets", {"subject": "First", "body": "Hello", "requester_email": "known@new.example"})
+    requester_id = first.json()["requester_id"]
+    for i, tags in enumerate([[], ["billing"], ["billing", "Urgent Issue", "vip"]]):
+        with django_assert_max_num_queries(15 + (3 if tags else 0)):
+            response = client.post("/tickets", {"subject": f"Known {i}", "body": "Hello",
+                                                "requester_email": "Known@New.example", "tags": tags})
+        assert response.status_code == 201, response.content
+        assert Ticket.objects.get(pk=response.json()["id"]).requester_id == requester_id
+
+
+@pytest.mark.parametrize("tags", [[], ["b", "a"], [" Foo Bar ", "foo-bar", "ZED", ""], ["x" * 80, "ação", "a b c"]])
+def test_the_created_ticket_answers_with_the_tags_it_was_stored_with(api_as, agent, tags):
+    response = api_as(agent).post("/tickets", {"subject": "Tags", "body": "b", "requester_email": "t@new.example",
+                                               "tags": tags})
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.get(pk=response.json()["id"])
+    assert response.json()["tags"] == sorted(t.name for t in ticket.tags.all())
+    assert api_as(agent).get(f"/tickets/{ticket.pk}").json()["tags"] == response.json()["tags"]
+
+
+def test_a_ticket_refused_for_a_new_address_leaves_no_customer_behind(api_as, agent):
+    from atende.accounts.models import User
+    refused = api_as(agent).post("/tickets", {"subject": "x", "body": "", "requester_email": "ghost@new.example"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "description_required"
+    assert not User.objects.filter(email="ghost@new.example").exists()
+    created = api_as(agent).post("/tickets", {"subject": "x", "body": "y", "requester_email": "Ghost@New.example"})
+    assert created.status_code == 201
+    assert User.objects.get(email="ghost@new.example").pk == created.json()["requester_id"]

@@ -218,6 +218,12 @@ REQUEST_UPLOAD_MAX_BYTES = int(os.environ.get("REQUEST_UPLOAD_MAX_BYTES", 3 * AT
 DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("REQUEST_MAX_FIELDS", 1000))
 API_JSON_MAX_DEPTH = int(os.environ.get("API_JSON_MAX_DEPTH", 32))  # nesting of JSON request bodies
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Requests running at once per web process (atende.core.asgi.RequestGate; docs/configuration.md "Web processes"):
+# the others wait their turn, at most REQUEST_QUEUE of them for at most REQUEST_QUEUE_SECONDS, then 503 "busy".
+# REQUEST_THREADS=0: no bound (a thread per request, as Django does).
+ATENDE_REQUEST_THREADS = int(os.environ.get("REQUEST_THREADS", 8))
+ATENDE_REQUEST_QUEUE = int(os.environ.get("REQUEST_QUEUE", 1000))
+ATENDE_REQUEST_QUEUE_SECONDS = float(os.environ.get("REQUEST_QUEUE_SECONDS", 30))
 
 # Redis: channel layer and cache when several processes serve.
 REDIS_URL = os.environ.get("REDIS_URL", "")

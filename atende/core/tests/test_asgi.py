@@ -26,3 +26,152 @@ def test_a_page_is_served_with_the_middleware_loaded_in_sync_mode():
     headers = {name.lower(): value for name, value in start["headers"]}
     assert headers[b"x-frame-options"] == b"DENY" and b"Accept-Language" in headers[b"vary"]  # the middleware ran
     assert b"csrfmiddlewaretoken" in body["body"]
+
+
+# --- the bound on requests running at once (RequestGate) ------------------------------------------------------
+
+def _scope(path: str) -> dict:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+
+
+class Recorder:
+    """Stands in for the middleware chain: records who ran, how many at once, and blocks until released."""
+
+    def __init__(self):
+        import threading
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.inside = self.most = 0
+        self.ran: list[str] = []
+
+    def __call__(self, request):
+        from django.http import HttpResponse
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.ran.append(request.path)
+        self.release.wait(10)
+        with self.lock:
+            self.inside -= 1
+        return HttpResponse(b"done " + request.path.encode())
+
+
+def _gated(settings, monkeypatch, *, threads: int, queue: int, wait: float):
+    settings.ATENDE_REQUEST_THREADS, settings.ATENDE_REQUEST_QUEUE = threads, queue
+    settings.ATENDE_REQUEST_QUEUE_SECONDS = wait
+    handler = SyncChainASGIHandler()
+    recorder = Recorder()
+    monkeypatch.setattr(handler, "get_response", recorder)
+    return handler, recorder
+
+
+async def _start(handler, path):
+    app = ApplicationCommunicator(handler, _scope(path))
+    await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+    return app
+
+
+async def _answer(app, timeout=10):
+    start = await app.receive_output(timeout)
+    body = await app.receive_output(timeout)
+    return start["status"], dict(start["headers"]), body["body"]
+
+
+async def _until(predicate, timeout=5.0):
+    import asyncio
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.mark.parametrize("path, json_body", [("/api/v1/tickets", True), ("/console/", False)])
+def test_a_request_beyond_the_queue_is_refused_at_once_with_503_busy(settings, monkeypatch, path, json_body):
+    import json
+    handler, recorder = _gated(settings, monkeypatch, threads=1, queue=0, wait=30)
+
+    async def run():
+        first = await _start(handler, "/first")
+        await _until(lambda: recorder.inside == 1)
+        second = await _start(handler, path)
+        refused = await _answer(second, timeout=2)  # at once, while the first still runs
+        recorder.release.set()
+        return refused, await _answer(first)
+
+    (status, headers, body), first = async_to_sync(run)()
+    assert status == 503 and headers[b"Retry-After"] == b"2"
+    if json_body:
+        assert json.loads(body)["error"]["code"] == "busy"
+        assert headers[b"Content-Type"] == b"application/json"
+    else:
+        assert b"busy" in body
+    assert first[0] == 200
+    assert recorder.ran == ["/first"]  # the refused request never reached the views
+
+
+def test_a_request_that_waits_longer_than_the_queue_allows_is_refused(settings, monkeypatch):
+    handler, recorder = _gated(settings, monkeypatch, threads=1, queue=10, wait=0.2)
+
+    async def run():
+        first = await _start(handler, "/first")
+        await _until(lambda: recorder.inside == 1)
+        second = await _start(handler, "/api/v1/tickets")
+        refused = await _answer(second, timeout=3)
+        recorder.release.set()
+        await _answer(first)
+        return refused
+
+    assert async_to_sync(run)()[0] == 503
+    assert recorder.ran == ["/first"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_requests_beyond_the_bound_wait_their_turn_in_order_and_all_succeed(settings, monkeypatch, threads):
+    handler, recorder = _gated(settings, monkeypatch, threads=threads, queue=100, wait=30)
+
+    async def run():
+        apps = []
+        for i in range(8):
+            apps.append(await _start(handler, f"/r{i}"))
+            if i < threads:
+                await _until(lambda i=i: recorder.inside == i + 1)
+            else:  # each in the queue before the next arrives, so their order of arrival is known
+                await _until(lambda i=i: handler.gate.waiting == i + 1 - threads)
+        await _until(lambda: handler.gate.waiting == 8 - threads)
+        assert recorder.inside == threads  # the others hold no thread
+        recorder.release.set()
+        return [await _answer(app) for app in apps]
+
+    answers = async_to_sync(run)()
+    assert [a[0] for a in answers] == [200] * 8
+    assert recorder.most == threads
+    if threads == 1:  # one at a time: they ran in the order they came (with two, the pair admitted together race)
+        assert recorder.ran == [f"/r{i}" for i in range(8)]
+    assert handler.gate.running == 0 and handler.gate.waiting == 0  # every slot given back
+
+
+def test_a_client_that_leaves_while_waiting_never_runs(settings, monkeypatch):
+    handler, recorder = _gated(settings, monkeypatch, threads=1, queue=10, wait=30)
+
+    async def run():
+        first = await _start(handler, "/first")
+        await _until(lambda: recorder.inside == 1)
+        leaving = await _start(handler, "/leaving")
+        await _until(lambda: handler.gate.waiting == 1)
+        await leaving.send_input({"type": "http.disconnect"})
+        await _until(lambda: handler.gate.waiting == 0)
+        recorder.release.set()
+        await _answer(first)
+        third = await _start(handler, "/third")
+        return await _answer(third)
+
+    assert async_to_sync(run)()[0] == 200
+    assert recorder.ran == ["/first", "/third"]
+
+
+def test_no_bound_when_request_threads_is_zero(settings):
+    settings.ATENDE_REQUEST_THREADS = 0
+    assert SyncChainASGIHandler().gate is None
