@@ -19,6 +19,8 @@ from atende.tickets.services import IncomingFile
 from atende.tickets.states import TRANSITIONS
 
 KEEP = ""
+# A label already ending in one of these gets no suffix: Django's rule (its catalogs, pt-BR included, keep them).
+LABEL_ENDINGS = ":?.!"
 
 
 def category_rows() -> list[tuple[int, str, int | None, bool]]:
@@ -144,7 +146,7 @@ class PythonBoundField(forms.BoundField):
     def _label_html(self, tag: str) -> str:
         contents = self.label
         suffix = self.field.label_suffix if self.field.label_suffix is not None else self.form.label_suffix
-        if suffix and contents and contents[-1] not in _(":?.!"):
+        if suffix and contents and contents[-1] not in LABEL_ENDINGS:
             contents = format_html("{}{}", contents, suffix)
         widget = self.field.widget
         id_ = widget.attrs.get("id") or self.auto_id
