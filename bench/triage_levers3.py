@@ -225,7 +225,7 @@ def run_main(folds_states, names):
         S = svm.scores(X_test)
         base_seconds = time.process_time() - started
         add("default", evaluate(state, S.argmax(1)), base_seconds)
-        P = _softmax(S.copy(), state["temperature"])
+        P = _softmax(S.copy(), state["temperature"]) if "temperature" in state else None
         if "knn" in names or "stack" in names:
             knn = {k: knn_votes(X_test, X_train, codes, n, k) for k in (1, 3, 5, 10)}
         if "knn" in names:
