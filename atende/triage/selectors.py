@@ -12,8 +12,8 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
 from atende.accounts.models import User
-from atende.tickets.choices import MessageKind, TicketStatus
-from atende.tickets.models import Message, Ticket
+from atende.tickets.choices import FieldKind, MessageKind, TicketStatus
+from atende.tickets.models import CustomField, Message, Ticket
 from atende.tickets.selectors import ticket_list_for_user
 from atende.triage.learning.text import MAX_FIELD_CHARS
 from atende.triage.models import FieldSetting, PredictableField, Prediction, TriageModel
@@ -33,6 +33,33 @@ def active_model() -> TriageModel | None:
 def predictable_custom_field_keys() -> list[str]:
     return sorted(PredictableField.objects.filter(custom_field__is_active=True)
                   .values_list("custom_field__key", flat=True))
+
+
+def predictable_custom_field_ids() -> list[int]:
+    """The custom fields an admin marked as predictable (the admin page's form), inactive ones included."""
+    return list(PredictableField.objects.values_list("custom_field_id", flat=True))
+
+
+def dropdown_fields() -> dict[str, CustomField]:
+    """The select-type custom field definitions by key: the fields a model can predict, and their labels."""
+    return {f.key: f for f in CustomField.objects.filter(kind=FieldKind.DROPDOWN)}
+
+
+def how_solved_for_user(*, user: User, tickets: list[Ticket], max_chars: int = 220) -> dict[int, str]:
+    """Per ticket of ``tickets`` that ``user`` may see, its resolution summary, else the start of its last public
+    agent reply (cut at ``max_chars``). Tickets without either are absent."""
+    visible = set(ticket_list_for_user(user=user).filter(pk__in=[t.pk for t in tickets]).values_list("pk", flat=True))
+    out = {t.pk: t.resolution_summary for t in tickets if t.pk in visible and t.resolution_summary}
+    missing = [pk for pk in visible if pk not in out]
+    for ticket_id, body in (Message.objects.filter(ticket_id__in=missing, kind=MessageKind.REPLY, author_kind="agent")
+                            .order_by("ticket_id", "created_at", "id").values_list("ticket_id", "body_text")):
+        out[ticket_id] = body  # the last one wins
+    return {pk: (text[:max_chars] + "…") if len(text) > max_chars else text for pk, text in out.items() if text}
+
+
+def ticket_numbers_for_user(*, user: User, ticket_ids: list[int]) -> dict[int, int]:
+    """``id → number`` of the tickets among ``ticket_ids`` that ``user`` may see."""
+    return dict(ticket_list_for_user(user=user).filter(pk__in=ticket_ids).values_list("pk", "number"))
 
 
 def learnable_ticket_count() -> int:

@@ -16,21 +16,23 @@ from atende.accounts.decorators import admin_required, staff_required
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.kb.selectors import article_search
-from atende.tickets.choices import FieldKind, MessageKind
-from atende.tickets.models import CustomField, Message, Ticket
+from atende.tickets.models import Ticket
 from atende.tickets.selectors import access_ticket, can_edit_ticket
 from atende.tickets.services import ticket_merge
 from atende.triage.forms import FieldSettingForm, PredictableFieldsForm
 from atende.triage.labels import field_label, value_label
-from atende.triage.models import PredictableField
 from atende.triage.selectors import (
     active_model,
     current_value,
+    dropdown_fields,
     field_settings,
+    how_solved_for_user,
     near_duplicates_for_user,
+    predictable_custom_field_ids,
     predictions_for_ticket,
     similar_tickets_for_user,
     suggestion_accuracy,
+    ticket_numbers_for_user,
     training_models,
 )
 from atende.triage.services import triage_field_setting_save, triage_predictable_fields_set
@@ -40,19 +42,9 @@ from atende.triage.topics import recurring_topics
 RESOLUTION_CHARS = 220
 
 
-def _how_solved(tickets: list[Ticket]) -> dict[int, str]:
-    """Per ticket, its resolution summary, else the start of its last public agent reply."""
-    out = {t.pk: t.resolution_summary for t in tickets if t.resolution_summary}
-    missing = [t.pk for t in tickets if t.pk not in out]
-    for ticket_id, body in (Message.objects.filter(ticket_id__in=missing, kind=MessageKind.REPLY, author_kind="agent")
-                            .order_by("ticket_id", "created_at", "id").values_list("ticket_id", "body_text")):
-        out[ticket_id] = body  # the last one wins
-    return {pk: (text[:RESOLUTION_CHARS] + "…") if len(text) > RESOLUTION_CHARS else text for pk, text in out.items()}
-
-
 def sidebar_context(request, ticket: Ticket) -> dict:
     user = request.user
-    custom = {f.key: f for f in CustomField.objects.filter(kind=FieldKind.DROPDOWN)}
+    custom = dropdown_fields()
     editable = can_edit_ticket(user, ticket)
     suggestions = []
     for p in predictions_for_ticket(ticket=ticket):
@@ -61,7 +53,7 @@ def sidebar_context(request, ticket: Ticket) -> dict:
                             "value": value_label(p.field, p.value, custom), "percent": round(p.confidence * 100),
                             "applied": applied, "can_apply": editable and not applied})
     similar = similar_tickets_for_user(user=user, ticket=ticket)
-    how = _how_solved(similar)
+    how = how_solved_for_user(user=user, tickets=similar, max_chars=RESOLUTION_CHARS)
     return {
         "ticket": ticket, "suggestions": suggestions, "can_edit": editable,
         "similar": [{"ticket": t, "how": how.get(t.pk, "")} for t in similar],
@@ -99,7 +91,7 @@ def suggestion_apply(request, number: int, field: str):
         if error:
             messages.error(request, error)
         return redirect("console:ticket", number=ticket.number)
-    return _sidebar(request, Ticket.objects.get(pk=ticket.pk), error=error, refresh=not error)
+    return _sidebar(request, access_ticket(user=request.user, ticket_id=ticket.pk), error=error, refresh=not error)
 
 
 @require_POST
@@ -126,7 +118,7 @@ def duplicate_merge(request, number: int, target: int):
 def topics_page(request):
     days = 30 if request.GET.get("days") == "30" else 7
     topics = recurring_topics(user=request.user, days=days)
-    numbers = dict(Ticket.objects.filter(pk__in=[i for t in topics for i in t.ticket_ids]).values_list("pk", "number"))
+    numbers = ticket_numbers_for_user(user=request.user, ticket_ids=[i for t in topics for i in t.ticket_ids])
     for topic in topics:
         topic.numbers = [numbers[i] for i in topic.ticket_ids if i in numbers]
     return render(request, "triage/topics.html", {"days": days, "topics": topics})
@@ -135,7 +127,7 @@ def topics_page(request):
 @admin_required
 def settings_page(request):
     model = active_model()
-    custom = {f.key: f for f in CustomField.objects.filter(kind=FieldKind.DROPDOWN)}
+    custom = dropdown_fields()
     saved = field_settings()
     fields = []
     for name, figures in (model.fields.items() if model else []):
@@ -149,8 +141,7 @@ def settings_page(request):
         row["label"] = field_label(row["field"], custom)
     return render(request, "triage/settings.html", {
         "model": model, "fields": fields, "models": training_models(), "accuracy": accuracy,
-        "predictable_form": PredictableFieldsForm(initial={"fields": list(
-            PredictableField.objects.values_list("custom_field_id", flat=True))})})
+        "predictable_form": PredictableFieldsForm(initial={"fields": predictable_custom_field_ids()})})
 
 
 @require_POST

@@ -95,3 +95,29 @@ def test_solve_helper_solves(db):
     agent = AgentFactory()
     ticket = make_ticket(subject="x", actor=Actor.for_user(agent))
     assert solve(ticket, agent).status == TicketStatus.SOLVED
+
+
+def test_how_similar_tickets_were_solved_is_read_only_for_tickets_the_user_may_see(db):
+    from atende.tickets.services.conversation import message_add_reply
+    from atende.triage.selectors import how_solved_for_user, ticket_numbers_for_user
+
+    agent, customer, other = AgentFactory(), CustomerFactory(), CustomerFactory()
+    summarised = make_ticket(requester=customer, subject="VPN down")
+    summarised.resolution_summary = "Reinstalled the VPN client."
+    summarised.save(update_fields=["resolution_summary"])
+    replied = make_ticket(requester=customer, subject="VPN slow")
+    message_add_reply(ticket=replied, actor=Actor.for_user(agent), body_text="First try this.")
+    message_add_reply(ticket=replied, actor=Actor.for_user(agent), body_text="Fixed: " + "x" * 300)
+    theirs = make_ticket(requester=other, subject="VPN gone")
+    theirs.resolution_summary = "Their secret fix."
+    theirs.save(update_fields=["resolution_summary"])
+    tickets = [summarised, replied, theirs]
+
+    by_agent = how_solved_for_user(user=agent, tickets=tickets, max_chars=20)
+    by_customer = how_solved_for_user(user=customer, tickets=tickets)
+
+    assert by_agent == {summarised.pk: "Reinstalled the VPN …", replied.pk: "Fixed: " + "x" * 13 + "…",
+                        theirs.pk: "Their secret fix."}
+    assert set(by_customer) == {summarised.pk, replied.pk} and theirs.pk not in by_customer
+    assert ticket_numbers_for_user(user=customer, ticket_ids=[t.pk for t in tickets]) == {
+        summarised.pk: summarised.number, replied.pk: replied.number}
