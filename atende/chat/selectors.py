@@ -25,6 +25,11 @@ def widget_get_active(*, key: str) -> Widget:
     return widget
 
 
+def widget_for_demo() -> Widget | None:
+    """The widget the demo page embeds: the first active one (the demo desk's)."""
+    return Widget.objects.filter(is_active=True).order_by("id").first()
+
+
 def widget_list_for_admin(*, user) -> QuerySet[Widget]:
     if not (user.is_authenticated and user.is_admin):
         return Widget.objects.none()

@@ -15,17 +15,17 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from atende.accounts.decorators import admin_required, agent_required
-from atende.accounts.models import Team, User
+from atende.accounts.selectors import agent_list, team_list
 from atende.automation.selectors import canned_reply_list_for_user
 from atende.chat.choices import WidgetLanguage
 from atende.chat.forms import WidgetForm
-from atende.chat.models import Widget
 from atende.chat.selectors import (
     access_chat_for_agent,
     access_widget_for_admin,
     agents_online_count,
     attachment_for_visitor,
     session_for_visitor,
+    widget_for_demo,
     widget_get_active,
     widget_list_for_admin,
 )
@@ -145,14 +145,14 @@ def visitor_file_download(request, key: str, attachment_id: int):
 @require_GET
 def demo_page(request):
     """A page that embeds the demo widget, so chat can be tried right after ``make run``."""
-    widget = Widget.objects.filter(is_active=True).order_by("id").first()
+    widget = widget_for_demo()
     return render(request, "chat/demo.html", {"widget": widget})
 
 
 @agent_required
 def workspace(request):
-    teams = Team.objects.order_by("name")
-    agents = User.objects.filter(role__in=["admin", "agent"], is_active=True).order_by("name", "email")
+    teams = team_list()
+    agents = agent_list()
     canned = canned_reply_list_for_user(user=request.user)[:100]
     return render(request, "chat/workspace.html", {"teams": teams, "agents": agents, "canned": canned})
 
