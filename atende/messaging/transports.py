@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from atende.messaging.choices import Platform
@@ -25,7 +24,7 @@ from atende.messaging.selectors import reply_refusal
 from atende.messaging.services.outbound import conversation_attempt_recorded, conversation_row, conversation_sent
 from atende.outbound.choices import DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
-from atende.outbound.transports import DeliveryFailed, SendResult, Transport
+from atende.outbound.transports import DeliveryFailed, DeliveryRefused, SendResult, Transport
 from atende.tickets.services import IncomingFile
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -195,7 +194,6 @@ class MessagingTransport(Transport):
 
 
 def _refuse(delivery: Delivery, reason: str, *, status_code: int | None = None) -> None:
-    """A refusal no later attempt can change: this attempt becomes the last one, so the engine records it as
-    failed and gives up at once (``attempt_recorded`` then puts the reason on the ticket)."""
-    Delivery.objects.filter(pk=delivery.pk).update(max_attempts=F("attempts"))
-    raise DeliveryFailed(reason[:2000], status_code=status_code)
+    """A refusal no later attempt can change: the engine records it as failed and gives up at once
+    (``attempt_recorded`` then puts the reason on the ticket)."""
+    raise DeliveryRefused(reason[:2000], status_code=status_code)

@@ -29,7 +29,14 @@ from atende.core.memo import batch_cached
 from atende.core.tasks import enqueue
 from atende.outbound.choices import FINAL_STATUSES, WAITING_STATUSES, AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
-from atende.outbound.transports import DeliveryCancelled, DeliveryFailed, DeliveryHeld, SendResult, transport_get
+from atende.outbound.transports import (
+    DeliveryCancelled,
+    DeliveryFailed,
+    DeliveryHeld,
+    DeliveryRefused,
+    SendResult,
+    transport_get,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +215,7 @@ def _attempt(delivery: Delivery) -> Delivery:
     """Send one claimed delivery (no transaction is open) and record how it went."""
     sender = transport_get(delivery.transport)
     started = time.monotonic()
-    result, error, status_code, excerpt = None, "", None, ""
+    result, error, status_code, excerpt, final = None, "", None, "", False
     try:
         result = sender.send(delivery)
     except DeliveryHeld:
@@ -217,6 +224,7 @@ def _attempt(delivery: Delivery) -> Delivery:
         return _release(delivery, cancelled_reason=str(exc) or "cancelled")
     except DeliveryFailed as exc:
         error, status_code, excerpt = str(exc) or "failed", exc.status_code, exc.response_excerpt
+        final = isinstance(exc, DeliveryRefused)
     except Exception as exc:  # any transport error is recorded and retried
         error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
@@ -226,7 +234,7 @@ def _attempt(delivery: Delivery) -> Delivery:
         logger.info("outbound delivery %s (%s → %s) failed: %s", delivery.pk, delivery.transport, delivery.target,
                     error)
     return _record(delivery, result=result, error=error, status_code=status_code, excerpt=excerpt,
-                   duration_ms=duration_ms)
+                   duration_ms=duration_ms, final=final)
 
 
 def _still_ours(delivery: Delivery) -> Delivery | None:
@@ -237,7 +245,7 @@ def _still_ours(delivery: Delivery) -> Delivery | None:
 
 @transaction.atomic
 def _record(delivery: Delivery, *, result: SendResult | None, error: str, status_code: int | None, excerpt: str,
-            duration_ms: int) -> Delivery:
+            duration_ms: int, final: bool = False) -> Delivery:
     """Record one attempt right after the answer was read. The first statement is the conditional UPDATE that
     settles the row (only while this worker's claim still holds it), so the time between the far side accepting
     a delivery and the row saying so is one short transaction; a worker killed in that gap leaves the row to be
@@ -250,7 +258,7 @@ def _record(delivery: Delivery, *, result: SendResult | None, error: str, status
     if result is not None:
         row.status, row.sent_at, row.next_attempt_at = DeliveryStatus.SENT, now, None
         row.external_id = result.external_id or row.external_id
-    elif row.attempts >= row.max_attempts:
+    elif final or row.attempts >= row.max_attempts:
         row.status, row.next_attempt_at = DeliveryStatus.GIVEN_UP, None
     else:
         row.status = DeliveryStatus.FAILED

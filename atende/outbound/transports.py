@@ -38,6 +38,11 @@ class DeliveryFailed(Exception):  # noqa: N818 - reads as the outcome it reports
         self.response_excerpt = response_excerpt
 
 
+class DeliveryRefused(DeliveryFailed):
+    """A refusal no later attempt can change (a closed messaging window, a connector that is not configured): the
+    engine records the attempt as failed and gives up at once instead of retrying."""
+
+
 class DeliveryHeld(Exception):  # noqa: N818
     """Not to be sent now and not a failed attempt (its webhook is disabled): the delivery waits, without a
     due time, until ``deliveries_resume`` makes it due again."""
