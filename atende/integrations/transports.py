@@ -46,7 +46,7 @@ class WebhookTransport(Transport):
 
     @property
     def lease_seconds(self) -> float:  # the send's timeout and a margin
-        return _timeout() + 30
+        return _timeout() + float(getattr(settings, "ATENDE_WEBHOOK_LEASE_MARGIN", 30))
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

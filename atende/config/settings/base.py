@@ -342,6 +342,9 @@ ATENDE_SEARCH_WINDOW = int(os.environ.get("ATENDE_SEARCH_WINDOW", 2000))
 # scope "api.token" above), webhooks.
 INSTALLED_APPS += ["ninja"]
 ATENDE_WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+# A webhook send's lease is its timeout plus this margin: a worker killed mid-send leaves the row to another
+# worker after that long.
+ATENDE_WEBHOOK_LEASE_MARGIN = float(os.environ.get("WEBHOOK_LEASE_MARGIN", 30))
 ATENDE_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
 ATENDE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", 10))
 

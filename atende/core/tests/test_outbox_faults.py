@@ -163,8 +163,8 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port), "EVENTS_LEASE_SECONDS": "2", "EVENTS_BATCH": "5",
             "IMAGE_PROXY_ALLOW_LOOPBACK": "1", "API_RATE_LIMIT": "100000",
-            # a webhook send cut off by the kill is retried once its lease (timeout + 30 s) expires
-            "WEBHOOK_TIMEOUT": "2"}
+            # a webhook send cut off by the kill is retried once its lease (timeout + margin: 5 s) expires
+            "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE_MARGIN": "3"}
     python = sys.executable
     workers = ["worker", "worker2"] if url.startswith("postgres") else ["worker"]
     procs: dict[str, subprocess.Popen] = {}
@@ -256,7 +256,8 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
                     wait_web()
         # The restart: the scheduler's first tick enqueues every periodic job once, the outbound drain among them
         # (it sends what a killed process had queued but not handed to a task yet).
-        # (A cut delivery waits for its lease, WEBHOOK_TIMEOUT + 30 s for each row sent before it in its batch.)
+        # (A cut delivery waits for its lease, WEBHOOK_TIMEOUT + WEBHOOK_LEASE_MARGIN for each row sent before it in
+        # its batch.)
         deadline, next_tick = time.monotonic() + 420, 0.0
         while time.monotonic() < deadline:
             revive()
