@@ -34,6 +34,19 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: bool(browser_fixtures & set(getattr(item, "fixturenames", ()))))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Django removes a file test database but not SQLite's companions (WAL, shared memory, the writers' lock)."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        for suffix in ("-wal", "-shm", "-journal", "-writers.lock"):
+            try:
+                os.remove(name + suffix)
+            except FileNotFoundError:
+                pass
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")

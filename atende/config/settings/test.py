@@ -1,5 +1,8 @@
 """Test settings: real databases, fast hashing, tasks run immediately unless a test says otherwise."""
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -16,3 +19,10 @@ ATENDE_EVENTS_DRAIN_ON_COMMIT = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
           "presence": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "presence"}}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":  # noqa: F405
+    # SQLite: a test database in a file (in memory where the machine has /dev/shm), never ``:memory:``. With an
+    # in-memory database Django hands the test thread's one connection to the live server's request threads, and
+    # two threads using one SQLite connection at once fail with "database table is locked"; in a file every thread
+    # has its own connection, WAL and the busy timeout, as in production.
+    _scratch = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_scratch, f"atende-test-{os.getpid()}.sqlite3")}  # noqa: F405

@@ -17,7 +17,6 @@ from atende.outbound.choices import AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
 from atende.outbound.services import (
     BACKOFF_CAP,
-    _attempt,
     backoff_delay,
     deliveries_claim,
     deliveries_drain,
@@ -29,6 +28,7 @@ from atende.outbound.services import (
     delivery_retry,
     delivery_send,
 )
+from atende.outbound.services.send import _attempt
 from atende.outbound.transports import transports_load
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,27 @@
+"""The delivery engine: enqueue (idempotent by key), claim with a lease, send through the transport outside
+any transaction, record the attempt, retry with exponential backoff and jitter, give up after the last one."""
+
+from atende.outbound.services.enqueue import deliveries_enqueue, delivery_enqueue
+from atende.outbound.services.manage import (
+    deliveries_discard,
+    deliveries_resume,
+    delivery_cancel,
+    delivery_mark_bounced,
+    delivery_retry,
+)
+from atende.outbound.services.send import (
+    BACKOFF_CAP,
+    BATCH_SIZE,
+    MAX_BATCHES,
+    backoff_delay,
+    deliveries_claim,
+    deliveries_drain,
+    deliveries_send,
+    delivery_send,
+)
+
+__all__ = [
+    "BACKOFF_CAP", "BATCH_SIZE", "MAX_BATCHES", "backoff_delay", "deliveries_claim", "deliveries_discard",
+    "deliveries_drain", "deliveries_enqueue", "deliveries_resume", "deliveries_send", "delivery_cancel",
+    "delivery_enqueue", "delivery_mark_bounced", "delivery_retry", "delivery_send",
+]
