@@ -39,9 +39,19 @@ def clean_line(value: str | None, max_length: int | None = None) -> str:
     zero-width characters go, runs of spaces collapse, and the result is cut at ``max_length``."""
     text = _LINE_BREAKS.sub(" ", value or "")
     text = _UNSAFE.sub("", text)
-    text = _JOINER_NEXT_TO_ASCII.sub("", text)
     text = " ".join(text.split())
-    return text[:max_length].rstrip() if max_length else text
+    return _without_exposed_joiners(text[:max_length].rstrip() if max_length else text)
+
+
+def _without_exposed_joiners(text: str) -> str:
+    """Joiners next to ASCII or at an end go, last, and the spaces around them collapse: every step before
+    (collapsing Unicode spaces such as U+00A0, cutting, replacing characters) can leave a joiner that was between
+    two letters next to ASCII or at an end."""
+    while True:
+        cleaned = " ".join(_JOINER_NEXT_TO_ASCII.sub("", text).split())
+        if cleaned == text:
+            return text
+        text = cleaned
 
 
 def clean_body(value: str | None) -> str:
@@ -66,4 +76,4 @@ def clean_filename(value: str | None, default: str = "attachment") -> str:
         stem = f"_{stem}"
     extension = extension[:20]
     stem = stem[: MAX_FILENAME - len(extension) - 1 if extension else MAX_FILENAME].rstrip(". ")
-    return f"{stem}.{extension}" if extension and stem else (stem or default)
+    return _without_exposed_joiners(f"{stem}.{extension}" if extension and stem else (stem or default)) or default

@@ -18,7 +18,9 @@ from atende.tickets.services import IncomingFile, message_add_reply, ticket_crea
 
 FORBIDDEN_IN_LINES = re.compile(f"[{CONTROLS}{BIDI}{ZERO_WIDTH}]")
 JOINERS_NEXT_TO_ASCII = re.compile(r"[\u200c\u200d](?=[\x00-\x7f]|$)|(?:(?<=[\x00-\x7f])|^)[\u200c\u200d]")
-HOSTILE = ["\x00", "\x1b[31m", "\u202e", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\r\n", "\x7f", "\x85"]
+# Unicode spaces (U+00A0, U+3000) and dots matter too: collapsing or stripping them moves a joiner next to ASCII.
+HOSTILE = ["\x00", "\x1b[31m", "\u202e", "\u2066", "\u2069", "\u200b", "\u200d", "\u200c", "\ufeff", "\r\n", "\x7f",
+           "\x85", "\xa0", "\u3000", " ", "."]
 # Text biased towards the characters that matter, mixed with any Unicode.
 hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=5),
                                   st.characters(codec="utf-8")), max_size=40).map("".join)
@@ -32,11 +34,11 @@ def assert_clean_line(text: str, max_length: int | None = None):
         assert len(text) <= max_length
 
 
-@given(hostile_text)
-def test_clean_line_leaves_no_unsafe_character_and_is_idempotent(text):
-    cleaned = clean_line(text, 255)
-    assert_clean_line(cleaned, 255)
-    assert clean_line(cleaned, 255) == cleaned
+@given(hostile_text, st.sampled_from([5, 20, 255]))
+def test_clean_line_leaves_no_unsafe_character_and_is_idempotent(text, limit):
+    cleaned = clean_line(text, limit)
+    assert_clean_line(cleaned, limit)
+    assert clean_line(cleaned, limit) == cleaned
 
 
 @given(hostile_text)
@@ -63,6 +65,7 @@ def test_clean_filename_is_one_safe_segment(name):
     ("invoice\u202efdp.exe", "invoicefdp.exe"), ("CON.txt", "_CON.txt"), ("nul", "_nul"), ("a\x00b.pdf", "ab.pdf"),
     ("report.pdf.", "report.pdf"), (".htaccess", "htaccess"), ("x" * 300 + ".pdf", "x" * 196 + ".pdf"),
     ("résumé (1).pdf", "résumé_(1).pdf"), ("../../etc/screen shot.png", "screen_shot.png"), ('a:b"c.txt', "a_b_c.txt"),
+    ("\xa0\u200d\xa0.txt", "txt"), ("é\u200d" * 150 + "é.pdf", "é\u200d" * 97 + "é.pdf"),  # the cut ended on a joiner
 ])
 def test_file_names(name, expected):
     assert clean_filename(name) == expected
@@ -73,6 +76,8 @@ def test_file_names(name, expected):
     ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),  # Persian keeps ZWNJ
     ("\U0001f468\u200d\U0001f469\u200d\U0001f467 family", "\U0001f468\u200d\U0001f469\u200d\U0001f467 family"),
     ("Re: \u202eTotal\u202c due", "Re: Total due"), ("a\r\nBcc: x@y", "a Bcc: x@y"),
+    ("\xa0\u200d\xa0x", "x"),  # the joiner was between two no-break spaces, which collapse away
+    ("0\r\n\u200d\r\n.", "0 ."),  # removing the joiner leaves two spaces side by side
 ])
 def test_lines(text, expected):
     assert clean_line(text) == expected
