@@ -19,16 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from atende.core.testing.migrated import ROOT, migrated_database
 
 SEED = """
-import django
-django.setup()
 from importlib import import_module
 from importlib.util import find_spec
 from django.apps import apps
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from atende.tickets.seed.demo import load_demo
 load_demo(tickets=%d)
 for app in apps.get_app_configs():  # the other apps' demo hooks, as ``atende seed`` runs them
@@ -72,7 +68,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
         env |= {"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "DEBUG": "0", "ATENDE_EMBEDDED_WORKER": "1",
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     python = sys.executable
-    subprocess.run([python, "-c", SEED % tickets], env=env, cwd=ROOT, check=True, timeout=300)
+    migrated_database(env, seed=SEED % tickets)
     port = free_port()
     log = open(var / "uvicorn.log", "wb")
     command = [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),

@@ -29,6 +29,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 
+from atende.core.testing.migrated import migrated_database
 from atende.core.testing.server import ROOT, free_port
 from atende.email_channel.tests.servers import CaptureHandler
 from atende.integrations.signing import webhook_signature_verify
@@ -42,8 +43,6 @@ CUT_AT = 8  # the webhook request whose sender is killed before the receiver ans
 SETUP = """
 import django
 django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
 from atende.accounts.services import user_create
 from atende.api.services import api_token_create
 from atende.automation.services.definitions import rule_save
@@ -229,6 +228,7 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
                              + (tmp_path / "processes.log").read_text()[-3000:])
 
     try:
+        migrated_database(env)
         token = subprocess.run([python, "-c", SETUP % {"url": hooks.url, "secret": SECRET}], env=env, cwd=ROOT, check=True,
                                timeout=900, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         start("web")

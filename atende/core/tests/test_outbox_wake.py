@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from atende.core.testing.migrated import migrated_database
 from atende.core.testing.server import ROOT
 from atende.core.tests.test_outbox_faults import own_database_url
 
@@ -50,8 +51,7 @@ def test_an_idle_worker_handles_a_new_event_within_seconds_not_its_interval(work
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     worker = None
     try:
-        subprocess.run([sys.executable, "-m", "atende", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True,
-                       timeout=900)
+        migrated_database(env)
         log = open(workdir / "worker.log", "wb")
         worker = subprocess.Popen([sys.executable, "-m", "atende", "events", "work", "--interval", "60"], env=env,
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

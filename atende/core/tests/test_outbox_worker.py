@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from atende.core.testing.migrated import migrated_database
 from atende.core.testing.server import ROOT
 from atende.core.tests.test_outbox_faults import own_database_url
 
@@ -86,7 +87,7 @@ def test_a_worker_takes_over_what_a_killed_one_left_then_stops_cleanly_on_sigter
 
 
 def _takeover_then_sigterm(env, python, tmp_path):
-    subprocess.run([python, "-m", "atende", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=900)
+    migrated_database(env)
     subprocess.run([python, "-c", POLICY], env=env, cwd=ROOT, check=True, timeout=240)
     task_id = subprocess.run([python, "-c", LEFT_BEHIND], env=env, cwd=ROOT, check=True, capture_output=True,
                              text=True, timeout=240).stdout.strip().splitlines()[-1]

@@ -17,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from atende.core.management.commands.serve import site_url_for
+from atende.core.testing.migrated import migrated_database
 from atende.email_channel.tests.servers import CaptureHandler, free_port
 
 
@@ -53,7 +54,7 @@ def test_emails_link_to_the_port_the_server_runs_on(tmp_path):
             "REDIS_URL": "", "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)}
     atende = str(bin_dir / "atende")
-    subprocess.run([atende, "migrate", "-v", "0"], env=env, check=True, timeout=180, cwd=tmp_path)
+    migrated_database(env)
     subprocess.run([sys.executable, "-c", "import django; django.setup(); "
                     "from atende.accounts.services import user_create; "
                     "user_create(email='ana@customer.example', name='Ana', role='customer', email_verified=True)"],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from atende.core.testing.migrated import migrated_database
 from atende.email_channel.tests.servers import free_port
 from atende.integrations.signing import SIGNATURE_HEADER, webhook_signature_verify
 
@@ -41,7 +42,7 @@ def test_a_ticket_opened_through_the_api_fires_the_webhook(tmp_path, receiver):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "SECRET_KEY": secrets.token_urlsafe(50),
             "REDIS_URL": ""}
     atende = str(bin_dir / "atende")
-    subprocess.run([atende, "migrate", "-v", "0"], env=env, check=True, timeout=180, cwd=tmp_path)
+    migrated_database(env)
     token = subprocess.run([sys.executable, "-c", SETUP.format(url=receiver.url)], env=env, check=True, timeout=60,
                            cwd=tmp_path, capture_output=True, text=True).stdout.split()[-1]
     server = subprocess.Popen([atende, "serve", "--port", str(port)], env=env, cwd=tmp_path,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from atende.core.testing.migrated import migrated_database
 from atende.email_channel.tests.servers import CaptureHandler, free_port
 from atende.integrations.signing import webhook_signature_verify
 from atende.integrations.tests.conftest import receiver  # noqa: F401 - real HTTP receiver on loopback
@@ -50,7 +51,7 @@ def test_serve_sends_queued_webhooks_and_mail(tmp_path, receiver):  # noqa: F811
             "REDIS_URL": "", "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)}
     atende = str(bin_dir / "atende")
-    subprocess.run([atende, "migrate", "-v", "0"], env=env, check=True, timeout=180, cwd=tmp_path)
+    migrated_database(env)
     secret = subprocess.run([sys.executable, "-c", SETUP.format(url=receiver.url)], env=env, check=True,
                             timeout=60, cwd=tmp_path, capture_output=True, text=True).stdout.split()[0]
     assert receiver.requests == [] and smtp.received == []  # queued, nothing sent without a worker

@@ -14,14 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from atende.core.testing.migrated import migrated_database
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 SETUP = """
-import django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from atende.accounts.services import user_create
 user_create(email="carla@cliente.example", password="secret-pass-1", role="customer")
 """
@@ -42,7 +40,7 @@ def server(tmp_path_factory):
            "DATABASE_URL": f"sqlite:///{var / 'flood.sqlite3'}", "SECRET_KEY": "flood-test", "REDIS_URL": "",
            "ATENDE_TEST_MAIL_DIR": str(mail_dir), "THROTTLE_AUTH_EMAIL_IP": "1000/15m"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    subprocess.run([sys.executable, "-c", SETUP], env=env, cwd=ROOT, check=True, timeout=180)
+    migrated_database(env, seed=SETUP)
     port = _free_port()
     log = open(var / "uvicorn.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1",
