@@ -99,10 +99,8 @@ def _stage_fields(staged, ticket: Ticket, plan: _Plan, actor: Actor, origin: dic
 
 
 def _stage_notes(staged, ticket: Ticket, plan: _Plan, actor: Actor, origin: dict[str, Any]) -> None:
-    from atende.tickets.services import message_body
-
     for body in plan.notes:
-        text, _html = message_body(render(body, ticket=ticket, agent=actor.user), "", [])
+        text = staged.note_text(render(body, ticket=ticket, agent=actor.user))
         staged.add_note(ticket, actor=actor, body_text=text, metadata={"automation": origin})
 
 
@@ -135,9 +133,9 @@ def actions_apply(*, ticket: Ticket, actions: list[dict], actor: Actor, origin: 
     one ticket (``actions_stage``), with a reply and automatic assignment in between where the actions have them."""
     from atende.automation.services.assignment import ticket_auto_assign
     from atende.automation.services.deliveries import deliveries_queue
-    from atende.tickets.services import TicketChanges, lock_ticket, message_add_reply
+    from atende.tickets.services import TicketChanges, message_add_reply
 
-    ticket = lock_ticket(ticket, related=("requester", "team", "assignee", "organization"))
+    ticket = TicketChanges.lock(ticket, related=("requester", "team", "assignee", "organization"))
     plan = _plan(ticket, actions)
     if reply_text.strip():
         (plan.notes if reply_visibility == "note" else plan.replies).append(reply_text)

@@ -1,9 +1,9 @@
 """Every write on tickets. Import services from here: ``from atende.tickets.services import ticket_create``."""
 
-from atende.tickets.services._common import lock_ticket, record_event
+from atende.tickets.services._common import record_event
 from atende.tickets.services.attachments import IncomingFile
 from atende.tickets.services.batch import TicketChanges
-from atende.tickets.services.conversation import message_add_note, message_add_reply, message_body, phone_call_log
+from atende.tickets.services.conversation import message_add_note, message_add_reply, phone_call_log
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import InvalidTransition, ticket_transition, tickets_autoclose
 from atende.tickets.services.relations import ticket_link, ticket_mark_spam, ticket_merge, ticket_unlink
@@ -21,10 +21,8 @@ __all__ = [
     "IncomingFile",
     "InvalidTransition",
     "TicketChanges",
-    "lock_ticket",
     "message_add_note",
     "message_add_reply",
-    "message_body",
     "phone_call_log",
     "record_event",
     "ticket_assign",

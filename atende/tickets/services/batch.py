@@ -35,7 +35,7 @@ from atende.core.text_hygiene import clean_line
 from atende.tickets.choices import Level, MessageKind, TicketEventType, TicketPriority, TicketStatus, TicketType
 from atende.tickets.fields import clean_custom_fields
 from atende.tickets.models import Category, Message, Ticket, TicketSettings, TicketTag
-from atende.tickets.services._common import check_not_closed, obj_ref, user_ref, write_events
+from atende.tickets.services._common import check_not_closed, lock_ticket, obj_ref, user_ref, write_events
 from atende.tickets.services.create import normalize_tags, tags_get_or_create
 
 PLAIN_FIELDS = frozenset({"subject", "type", "category", "urgency", "impact", "priority", "custom_fields", "language"})
@@ -71,6 +71,18 @@ class TicketChanges:
         self._events: list[tuple[Ticket, str, dict[str, Any], datetime.datetime, Actor]] = []
         self._notes: list[_Note] = []
         self._problems: list[tuple[Ticket, Actor]] = []
+
+    @staticmethod
+    def lock(ticket: Ticket, *, related: tuple[str, ...] = ()) -> Ticket:
+        """The ticket read again under lock, with ``related`` joined: for ``TicketChanges(locked=True)``."""
+        return lock_ticket(ticket, related=related)
+
+    @staticmethod
+    def note_text(body_text: str) -> str:
+        """A note's text cleaned as ``message_add_note`` cleans it (ValidationError when empty)."""
+        from atende.tickets.services.conversation import message_body
+
+        return message_body(body_text, "", [])[0]
 
     def __bool__(self) -> bool:
         return bool(self._dirty or self._events)
