@@ -101,6 +101,7 @@ class BatchTickets:
 
     def written(self, ticket_id: int) -> None:
         self._stale.add(ticket_id)
+        self.staged.forget(ticket_id)
 
     def before_write(self, ticket_id: int) -> None:
         """A rule is about to write to the ticket on its own: what is staged for it goes to the database first."""

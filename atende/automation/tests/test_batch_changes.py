@@ -115,3 +115,19 @@ def test_a_ticket_changed_meanwhile_is_not_overwritten(customer, agent):
     with pytest.raises(Conflict):
         staged.save()
     assert Ticket.objects.get(pk=ticket.pk).priority == "low"
+
+
+def test_tags_written_by_routing_in_the_batch_are_seen_by_later_triggers(customer):
+    rule_save(kind="routing", name="Route", conditions={}, actions=[{"type": "add_tags", "value": ["routed"]}])
+    rule_save(kind="trigger", name="Seen", events=["created"], conditions={}, actions=[
+        {"type": "add_tags", "value": ["seen"]}])
+    rule_save(kind="trigger", name="Routed is high", events=["created"], conditions={"all": [
+        {"field": "tags", "op": "includes_any", "value": ["routed"]}]}, actions=[{"type": "set_priority", "value": "high"}])
+    tickets, events = batch(3, customer)
+    run(events)
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert set(ticket.tags.values_list("name", flat=True)) == {"routed", "seen"}
+        assert ticket.priority == "high"
+        seen = TicketEvent.objects.get(ticket=ticket, type=E.TAGS_CHANGED, data__added=["seen"])
+        assert seen.data == {"added": ["seen"], "removed": [], "new": ["routed", "seen"]}

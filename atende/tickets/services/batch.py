@@ -90,6 +90,12 @@ class TicketChanges:
     def pending(self, ticket: Ticket) -> bool:
         return ticket.pk in self._dirty
 
+    def forget(self, ticket_id: int) -> None:
+        """The ticket (with nothing pending here) was written by another path: read its tags again if needed."""
+        assert ticket_id not in self._dirty, "save the pending changes before writing the ticket another way"
+        self._tags.pop(ticket_id, None)
+        self._tags_read.pop(ticket_id, None)
+
     # --- in memory -------------------------------------------------------------------------------------------
 
     def _track(self, ticket: Ticket) -> None:
