@@ -36,12 +36,56 @@ MAX_CHAIN = 8
 
 def causal_chain(payload: dict[str, Any]) -> list[int]:
     """Ids of the events that (transitively) caused this one, nearest first."""
-    chain: list[int] = []
-    source = payload.get("source_event_id")
-    while source and len(chain) <= MAX_CHAIN and source not in chain:
-        chain.append(source)
-        source = TicketEvent.objects.filter(pk=source).values_list("source_event_id", flat=True).first()
-    return chain
+    return CausalChains([payload]).chain(payload)
+
+
+class CausalChains:
+    """The chains of causes of a batch's events, read together when first needed: one query per step back for
+    the whole batch (usually one or two), and one query for the triggers that already ran on any event of them."""
+
+    def __init__(self, payloads: list[dict[str, Any]]):
+        self._payloads = payloads
+        self._source: dict[int, int | None] | None = None
+        self._fired: dict[int, set[int]] | None = None
+        self._ran: dict[int, set[int]] = {}  # runs recorded during this batch, not all written yet
+
+    def _sources(self) -> dict[int, int | None]:
+        if self._source is None:
+            source: dict[int, int | None] = {}
+            wanted = {p["source_event_id"] for p in self._payloads if p.get("source_event_id")}
+            for _step in range(MAX_CHAIN + 1):
+                if not wanted:
+                    break
+                found = dict(TicketEvent.objects.filter(pk__in=wanted).values_list("pk", "source_event_id"))
+                source.update({pk: found.get(pk) for pk in wanted})
+                wanted = {s for s in found.values() if s and s not in source}
+            self._source = source
+        return self._source
+
+    def chain(self, payload: dict[str, Any]) -> list[int]:
+        sources = self._sources()
+        chain: list[int] = []
+        source = payload.get("source_event_id")
+        while source and len(chain) <= MAX_CHAIN and source not in chain:
+            chain.append(source)
+            source = sources.get(source)
+        return chain
+
+    def fired(self, chain: list[int]) -> set[int]:
+        """Triggers that ran on any event of ``chain``."""
+        if not chain:
+            return set()
+        if self._fired is None:
+            ids = set(self._sources())
+            self._fired = {}
+            for rule_id, event_id in (RuleRun.objects.filter(kind="trigger", event_id__in=ids)
+                                      .values_list("rule_id", "event_id") if ids else ()):
+                self._fired.setdefault(event_id, set()).add(rule_id)
+        return set().union(*(self._fired.get(e, set()) | self._ran.get(e, set()) for e in chain))
+
+    def ran(self, rule_id: int, event_id: int) -> None:
+        """A trigger ran (or failed) on an event of this batch: a later event it caused skips it too."""
+        self._ran.setdefault(event_id, set()).add(rule_id)
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
@@ -87,6 +131,7 @@ class BatchTickets:
             self._messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "body_text"))
         self._stale: set[int] = set()
         self.staged = TicketChanges(tickets=self._tickets.values())
+        self.chains = CausalChains(payloads)
         self.field_defs: dict = batch_cached("automation.field_defs", dict)
 
     def get(self, ticket_id: int) -> Ticket | None:
@@ -273,16 +318,16 @@ def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None
     listening = [t for t in _triggers() if names & set(t.events)]
     if not listening:
         return []
-    chain = causal_chain(payload)
+    tickets = tickets or BatchTickets([payload])
+    chain = tickets.chains.chain(payload)
     if len(chain) >= MAX_CHAIN:
         logger.warning("automation chain too long at event %s; stopping", payload.get("event_id"))
         return []
-    fired_upstream = set(RuleRun.objects.filter(kind="trigger", event_id__in=chain).values_list("rule_id", flat=True)) \
-        if chain else set()
-    tickets = tickets or BatchTickets([payload])
+    fired_upstream = tickets.chains.fired(chain)
     ticket_id = payload["ticket_id"]
     applied = []
     ticket = ctx = None
+    event_id = payload["event_id"]
     for trigger in listening:
         if trigger.pk in fired_upstream:
             continue
@@ -294,23 +339,22 @@ def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None
         if not matches(trigger.conditions, ctx, field_defs=tickets.field_defs):
             continue
         if deferred is not None and deferred.handles(trigger):
-            if deferred.add(trigger=trigger, payload=payload, ticket=ticket) == RunStatus.APPLIED:
-                applied.append(trigger.pk)
-            continue
-        if deferred is not None and actions_staged(trigger.actions):
-            if deferred.stage(trigger=trigger, payload=payload, ticket=ticket,
-                              staged=tickets.staged) == RunStatus.APPLIED:
-                applied.append(trigger.pk)
+            status = deferred.add(trigger=trigger, payload=payload, ticket=ticket)
+        elif deferred is not None and actions_staged(trigger.actions):
+            status = deferred.stage(trigger=trigger, payload=payload, ticket=ticket, staged=tickets.staged)
+            if status == RunStatus.APPLIED:
                 ctx = tickets.context(ticket, payload)  # the ticket in hand changed
-            continue
-        tickets.before_write(ticket_id)
-        status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
-                           actions=trigger.actions, origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
+        else:
+            tickets.before_write(ticket_id)
+            status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
+                               actions=trigger.actions,
+                               origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
+            if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
+                tickets.written(ticket_id)
+                ticket = None
+        tickets.chains.ran(trigger.pk, event_id)
         if status == RunStatus.APPLIED:
             applied.append(trigger.pk)
-        if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
-            tickets.written(ticket_id)
-            ticket = None
     return applied
 
 

@@ -131,3 +131,17 @@ def test_tags_written_by_routing_in_the_batch_are_seen_by_later_triggers(custome
         assert ticket.priority == "high"
         seen = TicketEvent.objects.get(ticket=ticket, type=E.TAGS_CHANGED, data__added=["seen"])
         assert seen.data == {"added": ["seen"], "removed": [], "new": ["routed", "seen"]}
+
+
+def test_a_trigger_does_not_fire_again_on_an_event_it_caused_within_the_same_batch(customer):
+    from atende.tickets.services import ticket_set_tags
+
+    rule = rule_save(kind="trigger", name="Note once", events=["created", "tags_changed"], conditions={}, actions=[
+        {"type": "add_note", "body": "Noted"}])
+    ticket = make_ticket(requester=customer)
+    created = TicketEvent.objects.get(ticket=ticket, type=E.TICKET_CREATED)
+    # An event caused by the creation (as another subscriber's automation writes it), in the same batch.
+    ticket_set_tags(ticket=ticket, actor=Actor.automation(source_event_id=created.pk), add=["triaged"])
+    run(payloads([ticket]))
+    assert Message.objects.filter(ticket=ticket, kind="note", body_text="Noted").count() == 1
+    assert list(RuleRun.objects.filter(rule_id=rule.pk).values_list("event_id", flat=True)) == [created.pk]
