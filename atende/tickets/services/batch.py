@@ -106,7 +106,7 @@ class TicketChanges:
         """What ``touch`` does to the row, in memory: every change bumps ``version`` and ``updated_at``."""
         self._track(ticket)
         ticket.version += 1
-        ticket.updated_at = self.now
+        ticket.updated_at = timezone.now()
         self._dirty.setdefault(ticket.pk, set()).update(fields)
 
     def _event(self, ticket: Ticket, event_type: str, actor: Actor, data: dict[str, Any]) -> None:
@@ -340,10 +340,11 @@ class TicketChanges:
                    ticket.version - self._read_version[pk])
             groups[key].append(pk)
             values[key] = columns
+        stamp = timezone.now()  # what ``updated_at``'s auto_now gave each save, whatever ``now`` the change has
         for key, pks in groups.items():
-            bump = key[1]
-            Ticket.objects.filter(pk__in=pks).update(**values[key], version=F("version") + bump,
-                                                     updated_at=self.now)
+            Ticket.objects.filter(pk__in=pks).update(**values[key], version=F("version") + key[1], updated_at=stamp)
+            for pk in pks:
+                self._tickets[pk].updated_at = stamp
 
     def _write_tags(self) -> None:
         removed, added = Q(), {}
