@@ -29,9 +29,10 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
     payloads = [p for p in events if p["type"] not in IGNORED_EVENTS]
     if not payloads:
         return
-    # The batch's tickets are read once; rules are evaluated in memory and only a rule that matches writes
-    # (through ``actions_apply``). Events run in stream order, so a ticket's events keep their order. Triggers
-    # that only send mail or call a webhook are queued together at the end of the batch (``DeferredDeliveries``).
+    # The batch's tickets are read once and rules are evaluated in memory against them.
+    # Events run in stream order, so a ticket's events keep their order. Triggers that change fields, tags, notes
+    # or the status apply in memory (``tickets.staged``) and those that only send are collected; runs, ticket
+    # changes and deliveries are written together at the end of the batch (``DeferredDeliveries.flush``).
     tickets = BatchTickets(payloads)
     deferred = DeferredDeliveries()
     deferred.watch(payloads)
@@ -42,7 +43,7 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
         if kind in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
             sla_policy_actions_run(payload, tickets=tickets)
         triggers_run(payload, tickets=tickets, deferred=deferred)
-    deferred.flush()
+    deferred.flush(tickets.staged)
     rules = list(TimeRule.objects.filter(is_active=True))
     if not rules:
         return

@@ -16,7 +16,7 @@ from django.db.models import OuterRef, Subquery
 
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
-from atende.automation.rules.actions import actions_apply
+from atende.automation.rules.actions import actions_apply, actions_stage, actions_staged
 from atende.automation.services.assignment import ticket_auto_assign
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
 from atende.core.actor import Actor
@@ -27,6 +27,7 @@ from atende.rules.context import FIRST_MESSAGE_TEXT, RuleContext
 from atende.sla.selectors import policy_by_id
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Message, Ticket, TicketEvent
+from atende.tickets.services import TicketChanges
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,56 @@ MAX_CHAIN = 8
 
 def causal_chain(payload: dict[str, Any]) -> list[int]:
     """Ids of the events that (transitively) caused this one, nearest first."""
-    chain: list[int] = []
-    source = payload.get("source_event_id")
-    while source and len(chain) <= MAX_CHAIN and source not in chain:
-        chain.append(source)
-        source = TicketEvent.objects.filter(pk=source).values_list("source_event_id", flat=True).first()
-    return chain
+    return CausalChains([payload]).chain(payload)
+
+
+class CausalChains:
+    """The chains of causes of a batch's events, read together when first needed: one query per step back for
+    the whole batch (usually one or two), and one query for the triggers that already ran on any event of them."""
+
+    def __init__(self, payloads: list[dict[str, Any]]):
+        self._payloads = payloads
+        self._source: dict[int, int | None] | None = None
+        self._fired: dict[int, set[int]] | None = None
+        self._ran: dict[int, set[int]] = {}  # runs recorded during this batch, not all written yet
+
+    def _sources(self) -> dict[int, int | None]:
+        if self._source is None:
+            source: dict[int, int | None] = {}
+            wanted = {p["source_event_id"] for p in self._payloads if p.get("source_event_id")}
+            for _step in range(MAX_CHAIN + 1):
+                if not wanted:
+                    break
+                found = dict(TicketEvent.objects.filter(pk__in=wanted).values_list("pk", "source_event_id"))
+                source.update({pk: found.get(pk) for pk in wanted})
+                wanted = {s for s in found.values() if s and s not in source}
+            self._source = source
+        return self._source
+
+    def chain(self, payload: dict[str, Any]) -> list[int]:
+        sources = self._sources()
+        chain: list[int] = []
+        source = payload.get("source_event_id")
+        while source and len(chain) <= MAX_CHAIN and source not in chain:
+            chain.append(source)
+            source = sources.get(source)
+        return chain
+
+    def fired(self, chain: list[int]) -> set[int]:
+        """Triggers that ran on any event of ``chain``."""
+        if not chain:
+            return set()
+        if self._fired is None:
+            ids = set(self._sources())
+            self._fired = {}
+            for rule_id, event_id in (RuleRun.objects.filter(kind="trigger", event_id__in=ids)
+                                      .values_list("rule_id", "event_id") if ids else ()):
+                self._fired.setdefault(event_id, set()).add(rule_id)
+        return set().union(*(self._fired.get(e, set()) | self._ran.get(e, set()) for e in chain))
+
+    def ran(self, rule_id: int, event_id: int) -> None:
+        """A trigger ran (or failed) on an event of this batch: a later event it caused skips it too."""
+        self._ran.setdefault(event_id, set()).add(rule_id)
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
@@ -65,8 +110,10 @@ def _condition_fields(rules: list) -> set[str]:
 class BatchTickets:
     """The tickets of one batch of events, loaded up front with what the active rules read (requester, team,
     assignee, organization; tags, first message and the events' message texts when a rule looks at them): a few
-    queries per batch instead of several per event. Once a rule or the assignment wrote to a ticket, the copy in
-    hand is stale and the ticket is read again on its own, so later rules and events see the change."""
+    queries per batch instead of several per event. Triggers that change fields, tags, notes or the status apply
+    to the copy in hand through ``staged`` (a ``TicketChanges`` written once at the end of the batch), so later
+    rules and events see the change in memory. Once a rule wrote to a ticket on its own (routing, a reply,
+    automatic assignment), the copy in hand is stale and the ticket is read again, so they see that too."""
 
     def __init__(self, payloads: list[dict[str, Any]]):
         fields = _condition_fields([*_routing_rules(), *_triggers()])
@@ -83,6 +130,8 @@ class BatchTickets:
         if "message" in fields and message_ids:
             self._messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "body_text"))
         self._stale: set[int] = set()
+        self.staged = TicketChanges(tickets=self._tickets.values())
+        self.chains = CausalChains(payloads)
         self.field_defs: dict = batch_cached("automation.field_defs", dict)
 
     def get(self, ticket_id: int) -> Ticket | None:
@@ -97,12 +146,22 @@ class BatchTickets:
 
     def written(self, ticket_id: int) -> None:
         self._stale.add(ticket_id)
+        self.staged.forget(ticket_id)
+
+    def before_write(self, ticket_id: int) -> None:
+        """A rule is about to write to the ticket on its own: what is staged for it goes to the database first."""
+        ticket = self._tickets.get(ticket_id)
+        if ticket is not None and self.staged.pending(ticket):
+            self.staged.save()
 
     def context(self, ticket: Ticket, payload: dict[str, Any]) -> RuleContext:
         ctx = RuleContext(ticket, payload)
         text = self._messages.get((payload.get("data") or {}).get("message_id"))
         if text is not None:
             ctx.__dict__["message_text"] = text  # the event's message, read with the batch (a cached_property)
+        tags = self.staged.known_tags(ticket)
+        if tags is not None:
+            ctx.__dict__["tags"] = set(tags)  # as staged changes left them
         return ctx
 
 
@@ -136,6 +195,7 @@ class DeferredDeliveries:
         self._done: set[tuple[int, int]] | None = None
         self._event_ids: set[int] = set()
         self._runs: list[tuple[RuleRun, list]] = []
+        self._staged = False
 
     @staticmethod
     def handles(trigger: Trigger) -> bool:
@@ -146,12 +206,8 @@ class DeferredDeliveries:
 
     def add(self, *, trigger: Trigger, payload: dict[str, Any], ticket: Ticket) -> str:
         event_id = payload["event_id"]
-        if self._done is None:  # read once, when the batch first needs it
-            self._done = set(RuleRun.objects.filter(kind="trigger", event_id__in=self._event_ids | {event_id})
-                             .values_list("rule_id", "event_id"))
-        if (trigger.pk, event_id) in self._done:
+        if self._seen(trigger, event_id):
             return RunStatus.SKIPPED
-        self._done.add((trigger.pk, event_id))
         origin = {"kind": "trigger", "id": trigger.pk, "name": trigger.name}
         try:
             items = [built for n, action in enumerate(trigger.actions) if (built := delivery_item(DeliveryAction(
@@ -164,15 +220,49 @@ class DeferredDeliveries:
         self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
         return RunStatus.APPLIED
 
-    def flush(self) -> None:
+    def stage(self, *, trigger: Trigger, payload: dict[str, Any], ticket: Ticket, staged: TicketChanges) -> str:
+        """A trigger whose actions change the ticket (fields, tags, notes, status) and maybe send: applied to the
+        ticket in memory through ``staged``, its run and deliveries written with the batch's."""
+        event_id = payload["event_id"]
+        if self._seen(trigger, event_id):
+            return RunStatus.SKIPPED
+        origin = {"kind": "trigger", "id": trigger.pk, "name": trigger.name}
+        try:
+            items = actions_stage(staged=staged, ticket=ticket, actions=trigger.actions,
+                                  actor=Actor.automation(source_event_id=event_id), origin=origin)
+        except DomainError as exc:
+            logger.info("trigger %s failed on ticket %s: %s", trigger.pk, ticket.pk, exc)
+            self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket,
+                                       status=RunStatus.FAILED, detail=str(exc)), []))
+            return RunStatus.FAILED
+        self._staged = True
+        self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
+        return RunStatus.APPLIED
+
+    def _seen(self, trigger: Trigger, event_id: int) -> bool:
+        if self._done is None:  # read once, when the batch first needs it
+            self._done = set(RuleRun.objects.filter(kind="trigger", event_id__in=self._event_ids | {event_id})
+                             .values_list("rule_id", "event_id"))
+        if (trigger.pk, event_id) in self._done:
+            return True
+        self._done.add((trigger.pk, event_id))
+        return False
+
+    def flush(self, staged: TicketChanges | None = None) -> None:
+        """Write the runs, the staged ticket changes and the deliveries: one INSERT of runs, the changes'
+        grouped writes, one ``mails_queue`` and one ``deliveries_enqueue``."""
         runs, self._runs = self._runs, []
-        if not runs:
+        if not runs and not staged:
             return
         try:
             with transaction.atomic():
                 RuleRun.objects.bulk_create([run for run, _items in runs])
+                if staged is not None:
+                    staged.save()
                 deliveries_queue([item for _run, items in runs for item in items])
         except IntegrityError:  # a run recorded meanwhile by someone else: one at a time, skipping those
+            if self._staged:
+                raise  # changes were applied in memory for it: the dispatcher runs the batch again event by event
             for run, items in runs:
                 try:
                     with transaction.atomic():
@@ -194,6 +284,7 @@ def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = Non
     for rule in _routing_rules():
         if not matches(rule.conditions, ctx, field_defs=tickets.field_defs):
             continue
+        tickets.before_write(ticket_id)
         status = _run_once(kind="routing", rule_id=rule.pk, payload=payload, ticket=ticket, actions=rule.actions,
                            origin={"kind": "routing", "id": rule.pk, "name": rule.name})
         if status == RunStatus.APPLIED:
@@ -204,6 +295,7 @@ def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = Non
         if rule.stop:
             break
     if ticket.team_id and not ticket.assignee_id:
+        tickets.before_write(ticket_id)
         tickets.written(ticket_id)
         try:
             with transaction.atomic():
@@ -226,16 +318,16 @@ def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None
     listening = [t for t in _triggers() if names & set(t.events)]
     if not listening:
         return []
-    chain = causal_chain(payload)
+    tickets = tickets or BatchTickets([payload])
+    chain = tickets.chains.chain(payload)
     if len(chain) >= MAX_CHAIN:
         logger.warning("automation chain too long at event %s; stopping", payload.get("event_id"))
         return []
-    fired_upstream = set(RuleRun.objects.filter(kind="trigger", event_id__in=chain).values_list("rule_id", flat=True)) \
-        if chain else set()
-    tickets = tickets or BatchTickets([payload])
+    fired_upstream = tickets.chains.fired(chain)
     ticket_id = payload["ticket_id"]
     applied = []
     ticket = ctx = None
+    event_id = payload["event_id"]
     for trigger in listening:
         if trigger.pk in fired_upstream:
             continue
@@ -247,16 +339,22 @@ def triggers_run(payload: dict[str, Any], *, tickets: BatchTickets | None = None
         if not matches(trigger.conditions, ctx, field_defs=tickets.field_defs):
             continue
         if deferred is not None and deferred.handles(trigger):
-            if deferred.add(trigger=trigger, payload=payload, ticket=ticket) == RunStatus.APPLIED:
-                applied.append(trigger.pk)
-            continue
-        status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
-                           actions=trigger.actions, origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
+            status = deferred.add(trigger=trigger, payload=payload, ticket=ticket)
+        elif deferred is not None and actions_staged(trigger.actions):
+            status = deferred.stage(trigger=trigger, payload=payload, ticket=ticket, staged=tickets.staged)
+            if status == RunStatus.APPLIED:
+                ctx = tickets.context(ticket, payload)  # the ticket in hand changed
+        else:
+            tickets.before_write(ticket_id)
+            status = _run_once(kind="trigger", rule_id=trigger.pk, payload=payload, ticket=ticket,
+                               actions=trigger.actions,
+                               origin={"kind": "trigger", "id": trigger.pk, "name": trigger.name})
+            if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
+                tickets.written(ticket_id)
+                ticket = None
+        tickets.chains.ran(trigger.pk, event_id)
         if status == RunStatus.APPLIED:
             applied.append(trigger.pk)
-        if status != RunStatus.SKIPPED:  # applied, or failed part-way: the ticket in hand may be stale
-            tickets.written(ticket_id)
-            ticket = None
     return applied
 
 
@@ -274,6 +372,7 @@ def sla_policy_actions_run(payload: dict[str, Any], *, tickets: BatchTickets | N
     ticket = tickets.get(payload["ticket_id"])
     if ticket is None or ticket.is_closed:
         return None
+    tickets.before_write(ticket.pk)
     tickets.written(ticket.pk)
     return _run_once(kind="sla_breach" if breached else "sla_warning", rule_id=policy.pk, payload=payload,
                      ticket=ticket, actions=actions,

@@ -2,6 +2,7 @@
 
 from atende.tickets.services._common import record_event
 from atende.tickets.services.attachments import IncomingFile
+from atende.tickets.services.batch import TicketChanges
 from atende.tickets.services.conversation import message_add_note, message_add_reply, phone_call_log
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import InvalidTransition, ticket_transition, tickets_autoclose
@@ -19,6 +20,7 @@ from atende.tickets.services.update import (
 __all__ = [
     "IncomingFile",
     "InvalidTransition",
+    "TicketChanges",
     "message_add_note",
     "message_add_reply",
     "phone_call_log",

@@ -14,11 +14,12 @@ from atende.tickets.models import Ticket, TicketEvent
 from atende.tickets.search.events import index_for_events
 
 
-def lock_ticket(ticket: Ticket | int) -> Ticket:
-    """Re-read the ticket under a row lock (no-op on SQLite, whose write transactions are exclusive)."""
+def lock_ticket(ticket: Ticket | int, *, related: tuple[str, ...] = ()) -> Ticket:
+    """Re-read the ticket under a row lock (no-op on SQLite, whose write transactions are exclusive), with the
+    ``related`` rows joined."""
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     try:
-        return Ticket.objects.select_for_update(no_key=True, of=("self",)).get(pk=pk)
+        return Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related(*related).get(pk=pk)
     except Ticket.DoesNotExist:
         raise NotFound("Ticket not found.")
 
@@ -69,6 +70,13 @@ def record_events(entries: list[tuple[Ticket, str, dict[str, Any], Any]], *, act
     """``record_event`` for many rows at once, ``(ticket, type, data, created_at or None)`` in the order they
     happened: one INSERT for the rows (their ids keep that order), one reindex for the tickets whose text
     changed, and the same pushes after commit (set-wise subscribers recording what a batch of events led to)."""
+    return write_events([(ticket, event_type, data, created_at, actor)
+                         for ticket, event_type, data, created_at in entries])
+
+
+def write_events(entries: list[tuple[Ticket, str, dict[str, Any], Any, Actor]]) -> list[TicketEvent]:
+    """``record_events`` with an actor per row ``(ticket, type, data, created_at or None, actor)``: the changes
+    of a batch of rules, each acting for the event that started it."""
     assert transaction.get_connection().in_atomic_block, "record_events must run inside the service's transaction"
     if not entries:
         return []
@@ -77,7 +85,7 @@ def record_events(entries: list[tuple[Ticket, str, dict[str, Any], Any]], *, act
     events = TicketEvent.objects.bulk_create([
         TicketEvent(ticket=ticket, type=event_type, actor_user=actor.user, actor_kind=actor.kind, data=data or {},
                     source_event_id=actor.source_event_id, created_at=created_at or now, backfill=backfill)
-        for ticket, event_type, data, created_at in entries])
+        for ticket, event_type, data, created_at, actor in entries])
     if not backfill:
         index_for_events((ticket.pk, event_type) for ticket, event_type, *_rest in entries)
         for event, (ticket, *_rest) in zip(events, entries, strict=True):

@@ -25,6 +25,7 @@ from atende.tickets.services._common import (
     touch,
 )
 from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
+from atende.tickets.services.batch import TicketChanges
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import ticket_transition
 from atende.tickets.text import html_to_text, sanitize_html
@@ -32,7 +33,7 @@ from atende.tickets.text import html_to_text, sanitize_html
 _MENTION = re.compile(r"@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
-def _body(body_text: str, body_html: str, files: list) -> tuple[str, str]:
+def message_body(body_text: str, body_html: str, files: list) -> tuple[str, str]:
     body_html = clean_body(body_html)
     if body_html and not body_text:
         body_text = html_to_text(body_html)
@@ -78,7 +79,7 @@ def message_add_reply(
     ``automated`` (a bot's answer, actor system or automation): public, by nobody, neither the first response
     nor a status move, so SLA clocks keep waiting for a person."""
     files = list(attachments)
-    body_text, body_html = _body(body_text, body_html, files)
+    body_text, body_html = message_body(body_text, body_html, files)
     if automated and actor.kind not in ("system", "automation"):
         raise PermissionDenied("Only the system writes automated answers.")
     author = None if automated else (author or actor.user)
@@ -149,21 +150,14 @@ def message_add_note(*, ticket: Ticket, actor: Actor, body_text: str = "", body_
         raise PermissionDenied("Only agents can write internal notes.")
     require_agent(actor, allow_collaborator=True)
     files = list(attachments)
-    body_text, body_html = _body(body_text, body_html, files)
+    body_text, body_html = message_body(body_text, body_html, files)
     validated = validate_files(files)
     ticket = lock_ticket(ticket)
     check_not_closed(ticket)
-    now = created_at or timezone.now()
-    message = Message.objects.create(ticket=ticket, kind=MessageKind.NOTE, author=actor.user,
-                                     author_kind=actor.kind, channel=ticket.channel, body_text=body_text,
-                                     body_html=body_html, metadata=metadata or {}, created_at=now)
-    stored = attachments_store(ticket=ticket, message=message, validated=validated, uploaded_by=actor.user)
-    mentioned = list(User.objects.filter(email__in=[m.lower() for m in _MENTION.findall(body_text)],
-                                         role__in=["admin", "agent", "collaborator"]).values_list("id", flat=True))
-    touch(ticket, [], now=now)
-    record_event(ticket, TicketEventType.NOTE_ADDED, actor=actor, created_at=now, data={
-        "message_id": message.pk, "mentions": mentioned, "attachments": [a.pk for a in stored],
-    })
+    changes = TicketChanges(locked=True, now=created_at)
+    message = changes.add_note(ticket, actor=actor, body_text=body_text, body_html=body_html, validated=validated,
+                               metadata=metadata)
+    changes.save()
     return message
 
 

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
-from atende.tickets.choices import TicketEventType, TicketStatus
+from atende.tickets.choices import TicketStatus
 from atende.tickets.fields import missing_fields_to_solve
 from atende.tickets.models import Ticket, TicketSettings
-from atende.tickets.services._common import check_version, lock_ticket, record_event, touch
+from atende.tickets.services._common import check_version, lock_ticket
+from atende.tickets.services.batch import TicketChanges
 
 
 class InvalidTransition(Conflict):
@@ -42,7 +43,7 @@ CUSTOMER_MOVES = frozenset({
 })
 
 
-def _check_actor_may_move(actor: Actor, frm: str, to: str) -> None:
+def check_actor_may_move(actor: Actor, frm: str, to: str) -> None:
     if actor.kind in ("system", "automation"):
         return
     user = actor.user
@@ -67,12 +68,25 @@ def ticket_transition(*, ticket: Ticket, to: str, actor: Actor, reason: str = ""
     """
     if to not in TicketStatus.values:
         raise ValidationError(f"Unknown status {to!r}.", code="unknown_status", details={"status": to})
-    to = TicketStatus(to).value
     ticket = lock_ticket(ticket)
     check_version(ticket, expected_version)
+    changes = TicketChanges(locked=True, now=now)
+    changes.transition(ticket, to=to, actor=actor, reason=reason, resolution_summary=resolution_summary,
+                       enforce_solve_rules=enforce_solve_rules)
+    changes.save()  # solving a problem solves its incidents here
+    return ticket
+
+
+def status_apply(ticket: Ticket, *, to: str, actor: Actor, resolution_summary: str = "",
+                 enforce_solve_rules: bool = True, now: datetime.datetime) -> list[str]:
+    """``ticket_transition``'s checks and change, in memory (``TicketChanges.transition`` writes it): the
+    transition table, the actor, the solve rules; returns the fields changed."""
+    if to not in TicketStatus.values:
+        raise ValidationError(f"Unknown status {to!r}.", code="unknown_status", details={"status": to})
+    to = TicketStatus(to).value
     if not ticket.can_transition_to(to):
         raise InvalidTransition(frm=ticket.status, to=to, number=ticket.number)
-    _check_actor_may_move(actor, ticket.status, to)
+    check_actor_may_move(actor, ticket.status, to)
     config = TicketSettings.load()
     changed: list[str] = []
     if to == TicketStatus.SOLVED:
@@ -88,19 +102,10 @@ def ticket_transition(*, ticket: Ticket, to: str, actor: Actor, reason: str = ""
         if summary:
             ticket.resolution_summary = summary
             changed.append("resolution_summary")
-    now = now or timezone.now()
-    old = ticket.status
-    changed += ticket.apply_status(to, now=now, on_hold_pauses=config.on_hold_pauses_sla)
-    touch(ticket, changed, now=now)
-    record_event(ticket, TicketEventType.STATUS_CHANGED, actor=actor, created_at=now,
-                 data={"old": old, "new": to, "reason": reason, "reopened": old == TicketStatus.SOLVED
-                       and to == TicketStatus.OPEN})
-    if to == TicketStatus.SOLVED and ticket.type == "problem":
-        _solve_incidents(problem=ticket, actor=actor)
-    return ticket
+    return changed + ticket.apply_status(to, now=now, on_hold_pauses=config.on_hold_pauses_sla)
 
 
-def _solve_incidents(*, problem: Ticket, actor: Actor) -> None:
+def solve_incidents(*, problem: Ticket, actor: Actor) -> None:
     """Incidents linked to a problem are solved with it. The problem's resolution is theirs, so their own solve
     rules (required fields, summary) do not block it: the analysis lives on the problem."""
     incidents = (Ticket.objects.filter(problem=problem).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])

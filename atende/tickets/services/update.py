@@ -11,28 +11,23 @@ from django.db import connection, transaction
 from atende.accounts.models import Team, User
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError
-from atende.core.text_hygiene import clean_line
-from atende.tickets.choices import Level, StatusCategory, TicketEventType, TicketPriority, TicketType
-from atende.tickets.fields import clean_custom_fields
-from atende.tickets.models import Category, Ticket, TicketFollower, TicketSettings, TicketTag
+from atende.tickets.choices import StatusCategory, TicketEventType
+from atende.tickets.models import Ticket, TicketFollower, TicketSettings
 from atende.tickets.services._common import (
     check_not_closed,
     check_version,
     lock_ticket,
-    obj_ref,
     record_event,
     record_events,
     require_agent,
     touch,
     user_ref,
 )
-from atende.tickets.services.create import normalize_tags, tags_get_or_create
+from atende.tickets.services.batch import PLAIN_FIELDS, TicketChanges
 from atende.tickets.services.lifecycle import ticket_transition
 from atende.tickets.states import category_of
 
-_PLAIN_FIELDS = {"subject", "type", "category", "urgency", "impact", "priority", "custom_fields", "language"}
-_CHOICES = {"type": TicketType, "urgency": Level, "impact": Level, "priority": TicketPriority}
-_UPDATABLE = _PLAIN_FIELDS | {"team", "assignee", "tags", "status", "requester", "followers", "resolution_summary"}
+_UPDATABLE = PLAIN_FIELDS | {"team", "assignee", "tags", "status", "requester", "followers", "resolution_summary"}
 
 
 @transaction.atomic
@@ -53,7 +48,7 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
     ticket = lock_ticket(ticket)
     check_version(ticket, expected_version)
     check_not_closed(ticket)
-    plain = {k: v for k, v in changes.items() if k in _PLAIN_FIELDS}
+    plain = {k: v for k, v in changes.items() if k in PLAIN_FIELDS}
     if plain:
         ticket = _update_plain(ticket, actor, plain, event_data or {})
     if "requester" in changes and changes["requester"].pk != ticket.requester_id:
@@ -75,55 +70,10 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any], expe
 
 
 def _update_plain(ticket: Ticket, actor: Actor, plain: dict[str, Any], event_data: dict[str, Any]) -> Ticket:
-    # Validate every value before touching the row, so a bad value never leaves a half-applied change behind.
-    for name, value in plain.items():
-        allow_blank = name == "priority"  # None/"" = back to the matrix
-        if name in _CHOICES and not (allow_blank and value in (None, "")) and value not in _CHOICES[name].values:
-            raise ValidationError(f"Unknown {name} {value!r}.", code=f"unknown_{name}", details={name: value})
-        if name == "category" and value is not None and not isinstance(value, Category):
-            raise ValidationError("Unknown category.", code="unknown_category")
-    old: dict[str, Any] = {}
-    new: dict[str, Any] = {}
-    manual_before = ticket.priority_manual
-    for name, value in plain.items():
-        if name == "subject":
-            value = clean_line(value, 255)
-            if not value:
-                raise ValidationError("A subject is required.", code="subject_required")
-        if name == "custom_fields":
-            value = clean_custom_fields(value, form=ticket.form, current=ticket.custom_fields)
-        current = getattr(ticket, name)
-        if name == "priority":
-            if value in (None, ""):
-                ticket.priority_manual = False
-                value = TicketSettings.load().priority_for(plain.get("urgency", ticket.urgency),
-                                                           plain.get("impact", ticket.impact))
-            else:
-                ticket.priority_manual = True
-        if value != current:
-            old[name], new[name] = _raw(current), _raw(value)
-            setattr(ticket, name, value)
-    if ("urgency" in new or "impact" in new) and not ticket.priority_manual and "priority" not in plain:
-        derived = TicketSettings.load().priority_for(ticket.urgency, ticket.impact)
-        if derived != ticket.priority:
-            old["priority"], new["priority"] = ticket.priority, derived
-            ticket.priority = derived
-    if not new and ticket.priority_manual == manual_before:
-        return ticket
-    touch(ticket, [*new, "priority_manual"])
-    if "priority" in new or ticket.priority_manual != manual_before:
-        record_event(ticket, TicketEventType.PRIORITY_CHANGED, actor=actor,
-                     data={"old": old.pop("priority", ticket.priority), "new": new.pop("priority", ticket.priority),
-                           "manual": ticket.priority_manual, **event_data})
-    if new:
-        record_event(ticket, TicketEventType.FIELDS_CHANGED, actor=actor, data={"old": old, "new": new, **event_data})
+    changes = TicketChanges(locked=True)
+    changes.fields(ticket, actor=actor, plain=plain, event_data=event_data)
+    changes.save()
     return ticket
-
-
-def _raw(value: Any) -> Any:
-    if isinstance(value, Category):
-        return obj_ref(value)
-    return value
 
 
 @transaction.atomic
@@ -135,22 +85,9 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, team: Team | None, assignee: 
     ticket = lock_ticket(ticket)
     check_version(ticket, expected_version)
     check_not_closed(ticket)
-    if assignee is not None and (not assignee.is_agent or not assignee.is_active):
-        raise ValidationError(f"{assignee.display_name} is not an active agent.", code="assignee_not_agent")
-    # Events are recorded after the row changes, so their payloads carry the new team and assignee.
-    changes: list[tuple[str, dict[str, Any]]] = []
-    if team != ticket.team:
-        changes.append((TicketEventType.TEAM_CHANGED,
-                        {"old": obj_ref(ticket.team), "new": obj_ref(team), "reason": reason, **(event_data or {})}))
-        ticket.team = team
-    if assignee != ticket.assignee:
-        changes.append((TicketEventType.ASSIGNEE_CHANGED,
-                        {"old": user_ref(ticket.assignee), "new": user_ref(assignee), "reason": reason}))
-        ticket.assignee = assignee
-    if changes:
-        touch(ticket, ["team", "assignee"], now=now)
-        for event_type, data in changes:
-            record_event(ticket, event_type, actor=actor, data=data, created_at=now)
+    changes = TicketChanges(locked=True, now=now)
+    changes.assign(ticket, actor=actor, team=team, assignee=assignee, reason=reason, event_data=event_data)
+    changes.save()
     return ticket
 
 
@@ -161,21 +98,9 @@ def ticket_set_tags(*, ticket: Ticket, actor: Actor, tags: Iterable[str] = (), a
     if actor.kind not in ("system", "automation"):
         require_agent(actor)
     ticket = lock_ticket(ticket)
-    check_not_closed(ticket)
-    current = set(ticket.tags.values_list("name", flat=True))
-    if tags or (not add and not remove):
-        wanted = set(normalize_tags(tags))
-    else:
-        wanted = (current | set(normalize_tags(add))) - set(normalize_tags(remove))
-    added, removed = sorted(wanted - current), sorted(current - wanted)
-    if not added and not removed:
-        return ticket
-    TicketTag.objects.filter(ticket=ticket, tag__name__in=removed).delete()
-    TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(added)],
-                                  ignore_conflicts=True)
-    touch(ticket, [])
-    record_event(ticket, TicketEventType.TAGS_CHANGED, actor=actor, data={"added": added, "removed": removed,
-                                                                          "new": sorted(wanted)})
+    changes = TicketChanges(locked=True, tickets=[ticket])
+    changes.set_tags(ticket, actor=actor, tags=tags, add=add, remove=remove)
+    changes.save()
     return ticket
 
 
