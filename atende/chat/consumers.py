@@ -18,7 +18,9 @@ Agent socket ``/ws/console/chat/`` (the console's origin and session): ``list``,
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +39,8 @@ from atende.chat.consumer_io import (
 )
 from atende.chat.selectors import widget_get_active
 from atende.core.exceptions import DomainError, NotFound
+
+logger = logging.getLogger(__name__)
 
 
 def db(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -94,6 +98,74 @@ class Coalesced:
             self.task.cancel()
 
 
+MAX_PENDING = 32  # actions one connection may have waiting (uvicorn's own per-connection queue is 32 frames)
+
+
+class InOrder:
+    """A connection's own actions (what its browser sends), run one at a time in arrival order on a task of the
+    connection's own, beside the consumer's dispatch loop. Channels runs a consumer's handlers one at a time: when
+    an action (an agent's reply, waiting for the database) ran in the dispatch loop, the pushes to that connection
+    (the visitors' messages, from every conversation the agent holds) waited behind it, and an agent holding
+    twenty conversations was behind as soon as a reply took longer than the gap between two messages. Pushes are
+    now delivered while an action waits; the actions still run and answer in the order they came.
+    An action that fails unexpectedly closes the connection (as an error in a handler did); one whose client has
+    gone away ends quietly."""
+
+    def __init__(self, run: Callable[[Any], Awaitable[None]], close: Callable[[], Awaitable[None]]):
+        self.run, self.close = run, close
+        self.pending: collections.deque = collections.deque()
+        self.task: asyncio.Task | None = None
+
+    async def put(self, action: Any) -> None:
+        """Queue ``action``; beyond ``MAX_PENDING`` waiting, wait until they have run (the server then stops
+        reading from that client until it has, as it did when every action ran in the dispatch loop)."""
+        self.pending.append(action)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._work())
+        if len(self.pending) > MAX_PENDING:
+            await asyncio.wait({self.task})
+
+    async def _work(self) -> None:
+        while self.pending:
+            try:
+                await self.run(self.pending.popleft())
+            except asyncio.CancelledError:
+                raise
+            except OSError:  # the client went away while its action ran (the server's ClientDisconnected)
+                self.pending.clear()
+                return
+            except Exception:
+                logger.exception("chat websocket action failed")
+                self.pending.clear()
+                await self.close()
+                return
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def cancel(self) -> None:
+        self.pending.clear()
+        if self.task is not None:
+            self.task.cancel()
+
+
+# An agent's actions on one conversation run in order; on different conversations, side by side (an agent holds
+# many: a reply in one waiting for the database must not hold up the replies in the others, which would otherwise
+# queue one at a time behind every visitor's message). At most this many lanes per connection (a client naming
+# many conversations shares one lane beyond it).
+MAX_LANES = 64
+
+
+def _lane(content: Any) -> int | None:
+    if not isinstance(content, dict) or content.get("action") in ("list", "heartbeat"):
+        return None
+    try:
+        return int(content.get("session_id"))
+    except (TypeError, ValueError):
+        return None
+
+
 def _error(exc: DomainError) -> dict[str, Any]:
     body = {"type": "error", "code": exc.code, "message": str(exc.message if hasattr(exc, "message") else exc)}
     if getattr(exc, "retry_after", None):
@@ -109,6 +181,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.queue_refresh = Coalesced(self._refresh_queue)
+        self.actions = InOrder(self._act, self._close_on_error)
         key = self.scope["url_route"]["kwargs"]["key"]
         try:
             self.widget = await db(widget_get_active)(key=key)
@@ -123,8 +196,15 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        self.actions.cancel()
         self.queue_refresh.cancel()
         await self._leave_session()
+
+    async def _close_on_error(self) -> None:
+        await self.close(code=1011)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        await self.actions.put(content)
 
     async def _leave_session(self) -> None:
         if self.session_id is not None:
@@ -134,7 +214,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             self.session_id = None
         await self._leave_waiting()
 
-    async def receive_json(self, content: Any, **kwargs) -> None:
+    async def _act(self, content: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("action"), str):
             await self.send_json({"type": "error", "code": "bad_request", "message": "Expected a JSON object."})
             return
@@ -243,6 +323,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.opened = set()
         self.list_refresh = Coalesced(self._send_list)
+        self.lanes: dict[int | None, InOrder] = {}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active or not user.is_agent:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -255,6 +336,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self._send_list()
 
     async def disconnect(self, code: int) -> None:
+        for lane in self.lanes.values():
+            lane.cancel()
         self.list_refresh.cancel()
         if self.user is None:
             return
@@ -263,7 +346,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(realtime.session_group(session_id), self.channel_name)
         await db(realtime.presence_leave)("agent", self.user.pk, self.channel_name)
 
+    async def _close_on_error(self) -> None:
+        await self.close(code=1011)
+
     async def receive_json(self, content: Any, **kwargs) -> None:
+        lane = _lane(content)
+        if lane not in self.lanes and len(self.lanes) >= MAX_LANES:
+            self.lanes = {key: actions for key, actions in self.lanes.items() if actions.busy}
+            if len(self.lanes) >= MAX_LANES:
+                lane = None
+        if lane not in self.lanes:
+            self.lanes[lane] = InOrder(self._act, self._close_on_error)
+        await self.lanes[lane].put(content)
+
+    async def _act(self, content: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("action"), str):
             await self.send_json({"type": "error", "code": "bad_request", "message": "Expected a JSON object."})
             return

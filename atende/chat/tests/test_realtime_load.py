@@ -123,3 +123,158 @@ def test_messages_sent_back_to_back_reach_the_agent_in_the_order_they_were_writt
         return seen
 
     assert async_to_sync(scenario)() == [f"c{n}" for n in range(12)]
+
+
+def _active_chat(widget, agent) -> ChatSession:
+    agent.availability = Availability.ONLINE
+    agent.save()
+    session = chat_start(widget=widget, visitor_id=visitor_id_new(), question="Where is my order?", name="Ana")
+    return chat_accept(session=session, agent=agent)
+
+
+def test_a_visitors_message_reaches_the_agent_while_the_agents_own_reply_waits_for_the_database(
+        widget, agent, monkeypatch):
+    """An agent holds many conversations: a reply of theirs that waits (for the database's write lock) must not
+    hold up the messages the other conversations push to them meanwhile."""
+    import threading
+
+    from atende.chat.tokens import visitor_token_make
+
+    session = _active_chat(widget, agent)
+    other = _active_chat(widget, agent)
+    token = visitor_token_make(widget_key=widget.key, visitor_id=other.visitor_id)
+    cookie = session_cookie(agent)
+    release, entered = threading.Event(), threading.Event()
+    real = consumers.agent_run
+
+    def slow(**kwargs):
+        if kwargs["action"] == "reply":
+            entered.set()
+            release.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(consumers, "agent_run", slow)
+
+    async def scenario():
+        import asyncio
+
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        for chat in (session, other):
+            await desk.send_json_to({"action": "open", "session_id": chat.pk})
+            await receive_until(desk, lambda f: f["type"] == "conversation")
+        guest, _ = await visitor(widget, token)
+        await desk.send_json_to({"action": "reply", "session_id": session.pk, "text": "Looking", "cid": "a1"})
+        await asyncio.to_thread(entered.wait, 30)
+        await guest.send_json_to({"action": "message", "text": "Still there?", "cid": "v1"})
+        seen = await receive_until(desk, lambda f: f["type"] == "event" and f["event"].get("type") == "message",
+                                   timeout=20)
+        reply_waiting = not release.is_set()
+        release.set()
+        done = await receive_until(desk, lambda f: f["type"] == "done")
+        await guest.disconnect()
+        await desk.disconnect()
+        return seen, reply_waiting, done
+
+    seen, reply_waiting, done = async_to_sync(scenario)()
+    assert seen["session_id"] == other.pk and seen["event"]["message"]["text"] == "Still there?"
+    assert reply_waiting
+    assert done["action"] == "reply" and done["message"]["text"] == "Looking"
+
+
+def test_an_agents_replies_sent_back_to_back_are_answered_and_delivered_in_order(widget, agent):
+    session = _active_chat(widget, agent)
+    cookie = session_cookie(agent)
+    from atende.chat.tokens import visitor_token_make
+
+    token = visitor_token_make(widget_key=widget.key, visitor_id=session.visitor_id)
+
+    async def scenario():
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        await desk.send_json_to({"action": "open", "session_id": session.pk})
+        await receive_until(desk, lambda f: f["type"] == "conversation")
+        guest, _ = await visitor(widget, token)
+        for n in range(8):
+            await desk.send_json_to({"action": "reply", "session_id": session.pk, "text": f"part {n}", "cid": f"a{n}"})
+        done, shown = [], []
+        while len(done) < 8:
+            done.append((await receive_until(desk, lambda f: f["type"] == "done"))["message"]["cid"])
+        while len(shown) < 8:
+            shown.append((await receive_until(guest, lambda f: f["type"] == "message"))["message"]["cid"])
+        await guest.disconnect()
+        await desk.disconnect()
+        return done, shown
+
+    done, shown = async_to_sync(scenario)()
+    assert done == shown == [f"a{n}" for n in range(8)]
+    assert list(session.ticket.messages.filter(author_kind="agent").order_by("id").values_list("body_text", flat=True)) \
+        == [f"part {n}" for n in range(8)]
+
+
+def test_an_agents_reply_waiting_for_the_database_does_not_hold_up_their_reply_in_another_conversation(
+        widget, agent, monkeypatch):
+    import threading
+
+    first, second = _active_chat(widget, agent), _active_chat(widget, agent)
+    cookie = session_cookie(agent)
+    release, entered = threading.Event(), threading.Event()
+    real = consumers.agent_run
+
+    def slow(**kwargs):
+        if kwargs["action"] == "reply" and kwargs["session_id"] == first.pk:
+            entered.set()
+            release.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(consumers, "agent_run", slow)
+
+    async def scenario():
+        import asyncio
+
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        await desk.send_json_to({"action": "reply", "session_id": first.pk, "text": "One moment", "cid": "a1"})
+        await asyncio.to_thread(entered.wait, 30)
+        await desk.send_json_to({"action": "reply", "session_id": second.pk, "text": "Done", "cid": "b1"})
+        other = await receive_until(desk, lambda f: f["type"] == "done", timeout=20)
+        first_waiting = not release.is_set()
+        release.set()
+        then = await receive_until(desk, lambda f: f["type"] == "done")
+        await desk.disconnect()
+        return other, first_waiting, then
+
+    other, first_waiting, then = async_to_sync(scenario)()
+    assert (other["session_id"], other["message"]["text"], first_waiting) == (second.pk, "Done", True)
+    assert (then["session_id"], then["message"]["text"]) == (first.pk, "One moment")
+
+
+def test_a_connection_that_sends_faster_than_its_actions_run_waits_beyond_32_pending():
+    """Actions run beside the dispatch loop, but a client cannot pile up unbounded work: past ``MAX_PENDING``
+    the connection is not read until they have run, and every action still runs, in order."""
+    import asyncio
+
+    async def scenario():
+        gate, ran = asyncio.Event(), []
+
+        async def run(action):
+            await gate.wait()
+            ran.append(action)
+
+        async def close():
+            raise AssertionError("closed")
+
+        lane = consumers.InOrder(run, close)
+        await lane.put("first")
+        await asyncio.sleep(0)  # it runs, and waits at the gate
+        for n in range(consumers.MAX_PENDING):
+            await lane.put(n)  # none of these waits
+        more = asyncio.ensure_future(lane.put("more"))
+        await asyncio.sleep(0.05)
+        held = not more.done()
+        gate.set()
+        await more
+        return held, ran
+
+    held, ran = async_to_sync(scenario)()
+    assert held and ran == ["first", *range(consumers.MAX_PENDING), "more"]
