@@ -141,6 +141,25 @@ def test_messages_are_rate_limited_per_visitor(widget, settings):
     assert refused.value.retry_after >= 1
 
 
+def test_a_message_is_counted_against_the_limits_without_a_database_write(widget, agent, online,
+                                                                           django_assert_max_num_queries):
+    """A chat message holds the database's write lock from its first statement: the rate limits are counted in
+    the web process's cache, not in rows written inside that transaction (two limits cost seven statements)."""
+    from atende.core.models import ThrottleBucket
+
+    online(agent)
+    session = chat_accept(session=chat_handover(session=start(widget, question="zzqx")), agent=agent)
+    chat_agent_reply(session=session, agent=agent, text="hello", client_id="a0")  # the first response: more
+    chat_visitor_message(session=session.pk, text="first", client_id="c0")
+    with django_assert_max_num_queries(12):  # lock, resend check, ticket lock, message, ticket, event, index
+        chat_visitor_message(session=session.pk, text="second", client_id="c1")
+    with django_assert_max_num_queries(12):
+        chat_agent_reply(session=session, agent=agent, text="answer", client_id="a1")
+    assert not ThrottleBucket.objects.filter(scope__startswith="chat.message").exists()
+    assert list(session.ticket.messages.order_by("id").values_list("body_text", flat=True))[-3:] == [
+        "first", "second", "answer"]
+
+
 def test_session_starts_are_rate_limited_per_ip(widget, settings):
     settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "chat.start.ip": "2/10m"}
     start(widget, question="zzqx")

@@ -256,10 +256,12 @@ ATENDE_THROTTLE_RATES = {
     "api.token": "{}/{}s".format(os.environ.get("API_RATE_LIMIT", "600"), os.environ.get("API_RATE_WINDOW", "60")),
     # The inbound per-sender limit is set per desk (EmailSettings.rate_limit_per_hour), scope "email.sender".
 }
-# Counted in the cache even without a shared one: a database write per API read would queue SQLite's one writer.
-# On one machine the web process is one process (its cache is shared by all its requests); with REDIS_URL the
-# cache is Redis, shared by every process.
-ATENDE_THROTTLE_STORE_BY_SCOPE = {"api.token": "cache"}
+# Counted in the cache even without a shared one: a database write per API read (or per chat message, inside
+# the message's own write transaction) would queue SQLite's one writer. These are counted only by the web process
+# (the chat's websockets and uploads arrive there); on one machine it is one process (its cache is shared by all
+# its requests and connections); with REDIS_URL the cache is Redis, shared by every process.
+ATENDE_THROTTLE_STORE_BY_SCOPE = {"api.token": "cache", "chat.message.visitor": "cache", "chat.message.ip": "cache",
+                                  "chat.suggest.ip": "cache"}
 
 # Background work: Django's Tasks API with the database backend.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
