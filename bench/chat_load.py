@@ -208,6 +208,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
 
     load_before = os.getloadavg()
     cpu_before = {pid: _cpu_seconds(pid) for pid in server_pids}
+    own_cpu_before = time.process_time()
     window["start"] = time.perf_counter() + args.period  # every visitor has started talking
     window["end"] = time.perf_counter() + args.seconds
     rss_samples: list[int] = []
@@ -237,6 +238,8 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     await asyncio.gather(*[talk(ws, i) for i, ws in enumerate(visitors)])
     load_during = os.getloadavg()
     cpu_load = {pid: _cpu_seconds(pid) - cpu_before[pid] for pid in server_pids}
+    own_cpu = time.process_time() - own_cpu_before
+    talk_s = time.perf_counter() - window["start"] + args.period
     deadline = time.perf_counter() + args.drain  # the last replies arrive (or the backlog shows)
     while (sent_at or reply_at) and time.perf_counter() < deadline:
         await asyncio.sleep(0.5)
@@ -262,6 +265,11 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
             # and the agent's reply are two): the figure the machine's other load disturbs least.
             "server_cpu_ms_per_message": {_role(pid): round(1000 * used / max(1, counts["sent"] + counts["replies_sent"]), 2)
                                           for pid, used in cpu_load.items()},
+            # The load generator shares the machine's cores: its own CPU while the visitors talked.
+            "load_generator_cpu": {"ms_per_message": round(1000 * own_cpu / max(1, counts["sent"] + counts["replies_sent"]), 2),
+                                   "share_of_a_core": round(own_cpu / talk_s, 2) if talk_s > 0 else None},
+            "server_cpu_share_of_a_core": {_role(pid): round(used / talk_s, 2) for pid, used in cpu_load.items()}
+            if talk_s > 0 else {},
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_end_of_load": [round(x, 2) for x in load_during]}
 
