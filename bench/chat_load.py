@@ -13,7 +13,7 @@ all in the uvicorn process, as ``--embedded-worker``), started by ``atende.core.
 load generator (one asyncio process) runs on the same machine. The conversations are started and accepted through
 the chat services before anyone connects (``--setup websocket``: each visitor starts one on the socket, slower).
 Besides latency and memory it reports the CPU each server process used per message written while the visitors
-talked, the figure a busy shared machine disturbs least.
+talked, the figure a busy shared machine disturbs least, and the load generator's own CPU (it shares the cores).
 Every visitor connects from an address of its own on the loopback network (127.1.x.y), so the per-visitor and
 per-address rate limits stay at their defaults. Results in docs/benchmarks.md ("Live chat").
 """
