@@ -38,8 +38,10 @@ run: install
 
 test: install-test test-only
 
+# The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in this one process (easier to debug).
+TEST_WORKERS ?= auto
 test-only: $(VENV)/.catalogs
-	DJANGO_SETTINGS_MODULE=atende.config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=atende.config.settings.test $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: people, teams and a ticket, built with factories and services."""
 
+import contextlib
+import glob
 import os
 
 import pytest
@@ -35,16 +37,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Django removes a file test database but not SQLite's companions (WAL, shared memory, the writers' lock)."""
+    """Django removes a file test database but not the files beside it (WAL, shared memory, the writers' lock)."""
     from django.conf import settings
 
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if name and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        for suffix in ("-wal", "-shm", "-journal", "-writers.lock"):
-            try:
-                os.remove(name + suffix)
-            except FileNotFoundError:
-                pass
+        for companion in glob.glob(glob.escape(name) + "-*"):  # -wal, -shm, -journal, the writers' files
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(companion)
 
 
 @pytest.fixture(autouse=True)

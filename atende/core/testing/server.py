@@ -79,7 +79,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + (90 if serve else 30)  # serve: its own start-up, then uvicorn's
+        deadline = time.monotonic() + 120  # serve: its own start-up, then uvicorn's; any: a loaded machine
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:

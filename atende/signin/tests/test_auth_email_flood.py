@@ -48,7 +48,7 @@ def server(tmp_path_factory):
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # start-up on a loaded machine (two test workers on two cores)
         while True:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)

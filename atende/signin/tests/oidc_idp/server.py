@@ -70,7 +70,7 @@ def start(directory: Path) -> OidcProvider:
     log = open(directory / "idp.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
                                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # start-up on a loaded machine (two test workers on two cores)
     while True:
         try:
             urllib.request.urlopen(f"{site}/openid/.well-known/openid-configuration", timeout=1)
