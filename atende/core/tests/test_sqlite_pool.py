@@ -143,3 +143,114 @@ def test_many_threads_writing_at_once_all_commit(handler):
         cursor.execute("SELECT count(*) FROM t")
         assert cursor.fetchone() == (150,)
     assert _turn_is_free(name)
+
+
+def _someone_waits(name: str) -> bool:
+    """Whether a writer is waiting for its turn (it holds the wake-up FIFO open)."""
+    try:
+        os.close(os.open(f"{name}-writers.wake", os.O_WRONLY | os.O_NONBLOCK))
+        return True
+    except OSError:
+        return False
+
+
+def _holder_hands_over_then_writes_again(handler, name, waiter) -> list[str]:
+    """The events worker's pattern: a writer commits and at once begins its next transaction, while ``waiter``
+    (another thread) waits for its turn. Returns the order the rows were written in."""
+    import time
+
+    connection = handler["default"]
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (x text)")
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (waiter(), done.set()))
+    with _AtomicOn(connection):
+        connection.cursor().execute("INSERT INTO t VALUES ('first')")
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not _someone_waits(name) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.05)  # the waiter is asleep on its wait, whatever that is
+    with _AtomicOn(connection):
+        connection.cursor().execute("INSERT INTO t VALUES ('again')")
+    thread.join(10)
+    assert done.is_set()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT x FROM t ORDER BY rowid")
+        return [x for (x,) in cursor.fetchall()]
+
+
+def test_a_waiting_writer_gets_its_turn_before_the_holder_takes_it_again(handler, monkeypatch):
+    handler, name = handler
+    # However slowly the waiter is scheduled on a busy machine, the holder lets it go first.
+    monkeypatch.setattr("atende.core.sqlite_pool.writers.HANDOVER_SECONDS", 5.0, raising=False)
+
+    def waiter():
+        connection = handler["default"]
+        with _AtomicOn(connection):
+            connection.cursor().execute("INSERT INTO t VALUES ('waiter')")
+        connection.close()
+
+    assert _holder_hands_over_then_writes_again(handler, name, waiter) == ["first", "waiter", "again"]
+    assert _turn_is_free(name)
+
+
+def test_a_write_outside_a_transaction_takes_its_turn_too(handler, monkeypatch):
+    """An autocommit write (``QuerySet.update`` outside ``atomic``) waits in the same line, not on SQLite's busy
+    handler, whose sleeps let the holder write again first."""
+    handler, name = handler
+    monkeypatch.setattr("atende.core.sqlite_pool.writers.HANDOVER_SECONDS", 5.0, raising=False)
+
+    def waiter():
+        connection = handler["default"]
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO t VALUES (%s)", ["autocommit"])
+        connection.close()
+
+    assert _holder_hands_over_then_writes_again(handler, name, waiter) == ["first", "autocommit", "again"]
+    assert _turn_is_free(name)
+
+
+def test_a_release_without_waiters_lets_the_writer_go_on_at_once(handler):
+    """No handover wait when nobody waits: a writer alone takes turn after turn without waiting."""
+    from atende.core.sqlite_pool.writers import turns_for
+
+    handler, name = handler
+    connection = handler["default"]
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (x integer)")
+    turns = turns_for(name)
+    before = (turns.taken, turns.waited)
+    for i in range(20):
+        with _AtomicOn(connection):
+            connection.cursor().execute("INSERT INTO t VALUES (%s)", [i])
+    assert (turns.taken - before[0], turns.waited - before[1]) == (20, 0)
+
+
+def _log_frames_not_copied_back(name: str) -> int:
+    """Frames of the write-ahead log not yet copied into the database file, read from the wal-index header in
+    ``-shm`` (``mxFrame`` at byte 16, ``nBackfill`` at byte 96: https://www.sqlite.org/walformat.html)."""
+    import sys
+
+    with open(f"{name}-shm", "rb") as shm:
+        head = shm.read(100)
+    return int.from_bytes(head[16:20], sys.byteorder) - int.from_bytes(head[96:100], sys.byteorder)
+
+
+def test_the_log_is_copied_back_every_few_commits_after_the_turn_is_given_back(handler):
+    """Not by SQLite inside the commit that passes 1,000 pages, while every other writer waits for the turn."""
+    from atende.core.sqlite_pool.base import CHECKPOINT_EVERY
+
+    handler, name = handler
+    connection = handler["default"]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("CREATE TABLE t (x text)")
+    for i in range(CHECKPOINT_EVERY - 1):
+        with _AtomicOn(connection):
+            connection.cursor().execute("INSERT INTO t VALUES (%s)", [f"row {i}"])
+    assert _log_frames_not_copied_back(name) > 0
+    with _AtomicOn(connection):
+        connection.cursor().execute("INSERT INTO t VALUES ('the last one')")
+    assert _log_frames_not_copied_back(name) == 0
+    assert _turn_is_free(name)

@@ -1,0 +1,199 @@
+"""Writers' turns on one SQLite file, shared by every thread and process that uses it.
+
+SQLite lets one transaction write at a time; the others retry on its busy handler, which sleeps 1, 2, 5 … up to
+100 ms between tries. Here a writer first takes an exclusive ``flock`` on ``<database>-writers.lock`` (the kernel
+drops it when a process dies), so SQLite's own wait is never reached in normal operation. Two things make the
+turns prompt and fair:
+
+- **A waiter is woken by the release, not by a timer.** A writer that finds the lock taken opens the FIFO
+  ``<database>-writers.wake`` and sleeps in ``select`` on it; a writer giving its turn back writes a byte there if
+  anyone has it open (opening it without a reader fails at once, so an uncontended release costs one failed
+  ``open``). A byte written between a waiter's failed try and its ``select`` stays in the pipe, so no wake-up is
+  lost; the waiter also looks again every ``SAFETY_POLL`` seconds whatever happens.
+- **A writer that just handed over lets the waiters go first.** The events worker commits batch after batch,
+  and before this it took the lock again microseconds after giving it back, while the waiting web request or
+  ticket creation was still being scheduled: it could wait for many batches. Each turn taken bumps a counter in
+  the lock file; a writer whose release found waiters does not take the lock again until the counter moved
+  (someone else had a turn) or ``HANDOVER_SECONDS`` passed (the waiter gave up or is gone).
+
+After the database ``timeout`` a waiting writer goes on to SQLite's busy timeout, so a stuck writer still ends
+in "database is locked" (a 503 to API clients), never a hang. Where FIFOs cannot be made (some network file
+systems), waiters poll the lock every fraction of a millisecond instead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import stat
+import threading
+import time
+
+SAFETY_POLL = 0.05
+HANDOVER_SECONDS = 0.005
+_HANDOVER_STEP = 0.0001
+_POLL_MIN, _POLL_MAX = 0.0002, 0.002
+
+
+class WriterTurns:
+    """The turns on one database file, for this process (``turns_for``)."""
+
+    def __init__(self, database: str):
+        self.lock_path = f"{database}-writers.lock"
+        self.wake_path = f"{database}-writers.wake"
+        self._fifo_ok: bool | None = None
+        self._mutex = threading.Lock()
+        self._handed: tuple[int, float] | None = None  # (turn counter, monotonic time) of a release with waiters
+        # Counts, for diagnostics and tests: turns taken at once, after waiting, and waits given up.
+        self.taken = self.waited = self.gave_up = 0
+        self._commits = 0
+
+    def commit_counted(self, every: int) -> bool:
+        """Count a commit of this process; True once every ``every`` commits (time for a checkpoint)."""
+        with self._mutex:
+            self._commits += 1
+            if self._commits < every:
+                return False
+            self._commits = 0
+            return True
+
+    # -- the turn counter in the lock file (only the holder writes it) -------------------------------------------
+
+    @staticmethod
+    def _counter(fd: int) -> int:
+        return int.from_bytes(os.pread(fd, 8, 0).ljust(8, b"\0"), "little")
+
+    def _took(self, fd: int) -> None:
+        os.pwrite(fd, ((self._counter(fd) + 1) % 2**63).to_bytes(8, "little"), 0)
+
+    # -- the wake-up FIFO ----------------------------------------------------------------------------------------
+
+    def _fifo(self) -> bool:
+        if self._fifo_ok is None:
+            try:
+                os.mkfifo(self.wake_path, 0o600)
+            except FileExistsError:
+                pass
+            except OSError:
+                self._fifo_ok = False
+                return False
+            try:
+                self._fifo_ok = stat.S_ISFIFO(os.stat(self.wake_path).st_mode)
+            except OSError:
+                self._fifo_ok = False
+        return self._fifo_ok
+
+    def _signal(self) -> bool:
+        """Wake a waiter, if any has the FIFO open. True when there was one."""
+        if not self._fifo():
+            return False
+        try:
+            fd = os.open(self.wake_path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return False  # ENXIO: no reader, nobody waits
+        try:
+            os.write(fd, b"w")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already
+        except OSError:
+            return False  # EPIPE: the last waiter left between the open and the write
+        finally:
+            os.close(fd)
+        return True
+
+    # -- taking and giving back a turn ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _try(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def _let_waiters_go_first(self, fd: int) -> None:
+        with self._mutex:
+            handed = self._handed
+        if handed is None:
+            return
+        counter, at = handed
+        while time.monotonic() < at + HANDOVER_SECONDS and self._counter(fd) == counter:
+            time.sleep(_HANDOVER_STEP)
+        with self._mutex:
+            if self._handed == handed:
+                self._handed = None
+
+    def acquire(self, timeout: float) -> tuple[int, bool]:
+        """Open the lock file and take the turn, waiting up to ``timeout`` seconds. Returns the descriptor (give
+        it to ``release``) and whether the turn was taken (False: SQLite's busy timeout decides from here)."""
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self._let_waiters_go_first(fd)
+            if self._try(fd):
+                self.taken += 1
+                self._took(fd)
+                return fd, True
+            if self._wait(fd, time.monotonic() + timeout):
+                self.waited += 1
+                self._took(fd)
+                return fd, True
+            self.gave_up += 1
+            return fd, False
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _wait(self, fd: int, deadline: float) -> bool:
+        wake = None
+        if self._fifo():
+            try:
+                # Read and write: a FIFO whose last writer closed reads as end-of-file and would wake select at
+                # once, for ever; holding a write end ourselves keeps it a plain empty pipe.
+                wake = os.open(self.wake_path, os.O_RDWR | os.O_NONBLOCK)
+            except OSError:
+                wake = None
+        pause = _POLL_MIN
+        try:
+            while True:
+                if self._try(fd):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if wake is None:
+                    time.sleep(min(pause, left))
+                    pause = min(pause * 2, _POLL_MAX)
+                    continue
+                ready, _w, _x = select.select([wake], [], [], min(SAFETY_POLL, left))
+                if ready:
+                    try:
+                        os.read(wake, 512)
+                    except BlockingIOError:
+                        pass
+        finally:
+            if wake is not None:
+                os.close(wake)
+
+    def release(self, fd: int, held: bool = True) -> None:
+        """Give the turn back (closing the descriptor releases the lock) and wake a waiter."""
+        if not held:
+            os.close(fd)
+            return
+        counter = self._counter(fd)
+        os.close(fd)
+        waiters = self._signal()
+        with self._mutex:
+            self._handed = (counter, time.monotonic()) if waiters else None
+
+
+_turns: dict[str, WriterTurns] = {}
+_turns_lock = threading.Lock()
+
+
+def turns_for(database: str) -> WriterTurns:
+    with _turns_lock:
+        turns = _turns.get(database)
+        if turns is None:
+            turns = _turns[database] = WriterTurns(database)
+        return turns
