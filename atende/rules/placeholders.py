@@ -9,8 +9,10 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import override
 
 from atende.core.exceptions import ValidationError
+from atende.tickets.selectors import recipient_language
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+)\s*\}\}")
 
@@ -62,7 +64,11 @@ def validate_placeholders(text: str, *, where: str = "Text") -> str:
     return text
 
 
-def render(text: str, *, ticket, agent=None) -> str:
+def render(text: str, *, ticket, agent=None, language: str | None = None) -> str:
+    """``text`` with its placeholders filled. Labels (status, priority, type) are in ``language``, by default the
+    requester's (these texts are replies and mails to them), never whatever language the running thread last
+    had active: a worker renders for one customer after another."""
     context = {"ticket": ticket, "agent": agent}
-    return PLACEHOLDER.sub(lambda m: _resolve(m.group(1), context) if m.group(1) in PLACEHOLDERS
-                           else m.group(0), text or "")
+    with override(language or recipient_language(ticket.requester if ticket.requester_id else None, ticket)):
+        return PLACEHOLDER.sub(lambda m: _resolve(m.group(1), context) if m.group(1) in PLACEHOLDERS
+                               else m.group(0), text or "")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from atende.automation.models import TimeRuleSchedule
 from atende.automation.selectors import canned_reply_list_for_user, macro_list_for_user
@@ -157,3 +158,18 @@ def test_canned_replies_search_language_and_placeholders(admin_user, agent, crea
         f"Hi {ticket.requester.first_name}, reset it at /reset. Ticket #{ticket.number}. {agent.display_name}")
     with pytest.raises(ValidationError, match="unknown placeholder ticket.password"):
         canned_reply_save(user=admin_user, title="Bad", body="{{ticket.password}}")
+
+
+@pytest.mark.parametrize("active", ["en", "pt-br"])
+def test_placeholders_speak_the_requesters_language_whatever_the_thread_last_had_active(create_ticket, active):
+    # A worker renders replies for one customer after another: the labels follow each requester, not the language
+    # left active by the previous one.
+    ticket = create_ticket()
+    ticket.priority = "high"
+    text = "Priority {{ ticket.priority }}"
+    with translation.override(active):
+        ticket.requester.locale = "pt-br"
+        assert render(text, ticket=ticket) == "Priority Alta"
+        ticket.requester.locale = "en"
+        assert render(text, ticket=ticket) == "Priority High"
+        assert render(text, ticket=ticket, language="pt-br") == "Priority Alta"
