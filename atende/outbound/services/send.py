@@ -70,15 +70,14 @@ def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, f
         by_transport: dict[str, list[int]] = defaultdict(list)
         for pk, transport, _status, _attempts in rows:
             by_transport[transport].append(pk)
+        leases = {transport: transport_get(transport).lease_seconds for transport in by_transport}
         for transport, pks in by_transport.items():
-            # The rows are sent one after another in id order: each one's lease covers the sends before it and
-            # its own, so rows a killed worker never reached are taken over after one send's lease, not the
-            # whole batch's.
-            lease = dt.timedelta(seconds=transport_get(transport).lease_seconds)
-            until = Case(*(When(pk=pk, then=Value(now + lease * (n + 1))) for n, pk in enumerate(sorted(pks))))
+            # Every row is leased for one send; each result recorded renews the lease of the rows not sent yet
+            # (``_renew_rest``). A worker killed mid-claim leaves its unsent rows to be taken over one send's
+            # lease after its last progress, whatever their place in the claim or their transport.
             Delivery.objects.filter(due, pk__in=pks).update(
-                status=DeliveryStatus.SENDING, lease_until=until, lease_token=token,
-                attempts=F("attempts") + 1, last_attempt_at=now)
+                status=DeliveryStatus.SENDING, lease_until=now + dt.timedelta(seconds=leases[transport]),
+                lease_token=token, attempts=F("attempts") + 1, last_attempt_at=now)
         claimed = list(Delivery.objects.filter(lease_token=token, status=DeliveryStatus.SENDING).order_by("id"))
         taken = {d.pk for d in claimed}
         DeliveryAttempt.objects.bulk_create([
@@ -86,8 +85,17 @@ def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, f
                             error="The worker stopped before recording the result; its lease expired.")
             for pk, _transport, status, attempts in rows if status == DeliveryStatus.SENDING and pk in taken])
     for delivery in claimed:
-        delivery.claim_token = token
+        delivery.claim_token, delivery.claim_leases = token, leases
     return claimed
+
+
+def _renew_rest(delivery: Delivery, now: dt.datetime) -> None:
+    """The claim's rows not sent yet stay this worker's for one more send each, from now (one statement, in the
+    transaction that records ``delivery``)."""
+    leases = getattr(delivery, "claim_leases", None) or {delivery.transport: transport_get(delivery.transport).lease_seconds}
+    (Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_token=delivery.claim_token).exclude(pk=delivery.pk)
+     .update(lease_until=Case(*(When(transport=transport, then=Value(now + dt.timedelta(seconds=seconds)))
+                                for transport, seconds in leases.items()), default=F("lease_until"))))
 
 
 def _attempt(delivery: Delivery) -> Delivery:
@@ -149,6 +157,7 @@ def _record(delivery: Delivery, *, result: SendResult | None, error: str, status
     if not settled:
         logger.warning("outbound delivery %s: result arrived after its lease was taken over", delivery.pk)
         return Delivery.objects.get(pk=delivery.pk)
+    _renew_rest(delivery, now)
     if row.status == DeliveryStatus.GIVEN_UP:
         logger.warning("outbound delivery %s given up after %s attempts: %s", row.pk, row.attempts, error)
     attempt = DeliveryAttempt.objects.create(
@@ -165,6 +174,7 @@ def _release(delivery: Delivery, *, cancelled_reason: str | None) -> Delivery:
     row = _still_ours(delivery)
     if row is None:
         return Delivery.objects.get(pk=delivery.pk)
+    _renew_rest(delivery, timezone.now())
     row.attempts -= 1
     row.lease_until, row.lease_token, row.next_attempt_at = None, "", None
     if cancelled_reason is not None:

@@ -252,17 +252,27 @@ def test_outside_a_batch_each_delivery_is_sent_after_its_own_commit(recording, d
     assert len(callbacks) == 2 and sorted(recording.sent) == sorted(r.pk for r in rows)
 
 
-def test_a_batch_claim_leases_each_row_for_the_sends_before_it_and_its_own(recording):
-    """A worker killed during a batch: the rows it never reached are taken over after one send's lease (not the
-    whole batch's), while a live worker sending them in order keeps every claim."""
+def test_a_claim_leases_each_row_for_one_send_and_each_result_renews_the_rest(recording):
+    """A worker killed during a batch: the rows it never reached are taken over one send's lease after its last
+    progress, whatever their place in the batch (a batch of mail behind webhooks used to wait a lease per row
+    before it); a live worker sending them in order keeps every claim."""
     rows = [enqueue() for _ in range(3)]
     now = timezone.now()
     claimed = deliveries_claim(now=now)
     assert [d.pk for d in claimed] == [r.pk for r in rows]
     lease = dt.timedelta(seconds=recording.lease_seconds)
-    assert [d.lease_until for d in claimed] == [now + lease, now + 2 * lease, now + 3 * lease]
-    retaken = deliveries_claim(now=now + lease + dt.timedelta(seconds=1))
-    assert [d.pk for d in retaken] == [rows[0].pk]  # only the first one's lease has run out
+    assert [d.lease_until for d in claimed] == [now + lease] * 3
+    assert deliveries_claim(now=now + lease - dt.timedelta(seconds=1)) == []
+    retaken = deliveries_claim(now=now + lease + dt.timedelta(seconds=1))  # died before sending any
+    assert [d.pk for d in retaken] == [r.pk for r in rows]
+
+    Delivery.objects.update(status=DeliveryStatus.PENDING, lease_until=None, lease_token="", next_attempt_at=now)
+    claimed = deliveries_claim()
+    before = timezone.now()
+    assert _attempt(claimed[0]).status == DeliveryStatus.SENT
+    rest = Delivery.objects.filter(pk__in=[claimed[1].pk, claimed[2].pk])
+    assert all(d.status == DeliveryStatus.SENDING and d.lease_until >= before + lease for d in rest)
+    assert [_attempt(d).status for d in claimed[1:]] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
 
 
 def test_the_mail_lease_follows_the_smtp_timeout(settings):
