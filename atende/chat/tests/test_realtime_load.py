@@ -5,6 +5,7 @@ messages pushed from the server's database thread arrive in the order they were 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -29,6 +30,22 @@ def _queued(widget, team, at, **extra) -> ChatSession:
     return ChatSession.objects.create(widget=widget, visitor_id=visitor_id_new(), team=team, question="q",
                                       status=ChatStatus.QUEUED, queued_at=at, **extra)
 
+
+
+def hold_replies(monkeypatch, session_id=None):
+    """Agent replies (to ``session_id``, or to any conversation) wait in the database call until ``release`` is
+    set; ``entered`` tells when one is waiting."""
+    release, entered = threading.Event(), threading.Event()
+    real = consumers.agent_run
+
+    def slow(**kwargs):
+        if kwargs["action"] == "reply" and session_id in (None, kwargs["session_id"]):
+            entered.set()
+            release.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(consumers, "agent_run", slow)
+    return release, entered
 
 def test_the_agents_list_gives_each_waiting_chat_its_place_in_its_teams_queue(widget, team, admin_user, agent):
     from atende.accounts.models import Team
@@ -136,7 +153,6 @@ def test_a_visitors_message_reaches_the_agent_while_the_agents_own_reply_waits_f
         widget, agent, monkeypatch):
     """An agent holds many conversations: a reply of theirs that waits (for the database's write lock) must not
     hold up the messages the other conversations push to them meanwhile."""
-    import threading
 
     from atende.chat.tokens import visitor_token_make
 
@@ -144,16 +160,7 @@ def test_a_visitors_message_reaches_the_agent_while_the_agents_own_reply_waits_f
     other = _active_chat(widget, agent)
     token = visitor_token_make(widget_key=widget.key, visitor_id=other.visitor_id)
     cookie = session_cookie(agent)
-    release, entered = threading.Event(), threading.Event()
-    real = consumers.agent_run
-
-    def slow(**kwargs):
-        if kwargs["action"] == "reply":
-            entered.set()
-            release.wait(30)
-        return real(**kwargs)
-
-    monkeypatch.setattr(consumers, "agent_run", slow)
+    release, entered = hold_replies(monkeypatch)
 
     async def scenario():
         import asyncio
@@ -214,20 +221,10 @@ def test_an_agents_replies_sent_back_to_back_are_answered_and_delivered_in_order
 
 def test_an_agents_reply_waiting_for_the_database_does_not_hold_up_their_reply_in_another_conversation(
         widget, agent, monkeypatch):
-    import threading
 
     first, second = _active_chat(widget, agent), _active_chat(widget, agent)
     cookie = session_cookie(agent)
-    release, entered = threading.Event(), threading.Event()
-    real = consumers.agent_run
-
-    def slow(**kwargs):
-        if kwargs["action"] == "reply" and kwargs["session_id"] == first.pk:
-            entered.set()
-            release.wait(30)
-        return real(**kwargs)
-
-    monkeypatch.setattr(consumers, "agent_run", slow)
+    release, entered = hold_replies(monkeypatch, session_id=first.pk)
 
     async def scenario():
         import asyncio
