@@ -68,6 +68,8 @@ def render(text: str, *, ticket, agent=None, language: str | None = None) -> str
     """``text`` with its placeholders filled. Labels (status, priority, type) are in ``language``, by default the
     requester's (these texts are replies and mails to them), never whatever language the running thread last
     had active: a worker renders for one customer after another."""
+    if "{{" not in (text or ""):  # nothing to fill: no language to look up (the requester may not be loaded)
+        return text or ""
     context = {"ticket": ticket, "agent": agent}
     with override(language or recipient_language(ticket.requester if ticket.requester_id else None, ticket)):
         return PLACEHOLDER.sub(lambda m: _resolve(m.group(1), context) if m.group(1) in PLACEHOLDERS

@@ -1,6 +1,7 @@
 """Headless Chromium for browser tests (Playwright's Python package driving Debian's ``chromium``).
 
-Tests using ``page`` skip with a clear message where Chromium or Playwright is missing.
+Tests using ``page`` skip with a clear message where Chromium is missing (``make test`` installs it as root);
+Playwright is a test dependency, so its import failing fails them.
 """
 
 import os
@@ -28,10 +29,8 @@ def _playwright():
     path = chromium_path()
     if path is None:
         pytest.skip("Chromium not installed (make test installs Debian's chromium when run as root)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (make test installs it)")
+    # Playwright is pinned in the test extra: a failing import is a broken install and fails here, loudly.
+    from playwright.sync_api import sync_playwright
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
