@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -151,6 +152,61 @@ def test_a_second_agents_change_arrives_live_with_presence(asgi_server, new_page
     watcher.keyboard.press("Escape")
     watcher.keyboard.press("a")
     watcher.locator("#assign-me[disabled]").wait_for()
+
+
+# A stand-in for the console's socket that opens only when the test says so; the chat socket stays real.
+HELD_SOCKET = """
+(() => {
+  const Real = window.WebSocket;
+  window.__held = [];
+  window.__settled = 0;
+  document.addEventListener("htmx:afterSettle", () => { window.__settled += 1; });
+  class Held extends EventTarget {
+    constructor(url) { super(); this.url = url; this.readyState = 0; this.sent = []; window.__held.push(this); }
+    send(data) { if (this.readyState !== 1) throw new DOMException("still connecting", "InvalidStateError");
+                 this.sent.push(JSON.parse(data)); }
+    close() { this.readyState = 3; }
+    arrive(message) { this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) })); }
+    open() { this.readyState = 1; this.dispatchEvent(new Event("open")); }
+  }
+  function Socket(url, protocols) { return /\\/ws\\/console\\/$/.test(url) ? new Held(url) : new Real(url, protocols); }
+  Object.assign(Socket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  window.WebSocket = Socket;
+})();
+"""
+
+
+def wait_until(page, expression: str, seconds: float = 10) -> None:
+    """``wait_for_function`` evaluates its predicate with eval, which the page's CSP forbids: poll instead."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(50)
+
+
+def test_a_ticket_page_watches_its_ticket_even_when_htmx_settles_before_the_socket_is_ready(asgi_server, new_page):
+    """The class: whatever the page does before the server's hello (a fragment loaded by htmx, typing) is not
+    lost; the watch goes out once the socket is ready, so presence and live changes reach the page."""
+    base, database = asgi_server
+    number = open_ticket_number(database)
+    page = new_page()
+    log_in(page, base, AGENT)
+    page.add_init_script(HELD_SOCKET)
+    page.goto(f"{base}/console/tickets/{number}/")
+    wait_until(page, "window.__settled > 0 && window.__held.length === 1")  # htmx swapped, the socket connecting
+    page.fill("#reply_body", "Typed before the socket opened")
+    assert page.locator("body[data-realtime='connected']").count() == 0
+
+    page.evaluate("window.__held[0].open()")
+    assert page.locator("body[data-realtime='connected']").count() == 0  # open, but the server has not said hello
+    page.evaluate("window.__held[0].arrive({type: 'hello', user_id: 1, heartbeat: 20})")
+    page.locator("body[data-realtime='connected']").wait_for(state="attached")
+    ticket_id = int(page.locator("[data-ticket-workspace]").get_attribute("data-ticket-id"))
+    assert page.evaluate("window.__held[0].sent") == [{"action": "watch", "ticket_id": ticket_id}]
+
+    page.fill("#reply_body", "Typed after it opened")
+    wait_until(page, "window.__held[0].sent.length === 2")
+    assert page.evaluate("window.__held[0].sent[1]") == {"action": "typing", "ticket_id": ticket_id, "typing": True}
 
 
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"

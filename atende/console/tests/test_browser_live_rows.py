@@ -69,3 +69,38 @@ def test_a_new_ticket_appears_live_with_the_assignee_routing_gave_it(served, new
     row.filter(has_text=assignee).wait_for(timeout=10_000)
     assert "Unassigned" not in row.inner_text()
     assert agent.evaluate("performance.getEntriesByType('navigation').length") == 1  # no page load
+
+
+STALE_COUNTER = """
+window.__stale = 0;
+document.addEventListener("atende:lists-stale", () => { window.__stale += 1; });
+"""
+
+
+def test_a_list_is_not_redrawn_under_a_selection_and_catches_up_once_it_is_cleared(served, new_page):
+    base, database = served
+    agent = new_page()
+    log_in(agent, base, "admin@atende.test", "atende-admin", r"/console/")
+    agent.add_init_script(STALE_COUNTER)
+    agent.goto(f"{base}/console/?view=all_open")
+    agent.locator("body[data-realtime='connected']").wait_for(state="attached")
+    first = agent.locator("#ticket-list input[name=tickets]").first
+    first.check()
+
+    customer = new_page()
+    log_in(customer, base, "customer@atende.test", "atende-customer", r"/portal/")
+    customer.goto(f"{base}/portal/requests/new/")
+    subject = f"Selected while this arrived {time.time()}"
+    customer.fill("#id_subject", subject)
+    customer.fill("#id_description", "A ticket that arrives while the agent is choosing tickets for a bulk action.")
+    customer.click("#request-form button[type=submit]")
+    number = _wait_for(lambda: query(database, "SELECT id FROM tickets_ticket WHERE subject = ?", subject))[0][0]
+    new_row = agent.locator(f"#ticket-list a[href='/console/tickets/{number}/']")
+
+    _wait_for(lambda: agent.evaluate("window.__stale") > 0)  # the change reached the page
+    agent.wait_for_timeout(500)  # a redraw would have been on its way by now
+    assert new_row.count() == 0 and first.is_checked()  # the agent's selection stands
+
+    first.uncheck()
+    new_row.first.wait_for()  # caught up as soon as nothing is selected
+    assert agent.evaluate("performance.getEntriesByType('navigation').length") == 1

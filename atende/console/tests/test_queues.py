@@ -222,7 +222,7 @@ def test_htmx_refresh_returns_only_the_list(client, desk, agent):
 def test_page_listens_for_live_ticket_changes(client, desk, agent):
     client.force_login(agent)
     html = client.get(URL).content.decode()
-    assert 'hx-trigger="atende:lists-stale[atendeListIdle()] from:body' in html  # lists.js turns changes into it
+    assert 'hx-trigger="atende:ticket-list-stale from:body' in html  # lists.js turns changes into it when idle
     assert "console/realtime.js" in html and "console/lists.js" in html and "console/shortcuts.js" in html
     assert reverse("console:search") in html
 

@@ -81,6 +81,24 @@ def test_no_template_has_inline_scripts_handlers_or_styles():
     assert not offenders, "\n".join(offenders)
 
 
+def test_no_htmx_attribute_needs_eval():
+    """htmx runs trigger filters (``hx-trigger="event[expression]"``), ``hx-on`` handlers and ``js:`` values
+    with eval, which the CSP forbids: htmx then logs an error and treats a filter as true, so the condition
+    silently stops holding. Conditions live in the static scripts instead (templates and Python-written markup)."""
+    patterns = (r"hx-trigger=\s*[\"'][^\"']*\[", r"\shx-on[:\-]", r"hx-(?:vals|headers)=\s*[\"']\s*(?:js|javascript):",
+                r"\shx-vars=")
+    offenders = []
+    sources = [*TEMPLATES.rglob("templates/**/*.html"), *(p for p in TEMPLATES.rglob("*.py") if "/tests/" not in str(p))]
+    for source in sources:
+        text = source.read_text()
+        if "hx-" not in text:
+            continue
+        for pattern in patterns:
+            for found in re.finditer(pattern, text):
+                offenders.append(f"{source.relative_to(TEMPLATES)}: {found.group(0)}")
+    assert not offenders, "\n".join(offenders)
+
+
 def _forget():
     from django.core.cache import cache
 

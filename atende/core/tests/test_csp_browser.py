@@ -34,6 +34,7 @@ SKIP_LAST = re.compile(r"(delete|remove|move|apply|revoke|redeliver|abandon|vote
                        r"metadata|merge|bulk|claim|take|toggle|read|poll|check)/?$")
 NOT_HTML = re.compile(r"\.(csv|json|svg|ico|png|txt|xml|js|css)$|^api/v1/(?!docs)|^healthz|^image-proxy|^i18n/|"
                       r"^admin/(jsi18n|autocomplete|r/|logout|login|password_change)|^media/|^static/|^ws/")
+CSP_SIGNS = ("Content Security Policy", "Content-Security-Policy", "evalDisallowedError")
 INIT = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', function (e) {
@@ -122,8 +123,9 @@ def walk(context, base: str, urls: list[str]) -> tuple[list[str], int]:
 
     def fresh_page():
         page = context.new_page()
+        # htmx reports what the policy stopped it evaluating (a trigger filter, hx-on) as evalDisallowedError.
         page.on("console", lambda message: console.append(message.text)
-                if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+                if any(sign in message.text for sign in CSP_SIGNS) else None)
         return page
 
     page = fresh_page()

@@ -2,10 +2,15 @@
    Delegated listeners, so lists swapped in by htmx keep working. */
 (function () {
   "use strict";
-  // htmx trigger filter for live list refreshes: never redraw a list under an agent who is selecting tickets.
-  window.atendeListIdle = function () {
-    return !document.querySelector("#ticket-list input[name=tickets]:checked");
-  };
+  // Never redraw a ticket list under an agent who is selecting tickets: the list's own refresh
+  // (`atende:ticket-list-stale`) waits until nothing is selected. Decided here, not in an htmx trigger filter,
+  // which htmx evaluates with eval: the Content-Security-Policy forbids it, and htmx then lets every event through.
+  var listStale = false;
+  function listIdle() { return !document.querySelector("#ticket-list input[name=tickets]:checked"); }
+  function refreshListWhenIdle() {
+    listStale = !listIdle();
+    if (!listStale) document.body.dispatchEvent(new CustomEvent("atende:ticket-list-stale", { bubbles: true }));
+  }
 
   // Ticket changes come in bursts: a new ticket, then routing and assignment a moment later in the background
   // worker. Lists and counts redraw at the first change and once more after the last one of the burst, at most
@@ -16,6 +21,7 @@
   var redrawAgain = false;
   function redraw() {
     document.body.dispatchEvent(new CustomEvent("atende:lists-stale", { bubbles: true }));
+    refreshListWhenIdle();
     redrawTimer = setTimeout(function () {
       redrawTimer = null;
       if (redrawAgain) { redrawAgain = false; redraw(); }
@@ -35,6 +41,7 @@
   // The bulk-action bar shows only while tickets are selected (without JavaScript it is always there).
   function syncBulkBar(form) {
     form.classList.toggle("bulk-idle", !form.querySelector("input[name=tickets]:checked"));
+    if (listStale) refreshListWhenIdle();  // changes that arrived while tickets were selected
   }
   function init(root) {
     (root || document).querySelectorAll("[data-bulk-form]").forEach(function (form) {

@@ -20,6 +20,7 @@
 
   var body = document.body;
   var socket = null;
+  var ready = false;  // the server said hello on the current socket
   var retries = 0;
   var me = null;
   var watched = null;
@@ -32,8 +33,12 @@
   var lastWriteStart = {};  // target element id -> when this page last started a write that swaps it
 
   function workspace() { return document.querySelector("[data-ticket-workspace]"); }
+  // False when the socket is not open: the caller keeps its state unchanged, so the action is taken again once
+  // the server has said hello (a watch sent while connecting would be lost, and the page never seen as viewing).
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (!ready || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
   }
   function fire(name, detail) {
     if (window.htmx) window.htmx.trigger(body, name, detail || {});
@@ -45,7 +50,6 @@
     socket = new WebSocket(scheme + location.host + "/ws/console/");
     socket.addEventListener("open", function () {
       retries = 0;
-      body.dataset.realtime = "connected";
     });
     socket.addEventListener("message", function (event) {
       var message;
@@ -54,6 +58,7 @@
     });
     socket.addEventListener("close", function (event) {
       body.dataset.realtime = "disconnected";
+      ready = false;
       watched = null;
       clearInterval(heartbeatTimer);
       if (event.code === 4403) return; // not a console user: do not hammer the server
@@ -64,6 +69,8 @@
 
   function handle(message) {
     if (message.type === "hello") {
+      ready = true;
+      body.dataset.realtime = "connected";  // joined: this page's changes and presence reach it from now on
       me = message.user_id;
       clearInterval(heartbeatTimer);
       heartbeatTimer = setInterval(function () { send({ action: "heartbeat" }); },
@@ -101,7 +108,7 @@
     var panelForm = document.getElementById("panel-form");
     var panelDirty = panelForm && panelForm.hasAttribute("data-dirty");
     fire("atende:timeline-refresh");
-    if (pending.panel) fire("atende:panel-refresh");
+    if (pending.panel && !panelDirty) fire("atende:panel-refresh");  // never under the agent's unsaved edits
     if (pending.foreign) {
       // Forms drawn before this change must not silently carry the new version (see atende:ticket-version).
       ["reply-form", "panel-form"].forEach(function (id) {
@@ -166,7 +173,7 @@
   function syncWatch() {
     var ws = workspace();
     var id = ws ? Number(ws.dataset.ticketId) : null;
-    if (id === watched) return;
+    if (!ready || id === watched) return;  // before hello: the hello handler watches
     if (watched) send({ action: "unwatch", ticket_id: watched });
     watched = id;
     typingSent = false;
@@ -197,8 +204,7 @@
 
   function setTyping(flag) {
     if (!watched || typingSent === flag) return;
-    typingSent = flag;
-    send({ action: "typing", ticket_id: watched, typing: flag });
+    if (send({ action: "typing", ticket_id: watched, typing: flag })) typingSent = flag;
   }
 
   document.addEventListener("input", function (event) {
