@@ -12,7 +12,8 @@ Visitor socket ``/ws/chat/<widget key>/`` (any origin on the widget's allow-list
 Agent socket ``/ws/console/chat/`` (the console's origin and session): ``list``, ``open {session_id}``,
 ``accept``, ``reply {text, cid}``, ``typing``, ``transfer {agent_id | team_id}``, ``end``, ``heartbeat``
 (also moves stale offers on). Server → agent: ``list {waiting, mine}``, ``conversation {...}``, ``event
-{session_id, event}``, ``typing {session_id, typing}``, ``error``.
+{session_id, event}``, ``typing {session_id, typing}``, ``done {action, session_id, message?}``, ``error``; an
+answer to an action that carried a ``cid`` repeats it (the page holds a reply until it is answered).
 """
 
 from __future__ import annotations
@@ -171,6 +172,12 @@ def _error(exc: DomainError) -> dict[str, Any]:
     if getattr(exc, "retry_after", None):
         body["retry_after"] = exc.retry_after
     return body
+
+
+def _answering(content: dict[str, Any]) -> dict[str, str]:
+    """The client's id of the action being answered, so the page can stop holding it for a resend."""
+    client_id = content.get("cid")
+    return {"cid": client_id[:64]} if isinstance(client_id, str) and client_id else {}
 
 
 class VisitorConsumer(AsyncJsonWebsocketConsumer):
@@ -393,9 +400,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             reply = await db(agent_run)(user=self.user, action=action, content=content,
                                                            session_id=session_id)
         except DomainError as exc:
-            await self.send_json({**_error(exc), "session_id": session_id})
+            await self.send_json({**_error(exc), "session_id": session_id, **_answering(content)})
             return
-        await self.send_json({"type": "done", "action": action, "session_id": session_id, **reply})
+        await self.send_json({"type": "done", "action": action, "session_id": session_id, **reply,
+                              **_answering(content)})
 
     async def _send_list(self) -> None:
         await self.send_json({"type": "list", **await db(agent_list)(user=self.user)})

@@ -66,6 +66,22 @@ def host_site(desk):
         yield origin, key
 
 
+class AgentLine:
+    """The agent page's chat socket, passed through to the server; while ``down`` every connection attempt is
+    refused at once, as when the network drops."""
+
+    def __init__(self):
+        self.down = False
+        self.current = None
+
+    def route(self, socket) -> None:
+        if self.down:
+            socket.close()
+            return
+        socket.connect_to_server()
+        self.current = socket
+
+
 def log_in(page, base: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", AGENT[0])
@@ -79,6 +95,8 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     origin, key = host_site
     agent = new_page()
     log_in(agent, base)
+    line = AgentLine()
+    agent.route_web_socket(re.compile(r"/ws/console/chat/$"), line.route)
     agent.goto(f"{base}/console/chat/")
     agent.locator("body[data-chat='connected']").wait_for(state="attached")  # a selector: the CSP forbids eval
 
@@ -107,6 +125,18 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     visitor.wait_for_selector(".msg.from-agent .text:has-text('Hi Marta, <b>I can help</b> with that.')")
     assert visitor.locator(".msg.from-agent b").count() == 0  # shown as text, never as HTML
 
+    # The agent's connection drops: a reply written meanwhile is kept (the page says so) and goes out, once,
+    # when the connection is back.
+    line.down = True
+    line.current.close()
+    agent.locator("body[data-chat='disconnected']").wait_for(state="attached")
+    agent.fill("#chat-reply", "Still here, Marta.")
+    agent.press("#chat-reply", "Enter")
+    agent.wait_for_selector("#chat-connection:has-text('goes out as soon as the connection is back')")
+    line.down = False
+    visitor.wait_for_selector(".msg.from-agent .text:has-text('Still here, Marta.')", timeout=20_000)
+    agent.locator("#chat-connection", has_text="goes out").wait_for(state="detached")  # and the notice went
+
     # The visitor answers; the agent sees it and the visitor typing.
     visitor.fill(".composer textarea", "Thanks! The link did not arrive.")
     agent.wait_for_selector("#chat-typing:has-text('typing')")
@@ -118,7 +148,7 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     visitor.click("[data-atende-chat] .launcher")
     visitor.wait_for_selector(".msg.from-visitor .text:has-text('The link did not arrive')")
     visitor.wait_for_selector(".msg.from-agent .text:has-text('Hi Marta')")
-    assert visitor.locator(".msg").count() == 4
+    assert visitor.locator(".msg").count() == 5
     token = visitor.evaluate(f"localStorage.getItem('atende-chat:{key}')")
     assert token and ":" in token
 
@@ -129,9 +159,9 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     assert channel == "chat" and assignee == AGENT[0]
     thread = query(database, "SELECT author_kind, body_text FROM tickets_message WHERE ticket_id = ? ORDER BY id",
                    ticket_id)
-    assert [kind for kind, _ in thread] == ["customer", "automation", "agent", "customer"]
+    assert [kind for kind, _ in thread] == ["customer", "automation", "agent", "agent", "customer"]
     assert thread[0][1] == "I forgot my password, how do I reset it?"
-    assert thread[2][1] == "Hi Marta, <b>I can help</b> with that."
+    assert thread[2][1] == "Hi Marta, <b>I can help</b> with that." and thread[3][1] == "Still here, Marta."
     agent.goto(f"{base}/console/tickets/{ticket_id}/")
     agent.wait_for_selector("text=The link did not arrive.")
 

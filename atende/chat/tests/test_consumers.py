@@ -103,6 +103,14 @@ def test_visitor_and_agent_talk_live_and_typing_shows_both_ways(widget, agent, a
         assert (await receive_until(desk, lambda f: f["type"] == "typing"))["session_id"] == session_id
         await desk.send_json_to({"action": "reply", "session_id": session_id, "text": "Hi Ana <script>", "cid": "a1"})
         pushed = await receive_until(guest, lambda f: f["type"] == "message")
+        stored = await receive_until(desk, lambda f: f["type"] == "done" and f["action"] == "reply")
+        # The page holds a reply until it is answered, and sends it again after a reconnect: stored once.
+        await desk.send_json_to({"action": "reply", "session_id": session_id, "text": "Hi Ana <script>", "cid": "a1"})
+        again = await receive_until(desk, lambda f: f["type"] == "done" and f["action"] == "reply")
+        assert stored["cid"] == again["cid"] == "a1" and stored["message"]["id"] == again["message"]["id"]
+        await desk.send_json_to({"action": "reply", "session_id": session_id, "text": " ", "cid": "a2"})
+        refused = await receive_until(desk, lambda f: f["type"] == "error")
+        assert refused["cid"] == "a2"  # refused: the page stops holding it and shows why
         await guest.send_json_to({"action": "message", "text": "Thanks!", "cid": "v1"})
         ack = await receive_until(guest, lambda f: f["type"] == "ack")
         seen = await receive_until(desk, lambda f: f["type"] == "event" and f["event"].get("type") == "message"

@@ -5,6 +5,10 @@
   "use strict";
   var badge = document.getElementById("chat-nav-count");
   var ws = null, retry = 0, heartbeat = null, current = null, conversation = null, typingTimer = null;
+  // Replies wait here until the server answers for them (stored, or refused with an error): written while the
+  // socket is down they go out when it is back, and one sent just before a connection dropped is sent again on
+  // the next (the server stores a client id once, so a reply sent twice is stored once).
+  var outbox = [], socketSerial = 0;
   var root = document.getElementById("chat-workspace");
   var L = root ? root.dataset : {};
   function $(id) { return document.getElementById(id); }
@@ -15,18 +19,34 @@
     return node;
   }
   function cid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
-  function send(data) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(data)); }
+  function send(data) {
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify(data));
+    return true;
+  }
+  function flushOutbox() {
+    var waiting = false;
+    outbox.forEach(function (item) {
+      if (item.sentOn !== socketSerial && send(item.message)) item.sentOn = socketSerial;
+      if (item.sentOn !== socketSerial) waiting = true;
+    });
+    if ($("chat-connection")) $("chat-connection").textContent = waiting ? L.labelQueued : "";
+  }
+  function answered(clientId) {
+    outbox = outbox.filter(function (item) { return item.message.cid !== clientId; });
+  }
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + "/ws/console/chat/");
+    socketSerial += 1;
     ws.addEventListener("open", function () {
       retry = 0;
       document.body.dataset.chat = "connected";
-      if ($("chat-connection")) $("chat-connection").textContent = "";
       clearInterval(heartbeat);
       heartbeat = setInterval(function () { send({action: "heartbeat"}); }, 20000);
       if (current) send({action: "open", session_id: current});
+      flushOutbox();
     });
     ws.addEventListener("message", function (event) {
       var data;
@@ -37,12 +57,14 @@
       document.body.dataset.chat = "disconnected";
       clearInterval(heartbeat);
       if (event.code === 4403) return;
+      if ($("chat-connection")) $("chat-connection").textContent = L.labelReconnecting;
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, retry - 1) + Math.random() * 300);
     });
   }
 
   function receive(data) {
+    if ((data.type === "done" || data.type === "error") && data.cid) answered(data.cid);  // stored, or refused
     if (data.type === "list") {
       if (badge) badge.textContent = data.waiting.length ? String(data.waiting.length) : "";
       if (root) renderLists(data);
@@ -239,7 +261,8 @@
       box.value = "";
       $("chat-error").textContent = "";
       send({action: "typing", session_id: current, typing: false});
-      send({action: "reply", session_id: current, text: text, cid: cid()});
+      outbox.push({message: {action: "reply", session_id: current, text: text, cid: cid()}, sentOn: 0});
+      flushOutbox();
     });
   }
 
