@@ -66,9 +66,9 @@ def host_site(desk):
         yield origin, key
 
 
-class AgentLine:
-    """The agent page's chat socket, passed through to the server; while ``down`` every connection attempt is
-    refused at once, as when the network drops."""
+class Line:
+    """A page's chat socket, passed through to the server; while ``down`` every connection attempt is refused at
+    once, as when the network drops."""
 
     def __init__(self):
         self.down = False
@@ -95,7 +95,7 @@ def test_visitor_chats_with_the_bot_then_an_agent_and_the_ticket_holds_the_trans
     origin, key = host_site
     agent = new_page()
     log_in(agent, base)
-    line = AgentLine()
+    line = Line()
     agent.route_web_socket(re.compile(r"/ws/console/chat/$"), line.route)
     agent.goto(f"{base}/console/chat/")
     agent.locator("body[data-chat='connected']").wait_for(state="attached")  # a selector: the CSP forbids eval
@@ -219,12 +219,25 @@ def test_with_nobody_online_the_form_becomes_a_ticket_answered_by_email(desk, ho
     # Nobody online (an earlier test's agent tab may still be closing): every agent switched to offline.
     query(database, "UPDATE accounts_user SET availability = 'offline' WHERE role IN ('agent', 'admin')")
     visitor = new_page(locale="pt-BR")
+    line = Line()
+    visitor.route_web_socket(re.compile(r"/ws/chat/"), line.route)
     visitor.goto(f"{origin}/")
     visitor.click("[data-atende-chat] .launcher")
     visitor.wait_for_selector(".prechat h3:has-text('Estamos offline')")  # the browser's language: pt-BR
     visitor.fill(".prechat input[name=name]", "Joana")
     visitor.fill(".prechat input[name=email]", "joana@example.com")
     visitor.fill(".prechat textarea[name=question]", "Minha fatura veio duplicada")
+
+    # Sent while the connection is down: refused visibly, and what the visitor typed survives the reconnect.
+    line.down = True
+    line.current.close()
+    visitor.wait_for_selector(".status:has-text('Reconectando')")
+    visitor.click(".prechat button[type=submit]")
+    visitor.wait_for_selector(".prechat .error:has-text('Reconectando')")
+    line.down = False
+    visitor.locator(".prechat .error", has_text="Reconectando").wait_for(state="detached", timeout=20_000)
+    assert visitor.input_value(".prechat textarea[name=question]") == "Minha fatura veio duplicada"
+    assert visitor.input_value(".prechat input[name=name]") == "Joana"
     visitor.click(".prechat button[type=submit]")
     visitor.wait_for_selector(".ended:has-text('responderemos por e-mail')")
     channel, subject, email = query(database, "SELECT t.channel, t.subject, u.email FROM chat_chatsession s "

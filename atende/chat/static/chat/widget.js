@@ -116,9 +116,20 @@
   }
 
   function showForm(offline) {
+    // Drawn again after a reconnect: what the visitor typed stays (the same form is kept; in the other mode
+    // its answers carry over).
+    var kept = {};
+    if (els.prechat && els.body.contains(els.prechat)) {
+      els.status.textContent = "";
+      els.formError.textContent = "";
+      if (els.prechatOffline === offline) return;
+      ["name", "email", "question"].forEach(function (n) { if (els.prechat.elements[n]) kept[n] = els.prechat.elements[n].value; });
+    }
     els.body.textContent = "";
     els.status.textContent = "";
     var form = el("form", "prechat");
+    els.prechat = form;
+    els.prechatOffline = offline;
     form.noValidate = true;
     if (offline) {
       form.appendChild(el("h3", "", t("offlineTitle")));
@@ -131,7 +142,9 @@
     var email = (cfg.ask_email || offline) && !identity ? field(form, "email", needEmail ? t("email") : t("emailOptional"),
       "email", needEmail) : null;
     var question = field(form, "question", t("question"), "textarea", true);
-    question.value = prefillText;
+    question.value = kept.question || prefillText;
+    if (name && kept.name) name.value = kept.name;
+    if (email && kept.email) email.value = kept.email;
     var trap = field(form, "website", "Website", "text", false);  // a honeypot: people never see it
     trap.parentNode.className = "trap";
     trap.tabIndex = -1;
@@ -159,8 +172,7 @@
         name: name ? name.value : (identity && identity.name) || "", email: email ? email.value : "",
         page_url: location.href, website: trap.value};
       if (identity) payload.identity = identity;
-      started = true;
-      send(payload);
+      started = send(payload);
     });
     els.body.appendChild(form);
     els.formError = error;
@@ -298,8 +310,19 @@
 
   // The connection ------------------------------------------------------------------------------------------
 
+  // False while the connection is down. Messages wait in the outbox; any other click is refused visibly (the
+  // visitor clicks again once connected) instead of vanishing.
   function send(data) {
-    if (ws && ws.readyState === 1) ws.send(JSON.stringify(data));
+    if (ws && ws.readyState === 1) {
+      ws.send(JSON.stringify(data));
+      return true;
+    }
+    var quiet = {message: 1, typing: 1, heartbeat: 1, suggest: 1, hello: 1, opened: 1};
+    if (!quiet[data.action]) {
+      if (els.formError && els.body.contains(els.formError)) els.formError.textContent = t("reconnecting");
+      else if (els.status) els.status.textContent = t("reconnecting");
+    }
+    return false;
   }
 
   function connect() {
