@@ -96,7 +96,8 @@ def test_long_thread_opens_on_its_newest_entries_and_loads_the_rest_on_request(c
                        HTTP_HX_REQUEST="true").content.decode()
     assert all(f"{'note' if i % 2 else 'reply'} {i}<" in whole for i in range(40))
     assert "Show earlier messages and changes" not in whole
-    assert 'id="timeline-whole"' in whole  # later refreshes keep the whole history open
+    assert 'id="timeline-whole" name="all" value="1"' in whole  # later refreshes keep the whole history open
+    assert 'id="timeline-whole" name="all" value="0"' in page  # (always there: htmx warns of a missing include)
 
 
 @pytest.mark.django_db
