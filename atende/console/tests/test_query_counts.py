@@ -43,6 +43,25 @@ def test_ticket_page_queries_do_not_grow_with_the_thread(client, team, agent, cu
 
 
 @pytest.mark.django_db
+def test_read_only_panel_shows_a_subcategory_with_its_parent_without_a_query_of_its_own(client, team, agent, customer):
+    """The read-only panel (collaborators; closed tickets) names the category as "Parent › Child"; the parent
+    is read with the ticket."""
+    from atende.accounts.tests.factories import CollaboratorFactory
+    from atende.tickets.tests.factories import CategoryFactory
+
+    parent = CategoryFactory(name="Hardware")
+    top = make_ticket(requester=customer, actor=Actor.for_user(agent), team=team, category=parent)
+    sub = make_ticket(requester=customer, actor=Actor.for_user(agent), team=team,
+                      category=CategoryFactory(name="Printers", parent=parent))
+    viewer = CollaboratorFactory()
+    team.members.add(viewer)
+    client.force_login(viewer)
+    _queries(client, f"/console/tickets/{top.number}/")  # warm caches
+    assert "Hardware › Printers" in client.get(f"/console/tickets/{sub.number}/").content.decode()
+    assert _queries(client, f"/console/tickets/{sub.number}/") == _queries(client, f"/console/tickets/{top.number}/")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/console/?view=all_open", "/console/?view=unassigned", "/console/search/?q=printer"])
 def test_list_queries_do_not_grow_with_the_rows(client, team, agent, url):
     client.force_login(agent)

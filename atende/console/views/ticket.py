@@ -43,7 +43,7 @@ TIMELINE_LATEST = 10
 
 # What every workspace request reads of the ticket's relations (the merged-into, problem and follow-up tickets
 # load when a ticket has them: few do).
-WORKSPACE_RELATED = ("requester", "assignee", "team", "organization", "category")
+WORKSPACE_RELATED = ("requester", "assignee", "team", "organization", "category", "category__parent")
 
 # Include points other apps fill by shipping the template; the page renders a slot only when its template exists.
 # Each partial receives the page context (``ticket``, ``user``, ``can_edit``, ``can_reply``).
