@@ -2,8 +2,9 @@
 
 One interface, two engines chosen by ``connection.vendor``: SQLite FTS5 (``search/sqlite.py``) and PostgreSQL
 ``tsvector`` + GIN (``search/postgres.py``). The index is a table of its own, one row per ticket, kept up to
-date in each change's own transaction (``record_event`` calls ``search.events.index_for_event``), and filled in bulk by
-``reindex_tickets`` (the bulk seeder calls it inside its batches).
+date in each change's own transaction (``record_event`` calls ``search.events.index_for_events``: a new reply or
+note is appended to the row, other text changes rebuild it), and filled in bulk by ``reindex_tickets`` (the bulk
+seeder calls it inside its batches).
 
 Searches always start from ``tickets.selectors.ticket_list_for_user``: nobody finds a ticket they may not open.
 Ranking looks at the newest ``SEARCH_WINDOW`` matching tickets (after visibility and qualifiers), so a word
@@ -31,7 +32,7 @@ from atende.tickets.search.sqlite import CLOSE, OPEN
 from atende.tickets.search.text import Term, parse_terms
 from atende.tickets.selectors import ticket_list_for_user, ticket_visibility_filter
 
-__all__ = ["SearchHit", "SearchPage", "reindex_all", "reindex_tickets", "search_tickets"]
+__all__ = ["SearchHit", "SearchPage", "append_messages", "reindex_all", "reindex_tickets", "search_tickets"]
 
 DEFAULT_WINDOW = 2000  # matches ranked per search; see docs/console.md (search at 1,000,000 tickets)
 MAX_SIZE = 200
@@ -71,6 +72,17 @@ def reindex_tickets(ticket_ids: list[int], *, new: frozenset[int] = frozenset())
         return
     with transaction.atomic(savepoint=False):
         _backend().reindex(ids, new=new)
+
+
+def append_messages(messages: list[tuple[int, int, str]]) -> set[int]:
+    """Add one new message to each of these tickets' rows, ``(ticket id, message id, kind)`` (kind ``reply``:
+    public text, ``note``: internal notes), without reading the ticket's other messages; the ids of the tickets
+    done. A ticket left out (no row yet, the message not found, the text past the engine's limit) needs
+    ``reindex_tickets``."""
+    if not messages:
+        return set()
+    with transaction.atomic(savepoint=False):
+        return _backend().append(messages)
 
 
 def reindex_all(*, batch_size: int = 5000) -> int:

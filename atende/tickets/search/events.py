@@ -4,7 +4,7 @@ commits (or rolls back) with the change and is never behind."""
 from __future__ import annotations
 
 from atende.tickets.choices import TicketEventType
-from atende.tickets.search import reindex_tickets
+from atende.tickets.search import append_messages, reindex_tickets
 
 # Events that change what the index holds for a ticket (subject, messages, requester). Status, assignment and
 # other field changes need no reindex: filters read those from the ticket row itself.
@@ -13,19 +13,29 @@ TEXT_EVENTS = frozenset({
     TicketEventType.FIELDS_CHANGED, TicketEventType.REQUESTER_CHANGED, TicketEventType.MERGED,
     TicketEventType.MERGED_FROM, TicketEventType.PHONE_CALL_LOGGED, TicketEventType.FOLLOW_UP_CREATED,
 })
+# Events that add one message to the text (the event's ``message_id``) and change nothing else in it: the new
+# message's text is appended to the ticket's row instead of the row being rebuilt from every message (a long chat
+# would otherwise cost more with each message).
+APPENDING = {TicketEventType.REPLY_ADDED: "reply", TicketEventType.NOTE_ADDED: "note"}
 
 
-def index_for_event(ticket_id: int, event_type: str) -> None:
-    """Reindex the ticket when the event may have changed its searchable text."""
-    index_for_events([(ticket_id, event_type)])
+def index_for_event(ticket_id: int, event_type: str, data: dict | None = None) -> None:
+    """Bring the ticket's row up to date when the event may have changed its searchable text."""
+    index_for_events([(ticket_id, event_type, data)])
 
 
 def index_for_events(events) -> None:
-    """``index_for_event`` for many ``(ticket id, event type)`` pairs, with one reindex. A ticket whose only
-    event here is its creation (recorded in the transaction that created it) has no index row to replace."""
-    types: dict[int, set[str]] = {}
-    for ticket_id, event_type in events:
+    """``index_for_event`` for many ``(ticket id, event type, data or None)``, with one reindex. A ticket whose
+    only text event here is one added message gets that message appended to its row; a ticket whose only event
+    here is its creation (recorded in the transaction that created it) has no index row to replace."""
+    seen: dict[int, list[tuple[str, dict]]] = {}
+    for ticket_id, event_type, *rest in events:
         if event_type in TEXT_EVENTS:
-            types.setdefault(int(ticket_id), set()).add(event_type)
-    new = frozenset(pk for pk, seen in types.items() if seen == {TicketEventType.TICKET_CREATED})
-    reindex_tickets(list(types), new=new)
+            seen.setdefault(int(ticket_id), []).append((event_type, (rest[0] if rest else None) or {}))
+    appends: list[tuple[int, int, str]] = []
+    for pk, entries in seen.items():
+        if len(entries) == 1 and entries[0][0] in APPENDING and entries[0][1].get("message_id"):
+            appends.append((pk, int(entries[0][1]["message_id"]), APPENDING[entries[0][0]]))
+    appended = append_messages(appends)
+    new = frozenset(pk for pk, entries in seen.items() if {t for t, _data in entries} == {TicketEventType.TICKET_CREATED})
+    reindex_tickets([pk for pk in seen if pk not in appended], new=new)

@@ -55,6 +55,27 @@ def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None
                            f"(SELECT 1 FROM tickets_ticket t WHERE t.id = s.ticket_id)", [chunk])
 
 
+_APPEND = {kind: f"""
+UPDATE {TABLE} s SET {column} = CASE WHEN s.{column} = '' THEN m.body_text ELSE s.{column} || E'\\n' || m.body_text END,
+  document = s.document || {_vector("m.body_text", weight)}
+FROM tickets_message m
+WHERE s.ticket_id = %s AND m.id = %s AND m.ticket_id = s.ticket_id AND m.kind = %s
+  AND length(s.{column}) + 1 + length(m.body_text) <= {_MAX_TEXT}
+""" for kind, column, weight in (("reply", "body", "C"), ("note", "notes", "D"))}
+
+
+def append(messages: list[tuple[int, int, str]]) -> set[int]:
+    """One UPDATE per message: the column gets the message's text after a newline, the document the message's
+    own vector (only the new text is parsed). A thread that would pass ``_MAX_TEXT`` is left to ``reindex``."""
+    done = set()
+    with connection.cursor() as cursor:
+        for ticket_id, message_id, kind in messages:
+            cursor.execute(_APPEND[kind], [ticket_id, message_id, kind])
+            if cursor.rowcount == 1:
+                done.add(ticket_id)
+    return done
+
+
 def _term_sql(term: Term) -> tuple[str, list[str]]:
     if term.phrase:
         return "(phraseto_tsquery('atende_en', %s) || phraseto_tsquery('atende_pt', %s))", [term.text, term.text]

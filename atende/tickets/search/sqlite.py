@@ -48,6 +48,25 @@ def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None
             cursor.execute(_TEXT_SELECT.replace("{placeholders}", ",".join(["%s"] * len(chunk))), chunk)
 
 
+_APPEND = {kind: f"""
+UPDATE {TABLE} SET {column} = {column} || CASE WHEN {column} = '' THEN '' ELSE char(10) END ||
+  (SELECT m.body_text FROM tickets_message m WHERE m.id = %s)
+WHERE rowid = %s AND EXISTS (SELECT 1 FROM tickets_message m WHERE m.id = %s AND m.ticket_id = %s AND m.kind = %s)
+""" for kind, column in (("reply", "body"), ("note", "notes"))}
+
+
+def append(messages: list[tuple[int, int, str]]) -> set[int]:
+    """One UPDATE per message: the column gets the message's text after a newline (as ``reindex`` joins them).
+    FTS5 re-tokenizes the row, but no other message is read."""
+    done = set()
+    with connection.cursor() as cursor:
+        for ticket_id, message_id, kind in messages:
+            cursor.execute(_APPEND[kind], [message_id, ticket_id, message_id, ticket_id, kind])
+            if cursor.rowcount == 1:
+                done.add(ticket_id)
+    return done
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 

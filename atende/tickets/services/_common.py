@@ -87,7 +87,7 @@ def write_events(entries: list[tuple[Ticket, str, dict[str, Any], Any, Actor]]) 
                     source_event_id=actor.source_event_id, created_at=created_at or now, backfill=backfill)
         for ticket, event_type, data, created_at, actor in entries])
     if not backfill:
-        index_for_events((ticket.pk, event_type) for ticket, event_type, *_rest in entries)
+        index_for_events((ticket.pk, event_type, data) for ticket, event_type, data, *_rest in entries)
         for event, (ticket, *_rest) in zip(events, entries, strict=True):
             publish(event_payload(event, ticket))
     return events
