@@ -14,7 +14,9 @@ from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
 from atende.core.exceptions import ValidationError
 from atende.sla.selectors import expected_first_reply_minutes
+from atende.tickets.models import Message
 from atende.tickets.selectors import expected_reply_text, no_target_text
+from atende.tickets.services._common import lock_ticket
 
 FULL = ("widget", "ticket", "agent", "customer")
 
@@ -24,6 +26,26 @@ def lock_session(session: ChatSession | int, *, related: tuple[str, ...] = FULL)
     author only; the others are read if touched)."""
     pk = session.pk if isinstance(session, ChatSession) else session
     return ChatSession.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pk)
+
+
+def lock_with_ticket(session: ChatSession | int, *, related: tuple[str, ...] = ()) -> ChatSession:
+    """``lock_session``, then the conversation's ticket under its own row lock (the order every chat service
+    takes them in), each read once: a message written on the ticket uses this copy (``locked=True``) instead of
+    reading the ticket again."""
+    session = lock_session(session, related=related)
+    if session.ticket_id:
+        session.ticket = lock_ticket(session.ticket_id)
+    return session
+
+
+def sent_before(session: ChatSession, external_id: str) -> Message | None:
+    """The message already stored under this resend key, if any (a resend after a reconnect). Only its id is
+    read first: the whole row is read only for a resend, which is rare."""
+    if not external_id or not session.ticket_id:
+        return None
+    found = Message.objects.filter(ticket_id=session.ticket_id, external_id=external_id).values_list(
+        "pk", flat=True).first()
+    return Message.objects.select_related("author").get(pk=found) if found is not None else None
 
 
 def push_state(session: ChatSession) -> None:

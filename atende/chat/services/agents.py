@@ -23,7 +23,7 @@ from atende.chat import realtime
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
 from atende.chat.selectors import agents_available, chat_may_handle, message_row
-from atende.chat.services._common import clean_text, lock_session, push_state
+from atende.chat.services._common import clean_text, lock_session, lock_with_ticket, push_state, sent_before
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.tickets.choices import Channel, TicketStatus
@@ -121,7 +121,7 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
     for incoming in files:
         validate_file(incoming)  # a refused file leaves nothing behind
     text = clean_text(text, required=not files)
-    session = lock_session(session, related=("ticket",))  # what a reply needs
+    session = lock_with_ticket(session)  # what a reply needs
     if session.status == ChatStatus.ENDED and session.ticket_id is None:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if session.status != ChatStatus.ENDED:
@@ -130,15 +130,14 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
         _require_handler(agent, session)
     client_id = str(client_id or "")[:64]
     external_id = f"chat:{session.pk}:a:{client_id}" if client_id else ""
-    if external_id:
-        existing = session.ticket.messages.filter(external_id=external_id).first()
-        if existing is not None:
-            return message_row(existing)
+    existing = sent_before(session, external_id)
+    if existing is not None:
+        return message_row(existing)
     visitor_here = bool(realtime.present("visitor", [session.pk]))
     channel = Channel.CHAT if visitor_here or not session.email else Channel.EMAIL
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text=text, channel=channel,
-                                attachments=files, external_id=external_id, metadata={"chat_session": session.pk, "chat_cid": client_id})
+                                attachments=files, external_id=external_id, locked=True, metadata={"chat_session": session.pk, "chat_cid": client_id})
     row = message_row(message, files=None if files else [])
     push.update({"type": "message", "message": row})
     return row

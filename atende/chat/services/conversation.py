@@ -22,7 +22,7 @@ from atende.chat.answerer import Answer, get_answerer
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatSession, Widget
 from atende.chat.selectors import message_row, session_messages, transcript_text
-from atende.chat.services._common import clean_text, lock_session, push_state
+from atende.chat.services._common import clean_text, lock_session, lock_with_ticket, push_state, sent_before
 from atende.chat.services.agents import chat_route
 from atende.chat.tokens import identity_signature_valid
 from atende.core.actor import Actor
@@ -34,7 +34,6 @@ from atende.kb.selectors import article_list_for_user
 from atende.kb.services import deflection_start, deflections_abandon, deflections_mark_submitted
 from atende.surveys.services import survey_answer
 from atende.tickets.choices import Channel
-from atende.tickets.models import Message
 from atende.tickets.services import message_add_reply, ticket_assign, ticket_create
 from atende.tickets.services.attachments import IncomingFile, validate_file
 
@@ -167,7 +166,7 @@ def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "
     stored twice). During the bot step any further message hands over to a person. ``session``: the
     conversation or its id (the websocket knows the id; the locked read is then the only read of it)."""
     client_id = str(client_id or "")[:64]
-    session = lock_session(session, related=("ticket", "customer"))  # what a message needs
+    session = lock_with_ticket(session, related=("customer",))  # what a message needs
     _visitor_throttle(session, client_ip)
     text = clean_text(text)
     if session.status == ChatStatus.ENDED:
@@ -194,13 +193,12 @@ def _visitor_reply(session: ChatSession, client_id: str, **content) -> dict:
     """The visitor's public reply on the chat's ticket (text or a file), stored once per ``client_id`` and pushed
     to both sides after the commit."""
     external_id = f"chat:{session.pk}:{client_id}" if client_id else ""
-    if external_id:
-        existing = Message.objects.filter(ticket=session.ticket, external_id=external_id).first()
-        if existing is not None:
-            return message_row(existing)
+    existing = sent_before(session, external_id)
+    if existing is not None:
+        return message_row(existing)
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=_actor(session), author=session.customer,
-                                channel=Channel.CHAT, external_id=external_id,
+                                channel=Channel.CHAT, external_id=external_id, locked=True,
                                 metadata={"chat_session": session.pk, "chat_cid": client_id}, **content)
     row = message_row(message, files=None if content.get("attachments") else [])
     push.update({"type": "message", "message": row})
@@ -305,7 +303,7 @@ def chat_visitor_attach(*, session: ChatSession, upload, client_id: str = "", cl
         raise ValidationError(_("Choose a file to send."), code="attachment_missing", details={"file": "required"})
     incoming = IncomingFile.from_upload(upload)
     validate_file(incoming)  # before any lock or row: a refused file leaves nothing behind
-    session = lock_session(session)
+    session = lock_with_ticket(session, related=("customer",))
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if not session.ticket_id or session.status == ChatStatus.BOT:

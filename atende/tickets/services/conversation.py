@@ -71,13 +71,15 @@ def message_add_reply(
     author: User | None = None,
     created_at: datetime.datetime | None = None,
     automated: bool = False,
+    locked: bool = False,
 ) -> Message:
     """A public reply. A customer's reply reopens a pending or solved ticket, and on a closed ticket opens a
     follow-up ticket (the returned message then belongs to the follow-up); on a merged ticket it goes to the
     ticket it was merged into. An agent's first reply opens a new ticket; ``set_status`` then applies the agent's
     chosen status ("reply and set pending"). Agents cannot reply on a closed ticket (Conflict ``ticket_closed``).
     ``automated`` (a bot's answer, actor system or automation): public, by nobody, neither the first response
-    nor a status move, so SLA clocks keep waiting for a person."""
+    nor a status move, so SLA clocks keep waiting for a person. ``locked``: the caller read ``ticket`` with
+    ``lock_ticket`` in this transaction (it is not read again)."""
     files = list(attachments)
     body_text, body_html = message_body(body_text, body_html, files)
     if automated and actor.kind not in ("system", "automation"):
@@ -86,7 +88,8 @@ def message_add_reply(
     from_customer = author is not None and not author.is_staff_member
     if not from_customer:
         require_agent(actor)
-    ticket = lock_ticket(ticket)
+    if not locked:
+        ticket = lock_ticket(ticket)
     if from_customer and ticket.merged_into_id:
         ticket = _merge_target(ticket)
         expected_version = None  # the version the customer saw was the merged ticket's
