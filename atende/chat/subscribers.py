@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.chat.services.relay import chat_ticket_reply_relay
-from atende.tickets.choices import TicketEventType
+from atende.chat.services.relay import chat_ticket_reply_relay, relay_candidates
 
 
 def chat_on_events(events: list[dict[str, Any]]) -> None:
-    for event in events:
-        if event["type"] == TicketEventType.REPLY_ADDED:
-            chat_ticket_reply_relay(event=event)
+    # The batch's chat messages (most of its events on a busy desk) are screened out with one query.
+    for event in relay_candidates(events):
+        chat_ticket_reply_relay(event=event, screened=True)

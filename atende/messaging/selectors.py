@@ -13,7 +13,7 @@ from atende.messaging.choices import Direction, Platform
 from atende.messaging.models import ConversationMessage, InboundWebhook, WhatsAppTemplate
 from atende.tickets.choices import MessageKind
 from atende.tickets.models import Message, Ticket
-from atende.tickets.selectors import ticket_reply_route
+from atende.tickets.selectors import ticket_reply_route, ticket_reply_routes
 
 MESSAGING_TRANSPORTS = (Platform.TELEGRAM, Platform.WHATSAPP)
 
@@ -26,14 +26,23 @@ def messaging_route(ticket: Ticket) -> dict[str, str] | None:
 def messages_worth_a_look(message_ids: list[int]) -> set[int]:
     """Of an events batch's messages, those the messaging subscriber must look at, read in one query: a customer's
     message that came from a messaging app (it may open a conversation to acknowledge) and an agent's public reply
-    (its ticket may have a messaging route). Everything else (most of a batch) is skipped without a query."""
+    on a ticket with a messaging route (its tickets' routes read in a second query). Everything else (most of a
+    batch: email, portal and chat messages) is skipped without reading more."""
     if not message_ids:
         return set()
-    rows = Message.objects.filter(pk__in=message_ids).values_list("pk", "kind", "author_kind", "metadata")
-    return {pk for pk, kind, author_kind, metadata in rows
-            if (author_kind == "agent" and kind == MessageKind.REPLY)
-            or (author_kind == "customer"
-                and ((metadata or {}).get("reply_route") or {}).get("transport") in MESSAGING_TRANSPORTS)}
+    rows = Message.objects.filter(pk__in=message_ids).values_list("pk", "ticket_id", "kind", "author_kind", "metadata")
+    found, replies = set(), {}
+    for pk, ticket_id, kind, author_kind, metadata in rows:
+        if author_kind == "agent" and kind == MessageKind.REPLY:
+            replies[pk] = ticket_id
+        elif author_kind == "customer" and ((metadata or {}).get("reply_route") or {}).get("transport") \
+                in MESSAGING_TRANSPORTS:
+            found.add(pk)
+    if replies:
+        routed = {pk for pk, route in ticket_reply_routes(set(replies.values())).items()
+                  if route["transport"] in MESSAGING_TRANSPORTS}
+        found |= {pk for pk, ticket_id in replies.items() if ticket_id in routed}
+    return found
 
 
 def whatsapp_window_closes_at(ticket: Ticket) -> dt.datetime | None:

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -182,9 +182,23 @@ def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
     """Where public replies go: the route of the channel the customer last wrote from on this ticket (a messaging
     app records ``{"transport": "whatsapp", "address": …}`` in the message's ``reply_route``), or None for email.
     A customer who last wrote by email or in the portal gets email again."""
-    last = (Message.objects.filter(ticket=ticket, kind=MessageKind.REPLY, author_kind="customer")
-            .order_by("-created_at", "-id").values_list("metadata", flat=True).first())
-    route = (last or {}).get("reply_route") if isinstance(last, dict) else None
+    return _route_of(_last_customer_reply(ticket).values_list("metadata", flat=True).first())
+
+
+def ticket_reply_routes(ticket_ids) -> dict[int, dict[str, str]]:
+    """``ticket_reply_route`` for many tickets in one query: {ticket id: route} for those that have one."""
+    last = Subquery(_last_customer_reply(OuterRef("pk")).values("metadata")[:1])
+    rows = Ticket.objects.filter(pk__in=list(ticket_ids)).annotate(last_route=last).values_list("pk", "last_route")
+    return {pk: route for pk, metadata in rows if (route := _route_of(metadata)) is not None}
+
+
+def _last_customer_reply(ticket) -> QuerySet:
+    return (Message.objects.filter(ticket=ticket, kind=MessageKind.REPLY, author_kind="customer")
+            .order_by("-created_at", "-id"))
+
+
+def _route_of(metadata) -> dict[str, str] | None:
+    route = (metadata or {}).get("reply_route") if isinstance(metadata, dict) else None
     if isinstance(route, dict) and route.get("transport") and route.get("address"):
         return {"transport": str(route["transport"]), "address": str(route["address"])}
     return None

@@ -22,7 +22,7 @@ from atende.chat.choices import ChatStatus
 from atende.chat.models import ChatSession
 from atende.chat.selectors import message_row
 from atende.email_channel.services import notifications_for_event
-from atende.tickets.choices import Channel, MessageKind
+from atende.tickets.choices import Channel, MessageKind, TicketEventType
 from atende.tickets.models import Message
 
 # A new subscriber's cursor starts at the oldest live event (core.outbox.dispatch.cursors_ensure): replies older
@@ -30,16 +30,34 @@ from atende.tickets.models import Message
 RELAY_MAX_AGE = dt.timedelta(days=1)
 
 
-@transaction.atomic
-def chat_ticket_reply_relay(*, event: dict[str, Any]) -> str:
-    """What became of one REPLY_ADDED event: ``"pushed"``, ``"emailed"``, ``"waiting"`` or ``""`` (not a reply
-    for a chat visitor). Idempotent: the email is keyed by the event, a push happens only after the commit."""
+def _agent_reply_id(event: dict[str, Any]) -> int | None:
+    """The message of an agent's REPLY_ADDED event (a visitor's is named by its author kind)."""
     data = event.get("data") or {}
-    message_id = data.get("message_id")
+    if event.get("type") != TicketEventType.REPLY_ADDED or data.get("author_kind", "agent") != "agent":
+        return None
+    return int(data["message_id"]) if data.get("message_id") else None
+
+
+def relay_candidates(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of a batch ``chat_ticket_reply_relay`` has to look at, screened with one query: every chat
+    message is a reply event, and the workspace's replies (marked in their metadata) are left out here."""
+    ids = {pk for pk in map(_agent_reply_id, events) if pk is not None}
+    if not ids:
+        return []
+    outside = {pk for pk, metadata in Message.objects.filter(pk__in=ids).values_list("pk", "metadata")
+               if "chat_session" not in (metadata or {})}
+    return [event for event in events if _agent_reply_id(event) in outside]
+
+
+@transaction.atomic
+def chat_ticket_reply_relay(*, event: dict[str, Any], screened: bool = False) -> str:
+    """What became of one REPLY_ADDED event: ``"pushed"``, ``"emailed"``, ``"waiting"`` or ``""`` (not a reply
+    for a chat visitor). Idempotent: the email is keyed by the event, a push happens only after the commit.
+    ``screened``: the event came through ``relay_candidates``."""
+    message_id = _agent_reply_id(event)
     # Every chat message is a reply event: the visitor's (the event names its author) and the workspace's
     # (marked in its metadata) are left without loading the message, its ticket and author.
-    if not message_id or data.get("author_kind", "agent") != "agent" or "chat_session" in (
-            Message.objects.filter(pk=message_id).values_list("metadata", flat=True).first() or {}):
+    if message_id is None or not screened and not relay_candidates([event]):
         return ""
     message = Message.objects.select_related("ticket", "author").filter(pk=message_id).first()
     if message is None or message.kind != MessageKind.REPLY or message.author_kind != "agent" \

@@ -13,6 +13,7 @@ from django.template import Context, Template
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.html import escape, linebreaks
 
 from atende.accounts.models import User
@@ -120,16 +121,28 @@ class _Batch:
         self.users = User.objects.in_bulk([u for u in user_ids if u])
         self.messages = (Message.objects.select_related("author").prefetch_related("attachments")
                          .in_bulk([m for d in datas if (m := d.get("message_id"))]))
-        self.inbound: dict[int, list[str]] = {}
-        for ticket_id, external_id in (Message.objects.filter(ticket_id__in=ids).exclude(external_id="")
-                                       .order_by("id").values_list("ticket_id", "external_id")):
-            self.inbound.setdefault(ticket_id, []).append(external_id)
-        self.ours = delivery_external_ids_for_tickets(ticket_ids=ids, transport="mail")
+        self._ticket_ids = ids
         created = any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads)
         self.first_reply: dict[int, int | None] = \
             applied_first_reply_minutes_many(self.tickets.values()) if created else {}
         self.mails: list[dict[str, Any]] = []
         self._per_event: dict[int, tuple[str, Mailbox | None, dict[str, str]]] = {}
+
+    @cached_property
+    def inbound(self) -> dict[int, list[str]]:
+        """The external ids of the tickets' messages, oldest first: read when the batch's first mail is made, so a
+        batch that sends none (chat messages, most of a busy desk's events) does not read every message of its
+        tickets."""
+        inbound: dict[int, list[str]] = {}
+        for ticket_id, external_id in (Message.objects.filter(ticket_id__in=self._ticket_ids).exclude(external_id="")
+                                       .order_by("id").values_list("ticket_id", "external_id")):
+            inbound.setdefault(ticket_id, []).append(external_id)
+        return inbound
+
+    @cached_property
+    def ours(self) -> dict[int, list[str]]:
+        """The Message-IDs of the mail already queued for the tickets (the batch's own are added as queued)."""
+        return delivery_external_ids_for_tickets(ticket_ids=self._ticket_ids, transport="mail")
 
     def user(self, user_id: int | None) -> User | None:
         return self.users.get(user_id) if user_id else None
