@@ -11,11 +11,7 @@ still awaited, so their order and errors are the caller's as before.
 ``send_soon`` is for pushes that may be lost (browsers re-sync): on a server thread it hands the send to the
 server's loop and returns at once (waiting would hold the database thread every consumer shares until the loop,
 busy with a thousand sockets, gets to it), each send starting after the one before, so pushes arrive in the order
-of their commits whatever the channel layer. A process that only pushes as a side effect of its work (the events
-worker: every event a subscriber writes is pushed after its batch commits) turns on ``pushes_detached``: outside
-a server its pushes are then handed to the shared loop the same way, in order, without waiting (awaiting two
-Redis group sends per event was a tenth of the worker's wall time); at most ``DETACHED_BACKLOG`` wait there,
-beyond which a push waits for a place, so a stalled channel layer slows the worker instead of filling memory.
+of their commits whatever the channel layer.
 """
 
 from __future__ import annotations
@@ -32,8 +28,6 @@ from asgiref.sync import SyncToAsync, async_to_sync
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _shared: dict[str, Any] = {"pid": None, "loop": None}
-DETACHED_BACKLOG = 2000
-_detached = {"on": False, "slots": threading.BoundedSemaphore(DETACHED_BACKLOG)}
 
 
 def server_loop() -> asyncio.AbstractEventLoop | None:
@@ -83,9 +77,6 @@ def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
         _start_in_order(running, func, args)
         return
     loop = server_loop()
-    if loop is None and _detached["on"]:
-        _send_detached(func, args)
-        return
     if loop is None:
         try:
             run_sync(func, *args)
@@ -111,45 +102,3 @@ def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitab
 
     task = loop.create_task(send())
     _last_send[loop] = task
-
-
-def pushes_detached(on: bool = True) -> bool:
-    """Outside a server, let ``send_soon`` return at once (see the module docstring); ``pushes_settle`` waits
-    for what was handed over. Returns the previous setting."""
-    previous, _detached["on"] = _detached["on"], on
-    return previous
-
-
-def _send_detached(func: Callable[..., Awaitable[Any]], args: tuple) -> None:
-    slots = _detached["slots"]
-    if not slots.acquire(timeout=30):
-        logger.warning("push %s dropped: the channel layer has not taken the earlier ones for 30 s",
-                       getattr(func, "__qualname__", func))
-        return
-
-    async def send(*call_args: Any) -> None:
-        try:
-            await func(*call_args)
-        finally:
-            slots.release()
-
-    loop = _shared_loop()
-    loop.call_soon_threadsafe(_start_in_order, loop, send, args)
-
-
-def pushes_settle(timeout: float = 5.0) -> bool:
-    """Wait until the detached pushes handed over so far were sent (or failed). True when they all were."""
-    loop = _shared["loop"]
-    if loop is None or _shared["pid"] != os.getpid() or loop.is_closed():
-        return True
-
-    async def last() -> None:
-        task = _last_send.get(loop)
-        if task is not None and not task.done():
-            await asyncio.wait({task})
-
-    try:
-        asyncio.run_coroutine_threadsafe(last(), loop).result(timeout=timeout)
-    except Exception:  # noqa: BLE001 - a push may be lost; leaving is not held up by it
-        return False
-    return True

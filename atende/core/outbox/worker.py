@@ -27,7 +27,6 @@ from django.db import close_old_connections, connection, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
 
-from atende.core.asyncbridge import pushes_detached, pushes_settle
 from atende.core.models import WorkerHeartbeat
 from atende.core.outbox import dispatch
 
@@ -222,8 +221,6 @@ class EventsWorker:
 
     def run(self) -> None:
         logger.info("events worker %s started", self.worker_id)
-        # The pushes of the events its subscribers write go out beside the work, not one by one between batches.
-        detached_before = pushes_detached(True)
         try:
             while not self.stop_event.is_set():
                 close_old_connections()
@@ -242,6 +239,4 @@ class EventsWorker:
                     logger.debug("could not release %s", unit, exc_info=True)
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             close_old_connections()
-            pushes_settle()
-            pushes_detached(detached_before)
             logger.info("events worker %s stopped", self.worker_id)

@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -77,60 +76,3 @@ def test_pushes_from_a_server_thread_return_at_once_and_run_in_call_order():
 def test_a_failing_push_is_logged_not_raised(caplog):
     send_soon(_fail)
     assert "push" in caplog.text and "refused" in caplog.text
-
-
-def test_detached_pushes_outside_a_server_return_at_once_and_run_in_call_order():
-    from atende.core.asyncbridge import pushes_detached, pushes_settle
-
-    sent = []
-
-    async def push(n, delay):
-        await asyncio.sleep(delay)
-        sent.append(n)
-
-    previous = pushes_detached(True)
-    try:
-        started = time.monotonic()
-        for n, delay in ((1, 0.2), (2, 0), (3, 0.05)):
-            send_soon(push, n, delay)
-        returned_after, returned_with = time.monotonic() - started, list(sent)
-        assert pushes_settle(timeout=5)
-    finally:
-        pushes_detached(previous)
-    assert returned_with == [] and returned_after < 0.1
-    assert sent == [1, 2, 3]
-
-
-def test_the_events_worker_loop_does_not_wait_for_its_pushes(monkeypatch):
-    """A slow channel layer (a Redis round trip per group) must not hold the worker between its batches; the
-    pushes still go out, before the loop has stopped."""
-    from atende.core.outbox import worker as worker_module
-
-    sent = []
-
-    async def slow_push(n):
-        await asyncio.sleep(0.3)
-        sent.append(n)
-
-    timings = []
-    loop = worker_module.EventsWorker(worker_id="pusher", interval=0.01, jobs=False)
-
-    def tick(self):
-        started = time.monotonic()
-        send_soon(slow_push, 1)
-        send_soon(slow_push, 2)
-        timings.append(time.monotonic() - started)
-        self.stop_event.set()
-        return 1
-
-    monkeypatch.setattr(worker_module.EventsWorker, "tick", tick)
-    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
-    monkeypatch.setattr(worker_module.dispatch, "units", lambda: [])
-    monkeypatch.setattr(worker_module.WorkerHeartbeat.objects, "filter",
-                        lambda **kw: type("Q", (), {"delete": lambda self: None})())
-    loop.run()
-    assert timings and timings[0] < 0.1
-    assert sent == [1, 2]
-    sent.clear()
-    send_soon(slow_push, 3)  # after the loop: awaited again, as before
-    assert sent == [3]
