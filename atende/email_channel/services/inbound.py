@@ -83,27 +83,87 @@ def _peek_headers(raw: bytes) -> tuple[str, str, str]:
     return message_id, sender, decode_header_value(headers.get("Subject"))[:255]
 
 
+def _digest(raw: bytes) -> tuple[bytes, str]:
+    if not isinstance(raw, bytes | bytearray):
+        raise TypeError("inbound_store takes the raw bytes of a message")
+    raw = bytes(raw)
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def _new_row(raw: bytes, digest: str, *, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
+             envelope_to: list[str] | tuple[str, ...] = ()) -> InboundMessage:
+    message_id, sender, subject = _peek_headers(raw)
+    return InboundMessage(sha256=digest, raw=raw, size=len(raw), source=source, mailbox=mailbox,
+                          envelope_from=(envelope_from or "")[:998],
+                          envelope_to=[str(a)[:320] for a in envelope_to][:50],
+                          message_id=message_id, sender=sender, subject=subject)
+
+
 def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
                   envelope_to: list[str] | tuple[str, ...] = ()) -> tuple[InboundMessage, bool]:
     """Store the raw message durably (its own committed transaction). Returns (row, created); the same bytes
     stored twice return the existing row. Even empty input is stored: processing quarantines it with its reason."""
-    if not isinstance(raw, bytes | bytearray):
-        raise TypeError("inbound_store takes the raw bytes of a message")
-    raw = bytes(raw)
-    digest = hashlib.sha256(raw).hexdigest()
+    raw, digest = _digest(raw)
     existing = InboundMessage.objects.filter(sha256=digest).first()
     if existing:
         return existing, False
-    message_id, sender, subject = _peek_headers(raw)
-    row = InboundMessage(sha256=digest, raw=raw, size=len(raw), source=source, mailbox=mailbox,
-                         envelope_from=(envelope_from or "")[:998], envelope_to=[str(a)[:320] for a in envelope_to][:50],
-                         message_id=message_id, sender=sender, subject=subject)
+    row = _new_row(raw, digest, source=source, mailbox=mailbox, envelope_from=envelope_from,
+                   envelope_to=envelope_to)
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:  # stored concurrently by another fetcher
         return InboundMessage.objects.get(sha256=digest), False
     return row, True
+
+
+def inbound_store_processed(*, raw: bytes, source: str) -> tuple[InboundMessage, bool]:
+    """``inbound_store`` then ``inbound_process`` in one transaction, for input kept durably elsewhere until the
+    import is over (``mail-import``: the file). Processing runs in a savepoint: whatever it raises, the stored
+    row is committed with its outcome (quarantined with the reason), as ``inbound_process`` leaves it; a crash
+    before the commit leaves neither, and importing the file again does it all. Returns (row, created) like
+    ``inbound_store``: bytes stored before are left as they are (a row still pending is the caller's to process)."""
+    raw, digest = _digest(raw)
+    existing = InboundMessage.objects.filter(sha256=digest).first()
+    if existing:
+        return existing, False
+    row = _new_row(raw, digest, source=source)
+    row.attempts = 1
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:  # stored concurrently by another import or fetcher
+            row = None
+        else:
+            _process_stored(row)
+    if row is None:
+        return InboundMessage.objects.get(sha256=digest), False
+    return row, True
+
+
+def _process_stored(row: InboundMessage) -> None:
+    """Process a row stored in the open transaction, in a savepoint; an error quarantines it instead."""
+    try:
+        with transaction.atomic():
+            _process(row)
+    except Ignore as ignored:  # raised before anything was written
+        row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
+    except Exception as exc:  # noqa: BLE001 - a bug must quarantine one message, not stop the import
+        reason, detail = _quarantine_reason(row.pk, exc)
+        row.refresh_from_db()  # what processing set on it was rolled back with the savepoint
+        row.status, row.reason, row.detail = InboundStatus.QUARANTINED, reason[:40], detail[:20_000]
+    row.processed_at = timezone.now()
+    row.save(update_fields=["status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at"])
+
+
+def _quarantine_reason(inbound_id: int, exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, Quarantine):
+        return exc.reason, exc.detail
+    if isinstance(exc, DomainError):
+        return exc.code[:40], exc.message
+    logger.exception("inbound message %s failed", inbound_id)
+    return "error", f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"
 
 
 def inbound_store_quarantined(*, raw: bytes, source: str, reason: str, detail: str) -> tuple[InboundMessage, bool]:
@@ -134,14 +194,8 @@ def inbound_process(*, inbound_id: int) -> InboundMessage:
             row.processed_at = timezone.now()
             row.save(update_fields=["status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at"])
             return row
-    except Quarantine as outcome:
-        return _finish(inbound_id, InboundStatus.QUARANTINED, outcome.reason, outcome.detail)
-    except DomainError as exc:
-        return _finish(inbound_id, InboundStatus.QUARANTINED, exc.code[:40], exc.message)
     except Exception as exc:  # noqa: BLE001 - a bug must quarantine one message, not stop the channel
-        logger.exception("inbound message %s failed", inbound_id)
-        detail = f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"
-        return _finish(inbound_id, InboundStatus.QUARANTINED, "error", detail)
+        return _finish(inbound_id, InboundStatus.QUARANTINED, *_quarantine_reason(inbound_id, exc))
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from atende.email_channel.choices import InboundSource, InboundStatus
-from atende.email_channel.services.inbound import inbound_process, inbound_store, inbound_store_quarantined
+from atende.email_channel.services.inbound import inbound_process, inbound_store_processed, inbound_store_quarantined
 
 _LINE_ENDS = re.compile(rb"\r\n?")  # CRLF and bare CR (old Macs) become LF; LF stays
 _FROM_LINE = re.compile(rb"^From [^\n]*(?:\n|$)", re.MULTILINE)
@@ -77,8 +77,8 @@ def inbound_import_file(*, data: bytes, name: str) -> FileImport:
         return result
     for index, raw in enumerate(messages, start=1):
         result.messages += 1
-        try:
-            row, created = inbound_store(raw=raw, source=InboundSource.IMPORT)
+        try:  # stored and processed in one transaction (the file keeps the message until then)
+            row, created = inbound_store_processed(raw=raw, source=InboundSource.IMPORT)
         except Exception as exc:  # noqa: BLE001 - count it, keep importing the rest
             result.outcomes[NOT_STORED] += 1
             result.errors.append(f"{name}: message {index} could not be stored: {exc}")
@@ -87,7 +87,7 @@ def inbound_import_file(*, data: bytes, name: str) -> FileImport:
             result.outcomes[DUPLICATE_BYTES] += 1
             continue
         result.stored += int(created)
-        result.outcomes[inbound_process(inbound_id=row.pk).status] += 1
+        result.outcomes[(row if created else inbound_process(inbound_id=row.pk)).status] += 1
     return result
 
 

@@ -67,3 +67,57 @@ def test_any_bytes_end_stored_ignored_or_quarantined_with_a_reason(mailbox, data
                     assert row.status in FINAL_WITH_REASON and row.reason, (row.status, row.reason)
             assert InboundMessage.objects.count() == len(set(messages))
         transaction.set_rollback(True)
+
+
+class _Crash(BaseException):
+    """The process dying mid-message (what no ``except Exception`` catches)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_dies_mid_message_leaves_nothing_half_done_and_importing_again_completes_it(
+        mailbox, monkeypatch):
+    """A message is stored and processed in one transaction: the file holds it until that commits."""
+    from atende.email_channel.services import inbound
+
+    raw = make_raw(message_id="<crash@customer.example>")
+    real = inbound._process
+
+    def dies(row):
+        real(row)  # the ticket is written, then the process dies before the commit
+        raise _Crash
+
+    monkeypatch.setattr(inbound, "_process", dies)
+    with pytest.raises(_Crash):
+        inbound_import_file(data=raw, name="crash.eml")
+    assert not InboundMessage.objects.exists()
+    assert not Message.objects.filter(external_id="<crash@customer.example>").exists()
+
+    monkeypatch.setattr(inbound, "_process", real)
+    result = inbound_import_file(data=raw, name="crash.eml")
+    row = InboundMessage.objects.get()
+    assert (result.stored, dict(result.outcomes)) == (1, {InboundStatus.TICKET_CREATED: 1})
+    assert row.status == InboundStatus.TICKET_CREATED and row.attempts == 1
+    assert Message.objects.filter(pk=row.ticket_message_id, ticket_id=row.ticket_id).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bug_while_importing_a_message_quarantines_it_with_nothing_of_its_processing_kept(mailbox, monkeypatch):
+    from atende.email_channel.services import inbound
+    from atende.tickets.models import Ticket
+
+    raw = make_raw(message_id="<bug@customer.example>")
+    real = inbound._process
+    tickets_before = Ticket.objects.count()
+
+    def fails(row):
+        real(row)
+        raise RuntimeError("a bug after the ticket was written")
+
+    monkeypatch.setattr(inbound, "_process", fails)
+    result = inbound_import_file(data=raw, name="bug.eml")
+    row = InboundMessage.objects.get()
+    assert dict(result.outcomes) == {InboundStatus.QUARANTINED: 1} and result.complete
+    assert (row.status, row.reason, row.raw_bytes) == (InboundStatus.QUARANTINED, "error", raw)
+    assert "a bug after the ticket was written" in row.detail and row.processed_at is not None
+    assert row.ticket_id is None and row.ticket_message_id is None
+    assert Ticket.objects.count() == tickets_before
