@@ -16,6 +16,11 @@ come, first served, holding no thread, no connection and no lock), at most ``REQ
 ``REQUEST_QUEUE_SECONDS``. A request beyond either bound is answered at once with 503 and ``Retry-After`` (the JSON
 error ``busy`` under ``/api/``), never held until the client gives up and never a 500. A client that disconnects
 while waiting is dropped from the queue without having run.
+
+Streaming responses (file downloads: attachments, static files, logos; CSV exports) have synchronous iterators.
+Django's handler reads such an iterator to its end into memory before sending a byte (with a warning), so a
+25 MB attachment cost 25 MB per download and an audit export its whole size. Here it is read in the request's
+thread a few hundred kilobytes at a time, each block sent before the next is read.
 """
 
 from __future__ import annotations
@@ -90,6 +95,28 @@ def gate_from_settings() -> RequestGate | None:
                        wait=float(getattr(settings, "ATENDE_REQUEST_QUEUE_SECONDS", 30)))
 
 
+# How much of a synchronous streaming response is read per trip to the request's thread.
+STREAM_BLOCK_BYTES = 256 * 1024
+
+
+async def _read_in_blocks(chunks):
+    """Yield ``chunks`` (a synchronous iterator) in blocks of about ``STREAM_BLOCK_BYTES``, each read in the request's
+    thread (``thread_sensitive``: where the view ran, so a generator reading the database keeps its connection)."""
+    iterator = iter(chunks)
+
+    def read_block() -> bytes | None:
+        parts, size = [], 0
+        for part in iterator:
+            parts.append(part)
+            size += len(part)
+            if size >= STREAM_BLOCK_BYTES:
+                break
+        return b"".join(parts) if parts else None
+
+    while (block := await sync_to_async(read_block, thread_sensitive=True)()) is not None:
+        yield block
+
+
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self):
         BaseHandler.__init__(self)
@@ -106,6 +133,13 @@ class SyncChainASGIHandler(ASGIHandler):
             return await sync_to_async(self.get_response, thread_sensitive=True)(request)
         finally:
             gate.leave()
+
+
+    async def send_response(self, response, send):
+        if response.streaming and not response.is_async:
+            # The response keeps closing what it opened (the file) when it is closed after sending.
+            response.streaming_content = _read_in_blocks(response.streaming_content)
+        await super().send_response(response, send)
 
 
 def sync_chain_asgi_application() -> SyncChainASGIHandler:

@@ -175,3 +175,59 @@ def test_a_client_that_leaves_while_waiting_never_runs(settings, monkeypatch):
 def test_no_bound_when_request_threads_is_zero(settings):
     settings.ATENDE_REQUEST_THREADS = 0
     assert SyncChainASGIHandler().gate is None
+
+
+# --- streaming responses ----------------------------------------------------------------------------------------
+
+def test_a_streaming_response_is_sent_while_it_is_read_not_after_it_was_read_into_memory():
+    """The class: every download (attachments, static files, logos) and streamed export has a synchronous
+    iterator; Django's handler read it whole into memory, with a warning, before sending a byte."""
+    import warnings
+
+    from django.http import StreamingHttpResponse
+
+    read = []
+
+    def chunks():
+        for i in range(40):  # 40 × 64 KB
+            read.append(i)
+            yield bytes([65 + i % 26]) * 65536
+
+    received = []
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            received.append((len(read), message.get("body", b"")))
+
+    handler = SyncChainASGIHandler()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async_to_sync(handler.send_response)(StreamingHttpResponse(chunks()), send)
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+    assert b"".join(body for _, body in received) == b"".join(bytes([65 + i % 26]) * 65536 for i in range(40))
+    first_read_before_sending = received[0][0]
+    assert first_read_before_sending < 40  # the first block went out with most of the content still unread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_download_through_the_handler_arrives_whole(tmp_path):
+    from django.http import FileResponse
+
+    content = bytes(range(256)) * 8192  # 2 MB
+    path = tmp_path / "big.bin"
+    path.write_bytes(content)
+    handler = SyncChainASGIHandler()
+    handler._middleware_chain = lambda request: FileResponse(path.open("rb"), as_attachment=True, filename="big.bin")
+
+    async def download():
+        app = ApplicationCommunicator(handler, _scope("/download"))
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start, body = await app.receive_output(10), b""
+        while True:
+            message = await app.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                return start, body
+
+    start, body = async_to_sync(download)()
+    assert start["status"] == 200 and body == content
