@@ -4,6 +4,8 @@ A *unit* of work is (subscriber, partition): the subscriber's events of tickets 
 partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
 ``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction holding the
 cursor row locked: the subscriber's effects, the cursor advance and the bookkeeping of failures commit together.
+Events of types a subscriber does not handle (``core.events.handled_types``) are never handed to it: a batch with
+nothing to hand over moves the cursor with one conditional update, outside any transaction of its own.
 
 Failures: a batch that raises is run again event by event (each in a savepoint); an event that fails is recorded
 as an ``EventRetry`` (retried with exponential backoff, parked after ``ATENDE_EVENTS_MAX_ATTEMPTS``) and the
