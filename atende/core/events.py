@@ -11,6 +11,10 @@ lost with a crashed process costs nothing.
 A subscriber is a function taking the batch, a list of plain JSON payloads (``type``, ``event_id``,
 ``ticket_id``, ``actor_kind``, ``actor_user_id``, ``source_event_id``, ``data``, ``created_at``) in id order,
 and working set-wise. ``after`` names subscribers that must have handled an event before this one sees it.
+``types`` names the only event types the subscriber acts on; a handler module may instead name the types it
+passes over (``EVENTS_IGNORED``). The dispatcher moves the subscriber's cursor past the other events without
+calling it (``handled_types``); left out, every event is handed over. Declare only what the handler really
+ignores: an event never handed over is never seen.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +44,7 @@ class Subscriber:
     name: str
     handler: str
     after: tuple[str, ...] = ()
+    types: tuple[str, ...] | None = None
 
 
 # In this order: a worker runs them in this order too, so a dependency is usually done before its dependant.
@@ -49,12 +55,14 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     Subscriber("triggers", "atende.automation.subscribers.automation_on_events", after=("triage",)),
     Subscriber("notifications", "atende.email_channel.subscribers.notify_on_events", after=("sla",)),
     Subscriber("webhooks", "atende.integrations.subscribers.webhooks_on_events"),
-    Subscriber("surveys", "atende.surveys.subscribers.surveys_on_events"),
-    Subscriber("reports", "atende.reports.events.rollups_mark_on_events"),
+    Subscriber("surveys", "atende.surveys.subscribers.surveys_on_events", types=("STATUS_CHANGED",)),
+    Subscriber("reports", "atende.reports.events.rollups_mark_on_events"),  # all but its EVENTS_IGNORED
     # After SLA: an acknowledgement states the expected reply time of the policy applied.
-    Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events", after=("sla",)),
-    Subscriber("chat", "atende.chat.subscribers.chat_on_events"),
-    Subscriber("bell", "atende.console.subscribers.bell_on_events"),
+    Subscriber("messaging", "atende.messaging.subscribers.messaging_on_events", after=("sla",),
+               types=("TICKET_CREATED", "REPLY_ADDED")),
+    Subscriber("chat", "atende.chat.subscribers.chat_on_events", types=("REPLY_ADDED",)),
+    Subscriber("bell", "atende.console.subscribers.bell_on_events",
+               types=("NOTE_ADDED", "ASSIGNEE_CHANGED", "REPLY_ADDED", "SLA_WARNING", "SLA_BREACHED")),
 )
 
 # Called after commit with the full payload (ticket fields included); allowed to be lost.
@@ -71,6 +79,16 @@ def subscriber_named(name: str) -> Subscriber:
 def all_subscriber_paths() -> list[str]:
     """Every dotted path the bus calls (checked at start-up: a path that does not import fails loudly)."""
     return [*(s.handler for s in SUBSCRIBERS), *ON_COMMIT_HANDLERS]
+
+
+@cache
+def handled_types(sub: Subscriber, known: frozenset[str]) -> frozenset[str] | None:
+    """The event types ``sub`` is handed, out of the ``known`` ones (None: all of them). A type the table does not
+    know is always handed over (the dispatcher records it as skipped)."""
+    if sub.types is not None:
+        return frozenset(sub.types)
+    ignored = getattr(import_module(sub.handler.rpartition(".")[0]), "EVENTS_IGNORED", None)
+    return known - frozenset(ignored) if ignored else None
 
 
 @cache

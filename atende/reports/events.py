@@ -10,8 +10,9 @@ from atende.reports.services import rollups_mark_tickets
 from atende.tickets.choices import TicketEventType
 
 # Events that change nothing a report counts (the ticket row's times, status, team, channel, category, assignee,
-# tags, SLA targets, spam flag are all changed with other events). Anything else marks the ticket.
-IGNORED = frozenset({
+# tags, SLA targets, spam flag are all changed with other events). Anything else marks the ticket. The dispatcher
+# does not hand these over at all (``core.events.handled_types``).
+EVENTS_IGNORED = IGNORED = frozenset({
     TicketEventType.NOTE_ADDED, TicketEventType.ATTACHMENT_ADDED, TicketEventType.LINK_ADDED,
     TicketEventType.LINK_REMOVED, TicketEventType.FOLLOWERS_CHANGED, TicketEventType.SLA_WARNING,
     TicketEventType.NOTIFICATION_SENT, TicketEventType.NOTIFICATION_FAILED, TicketEventType.EMAIL_BOUNCED,

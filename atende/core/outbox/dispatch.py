@@ -4,6 +4,8 @@ A *unit* of work is (subscriber, partition): the subscriber's events of tickets 
 partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
 ``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction holding the
 cursor row locked: the subscriber's effects, the cursor advance and the bookkeeping of failures commit together.
+Events of types a subscriber does not handle (``core.events.handled_types``) are never handed to it: a batch with
+nothing to hand over moves the cursor with one conditional update, outside any transaction of its own.
 
 Failures: a batch that raises is run again event by event (each in a savepoint); an event that fails is recorded
 as an ``EventRetry`` (retried with exponential backoff, parked after ``ATENDE_EVENTS_MAX_ATTEMPTS``) and the
@@ -31,7 +33,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from atende.core.events import EVENTS_MODEL, SUBSCRIBERS, Subscriber, resolve
+from atende.core.events import EVENTS_MODEL, SUBSCRIBERS, Subscriber, handled_types, resolve
 from atende.core.memo import batch_scope
 from atende.core.models import EventRetry, EventRetryState, SubscriberCursor
 from atende.core.outbox import stream
@@ -130,12 +132,16 @@ def lease_release(unit: Unit, owner: str) -> None:
 def _locked_cursor(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
     cursor = SubscriberCursor.objects.select_for_update().get(subscriber=unit.subscriber.name,
                                                                partition=unit.partition)
+    _lease_check(unit, cursor, owner, now)
+    return cursor
+
+
+def _lease_check(unit: Unit, cursor: SubscriberCursor, owner: str, now: dt.datetime) -> None:
     if cursor.lease_owner != owner or (cursor.lease_until is not None and cursor.lease_until < now):
         raise LeaseLost(str(unit))
     if cursor.partitions != unit.partitions:
         raise RuntimeError(f"cursor {unit} was written with {cursor.partitions} partitions, not {unit.partitions}; "
                            "drain the events (`atende events drain`) before changing ATENDE_EVENTS_PARTITIONS")
-    return cursor
 
 
 # -- payloads ----------------------------------------------------------------------------------------------------
@@ -198,64 +204,121 @@ def _dependency_state(unit: Unit) -> tuple[int | None, list]:
     return min(d.position for d in deps), [g for d in deps for g in d.gaps]
 
 
-def run_batch(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> int:
-    """Hand the unit's next batch of events to its subscriber. Returns how many events it passed (0: nothing
-    new). Raises ``LeaseLost`` if another worker holds the unit."""
-    now = now or timezone.now()
+@dataclass
+class _Plan:
+    position: int
+    gaps: list
+    chosen: list[tuple[int, int]]
+    passed: int
+
+
+def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime) -> _Plan:
+    """What the unit's next batch is: the events to hand over (in gaps that filled, then new ones, up to a batch
+    of the events the subscriber handles), and where the cursor and its gaps go. Events of other partitions, of
+    backfill or of types the subscriber does not handle are passed over without being handed."""
     batch = int(option("ATENDE_EVENTS_BATCH", 200))
     window = float(option("ATENDE_EVENTS_GAP_SECONDS", 60))
     model = event_model()
+    epoch = now.timestamp()
+    gaps = stream.live_gaps(cursor.gaps, now=epoch, window=window)
+    until, dep_gaps = _dependency_state(unit)
+    scan = model.objects.filter(id__gt=cursor.position)
+    if until is not None:
+        scan = scan.filter(id__lte=until)
+    fields = ("id", "ticket_id", "backfill", "type")
+    scanned = list(scan.order_by("id").values_list(*fields)[:batch * 20])
+    filled = []
+    if gaps:
+        in_gap = Q()
+        for lo, hi, _seen in gaps:
+            in_gap |= Q(id__gte=lo, id__lte=hi)
+        filled = list(model.objects.filter(in_gap).order_by("id").values_list(*fields))
+    known = known_types()
+    handled = handled_types(unit.subscriber, known)
+
+    def mine(ticket_id: int, backfill: bool, kind: str) -> bool:
+        return (not backfill and ticket_id % unit.partitions == unit.partition
+                and (handled is None or kind in handled or kind not in known))
+
+    # Rows that appeared in a gap: handled now, unless a dependency has not seen them yet either.
+    chosen: list[tuple[int, int]] = []
+    appeared = []
+    for event_id, ticket_id, backfill, kind in filled:
+        if stream.in_gaps(event_id, dep_gaps):
+            continue
+        appeared.append(event_id)
+        if mine(ticket_id, backfill, kind):
+            chosen.append((event_id, ticket_id))
+    gaps = stream.remove_ids(gaps, appeared)
+    # New rows, up to a batch of the events this unit hands over.
+    position = cursor.position
+    seen: list[int] = []
+    for event_id, ticket_id, backfill, kind in scanned:
+        if stream.in_gaps(event_id, dep_gaps):
+            continue  # not handled by the subscriber this one runs after: treated as not there yet
+        if mine(ticket_id, backfill, kind):
+            if len(chosen) >= batch:
+                break
+            chosen.append((event_id, ticket_id))
+        seen.append(event_id)
+        position = event_id
+    if position > cursor.position:
+        gaps = stream.merge(gaps, stream.missing_ranges(cursor.position, position, seen, now=epoch))
+    return _Plan(position, gaps, chosen, len(appeared) + len(seen))
+
+
+def run_batch(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> int:
+    """Hand the unit's next batch of events to its subscriber. Returns how many events it passed (0: nothing
+    new). Raises ``LeaseLost`` if another worker holds the unit.
+
+    The batch is planned from the cursor as read, outside any transaction. A batch with nothing to hand over (only
+    events of types the subscriber does not handle, of other partitions or backfill) moves the cursor with one
+    conditional update (it still names this worker and the position read), and one that changes nothing writes
+    nothing. Otherwise the cursor is locked in the batch's transaction, the plan made again if the cursor moved
+    meanwhile, and the subscriber's effects and the cursor advance commit together."""
+    now = now or timezone.now()
+    cursor = _cursor_read(unit, owner, now)
+    plan = _plan(unit, cursor, now)
+    if not plan.chosen:
+        if plan.position != cursor.position or plan.gaps != cursor.gaps:
+            _advance_idle(cursor, owner, plan, now)
+        return plan.passed
     with transaction.atomic():
-        cursor = _locked_cursor(unit, owner, now)
-        epoch = now.timestamp()
-        gaps = stream.live_gaps(cursor.gaps, now=epoch, window=window)
-        until, dep_gaps = _dependency_state(unit)
-        scan = model.objects.filter(id__gt=cursor.position)
-        if until is not None:
-            scan = scan.filter(id__lte=until)
-        scanned = list(scan.order_by("id").values_list("id", "ticket_id", "backfill")[:batch * 20])
-        filled = []
-        if gaps:
-            in_gap = Q()
-            for lo, hi, _seen in gaps:
-                in_gap |= Q(id__gte=lo, id__lte=hi)
-            filled = list(model.objects.filter(in_gap).order_by("id").values_list("id", "ticket_id", "backfill"))
-
-        def mine(ticket_id: int, backfill: bool) -> bool:
-            return not backfill and ticket_id % unit.partitions == unit.partition
-
-        # Rows that appeared in a gap: handled now, unless a dependency has not seen them yet either.
-        chosen: list[tuple[int, int]] = []
-        appeared = []
-        for event_id, ticket_id, backfill in filled:
-            if stream.in_gaps(event_id, dep_gaps):
-                continue
-            appeared.append(event_id)
-            if mine(ticket_id, backfill):
-                chosen.append((event_id, ticket_id))
-        gaps = stream.remove_ids(gaps, appeared)
-        # New rows, up to a batch of this unit's events.
-        position = cursor.position
-        seen: list[int] = []
-        for event_id, ticket_id, backfill in scanned:
-            if stream.in_gaps(event_id, dep_gaps):
-                continue  # not handled by the subscriber this one runs after: treated as not there yet
-            if mine(ticket_id, backfill):
-                if len(chosen) >= batch:
-                    break
-                chosen.append((event_id, ticket_id))
-            seen.append(event_id)
-            position = event_id
-        if position > cursor.position:
-            gaps = stream.merge(gaps, stream.missing_ranges(cursor.position, position, seen, now=epoch))
-        passed = len(appeared) + len(seen)
-        if chosen:
-            _handle(unit, chosen, now)
-        _advance(cursor, position=position, gaps=gaps, handled=len(chosen), now=now)
-        return passed
+        locked = _locked_cursor(unit, owner, now)
+        if (locked.position, locked.gaps) != (cursor.position, cursor.gaps):
+            plan = _plan(unit, locked, now)
+        if plan.chosen:
+            _handle(unit, plan.chosen, now)
+        _advance(locked, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
+        return plan.passed
 
 
-def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: int, now: dt.datetime) -> None:
+def _cursor_read(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
+    cursor = SubscriberCursor.objects.get(subscriber=unit.subscriber.name, partition=unit.partition)
+    _lease_check(unit, cursor, owner, now)
+    return cursor
+
+
+ADVANCE_FIELDS = ("position", "gaps", "processed_total", "rate_window_start", "rate_window_count", "recent_rate",
+                  "last_batch_at", "lease_until")
+
+
+def _advance_idle(cursor: SubscriberCursor, owner: str, plan: _Plan, now: dt.datetime) -> None:
+    """Move the cursor past events it hands nothing of, in one statement: only if the cursor is still this
+    worker's and still where it was read (else ``LeaseLost``: the batch is left to whoever moved it)."""
+    read_at = cursor.position
+    _advance(cursor, position=plan.position, gaps=plan.gaps, handled=0, now=now, save=False)
+    if plan.position != read_at:
+        cursor.last_batch_at = now  # done with events up to here, as much as if they had been handed over
+    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+    moved = SubscriberCursor.objects.filter(held, pk=cursor.pk, lease_owner=owner, position=read_at).update(
+        **{field: getattr(cursor, field) for field in ADVANCE_FIELDS})
+    if not moved:
+        raise LeaseLost(f"{cursor.subscriber}[{cursor.partition}]")
+
+
+def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: int, now: dt.datetime,
+             save: bool = True) -> None:
     cursor.position = position
     cursor.gaps = gaps
     cursor.processed_total += handled
@@ -268,7 +331,8 @@ def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: in
     if handled:
         cursor.last_batch_at = now
     cursor.lease_until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
-    cursor.save()
+    if save:
+        cursor.save()
 
 
 def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None:
@@ -276,9 +340,11 @@ def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None
     name = unit.subscriber.name
     ids = sorted(event_id for event_id, _t in chosen)
     rows = _rows(ids)
-    held_tickets = set(EventRetry.objects.filter(subscriber=name, state=WAITING,
-                                                 ticket_id__in={t for _e, t in chosen})
-                       .values_list("ticket_id", flat=True))
+    held_tickets: set[int] = set()
+    if _retries_waiting(name):
+        held_tickets = set(EventRetry.objects.filter(subscriber=name, state=WAITING,
+                                                     ticket_id__in={t for _e, t in chosen})
+                           .values_list("ticket_id", flat=True))
     dep_waiting = set()
     if unit.subscriber.after:
         dep_waiting = set(EventRetry.objects.filter(subscriber__in=unit.subscriber.after, state=WAITING,
@@ -337,8 +403,38 @@ def _record_failure(name: str, row: dict[str, Any], exc: BaseException, *, attem
     _record(name, row, PARKED if parked else WAITING, now, attempts=attempts, error=_error_text(exc))
 
 
+_run = threading.local()
+
+
+@contextmanager
+def _retries_noted() -> Iterator[None]:
+    """One run of a unit, under its lease: whether the subscriber has events waiting for a retry is looked up once
+    (at its first batch with events to hand over), not per batch. Only the lease holder records retries for the
+    unit's tickets, and this process notes each it records, so the answer stays true for the run (a retry done
+    meanwhile only costs a look-up). Retries of the subscribers it runs after are still looked up per batch:
+    other workers record those."""
+    previous = getattr(_run, "waiting", None)
+    _run.waiting = {}
+    try:
+        yield
+    finally:
+        _run.waiting = previous
+
+
+def _retries_waiting(name: str) -> bool:
+    noted = getattr(_run, "waiting", None)
+    if noted is None:
+        return True
+    if name not in noted:
+        noted[name] = EventRetry.objects.filter(subscriber=name, state=WAITING).exists()
+    return noted[name]
+
+
 def _record(name: str, row: dict[str, Any], state: str, now: dt.datetime, *, attempts: int = 0,
             error: str = "") -> None:
+    noted = getattr(_run, "waiting", None)
+    if noted is not None and state == WAITING:
+        noted[name] = True
     due = now + (backoff(attempts) if state == WAITING and attempts else dt.timedelta(0))
     EventRetry.objects.update_or_create(
         subscriber=name, event_id=row["id"],
@@ -408,17 +504,22 @@ def run_unit(unit: Unit, owner: str, *, release: bool = True, seconds: float = 0
     if claim and not lease_claim(unit, owner):
         return 0
     try:
-        done, deadline = 0, time.monotonic() + seconds
-        while passed := run_batch(unit, owner):
-            done += passed
-            if time.monotonic() >= deadline:
-                break
-        return done + (run_retries(unit, owner) if retries else 0)
+        with _retries_noted():
+            return _run_batches(unit, owner, seconds=seconds, retries=retries)
     except LeaseLost:
         return 0
     finally:
         if release:
             lease_release(unit, owner)
+
+
+def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool) -> int:
+    done, deadline = 0, time.monotonic() + seconds
+    while passed := run_batch(unit, owner):
+        done += passed
+        if time.monotonic() >= deadline:
+            break
+    return done + (run_retries(unit, owner) if retries else 0)
 
 
 def units_with_work(*, now: dt.datetime | None = None) -> list[Unit]:
