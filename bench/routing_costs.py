@@ -56,7 +56,8 @@ def main() -> None:
     team = Team.objects.create(name="Routed", slug="bench-routed")
     team_set_assignment(team=team, strategy=args.strategy, reassign_when_offline=False)
     staff = list(User.objects.filter(role__in=["agent", "admin"], is_active=True).order_by("id")[:args.agents])
-    User.objects.filter(pk__in=[u.pk for u in staff]).update(availability="online")
+    # online and without a capacity (seeded agents are at theirs), so every one of them can take tickets
+    User.objects.filter(pk__in=[u.pk for u in staff]).update(availability="online", capacity=None)
     team.members.add(*staff)
     rule_save(kind="routing", name="Everything to Routed", conditions={},
               actions=[{"type": "set_team", "value": team.pk}, {"type": "add_tags", "value": ["routed"]}])
