@@ -101,7 +101,7 @@ class BatchAssigner:
         pool = self._pools.get(team_id)
         if pool is None:
             team = Team.objects.get(pk=team_id)
-            ids = eligible_agent_ids(team)
+            ids = eligible_agent_ids(team) if team.assignment_strategy != AssignmentStrategy.MANUAL else []
             agents = list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk")) if ids else []
             pool = self._pools[team_id] = _TeamPool(team, agents, open_ticket_counts(ids) if ids else {})
         return pool
