@@ -106,3 +106,14 @@ def test_a_routing_batch_delivered_again_changes_nothing(customer):
     first = outcome(tickets)
     run(events)
     assert outcome(tickets) == first
+
+
+def test_a_rule_that_assigns_on_its_own_sees_the_batch_assignments_before_it(customer):
+    """A trigger that reassigns automatically writes the ticket itself: what the batch assigned before it is
+    written first, so its choice (and the next ticket's) counts those tickets, as one at a time."""
+    routed_team("least_loaded", (2, 0, 1))
+    rule_save(kind="trigger", name="Hand on", events=["created"], conditions={}, actions=[{"type": "assign_auto"}])
+    tickets, events = new_tickets(5, customer)
+    single, batched = one_by_one_and_batched(events, tickets)
+    assert batched == single
+    assert len({assignee for _team, assignee, *_rest in batched}) > 1
