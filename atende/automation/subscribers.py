@@ -39,11 +39,11 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
     for payload in payloads:
         kind = payload["type"]
         if kind == TicketEventType.TICKET_CREATED:
-            routing_apply(payload, tickets=tickets)
+            routing_apply(payload, tickets=tickets, deferred=deferred)
         if kind in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
             sla_policy_actions_run(payload, tickets=tickets)
         triggers_run(payload, tickets=tickets, deferred=deferred)
-    deferred.flush(tickets.staged)
+    deferred.flush(tickets.staged, tickets.assigner)
     rules = list(TimeRule.objects.filter(is_active=True))
     if not rules:
         return

@@ -6,6 +6,8 @@ the first: an agent's capacity is never exceeded, even with several web processe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import Count
 
@@ -71,6 +73,84 @@ def choose_agent(*, ticket: Ticket, team: Team, strategy: str, exclude: set[int]
         if best > 0:  # the best skill match, least loaded among equals; otherwise fall back to least loaded
             return min((a for score, a in scored if score == best), key=lambda a: (loads.get(a.pk, 0), a.pk))
     return least
+
+
+@dataclass
+class _TeamPool:
+    team: Team
+    agents: list[User]
+    loads: dict[int, int]
+    cursor: AssignmentCursor | None = None
+
+
+class BatchAssigner:
+    """Automatic assignment for a batch of new tickets, staged through a ``TicketChanges``: per team, the candidate
+    agents are locked and their open tickets counted once (held until the batch's transaction ends, as
+    ``choose_agent`` holds them for one ticket) and the round-robin cursor read once; each ticket then sees the
+    tickets handed out before it in the batch (their load, the cursor's move), exactly as one at a time would.
+    ``save`` writes the moved cursors; ``clear`` forgets everything read (the rows may change under another path)."""
+
+    def __init__(self) -> None:
+        self._pools: dict[int, _TeamPool] = {}
+        self._moved: dict[int, AssignmentCursor] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._pools)
+
+    def _pool(self, team_id: int) -> _TeamPool:
+        pool = self._pools.get(team_id)
+        if pool is None:
+            team = Team.objects.get(pk=team_id)
+            ids = eligible_agent_ids(team) if team.assignment_strategy != AssignmentStrategy.MANUAL else []
+            agents = list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk")) if ids else []
+            pool = self._pools[team_id] = _TeamPool(team, agents, open_ticket_counts(ids) if ids else {})
+        return pool
+
+    def _cursor(self, pool: _TeamPool) -> AssignmentCursor:
+        if pool.cursor is None:
+            cursor, _created = AssignmentCursor.objects.get_or_create(team=pool.team)
+            pool.cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
+        return pool.cursor
+
+    def assign(self, ticket: Ticket, *, staged, actor: Actor, skills: set[str]) -> bool:
+        """``ticket_auto_assign`` for a ticket of the batch (no reassignment), applied through ``staged``."""
+        if ticket.team_id is None or ticket.assignee_id or ticket.status not in UNSOLVED_STATUSES:
+            return False
+        pool = self._pool(ticket.team_id)
+        strategy = pool.team.assignment_strategy
+        if strategy == AssignmentStrategy.MANUAL:
+            return False
+        loads = pool.loads
+        with_room = [a for a in pool.agents if a.capacity is None or loads.get(a.pk, 0) < a.capacity]
+        if not with_room:
+            return False
+        chosen = min(with_room, key=lambda a: (loads.get(a.pk, 0), a.pk))
+        cursor = None
+        if strategy == AssignmentStrategy.ROUND_ROBIN:
+            cursor = self._cursor(pool)
+            after = [a for a in with_room if cursor.last_user_id is None or a.pk > cursor.last_user_id]
+            chosen = (after or with_room)[0]
+        elif strategy == AssignmentStrategy.SKILLS:
+            wanted = {s.lower() for s in skills} | ({ticket.language.lower()} if ticket.language else set())
+            scored = [(len(wanted & {str(s).lower() for s in (a.skills or [])}), a) for a in with_room]
+            best = max(score for score, _a in scored)
+            if best > 0:
+                chosen = min((a for score, a in scored if score == best), key=lambda a: (loads.get(a.pk, 0), a.pk))
+        staged.assign(ticket, actor=actor, team=pool.team, assignee=chosen, reason=f"auto:{strategy}")
+        loads[chosen.pk] = loads.get(chosen.pk, 0) + 1
+        if cursor is not None:
+            cursor.last_user_id = chosen.pk
+            self._moved[cursor.pk] = cursor
+        return True
+
+    def save(self) -> None:
+        if self._moved:
+            AssignmentCursor.objects.bulk_update(list(self._moved.values()), ["last_user_id"])
+            self._moved = {}
+
+    def clear(self) -> None:
+        self.save()
+        self._pools = {}
 
 
 @transaction.atomic

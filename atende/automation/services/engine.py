@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
 from atende.automation.rules.actions import actions_apply, actions_stage, actions_staged
-from atende.automation.services.assignment import ticket_auto_assign
+from atende.automation.services.assignment import BatchAssigner, ticket_auto_assign
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
@@ -131,6 +131,7 @@ class BatchTickets:
             self._messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "body_text"))
         self._stale: set[int] = set()
         self.staged = TicketChanges(tickets=self._tickets.values())
+        self.assigner = BatchAssigner()
         self.chains = CausalChains(payloads)
         self.field_defs: dict = batch_cached("automation.field_defs", dict)
 
@@ -149,9 +150,13 @@ class BatchTickets:
         self.staged.forget(ticket_id)
 
     def before_write(self, ticket_id: int) -> None:
-        """A rule is about to write to the ticket on its own: what is staged for it goes to the database first."""
+        """A rule is about to write to the ticket on its own: what is staged for it goes to the database first;
+        everything staged, once assignments were planned in memory (that write may assign, or count loads)."""
         ticket = self._tickets.get(ticket_id)
-        if ticket is not None and self.staged.pending(ticket):
+        if self.assigner:
+            self.staged.save()
+            self.assigner.clear()
+        elif ticket is not None and self.staged.pending(ticket):
             self.staged.save()
 
     def context(self, ticket: Ticket, payload: dict[str, Any]) -> RuleContext:
@@ -206,7 +211,7 @@ class DeferredDeliveries:
 
     def add(self, *, trigger: Trigger, payload: dict[str, Any], ticket: Ticket) -> str:
         event_id = payload["event_id"]
-        if self._seen(trigger, event_id):
+        if self._seen("trigger", trigger.pk, event_id):
             return RunStatus.SKIPPED
         origin = {"kind": "trigger", "id": trigger.pk, "name": trigger.name}
         try:
@@ -220,35 +225,56 @@ class DeferredDeliveries:
         self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
         return RunStatus.APPLIED
 
-    def stage(self, *, trigger: Trigger, payload: dict[str, Any], ticket: Ticket, staged: TicketChanges) -> str:
-        """A trigger whose actions change the ticket (fields, tags, notes, status) and maybe send: applied to the
-        ticket in memory through ``staged``, its run and deliveries written with the batch's."""
+    def stage(self, *, trigger: Trigger | RoutingRule, payload: dict[str, Any], ticket: Ticket,
+              staged: TicketChanges, kind: str = "trigger") -> str:
+        """A trigger (or routing rule) whose actions change the ticket (fields, tags, notes, status) and maybe
+        send: applied to the ticket in memory through ``staged``, its run and deliveries written with the batch's."""
         event_id = payload["event_id"]
-        if self._seen(trigger, event_id):
+        if self._seen(kind, trigger.pk, event_id):
             return RunStatus.SKIPPED
-        origin = {"kind": "trigger", "id": trigger.pk, "name": trigger.name}
+        origin = {"kind": kind, "id": trigger.pk, "name": trigger.name}
         try:
             items = actions_stage(staged=staged, ticket=ticket, actions=trigger.actions,
                                   actor=Actor.automation(source_event_id=event_id), origin=origin)
         except DomainError as exc:
-            logger.info("trigger %s failed on ticket %s: %s", trigger.pk, ticket.pk, exc)
-            self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket,
+            logger.info("%s %s failed on ticket %s: %s", kind, trigger.pk, ticket.pk, exc)
+            self._runs.append((RuleRun(kind=kind, rule_id=trigger.pk, event_id=event_id, ticket=ticket,
                                        status=RunStatus.FAILED, detail=str(exc)), []))
             return RunStatus.FAILED
         self._staged = True
-        self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
+        self._runs.append((RuleRun(kind=kind, rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
         return RunStatus.APPLIED
 
-    def _seen(self, trigger: Trigger, event_id: int) -> bool:
+    def assign(self, *, payload: dict[str, Any], ticket: Ticket, tickets: BatchTickets) -> None:
+        """The team's automatic assignment of a new ticket, planned in memory by ``tickets.assigner`` (which sees
+        the batch's earlier assignments) and applied through ``tickets.staged``; its run written with the batch's."""
+        event_id = payload["event_id"]
+        if self._seen("assignment", 0, event_id):
+            return
+        staged = tickets.staged
+        try:
+            with staged.atomic(ticket):
+                skills = set(staged.tags_of(ticket)) if ticket.team.assignment_strategy == "skills" else set()
+                tickets.assigner.assign(ticket, staged=staged, actor=Actor.automation(source_event_id=event_id),
+                                        skills=skills)
+        except DomainError as exc:  # nothing recorded, as when ``ticket_auto_assign`` raises
+            logger.info("auto-assignment failed on ticket %s: %s", ticket.pk, exc)
+            self._done.discard(("assignment", 0, event_id))
+            return
+        self._staged = True
+        self._runs.append((RuleRun(kind="assignment", rule_id=0, event_id=event_id, ticket=ticket), []))
+
+    def _seen(self, kind: str, rule_id: int, event_id: int) -> bool:
         if self._done is None:  # read once, when the batch first needs it
-            self._done = set(RuleRun.objects.filter(kind="trigger", event_id__in=self._event_ids | {event_id})
-                             .values_list("rule_id", "event_id"))
-        if (trigger.pk, event_id) in self._done:
+            self._done = set(RuleRun.objects.filter(kind__in=("trigger", "routing", "assignment"),
+                                                    event_id__in=self._event_ids | {event_id})
+                             .values_list("kind", "rule_id", "event_id"))
+        if (kind, rule_id, event_id) in self._done:
             return True
-        self._done.add((trigger.pk, event_id))
+        self._done.add((kind, rule_id, event_id))
         return False
 
-    def flush(self, staged: TicketChanges | None = None) -> None:
+    def flush(self, staged: TicketChanges | None = None, assigner: BatchAssigner | None = None) -> None:
         """Write the runs, the staged ticket changes and the deliveries: one INSERT of runs, the changes'
         grouped writes, one ``mails_queue`` and one ``deliveries_enqueue``."""
         runs, self._runs = self._runs, []
@@ -259,6 +285,8 @@ class DeferredDeliveries:
                 RuleRun.objects.bulk_create([run for run, _items in runs])
                 if staged is not None:
                     staged.save()
+                if assigner is not None:
+                    assigner.save()
                 deliveries_queue([item for _run, items in runs for item in items])
         except IntegrityError:  # a run recorded meanwhile by someone else: one at a time, skipping those
             if self._staged:
@@ -272,8 +300,11 @@ class DeferredDeliveries:
                     pass
 
 
-def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = None) -> list[int]:
-    """On TICKET_CREATED: apply matching routing rules in order, then assign by the team's strategy."""
+def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = None,
+                  deferred: DeferredDeliveries | None = None) -> list[int]:
+    """On TICKET_CREATED: apply matching routing rules in order, then assign by the team's strategy. With
+    ``deferred``, rules whose actions can be staged and the assignment apply in memory through ``tickets.staged``
+    and ``tickets.assigner``, their runs written when the caller flushes ``deferred``."""
     tickets = tickets or BatchTickets([payload])
     ticket_id = payload["ticket_id"]
     ticket = tickets.get(ticket_id)
@@ -284,17 +315,23 @@ def routing_apply(payload: dict[str, Any], *, tickets: BatchTickets | None = Non
     for rule in _routing_rules():
         if not matches(rule.conditions, ctx, field_defs=tickets.field_defs):
             continue
-        tickets.before_write(ticket_id)
-        status = _run_once(kind="routing", rule_id=rule.pk, payload=payload, ticket=ticket, actions=rule.actions,
-                           origin={"kind": "routing", "id": rule.pk, "name": rule.name})
+        if deferred is not None and actions_staged(rule.actions):
+            status = deferred.stage(trigger=rule, payload=payload, ticket=ticket, staged=tickets.staged,
+                                    kind="routing")
+        else:
+            tickets.before_write(ticket_id)
+            status = _run_once(kind="routing", rule_id=rule.pk, payload=payload, ticket=ticket,
+                               actions=rule.actions, origin={"kind": "routing", "id": rule.pk, "name": rule.name})
+            tickets.written(ticket_id)
+            ticket = tickets.get(ticket_id)
         if status == RunStatus.APPLIED:
             applied.append(rule.pk)
-        tickets.written(ticket_id)
-        ticket = tickets.get(ticket_id)
         ctx = tickets.context(ticket, payload)
         if rule.stop:
             break
-    if ticket.team_id and not ticket.assignee_id:
+    if ticket.team_id and not ticket.assignee_id and deferred is not None:
+        deferred.assign(payload=payload, ticket=ticket, tickets=tickets)
+    elif ticket.team_id and not ticket.assignee_id:
         tickets.before_write(ticket_id)
         tickets.written(ticket_id)
         try:
