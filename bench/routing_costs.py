@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.scratch import django_on_copy  # noqa: E402
 
 
 def main() -> None:
@@ -32,15 +33,7 @@ def main() -> None:
     parser.add_argument("--strategy", default="least_loaded", choices=["least_loaded", "round_robin", "skills"])
     parser.add_argument("--agents", type=int, default=8, help="online agents in the routed team")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="atende-routing-costs-"))
-    shutil.copy(args.db, work / "db.sqlite3")
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "atende.config.settings.prod", "SECRET_KEY": "bench",
-                       "ALLOWED_HOSTS": "localhost", "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-                       "ATENDE_VAR_DIR": str(work / "state"), "LOG_LEVEL": "WARNING",
-                       "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"})
-    import django
-
-    django.setup()
+    work = django_on_copy(args.db, prefix="atende-routing-costs-")
     from django.db import connection, transaction
 
     from atende.accounts.models import Team, User

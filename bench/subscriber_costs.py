@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.scratch import django_on_copy  # noqa: E402
 
 
 def main() -> None:
@@ -33,15 +34,7 @@ def main() -> None:
                         help="first set up the peak run's triggers (a mail to every new requester among them) and a "
                              "webhook for every created ticket, as make bench's pipeline runs do")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="atende-subscriber-costs-"))
-    shutil.copy(args.db, work / "db.sqlite3")
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "atende.config.settings.prod", "SECRET_KEY": "bench",
-                       "ALLOWED_HOSTS": "localhost", "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-                       "ATENDE_VAR_DIR": str(work / "state"), "LOG_LEVEL": "WARNING",
-                       "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"})
-    import django
-
-    django.setup()
+    work = django_on_copy(args.db, prefix="atende-subscriber-costs-")
     from django.db import connection
     from django.urls import get_resolver
 
