@@ -32,6 +32,15 @@ def log_in(page, base: str, email: str, password: str, landing: str) -> None:
     page.wait_for_url(re.compile(landing))
 
 
+def customer_writes_in(page, base: str, subject: str, description: str) -> None:
+    """The demo customer sends a request from the portal."""
+    log_in(page, base, "customer@atende.test", "atende-customer", r"/portal/")
+    page.goto(f"{base}/portal/requests/new/")
+    page.fill("#id_subject", subject)
+    page.fill("#id_description", description)
+    page.click("#request-form button[type=submit]")
+
+
 def _wait_for(read, timeout: float = 20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -52,13 +61,8 @@ def test_a_new_ticket_appears_live_with_the_assignee_routing_gave_it(served, new
     agent.goto(f"{base}/console/?view=all_open")
     agent.locator("body[data-realtime='connected']").wait_for(state="attached")
 
-    customer = new_page()
-    log_in(customer, base, "customer@atende.test", "atende-customer", r"/portal/")
-    customer.goto(f"{base}/portal/requests/new/")
     subject = f"Refund for invoice {int(time.time())}"
-    customer.fill("#id_subject", subject)
-    customer.fill("#id_description", "I was charged twice, please refund one of them.")
-    customer.click("#request-form button[type=submit]")
+    customer_writes_in(new_page(), base, subject, "I was charged twice, please refund one of them.")
 
     # The routing rule moves it to Billing and the team's strategy assigns it, in the worker, after creation.
     number, assignee = _wait_for(lambda: query(
@@ -87,13 +91,9 @@ def test_a_list_is_not_redrawn_under_a_selection_and_catches_up_once_it_is_clear
     first = agent.locator("#ticket-list input[name=tickets]").first
     first.check()
 
-    customer = new_page()
-    log_in(customer, base, "customer@atende.test", "atende-customer", r"/portal/")
-    customer.goto(f"{base}/portal/requests/new/")
     subject = f"Selected while this arrived {time.time()}"
-    customer.fill("#id_subject", subject)
-    customer.fill("#id_description", "A ticket that arrives while the agent is choosing tickets for a bulk action.")
-    customer.click("#request-form button[type=submit]")
+    customer_writes_in(new_page(), base, subject,
+                       "A ticket that arrives while the agent is choosing tickets for a bulk action.")
     number = _wait_for(lambda: query(database, "SELECT id FROM tickets_ticket WHERE subject = ?", subject))[0][0]
     new_row = agent.locator(f"#ticket-list a[href='/console/tickets/{number}/']")
 
