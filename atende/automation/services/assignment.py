@@ -36,14 +36,30 @@ def open_ticket_counts(agent_ids: list[int]) -> dict[int, int]:
     return {row["assignee_id"]: row["n"] for row in rows}
 
 
-def _round_robin(team: Team, agents: list[User]) -> User:
+def _locked_cursor(team: Team) -> AssignmentCursor:
     cursor, _created = AssignmentCursor.objects.get_or_create(team=team)
-    cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
-    after = [a for a in agents if cursor.last_user_id is None or a.pk > cursor.last_user_id]
-    chosen = (after or agents)[0]
-    cursor.last_user_id = chosen.pk
-    cursor.save(update_fields=["last_user_id"])
-    return chosen
+    return AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
+
+
+def _has_room(agent: User, loads: dict[int, int]) -> bool:
+    return agent.capacity is None or loads.get(agent.pk, 0) < agent.capacity
+
+
+def _pick(agents: list[User], loads: dict[int, int], *, strategy: str, wanted: set[str],
+          last_user_id: int | None) -> User:
+    """The agent ``strategy`` picks among ``agents`` (in id order, at least one with room) given their open
+    tickets: round robin the next after ``last_user_id``; skills the best match for ``wanted``, least loaded among
+    equals (least loaded when nobody matches); otherwise the least loaded."""
+    with_room = [a for a in agents if _has_room(a, loads)]
+    if strategy == AssignmentStrategy.ROUND_ROBIN:
+        after = [a for a in with_room if last_user_id is None or a.pk > last_user_id]
+        return (after or with_room)[0]
+    if strategy == AssignmentStrategy.SKILLS:
+        scored = [(len(wanted & {str(s).lower() for s in (a.skills or [])}), a) for a in with_room]
+        best = max(score for score, _a in scored)
+        if best > 0:
+            with_room = [a for score, a in scored if score == best]
+    return min(with_room, key=lambda a: (loads.get(a.pk, 0), a.pk))
 
 
 def _skills_wanted(ticket: Ticket) -> set[str]:
@@ -60,19 +76,16 @@ def choose_agent(*, ticket: Ticket, team: Team, strategy: str, exclude: set[int]
         return None
     agents = list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     loads = open_ticket_counts(ids)
-    with_room = [a for a in agents if a.capacity is None or loads.get(a.pk, 0) < a.capacity]
-    if not with_room:
+    if not any(_has_room(a, loads) for a in agents):
         return None
-    least = min(with_room, key=lambda a: (loads.get(a.pk, 0), a.pk))
-    if strategy == AssignmentStrategy.ROUND_ROBIN:
-        return _round_robin(team, with_room)
-    if strategy == AssignmentStrategy.SKILLS:
-        wanted = _skills_wanted(ticket)
-        scored = [(len(wanted & {str(s).lower() for s in (a.skills or [])}), a) for a in with_room]
-        best = max(score for score, _a in scored)
-        if best > 0:  # the best skill match, least loaded among equals; otherwise fall back to least loaded
-            return min((a for score, a in scored if score == best), key=lambda a: (loads.get(a.pk, 0), a.pk))
-    return least
+    cursor = _locked_cursor(team) if strategy == AssignmentStrategy.ROUND_ROBIN else None
+    chosen = _pick(agents, loads, strategy=strategy,
+                   wanted=_skills_wanted(ticket) if strategy == AssignmentStrategy.SKILLS else set(),
+                   last_user_id=cursor.last_user_id if cursor else None)
+    if cursor is not None:
+        cursor.last_user_id = chosen.pk
+        cursor.save(update_fields=["last_user_id"])
+    return chosen
 
 
 @dataclass
@@ -108,8 +121,7 @@ class BatchAssigner:
 
     def _cursor(self, pool: _TeamPool) -> AssignmentCursor:
         if pool.cursor is None:
-            cursor, _created = AssignmentCursor.objects.get_or_create(team=pool.team)
-            pool.cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
+            pool.cursor = _locked_cursor(pool.team)
         return pool.cursor
 
     def assign(self, ticket: Ticket, *, staged, actor: Actor, skills: set[str]) -> bool:
@@ -121,21 +133,12 @@ class BatchAssigner:
         if strategy == AssignmentStrategy.MANUAL:
             return False
         loads = pool.loads
-        with_room = [a for a in pool.agents if a.capacity is None or loads.get(a.pk, 0) < a.capacity]
-        if not with_room:
+        if not any(_has_room(a, loads) for a in pool.agents):
             return False
-        chosen = min(with_room, key=lambda a: (loads.get(a.pk, 0), a.pk))
-        cursor = None
-        if strategy == AssignmentStrategy.ROUND_ROBIN:
-            cursor = self._cursor(pool)
-            after = [a for a in with_room if cursor.last_user_id is None or a.pk > cursor.last_user_id]
-            chosen = (after or with_room)[0]
-        elif strategy == AssignmentStrategy.SKILLS:
-            wanted = {s.lower() for s in skills} | ({ticket.language.lower()} if ticket.language else set())
-            scored = [(len(wanted & {str(s).lower() for s in (a.skills or [])}), a) for a in with_room]
-            best = max(score for score, _a in scored)
-            if best > 0:
-                chosen = min((a for score, a in scored if score == best), key=lambda a: (loads.get(a.pk, 0), a.pk))
+        cursor = self._cursor(pool) if strategy == AssignmentStrategy.ROUND_ROBIN else None
+        wanted = {s.lower() for s in skills} | ({ticket.language.lower()} if ticket.language else set())
+        chosen = _pick(pool.agents, loads, strategy=strategy, wanted=wanted,
+                       last_user_id=cursor.last_user_id if cursor else None)
         staged.assign(ticket, actor=actor, team=pool.team, assignee=chosen, reason=f"auto:{strategy}")
         loads[chosen.pk] = loads.get(chosen.pk, 0) + 1
         if cursor is not None:

@@ -79,23 +79,20 @@ class TurnTakingCursor(base.SQLiteCursorWrapper):
     def _alone(self) -> bool:
         return not self.connection.in_transaction and self.wrapper._writer_fd is None
 
-    def execute(self, query, params=None):
+    def _run(self, run, query, params):
         if not self._alone() or not _writes(query):
-            return super().execute(query, params)
+            return run(query, params)
         self.wrapper._writer_turn()
         try:
-            return super().execute(query, params)
+            return run(query, params)
         finally:
             self.wrapper._writer_done()
 
+    def execute(self, query, params=None):
+        return self._run(super().execute, query, params)
+
     def executemany(self, query, param_list):
-        if not self._alone() or not _writes(query):
-            return super().executemany(query, param_list)
-        self.wrapper._writer_turn()
-        try:
-            return super().executemany(query, param_list)
-        finally:
-            self.wrapper._writer_done()
+        return self._run(super().executemany, query, param_list)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
