@@ -219,6 +219,7 @@
       var text = els.input.value.trim();
       if (!text) return;
       els.input.value = "";
+      notice = "";
       var item = {action: "message", text: text, cid: cid()};
       outbox.push(item);
       messages.push({id: "local-" + item.cid, from: "visitor", text: text, cid: item.cid, pending: true});
@@ -277,11 +278,16 @@
     return b;
   }
 
+  // A refusal or error stays in the status line until the visitor's next action: a state push (an agent joining,
+  // the queue moving) must not wipe it before it is read.
+  var notice = "";
+  function say(text) { notice = text; els.status.textContent = text; }
+
   function renderState() {
     var s = state.status;
     els.actions.textContent = "";
-    els.status.textContent = s === "queued" ? (state.position ? t("queued", {n: state.position}) : t("queuedShort"))
-      : s === "active" && state.agent ? t("joined", {name: state.agent}) : "";
+    els.status.textContent = notice || (s === "queued" ? (state.position ? t("queued", {n: state.position}) : t("queuedShort"))
+      : s === "active" && state.agent ? t("joined", {name: state.agent}) : "");
     els.typing.textContent = agentTyping && s === "active" ? t("typing", {name: state.agent || t("agent")}) : "";
     els.composer.hidden = s === "ended";
     els.attach.hidden = s !== "queued" && s !== "active";
@@ -396,7 +402,7 @@
         break;
       case "error":
         if (els.formError && !state) els.formError.textContent = data.message || t("error");
-        else if (els.status) els.status.textContent = data.message || t("error");
+        else if (els.status) say(data.message || t("error"));
         started = !!state;
         break;
     }
@@ -409,22 +415,23 @@
   function uploadFile(file) {
     var max = cfg.file_max_bytes || 0;
     if (max && file.size > max) {
-      els.status.textContent = t("fileTooLarge", {name: file.name, max: Math.floor(max / 1048576)});
+      say(t("fileTooLarge", {name: file.name, max: Math.floor(max / 1048576)}));
       return;
     }
     var data = new FormData();
     data.append("token", token);
     data.append("cid", cid());
     data.append("file", file);
+    notice = "";
     els.status.textContent = t("sending", {name: file.name});
     fetch(BASE + "/chat/widget/" + encodeURIComponent(KEY) + "/files", {method: "POST", body: data, credentials: "omit"})
       .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
       .then(function (answer) {
         els.status.textContent = "";
         if (answer.ok) { add(answer.body.message); render(); }
-        else els.status.textContent = (answer.body.error && answer.body.error.message) || t("error");
+        else say((answer.body.error && answer.body.error.message) || t("error"));
       })
-      .catch(function () { els.status.textContent = t("error"); });
+      .catch(function () { say(t("error")); });
   }
 
   function add(message) {
