@@ -37,6 +37,11 @@ class TimelineItem:
     message: Message | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     when: Times | None = None  # the message's time, as the timeline shows it
+    # What the message's header shows of its metadata (read here: a key the template looked up in vain cost it
+    # three exceptions per message) and, on a messaging ticket, what the platform reported of the reply.
+    phone_call: dict | None = None
+    email: dict | None = None
+    delivery: Any = None
 
     @property
     def is_group(self) -> bool:
@@ -232,7 +237,9 @@ def build_timeline_window(*, user, ticket, latest: int | None = None) -> tuple[l
     items: list[TimelineItem] = []
     for created_at, _order, _pk, obj in entries:
         if isinstance(obj, Message):
-            items.append(TimelineItem(kind="message", created_at=created_at, message=obj, when=clock(created_at)))
+            metadata = obj.metadata if isinstance(obj.metadata, dict) else {}
+            items.append(TimelineItem(kind="message", created_at=created_at, message=obj, when=clock(created_at),
+                                      phone_call=metadata.get("phone_call"), email=metadata.get("email")))
             continue
         row = {"event": obj, "text": describe_event(obj, custom_fields), "actor": actor_name(obj),
                "when": clock(created_at)}
