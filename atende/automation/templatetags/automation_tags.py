@@ -8,8 +8,9 @@ register = template.Library()
 
 @register.simple_tag
 def macros_for(user):
-    """Macros the user may apply (shared ones and their own)."""
-    return list(macro_list_for_user(user=user))
+    """Macros the user may apply (shared ones and their own): what the menu shows of them (their actions, a JSON
+    list, are read when one is applied)."""
+    return list(macro_list_for_user(user=user).only("id", "name", "owner_id", "reply_text"))
 
 
 @register.simple_tag

@@ -39,3 +39,38 @@ def test_each_language_gets_its_own_words_and_the_search_box_its_own_query(clien
     portuguese = _page(client, AdminFactory(), "/console/search/?q=second", language="pt-br")
     assert ">Settings<" in english and ">Configurações<" in portuguese
     assert 'value="first"' in english and 'value="second"' in portuguese
+
+
+def _select(page: str, name: str) -> list[tuple[str, str]]:
+    """The (value, label) of each option of the list page's bulk-bar select ``name``."""
+    import re
+    from html import unescape
+
+    body = re.search(rf'<select id="bulk-[a-z]+" name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    return [(unescape(v), unescape(label)) for v, label in re.findall(r'<option value="([^"]*)">([^<]*)</option>', body)]
+
+
+def test_the_bulk_bar_offers_what_its_form_accepts_in_each_language_and_new_agents_and_teams_at_once(client, settings):
+    """The bulk bar's fixed lists are rendered once per process and language, its agents and teams on every
+    page: each select offers exactly the choices the submitted form validates against, in the reader's language,
+    and an agent or team added after a first page shows on the next."""
+    from django.utils import translation
+
+    from atende.accounts.tests.factories import TeamFactory
+    from atende.console.forms import BulkActionForm
+
+    settings.DEBUG = False
+    agent, reader = AgentFactory(name="Ana <Ops>"), AdminFactory()
+    _page(client, agent)  # the fixed parts rendered for English first
+    TeamFactory(name="Night & Weekend")
+    AgentFactory(name="Bruno")
+    for language in ("en", "pt-br"):
+        page = _page(client, reader, language=language)
+        with translation.override(language):
+            form = BulkActionForm(user=reader)
+            for name in ("action", "assignee", "status", "priority", "team"):
+                assert _select(page, name) == [(str(v), str(label)) for v, label in form.fields[name].choices], name
+    assert ("", "—") in _select(page, "status") and ("pending", "Pendente") in _select(page, "status")
+    assert any(label == "Night & Weekend" for _v, label in _select(page, "team"))
+    assert any(label == "Ana <Ops>" for _v, label in _select(page, "assignee"))
+    assert any(label == "Bruno" for _v, label in _select(page, "assignee"))

@@ -241,7 +241,7 @@ def test_collaborator_reads_queues_without_bulk_actions(client, desk, team):
     client.force_login(collaborator)
     response = client.get(URL, {"view": "all_open"})
     assert response.status_code == 200
-    assert response.context["bulk_form"] is None
+    assert response.context["bulk_bar"] is None
     assert desk["no_team"].number not in _numbers_in(response)  # collaborators see their teams only
 
 

@@ -315,3 +315,33 @@ def test_page_query_count_does_not_grow_with_the_conversation(client, agent, oth
     page = response.content.decode()
     # The page opens on the newest entries (the rest load on request: test_query_counts).
     assert page.count('class="message note"') == TIMELINE_LATEST and ">note 14<" in page
+
+
+@pytest.mark.parametrize("locale, time_zone", [("", ""), ("pt-br", "America/Sao_Paulo"), ("en", "Asia/Kolkata")])
+def test_timeline_times_are_in_the_readers_zone_and_language(client, team_ticket, agent, locale, time_zone):
+    """Each message and change shows its time as the ``date`` filter writes it for the reader: the ISO instant in
+    ``datetime``, the long form on hover, the short form as text."""
+    import zoneinfo
+
+    from django.template.defaultfilters import date as date_filter
+    from django.utils import timezone, translation
+
+    agent.locale, agent.time_zone = locale, time_zone
+    agent.save(update_fields=["locale", "time_zone"])
+    message = message_add_note(ticket=team_ticket, actor=Actor.for_user(agent), body_text="Checked the logs")
+    ticket_update(ticket=Ticket.objects.get(pk=team_ticket.pk), actor=Actor.for_user(agent),
+                  changes={"priority": "high"})
+    change = TicketEvent.objects.filter(ticket=team_ticket, type=TicketEventType.PRIORITY_CHANGED).get()
+    client.force_login(agent)
+    for page in (client.get(url("ticket", team_ticket)).content.decode(),
+                 client.get(url("ticket_timeline", team_ticket) + "?all=1", **HTMX).content.decode()):
+        zone = zoneinfo.ZoneInfo(time_zone) if time_zone else timezone.get_default_timezone()
+        with translation.override(locale or "en"), timezone.override(zone):
+            def shown(instant, fmt):
+                return date_filter(timezone.localtime(instant), fmt)
+
+            assert (f'<time class="muted small" datetime="{shown(message.created_at, "c")}" '
+                    f'title="{shown(message.created_at, "DATETIME_FORMAT")}">'
+                    f'{shown(message.created_at, "SHORT_DATETIME_FORMAT")}</time>') in page
+            assert (f'<time datetime="{shown(change.created_at, "c")}">'
+                    f'{shown(change.created_at, "SHORT_DATETIME_FORMAT")}</time>') in page

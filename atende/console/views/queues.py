@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from atende.console.forms import BulkActionForm
+from atende.console.forms import BulkBar
 from atende.console.models import ListColumn
 from atende.console.rows import ticket_rows
 from atende.console.selectors import (
@@ -72,7 +72,7 @@ def _render_queue(request, *, key: str | None = None, view_id: int | None = None
         "cursor": cursor,
         "cursor_error": cursor_error,
         "can_edit_view": queue.saved_view is not None and can_edit_saved_view(request.user, queue.saved_view),
-        "bulk_form": BulkActionForm(user=request.user) if request.user.is_agent else None,
+        "bulk_bar": BulkBar() if request.user.is_agent else None,
     }
     template = "console/_ticket_list.html" if is_htmx(request) else "console/queues.html"
     return render(request, template, context)

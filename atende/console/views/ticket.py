@@ -108,7 +108,7 @@ def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
         states = delivery_states_for_ticket(ticket)
         for item in timeline:
             if item.kind == "message":
-                item.message.platform_delivery = states.get(item.message.pk)
+                item.delivery = states.get(item.message.pk)
     return {"ticket": ticket, "timeline": timeline, "timeline_earlier": earlier, "timeline_whole": whole,
             "requester_undeliverable": requester_undeliverable(ticket)}
 
