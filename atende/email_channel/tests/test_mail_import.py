@@ -104,6 +104,24 @@ def test_importing_the_same_files_twice_creates_nothing_twice(tmp_path, mailbox)
     assert Message.objects.count() == 2 and InboundMessage.objects.count() == 4
 
 
+@pytest.mark.django_db
+def test_a_message_stored_before_but_never_processed_is_processed_in_its_place(tmp_path, mailbox):
+    from atende.email_channel.services import inbound_store
+
+    first = make_raw(message_id="<p1@customer.example>", subject="Stored by the listener")
+    reply = make_raw(message_id="<p2@customer.example>", subject="Re: Stored by the listener",
+                     headers={"In-Reply-To": "<p1@customer.example>"})
+    pending, _created = inbound_store(raw=first, source="smtp")  # the listener died before processing it
+    (tmp_path / "first.eml").write_bytes(first)
+    (tmp_path / "reply.eml").write_bytes(reply)
+    assert _import(tmp_path / "first.eml", tmp_path / "reply.eml").endswith(
+        "2 messages: 1 stored, 1 tickets created, 1 replies threaded, 0 ignored, 0 quarantined, 0 duplicates, "
+        "0 not stored")
+    pending.refresh_from_db()
+    assert pending.status == InboundStatus.TICKET_CREATED and pending.source == "smtp"
+    assert InboundMessage.objects.get(message_id="<p2@customer.example>").ticket_id == pending.ticket_id
+
+
 class _Crash(BaseException):
     """The process dying (what no ``except Exception`` catches)."""
 
