@@ -158,7 +158,11 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
             if digest in before:
                 row = before[digest]
                 pending = row.status == InboundStatus.PENDING
-                done.append(Imported(inbound_process(inbound_id=row.pk) if pending else row, False, pending))
+                if pending:
+                    written = batch.written
+                    row = inbound_process(inbound_id=row.pk)
+                    batch.written = min(batch.written, written)  # its savepoint may have undone a write
+                done.append(Imported(row, False, pending))
                 continue
             row = fresh[digest]
             if digest in stored_now:  # the same bytes earlier in this batch
@@ -167,8 +171,10 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
             row.received_at, row.attempts = timezone.now(), 1
             row.save()
             stored_now.add(digest)
-            _process_stored(row)
-            batch.unsaved.append(row)
+            written = batch.written
+            if not _process_stored(row):  # rolled back: with it, any outcomes written meanwhile
+                batch.written = min(batch.written, written)
+            batch.processed.append(row)
             done.append(Imported(row, True, True))
         batch.save_outcomes()
     return done
@@ -177,13 +183,15 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
 class _Batch:
     """What one ``inbound_store_processed_many`` transaction knows about its messages: which of their
     Message-IDs were seen before it began (``_message_id_seen`` looks only those up, and those seen in the
-    batch), and the rows processed whose outcome is still to be written (in one statement)."""
+    batch), and the rows processed, whose outcomes are written in one statement: those from ``written`` on are
+    still to be written (a savepoint rolled back lowers it again)."""
 
     def __init__(self):
         self.asked: set[str] = set()
         self.known: set[str] = set()
         self.seen: set[str] = set()
-        self.unsaved: list[InboundMessage] = []
+        self.processed: list[InboundMessage] = []
+        self.written = 0
 
     def prefetch_message_ids(self, ids: set[str]) -> None:
         if not ids:
@@ -206,7 +214,7 @@ class _Batch:
         return seen
 
     def save_outcomes(self) -> None:
-        rows, self.unsaved = self.unsaved, []
+        rows, self.written = self.processed[self.written:], len(self.processed)
         if not rows:
             return
         fields = [InboundMessage._meta.get_field(name) for name in _OUTCOME_FIELDS]
@@ -231,12 +239,14 @@ def _batch_state() -> Iterator[_Batch]:
         _batches.current = None
 
 
-def _process_stored(row: InboundMessage) -> None:
+def _process_stored(row: InboundMessage) -> bool:
     """Process a row stored in the open transaction, in a savepoint; an error quarantines it instead. The
-    outcome is set on ``row``; the caller writes it."""
+    outcome is set on ``row``; the caller writes it. False when the savepoint was rolled back."""
+    kept = False
     try:
         with transaction.atomic():
             _process(row)
+        kept = True
     except Ignore as ignored:  # raised before anything was written
         row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
     except Exception as exc:  # noqa: BLE001 - a bug must quarantine one message, not stop the import
@@ -244,6 +254,7 @@ def _process_stored(row: InboundMessage) -> None:
         row.refresh_from_db()  # what processing set on it was rolled back with the savepoint
         row.status, row.reason, row.detail = InboundStatus.QUARANTINED, reason[:40], detail[:20_000]
     row.processed_at = timezone.now()
+    return kept
 
 
 def _quarantine_reason(inbound_id: int, exc: Exception) -> tuple[str, str]:

@@ -87,6 +87,33 @@ def test_a_message_that_fails_is_quarantined_with_its_reason_beside_the_good_one
 
 
 @pytest.mark.django_db
+def test_a_failing_message_that_reused_a_message_id_leaves_the_messages_before_it_done(
+        tmp_path, mailbox, monkeypatch, settings):
+    settings.ATENDE_MAIL_IMPORT_BATCH, settings.ATENDE_MAIL_IMPORT_BATCH_MS = 100, 60_000  # one group
+    (tmp_path / "earlier.eml").write_bytes(make_raw(message_id="<kept@customer.example>", subject="Earlier"))
+    _import(tmp_path / "earlier.eml")
+    from atende.email_channel.services import inbound
+
+    real = inbound._process
+
+    def explodes_on_boom(row):
+        real(row)  # looks the reused Message-ID up, which reads the outcomes of the messages before it
+        if row.subject == "Boom":
+            raise RuntimeError("a bug")
+
+    monkeypatch.setattr(inbound, "_process", explodes_on_boom)
+    (tmp_path / "good.eml").write_bytes(make_raw(message_id="<fresh@customer.example>", subject="Fresh"))
+    (tmp_path / "boom.eml").write_bytes(make_raw(message_id="<kept@customer.example>", subject="Boom",
+                                                 body="Other content"))
+    assert _import(tmp_path / "good.eml", tmp_path / "boom.eml").endswith(
+        "2 messages: 2 stored, 1 tickets created, 0 replies threaded, 0 ignored, 1 quarantined, 0 duplicates, "
+        "0 not stored")
+    assert not InboundMessage.objects.filter(status=InboundStatus.PENDING).exists()
+    assert InboundMessage.objects.get(subject="Fresh").status == InboundStatus.TICKET_CREATED
+    assert InboundMessage.objects.get(subject="Boom").reason == "error"
+
+
+@pytest.mark.django_db
 def test_importing_the_same_files_twice_creates_nothing_twice(tmp_path, mailbox):
     first = make_raw(message_id="<a@customer.example>", subject="First")
     # The same message delivered twice (another trace header) in the same file, and once more in another file.
