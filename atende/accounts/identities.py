@@ -16,13 +16,19 @@ from atende.accounts.normalize import normalize_identity
 from atende.accounts.selectors import identity_owner
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError, full_clean_or_raise
+from atende.core.memo import batch_cached
 from atende.core.text_hygiene import clean_line
 
 logger = logging.getLogger(__name__)
 
 
 def organization_for_email(email: str) -> Organization | None:
+    """The organisation whose domain the address is at (read once per batch of work, ``core.memo``)."""
     domain = email.rsplit("@", 1)[-1].lower()
+    return batch_cached(("accounts.organization_for_domain", domain), lambda: _organization_for_domain(domain))
+
+
+def _organization_for_domain(domain: str) -> Organization | None:
     match = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
     return match.organization if match else None
 
@@ -52,13 +58,23 @@ def customer_find_or_create(*, kind: str, value: str, name: str = "", locale: st
         if kind == IdentityKind.WHATSAPP and owner.is_customer:
             _identity_insert(customer=owner, kind=kind, value=value, verified=verified)
         return owner
+    return customer_create_for_identity(kind=kind, value=value, name=name, locale=locale, verified=verified)
+
+
+def customer_create_for_identity(*, kind: str, value: str, name: str = "", locale: str = "",
+                                 verified: bool = False) -> User:
+    """A new customer who owns this identity, for a caller that has just looked it up and found nobody
+    (``accounts.selectors.customer_for_identity``), so that a new sender costs one look-up, not two. Someone
+    who came to own it since (another request created them) is returned instead."""
+    value = normalize_identity(kind, value)
     is_email = kind == IdentityKind.EMAIL
     user = User(email=value if is_email else None, name=clean_line(name, 200), role=Role.CUSTOMER,
                 locale=locale or "", organization=organization_for_email(value) if is_email else None,
                 email_verified=verified and is_email,
                 phone=value if kind in (IdentityKind.PHONE, IdentityKind.WHATSAPP) else "")
     user.set_unusable_password()
-    full_clean_or_raise(user, exclude=["password"])
+    # Nobody owns the identity (just looked up): the unique address is the database's to enforce, below.
+    full_clean_or_raise(user, exclude=["password"], validate_unique=False)
     try:
         with transaction.atomic():
             user.save()

@@ -26,6 +26,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -170,18 +171,23 @@ class DatabaseStore:
                                              window_start__in={s for _, s in wanted})
         return {(p, s): hits for p, s, hits in rows.values_list("period", "window_start", "hits") if (p, s) in wanted}
 
-    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> None:
-        """Count ``cost`` in every window, or in none (raises _Refused naming the window that is full)."""
-        with transaction.atomic():
-            previous = self.counts(scope, subject, windows)
+    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> dict[tuple[int, int], int]:
+        """Count ``cost`` in every window, or in none (raises _Refused naming the window that is full); returns
+        the counts with this attempt in them. One window needs no savepoint: a refused upsert changes nothing."""
+        with transaction.atomic() if len(windows) > 1 else nullcontext():
+            counts = self.counts(scope, subject, windows)
             for window in windows:
-                prev = previous.get((window.rate.period, window.start - window.rate.period), 0)
+                prev = counts.get((window.rate.period, window.start - window.rate.period), 0)
                 limit = window.max_current(prev, cost)
-                current = previous.get((window.rate.period, window.start), 0)
-                if limit < 0 or not self._increment(scope, subject, window, cost, limit):
+                current = counts.get((window.rate.period, window.start), 0)
+                hits = self._increment(scope, subject, window, cost, limit) if limit >= 0 else None
+                if hits is None:
                     raise _Refused(window, prev, current)
+                counts[(window.rate.period, window.start)] = hits
+        return counts
 
-    def _increment(self, scope: str, subject: str, window: _Window, cost: int, limit: int) -> bool:
+    def _increment(self, scope: str, subject: str, window: _Window, cost: int, limit: int) -> int | None:
+        """The window's count after adding ``cost``, or None when that would pass ``limit``."""
         expires = _expiry(window)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -191,7 +197,8 @@ class DatabaseStore:
                 " SET hits = core_throttlebucket.hits + excluded.hits WHERE core_throttlebucket.hits <= %s"
                 " RETURNING hits",
                 [scope, subject, window.rate.period, window.start, cost, expires, limit])
-            return cursor.fetchone() is not None
+            row = cursor.fetchone()
+            return row[0] if row is not None else None
 
     def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:
         ThrottleBucket.objects.filter(scope=scope, subject=subject).update(hits=0)
@@ -207,25 +214,26 @@ class CacheStore:
                 for w in windows for s in (w.start, w.start - w.rate.period)}
         return {keys[k]: int(v) for k, v in cache.get_many(list(keys)).items()}
 
-    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> None:
+    def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> dict[tuple[int, int], int]:
         previous = self.counts(scope, subject, windows)
+        counts = dict(previous)
         done: list[str] = []
         for window in windows:
             prev = previous.get((window.rate.period, window.start - window.rate.period), 0)
             limit = window.max_current(prev, cost)
             key = self._key(scope, subject, window.rate.period, window.start)
             timeout = 2 * window.rate.period + 5
-            cache.add(key, 0, timeout=timeout)
             try:
                 current = cache.incr(key, cost)
-            except ValueError:  # expired between add and incr
-                cache.add(key, cost, timeout=timeout)
-                current = cost
+            except ValueError:  # a window not counted in yet (or just expired)
+                current = cost if cache.add(key, cost, timeout=timeout) else cache.incr(key, cost)
             done.append(key)
             if limit < 0 or current - cost > limit:
                 for undo in done:
                     cache.decr(undo, cost)
                 raise _Refused(window, prev, current - cost)
+            counts[(window.rate.period, window.start)] = current
+        return counts
 
     def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:
         cache.delete_many([self._key(scope, subject, w.rate.period, s)
@@ -265,13 +273,13 @@ def throttle_hit(scope: str, subject: str, limits: Sequence[Rate], *, cost: int 
     windows = [_Window.at(rate, now) for rate in limits]
     store = _store(scope)
     try:
-        store.add(scope, subject, windows, cost)
+        counts = store.add(scope, subject, windows, cost)
     except _Refused as refused:
         _record_refusal(scope, subject, refused.window)
         logger.info("throttle %s refused %s (%s)", scope, subject, refused.window.rate)
         return Decision(allowed=False, refused_by=refused.window.rate,
                         retry_after=refused.window.retry_after(refused.previous, refused.current, cost, now))
-    return _decision(store, scope, subject, windows, now, cost=0)
+    return _decision(counts, windows, now, cost=0)  # from the counts just written: no second read
 
 
 def throttle_check(scope: str, subject: str, limits: Sequence[Rate], *, cost: int = 1,
@@ -282,11 +290,11 @@ def throttle_check(scope: str, subject: str, limits: Sequence[Rate], *, cost: in
         return Decision(allowed=True, remaining=2**31)
     now = time.time() if now is None else now
     subject = subject_key(subject)
-    return _decision(_store(scope), scope, subject, [_Window.at(rate, now) for rate in limits], now, cost=cost)
+    windows = [_Window.at(rate, now) for rate in limits]
+    return _decision(_store(scope).counts(scope, subject, windows), windows, now, cost=cost)
 
 
-def _decision(store, scope: str, subject: str, windows: Sequence[_Window], now: float, *, cost: int) -> Decision:
-    counts = store.counts(scope, subject, windows)
+def _decision(counts: dict[tuple[int, int], int], windows: Sequence[_Window], now: float, *, cost: int) -> Decision:
     remaining, worst = 2**31, None
     for window in windows:
         prev = counts.get((window.rate.period, window.start - window.rate.period), 0)

@@ -36,11 +36,15 @@ def is_own_address(address: str, own: set[str] | None = None) -> bool:
     return address.lower() in own or split_plus(address) in own
 
 
+def active_mailboxes() -> list[Mailbox]:
+    """Active mailboxes with their teams, by id (read once per batch of work, ``core.memo``)."""
+    return batch_cached("email.active_mailboxes", lambda: list(
+        Mailbox.objects.filter(is_active=True).select_related("team").order_by("id")))
+
+
 def mailbox_for_recipients(recipients: list[str]) -> Mailbox | None:
     wanted = {split_plus(r) for r in recipients if r}
-    if not wanted:
-        return None
-    return Mailbox.objects.filter(address__in=wanted, is_active=True).select_related("team").order_by("id").first()
+    return next((m for m in active_mailboxes() if m.address in wanted), None) if wanted else None
 
 
 # A ticket annotated with its first message's metadata (loaded with a batch of tickets) spares the query below.
@@ -49,8 +53,7 @@ FIRST_MESSAGE_METADATA = "first_message_metadata"
 
 def mailbox_for_ticket(ticket: Ticket) -> Mailbox | None:
     """The team's mailbox, else the one the ticket came in through, else the first active one."""
-    mailboxes = batch_cached("email.active_mailboxes", lambda: list(
-        Mailbox.objects.filter(is_active=True).select_related("team").order_by("id")))
+    mailboxes = active_mailboxes()
     if ticket.team_id:
         mailbox = next((m for m in mailboxes if m.team_id == ticket.team_id), None)
         if mailbox:

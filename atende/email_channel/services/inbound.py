@@ -9,21 +9,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
+import time
 import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from atende.accounts.choices import IdentityKind
+from atende.accounts.identities import customer_create_for_identity
 from atende.accounts.models import User
 from atende.accounts.selectors import customer_for_identity
-from atende.accounts.services import customer_get_or_create
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.memo import batch_cached, batch_scope
 from atende.core.throttle import Rate, throttle_hit
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
 from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
@@ -37,6 +43,7 @@ from atende.email_channel.services.parsing import (
     UnparseableMessage,
     content_fingerprint,
     decode_header_value,
+    message_ids,
     parse_email,
 )
 from atende.email_channel.services.undeliverable import bounce_apply
@@ -117,36 +124,129 @@ def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, en
     return row, True
 
 
-def inbound_store_processed(*, raw: bytes, source: str) -> tuple[InboundMessage, bool]:
-    """``inbound_store`` then ``inbound_process`` in one transaction, for input kept durably elsewhere until the
-    import is over (``mail-import``: the file). Processing runs in a savepoint: whatever it raises, the stored
-    row is committed with its outcome (quarantined with the reason), as ``inbound_process`` leaves it; a crash
-    before the commit leaves neither, and importing the file again does it all. Returns (row, created) like
-    ``inbound_store``: bytes stored before are left as they are (a row still pending is the caller's to process)."""
-    raw, digest = _digest(raw)
-    existing = InboundMessage.objects.filter(sha256=digest).first()
-    if existing:
-        return existing, False
-    row = _new_row(raw, digest, source=source)
-    row.attempts = 1
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row.save()
-        except IntegrityError:  # stored concurrently by another import or fetcher
-            row = None
-        else:
-            _process_stored(row)
-    if row is None:
-        return InboundMessage.objects.get(sha256=digest), False
-    return row, True
+@dataclass(frozen=True)
+class Imported:
+    """What became of one message handed to ``inbound_store_processed_many``."""
+
+    row: InboundMessage
+    created: bool  # stored now
+    processed: bool  # processed now: stored now, or stored before and still pending
 
 
-def _process_stored(row: InboundMessage) -> None:
-    """Process a row stored in the open transaction, in a savepoint; an error quarantines it instead."""
+def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seconds: float) -> list[Imported]:
+    """Store and process messages in one transaction, in order, for input kept durably elsewhere until the
+    import is over (``mail-import``: the files). Returns what became of the first ones: all of them, or those
+    done within ``max_seconds`` (at least one); the caller hands the rest over again.
+
+    Each message is processed in a savepoint: whatever it raises, its row is committed quarantined with the
+    reason, as ``inbound_process`` leaves it. A crash before the commit leaves nothing of the batch, and importing
+    the files again does it all. Bytes stored before are left as they are (a row still pending is processed
+    here); the same bytes twice in the batch are stored once. What every message would look up (settings, rules,
+    mailboxes, which Message-IDs exist) is read once for the batch."""
+    items = [_digest(raw) for raw in raws]
+    started = time.monotonic()
+    done: list[Imported] = []
+    with transaction.atomic(), batch_scope(), _batch_state() as batch:
+        before = {row.sha256: row for row in
+                  InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
+        fresh = {digest: _new_row(raw, digest, source=source) for raw, digest in items if digest not in before}
+        batch.prefetch_message_ids({mid for row in fresh.values() for mid in message_ids(row.message_id)[:1]})
+        stored_now: set[str] = set()
+        for _raw, digest in items:
+            if done and time.monotonic() - started > max_seconds:
+                break
+            if digest in before:
+                row = before[digest]
+                pending = row.status == InboundStatus.PENDING
+                if pending:
+                    written = batch.written
+                    row = inbound_process(inbound_id=row.pk)
+                    batch.written = min(batch.written, written)  # its savepoint may have undone a write
+                done.append(Imported(row, False, pending))
+                continue
+            row = fresh[digest]
+            if digest in stored_now:  # the same bytes earlier in this batch
+                done.append(Imported(row, False, False))
+                continue
+            row.received_at, row.attempts = timezone.now(), 1
+            row.save()
+            stored_now.add(digest)
+            written = batch.written
+            if not _process_stored(row):  # rolled back: with it, any outcomes written meanwhile
+                batch.written = min(batch.written, written)
+            batch.processed.append(row)
+            done.append(Imported(row, True, True))
+        batch.save_outcomes()
+    return done
+
+
+class _Batch:
+    """What one ``inbound_store_processed_many`` transaction knows about its messages: which of their
+    Message-IDs were seen before it began (``_message_id_seen`` looks only those up, and those seen in the
+    batch), and the rows processed, whose outcomes are written in one statement: those from ``written`` on are
+    still to be written (a savepoint rolled back lowers it again)."""
+
+    def __init__(self):
+        self.asked: set[str] = set()
+        self.known: set[str] = set()
+        self.seen: set[str] = set()
+        self.processed: list[InboundMessage] = []
+        self.written = 0
+
+    def prefetch_message_ids(self, ids: set[str]) -> None:
+        if not ids:
+            return
+        forms = [*ids, *(f"<{i}>" for i in ids)]
+        earlier = InboundMessage.objects.filter(
+            message_id__in=forms, status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED])
+        found = {*earlier.values_list("message_id", flat=True),
+                 *Message.objects.filter(HAS_EXTERNAL_ID, external_id__in=[f"<{i}>" for i in ids])
+                 .values_list("external_id", flat=True)}
+        self.asked |= ids
+        self.known |= {i for i in ids if i in found or f"<{i}>" in found}
+
+    def may_have_seen(self, message_id: str) -> bool:
+        """False only when no message with this Message-ID was stored before the batch nor in it."""
+        seen = message_id not in self.asked or message_id in self.known or message_id in self.seen
+        self.seen.add(message_id)
+        if seen:
+            self.save_outcomes()  # the look-up reads the outcomes of the messages before this one
+        return seen
+
+    def save_outcomes(self) -> None:
+        rows, self.written = self.processed[self.written:], len(self.processed)
+        if not rows:
+            return
+        fields = [InboundMessage._meta.get_field(name) for name in _OUTCOME_FIELDS]
+        quote = connection.ops.quote_name
+        sql = (f"UPDATE {quote(InboundMessage._meta.db_table)} SET "
+               f"{', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE {quote('id')} = %s")
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [[*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields),
+                                      row.pk] for row in rows])
+
+
+_OUTCOME_FIELDS = ("status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at")
+_batches = threading.local()
+
+
+@contextmanager
+def _batch_state() -> Iterator[_Batch]:
+    _batches.current = _Batch()
+    try:
+        yield _batches.current
+    finally:
+        _batches.current = None
+
+
+def _process_stored(row: InboundMessage) -> bool:
+    """Process a row stored in the open transaction, in a savepoint; an error quarantines it instead. The
+    outcome is set on ``row``; the caller writes it. False when the savepoint was rolled back."""
+    kept = False
     try:
         with transaction.atomic():
             _process(row)
+        kept = True
     except Ignore as ignored:  # raised before anything was written
         row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
     except Exception as exc:  # noqa: BLE001 - a bug must quarantine one message, not stop the import
@@ -154,7 +254,7 @@ def _process_stored(row: InboundMessage) -> None:
         row.refresh_from_db()  # what processing set on it was rolled back with the savepoint
         row.status, row.reason, row.detail = InboundStatus.QUARANTINED, reason[:40], detail[:20_000]
     row.processed_at = timezone.now()
-    row.save(update_fields=["status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at"])
+    return kept
 
 
 def _quarantine_reason(inbound_id: int, exc: Exception) -> tuple[str, str]:
@@ -263,7 +363,7 @@ def _process(row: InboundMessage) -> None:
     own = addresses.own_addresses()
     if addresses.is_own_address(sender_address, own):
         raise Ignore("own_address", f"{sender_address} is one of our own addresses (mail loop).")
-    config = EmailSettings.load()
+    config = batch_cached("email.settings", EmailSettings.load)
     allowed = _sender_rules(sender_address, config)
     _rate_limit(sender_address, config, allowed)
     reused = _message_id_seen(row, parsed) if parsed.message_id else None
@@ -281,8 +381,8 @@ def _process(row: InboundMessage) -> None:
     window = timedelta(hours=config.subject_threading_hours) if config.subject_threading_hours else None
     match = thread_find(parsed, recipients=recipients, sender=sender, subject_window=window, now=row.received_at,
                         same_message_id_ticket_id=reused.ticket_id if reused else None)
-    if sender is None:
-        sender = customer_get_or_create(email=sender_address, name=parsed.from_name)
+    if sender is None:  # looked up once above: a new sender is created without looking again
+        sender = customer_create_for_identity(kind=IdentityKind.EMAIL, value=sender_address, name=parsed.from_name)
     cc_users = _cc_users(parsed, own=own, sender=sender)
     ticket = match.ticket if match else None
     joined_as_cc = False
@@ -311,7 +411,7 @@ def _process(row: InboundMessage) -> None:
 
 
 def _sender_rules(address: str, config: EmailSettings) -> bool:
-    rules = list(SenderRule.objects.all())
+    rules = batch_cached("email.sender_rules", lambda: list(SenderRule.objects.all()))
     allowed = any(r.kind == SenderRuleKind.ALLOW and r.matches(address) for r in rules)
     if not allowed and any(r.kind == SenderRuleKind.BLOCK and r.matches(address) for r in rules):
         raise Ignore("blocked", f"{address} matches a block rule.")
@@ -341,6 +441,9 @@ def _message_id_seen(row: InboundMessage, parsed: ParsedEmail):
     (or when all we hold is a ticket message without its original, as the API can add); else the latest earlier
     message with that Message-ID, whose content differs: this one is kept too, as a message of its own."""
     message_id = parsed.message_id
+    batch = getattr(_batches, "current", None)
+    if batch is not None and not batch.may_have_seen(message_id):
+        return None
     earlier = list(InboundMessage.objects.filter(
         message_id__in=[f"<{message_id}>", message_id],
         status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED]).exclude(pk=row.pk).order_by("-id")[:20])
@@ -372,7 +475,7 @@ def _cc_users(parsed: ParsedEmail, *, own: set[str], sender: User) -> list[User]
         existing = customer_for_identity(kind=IdentityKind.EMAIL, value=address)
         if existing is None:
             try:
-                existing = customer_get_or_create(email=address, name=_name)
+                existing = customer_create_for_identity(kind=IdentityKind.EMAIL, value=address, name=_name)
             except DomainError:
                 continue
         if existing.is_active and existing not in users:

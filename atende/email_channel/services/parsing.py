@@ -156,7 +156,7 @@ def is_valid_address(address: str) -> bool:
     return True
 
 
-def _message_ids(value: str) -> list[str]:
+def message_ids(value: str) -> list[str]:
     return [mid[:990] for mid in _MESSAGE_ID.findall(value or "")]
 
 
@@ -250,9 +250,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
     parsed = ParsedEmail(message=msg)
     get = lambda name: decode_header_value(msg.get(name))  # noqa: E731
-    parsed.message_id = (_message_ids(get("Message-ID")) or [""])[0]
-    parsed.in_reply_to = _message_ids(get("In-Reply-To"))
-    parsed.references = _message_ids(get("References"))
+    parsed.message_id = (message_ids(get("Message-ID")) or [""])[0]
+    parsed.in_reply_to = message_ids(get("In-Reply-To"))
+    parsed.references = message_ids(get("References"))
     parsed.subject = get("Subject")[:998]
     parsed.from_header = get("From")[:500]
     senders = _addresses([get("From")]) or _addresses([get("Sender")]) or _addresses([get("Return-Path")])

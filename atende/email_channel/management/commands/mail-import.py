@@ -1,4 +1,5 @@
-"""``atende mail-import FILE…``: ingest .eml or mbox files (``-`` reads standard input), in one process.
+"""``atende mail-import FILE…``: ingest .eml or mbox files (``-`` reads standard input), in one process, their
+messages committed in groups (``services.mail_import``).
 
 Prints one summary line at the end, counting files and messages. Exits non-zero when anything could not be
 stored: a file that could not be read, a message that could not be stored, or a file in which no message was
@@ -11,7 +12,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 
 from atende.email_channel.choices import InboundStatus
-from atende.email_channel.services.mail_import import DUPLICATE_BYTES, NOT_STORED, inbound_import_file
+from atende.email_channel.services.mail_import import DUPLICATE_BYTES, NOT_STORED, MailImport
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, files, **options):
         messages = Counter()
         unreadable = quarantined_whole = incomplete = stored = total = 0
+        importer = MailImport()
         for name in files:
             try:
                 if name == "-":
@@ -34,7 +36,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"mail-import: cannot read {name}: {exc}")
                 unreadable += 1
                 continue
-            result = inbound_import_file(data=data, name=name)
+            importer.add(data=data, name=name)
+        for result in importer.finish():  # messages are committed in groups, across files
             messages.update(result.outcomes)
             stored += result.stored
             total += result.messages
@@ -43,11 +46,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"mail-import: {error}")
             if result.quarantined_whole is not None:
                 quarantined_whole += 1
-                self.stderr.write(f"mail-import: no message found in {name}; the file is kept in quarantine "
+                self.stderr.write(f"mail-import: no message found in {result.name}; the file is kept in quarantine "
                                   f"(inbound message {result.quarantined_whole})")
             if options["verbosity"] >= 2:
                 summary = ", ".join(f"{count} {status}" for status, count in sorted(result.outcomes.items()))
-                self.stderr.write(f"{name}: {result.messages} message(s): {summary or 'none'}")
+                self.stderr.write(f"{result.name}: {result.messages} message(s): {summary or 'none'}")
         self.stdout.write(
             f"mail-import: {len(files)} files: {unreadable} unreadable, {quarantined_whole} with no message "
             f"(kept in quarantine); {total} messages: {stored} stored, "
