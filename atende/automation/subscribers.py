@@ -18,8 +18,9 @@ from atende.automation.services.engine import (
 from atende.automation.services.time_rules import time_rules_reschedule_many
 from atende.tickets.choices import TicketEventType
 
-# Automation's own bookkeeping events never start rules.
-IGNORED_EVENTS = frozenset({
+# Automation's own bookkeeping events never start rules; the dispatcher does not hand them over at all
+# (``core.events.handled_types``).
+EVENTS_IGNORED = IGNORED_EVENTS = frozenset({
     TicketEventType.AUTOMATION_APPLIED, TicketEventType.NOTIFICATION_SENT, TicketEventType.NOTIFICATION_FAILED,
     TicketEventType.SLA_APPLIED, TicketEventType.SLA_ACHIEVED,
 })

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.email_channel.services.notifications import notifications_for_events
+from atende.email_channel.services.notifications import MAILED_ON, notifications_for_events
+from atende.tickets.choices import TicketEventType
+
+# The dispatcher does not hand over events that never call for a mail (``core.events.handled_types``): a batch of
+# them (the SLA's, automation's, tags and priority changes) costs no transaction.
+EVENTS_IGNORED = frozenset(TicketEventType.values) - MAILED_ON
 
 
 def notify_on_events(events: list[dict[str, Any]]) -> None:

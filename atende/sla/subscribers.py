@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.sla.services.clocks import sla_handle_events
+from atende.sla.services.clocks import IGNORED, sla_handle_events
+
+# Events that never move a clock (the SLA's own among them): the dispatcher does not hand these over at all
+# (``core.events.handled_types``), so a batch of them costs no transaction.
+EVENTS_IGNORED = IGNORED
 
 
 def sla_on_events(events: list[dict[str, Any]]) -> None:

@@ -28,19 +28,21 @@ from atende.outbound.models import Delivery
 from atende.outbound.selectors import delivery_external_ids_for_tickets
 from atende.surveys.selectors import survey_url_for_ticket
 from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
-from atende.tickets.models import Message, Ticket
+from atende.tickets.models import Attachment, Message, Ticket
 from atende.tickets.selectors import (
     applied_first_reply_minutes_many,
     expected_reply_text,
     no_target_text,
     recipient_language,
-    ticket_reply_route,
+    ticket_reply_routes,
 )
 
 logger = logging.getLogger(__name__)
 LANGUAGES = ("en", "pt-br")
-# Events this app writes itself: never answered by more mail.
-_OWN_EVENTS = {TicketEventType.NOTIFICATION_SENT, TicketEventType.NOTIFICATION_FAILED, TicketEventType.EMAIL_BOUNCED}
+# The only events that can call for a mail (``_event_mails``); the events this app writes itself (sent, failed,
+# bounced) are never answered by more mail.
+MAILED_ON = frozenset({TicketEventType.TICKET_CREATED, TicketEventType.REPLY_ADDED, TicketEventType.STATUS_CHANGED,
+                       TicketEventType.ASSIGNEE_CHANGED, TicketEventType.NOTE_ADDED})
 
 
 def default_template(kind: str, language: str) -> tuple[str, str]:
@@ -51,16 +53,23 @@ def default_template(kind: str, language: str) -> tuple[str, str]:
 
 
 def _template(kind: str, language: str) -> tuple[Template, Template] | None:
-    """The (subject, body) templates, parsed once per batch."""
+    """The (subject, body) templates, read once per batch."""
     return batch_cached(("email.template", kind, language), lambda: _template_uncached(kind, language))
 
 
-def _template_uncached(kind: str, language: str) -> tuple[str, str] | None:
+def _template_uncached(kind: str, language: str) -> tuple[Template, Template] | None:
     row = NotificationTemplate.objects.filter(kind=kind, language=language).first()
     if row is not None and not row.is_active:
         return None
     subject, body = (row.subject, row.body) if row is not None else default_template(kind, language)
-    return Template(subject), Template(body)
+    return _compiled(subject), _compiled(body)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A template's source compiled once per process: the row is still read once per batch (an admin's edit
+    applies to the next batch), but the same text is not parsed again batch after batch."""
+    return Template(source)
 
 
 def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str] | None:
@@ -119,8 +128,8 @@ class _Batch:
             (d.get(name) or {}).get("id") for d in datas for name in ("assignee", "new") if isinstance(d.get(name), dict)}
         user_ids |= {u for d in datas for u in d.get("mentions") or []}
         self.users = User.objects.in_bulk([u for u in user_ids if u])
-        self.messages = (Message.objects.select_related("author").prefetch_related("attachments")
-                         .in_bulk([m for d in datas if (m := d.get("message_id"))]))
+        self.messages = Message.objects.select_related("author").in_bulk(
+            [m for d in datas if (m := d.get("message_id"))])
         self._ticket_ids = ids
         created = any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads)
         self.first_reply: dict[int, int | None] = \
@@ -143,6 +152,22 @@ class _Batch:
     def ours(self) -> dict[int, list[str]]:
         """The Message-IDs of the mail already queued for the tickets (the batch's own are added as queued)."""
         return delivery_external_ids_for_tickets(ticket_ids=self._ticket_ids, transport="mail")
+
+    @cached_property
+    def attachments(self) -> dict[int, list[int]]:
+        """The ids of the files of the batch's messages, read at its first agent reply (the only mail that carries
+        them)."""
+        found: dict[int, list[int]] = {}
+        for message_id, attachment_id in (Attachment.objects.filter(message_id__in=list(self.messages))
+                                          .order_by("created_at", "id").values_list("message_id", "id")):
+            found.setdefault(message_id, []).append(attachment_id)
+        return found
+
+    @cached_property
+    def reply_routes(self) -> dict[int, dict[str, str]]:
+        """Where each ticket's public replies go when not by email (``ticket_reply_route``), read for the batch's
+        tickets at its first agent reply."""
+        return ticket_reply_routes(self._ticket_ids)
 
     def user(self, user_id: int | None) -> User | None:
         return self.users.get(user_id) if user_id else None
@@ -198,7 +223,7 @@ def _queue(batch: _Batch, *, kind: str, ticket: Ticket, recipient: User, event_i
         body_html=_html(body), from_email=from_email, reply_to=addresses.ticket_address(ticket, mailbox),
         headers=headers, ticket=ticket, ticket_message_id=message.pk if message else None, message_id=message_id,
         event_id=event_id, kind=kind, dedupe_key=f"{event_id}:{recipient.email}:{kind}",
-        attachment_ids=[a.pk for a in message.attachments.all()] if message and not auto_generated else (),
+        attachment_ids=batch.attachments.get(message.pk, []) if message and not auto_generated else (),
         auto_generated=auto_generated,
     ))
 
@@ -225,7 +250,7 @@ def notifications_for_event(payload: dict[str, Any]) -> list[Delivery]:
 def notifications_for_events(payloads: list[dict[str, Any]]) -> list[Delivery]:
     """Queue every email a batch of ticket events calls for, in one insert. Safe to run twice for the same
     events: the queue's key per (event, recipient, kind) lets each mail in once."""
-    payloads = [p for p in payloads if p.get("type") not in _OWN_EVENTS and p.get("ticket_id") and p.get("event_id")]
+    payloads = [p for p in payloads if p.get("type") in MAILED_ON and p.get("ticket_id") and p.get("event_id")]
     if not payloads:
         return []
     batch = _Batch(payloads)
@@ -306,7 +331,7 @@ def _event_mails(batch: _Batch, payload: dict[str, Any]) -> None:
 def _agent_reply(batch: _Batch, ticket: Ticket, message: Message, event_id: int, base: dict[str, Any]) -> None:
     """The agent's public reply, mailed to the requester with the customer CCs, as a human message. Not when the
     customer last wrote from a messaging app: the reply goes back there instead (atende.messaging)."""
-    if ticket_reply_route(ticket) is not None:
+    if ticket.pk in batch.reply_routes:
         return
     author = message.author
     signature = (author.signature or "").strip() if author else ""
