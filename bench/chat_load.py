@@ -319,6 +319,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--setup", choices=["services", "websocket"], default="services",
                    help="services: the conversations are started and accepted through the chat services, then the "
                         "visitors and agents connect to them; websocket: each visitor starts one on the socket")
+    p.add_argument("--port", type=int, default=0, help="the port the desk serves on (default: a free one)")
     return p
 
 
@@ -332,7 +333,7 @@ def measure(args) -> dict:
     var = Path(tempfile.mkdtemp(prefix="atende-chat-bench-"))
     embedded = args.worker == "embedded"
     served = {"embedded_worker": True} if embedded else {"serve": True}
-    with demo_server(var, tickets=20, **served) as (base, database):
+    with demo_server(var, tickets=20, port=args.port, **served) as (base, database):
         os.environ.update(server_env(database))
         import django
 

@@ -1,5 +1,6 @@
 """The synchronous half of the chat consumers: parse one websocket action, check access, call one service,
-and shape what goes back. Consumers run these through ``database_sync_to_async``."""
+and shape what goes back. Consumers run these on the database threads (``consumers.db``); messages and replies
+go through the consumers' group writer (``chat.writer``) to ``messages_write``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from atende.chat.selectors import (
     chat_list_for_agent,
     session_messages,
 )
+from atende.chat.services import AgentReply, ChatWrite, VisitorMessage
 from atende.chat.services._common import session_state
 from atende.chat.tokens import visitor_id_new, visitor_token_make, visitor_token_read
+from atende.core.asyncbridge import sends_together
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.throttle import throttle_or_raise
 
@@ -83,10 +86,10 @@ def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, 
         state = session_state(session)
         return {"session_id": session.pk, "state": state, "send": [
             {"type": "history", "messages": session_messages(session)}, {"type": "state", **_public(state)}]}
-    if action == "message":
-        row = services.chat_visitor_message(session=session_id or _session(widget, visitor_id), text=content.get("text"),
-                                            client_id=_text(content, "cid"), client_ip=client_ip)
-        return {"send": [{"type": "ack", "cid": _text(content, "cid"), "message": row}]}
+    if action == "message":  # the consumers send messages to the group writer; this is one alone
+        write = visitor_message(session_id=session_id or _session(widget, visitor_id).pk, content=content,
+                                client_ip=client_ip)
+        return {"send": [visitor_ack(content, _single(write))]}
     session = _session(widget, visitor_id)
     if action == "solved":
         article_id = content.get("article_id")
@@ -102,6 +105,33 @@ def visitor_run(*, widget: Widget, visitor_id: str, action: str, content: dict, 
     else:
         raise ValidationError(f"Unknown action {action!r}.", code="unknown_action")
     return {"send": [{"type": "done", "action": action}]}
+
+
+def visitor_message(*, session_id: int, content: dict, client_ip: str) -> VisitorMessage:
+    return VisitorMessage(session_id=session_id, text=content.get("text"), client_id=_text(content, "cid"),
+                          client_ip=client_ip)
+
+
+def visitor_ack(content: dict, row: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "ack", "cid": _text(content, "cid"), "message": row}
+
+
+def agent_reply(*, user: User, session_id: int, content: dict) -> AgentReply:
+    return AgentReply(session_id=session_id, agent=user, text=content.get("text"), client_id=_text(content, "cid"))
+
+
+def messages_write(*, writes: list[ChatWrite]) -> list[dict[str, Any] | Exception]:
+    """A group of messages and replies in one transaction (``services.chat_messages_write``): each one's row,
+    or the error that refused it. The group's pushes reach the server's loop together, after the commit."""
+    with sends_together():
+        return services.chat_messages_write(writes=writes)
+
+
+def _single(write: ChatWrite) -> dict[str, Any]:
+    (outcome,) = messages_write(writes=[write])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def _public(state: dict) -> dict:
@@ -154,9 +184,6 @@ def agent_run(*, user: User, action: str, content: dict, session_id: int | None 
     session = access_chat_for_agent(user=user, session_id=session_id, related=False)  # each service locks it
     if action == "accept":
         services.chat_accept(session=session, agent=user)
-    elif action == "reply":
-        return {"message": services.chat_agent_reply(session=session, agent=user, text=content.get("text"),
-                                                     client_id=_text(content, "cid"))}
     elif action == "transfer":
         to_agent = to_team = None
         if content.get("agent_id"):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,12 +34,17 @@ from atende.chat import realtime
 from atende.chat.consumer_io import (
     agent_conversation,
     agent_list,
+    agent_reply,
     agent_run,
+    messages_write,
+    visitor_ack,
     visitor_hello,
+    visitor_message,
     visitor_run,
     visitor_state,
 )
 from atende.chat.selectors import widget_get_active
+from atende.chat.writer import writer_for
 from atende.core.exceptions import DomainError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -57,6 +63,16 @@ def db(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 def _one_thread() -> bool:
     connection = connections[DEFAULT_DB_ALIAS]
     return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
+
+async def _write_group(writes: list) -> list:
+    return await db(messages_write)(writes=writes)
+
+
+async def write(session_id: int, item: Any) -> dict[str, Any]:
+    """A message or reply written with the others arriving at the same moment (``chat.writer``): its row, or
+    its error raised."""
+    return await writer_for(_write_group).submit(session_id, item)
 
 
 CLOSE_FORBIDDEN = 4403
@@ -246,6 +262,15 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                     "type": "chat.typing", "from": "visitor", "session_id": self.session_id,
                     "typing": bool(content.get("typing"))})
             return
+        if action == "message" and self.session_id is not None:
+            try:
+                row = await write(self.session_id, visitor_message(session_id=self.session_id, content=content,
+                                                                   client_ip=self.client_ip))
+            except DomainError as exc:
+                await self.send_json(_error(exc))
+                return
+            await self.send_json(visitor_ack(content, row))
+            return
         try:
             reply = await db(visitor_run)(
                 widget=self.widget, visitor_id=self.visitor_id, action=action, content=content,
@@ -299,6 +324,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     # Group messages -----------------------------------------------------------------------------------------
 
     async def chat_push(self, message: dict[str, Any]) -> None:
+        if "text" in message:  # an event encoded once for every connection (``realtime.push_message``)
+            await self.send(text_data=message["text"])
+            return
         event = message["event"]
         if event.get("type") == "state":
             event = {k: v for k, v in event.items() if k != "team_id"}
@@ -397,8 +425,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                         "type": "chat.typing", "from": "agent", "session_id": session_id,
                         "typing": bool(content.get("typing"))})
                 return
-            reply = await db(agent_run)(user=self.user, action=action, content=content,
-                                                           session_id=session_id)
+            if action == "reply":
+                reply = {"message": await write(session_id, agent_reply(user=self.user, session_id=session_id,
+                                                                        content=content))}
+            else:
+                reply = await db(agent_run)(user=self.user, action=action, content=content, session_id=session_id)
         except DomainError as exc:
             await self.send_json({**_error(exc), "session_id": session_id, **_answering(content)})
             return
@@ -412,8 +443,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.list_refresh.request()
 
     async def chat_push(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "event", "session_id": int(message.get("session_id") or 0) or None,
-                              "event": message["event"]})
+        session_id = int(message.get("session_id") or 0) or None
+        if "text" in message:  # the event's JSON, encoded once for every connection
+            await self.send(text_data=f'{{"type": "event", "session_id": {json.dumps(session_id)}, '
+                                      f'"event": {message["text"]}}}')
+            return
+        await self.send_json({"type": "event", "session_id": session_id, "event": message["event"]})
 
     async def chat_typing(self, message: dict[str, Any]) -> None:
         if message["from"] == "visitor":

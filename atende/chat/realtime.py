@@ -15,6 +15,7 @@ tab closed (or crashed) stops receiving chats.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -44,9 +45,18 @@ def push_on_commit(group: str, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send(group, message))
 
 
+def push_message(session_id: int, event: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message pushing ``event`` to a conversation: a ``state`` as an object (the visitor's
+    connection follows the queue with it), any other event as its JSON text, encoded once here for every
+    connection (the in-memory layer copies a message for each recipient; a string costs nothing to copy)."""
+    if event.get("type") == "state":
+        return {"type": "chat.push", "session_id": session_id, "event": event}
+    return {"type": "chat.push", "session_id": session_id, "text": json.dumps(event)}
+
+
 def push_to_session(session_id: int, event: dict[str, Any]) -> None:
     """Send ``event`` (a JSON object for the browsers) to both sides of a conversation after commit."""
-    push_on_commit(session_group(session_id), {"type": "chat.push", "session_id": session_id, "event": event})
+    push_on_commit(session_group(session_id), push_message(session_id, event))
 
 
 def reserve_push(session_id: int) -> dict[str, Any]:
@@ -57,7 +67,7 @@ def reserve_push(session_id: int) -> dict[str, Any]:
 
     def send() -> None:
         if slot:
-            _send(session_group(session_id), {"type": "chat.push", "session_id": session_id, "event": dict(slot)})
+            _send(session_group(session_id), push_message(session_id, dict(slot)))
 
     transaction.on_commit(send)
     return slot

@@ -11,7 +11,9 @@ still awaited, so their order and errors are the caller's as before.
 ``send_soon`` is for pushes that may be lost (browsers re-sync): on a server thread it hands the send to the
 server's loop and returns at once (waiting would hold the database thread every consumer shares until the loop,
 busy with a thousand sockets, gets to it), each send starting after the one before, so pushes arrive in the order
-of their commits whatever the channel layer.
+of their commits whatever the channel layer. Inside ``sends_together`` (a transaction that commits many changes
+at once) the pushes are held and handed over together when the block ends: one wake-up of the loop and one task
+for all of them, still in call order.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -65,10 +68,41 @@ def run_sync(func: Callable[..., Awaitable[Any]], *args: Any, timeout: float = 3
 _last_send: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
 
 
+_held = threading.local()
+
+
+@contextmanager
+def sends_together() -> Iterator[None]:
+    """``send_soon`` calls made on this thread inside the block leave together when it ends (in call order; also
+    when the block fails: what was pushed was committed). Nested blocks leave with the outermost."""
+    if getattr(_held, "sends", None) is not None:
+        yield
+        return
+    _held.sends = sends = []
+    try:
+        yield
+    finally:
+        _held.sends = None
+        if sends:
+            send_soon(_in_turn, sends)
+
+
+async def _in_turn(sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None:
+    for func, args in sends:
+        try:
+            await func(*args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
+
+
 def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
     """``func(*args)`` for a push that may be lost: queued on the server's loop in call order without waiting
     (or on this thread's own loop, when called from async code), awaited on the shared loop outside a server.
     Errors are logged, never raised."""
+    held = getattr(_held, "sends", None)
+    if held is not None:
+        held.append((func, args))
+        return
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

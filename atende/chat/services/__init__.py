@@ -22,15 +22,20 @@ from atende.chat.services.conversation import (
     chat_visitor_message,
     clean_text,
 )
+from atende.chat.services.messages import AgentReply, ChatWrite, VisitorMessage, chat_messages_write
 from atende.chat.services.widgets import widget_save
 
 __all__ = [
+    "AgentReply",
+    "ChatWrite",
+    "VisitorMessage",
     "chat_accept",
     "chat_agent_end",
     "chat_agent_reply",
     "chat_bot_solved",
     "chat_capacity_set",
     "chat_handover",
+    "chat_messages_write",
     "chat_offline_submit",
     "chat_rate",
     "chat_route",

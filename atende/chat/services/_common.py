@@ -14,7 +14,7 @@ from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
 from atende.core.exceptions import ValidationError
 from atende.sla.selectors import expected_first_reply_minutes
-from atende.tickets.models import Message
+from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import expected_reply_text, no_target_text
 from atende.tickets.services._common import lock_ticket
 
@@ -38,13 +38,48 @@ def lock_with_ticket(session: ChatSession | int, *, related: tuple[str, ...] = (
     return session
 
 
+def lock_group(keys: dict[int, list[str]]) -> dict[int, ChatSession]:
+    """The conversations ``keys`` names, for a group of messages written in one transaction: each read under lock
+    with its customer, then their tickets under their own locks (conversations first, then tickets, each in id
+    order: the order every chat service takes them in), and the resend keys given per conversation looked up on
+    their tickets: three queries for the group instead of three per message. Each copy serves one message; a
+    second message of the same conversation in the group reads it again (``lock_with_ticket``), after the first
+    changed it."""
+    sessions = {session.pk: session for session in ChatSession.objects.select_for_update(of=("self",))
+                .select_related("customer").filter(pk__in=list(keys)).order_by("pk")}
+    tickets = {ticket.pk: ticket for ticket in Ticket.objects.select_for_update(no_key=True, of=("self",)).filter(
+        pk__in=[s.ticket_id for s in sessions.values() if s.ticket_id]).order_by("pk")}  # as ``lock_ticket``
+    asked = {external_id for pk, session in sessions.items() if session.ticket_id for external_id in keys[pk]
+             if external_id}
+    stored = {(ticket_id, external_id): pk for ticket_id, external_id, pk in Message.objects.filter(
+        ticket_id__in=list(tickets), external_id__in=list(asked)).values_list("ticket_id", "external_id", "pk")} \
+        if asked else {}
+    for session in sessions.values():
+        if session.ticket_id:
+            session.ticket = tickets[session.ticket_id]
+            session.resend_keys = {external_id: stored.get((session.ticket_id, external_id))
+                                   for external_id in keys[session.pk] if external_id}
+    return sessions
+
+
+def resend_key(session_id: int, client_id: str, *, agent: bool = False) -> str:
+    """The key a message is stored under (``Message.external_id``) so that its resend is recognised: the
+    conversation, the side, the page's id for the message. No id, no key."""
+    client_id = str(client_id or "")[:64]
+    return "" if not client_id else f"chat:{session_id}:a:{client_id}" if agent else f"chat:{session_id}:{client_id}"
+
+
 def sent_before(session: ChatSession, external_id: str) -> Message | None:
     """The message already stored under this resend key, if any (a resend after a reconnect). Only its id is
-    read first: the whole row is read only for a resend, which is rare."""
+    read first (or was, with the group's: ``lock_group``): the whole row is read only for a resend, which is rare."""
     if not external_id or not session.ticket_id:
         return None
-    found = Message.objects.filter(ticket_id=session.ticket_id, external_id=external_id).values_list(
-        "pk", flat=True).first()
+    known = getattr(session, "resend_keys", None)
+    if known is not None and external_id in known:
+        found = known[external_id]
+    else:
+        found = Message.objects.filter(ticket_id=session.ticket_id, external_id=external_id).values_list(
+            "pk", flat=True).first()
     return Message.objects.select_related("author").get(pk=found) if found is not None else None
 
 

@@ -23,7 +23,14 @@ from atende.chat import realtime
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatAgentSetting, ChatSession
 from atende.chat.selectors import agents_available, chat_may_handle, message_row
-from atende.chat.services._common import clean_text, lock_session, lock_with_ticket, push_state, sent_before
+from atende.chat.services._common import (
+    clean_text,
+    lock_session,
+    lock_with_ticket,
+    push_state,
+    resend_key,
+    sent_before,
+)
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.tickets.choices import Channel, TicketStatus
@@ -113,15 +120,18 @@ def _require_holder(agent: User, session: ChatSession) -> None:
 
 
 @transaction.atomic
-def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id: str = "", upload=None) -> dict:
+def chat_agent_reply(*, session: ChatSession | int, agent: User, text: str, client_id: str = "", upload=None,
+                     locked: bool = False) -> dict:
     """The agent's message: stored (a public reply on the ticket) before it is pushed. When the visitor has
     left and their email is known, the reply goes by email instead (the ticket's usual notification).
-    ``upload``: a file sent from the workspace, checked and stored as a ticket attachment of the reply."""
+    ``upload``: a file sent from the workspace, checked and stored as a ticket attachment of the reply.
+    ``locked``: ``session`` was read with its ticket under lock in this transaction (``lock_group``)."""
     files = [IncomingFile.from_upload(upload)] if upload is not None else []
     for incoming in files:
         validate_file(incoming)  # a refused file leaves nothing behind
     text = clean_text(text, required=not files)
-    session = lock_with_ticket(session)  # what a reply needs
+    if not locked:
+        session = lock_with_ticket(session)  # what a reply needs
     if session.status == ChatStatus.ENDED and session.ticket_id is None:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
     if session.status != ChatStatus.ENDED:
@@ -129,7 +139,7 @@ def chat_agent_reply(*, session: ChatSession, agent: User, text: str, client_id:
     else:
         _require_handler(agent, session)
     client_id = str(client_id or "")[:64]
-    external_id = f"chat:{session.pk}:a:{client_id}" if client_id else ""
+    external_id = resend_key(session.pk, client_id, agent=True)
     existing = sent_before(session, external_id)
     if existing is not None:
         return message_row(existing)

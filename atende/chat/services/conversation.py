@@ -22,7 +22,14 @@ from atende.chat.answerer import Answer, get_answerer
 from atende.chat.choices import ChatOutcome, ChatStatus
 from atende.chat.models import ChatSession, Widget
 from atende.chat.selectors import message_row, session_messages, transcript_text
-from atende.chat.services._common import clean_text, lock_session, lock_with_ticket, push_state, sent_before
+from atende.chat.services._common import (
+    clean_text,
+    lock_session,
+    lock_with_ticket,
+    push_state,
+    resend_key,
+    sent_before,
+)
 from atende.chat.services.agents import chat_route
 from atende.chat.tokens import identity_signature_valid
 from atende.core.actor import Actor
@@ -161,12 +168,16 @@ def chat_handover(*, session: ChatSession) -> ChatSession:
 
 
 @transaction.atomic
-def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "", client_ip: str = "") -> dict:
+def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "", client_ip: str = "",
+                         locked: bool = False) -> dict:
     """A visitor's message, delivered once per ``client_id`` (a resent message after a reconnect is not
     stored twice). During the bot step any further message hands over to a person. ``session``: the
-    conversation or its id (the websocket knows the id; the locked read is then the only read of it)."""
+    conversation or its id (the websocket knows the id; the locked read is then the only read of it).
+    ``locked``: ``session`` was read with its ticket and customer under lock in this transaction
+    (``lock_group``)."""
     client_id = str(client_id or "")[:64]
-    session = lock_with_ticket(session, related=("customer",))  # what a message needs
+    if not locked:
+        session = lock_with_ticket(session, related=("customer",))  # what a message needs
     _visitor_throttle(session, client_ip)
     text = clean_text(text)
     if session.status == ChatStatus.ENDED:
@@ -192,7 +203,7 @@ def _visitor_throttle(session: ChatSession, client_ip: str) -> None:
 def _visitor_reply(session: ChatSession, client_id: str, **content) -> dict:
     """The visitor's public reply on the chat's ticket (text or a file), stored once per ``client_id`` and pushed
     to both sides after the commit."""
-    external_id = f"chat:{session.pk}:{client_id}" if client_id else ""
+    external_id = resend_key(session.pk, client_id)
     existing = sent_before(session, external_id)
     if existing is not None:
         return message_row(existing)

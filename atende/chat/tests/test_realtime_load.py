@@ -18,7 +18,7 @@ from atende.chat.choices import ChatStatus
 from atende.chat.consumer_io import agent_list
 from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
-from atende.chat.services import chat_accept, chat_start
+from atende.chat.services import AgentReply, chat_accept, chat_start
 from atende.chat.tests.test_consumers import agent_socket, receive_until, visitor
 from atende.chat.tokens import visitor_id_new
 from atende.console.tests.realtime_helpers import session_cookie
@@ -33,18 +33,18 @@ def _queued(widget, team, at, **extra) -> ChatSession:
 
 
 def hold_replies(monkeypatch, session_id=None):
-    """Agent replies (to ``session_id``, or to any conversation) wait in the database call until ``release`` is
-    set; ``entered`` tells when one is waiting."""
+    """Groups holding an agent reply (to ``session_id``, or to any conversation) wait in the database call until
+    ``release`` is set; ``entered`` tells when one is waiting."""
     release, entered = threading.Event(), threading.Event()
-    real = consumers.agent_run
+    real = consumers.messages_write
 
-    def slow(**kwargs):
-        if kwargs["action"] == "reply" and session_id in (None, kwargs["session_id"]):
+    def slow(*, writes):
+        if any(isinstance(w, AgentReply) and session_id in (None, w.session_id) for w in writes):
             entered.set()
             release.wait(30)
-        return real(**kwargs)
+        return real(writes=writes)
 
-    monkeypatch.setattr(consumers, "agent_run", slow)
+    monkeypatch.setattr(consumers, "messages_write", slow)
     return release, entered
 
 def test_the_agents_list_gives_each_waiting_chat_its_place_in_its_teams_queue(widget, team, admin_user, agent):

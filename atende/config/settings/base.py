@@ -371,6 +371,10 @@ OUTBOUND_TRANSPORTS = {
 # Live chat (atende.chat, docs/chat.md)
 CHAT_DEFAULT_MAX_CHATS = int(os.environ.get("CHAT_DEFAULT_MAX_CHATS", 3))  # chats at once per agent
 CHAT_OFFER_SECONDS = int(os.environ.get("CHAT_OFFER_SECONDS", 30))  # an unanswered offer moves on after this
+# Chat messages arriving together are written in one transaction (chat/writer.py): an idle writer waits this long
+# for company, and a group holds at most this many messages.
+CHAT_WRITE_GATHER_SECONDS = float(os.environ.get("CHAT_WRITE_GATHER_SECONDS", 0.003))
+CHAT_WRITE_GROUP_MAX = int(os.environ.get("CHAT_WRITE_GROUP_MAX", 100))
 CHAT_MAX_MESSAGE_CHARS = 4000
 CHAT_VISITOR_TOKEN_MAX_AGE = 30 * 86400
 CHAT_ANSWERER = os.environ.get("CHAT_ANSWERER", "atende.chat.answerer.KnowledgeBaseAnswerer")

@@ -6,9 +6,9 @@ drops it when a process dies), so SQLite's own wait is never reached in normal o
 turns prompt and fair:
 
 - **A waiter is woken by the release, not by a timer.** A writer that finds the lock taken opens the FIFO
-  ``<database>-writers.wake`` and sleeps in ``select`` on it; a writer giving its turn back writes a byte there if
+  ``<database>-writers.wake`` and sleeps in ``poll`` on it; a writer giving its turn back writes a byte there if
   anyone has it open (opening it without a reader fails at once, so an uncontended release costs one failed
-  ``open``). A byte written between a waiter's failed try and its ``select`` stays in the pipe, so no wake-up is
+  ``open``). A byte written between a waiter's failed try and its ``poll`` stays in the pipe, so no wake-up is
   lost; the waiter also looks again every ``SAFETY_POLL`` seconds whatever happens.
 - **A writer that just handed over lets the waiters go first.** The events worker commits batch after batch,
   and before this it took the lock again microseconds after giving it back, while the waiting web request or
@@ -148,12 +148,16 @@ class WriterTurns:
         wake = None
         if self._fifo():
             try:
-                # Read and write: a FIFO whose last writer closed reads as end-of-file and would wake select at
+                # Read and write: a FIFO whose last writer closed reads as end-of-file and would wake poll at
                 # once, for ever; holding a write end ourselves keeps it a plain empty pipe.
                 wake = os.open(self.wake_path, os.O_RDWR | os.O_NONBLOCK)
             except OSError:
                 wake = None
         pause = _POLL_MIN
+        poller = None
+        if wake is not None:  # poll, not select: a web process holding a thousand sockets has descriptors past 1024
+            poller = select.poll()
+            poller.register(wake, select.POLLIN)
         try:
             while True:
                 if self._try(fd):
@@ -161,12 +165,11 @@ class WriterTurns:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                if wake is None:
+                if poller is None:
                     time.sleep(min(pause, left))
                     pause = min(pause * 2, _POLL_MAX)
                     continue
-                ready, _w, _x = select.select([wake], [], [], min(SAFETY_POLL, left))
-                if ready:
+                if poller.poll(min(SAFETY_POLL, left) * 1000):
                     try:
                         os.read(wake, 512)
                     except BlockingIOError:

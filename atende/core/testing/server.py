@@ -59,9 +59,10 @@ def server_env(database: Path) -> dict[str, str]:
 
 @contextmanager
 def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, serve: bool = False,
-                extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+                extra_env: dict[str, str] | None = None, port: int = 0) -> Iterator[tuple[str, Path]]:
     """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit. ``serve``:
-    started by ``atende serve`` with its defaults (uvicorn as its child, the worker and scheduler in it)."""
+    started by ``atende serve`` with its defaults (uvicorn as its child, the worker and scheduler in it).
+    ``port``: the port to serve on (a free one by default)."""
     database = var / "console.sqlite3"
     env = server_env(database) | (extra_env or {})
     if embedded_worker or serve:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
@@ -69,7 +70,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     python = sys.executable
     migrated_database(env, seed=SEED % tickets)
-    port = free_port()
+    port = port or free_port()
     log = open(var / "uvicorn.log", "wb")
     command = [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                "--lifespan", "on" if embedded_worker else "off", "--no-access-log"]

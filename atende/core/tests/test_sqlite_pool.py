@@ -254,3 +254,28 @@ def test_the_log_is_copied_back_every_few_commits_after_the_turn_is_given_back(h
         connection.cursor().execute("INSERT INTO t VALUES ('the last one')")
     assert _log_frames_not_copied_back(name) == 0
     assert _turn_is_free(name)
+
+
+def test_a_writer_waits_for_its_turn_with_descriptors_numbered_past_1024(tmp_path):
+    """A web process holding a thousand websockets opens the writers' files past ``select``'s limit of 1024."""
+    import resource
+
+    from atende.core.sqlite_pool.writers import WriterTurns
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip("the process may not open 1,300 files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        turns = WriterTurns(str(tmp_path / "db.sqlite3"))
+        holder, held = turns.acquire(1)
+        assert held
+        threading.Timer(0.2, turns.release, [holder]).start()
+        waiter, held = turns.acquire(10)  # waits on the wake-up FIFO, whose descriptor is past 1024
+        assert held and waiter > 1024 and turns.waited == 1
+        turns.release(waiter)
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

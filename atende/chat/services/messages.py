@@ -1,0 +1,117 @@
+"""Messages of many conversations written together: one transaction for a group of visitors' messages and agents'
+replies that arrived at the same moment (the websocket consumers gather them, ``chat.writer``).
+
+Each message is the same service call as alone (``chat_visitor_message``, ``chat_agent_reply``), so the same
+rules hold; what the group shares is the transaction (one writer's turn on SQLite, one commit) and the reads every
+message starts with: the conversations locked with their customers, then their tickets, and the resend keys
+already stored, three queries for the group (``lock_group``). Each message runs under a savepoint of its own (the
+service's ``atomic``): a message refused (too long, too fast, the conversation ended, not the agent's) gets its
+error in its place in the answer and leaves nothing behind, and the others are written. Messages are written in
+the order given, so a conversation's messages keep their order; the pushes to the other side ride on the commit
+as before, in that order, and a refused message pushes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, transaction
+
+from atende.accounts.models import User
+from atende.chat.models import ChatSession
+from atende.chat.selectors import chat_may_handle
+from atende.chat.services._common import lock_group, lock_with_ticket, resend_key
+from atende.chat.services.agents import chat_agent_reply
+from atende.chat.services.conversation import chat_visitor_message
+from atende.core.exceptions import NotFound
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VisitorMessage:
+    """A visitor's message in their conversation (the socket's conversation: the visitor's token was checked)."""
+
+    session_id: int
+    text: Any
+    client_id: str = ""
+    client_ip: str = ""
+
+    @property
+    def key(self) -> str:
+        return resend_key(self.session_id, self.client_id)
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's reply. The conversation must be one the agent may handle: any other is NotFound, as for
+    ``access_chat_for_agent``."""
+
+    session_id: int
+    agent: User
+    text: Any
+    client_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return resend_key(self.session_id, self.client_id, agent=True)
+
+
+ChatWrite = VisitorMessage | AgentReply
+
+
+def chat_messages_write(*, writes: Sequence[ChatWrite]) -> list[dict[str, Any] | Exception]:
+    """Write ``writes`` in one transaction, in order; for each, the stored message's row (``message_row``) or the
+    error that refused it. Should the group's transaction itself fail (the database, not a message), each message
+    is written again in a transaction of its own: nothing of the group was stored, and a resend key keeps a
+    message that was from being stored twice."""
+    try:
+        return _write_group(writes)
+    except DatabaseError:
+        if len(writes) == 1:
+            raise
+        logger.warning("chat messages written one by one after their group's transaction failed", exc_info=True)
+        return [_write_alone(write) for write in writes]
+
+
+@transaction.atomic
+def _write_group(writes: Sequence[ChatWrite]) -> list[dict[str, Any] | Exception]:
+    keys: dict[int, list[str]] = {}
+    for write in writes:
+        keys.setdefault(int(write.session_id), []).append(write.key)
+    locked = lock_group(keys)
+    found = set(locked)
+    outcomes: list[dict[str, Any] | Exception] = []
+    for write in writes:
+        try:
+            outcomes.append(_write(write, locked.pop(int(write.session_id), None), found))
+        except Exception as exc:  # noqa: BLE001 - the sender's answer; the savepoint undid its writes
+            outcomes.append(exc)
+    return outcomes
+
+
+def _write_alone(write: ChatWrite) -> dict[str, Any] | Exception:
+    try:
+        return _write_group([write])[0]
+    except Exception as exc:  # noqa: BLE001 - as in a group: the answer to its sender
+        return exc
+
+
+def _write(write: ChatWrite, session: ChatSession | None, found: set[int]) -> dict[str, Any]:
+    """One message, under the service's savepoint. ``session``: the group's locked copy, or None when another
+    message of the group used it (read again) or the conversation does not exist."""
+    is_agent = isinstance(write, AgentReply)
+    if int(write.session_id) not in found:
+        raise NotFound("Chat not found.") if is_agent else NotFound("No conversation yet.")
+    if session is None:
+        session = lock_with_ticket(write.session_id, related=() if is_agent else ("customer",))
+    if is_agent:
+        if not chat_may_handle(user=write.agent, session=session):
+            raise NotFound("Chat not found.")
+        return chat_agent_reply(session=session, agent=write.agent, text=write.text, client_id=write.client_id,
+                                locked=True)
+    return chat_visitor_message(session=session, text=write.text, client_id=write.client_id,
+                                client_ip=write.client_ip, locked=True)
