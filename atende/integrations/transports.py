@@ -51,17 +51,17 @@ class WebhookTransport(Transport):
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         with httpx.Client(follow_redirects=False, timeout=_timeout()) as client:
-            _batch.client = client
+            _batch.client, _batch.subscriptions = client, None
             try:
                 yield
             finally:
-                _batch.client = None
+                _batch.client, _batch.subscriptions = None, None
 
     def send(self, delivery: Delivery) -> SendResult:
         subscription_id = delivery.payload.get("subscription_id")
         secret = delivery.payload.get("secret", "")
         if subscription_id is not None:
-            subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
+            subscription = _subscription(subscription_id)
             if subscription is None:
                 raise DeliveryCancelled("The webhook was deleted.")
             if not subscription.is_active:
@@ -101,10 +101,39 @@ class WebhookTransport(Transport):
         return float(getattr(settings, "ATENDE_WEBHOOK_BACKOFF_SECONDS", 30))
 
     def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
-        subscription_id = delivery.payload.get("subscription_id")
-        if subscription_id is not None:
-            _count_result(subscription_id, ok=attempt.succeeded, now=attempt.created_at,
-                          status_code=attempt.status_code, error=attempt.error)
+        self.attempts_recorded([(delivery, attempt)])
+
+    def attempts_recorded(self, recorded: list[tuple[Delivery, DeliveryAttempt]]) -> None:
+        """Webhooks whose attempts here all succeeded: their failure count reset with one UPDATE (which matches
+        no row in the common case); the others counted attempt by attempt, in order."""
+        by_subscription: dict[int, list[DeliveryAttempt]] = {}
+        for delivery, attempt in recorded:
+            subscription_id = delivery.payload.get("subscription_id")
+            if subscription_id is not None:
+                by_subscription.setdefault(subscription_id, []).append(attempt)
+        succeeded = [pk for pk, attempts in by_subscription.items() if all(a.succeeded for a in attempts)]
+        if succeeded:
+            WebhookSubscription.objects.filter(pk__in=succeeded, consecutive_failures__gt=0).update(
+                consecutive_failures=0, updated_at=recorded[0][1].created_at)
+        for subscription_id, attempts in by_subscription.items():
+            if subscription_id in succeeded:
+                continue
+            for attempt in attempts:
+                _count_result(subscription_id, ok=attempt.succeeded, now=attempt.created_at,
+                              status_code=attempt.status_code, error=attempt.error)
+            if getattr(_batch, "subscriptions", None):  # a failure may have switched it off: read it again
+                _batch.subscriptions.pop(subscription_id, None)
+
+
+def _subscription(subscription_id: int) -> WebhookSubscription | None:
+    """The webhook a delivery belongs to; inside a batch, every webhook is read once for the batch."""
+    if getattr(_batch, "client", None) is None:
+        return WebhookSubscription.objects.filter(pk=subscription_id).first()
+    if _batch.subscriptions is None:
+        _batch.subscriptions = {s.pk: s for s in WebhookSubscription.objects.all()}
+    if subscription_id not in _batch.subscriptions:
+        _batch.subscriptions[subscription_id] = WebhookSubscription.objects.filter(pk=subscription_id).first()
+    return _batch.subscriptions[subscription_id]
 
 
 def _count_result(subscription_id: int, *, ok: bool, now, status_code, error: str) -> None:

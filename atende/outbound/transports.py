@@ -1,4 +1,4 @@
-"""Transports: how a delivery leaves. The engine (services.py) owns claim, lease, retries and the attempt log;
+"""Transports: how a delivery leaves. The engine (services/) owns claim, lease, retries and the attempt log;
 a transport only sends one claimed delivery and says how it went.
 
 Transports live in the app that knows the channel (``email_channel.transports.MailTransport``,
@@ -77,6 +77,12 @@ class Transport:
     def attempt_recorded(self, delivery: Delivery, attempt: DeliveryAttempt) -> None:
         """Called inside the transaction that records each attempt (``delivery.status`` is already the new
         status): count failures, write the give-up on the ticket's timeline."""
+
+    def attempts_recorded(self, recorded: list[tuple[Delivery, DeliveryAttempt]]) -> None:
+        """The attempts one transaction records, in the order they were made; by default ``attempt_recorded``
+        for each. A transport overrides it to do the work set-wise."""
+        for delivery, attempt in recorded:
+            self.attempt_recorded(delivery, attempt)
 
 
 _registry: dict[str, Transport] = {}

@@ -60,6 +60,13 @@ _token, raw = api_token_create(actor=Actor.for_user(admin), user=admin, name="fa
 print(raw)
 """
 
+IN_FLIGHT = """
+import django
+django.setup()
+from atende.outbound.models import Delivery
+print(Delivery.objects.filter(status__in=["pending", "sending"]).count())
+"""
+
 CHECK = """
 import django, json
 django.setup()
@@ -270,6 +277,14 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
             if (len([s for s in mails if s and "Trigger mail" in s]) >= TICKETS and len(hook_tickets) >= TICKETS
                     and cut["id"] is not None and copies(cut["id"]) >= 2):
                 break
+            time.sleep(0.5)
+        # The workers record sent deliveries a group at a time (outbound/services/record.py): before stopping them,
+        # wait until no delivery is still pending or being sent.
+        settle = time.monotonic() + 120
+        while time.monotonic() < settle and subprocess.run(
+                [python, "-c", IN_FLIGHT], env=env, cwd=ROOT, check=True, timeout=300, capture_output=True,
+                text=True).stdout.strip().splitlines()[-1] != "0":
+            revive()
             time.sleep(0.5)
         time.sleep(1.5)  # anything sent twice would arrive now
         for name in workers:

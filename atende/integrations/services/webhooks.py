@@ -162,12 +162,9 @@ def webhook_deliveries_create_for_events(*, events: list[dict[str, Any]],
     the messages read once, only events some webhook wants built, and one ``deliveries_enqueue``."""
     if subscriptions is None:
         subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
-    wanted = []
-    for event in events:
-        name = EVENT_MAP.get(event.get("type", ""))
-        listening = [s for s in subscriptions if name and s.wants(str(name))]
-        if listening:
-            wanted.append((event, listening))
+    listening_to = webhooks_by_event_type(subscriptions)
+    wanted = [(event, listening_to[event.get("type", "")]) for event in events
+              if event.get("type", "") in listening_to]
     if not wanted:
         return []
     payloads = webhook_payloads_for_events([event for event, _subs in wanted])
@@ -176,6 +173,16 @@ def webhook_deliveries_create_for_events(*, events: list[dict[str, Any]],
              for (event, listening), payload in zip(wanted, payloads, strict=True) if payload is not None
              for subscription in listening]
     return [row.pk for row in deliveries_enqueue(items) if row.created] if items else []
+
+
+def webhooks_by_event_type(subscriptions: list[WebhookSubscription]) -> dict[str, list[WebhookSubscription]]:
+    """Ticket event type -> the active webhooks that want it; a type no webhook wants is not a key."""
+    out: dict[str, list[WebhookSubscription]] = {}
+    for event_type, name in EVENT_MAP.items():
+        listening = [s for s in subscriptions if s.wants(str(name))]
+        if listening:
+            out[event_type] = listening
+    return out
 
 
 def webhook_adhoc_item(*, url: str, payload: dict, secret: str = "", key: str | None = None,

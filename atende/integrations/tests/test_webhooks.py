@@ -260,3 +260,78 @@ def test_the_webhooks_subscriber_costs_the_same_for_twenty_tickets_as_for_two(su
     count = Delivery.objects.count()
     webhooks_on_events(many_events)  # the batch handed over again queues nothing
     assert Delivery.objects.count() == count
+
+
+def test_no_delivery_and_no_payload_for_event_types_no_webhook_wants(admin_user, receiver, customer, agent,
+                                                                     settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.core import events
+    from atende.core.outbox.dispatch import known_types, payload_of
+    from atende.integrations.choices import EVENT_MAP
+    from atende.integrations.subscribers import webhooks_on_events
+    from atende.tickets.models import TicketEvent
+
+    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
+    webhook_subscription_create(actor=Actor.for_user(admin_user), name="Solved only", url=receiver.url,
+                                event_types=["ticket.status_changed"])
+    ticket = make_ticket(requester=customer, subject="Not wanted")
+    message_add_reply(ticket=ticket, actor=Actor.for_user(agent), body_text="On it")
+    batch = [payload_of(row) for row in TicketEvent.objects.filter(ticket=ticket).exclude(type="STATUS_CHANGED")
+             .order_by("id").values("id", "type", "ticket_id", "actor_kind", "actor_user_id", "source_event_id",
+                                    "data", "created_at")]
+    assert {"TICKET_CREATED", "REPLY_ADDED"} <= {e["type"] for e in batch}
+    with CaptureQueriesContext(connection) as ctx:
+        webhooks_on_events(batch)
+    reads = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # The active webhooks, read once; no ticket read, no payload built, nothing written.
+    assert len(reads) == 1 and WebhookSubscription._meta.db_table in reads[0]
+    assert not Delivery.objects.filter(transport="webhook").exists()
+    # Types no webhook can subscribe to are never handed over; every type a webhook can want is.
+    webhooks = events.subscriber_named("webhooks")
+    handed = events.handled_types(webhooks, known_types())
+    assert set(EVENT_MAP) <= handed
+    assert not {"SLA_APPLIED", "AUTOMATION_APPLIED", "NOTIFICATION_SENT"} & handed
+
+
+def test_a_batch_reads_its_webhook_once_and_records_its_results_set_wise(subscription, receiver, admin_user,
+                                                                         monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.integrations.services import webhook_subscription_ping
+    from atende.outbound.services import send
+
+    monkeypatch.setattr(send, "RECORD_EVERY", 60)  # however slow this machine, the batch's results go together
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=2)
+    for _ in range(5):
+        webhook_subscription_ping(actor=Actor.for_user(admin_user), subscription=subscription)
+    with CaptureQueriesContext(connection) as ctx:
+        assert deliveries_drain() == 5
+    table = WebhookSubscription._meta.db_table
+    touching = [q["sql"] for q in ctx.captured_queries if table in q["sql"]]
+    assert len([sql for sql in touching if sql.startswith("SELECT")]) == 1
+    assert len([sql for sql in touching if sql.startswith("UPDATE")]) == 1
+    assert len(receiver.requests) == 5
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    assert WebhookSubscription.objects.get(pk=subscription.pk).consecutive_failures == 0
+
+
+def test_a_webhook_switched_off_by_failures_holds_the_rest_of_the_same_batch(subscription, receiver, admin_user,
+                                                                            settings):
+    from atende.integrations.services import webhook_subscription_ping
+
+    settings.ATENDE_WEBHOOK_DISABLE_AFTER = 2
+    receiver.default_status = 500
+    pings = [webhook_subscription_ping(actor=Actor.for_user(admin_user), subscription=subscription)
+             for _ in range(4)]
+    deliveries_drain()
+    assert len(receiver.requests) == 2  # the second failure switched it off; the next two were not sent
+    subscription.refresh_from_db()
+    assert not subscription.is_active and subscription.consecutive_failures == 2
+    rows = {d.pk: d for d in Delivery.objects.all()}
+    assert [(rows[p.pk].status, rows[p.pk].attempts) for p in pings] == [
+        (DeliveryStatus.FAILED, 1), (DeliveryStatus.FAILED, 1), (DeliveryStatus.PENDING, 0),
+        (DeliveryStatus.PENDING, 0)]
+    assert [rows[p.pk].next_attempt_at is None for p in pings] == [False, False, True, True]

@@ -1,5 +1,6 @@
 """The delivery engine: enqueue (idempotent by key), claim with a lease, send through the transport outside
-any transaction, record the attempt, retry with exponential backoff and jitter, give up after the last one."""
+any transaction, record a batch's results together, retry with exponential backoff and jitter, give up after the
+last one."""
 
 from atende.outbound.services.enqueue import deliveries_enqueue, delivery_enqueue
 from atende.outbound.services.manage import (
@@ -9,11 +10,11 @@ from atende.outbound.services.manage import (
     delivery_mark_bounced,
     delivery_retry,
 )
+from atende.outbound.services.record import BACKOFF_CAP, backoff_delay, outcomes_record
 from atende.outbound.services.send import (
-    BACKOFF_CAP,
     BATCH_SIZE,
     MAX_BATCHES,
-    backoff_delay,
+    RECORD_EVERY,
     deliveries_claim,
     deliveries_drain,
     deliveries_send,
@@ -21,7 +22,8 @@ from atende.outbound.services.send import (
 )
 
 __all__ = [
-    "BACKOFF_CAP", "BATCH_SIZE", "MAX_BATCHES", "backoff_delay", "deliveries_claim", "deliveries_discard",
+    "BACKOFF_CAP", "BATCH_SIZE", "MAX_BATCHES", "RECORD_EVERY", "backoff_delay", "deliveries_claim", "deliveries_discard",
     "deliveries_drain", "deliveries_enqueue", "deliveries_resume", "deliveries_send", "delivery_cancel",
     "delivery_enqueue", "delivery_mark_bounced", "delivery_retry", "delivery_send",
+    "outcomes_record",
 ]
