@@ -34,15 +34,43 @@ def _attrs(attrs: dict[str, Any]) -> str:
                                         for name, value in attrs.items() if value is not False and value is not None))
 
 
+# Option lists written by ``PythonSelect``, by content; forgotten all at once past this many (lists change rarely).
+OPTIONS_KEPT = 256
+_OPTIONS: dict[tuple, str] = {}
+
+
 class PythonSelect(forms.Select):
     """The same markup as Django's template-rendered select, built in Python. The template version renders an
     include per option, which made the workspace panel's selects (agents, teams, categories) a large part of the
     ticket page's time."""
 
     def render(self, name, value, attrs=None, renderer=None):
+        selected = set(self.format_value(value))
+        choices = [("" if option_value is None else str(option_value), option_label)
+                   for option_value, option_label in self.choices]
+        if any(isinstance(label, list | tuple) for _value, label in choices):
+            return self._render_groups(name, selected, attrs)
+        # The options of a list without groups are written once for each content (values and labels in the
+        # reader's language: an agent renamed or added is a new content), then reused with the first matching
+        # value marked selected, as Django marks it.
+        # (A label marked safe is written as it is: whether it is is part of the content.)
+        key = tuple((option_value, str(option_label), hasattr(option_label, "__html__"))
+                    for option_value, option_label in choices)
+        options = _OPTIONS.get(key)
+        if options is None:
+            if len(_OPTIONS) >= OPTIONS_KEPT:
+                _OPTIONS.clear()
+            options = _OPTIONS[key] = format_html_join("", '<option value="{}">{}</option>', choices)
+        chosen = next((option_value for option_value, _label, _safe in key if option_value in selected), None)
+        if chosen is not None:
+            tag = format_html('<option value="{}"', chosen)
+            options = options.replace(f"{tag}>", f"{tag} selected>", 1)
+        return format_html('<select name="{}"{}>{}</select>', name,
+                           _attrs(self.build_attrs(self.attrs, attrs)), mark_safe(options))  # noqa: S308
+
+    def _render_groups(self, name, selected, attrs) -> str:
         # ChoiceWidget.optgroups and create_option, without a dict per option: the first matching value is
         # selected; a choice whose label is a list is an option group.
-        selected = set(self.format_value(value))
         found = False
         parts = [format_html('<select name="{}"{}>', name, _attrs(self.build_attrs(self.attrs, attrs)))]
         for group_value, group_label in self.choices:

@@ -74,3 +74,34 @@ def test_the_bulk_bar_offers_what_its_form_accepts_in_each_language_and_new_agen
     assert any(label == "Night & Weekend" for _v, label in _select(page, "team"))
     assert any(label == "Ana <Ops>" for _v, label in _select(page, "assignee"))
     assert any(label == "Bruno" for _v, label in _select(page, "assignee"))
+
+
+def test_a_filled_in_value_is_each_pages_own_and_escaped(settings):
+    """``fill``: the fragment is rendered once, and each render carries its own value of the filled-in variable."""
+    from django.template import engines
+
+    settings.DEBUG = False
+    template = engines["django"].from_string(
+        '{% load console_memo %}{% memo "fill-test" fill number=ticket.number %}'
+        '<input data-n="{{ number }}"> {{ label }}{% endmemo %}')
+    first = template.render({"ticket": {"number": 7}, "label": "first"})
+    second = template.render({"ticket": {"number": '8"><b>'}, "label": "second"})
+    none = template.render({"ticket": {}, "label": "third"})
+    assert first == '<input data-n="7"> first'
+    assert second == '<input data-n="8&quot;&gt;&lt;b&gt;"> first'  # the rest of the fragment is reused
+    assert none == '<input data-n=""> first'
+
+
+def test_the_reply_boxs_pickers_carry_each_tickets_number(client, settings, customer, team):
+    """The canned-reply and article pickers are rendered once and each ticket page's carry its own number."""
+    from atende.core.actor import Actor
+    from atende.tickets.tests.factories import make_ticket
+
+    settings.DEBUG = False
+    agent = AgentFactory()
+    pages = {}
+    for ticket in (make_ticket(requester=customer, team=team, actor=Actor.for_user(agent)) for _ in range(2)):
+        pages[ticket.number] = _page(client, agent, f"/console/tickets/{ticket.number}/")
+    for number, page in pages.items():
+        assert f'hx-vals=\'{{"ticket": "{number}", "target": "reply_body"}}\'' in page
+        assert 'id="kb-picker-q-reply_body"' in page

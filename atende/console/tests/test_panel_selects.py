@@ -147,3 +147,67 @@ def test_the_ticket_page_renders_no_form_template(client, team_ticket, request, 
     assert b'name="attachments" multiple id="reply_attachments"' in response.content
     assert "console/_ticket_reply.html" in rendered
     assert [name for name in rendered if name and name.startswith("django/forms/")] == []
+
+
+def _options(page: str, name: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of the side panel's select ``name``."""
+    from html import unescape
+
+    body = re.search(rf'<select name="{name}"[^>]*id="panel_{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    return [(unescape(value), unescape(label), bool(chosen))
+            for value, chosen, label in re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', body)]
+
+
+@pytest.mark.django_db
+def test_panel_options_show_agents_teams_and_categories_added_or_renamed_since_the_last_page(
+        client, settings, team_ticket, agent, other_agent):
+    """The panel's option lists are written once and reused: an agent, team or category added or renamed shows on
+    the next page, and each ticket's own values are the ones selected."""
+    from atende.accounts.tests.factories import AgentFactory, TeamFactory
+    from atende.tickets.models import Category
+
+    settings.DEBUG = False
+    client.force_login(agent)
+    url = f"/console/tickets/{team_ticket.number}/"
+
+    def page() -> str:
+        response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    first = page()
+    assert [label for _v, label, chosen in _options(first, "team") if chosen] == [team_ticket.team.name]
+    newcomer = AgentFactory(name="Newcomer & <Co>")
+    team = TeamFactory(name="Night shift")
+    category = Category.objects.create(name="Billing")
+    second = page()
+    assert (str(newcomer.pk), "Newcomer & <Co>", False) in _options(second, "assignee")
+    assert (str(team.pk), "Night shift", False) in _options(second, "team")
+    assert (str(category.pk), "Billing", False) in _options(second, "category")
+    other_agent.name, team.name, category.name = "Renamed agent", "Day shift", "Invoices"
+    other_agent.save(update_fields=["name"])
+    team.save(update_fields=["name"])
+    category.save(update_fields=["name"])
+    team_ticket.assignee, team_ticket.category = newcomer, category
+    team_ticket.save(update_fields=["assignee", "category"])
+    third = page()
+    assert (str(other_agent.pk), "Renamed agent", False) in _options(third, "assignee")
+    assert (str(newcomer.pk), "Newcomer & <Co>", True) in _options(third, "assignee")
+    assert (str(team.pk), "Day shift", False) in _options(third, "team")
+    assert (str(category.pk), "Invoices", True) in _options(third, "category")
+    assert [chosen for _v, _label, chosen in _options(third, "assignee")].count(True) == 1
+    assert "Night shift" not in third and "Billing" not in third
+
+
+@pytest.mark.django_db
+def test_panel_options_are_in_the_readers_language(client, settings, team_ticket, agent):
+    settings.DEBUG = False
+    client.force_login(agent)
+    url = f"/console/tickets/{team_ticket.number}/"
+    english = client.get(url).content.decode()
+    agent.locale = "pt-br"
+    agent.save(update_fields=["locale"])
+    portuguese = client.get(url).content.decode()
+    assert ("", "Nobody", False) in _options(english, "assignee") or _options(english, "assignee")[0][1] == "Nobody"
+    assert _options(portuguese, "assignee")[0][1] != _options(english, "assignee")[0][1]
+    assert _options(portuguese, "urgency")[0][1] != _options(english, "urgency")[0][1]

@@ -23,6 +23,8 @@ from atende.tickets.choices import (
 from atende.tickets.models import CustomField, Message, TicketEvent
 from atende.tickets.selectors import custom_field_definitions, event_list_for_user, message_list_for_user
 
+from ..timeline_header import message_header
+
 E = TicketEventType
 # Shown as the message itself, so their audit rows would only repeat it.
 HIDDEN_EVENTS = {E.REPLY_ADDED, E.NOTE_ADDED}
@@ -42,6 +44,12 @@ class TimelineItem:
     phone_call: dict | None = None
     email: dict | None = None
     delivery: Any = None
+    ticket_pk: int | None = None
+
+    @property
+    def header(self) -> str:
+        """A message's header, written when the page renders it (after the delivery states are read)."""
+        return message_header(self, ticket_pk=self.ticket_pk)
 
     @property
     def is_group(self) -> bool:
@@ -239,7 +247,8 @@ def build_timeline_window(*, user, ticket, latest: int | None = None) -> tuple[l
         if isinstance(obj, Message):
             metadata = obj.metadata if isinstance(obj.metadata, dict) else {}
             items.append(TimelineItem(kind="message", created_at=created_at, message=obj, when=clock(created_at),
-                                      phone_call=metadata.get("phone_call"), email=metadata.get("email")))
+                                      phone_call=metadata.get("phone_call"), email=metadata.get("email"),
+                                      ticket_pk=ticket.pk))
             continue
         row = {"event": obj, "text": describe_event(obj, custom_fields), "actor": actor_name(obj),
                "when": clock(created_at)}
