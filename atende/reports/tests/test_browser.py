@@ -32,9 +32,12 @@ def _history(agent, team, customer):
     policy_save(name="Team SLA", conditions={}, first_reply_minutes=120, next_reply_minutes=60,
                 resolution_minutes=24 * 60, business_hours=False, warn_before_minutes=10)
     actor = Actor.for_user(agent)
-    now = timezone.now()
+    today = timezone.localdate()
     for days_ago in range(1, 21):
-        start = now - datetime.timedelta(days=days_ago, hours=3)
+        # At 09:00 local each day, so what falls in "the last 7 days" (from local midnight) does not depend on
+        # the hour the test runs at: a ticket from three hours before now was a day earlier just after midnight.
+        start = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=days_ago),
+                                                              datetime.time(9)))
         for late, channel in ((False, "email"), (True, "web")):
             ticket = make_ticket(requester=customer, actor=actor, team=team, channel=channel, created_at=start)
             reply_at = start + datetime.timedelta(hours=3 if late else 1, minutes=days_ago)
