@@ -495,7 +495,7 @@ def _create_ticket(row, *, sender, mailbox, content, cc_users, external_id) -> N
         message_external_id=external_id, message_metadata=content.metadata,
     )
     row.status, row.ticket_id = InboundStatus.TICKET_CREATED, ticket.pk
-    row.ticket_message_id = ticket.messages.order_by("id").values_list("id", flat=True).first()
+    row.ticket_message_id = ticket.first_message.pk
 
 
 def _add_to_ticket(row, *, ticket: Ticket, sender: User, content, cc_users, external_id) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from atende.accounts.models import Team, User
@@ -28,6 +29,9 @@ from atende.tickets.services._common import obj_ref, record_event, user_ref
 from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
 from atende.tickets.text import html_to_text, sanitize_html
 
+_TABLE = Ticket._meta.db_table
+_SQLITE_NEXT_ID = f"""SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{_TABLE}'), 0),
+                   COALESCE((SELECT MAX(id) FROM {_TABLE}), 0)) + 1"""
 _LOADED_RELATIONS = ("organization", "team", "assignee", "category", "form", "follow_up_of")
 
 
@@ -56,7 +60,22 @@ def tags_get_or_create(names: list[str]) -> list[Tag]:
     return list(Tag.objects.filter(name__in=names))
 
 
-@transaction.atomic
+def _insert_numbered(ticket: Ticket) -> None:
+    """Insert the ticket with its number, which is its id, in the one statement (no second write of the row)."""
+    connection = transaction.get_connection()
+    if connection.vendor == "sqlite":
+        # The transaction holds SQLite's writer lock, so the next id (AUTOINCREMENT: one past the largest ever
+        # used, which sqlite_sequence keeps) is still free when the INSERT computes it for both columns.
+        next_id = RawSQL(_SQLITE_NEXT_ID, ())
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [_TABLE])
+            next_id = cursor.fetchone()[0]
+    ticket.pk = ticket.number = next_id
+    ticket.save(force_insert=True)
+    ticket.number = ticket.pk
+
+
 def ticket_create(
     *,
     actor: Actor,
@@ -86,7 +105,14 @@ def ticket_create(
     follow_up_of: Ticket | None = None,
     created_at: datetime.datetime | None = None,
 ) -> Ticket:
-    """Register a request: the ticket, its first message and attachments, and TICKET_CREATED, atomically."""
+    """Register a request: the ticket, its first message and attachments, and TICKET_CREATED, atomically.
+
+    Everything that only reads or checks (the input, the priority matrix, the custom fields, the files, the
+    ticket's field validation, the HTML sanitising) happens before the transaction starts: on SQLite the
+    transaction holds the one writers' turn, which every other channel waits for.
+
+    The returned ticket carries its first message as ``first_message`` (a channel that records which message it
+    made need not read it back)."""
     subject = clean_line(subject, 255)
     if not subject:
         raise ValidationError("A subject is required.", code="subject_required", details={"subject": "required"})
@@ -119,6 +145,7 @@ def ticket_create(
     team = team or (form.team if form else None) or (category.default_team if category else None)
     cleaned_fields = clean_custom_fields(custom_fields, form=form, for_customer=for_customer)
     validated_files = validate_files(files)
+    safe_html = sanitize_html(body_html) if body_html else ""
     now = created_at or timezone.now()
 
     ticket = Ticket(
@@ -135,28 +162,27 @@ def ticket_create(
     # The related rows were passed in loaded (or, for the organization, read from the requester): the database's
     # foreign keys hold them, so validation does not look each one up again.
     full_clean_or_raise(ticket, exclude=["number", "requester", "reply_token", *_LOADED_RELATIONS])
-    ticket.save()
-    ticket.number = ticket.pk
-    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.pk)
-
     tag_names = normalize_tags(tags)
-    TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(tag_names)])
     follower_ids = {u.pk for u in followers if u.pk != requester.pk}
-    TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=uid) for uid in follower_ids],
-                                       ignore_conflicts=True)
-
     author = actor.user if first_message_by_agent else requester
-    message = Message.objects.create(
-        ticket=ticket, kind=MessageKind.REPLY, author=author,
-        author_kind="agent" if first_message_by_agent else "customer", channel=channel, body_text=body_text,
-        body_html=sanitize_html(body_html) if body_html else "", external_id=message_external_id or "",
-        metadata=message_metadata or {}, created_at=now,
-    )
-    stored = attachments_store(ticket=ticket, message=message, validated=validated_files, uploaded_by=author)
-    record_event(ticket, TicketEventType.TICKET_CREATED, actor=actor, created_at=now, data={
-        "subject": subject, "channel": channel, "status": ticket.status, "priority": priority, "type": ticket_type,
-        "requester": user_ref(requester), "team": obj_ref(team), "assignee": user_ref(assignee),
-        "category": obj_ref(category), "tags": tag_names, "message_id": message.pk,
-        "attachments": [a.pk for a in stored], "follow_up_of": follow_up_of.number if follow_up_of else None,
-    })
-    return ticket
+
+    with transaction.atomic():
+        _insert_numbered(ticket)
+        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(tag_names)])
+        TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=uid) for uid in follower_ids],
+                                           ignore_conflicts=True)
+        message = Message.objects.create(
+            ticket=ticket, kind=MessageKind.REPLY, author=author,
+            author_kind="agent" if first_message_by_agent else "customer", channel=channel, body_text=body_text,
+            body_html=safe_html, external_id=message_external_id or "",
+            metadata=message_metadata or {}, created_at=now,
+        )
+        stored = attachments_store(ticket=ticket, message=message, validated=validated_files, uploaded_by=author)
+        record_event(ticket, TicketEventType.TICKET_CREATED, actor=actor, created_at=now, data={
+            "subject": subject, "channel": channel, "status": ticket.status, "priority": priority,
+            "type": ticket_type, "requester": user_ref(requester), "team": obj_ref(team), "assignee": user_ref(assignee),
+            "category": obj_ref(category), "tags": tag_names, "message_id": message.pk,
+            "attachments": [a.pk for a in stored], "follow_up_of": follow_up_of.number if follow_up_of else None,
+        })
+        ticket.first_message = message
+        return ticket
