@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.common import process_cpu_seconds  # noqa: E402  (bench/ is this script's own folder)
+
 
 def pct(values: list[float], q: float) -> float:
     if not values:
@@ -207,7 +209,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     readers += [asyncio.create_task(visitor_reader(ws)) for ws in visitors]
 
     load_before = os.getloadavg()
-    cpu_before = {pid: _cpu_seconds(pid) for pid in server_pids}
+    cpu_before = {pid: (process_cpu_seconds(pid) or 0.0) for pid in server_pids}
     own_cpu_before = time.process_time()
     window["start"] = time.perf_counter() + args.period  # every visitor has started talking
     window["end"] = time.perf_counter() + args.seconds
@@ -237,7 +239,7 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
     sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*[talk(ws, i) for i, ws in enumerate(visitors)])
     load_during = os.getloadavg()
-    cpu_load = {pid: _cpu_seconds(pid) - cpu_before[pid] for pid in server_pids}
+    cpu_load = {pid: (process_cpu_seconds(pid) or 0.0) - cpu_before[pid] for pid in server_pids}
     own_cpu = time.process_time() - own_cpu_before
     talk_s = time.perf_counter() - window["start"] + args.period
     deadline = time.perf_counter() + args.drain  # the last replies arrive (or the backlog shows)
@@ -284,15 +286,6 @@ def _rss_kib(pid: int | None, field: str) -> int:
     except OSError:
         pass
     return 0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _role(pid: int) -> str:

@@ -123,6 +123,16 @@ def atende(cfg: Config, *args: str, timeout: float = 7200, stdin: bytes | None =
     return proc
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None if it is gone: what work cost the server,
+    which a loaded machine does not inflate the way it inflates wall-clock latency."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (the same definition the peer's script uses)."""
     data = sorted(values)

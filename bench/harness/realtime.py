@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
 import time
 
-from harness.common import Config, Skip, log, summary
+from harness.common import Config, Skip, log, process_cpu_seconds, summary
 
 UPDATES = 5
 CONNECT_BATCH = 50
@@ -86,15 +85,8 @@ def _agents_process(conn, url: str, headers: dict, count: int) -> None:
 
 
 def _cpu_ms(pid: int | None) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc), in ms: what a fan-out costs the server,
-    which a loaded machine does not inflate the way it inflates wall-clock latency."""
-    if pid is None:
-        return None
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    seconds = None if pid is None else process_cpu_seconds(pid)
+    return None if seconds is None else seconds * 1000
 
 
 def _receive(conn, expected: str):
