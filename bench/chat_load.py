@@ -323,7 +323,8 @@ def measure(args) -> dict:
     os.environ["CHAT_DEFAULT_MAX_CHATS"] = str(max(3, -(-args.visitors // args.agents)))
     from atende.core.testing.server import demo_server, query, server_env
 
-    var = Path(tempfile.mkdtemp(prefix="atende-chat-bench-"))
+    scratch = tempfile.TemporaryDirectory(prefix="atende-chat-bench-")  # removed at the end of the run
+    var = Path(scratch.name)
     embedded = args.worker == "embedded"
     served = {"embedded_worker": True} if embedded else {"serve": True}
     with demo_server(var, tickets=20, port=args.port, **served) as (base, database):

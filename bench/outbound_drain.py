@@ -21,7 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-TMP = tempfile.mkdtemp(prefix="atende-outbound-bench-")
+# Removed when the run ends (a finalizer of the process), like the chat load's scratch desk.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="atende-outbound-bench-")
+TMP = _SCRATCH.name
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP}/bench.sqlite3")
 os.environ.update({"DJANGO_SETTINGS_MODULE": "atende.config.settings.dev", "ATENDE_VAR_DIR": TMP, "DEBUG": "0",
                    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1"})
