@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket as socket_module
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -13,6 +11,7 @@ from atende.accounts.tests.factories import AgentFactory, CollaboratorFactory, T
 from atende.console import realtime
 from atende.console.tests.realtime_helpers import connected, console_socket, receive_until, session_cookie
 from atende.core.actor import Actor
+from atende.core.testing.redis import redis_url_or_skip, unique_prefix
 from atende.tickets.services import message_add_note, message_add_reply, ticket_assign, ticket_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,19 +150,10 @@ def test_push_ticket_event_reaches_both_groups():
         "status": "solved", "team_id": None, "assignee_id": 5, "actor_user_id": 5}
 
 
-def _redis_reachable() -> bool:
-    try:
-        with socket_module.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
 def test_changes_and_presence_travel_over_redis(settings, agent, other_agent, team_ticket):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
-                                           "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"],
-                                                      "prefix": f"atende-test-{team_ticket.pk}-{agent.pk}"}}}
+                                           "CONFIG": {"hosts": [redis_url_or_skip()],
+                                                      "prefix": unique_prefix("realtime")}}}
     first, second = session_cookie(agent), session_cookie(other_agent)
 
     async def scenario():

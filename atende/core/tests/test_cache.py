@@ -6,20 +6,17 @@ import pytest
 import redis
 from django.core.cache import CacheHandler
 
+from atende.core.testing.redis import redis_url_or_skip, unique_prefix
+
 
 @pytest.fixture
 def redis_url():
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    return url
+    return redis_url_or_skip()
 
 
 def test_threads_share_one_connection_pool_and_see_each_others_values(redis_url):
     handler = CacheHandler({"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": redis_url,
-                                        "KEY_PREFIX": "atende-cache-test"}})
+                                        "KEY_PREFIX": unique_prefix("cache")}})
     seen = []
 
     def request(value):  # as an ASGI request: a thread of its own, so a cache object of its own

@@ -2,23 +2,18 @@
 together, a change fanned out), instead of failing with "Too many connections"."""
 
 import asyncio
-import uuid
 
 import pytest
-import redis
 from redis import asyncio as aioredis
 
 from atende.core.redis_layer import WaitingPoolRedisChannelLayer
-
-URL = "redis://127.0.0.1:6379/0"
+from atende.core.testing.redis import REDIS_URL as URL
+from atende.core.testing.redis import redis_url_or_skip, unique_prefix
 
 
 @pytest.fixture(autouse=True)
 def redis_running():
-    try:
-        redis.Redis.from_url(URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    redis_url_or_skip()
 
 
 async def _connect_many(layer, count: int) -> list[str]:
@@ -37,7 +32,7 @@ async def _connect_many(layer, count: int) -> list[str]:
 
 
 def test_more_operations_than_connections_wait_instead_of_failing():
-    prefix = f"atende-layer-test-{uuid.uuid4().hex[:8]}"
+    prefix = unique_prefix("layer")
     layer = WaitingPoolRedisChannelLayer(hosts=[{"address": URL, "max_connections": 4}], prefix=prefix)
 
     async def scenario():
@@ -55,7 +50,7 @@ def test_more_operations_than_connections_wait_instead_of_failing():
 
 
 def test_default_url_host_gets_the_waiting_pool_with_room_for_a_busy_process():
-    layer = WaitingPoolRedisChannelLayer(hosts=[URL], prefix="atende-layer-test-defaults")
+    layer = WaitingPoolRedisChannelLayer(hosts=[URL], prefix=unique_prefix("layer"))
     pool = layer.create_pool(0)
     assert isinstance(pool, aioredis.BlockingConnectionPool)
     assert pool.max_connections == 100 and pool.timeout == 20
@@ -64,7 +59,7 @@ def test_default_url_host_gets_the_waiting_pool_with_room_for_a_busy_process():
 def test_an_idle_receive_outlives_the_blocking_pop_instead_of_failing_on_the_read_timeout():
     """The layer's blocking pop waits ``brpop_timeout``; the connection's read timeout must be longer, or an
     idle consumer's receive fails with TimeoutError and its websocket closes."""
-    layer = WaitingPoolRedisChannelLayer(hosts=[URL], prefix=f"atende-layer-test-{uuid.uuid4().hex[:8]}")
+    layer = WaitingPoolRedisChannelLayer(hosts=[URL], prefix=unique_prefix("layer"))
     layer.brpop_timeout = 6  # longer than redis-py's default read timeout (5 s): without the margin this fails
 
     async def scenario():

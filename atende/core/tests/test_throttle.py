@@ -1,6 +1,5 @@
 """The product's throttle: limits, sliding windows, all-or-nothing limits, refusals recorded, on every store."""
 
-import socket
 import uuid
 
 import pytest
@@ -9,6 +8,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from atende.core.models import ThrottleBucket
+from atende.core.testing.redis import redis_url_or_skip, unique_prefix
 from atende.core.throttle import (
     Rate,
     Throttled,
@@ -23,14 +23,6 @@ from atende.core.throttle import (
 T0 = 1_800_000_000.0  # a window boundary for every period used here (divisible by 86,400)
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(params=["database", "cache-locmem", "cache-redis"])
 def store(request, settings, db):
     if request.param == "database":
@@ -38,11 +30,9 @@ def store(request, settings, db):
     else:
         settings.ATENDE_THROTTLE_STORE = "cache"
         if request.param == "cache-redis":
-            if not _redis_up():
-                pytest.skip("Redis is not running on 127.0.0.1:6379")
             settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                           "LOCATION": "redis://127.0.0.1:6379/0",
-                                           "KEY_PREFIX": f"atende-throttle-test-{uuid.uuid4().hex[:8]}"}}
+                                           "LOCATION": redis_url_or_skip(),
+                                           "KEY_PREFIX": unique_prefix("throttle")}}
     return request.param
 
 
