@@ -11,8 +11,8 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from atende.accounts.choices import IdentityKind
+from atende.accounts.identities import customer_create_for_identity
 from atende.accounts.selectors import customer_for_identity
-from atende.accounts.services import customer_get_or_create
 from atende.api.idempotency import idempotent
 from atende.api.listing import parse_expand, parse_fields
 from atende.api.lookups import agent_for, category_for, people_for, person_for, team_for
@@ -79,8 +79,9 @@ def _create(request: HttpRequest, payload: TicketCreateIn, files: list[IncomingF
     assignee, followers = agent_for(payload.assignee_id), people_for(user=user, ids=payload.follower_ids)
     with transaction.atomic() if requester is None else nullcontext():
         if requester is None:
-            requester = customer_get_or_create(email=payload.requester_email, name=payload.requester_name,
-                                               actor=Actor.for_user(user))
+            # ``_requester`` has just looked the address up and found nobody: no second look-up.
+            requester = customer_create_for_identity(kind=IdentityKind.EMAIL, value=payload.requester_email,
+                                                     name=payload.requester_name or "")
         ticket = ticket_create(
             actor=Actor.for_user(user), requester=requester, subject=payload.subject,
             body_text=payload.body, body_html=payload.body_html, channel=payload.channel, type=payload.type,

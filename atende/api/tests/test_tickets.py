@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from atende.accounts.models import ContactIdentity
 from atende.core.actor import Actor
 from atende.core.testing.plans import sqlite_full_scans
 from atende.tickets.choices import TicketEventType
@@ -271,6 +272,33 @@ def test_opening_a_ticket_for_a_known_customer_takes_a_fixed_small_number_of_que
                                                 "requester_email": "Known@New.example", "tags": tags})
         assert response.status_code == 201, response.content
         assert Ticket.objects.get(pk=response.json()["id"]).requester_id == requester_id
+
+
+def test_opening_a_ticket_for_a_new_address_looks_the_address_up_once(api_as, agent):
+    """A new requester is looked up before the transaction and then created, not looked up again inside it
+    (where, on SQLite, every other writer waits): one identity and one login-address look-up per request."""
+    client = api_as(agent)
+    client.post("/tickets", {"subject": "Warm", "body": "Hello", "requester_email": "warm@new.example"})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/tickets", {"subject": "New", "body": "Hello", "requester_name": "Nova Pessoa",
+                                            "requester_email": " Nova.Pessoa@New.example "})
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.select_related("requester").get(pk=response.json()["id"])
+    assert (ticket.requester.email, ticket.requester.name) == ("nova.pessoa@new.example", "Nova Pessoa")
+    assert ContactIdentity.objects.filter(customer=ticket.requester, kind="email",
+                                          value="nova.pessoa@new.example", is_primary=True).count() == 1
+    lookups = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")
+               and ('FROM "accounts_contactidentity"' in q["sql"] or 'FROM "accounts_user"' in q["sql"])]
+    assert len(lookups) == 2, lookups
+
+
+def test_two_requests_for_one_new_address_make_one_customer(api_as, agent):
+    client = api_as(agent)
+    for subject in ("One", "Two"):
+        assert client.post("/tickets", {"subject": subject, "body": "b",
+                                        "requester_email": "twice@new.example"}).status_code == 201
+    requesters = set(Ticket.objects.filter(subject__in=["One", "Two"]).values_list("requester_id", flat=True))
+    assert len(requesters) == 1
 
 
 @pytest.mark.parametrize("tags", [[], ["b", "a"], [" Foo Bar ", "foo-bar", "ZED", ""], ["x" * 80, "ação", "a b c"]])
