@@ -1,0 +1,81 @@
+"""Process-local copies of rows that change rarely (the agents, teams and categories every ticket page offers),
+dropped in every process as soon as the rows change.
+
+Each copy is kept under a token that lives in a cache every process shares (Redis when there is one, else a file
+cache under VAR_DIR that the machine's processes all read). A change replaces the token once its transaction has
+committed, so the next request in any process finds its copy's token outdated and reads the database again.
+Reading a token is one cache read, in place of the statements the copy saves.
+
+The token is read **before** the rows: a change that commits while a process is reading them replaces the token
+after that read, so rows read before the change are never kept under the token that follows it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+
+T = TypeVar("T")
+KEY = "atende:generation:{}"
+_kept: dict[str, tuple[str, object]] = {}
+
+
+def _cache():
+    return caches["shared" if "shared" in settings.CACHES else "default"]
+
+
+def token(name: str) -> str:
+    """The current token of ``name``; a new one when the shared cache has none (first use, eviction, restart)."""
+    cache, key = _cache(), KEY.format(name)
+    current = cache.get(key)
+    if current is None:
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        current = cache.get(key)
+    return current or uuid.uuid4().hex  # a cache that keeps nothing: a token no copy has, so none is reused
+
+
+class _Bump:
+    """The commit callback of ``bump``: a new token for ``name``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self) -> None:
+        _cache().set(KEY.format(self.name), uuid.uuid4().hex, timeout=None)
+
+
+def bump(name: str) -> None:
+    """Outdate every process's copy of ``name``, once the current transaction commits (at once outside one)."""
+    transaction.on_commit(_Bump(name))
+
+
+def _pending(name: str) -> bool:
+    """Whether the open transaction has changed ``name``'s rows: until it commits, it reads them itself (a copy
+    kept from them would outlive a rollback)."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(isinstance(callback, _Bump) and callback.name == name
+                                              for _savepoints, callback, _robust in connection.run_on_commit)
+
+
+def kept(name: str, load: Callable[[], T]) -> T:
+    """``load()``'s result, reused while ``name``'s token is unchanged. What ``load`` returns is shared by every
+    request of the process: it must not be changed by its readers (return tuples)."""
+    if _pending(name):
+        return load()
+    current = token(name)
+    entry = _kept.get(name)
+    if entry is not None and entry[0] == current:
+        return entry[1]  # type: ignore[return-value]
+    value = load()
+    _kept[name] = (current, value)
+    return value
+
+
+def forget() -> None:
+    """Drop this process's copies (tests: each starts from the database)."""
+    _kept.clear()
