@@ -89,7 +89,7 @@ MIDDLEWARE = [
     "atende.core.request_limits.RequestLimitMiddleware",  # first: refuses oversized bodies before anything reads them
     "atende.core.request_limits.BusyMiddleware",  # a database too busy to take the request: 503 + Retry-After
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "atende.core.csp.CSPMiddleware",  # django-csp's, with the settings' policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

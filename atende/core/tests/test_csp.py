@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from csp.middleware import CSPMiddleware
+from csp import middleware as upstream
+from csp.decorators import csp_exempt
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.test import RequestFactory
 
-from atende.core.csp import frame_ancestors
+from atende.core.csp import CSPMiddleware, frame_ancestors
 from atende.core.models import SiteConfiguration
 from atende.core.selectors import site_branding_forget
 
@@ -25,6 +26,36 @@ def policy_of(response) -> dict[str, str]:
 
 def serve(view, path="/embed/"):
     return XFrameOptionsMiddleware(CSPMiddleware(view))(RequestFactory().get(path))
+
+
+def with_nonce(request):
+    return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+
+@pytest.mark.parametrize("view", [
+    lambda request: HttpResponse("page"),
+    frame_ancestors("https://shop.example")(lambda request: HttpResponse("form")),
+    with_nonce,
+    csp_exempt()(lambda request: HttpResponse("exempt")),
+], ids=["plain", "framed", "nonce", "exempt"])
+@pytest.mark.parametrize("report_only", [False, True])
+def test_the_policy_built_once_is_the_one_django_csp_builds(settings, view, report_only):
+    if report_only:
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"],
+                                                                       "report-uri": "/csp-report/"}}
+    headers = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+    for _ in range(2):  # built, then reused
+        ours = CSPMiddleware(view)(RequestFactory().get("/x/"))
+        theirs = upstream.CSPMiddleware(view)(RequestFactory().get("/x/"))
+        mine = {h: ours.get(h) for h in headers}
+        if view is with_nonce:  # a new nonce each response: the same policy around it
+            mine = {h: re.sub(r"'nonce-[^']+'", "N", v) if v else v for h, v in mine.items()}
+            assert mine == {h: re.sub(r"'nonce-[^']+'", "N", v) if (v := theirs.get(h)) else v for h in headers}
+        else:
+            assert mine == {h: theirs.get(h) for h in headers}
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}  # a changed setting counts
+    assert CSPMiddleware(view)(RequestFactory().get("/x/")).get(headers[0]) == \
+        upstream.CSPMiddleware(view)(RequestFactory().get("/x/")).get(headers[0])
 
 
 def test_pages_are_framed_by_nobody_by_default(client, db):
