@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -178,10 +179,19 @@ def custom_field_values(*, ticket: Ticket, for_customer: bool = False) -> list[t
     return shown
 
 
-def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
+def ticket_reply_route(ticket: Ticket, *, newest: Sequence[Message] | None = None,
+                       complete: bool = False) -> dict[str, str] | None:
     """Where public replies go: the route of the channel the customer last wrote from on this ticket (a messaging
     app records ``{"transport": "whatsapp", "address": …}`` in the message's ``reply_route``), or None for email.
-    A customer who last wrote by email or in the portal gets email again."""
+    A customer who last wrote by email or in the portal gets email again.
+
+    ``newest``: the ticket's newest messages in thread order, already read (the page's timeline); ``complete``
+    when they are the whole thread. The customer's last reply is read from them when they hold it."""
+    for message in reversed(newest or ()):
+        if message.kind == MessageKind.REPLY and message.author_kind == "customer":
+            return _route_of(message.metadata)
+    if complete:
+        return None
     return _route_of(_last_customer_reply(ticket).values_list("metadata", flat=True).first())
 
 
