@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
+from atende.core import generations
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import (
@@ -140,9 +141,19 @@ def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> Q
             .order_by("-created_at", "-id")[:limit])
 
 
+# Every custom field definition, kept per process (core.generations): a definition saved or deleted outdates
+# every process's copy (TicketsConfig.ready connects ``custom_fields_changed``).
+CUSTOM_FIELDS = "tickets.custom-fields"
+
+
 def custom_field_definitions() -> dict[str, CustomField]:
-    """Every custom field definition by key (inactive ones too: old values and history still need labels)."""
-    return {field.key: field for field in CustomField.objects.all()}
+    """Every custom field definition by key (inactive ones too: old values and history still need labels). The
+    definitions are shared by every request of the process: read them, never change them."""
+    return {field.key: field for field in generations.kept(CUSTOM_FIELDS, lambda: tuple(CustomField.objects.all()))}
+
+
+def custom_fields_changed(sender, **kwargs) -> None:
+    generations.bump(CUSTOM_FIELDS)
 
 
 def custom_field_list_for_user(*, user: User) -> QuerySet[CustomField]:
