@@ -8,10 +8,14 @@ Reading a token is one cache read, in place of the statements the copy saves.
 
 The token is read **before** the rows: a change that commits while a process is reading them replaces the token
 after that read, so rows read before the change are never kept under the token that follows it.
+
+A copy is also read again once it is ``MAX_AGE`` seconds old: the token is replaced after the commit, so a process
+that dies between the two, or a bulk write that sends no signal, leaves copies outdated for at most that long.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -22,7 +26,8 @@ from django.db import transaction
 
 T = TypeVar("T")
 KEY = "atende:generation:{}"
-_kept: dict[str, tuple[str, object]] = {}
+MAX_AGE = 300.0  # seconds
+_kept: dict[str, tuple[str, float, object]] = {}
 
 
 def _cache():
@@ -67,12 +72,12 @@ def kept(name: str, load: Callable[[], T]) -> T:
     request of the process: it must not be changed by its readers (return tuples)."""
     if _pending(name):
         return load()
-    current = token(name)
+    current, now = token(name), time.monotonic()
     entry = _kept.get(name)
-    if entry is not None and entry[0] == current:
-        return entry[1]  # type: ignore[return-value]
+    if entry is not None and entry[0] == current and now - entry[1] < MAX_AGE:
+        return entry[2]  # type: ignore[return-value]
     value = load()
-    _kept[name] = (current, value)
+    _kept[name] = (current, now, value)
     return value
 
 

@@ -78,3 +78,17 @@ def test_a_change_committed_in_another_process_outdates_this_ones_copy(settings,
     subprocess.run([sys.executable, "-c", other], check=True, timeout=60)
     assert generations.kept(NAME, load) == (2,)
     assert generations.kept(NAME, load) == (2,)
+
+
+def test_a_copy_is_read_again_once_it_is_old_even_without_a_new_token(db, loads, monkeypatch):
+    """A change whose token was never replaced (the process died between the commit and the replacement, or a
+    bulk write sent no signal) is seen after at most MAX_AGE seconds."""
+    load, calls = loads
+    commit_generation_changes()
+    clock = [1000.0]
+    monkeypatch.setattr(generations.time, "monotonic", lambda: clock[0])
+    assert generations.kept(NAME, load) == (1,)
+    clock[0] += generations.MAX_AGE - 1
+    assert generations.kept(NAME, load) == (1,)
+    clock[0] += 2
+    assert generations.kept(NAME, load) == (2,) and len(calls) == 2
