@@ -59,8 +59,8 @@ def test_a_message_that_fails_is_quarantined_with_its_reason_beside_the_good_one
 
     real = inbound._process
 
-    def explodes_on_boom(row):
-        real(row)
+    def explodes_on_boom(row, parsed=None):
+        real(row, parsed)
         if row.subject == "Boom":
             raise RuntimeError("a bug after the ticket was written")
 
@@ -96,8 +96,8 @@ def test_a_failing_message_that_reused_a_message_id_leaves_the_messages_before_i
 
     real = inbound._process
 
-    def explodes_on_boom(row):
-        real(row)  # looks the reused Message-ID up, which reads the outcomes of the messages before it
+    def explodes_on_boom(row, parsed=None):
+        real(row, parsed)  # looks the reused Message-ID up, which reads the outcomes of the messages before it
         if row.subject == "Boom":
             raise RuntimeError("a bug")
 
@@ -162,8 +162,8 @@ def test_a_process_that_dies_mid_group_leaves_none_of_it_and_importing_again_com
     real = inbound._process
     processed = []
 
-    def dies_at_the_fifth(row):
-        real(row)
+    def dies_at_the_fifth(row, parsed=None):
+        real(row, parsed)
         processed.append(row.subject)
         if len(processed) == 5:
             raise _Crash
