@@ -22,11 +22,12 @@ from email.policy import compat32
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_create_for_identity
-from atende.accounts.models import User
+from atende.accounts.models import ContactIdentity, User
 from atende.accounts.selectors import customer_for_identity
 from atende.core.actor import Actor
 from atende.core.events import pushes_together
@@ -166,6 +167,7 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
                   InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
         fresh = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items if digest not in before}
         batch.prefetch_message_ids({mid for row, _parsed in fresh.values() for mid in message_ids(row.message_id)[:1]})
+        batch.prefetch_senders({parsed.from_address for _row, parsed in fresh.values() if parsed and parsed.from_address})
         stored_now: set[str] = set()
         for _raw, digest in items:
             if done and time.monotonic() - started > max_seconds:
@@ -207,6 +209,19 @@ class _Batch:
         self.seen: set[str] = set()
         self.processed: list[InboundMessage] = []
         self.written = 0
+        self.nobody: set[str] = set()  # sender addresses nobody owned when the batch began, nor was given since
+
+    def prefetch_senders(self, addresses: set[str]) -> None:
+        """Which of these senders' addresses nobody owns (no email identity, no account with that address): a
+        message from one of them creates its customer without looking the address up first."""
+        addresses = {address.strip().lower() for address in addresses}
+        if not addresses:
+            return
+        owned = {*ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, value__in=addresses)
+                 .values_list("value", flat=True),
+                 *User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=addresses)
+                 .values_list("email_lower", flat=True)}
+        self.nobody |= addresses - owned
 
     def prefetch_message_ids(self, ids: set[str]) -> None:
         if not ids:
@@ -392,14 +407,14 @@ def _process(row: InboundMessage, parsed: ParsedEmail | None = None) -> None:
     delivered = [parsed.header(h).lower() for h in ("Delivered-To", "X-Original-To", "Envelope-To") if parsed.header(h)]
     recipients = [*envelope, *delivered, *parsed.recipients]
     mailbox = row.mailbox or addresses.mailbox_for_recipients(recipients)
-    sender = customer_for_identity(kind=IdentityKind.EMAIL, value=sender_address)
+    sender = _sender_customer(sender_address)
     if sender is not None and not sender.is_active:
         raise Quarantine("sender_inactive", f"{sender_address} belongs to a deactivated user.")
     window = timedelta(hours=config.subject_threading_hours) if config.subject_threading_hours else None
     match = thread_find(parsed, recipients=recipients, sender=sender, subject_window=window, now=row.received_at,
                         same_message_id_ticket_id=reused.ticket_id if reused else None)
     if sender is None:  # looked up once above: a new sender is created without looking again
-        sender = customer_create_for_identity(kind=IdentityKind.EMAIL, value=sender_address, name=parsed.from_name)
+        sender = _sender_create(sender_address, name=parsed.from_name)
     cc_users = _cc_users(parsed, own=own, sender=sender)
     ticket = match.ticket if match else None
     joined_as_cc = False
@@ -448,6 +463,20 @@ def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
     if not decision.allowed:
         raise Quarantine("rate_limited", f"{address} sent more than {limit.count} messages in the last hour "
                                          f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")
+
+
+def _sender_customer(address: str) -> User | None:
+    batch = getattr(_batches, "current", None)
+    if batch is not None and address.strip().lower() in batch.nobody:
+        return None
+    return customer_for_identity(kind=IdentityKind.EMAIL, value=address)
+
+
+def _sender_create(address: str, *, name: str) -> User:
+    batch = getattr(_batches, "current", None)
+    if batch is not None:  # looked up again from now on: the savepoint that creates it may yet be rolled back
+        batch.nobody.discard(address.strip().lower())
+    return customer_create_for_identity(kind=IdentityKind.EMAIL, value=address, name=name)
 
 
 DUPLICATE = object()  # _message_id_seen: the same message again
