@@ -1,6 +1,6 @@
 """Real time for the console: pushing committed ticket events to agents, and who is looking at a ticket.
 
-``push_ticket_event`` is the events bus's on-commit handler (``core/events.py`` ON_COMMIT_HANDLERS), so
+``push_ticket_events`` is the events bus's on-commit handler (``core/events.py`` ON_COMMIT_HANDLERS), so
 agents only ever hear about changes that exist in the database. It sends to two Channels groups:
 
 - ``ticket.<id>``: everyone with that ticket's page open (their consumer joined after an access check);
