@@ -113,6 +113,12 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         """A change to a ticket this connection watches (access was checked when it started watching)."""
         await self.send(text_data=message.get("text") or fanout.change_text(message["change"]))
 
+    async def ticket_events(self, message: dict[str, Any]) -> None:
+        """Several changes to a ticket this connection watches, committed together: one frame each, in order."""
+        texts = message.get("texts") or [None] * len(message["changes"])
+        for change, text in zip(message["changes"], texts, strict=True):
+            await self.send(text_data=text or fanout.change_text(change))
+
     async def bell_changed(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "notifications.changed"})
 

@@ -84,6 +84,14 @@ class QueueHub:
         return found
 
     async def deliver(self, message: dict[str, Any]) -> int:
+        """Write one ``queue.event`` (or each change of a ``queue.events``, in order) to the connections that may
+        see it; returns how many writes."""
+        if message.get("type") == "queue.events":
+            texts = message.get("texts") or [None] * len(message["changes"])
+            written = 0
+            for change, text in zip(message["changes"], texts, strict=True):
+                written += await self.deliver({"type": "queue.event", "change": change, "text": text})
+            return written
         change = message["change"]
         text = message.get("text") or change_text(change)
         ticket_id = change.get("ticket_id")
@@ -99,7 +107,7 @@ class QueueHub:
     async def _receive(self, channel: str) -> None:
         while True:
             message = await self.layer.receive(channel)
-            if message.get("type") != "queue.event":
+            if message.get("type") not in ("queue.event", "queue.events"):
                 continue
             try:
                 await self.deliver(message)

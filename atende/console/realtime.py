@@ -1,6 +1,6 @@
 """Real time for the console: pushing committed ticket events to agents, and who is looking at a ticket.
 
-``push_ticket_event`` is the events bus's on-commit handler (``core/events.py`` ON_COMMIT_HANDLERS), so
+``push_ticket_events`` is the events bus's on-commit handler (``core/events.py`` ON_COMMIT_HANDLERS), so
 agents only ever hear about changes that exist in the database. It sends to two Channels groups:
 
 - ``ticket.<id>``: everyone with that ticket's page open (their consumer joined after an access check);
@@ -54,22 +54,36 @@ def change_message(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _send_change(layer, message: dict[str, Any]) -> None:
-    text = change_text(message)
-    await layer.group_send(ticket_group(message["ticket_id"]), {"type": "ticket.event", "change": message,
-                                                                "text": text})
-    await layer.group_send(QUEUES_GROUP, {"type": "queue.event", "change": message, "text": text})
+async def _send_changes(layer, changes: list[dict[str, Any]]) -> None:
+    """One channel-layer message per group: each ticket's group hears of its own changes, the ``queues`` group of
+    all of them (a list when there are several, which a commit of many events sends)."""
+    texts = [change_text(change) for change in changes]
+    by_ticket: dict[int, list[int]] = {}
+    for index, change in enumerate(changes):
+        by_ticket.setdefault(change["ticket_id"], []).append(index)
+    for ticket_id, indexes in by_ticket.items():
+        await layer.group_send(ticket_group(ticket_id), _group_message("ticket", changes, texts, indexes))
+    await layer.group_send(QUEUES_GROUP, _group_message("queue", changes, texts, range(len(changes))))
 
 
-def push_ticket_event(payload: dict[str, Any]) -> None:
-    """Events-bus handler: tell the console about a committed ticket event. (The bell's rows are written by its
-    events subscriber, ``console.subscribers``, which nudges the bells itself once they are committed.)"""
-    if not payload.get("ticket_id"):
+def _group_message(kind: str, changes: list[dict[str, Any]], texts: list[str], indexes) -> dict[str, Any]:
+    indexes = list(indexes)
+    if len(indexes) == 1:
+        return {"type": f"{kind}.event", "change": changes[indexes[0]], "text": texts[indexes[0]]}
+    return {"type": f"{kind}.events", "changes": [changes[i] for i in indexes], "texts": [texts[i] for i in indexes]}
+
+
+def push_ticket_events(payloads: list[dict[str, Any]]) -> None:
+    """Events-bus handler: tell the console about committed ticket events, in their order (one commit's: one
+    message per channel-layer group). (The bell's rows are written by its events subscriber,
+    ``console.subscribers``, which nudges the bells itself once they are committed.)"""
+    changes = [change_message(payload) for payload in payloads if payload.get("ticket_id")]
+    if not changes:
         return
     layer = get_channel_layer()
     if layer is None:
         return
-    send_soon(_send_change, layer, change_message(payload))
+    send_soon(_send_changes, layer, changes)
 
 
 async def _send_bells(layer, user_ids: list[int]) -> None:

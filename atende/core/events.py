@@ -6,7 +6,9 @@ subscriber below; a subscriber's database effects and its durable cursor (``core
 together, so a crash loses nothing and repeats nothing.
 
 Only the websocket push rides on ``transaction.on_commit`` (``ON_COMMIT_HANDLERS``): browsers re-sync, so a push
-lost with a crashed process costs nothing.
+lost with a crashed process costs nothing. A handler takes a list of payloads, in commit order: one event's, or
+inside ``pushes_together`` every event the block's transactions committed (an import commits a hundred tickets at
+once: one push for them all).
 
 A subscriber is a function taking the batch, a list of plain JSON payloads (``type``, ``event_id``,
 ``ticket_id``, ``actor_kind``, ``actor_user_id``, ``source_event_id``, ``data``, ``created_at``) in id order,
@@ -65,8 +67,8 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
                types=("NOTE_ADDED", "ASSIGNEE_CHANGED", "REPLY_ADDED", "SLA_WARNING", "SLA_BREACHED")),
 )
 
-# Called after commit with the full payload (ticket fields included); allowed to be lost.
-ON_COMMIT_HANDLERS: tuple[str, ...] = ("atende.console.realtime.push_ticket_event",)
+# Called after commit with a list of full payloads (ticket fields included), in order; allowed to be lost.
+ON_COMMIT_HANDLERS: tuple[str, ...] = ("atende.console.realtime.push_ticket_events",)
 
 
 def subscriber_named(name: str) -> Subscriber:
@@ -131,6 +133,25 @@ def is_backfill() -> bool:
     return getattr(_state, "suppressed", False)
 
 
+@contextmanager
+def pushes_together() -> Iterator[None]:
+    """The events committed inside the block are pushed together when it ends: one call of each on-commit
+    handler with all of them, in commit order. For work that commits many events in one transaction (the
+    groups of ``mail-import``); put the block around that transaction, so the push follows its commit. Events
+    of a savepoint rolled back are not pushed (their on-commit callbacks are dropped, as anywhere). Nested blocks
+    push with the outermost; what was held is pushed also when the block fails (it was committed)."""
+    if getattr(_state, "held", None) is not None:
+        yield
+        return
+    _state.held = held = []
+    try:
+        yield
+    finally:
+        _state.held = None
+        if held:
+            _push(held)
+
+
 def publish(payload: dict[str, Any]) -> None:
     """Called by ``record_event`` right after it wrote the row: push it to browsers once the transaction
     commits. The subscribers need nothing from here: they read the row."""
@@ -141,7 +162,11 @@ def publish(payload: dict[str, Any]) -> None:
 
 
 def _after_commit(payload: dict[str, Any]) -> None:
-    _push(payload)
+    held = getattr(_state, "held", None)
+    if held is not None:
+        held.append(payload)
+    else:
+        _push([payload])
     if getattr(settings, "ATENDE_EVENTS_DRAIN_ON_COMMIT", False):
         # Tests: run the dispatcher right after the commit, the way a worker would a moment later.
         from atende.core.outbox.drain import drain_inline  # the dispatcher imports this module
@@ -149,11 +174,12 @@ def _after_commit(payload: dict[str, Any]) -> None:
         drain_inline()
 
 
-def _push(payload: dict[str, Any]) -> None:
+def _push(payloads: list[dict[str, Any]]) -> None:
     if getattr(settings, "ATENDE_EVENTS_DISABLED", False):
         return
     for path in ON_COMMIT_HANDLERS:
         try:
-            resolve(path)(payload)
+            resolve(path)(payloads)
         except Exception:  # a lost push costs nothing: browsers re-sync
-            logger.exception("on-commit handler %s failed for %s", path, payload.get("type"))
+            logger.exception("on-commit handler %s failed for %d event(s) from %s", path, len(payloads),
+                             payloads[0].get("type"))

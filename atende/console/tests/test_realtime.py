@@ -75,6 +75,37 @@ def test_queue_listeners_hear_about_tickets_they_are_not_viewing(agent, other_ag
     assert frame["team_id"] == team_ticket.team_id
 
 
+def test_changes_committed_together_reach_watchers_and_queues_once_each_in_order(agent, other_agent, team_ticket):
+    from django.db import transaction
+
+    from atende.core.events import pushes_together
+
+    def two_changes_in_one_commit():
+        with pushes_together(), transaction.atomic():
+            ticket_update(ticket=team_ticket, actor=Actor.for_user(other_agent), changes={"priority": "urgent"})
+            message_add_note(ticket=team_ticket, actor=Actor.for_user(other_agent), body_text="Escalated.")
+
+    cookies = session_cookie(agent), session_cookie(other_agent)
+
+    async def scenario():
+        watcher = await connected(cookies[0])
+        await watcher.send_json_to({"action": "watch", "ticket_id": team_ticket.pk})
+        await receive_until(watcher, lambda f: f["type"] == "presence")
+        listener = await connected(cookies[1])
+        await database_sync_to_async(two_changes_in_one_commit)()
+        frames = {}
+        for name, socket in (("watcher", watcher), ("listener", listener)):
+            frames[name] = [await receive_until(socket, is_change) for _ in range(2)]
+            await socket.receive_nothing(timeout=0.3)
+            await socket.disconnect()
+        return frames
+
+    frames = async_to_sync(scenario)()
+    for name in ("watcher", "listener"):
+        assert [f["event_type"] for f in frames[name]] == ["PRIORITY_CHANGED", "NOTE_ADDED"], name
+        assert frames[name][0]["version"] < frames[name][1]["version"]
+
+
 def test_collision_detection_shows_viewers_and_typing(agent, other_agent, team_ticket):
     first, second = session_cookie(agent), session_cookie(other_agent)
 
@@ -129,7 +160,7 @@ def test_restricted_agents_cannot_watch_or_hear_other_teams_tickets(customer, ag
     assert realtime.presence_list(ticket_id=team_ticket.pk) == []
 
 
-def test_push_ticket_event_reaches_both_groups():
+def test_push_ticket_events_reaches_both_groups():
     layer = get_channel_layer()
 
     async def scenario():
@@ -137,9 +168,9 @@ def test_push_ticket_event_reaches_both_groups():
         queue_channel = await layer.new_channel()
         await layer.group_add("ticket.42", ticket_channel)
         await layer.group_add("queues", queue_channel)
-        await database_sync_to_async(realtime.push_ticket_event)({
+        await database_sync_to_async(realtime.push_ticket_events)([{
             "type": "STATUS_CHANGED", "event_id": 9, "ticket_id": 42, "ticket_number": 1042, "ticket_version": 3,
-            "status": "solved", "team_id": None, "assignee_id": 5, "actor_user_id": 5, "data": {"old": "open"}})
+            "status": "solved", "team_id": None, "assignee_id": 5, "actor_user_id": 5, "data": {"old": "open"}}])
         return await layer.receive(ticket_channel), await layer.receive(queue_channel)
 
     on_ticket, on_queue = async_to_sync(scenario)()

@@ -14,8 +14,8 @@ import pytest
 DELIVERED: list[dict[str, Any]] = []
 
 
-def record(payload: dict[str, Any]) -> None:
-    DELIVERED.append(payload)
+def record(payloads: list[dict[str, Any]]) -> None:
+    DELIVERED.extend(payloads)
 
 
 @pytest.fixture

@@ -57,7 +57,30 @@ def test_a_failing_on_commit_handler_does_not_stop_the_others(monkeypatch, deliv
     assert delivered_events == [{"type": "PING"}]
 
 
-def explode(payload):
+@pytest.mark.django_db
+def test_events_committed_inside_pushes_together_are_pushed_in_one_call_without_rolled_back_ones(
+        monkeypatch, django_capture_on_commit_callbacks):
+    calls = []
+    monkeypatch.setattr(events, "ON_COMMIT_HANDLERS", ("atende.core.tests.test_events.record_calls",))
+    monkeypatch.setattr(events, "resolve", lambda path: lambda payloads: calls.append([p["type"] for p in payloads]))
+    with events.pushes_together():
+        with django_capture_on_commit_callbacks(execute=True):
+            events.publish({"type": "A"})
+            try:
+                with transaction.atomic():
+                    events.publish({"type": "ROLLED_BACK"})
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            events.publish({"type": "B"})
+        assert calls == []  # held until the block ends
+    assert calls == [["A", "B"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish({"type": "C"})
+    assert calls == [["A", "B"], ["C"]]  # outside the block, each event as it commits
+
+
+def explode(payloads):
     raise RuntimeError("subscriber bug")
 
 

@@ -6,6 +6,7 @@ leaves the row ``pending`` for the periodic retry. A message that fails is quara
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
 import math
@@ -21,13 +22,15 @@ from email.policy import compat32
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_create_for_identity
-from atende.accounts.models import User
+from atende.accounts.models import ContactIdentity, User
 from atende.accounts.selectors import customer_for_identity
 from atende.core.actor import Actor
+from atende.core.events import pushes_together
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached, batch_scope
 from atende.core.throttle import Rate, throttle_hit
@@ -79,10 +82,13 @@ def _peek_headers(raw: bytes) -> tuple[str, str, str]:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:256_000])
     except Exception:  # noqa: BLE001 - stored anyway; processing decides what it is
         return "", "", ""
+    return _row_headers(headers)
+
+
+def _row_headers(headers) -> tuple[str, str, str]:
+    """The Message-ID, sender address and subject an inbound row keeps, from a message's headers."""
     message_id = decode_header_value(headers.get("Message-ID")).strip()[:990]
     sender = decode_header_value(headers.get("From"))
-    import email.utils
-
     try:
         sender = email.utils.parseaddr(sender)[1].lower()[:320]
     except Exception:  # noqa: BLE001
@@ -98,12 +104,22 @@ def _digest(raw: bytes) -> tuple[bytes, str]:
 
 
 def _new_row(raw: bytes, digest: str, *, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
-             envelope_to: list[str] | tuple[str, ...] = ()) -> InboundMessage:
-    message_id, sender, subject = _peek_headers(raw)
+             envelope_to: list[str] | tuple[str, ...] = (), parsed: ParsedEmail | None = None) -> InboundMessage:
+    message_id, sender, subject = _peek_headers(raw) if parsed is None else _row_headers(parsed.message)
     return InboundMessage(sha256=digest, raw=raw, size=len(raw), source=source, mailbox=mailbox,
                           envelope_from=(envelope_from or "")[:998],
                           envelope_to=[str(a)[:320] for a in envelope_to][:50],
                           message_id=message_id, sender=sender, subject=subject)
+
+
+def _parsed_row(raw: bytes, digest: str, *, source: str) -> tuple[InboundMessage, ParsedEmail | None]:
+    """A new row and the message parsed once, for storing and processing in the same transaction: the row's
+    headers come from that parse (``None`` when the message cannot be parsed: processing quarantines it)."""
+    try:
+        parsed = parse_email(raw)
+    except UnparseableMessage:
+        parsed = None
+    return _new_row(raw, digest, source=source, parsed=parsed), parsed
 
 
 def inbound_store(*, raw: bytes, source: str, mailbox: Mailbox | None = None, envelope_from: str = "",
@@ -146,11 +162,12 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
     items = [_digest(raw) for raw in raws]
     started = time.monotonic()
     done: list[Imported] = []
-    with transaction.atomic(), batch_scope(), _batch_state() as batch:
+    with pushes_together(), transaction.atomic(), batch_scope(), _batch_state() as batch:
         before = {row.sha256: row for row in
                   InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
-        fresh = {digest: _new_row(raw, digest, source=source) for raw, digest in items if digest not in before}
-        batch.prefetch_message_ids({mid for row in fresh.values() for mid in message_ids(row.message_id)[:1]})
+        fresh = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items if digest not in before}
+        batch.prefetch_message_ids({mid for row, _parsed in fresh.values() for mid in message_ids(row.message_id)[:1]})
+        batch.prefetch_senders({parsed.from_address for _row, parsed in fresh.values() if parsed and parsed.from_address})
         stored_now: set[str] = set()
         for _raw, digest in items:
             if done and time.monotonic() - started > max_seconds:
@@ -164,7 +181,7 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
                     batch.written = min(batch.written, written)  # its savepoint may have undone a write
                 done.append(Imported(row, False, pending))
                 continue
-            row = fresh[digest]
+            row, parsed = fresh[digest]
             if digest in stored_now:  # the same bytes earlier in this batch
                 done.append(Imported(row, False, False))
                 continue
@@ -172,7 +189,7 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
             row.save()
             stored_now.add(digest)
             written = batch.written
-            if not _process_stored(row):  # rolled back: with it, any outcomes written meanwhile
+            if not _process_stored(row, parsed):  # rolled back: with it, any outcomes written meanwhile
                 batch.written = min(batch.written, written)
             batch.processed.append(row)
             done.append(Imported(row, True, True))
@@ -192,6 +209,19 @@ class _Batch:
         self.seen: set[str] = set()
         self.processed: list[InboundMessage] = []
         self.written = 0
+        self.nobody: set[str] = set()  # sender addresses nobody owned when the batch began, nor was given since
+
+    def prefetch_senders(self, addresses: set[str]) -> None:
+        """Which of these senders' addresses nobody owns (no email identity, no account with that address): a
+        message from one of them creates its customer without looking the address up first."""
+        addresses = {address.strip().lower() for address in addresses}
+        if not addresses:
+            return
+        owned = {*ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, value__in=addresses)
+                 .values_list("value", flat=True),
+                 *User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=addresses)
+                 .values_list("email_lower", flat=True)}
+        self.nobody |= addresses - owned
 
     def prefetch_message_ids(self, ids: set[str]) -> None:
         if not ids:
@@ -239,13 +269,14 @@ def _batch_state() -> Iterator[_Batch]:
         _batches.current = None
 
 
-def _process_stored(row: InboundMessage) -> bool:
-    """Process a row stored in the open transaction, in a savepoint; an error quarantines it instead. The
-    outcome is set on ``row``; the caller writes it. False when the savepoint was rolled back."""
+def _process_stored(row: InboundMessage, parsed: ParsedEmail | None) -> bool:
+    """Process a row stored in the open transaction (``parsed``: its message, already parsed), in a savepoint;
+    an error quarantines it instead. The outcome is set on ``row``; the caller writes it. False when the
+    savepoint was rolled back."""
     kept = False
     try:
         with transaction.atomic():
-            _process(row)
+            _process(row, parsed)
         kept = True
     except Ignore as ignored:  # raised before anything was written
         row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
@@ -342,13 +373,14 @@ def inbound_retry_stale(*, older_than: timedelta = timedelta(minutes=2), limit: 
 
 # The pipeline ---------------------------------------------------------------------------------------------
 
-def _process(row: InboundMessage) -> None:
+def _process(row: InboundMessage, parsed: ParsedEmail | None = None) -> None:
     if not row.raw_bytes.strip():
         raise Quarantine("empty", "The message is empty (no headers, no body).")
-    try:
-        parsed = parse_email(row.raw_bytes)
-    except UnparseableMessage as exc:
-        raise Quarantine("unparseable", str(exc)) from exc
+    if parsed is None:
+        try:
+            parsed = parse_email(row.raw_bytes)
+        except UnparseableMessage as exc:
+            raise Quarantine("unparseable", str(exc)) from exc
     verdict = classify_automatic(parsed, envelope_from=row.envelope_from if row.source == "smtp" else None)
     if verdict.is_automatic:
         if verdict.kind == "bounce":
@@ -375,14 +407,14 @@ def _process(row: InboundMessage) -> None:
     delivered = [parsed.header(h).lower() for h in ("Delivered-To", "X-Original-To", "Envelope-To") if parsed.header(h)]
     recipients = [*envelope, *delivered, *parsed.recipients]
     mailbox = row.mailbox or addresses.mailbox_for_recipients(recipients)
-    sender = customer_for_identity(kind=IdentityKind.EMAIL, value=sender_address)
+    sender = _sender_customer(sender_address)
     if sender is not None and not sender.is_active:
         raise Quarantine("sender_inactive", f"{sender_address} belongs to a deactivated user.")
     window = timedelta(hours=config.subject_threading_hours) if config.subject_threading_hours else None
     match = thread_find(parsed, recipients=recipients, sender=sender, subject_window=window, now=row.received_at,
                         same_message_id_ticket_id=reused.ticket_id if reused else None)
     if sender is None:  # looked up once above: a new sender is created without looking again
-        sender = customer_create_for_identity(kind=IdentityKind.EMAIL, value=sender_address, name=parsed.from_name)
+        sender = _sender_create(sender_address, name=parsed.from_name)
     cc_users = _cc_users(parsed, own=own, sender=sender)
     ticket = match.ticket if match else None
     joined_as_cc = False
@@ -431,6 +463,20 @@ def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
     if not decision.allowed:
         raise Quarantine("rate_limited", f"{address} sent more than {limit.count} messages in the last hour "
                                          f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")
+
+
+def _sender_customer(address: str) -> User | None:
+    batch = getattr(_batches, "current", None)
+    if batch is not None and address.strip().lower() in batch.nobody:
+        return None
+    return customer_for_identity(kind=IdentityKind.EMAIL, value=address)
+
+
+def _sender_create(address: str, *, name: str) -> User:
+    batch = getattr(_batches, "current", None)
+    if batch is not None:  # looked up again from now on: the savepoint that creates it may yet be rolled back
+        batch.nobody.discard(address.strip().lower())
+    return customer_create_for_identity(kind=IdentityKind.EMAIL, value=address, name=name)
 
 
 DUPLICATE = object()  # _message_id_seen: the same message again

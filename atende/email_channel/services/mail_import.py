@@ -87,6 +87,7 @@ class MailImport:
         self.batch_seconds = (settings.ATENDE_MAIL_IMPORT_BATCH_MS if batch_ms is None else batch_ms) / 1000
         self.files: list[FileImport] = []
         self._waiting: list[tuple[FileImport, int, bytes]] = []  # (file, index in it, raw message)
+        self._take = self.batch  # how many messages the next group is handed (see ``_import_some``)
 
     def add(self, *, data: bytes, name: str) -> FileImport:
         result = FileImport(name=name)
@@ -107,8 +108,13 @@ class MailImport:
         return self.files
 
     def _import_some(self) -> None:
-        done = self._import(self._waiting[:self.batch])
+        """One group. A group that ran out of time did fewer messages than it was handed, and each message
+        handed over is digested, parsed and looked up before the group starts: the next group is handed as many
+        as the last one did, and a quarter more each time a group does all it was handed (up to ``batch``)."""
+        taken = min(self._take, len(self._waiting))
+        done = self._import(self._waiting[:taken])
         del self._waiting[:done]
+        self._take = max(1, done) if done < taken else min(self.batch, taken + taken // 4 + 1)
 
     def _import(self, items: list[tuple[FileImport, int, bytes]]) -> int:
         """Import the first of ``items`` in one transaction; returns how many. When the transaction fails as a

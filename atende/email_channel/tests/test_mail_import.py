@@ -59,8 +59,8 @@ def test_a_message_that_fails_is_quarantined_with_its_reason_beside_the_good_one
 
     real = inbound._process
 
-    def explodes_on_boom(row):
-        real(row)
+    def explodes_on_boom(row, parsed=None):
+        real(row, parsed)
         if row.subject == "Boom":
             raise RuntimeError("a bug after the ticket was written")
 
@@ -96,8 +96,8 @@ def test_a_failing_message_that_reused_a_message_id_leaves_the_messages_before_i
 
     real = inbound._process
 
-    def explodes_on_boom(row):
-        real(row)  # looks the reused Message-ID up, which reads the outcomes of the messages before it
+    def explodes_on_boom(row, parsed=None):
+        real(row, parsed)  # looks the reused Message-ID up, which reads the outcomes of the messages before it
         if row.subject == "Boom":
             raise RuntimeError("a bug")
 
@@ -162,8 +162,8 @@ def test_a_process_that_dies_mid_group_leaves_none_of_it_and_importing_again_com
     real = inbound._process
     processed = []
 
-    def dies_at_the_fifth(row):
-        real(row)
+    def dies_at_the_fifth(row, parsed=None):
+        real(row, parsed)
         processed.append(row.subject)
         if len(processed) == 5:
             raise _Crash
@@ -207,6 +207,40 @@ def test_statements_per_imported_message_are_bounded(tmp_path, mailbox, settings
                                        subject=f"Request {i}"))
     with CaptureQueriesContext(connection) as captured:
         assert "20 tickets created" in _import(*paths)
-    # Per message: the row, the sender throttle, one look-up and the insert of the new customer, the ticket
-    # (ticket_create), the outcome. Settings, rules, mailboxes and known Message-IDs are read once per group.
-    assert _statements(captured) <= 20 * 24  # 41 a message when each was a transaction of its own
+    # Per message: the row, the sender throttle, the insert of the new customer, the ticket (ticket_create), the
+    # outcome. Settings, rules, mailboxes, known Message-IDs and which senders are new are read once per group.
+    assert _statements(captured) <= 20 * 17  # 333; 41 a message when each was a transaction of its own
+
+
+@pytest.mark.django_db
+def test_each_message_is_read_about_once_when_groups_run_out_of_time(tmp_path, mailbox, settings, monkeypatch):
+    settings.ATENDE_MAIL_IMPORT_BATCH, settings.ATENDE_MAIL_IMPORT_BATCH_MS = 50, 0  # every group: one message
+    from atende.email_channel.services import inbound
+
+    reads = []
+    for name in ("parse_email", "_peek_headers"):
+        real = getattr(inbound, name)
+        monkeypatch.setattr(inbound, name, lambda raw, real=real: reads.append(raw) or real(raw))
+    (tmp_path / "many.mbox").write_bytes(_mbox(*(
+        make_raw(sender=f"p{i}@customer.example", message_id=f"<r{i}@customer.example>", subject=f"Read {i}")
+        for i in range(50))))
+    assert "50 tickets created" in _import(tmp_path / "many.mbox")
+    # The first group is handed the whole batch, the next ones what a group did (one more now and then, to find
+    # out whether more fit): 123 reads. Before, every group read the headers of every message it was handed,
+    # 50 + 49 + … + 1 = 1,275 reads, and then each message's full parse.
+    assert len(reads) <= 3 * 50
+
+
+@pytest.mark.django_db
+def test_senders_known_or_new_to_the_group_each_end_with_their_one_customer(tmp_path, mailbox, settings):
+    settings.ATENDE_MAIL_IMPORT_BATCH, settings.ATENDE_MAIL_IMPORT_BATCH_MS = 100, 60_000  # one group
+    known = customer_find_or_create(kind="email", value="known@customer.example", name="Known")
+    messages = [make_raw(sender=address, message_id=f"<s{i}@customer.example>", subject=f"Sender {i}")
+                for i, address in enumerate(["new@customer.example", "Known@Customer.example",
+                                             "NEW@customer.example", "other@customer.example"])]
+    (tmp_path / "senders.mbox").write_bytes(_mbox(*messages))
+    assert "4 tickets created" in _import(tmp_path / "senders.mbox")
+    new = User.objects.get(email="new@customer.example")
+    requesters = list(Ticket.objects.order_by("subject").values_list("requester_id", flat=True))
+    assert requesters == [new.pk, known.pk, new.pk, User.objects.get(email="other@customer.example").pk]
+    assert ContactIdentity.objects.filter(value="new@customer.example").count() == 1
