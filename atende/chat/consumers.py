@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from atende.chat import realtime
@@ -46,6 +45,7 @@ from atende.chat.consumer_io import (
 from atende.chat.selectors import widget_get_active
 from atende.chat.writer import writer_for
 from atende.core.exceptions import DomainError, NotFound
+from atende.core.websockets import JsonConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def _answering(content: dict[str, Any]) -> dict[str, str]:
     return {"cid": client_id[:64]} if isinstance(client_id, str) and client_id else {}
 
 
-class VisitorConsumer(AsyncJsonWebsocketConsumer):
+class VisitorConsumer(JsonConsumer):
     widget: Any = None
     session_id: int | None = None
     visitor_id: str = ""
@@ -351,7 +351,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         return  # the agents' business
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(JsonConsumer):
     user: Any = None
     opened: set[int]
 

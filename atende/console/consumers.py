@@ -16,17 +16,17 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from atende.accounts.selectors import team_ids_for_user
 from atende.console import fanout, realtime
 from atende.core.exceptions import NotFound
+from atende.core.websockets import JsonConsumer
 from atende.tickets.selectors import access_ticket
 
 CLOSE_FORBIDDEN = 4403
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(JsonConsumer):
     user: Any = None
     restricted_team_ids: set[int] | None = None  # None: sees every ticket
     watching: set[int]

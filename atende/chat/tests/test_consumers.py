@@ -274,3 +274,48 @@ def test_after_the_visitor_left_a_ticket_page_reply_waits_and_the_widget_shows_i
     assert resumed["messages"][-1]["text"] == "Answer while you were away"
     assert resumed["messages"][-1]["from"] == "agent"
     assert not Delivery.objects.filter(transport="mail").exists()
+
+
+def test_frames_and_pushes_reach_the_chat_sockets_without_a_hop_to_the_shared_thread_each(widget, agent, article,
+                                                                                           monkeypatch):
+    """Channels checked the database connections before every frame and every push, each check a hand-over to
+    the one thread sync code shares: most of the web process's event loop at a thousand chats. The consumers'
+    database calls check their own thread's connections; the conversation works the same without the hop."""
+    import channels.consumer
+
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    agent.availability = Availability.ONLINE
+    agent.save()
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        desk = agent_socket(cookie)
+        assert (await desk.connect())[0]
+        await receive_until(desk, lambda f: f["type"] == "list")
+        guest, _ = await visitor(widget)
+        await guest.send_json_to({"action": "start", "question": "How do I reset my password?", "name": "Bea"})
+        await receive_until(guest, lambda f: f["type"] == "history")
+        await guest.send_json_to({"action": "human"})
+        listing = await receive_until(desk, lambda f: f["type"] == "list" and f["waiting"])
+        session_id = listing["waiting"][0]["id"]
+        await desk.send_json_to({"action": "open", "session_id": session_id})
+        await receive_until(desk, lambda f: f["type"] == "conversation")
+        await desk.send_json_to({"action": "accept", "session_id": session_id})
+        await receive_until(guest, lambda f: f["type"] == "state" and f["status"] == "active")
+        await desk.send_json_to({"action": "reply", "session_id": session_id, "text": "Looking", "cid": "a1"})
+        pushed = await receive_until(guest, lambda f: f["type"] == "message")
+        await guest.send_json_to({"action": "message", "text": "Thanks", "cid": "v1"})
+        seen = await receive_until(desk, lambda f: f["type"] == "event" and f["event"].get("type") == "message"
+                                   and f["event"]["message"]["from"] == "visitor")
+        await guest.disconnect()
+        await desk.disconnect()
+        return pushed, seen
+
+    pushed, seen = async_to_sync(scenario)()
+    assert pushed["message"]["text"] == "Looking" and seen["event"]["message"]["text"] == "Thanks"
+    assert hops == []
