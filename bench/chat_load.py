@@ -54,7 +54,9 @@ def visitor_address(index: int) -> str:
 def summary(values: list[float]) -> dict:
     return {"p50": round(pct(values, 50), 1), "p99": round(pct(values, 99), 1),
             "max": round(max(values), 1) if values else None,
-            "mean": round(statistics.fmean(values), 1) if values else None}
+            "mean": round(statistics.fmean(values), 1) if values else None,
+            # the goal is a p99 under 200 ms: the share that made it, which a busy machine disturbs less
+            "within_200ms": round(sum(v <= 200 for v in values) / len(values), 3) if values else None}
 
 
 def raise_fd_limit(wanted: int) -> None:
