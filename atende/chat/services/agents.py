@@ -121,11 +121,13 @@ def _require_holder(agent: User, session: ChatSession) -> None:
 
 @transaction.atomic
 def chat_agent_reply(*, session: ChatSession | int, agent: User, text: str, client_id: str = "", upload=None,
-                     locked: bool = False) -> dict:
+                     locked: bool = False, visitor_here: bool | None = None) -> dict:
     """The agent's message: stored (a public reply on the ticket) before it is pushed. When the visitor has
     left and their email is known, the reply goes by email instead (the ticket's usual notification).
     ``upload``: a file sent from the workspace, checked and stored as a ticket attachment of the reply.
-    ``locked``: ``session`` was read with its ticket under lock in this transaction (``lock_group``)."""
+    ``locked``: ``session`` was read with its ticket under lock in this transaction (``lock_group``).
+    ``visitor_here``: whether the visitor has the widget open, read by the caller before the transaction (None:
+    read here)."""
     files = [IncomingFile.from_upload(upload)] if upload is not None else []
     for incoming in files:
         validate_file(incoming)  # a refused file leaves nothing behind
@@ -143,7 +145,8 @@ def chat_agent_reply(*, session: ChatSession | int, agent: User, text: str, clie
     existing = sent_before(session, external_id)
     if existing is not None:
         return message_row(existing)
-    visitor_here = bool(realtime.present("visitor", [session.pk]))
+    if visitor_here is None:
+        visitor_here = bool(realtime.present("visitor", [session.pk]))
     channel = Channel.CHAT if visitor_here or not session.email else Channel.EMAIL
     push = realtime.reserve_push(session.pk)
     message = message_add_reply(ticket=session.ticket, actor=Actor.for_user(agent), body_text=text, channel=channel,

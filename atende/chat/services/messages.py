@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from atende.accounts.models import User
+from atende.chat import realtime
 from atende.chat.models import ChatSession
 from atende.chat.selectors import chat_may_handle
 from atende.chat.services._common import lock_group, lock_with_ticket, resend_key
@@ -68,17 +69,25 @@ def chat_messages_write(*, writes: Sequence[ChatWrite]) -> list[dict[str, Any] |
     error that refused it. Should the group's transaction itself fail (the database, not a message), each message
     is written again in a transaction of its own: nothing of the group was stored, and a resend key keeps a
     message that was from being stored twice."""
+    here = _visitors_here(writes)
     try:
-        return _write_group(writes)
+        return _write_group(writes, here)
     except DatabaseError:
         if len(writes) == 1:
             raise
         logger.warning("chat messages written one by one after their group's transaction failed", exc_info=True)
-        return [_write_alone(write) for write in writes]
+        return [_write_alone(write, here) for write in writes]
+
+
+def _visitors_here(writes: Sequence[ChatWrite]) -> set[int]:
+    """The conversations among the replies' whose visitor has the widget open (a reply to one who left goes by
+    email): one read of the presence cache for the group, before its transaction. Read inside, once per reply,
+    it was a file read each (the presence cache of one machine) while the group held SQLite's writers' turn."""
+    return realtime.present("visitor", sorted({int(w.session_id) for w in writes if isinstance(w, AgentReply)}))
 
 
 @transaction.atomic
-def _write_group(writes: Sequence[ChatWrite]) -> list[dict[str, Any] | Exception]:
+def _write_group(writes: Sequence[ChatWrite], here: set[int]) -> list[dict[str, Any] | Exception]:
     keys: dict[int, list[str]] = {}
     for write in writes:
         keys.setdefault(int(write.session_id), []).append(write.key)
@@ -87,20 +96,20 @@ def _write_group(writes: Sequence[ChatWrite]) -> list[dict[str, Any] | Exception
     outcomes: list[dict[str, Any] | Exception] = []
     for write in writes:
         try:
-            outcomes.append(_write(write, locked.pop(int(write.session_id), None), found))
+            outcomes.append(_write(write, locked.pop(int(write.session_id), None), found, here))
         except Exception as exc:  # noqa: BLE001 - the sender's answer; the savepoint undid its writes
             outcomes.append(exc)
     return outcomes
 
 
-def _write_alone(write: ChatWrite) -> dict[str, Any] | Exception:
+def _write_alone(write: ChatWrite, here: set[int]) -> dict[str, Any] | Exception:
     try:
-        return _write_group([write])[0]
+        return _write_group([write], here)[0]
     except Exception as exc:  # noqa: BLE001 - as in a group: the answer to its sender
         return exc
 
 
-def _write(write: ChatWrite, session: ChatSession | None, found: set[int]) -> dict[str, Any]:
+def _write(write: ChatWrite, session: ChatSession | None, found: set[int], here: set[int]) -> dict[str, Any]:
     """One message, under the service's savepoint. ``session``: the group's locked copy, or None when another
     message of the group used it (read again) or the conversation does not exist."""
     is_agent = isinstance(write, AgentReply)
@@ -112,6 +121,6 @@ def _write(write: ChatWrite, session: ChatSession | None, found: set[int]) -> di
         if not chat_may_handle(user=write.agent, session=session):
             raise NotFound("Chat not found.")
         return chat_agent_reply(session=session, agent=write.agent, text=write.text, client_id=write.client_id,
-                                locked=True)
+                                locked=True, visitor_here=session.pk in here)
     return chat_visitor_message(session=session, text=write.text, client_id=write.client_id,
                                 client_ip=write.client_ip, locked=True)

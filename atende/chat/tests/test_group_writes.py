@@ -209,6 +209,32 @@ def test_a_group_reads_what_its_messages_need_with_three_queries_whatever_its_si
 
 
 @pytest.mark.django_db
+def test_a_group_reads_its_visitors_presence_once_before_its_transaction(widget, agent, quiet, pushes, monkeypatch):
+    """Whether a reply's visitor is still there (chat, or email) is one read of the presence cache for the group,
+    before the transaction: inside it, one read per reply held SQLite's writers' turn."""
+    from django.db import connection
+
+    chats = _chats(widget, agent, 3)
+    realtime.presence_touch("visitor", chats[0].pk, "specific.one")
+    ChatSession.objects.filter(pk__in=[chats[0].pk, chats[2].pk]).update(email="vi@example.com")
+    real, reads = realtime.present, []
+    outside = len(connection.atomic_blocks)
+
+    def present(kind, idents):
+        reads.append((kind, list(idents), len(connection.atomic_blocks)))
+        return real(kind, idents)
+
+    monkeypatch.setattr(realtime, "present", present)
+    writes = [AgentReply(session_id=chat.pk, agent=agent, text="hello", client_id="g1") for chat in chats]
+    writes.append(VisitorMessage(session_id=chats[1].pk, text="hi", client_id="g2"))
+    outcomes = chat_messages_write(writes=writes)
+    assert [o["text"] for o in outcomes] == ["hello", "hello", "hello", "hi"]
+    assert reads == [("visitor", sorted(chat.pk for chat in chats), outside)]
+    channels = [Message.objects.get(pk=int(o["id"].lstrip("m"))).channel for o in outcomes[:3]]
+    assert channels == ["chat", "chat", "email"]  # here: pushed; gone with an email known: mailed
+
+
+@pytest.mark.django_db
 def test_a_group_whose_transaction_fails_is_written_message_by_message(widget, agent, quiet, pushes, monkeypatch):
     from atende.chat.services import messages
 
