@@ -105,13 +105,13 @@ def _timed(name: str, fn):
 
 
 def patch_dispatch(m) -> None:
-    run_batch_, resolve_ = m.run_batch, m.resolve
+    batch_step_, resolve_ = m.batch_step, m.resolve
 
-    def run_batch(unit, owner, *, now=None):
+    def batch_step(unit, owner, **kwargs):
         _tl.acc = {}
         t0 = time.perf_counter()
         try:
-            return run_batch_(unit, owner, now=now)
+            return batch_step_(unit, owner, **kwargs)
         finally:
             a, _tl.acc = _tl.acc, None
             end = time.perf_counter()
@@ -131,7 +131,7 @@ def patch_dispatch(m) -> None:
                 acc("n", len(batch))
         return handler
 
-    m.run_batch, m.resolve = run_batch, resolve
+    m.batch_step, m.resolve = batch_step, resolve
     for name in ("work_plan", "lease_claim", "run_retries"):
         setattr(m, name, _timed(name, getattr(m, name)))
 

@@ -114,14 +114,18 @@ def cursors_ensure() -> None:
                                                defaults={"partitions": unit.partitions, "position": start})
 
 
-def lease_claim(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> bool:
+def lease_claim(unit: Unit, owner: str, *, now: dt.datetime | None = None,
+                cursor: SubscriberCursor | None = None) -> bool:
     """Take (or renew) the unit's lease unless another live worker holds it. A conditional update: two workers
-    racing for it cannot both win."""
+    racing for it cannot both win. ``cursor``, the unit's cursor read before, gets the new lease too."""
     now = now or timezone.now()
     until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
     free = Q(lease_owner=owner) | Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    return bool(SubscriberCursor.objects.filter(free, subscriber=unit.subscriber.name, partition=unit.partition)
-                .update(lease_owner=owner, lease_until=until))
+    taken = bool(SubscriberCursor.objects.filter(free, subscriber=unit.subscriber.name, partition=unit.partition)
+                 .update(lease_owner=owner, lease_until=until))
+    if taken and cursor is not None:
+        cursor.lease_owner, cursor.lease_until = owner, until
+    return taken
 
 
 def lease_release(unit: Unit, owner: str) -> None:
@@ -210,6 +214,7 @@ class _Plan:
     gaps: list
     chosen: list[tuple[int, int]]
     passed: int
+    more: bool  # the scan stopped before the end of the stream (a full batch, or the scan's limit)
 
 
 def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime) -> _Plan:
@@ -226,7 +231,8 @@ def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime) -> _Plan:
     if until is not None:
         scan = scan.filter(id__lte=until)
     fields = ("id", "ticket_id", "backfill", "type")
-    scanned = list(scan.order_by("id").values_list(*fields)[:batch * 20])
+    limit = batch * 20
+    scanned = list(scan.order_by("id").values_list(*fields)[:limit])
     filled = []
     if gaps:
         in_gap = Q()
@@ -253,36 +259,56 @@ def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime) -> _Plan:
     # New rows, up to a batch of the events this unit hands over.
     position = cursor.position
     seen: list[int] = []
+    more = len(scanned) >= limit
     for event_id, ticket_id, backfill, kind in scanned:
         if stream.in_gaps(event_id, dep_gaps):
             continue  # not handled by the subscriber this one runs after: treated as not there yet
         if mine(ticket_id, backfill, kind):
             if len(chosen) >= batch:
+                more = True
                 break
             chosen.append((event_id, ticket_id))
         seen.append(event_id)
         position = event_id
     if position > cursor.position:
         gaps = stream.merge(gaps, stream.missing_ranges(cursor.position, position, seen, now=epoch))
-    return _Plan(position, gaps, chosen, len(appeared) + len(seen))
+    return _Plan(position, gaps, chosen, len(appeared) + len(seen), more)
+
+
+@dataclass
+class Step:
+    """What one batch did: events passed (0: nothing new), whether the stream may go on past it, and the unit's
+    cursor as this batch left it (the next batch starts from it without reading it again)."""
+    passed: int
+    more: bool
+    cursor: SubscriberCursor
 
 
 def run_batch(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> int:
-    """Hand the unit's next batch of events to its subscriber. Returns how many events it passed (0: nothing
-    new). Raises ``LeaseLost`` if another worker holds the unit.
+    """Hand the unit's next batch of events to its subscriber (``batch_step``). Returns how many events it
+    passed (0: nothing new). Raises ``LeaseLost`` if another worker holds the unit."""
+    return batch_step(unit, owner, now=now).passed
 
-    The batch is planned from the cursor as read, outside any transaction. A batch with nothing to hand over (only
+
+def batch_step(unit: Unit, owner: str, *, now: dt.datetime | None = None,
+               cursor: SubscriberCursor | None = None) -> Step:
+    """One batch of the unit, planned from ``cursor`` (the unit's cursor as last read or left by this worker's
+    previous batch; read here when not given), outside any transaction. A batch with nothing to hand over (only
     events of types the subscriber does not handle, of other partitions or backfill) moves the cursor with one
     conditional update (it still names this worker and the position read), and one that changes nothing writes
     nothing. Otherwise the cursor is locked in the batch's transaction, the plan made again if the cursor moved
-    meanwhile, and the subscriber's effects and the cursor advance commit together."""
+    meanwhile, and the subscriber's effects and the cursor advance commit together. A cursor given from an
+    earlier read is only a starting point: both writes check it against the row."""
     now = now or timezone.now()
-    cursor = _cursor_read(unit, owner, now)
+    if cursor is None:
+        cursor = _cursor_read(unit, owner, now)
+    else:
+        _lease_check(unit, cursor, owner, now)
     plan = _plan(unit, cursor, now)
     if not plan.chosen:
         if plan.position != cursor.position or plan.gaps != cursor.gaps:
             _advance_idle(cursor, owner, plan, now)
-        return plan.passed
+        return Step(plan.passed, plan.more, cursor)
     with transaction.atomic():
         locked = _locked_cursor(unit, owner, now)
         if (locked.position, locked.gaps) != (cursor.position, cursor.gaps):
@@ -290,7 +316,7 @@ def run_batch(unit: Unit, owner: str, *, now: dt.datetime | None = None) -> int:
         if plan.chosen:
             _handle(unit, plan.chosen, now)
         _advance(locked, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
-        return plan.passed
+        return Step(plan.passed, plan.more, locked)
 
 
 def _cursor_read(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
@@ -332,7 +358,7 @@ def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: in
         cursor.last_batch_at = now
     cursor.lease_until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
     if save:
-        cursor.save()
+        cursor.save(update_fields=ADVANCE_FIELDS)
 
 
 def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None:
@@ -407,14 +433,15 @@ _run = threading.local()
 
 
 @contextmanager
-def _retries_noted() -> Iterator[None]:
+def _retries_noted(name: str, waiting: bool | None = None) -> Iterator[None]:
     """One run of a unit, under its lease: whether the subscriber has events waiting for a retry is looked up once
-    (at its first batch with events to hand over), not per batch. Only the lease holder records retries for the
-    unit's tickets, and this process notes each it records, so the answer stays true for the run (a retry done
-    meanwhile only costs a look-up). Retries of the subscribers it runs after are still looked up per batch:
-    other workers record those."""
+    (at its first batch with events to hand over; ``waiting``: the caller looked it up for its pass, as
+    ``work_plan`` does), not per batch. Only the lease holder records retries for the unit's tickets, and this
+    process notes each it records, so the answer stays true for the run (a retry done meanwhile only costs a
+    look-up). Retries of the subscribers it runs after are still looked up per batch: other workers record
+    those."""
     previous = getattr(_run, "waiting", None)
-    _run.waiting = {}
+    _run.waiting = {} if waiting is None else {name: waiting}
     try:
         yield
     finally:
@@ -496,16 +523,18 @@ def _retry_one(unit: Unit, owner: str, handler, retry: dict, now: dt.datetime) -
 # -- one pass over every unit --------------------------------------------------------------------------------------
 
 def run_unit(unit: Unit, owner: str, *, release: bool = True, seconds: float = 0.0, claim: bool = True,
-             retries: bool = True) -> int:
-    """Claim the unit, run one batch (more, each in its own transaction, while it has events and ``seconds`` have
-    not passed: one lease claim for many batches) and its due retries, release it. Returns the work done (0: idle
-    or taken). ``claim=False``: the caller holds the lease already (each batch checks it); ``retries=False``: the
-    caller knows none is due."""
-    if claim and not lease_claim(unit, owner):
+             retries: bool = True, cursor: SubscriberCursor | None = None, waiting: bool | None = None) -> int:
+    """Claim the unit, run one batch (more, each in its own transaction, while the stream goes on past the last
+    one and ``seconds`` have not passed: one lease claim for many batches) and its due retries, release it.
+    Returns the work done (0: idle or taken). ``claim=False``: the caller holds the lease already (each batch
+    checks it); ``retries=False``: the caller knows none is due; ``cursor``: the unit's cursor as the caller
+    read it, so the first batch does not read it again; ``waiting``: whether the subscriber has events waiting
+    for a retry at all (both from ``work_plan``)."""
+    if claim and not lease_claim(unit, owner, cursor=cursor):
         return 0
     try:
-        with _retries_noted():
-            return _run_batches(unit, owner, seconds=seconds, retries=retries)
+        with _retries_noted(unit.subscriber.name, waiting):
+            return _run_batches(unit, owner, seconds=seconds, retries=retries, cursor=cursor)
     except LeaseLost:
         return 0
     finally:
@@ -513,11 +542,16 @@ def run_unit(unit: Unit, owner: str, *, release: bool = True, seconds: float = 0
             lease_release(unit, owner)
 
 
-def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool) -> int:
+def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool,
+                 cursor: SubscriberCursor | None) -> int:
+    """Batches until one reaches the end of the stream: a batch that did is not followed by a look for more
+    (events committed since are the next pass's)."""
     done, deadline = 0, time.monotonic() + seconds
-    while passed := run_batch(unit, owner):
-        done += passed
-        if time.monotonic() >= deadline:
+    while True:
+        step = batch_step(unit, owner, cursor=cursor)
+        done += step.passed
+        cursor = step.cursor
+        if not step.passed or not step.more or time.monotonic() >= deadline:
             break
     return done + (run_retries(unit, owner) if retries else 0)
 
@@ -525,28 +559,38 @@ def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool) -> in
 def units_with_work(*, now: dt.datetime | None = None) -> list[Unit]:
     """The units that may have something to do: new events past their cursor, gaps to look for, or retries due.
     Three small queries, so an idle worker (or a test's drain after each commit) costs little."""
-    return [unit for unit, _retries in work_plan(now=now)]
+    return [work.unit for work in work_plan(now=now)]
 
 
-def work_plan(*, now: dt.datetime | None = None) -> list[tuple[Unit, bool]]:
-    """``units_with_work`` with, for each unit, whether its subscriber has retries due (else they are not
-    looked for)."""
+@dataclass(frozen=True)
+class Work:
+    unit: Unit
+    retries: bool  # the subscriber has retries due (else they are not looked for)
+    cursor: SubscriberCursor  # as read for this plan: the unit's first batch starts from it
+    waiting: bool  # the subscriber has events waiting for a retry, due or not (their tickets' events wait)
+
+
+def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
+    """``units_with_work`` with, for each unit, whether its subscriber has retries due and its cursor."""
     now = now or timezone.now()
-    cursors_ensure()
+    cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
+    if any((u.subscriber.name, u.partition) not in cursors for u in units()):
+        cursors_ensure()
+        cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
     last = event_model().objects.order_by("-id").values_list("id", flat=True).first() or 0
-    state = {(c.subscriber, c.partition): (c.position, bool(c.gaps))
-             for c in SubscriberCursor.objects.only("subscriber", "partition", "position", "gaps")}
-    due = set(EventRetry.objects.filter(state=WAITING, next_attempt_at__lte=now)
-              .values_list("subscriber", flat=True).distinct())
+    first_due = dict(EventRetry.objects.filter(state=WAITING).values_list("subscriber")
+                     .annotate(first=Min("next_attempt_at")).order_by())
     busy = []
     for unit in units():
-        position, has_gaps = state.get((unit.subscriber.name, unit.partition), (0, False))
-        retries = unit.subscriber.name in due
-        if position < last or has_gaps or retries:
-            busy.append((unit, retries))
+        cursor = cursors[(unit.subscriber.name, unit.partition)]
+        waiting = unit.subscriber.name in first_due
+        retries = waiting and first_due[unit.subscriber.name] is not None and first_due[unit.subscriber.name] <= now
+        if cursor.position < last or cursor.gaps or retries:
+            busy.append(Work(unit, retries, cursor, waiting))
     return busy
 
 
 def pass_all(owner: str) -> int:
     with rows_shared():
-        return sum(run_unit(unit, owner, retries=retries) for unit, retries in work_plan())
+        return sum(run_unit(w.unit, owner, retries=w.retries, cursor=w.cursor, waiting=w.waiting)
+                   for w in work_plan())

@@ -174,25 +174,26 @@ class EventsWorker:
             tasks_reap()
         done = 0
         with dispatch.rows_shared():
-            for unit, retries in dispatch.work_plan():
+            for work in dispatch.work_plan():
                 if self.stop_event.is_set():
                     break
-                if not self._claim(unit):
+                if not self._claim(work):
                     continue
-                done += dispatch.run_unit(unit, self.worker_id, seconds=UNIT_SLICE_SECONDS, claim=False,
-                                          release=not self.keep_leases, retries=retries)
+                done += dispatch.run_unit(work.unit, self.worker_id, seconds=UNIT_SLICE_SECONDS, claim=False,
+                                          release=not self.keep_leases, retries=work.retries, cursor=work.cursor,
+                                          waiting=work.waiting)
         if self.jobs and not self.stop_event.is_set():
             done += tasks_run_due(self.worker_id)
         return done
 
-    def _claim(self, unit: dispatch.Unit) -> bool:
+    def _claim(self, work: dispatch.Work) -> bool:
         """Take the unit's lease, unless this worker keeps leases and took it less than half a lease ago (its
         batches renew it, and each checks it is still this worker's, so a lease lost meanwhile only costs a
-        pass)."""
-        now = time.monotonic()
+        pass). The cursor read for the pass gets the lease taken."""
+        unit, now = work.unit, time.monotonic()
         if self.keep_leases and self._held.get(unit, 0.0) > now:
             return True
-        if not dispatch.lease_claim(unit, self.worker_id):
+        if not dispatch.lease_claim(unit, self.worker_id, cursor=work.cursor):
             self._held.pop(unit, None)
             return False
         if self.keep_leases:

@@ -85,3 +85,61 @@ def test_a_worker_that_gives_leases_back_claims_every_pass(customer):
     make_ticket(requester=customer)
     worker.tick()
     assert set(SubscriberCursor.objects.values_list("lease_owner", flat=True)) == {""}
+
+
+def _scans(queries) -> int:
+    """The dispatcher's plans: each scans the stream past a cursor for (id, ticket, backfill, type)."""
+    table = TicketEvent._meta.db_table
+    return sum(1 for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+               and f'"{table}"."backfill"' in q["sql"])
+
+
+def _cursor_reads(queries) -> int:
+    table = SubscriberCursor._meta.db_table
+    return sum(1 for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"])
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_a_worker_pass_plans_each_unit_once_when_its_batch_reaches_the_end(customer, count):
+    # A unit whose batch took every new event is not asked again for more in the same pass, its cursor is the one
+    # the pass read, and whether its subscriber has retries waiting is known from the pass's own look: the
+    # statements of a pass do not grow with the units' second looks (the code before planned every unit twice and
+    # read its cursor again).
+    tickets = [make_ticket(requester=customer) for _ in range(count)]
+    ids = list(TicketEvent.objects.filter(ticket__in=tickets).order_by("id").values_list("id", flat=True))
+    dispatch.cursors_ensure()
+    worker = EventsWorker(worker_id="w", jobs=False)
+
+    with CaptureQueriesContext(connection) as queries:
+        worker.tick()
+
+    assert recorder.effects("first") == recorder.effects("second") == recorder.effects("third") == ids
+    captured = queries.captured_queries
+    assert _scans(captured) == 3  # one plan per unit
+    # The pass's read, one locked re-read per batch transaction, and the cursors "second" runs after.
+    assert _cursor_reads(captured) == 1 + 3 + 1
+    retry_looks = [q for q in captured if '"core_eventretry"' in q["sql"]]
+    assert len(retry_looks) == 2  # the pass's look, and the events "second" waits for its dependency to retry
+
+
+def test_a_unit_goes_on_with_full_batches_within_its_slice(customer, settings):
+    settings.ATENDE_EVENTS_BATCH = 2
+    tickets = [make_ticket(requester=customer) for _ in range(5)]
+    ids = list(TicketEvent.objects.filter(ticket__in=tickets).order_by("id").values_list("id", flat=True))
+    dispatch.cursors_ensure()
+
+    dispatch.run_unit(dispatch.units()[0], "w", seconds=30)
+
+    assert recorder.effects("first") == ids
+    assert all(len(batch) <= 2 for batch in recorder.BATCHES["first"])
+
+
+def test_a_cursor_read_before_the_lease_was_taken_gets_the_lease(customer):
+    ticket = make_ticket(requester=customer)
+    dispatch.cursors_ensure()
+    [work, *_] = dispatch.work_plan()  # read with no lease on it
+    assert work.cursor.lease_owner == ""
+
+    dispatch.run_unit(work.unit, "w", cursor=work.cursor, waiting=work.waiting)
+
+    assert recorder.effects("first") == list(TicketEvent.objects.filter(ticket=ticket).values_list("id", flat=True))
