@@ -5,34 +5,13 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from atende.automation.models import CannedReply, Macro, RoutingRule, RuleRun, TimeRule, Trigger
-from atende.core import generations
 from atende.core.exceptions import NotFound
-
-# The active macros, kept per process (core.generations) for the ticket page's menu; any macro saved or deleted
-# outdates every process's copy (AutomationConfig.ready connects ``macros_changed``).
-MACRO_MENU = "automation.macro-menu"
 
 
 def macro_list_for_user(*, user) -> QuerySet[Macro]:
     if not user.is_authenticated or not user.is_agent:
         return Macro.objects.none()
     return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by("position", "name")
-
-
-def macro_menu_for_user(*, user) -> list[Macro]:
-    """``macro_list_for_user``'s macros, in its order, with what the ticket page's menu shows of them (id, name,
-    owner, reply text): chosen per request from the process's copy of the active macros. Shared by every request:
-    read them, never change them."""
-    if not user.is_authenticated or not user.is_agent:
-        return []
-    active = generations.kept(MACRO_MENU, lambda: tuple(
-        Macro.objects.filter(is_active=True).order_by("position", "name").only("id", "name", "owner_id",
-                                                                               "reply_text")))
-    return [macro for macro in active if macro.owner_id is None or macro.owner_id == user.pk]
-
-
-def macros_changed(sender, **kwargs) -> None:
-    generations.bump(MACRO_MENU)
 
 
 def access_macro(*, user, macro_id: int) -> Macro:

@@ -14,15 +14,18 @@ from atende.accounts.models import User
 from atende.accounts.selectors import agent_list, customer_for_identity, team_list
 from atende.tickets.choices import Channel, Level, LinkKind, MessageKind, TicketPriority, TicketStatus, TicketType
 from atende.tickets.forms import custom_form_field
-from atende.tickets.models import Category, Ticket
+from atende.tickets.models import Category, CustomField, Ticket
 from atende.tickets.services import IncomingFile
 from atende.tickets.states import TRANSITIONS
-
-from .options import ticket_options
 
 KEEP = ""
 # A label already ending in one of these gets no suffix: Django's rule (its catalogs, pt-BR included, keep them).
 LABEL_ENDINGS = ":?.!"
+
+
+def category_rows() -> list[tuple[int, str, int | None, bool]]:
+    """(id, name, parent id, active) of every category, in the categories' order."""
+    return list(Category.objects.values_list("pk", "name", "parent_id", "is_active"))
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -298,8 +301,7 @@ class TicketFieldsForm(WorkspaceForm):
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         self.ticket = ticket
-        self.options = ticket_options()
-        self.custom_field_defs = self.options.custom_fields
+        self.custom_field_defs = list(CustomField.objects.filter(is_active=True))
         initial = {
             "subject": ticket.subject, "requester": ticket.requester.email, "team": ticket.team_id,
             "assignee": ticket.assignee_id, "status": ticket.status, "resolution_summary": ticket.resolution_summary,
@@ -324,13 +326,23 @@ class TicketFieldsForm(WorkspaceForm):
         self.use_plain_choices()
 
     def use_plain_choices(self) -> None:
-        """The team, assignee and category options shown, as plain values with the labels the models' ``__str__``
-        give, kept per process until one of them changes (``console/options.py``). Validation still goes
-        through each field's queryset."""
+        """The team, assignee and category options shown, read as plain values with the labels the models'
+        ``__str__`` give (a model instance per agent, team and category was a large part of the panel's time).
+        Validation still goes through each field's queryset."""
         team, assignee, category = self.fields["team"], self.fields["assignee"], self.fields["category"]
-        team.widget.choices = [("", team.empty_label), *self.options.teams]
-        assignee.widget.choices = [("", assignee.empty_label), *self.options.agents]
-        category.widget.choices = [("", category.empty_label), *self.options.categories]
+        team.widget.choices = [("", team.empty_label), *team_list().values_list("pk", "name")]
+        assignee.widget.choices = [("", assignee.empty_label)] + [
+            (pk, name or email or phone or f"#{pk}")
+            for pk, name, email, phone in agent_list().values_list("pk", "name", "email", "phone")]
+        categories = category_rows()
+        rows = {pk: (name, parent) for pk, name, parent, _active in categories}
+
+        def label(pk: int) -> str:
+            name, parent = rows[pk]
+            return f"{label(parent)} › {name}" if parent in rows else name
+
+        category.widget.choices = [("", category.empty_label)] + [
+            (pk, label(pk)) for pk, _name, _parent, active in categories if active]
 
     @property
     def custom_bound_fields(self):

@@ -21,8 +21,6 @@ from csp import middleware as csp_middleware
 from csp.constants import HEADER, HEADER_REPORT_ONLY, NONE, SELF
 from csp.utils import build_policy
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 Origins = Iterable[str] | Callable[..., Iterable[str]]
@@ -61,15 +59,19 @@ def frame_ancestors(*origins: str | Callable[..., Iterable[str]]):
     return decorator
 
 
-# The policies of responses that neither change them nor use a nonce (nearly every response), by report-only:
-# they depend on the settings alone.
-_built: dict[bool, str] = {}
+# The policies of responses that neither change them nor use a nonce (nearly every response), by report-only,
+# each with the settings value it was built from: they depend on that value alone, and a test's settings
+# override puts another value in its place (compared by identity, and kept so its id is never reused).
+_built: dict[bool, tuple[object, str]] = {}
 
 
-@receiver(setting_changed)
-def _policy_settings_changed(setting, **kwargs):
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        _built.clear()
+def _settings_policy(report_only: bool) -> str:
+    value = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY",
+                    None)
+    built = _built.get(report_only)
+    if built is None or built[0] is not value:
+        built = _built[report_only] = (value, build_policy(report_only=report_only))
+    return built[1]
 
 
 class CSPMiddleware(csp_middleware.CSPMiddleware):
@@ -86,9 +88,7 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
                 (True, HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY")):
             parts = self.get_policy_parts(request=request, response=response, report_only=report_only)
             if parts.config is None and parts.update is None and parts.replace is None and parts.nonce is None:
-                policy = _built.get(report_only)
-                if policy is None:
-                    policy = _built[report_only] = build_policy(report_only=report_only)
+                policy = _settings_policy(report_only)
             else:
                 policy = build_policy(**asdict(parts), report_only=report_only)
             if policy and header not in response and getattr(response, exempt, False) is False:

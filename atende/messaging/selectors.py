@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -19,10 +18,8 @@ from atende.tickets.selectors import ticket_reply_route, ticket_reply_routes
 MESSAGING_TRANSPORTS = (Platform.TELEGRAM, Platform.WHATSAPP)
 
 
-def messaging_route(ticket: Ticket, *, newest: Sequence[Message] | None = None,
-                    complete: bool = False) -> dict[str, str] | None:
-    """The ticket's reply route when it is a messaging app's (``newest``, ``complete``: ``ticket_reply_route``)."""
-    route = ticket_reply_route(ticket, newest=newest, complete=complete)
+def messaging_route(ticket: Ticket) -> dict[str, str] | None:
+    route = ticket_reply_route(ticket)
     return route if route and route["transport"] in MESSAGING_TRANSPORTS else None
 
 
@@ -56,11 +53,9 @@ def whatsapp_window_closes_at(ticket: Ticket) -> dt.datetime | None:
     return last + dt.timedelta(hours=settings.MESSAGING_WHATSAPP_WINDOW_HOURS) if last else None
 
 
-def reply_refusal(ticket: Ticket, *, now: dt.datetime | None = None, newest: Sequence[Message] | None = None,
-                  complete: bool = False) -> str:
-    """Why a free-text reply cannot go out on the ticket's channel now ("" when it can). ``newest`` and
-    ``complete``: the messages the caller has read already (``ticket_reply_route``)."""
-    route = messaging_route(ticket, newest=newest, complete=complete)
+def reply_refusal(ticket: Ticket, *, now: dt.datetime | None = None) -> str:
+    """Why a free-text reply cannot go out on the ticket's channel now ("" when it can)."""
+    route = messaging_route(ticket)
     if route is None or route["transport"] != Platform.WHATSAPP:
         return ""
     closes = whatsapp_window_closes_at(ticket)

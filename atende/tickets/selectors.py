@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,6 @@ from django.utils.translation import ngettext
 
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
-from atende.core import generations
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import (
@@ -141,19 +139,9 @@ def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> Q
             .order_by("-created_at", "-id")[:limit])
 
 
-# Every custom field definition, kept per process (core.generations): a definition saved or deleted outdates
-# every process's copy (TicketsConfig.ready connects ``custom_fields_changed``).
-CUSTOM_FIELDS = "tickets.custom-fields"
-
-
 def custom_field_definitions() -> dict[str, CustomField]:
-    """Every custom field definition by key (inactive ones too: old values and history still need labels). The
-    definitions are shared by every request of the process: read them, never change them."""
-    return {field.key: field for field in generations.kept(CUSTOM_FIELDS, lambda: tuple(CustomField.objects.all()))}
-
-
-def custom_fields_changed(sender, **kwargs) -> None:
-    generations.bump(CUSTOM_FIELDS)
+    """Every custom field definition by key (inactive ones too: old values and history still need labels)."""
+    return {field.key: field for field in CustomField.objects.all()}
 
 
 def custom_field_list_for_user(*, user: User) -> QuerySet[CustomField]:
@@ -190,19 +178,10 @@ def custom_field_values(*, ticket: Ticket, for_customer: bool = False) -> list[t
     return shown
 
 
-def ticket_reply_route(ticket: Ticket, *, newest: Sequence[Message] | None = None,
-                       complete: bool = False) -> dict[str, str] | None:
+def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
     """Where public replies go: the route of the channel the customer last wrote from on this ticket (a messaging
     app records ``{"transport": "whatsapp", "address": …}`` in the message's ``reply_route``), or None for email.
-    A customer who last wrote by email or in the portal gets email again.
-
-    ``newest``: the ticket's newest messages in thread order, already read (the page's timeline); ``complete``
-    when they are the whole thread. The customer's last reply is read from them when they hold it."""
-    for message in reversed(newest or ()):
-        if message.kind == MessageKind.REPLY and message.author_kind == "customer":
-            return _route_of(message.metadata)
-    if complete:
-        return None
+    A customer who last wrote by email or in the portal gets email again."""
     return _route_of(_last_customer_reply(ticket).values_list("metadata", flat=True).first())
 
 

@@ -160,26 +160,19 @@ def related_context(request, ticket: Ticket, *, link_error: str = "", follower_e
 
 
 def reply_context(request, ticket: Ticket, *, form: ReplyForm | None = None, stale: dict | None = None,
-                  error: str = "", timeline: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``timeline``: the page's ``timeline_context``, whose newest messages tell where the customer last wrote
-    from when they include the customer's last reply (else that reply is read)."""
+                  error: str = "") -> dict[str, Any]:
     perms = permissions(request.user, ticket)
     form = form or ReplyForm(ticket=ticket, can_reply=perms["can_reply"])
-    newest, complete = None, False
-    if timeline is not None:
-        newest = [item.message for item in timeline["timeline"] if item.kind == "message"]
-        complete = not timeline["timeline_earlier"]
-    notice = reply_refusal(ticket, newest=newest, complete=complete) if perms.get("can_reply") else ""
+    notice = reply_refusal(ticket) if perms.get("can_reply") else ""
     return {"ticket": ticket, "reply_form": form, "stale": stale, "reply_error": error, **perms,
             "messaging_notice": notice, "whatsapp_templates": list(whatsapp_template_list()) if notice else []}
 
 
 def ticket_detail_context(request, ticket: Ticket, *, reply_form: ReplyForm | None = None,
                           stale: dict | None = None) -> dict[str, Any]:
-    timeline = timeline_context(request, ticket)
     return {
-        **timeline, **panel_context(request, ticket), **permissions(request.user, ticket),
-        **reply_context(request, ticket, form=reply_form, stale=stale, timeline=timeline),
+        **timeline_context(request, ticket), **panel_context(request, ticket), **permissions(request.user, ticket),
+        **reply_context(request, ticket, form=reply_form, stale=stale),
         "optional_partials": optional_partials(),
         "heartbeat_seconds": HEARTBEAT_SECONDS,
     }
