@@ -170,7 +170,10 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
             "EMAIL_PORT": str(smtp_port), "EVENTS_LEASE_SECONDS": "2", "EVENTS_BATCH": "5",
             "IMAGE_PROXY_ALLOW_LOOPBACK": "1", "API_RATE_LIMIT": "100000",
             # a webhook send cut off by the kill is retried once its lease (timeout + margin: 5 s) expires
-            "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE_MARGIN": "3"}
+            "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE_MARGIN": "3",
+            # mails sent by a worker killed before it recorded them are taken over when their lease expires:
+            # max(60 s, 4 × EMAIL_TIMEOUT), 120 s by default, as long as the wait for the last deliveries below
+            "EMAIL_TIMEOUT": "5"}
     python = sys.executable
     workers = ["worker", "worker2"] if url.startswith("postgres") else ["worker"]
     procs: dict[str, subprocess.Popen] = {}
@@ -279,8 +282,9 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
                 break
             time.sleep(0.5)
         # The workers record sent deliveries a group at a time (outbound/services/record.py): before stopping them,
-        # wait until no delivery is still pending or being sent.
-        settle = time.monotonic() + 120
+        # wait until no delivery is still pending or being sent. A group sent by a worker killed before recording
+        # it is sent again once its lease (60 s for mail here) expires: wait for two leases.
+        settle = time.monotonic() + 150
         while time.monotonic() < settle and subprocess.run(
                 [python, "-c", IN_FLIGHT], env=env, cwd=ROOT, check=True, timeout=300, capture_output=True,
                 text=True).stdout.strip().splitlines()[-1] != "0":
