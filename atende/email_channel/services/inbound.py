@@ -160,12 +160,15 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
     here); the same bytes twice in the batch are stored once. What every message would look up (settings, rules,
     mailboxes, which Message-IDs exist) is read once for the batch."""
     items = [_digest(raw) for raw in raws]
+    # Parsed before the transaction, which on SQLite holds the one writers' turn (bytes stored before are parsed
+    # for nothing: only a re-import has them).
+    parsed_rows = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items}
     started = time.monotonic()
     done: list[Imported] = []
     with pushes_together(), transaction.atomic(), batch_scope(), _batch_state() as batch:
         before = {row.sha256: row for row in
                   InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
-        fresh = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items if digest not in before}
+        fresh = {digest: parsed for digest, parsed in parsed_rows.items() if digest not in before}
         batch.prefetch_message_ids({mid for row, _parsed in fresh.values() for mid in message_ids(row.message_id)[:1]})
         batch.prefetch_senders({parsed.from_address for _row, parsed in fresh.values() if parsed and parsed.from_address})
         stored_now: set[str] = set()
