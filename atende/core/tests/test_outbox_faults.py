@@ -68,7 +68,7 @@ print(Delivery.objects.filter(status__in=["pending", "sending"]).count())
 """
 
 CHECK = """
-import django, json
+import django, django.utils.timezone, json
 django.setup()
 from collections import Counter, defaultdict
 from django_tasks_db.models import DBTaskResult
@@ -90,6 +90,10 @@ mails = [(d.pk, d.ticket_id, d.external_id, d.status, lost[d.pk])
 print(json.dumps({"tickets": tickets, "sla": sla, "runs": runs, "no_due": due, "found": found,
                   "hook_deliveries": hooks, "mail_deliveries": mails,
                   "deliveries": sorted(Delivery.objects.values_list("transport", "status", "attempts", "target")),
+                  "in_flight": [[d.pk, d.transport, d.status, d.attempts, str(d.lease_until), str(d.last_attempt_at)]
+                                for d in Delivery.objects.filter(status__in=["pending", "sending"])],
+                  "now": str(django.utils.timezone.now()),
+                  "tasks": sorted(Counter(DBTaskResult.objects.values_list("task_path", "status")).items()),
                   "running": DBTaskResult.objects.filter(status="RUNNING").count(),
                   "ready": DBTaskResult.objects.filter(status="READY").count()}))
 """
@@ -310,23 +314,28 @@ def test_nothing_lost_and_nothing_twice_when_processes_are_killed(workdir):
         hooks.close()
         drop()
 
-    tickets = {pk: subject for pk, subject in state["tickets"]}
-    assert sorted(tickets) == sorted(created)
-    assert {int(k): v for k, v in state["sla"].items()} == {pk: 1 for pk in created}, "SLA applied once each"
-    assert state["no_due"] == []
-    assert {int(k): v for k, v in state["runs"].items()} == {pk: 1 for pk in created}, "trigger ran once each"
-    hook_dups = _webhooks_once_each(hooks.requests, hooks.received_at, state["hook_deliveries"], created)
-    assert cut["id"] is not None and copies(cut["id"]) >= 2, "the delivery cut off by the kill was sent again"
-    assert hook_dups >= 1
-    mail_dups = _mails_once_each(smtp.received, state["mail_deliveries"], created)
-    # How often the at-least-once gap was hit in this run (a worker killed after the far side accepted a
-    # delivery and before it was recorded): shown with -s, and in the assertion messages above.
-    print(f"\nraw duplicates: {hook_dups} webhook requests, {mail_dups} mails "
-          f"(deliveries with a lost attempt: {sum(1 for d in state['hook_deliveries'] if d[3])} webhooks, "
-          f"{sum(1 for d in state['mail_deliveries'] if d[4])} mails)")
-    for pk, subject in tickets.items():
-        assert pk in state["found"][subject], f"search does not find #{pk}"
-    assert state["running"] == 0 and state["ready"] == 0
+    try:
+        tickets = {pk: subject for pk, subject in state["tickets"]}
+        assert sorted(tickets) == sorted(created)
+        assert {int(k): v for k, v in state["sla"].items()} == {pk: 1 for pk in created}, "SLA applied once each"
+        assert state["no_due"] == []
+        assert {int(k): v for k, v in state["runs"].items()} == {pk: 1 for pk in created}, "trigger ran once each"
+        hook_dups = _webhooks_once_each(hooks.requests, hooks.received_at, state["hook_deliveries"], created)
+        assert cut["id"] is not None and copies(cut["id"]) >= 2, "the delivery cut off by the kill was sent again"
+        assert hook_dups >= 1
+        mail_dups = _mails_once_each(smtp.received, state["mail_deliveries"], created)
+        # How often the at-least-once gap was hit in this run (a worker killed after the far side accepted a
+        # delivery and before it was recorded): shown with -s, and in the assertion messages above.
+        print(f"\nraw duplicates: {hook_dups} webhook requests, {mail_dups} mails "
+              f"(deliveries with a lost attempt: {sum(1 for d in state['hook_deliveries'] if d[3])} webhooks, "
+              f"{sum(1 for d in state['mail_deliveries'] if d[4])} mails)")
+        for pk, subject in tickets.items():
+            assert pk in state["found"][subject], f"search does not find #{pk}"
+        assert state["running"] == 0 and state["ready"] == 0
+    except AssertionError as exc:  # what the processes did, for a failure seen only on a loaded machine
+        tail = (tmp_path / "processes.log").read_text(errors="replace")[-6000:]
+        raise AssertionError(f"{exc}\nin flight at {state['now']}: {state['in_flight']}\ntasks: {state['tasks']}"
+                             f"\n--- processes.log (end):\n{tail}") from exc
 
 
 def _webhooks_once_each(requests: list[tuple[dict, bytes]], received_at: list[float], deliveries: list,
