@@ -1,7 +1,7 @@
 from django import template
 
 from atende.accounts.choices import Availability
-from atende.automation.selectors import macro_list_for_user
+from atende.automation.selectors import macro_menu_for_user
 
 register = template.Library()
 
@@ -9,8 +9,8 @@ register = template.Library()
 @register.simple_tag
 def macros_for(user):
     """Macros the user may apply (shared ones and their own): what the menu shows of them (their actions, a JSON
-    list, are read when one is applied)."""
-    return list(macro_list_for_user(user=user).only("id", "name", "owner_id", "reply_text"))
+    list, are read when one is applied, and the macro checked again then)."""
+    return macro_menu_for_user(user=user)
 
 
 @register.simple_tag
