@@ -92,3 +92,28 @@ def test_a_change_committed_in_another_process_shows_on_the_next_page(client, ag
     assert "Renamed elsewhere" not in menu(client, team_ticket)  # this process's copy stands...
     another_process_commits(MACROS)  # ...until that process's commit replaces the token
     assert "Renamed elsewhere" in menu(client, team_ticket)
+
+
+# The menu's items as the template wrote them before ``macro_menu_items``.
+TEMPLATE_ITEMS = """{% load i18n %}<ul>{% for macro in macros %}
+    {% url 'automation:macro_apply' macro.pk ticket.number as apply_url %}<li><form method="post" action="{{ apply_url }}"
+              hx-post="{{ apply_url }}" hx-swap="none">{% csrf_token %}
+      <button type="submit" class="link" title="{{ macro.reply_text|truncatechars:80 }}">{{ macro.name }}</button>{% if macro.owner_id %} <span class="small muted">({% translate "personal" %})</span>{% endif %}</form></li>
+  {% endfor %}</ul>"""
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+@pytest.mark.parametrize("csrf_token", ["a1B2c3", "NOTPROVIDED", None])
+def test_the_python_items_write_what_the_template_wrote(agent, team_ticket, language, csrf_token):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    macros = [Macro(pk=7, name='Say "hi" & <wave>', reply_text="x" * 79 + "<&>" + "y" * 10, owner_id=agent.pk),
+              Macro(pk=8, name="Plain", reply_text=""), Macro(pk=9, name="Short", reply_text='a "quoted" <b>')]
+    context = {"macros": macros, "ticket": team_ticket}
+    if csrf_token is not None:
+        context["csrf_token"] = csrf_token
+    with translation.override(language):
+        old = Template(TEMPLATE_ITEMS).render(Context(context))
+        new = Template("{% load automation_tags %}<ul>{% macro_menu_items macros ticket %}</ul>").render(Context(context))
+    assert new == old
