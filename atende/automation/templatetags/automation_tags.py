@@ -9,6 +9,8 @@ from atende.automation.selectors import macro_menu_for_user
 
 register = template.Library()
 
+MACRO_ID = 987654321  # stands for each macro's id in the menu's one reversed URL
+
 
 @register.simple_tag
 def macros_for(user):
@@ -25,9 +27,11 @@ def macro_menu_items(context, macros, ticket):
     token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token) \
         if csrf_token and csrf_token != "NOTPROVIDED" else ""
     personal = format_html(' <span class="small muted">({})</span>', _("personal"))
+    # One ``reverse`` per menu: the macro's id is the path's first number (``macros/<id>/apply/<number>/``).
+    pattern = reverse("automation:macro_apply", args=[MACRO_ID, ticket.number]) if macros else ""
     rows = []
     for macro in macros:
-        url = reverse("automation:macro_apply", args=[macro.pk, ticket.number])
+        url = pattern.replace(f"/{MACRO_ID}/", f"/{int(macro.pk)}/", 1)
         rows.append((url, url, token, Truncator(macro.reply_text).chars(80), macro.name,
                      personal if macro.owner_id else ""))
     return format_html_join(

@@ -104,12 +104,16 @@ TEMPLATE_ITEMS = """{% load i18n %}<ul>{% for macro in macros %}
 
 @pytest.mark.parametrize("language", ["en", "pt-br"])
 @pytest.mark.parametrize("csrf_token", ["a1B2c3", "NOTPROVIDED", None])
-def test_the_python_items_write_what_the_template_wrote(agent, team_ticket, language, csrf_token):
+@pytest.mark.parametrize("number", [None, 7, 987654321])
+def test_the_python_items_write_what_the_template_wrote(agent, team_ticket, language, csrf_token, number):
     from django.template import Context, Template
     from django.utils import translation
 
-    macros = [Macro(pk=7, name='Say "hi" & <wave>', reply_text="x" * 79 + "<&>" + "y" * 10, owner_id=agent.pk),
+    macros = [Macro(pk=987654321, name="Same id as the stand-in", reply_text="z", owner_id=None),
+              Macro(pk=7, name='Say "hi" & <wave>', reply_text="x" * 79 + "<&>" + "y" * 10, owner_id=agent.pk),
               Macro(pk=8, name="Plain", reply_text=""), Macro(pk=9, name="Short", reply_text='a "quoted" <b>')]
+    if number is not None:  # a ticket whose number is a macro's id, or the id the menu reverses with
+        team_ticket.number = number
     context = {"macros": macros, "ticket": team_ticket}
     if csrf_token is not None:
         context["csrf_token"] = csrf_token
