@@ -6,6 +6,10 @@ from atende.accounts.normalize import normalize_identity
 from atende.core.exceptions import NotFound
 from atende.core.exceptions import ValidationError as DomainValidationError
 
+# The name under which processes keep copies of the agents and teams (core.generations): the services that write
+# them (accounts.services, the admin) bump it.
+AGENTS_AND_TEAMS = "accounts.agents-teams"
+
 
 def agent_list(*, active_only: bool = True) -> QuerySet[User]:
     qs = User.objects.filter(role__in=[Role.ADMIN, Role.AGENT]).order_by("name", "email")

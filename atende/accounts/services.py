@@ -9,7 +9,8 @@ from atende.accounts.choices import Role
 from atende.accounts.identities import customer_find_or_create, identity_create_primary_email, organization_for_email
 from atende.accounts.models import Organization, OrganizationDomain, Team, TeamMembership, User
 from atende.accounts.normalize import normalize_email
-from atende.accounts.selectors import identity_owner
+from atende.accounts.selectors import AGENTS_AND_TEAMS, identity_owner
+from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.exceptions import ValidationError, full_clean_or_raise
 from atende.core.text_hygiene import clean_line
@@ -49,6 +50,8 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
     user.save()
     if role == Role.CUSTOMER:
         identity_create_primary_email(customer=user, verified=email_verified)
+    else:
+        generations.bump(AGENTS_AND_TEAMS)  # a new name in the ticket pages' assignee lists
     return user
 
 
@@ -67,6 +70,8 @@ def user_update_profile(*, user: User, **fields) -> User:
         setattr(user, name, value)
     full_clean_or_raise(user, exclude=["password"])
     user.save(update_fields=list(fields))
+    if user.is_staff_member:
+        generations.bump(AGENTS_AND_TEAMS)  # the name or phone the assignee lists show may have changed
     return user
 
 
@@ -86,4 +91,5 @@ def team_create(*, name: str, slug: str, members: list[User] = (), **extra) -> T
     full_clean_or_raise(team)
     team.save()
     TeamMembership.objects.bulk_create([TeamMembership(team=team, user=m) for m in members], ignore_conflicts=True)
+    generations.bump(AGENTS_AND_TEAMS)
     return team

@@ -6,9 +6,11 @@ from django.db import models
 
 from atende.accounts.admin import OrganizationAdmin, TeamAdmin, UserAdmin
 from atende.accounts.models import Organization, Team, User
+from atende.accounts.selectors import AGENTS_AND_TEAMS
 from atende.audit.choices import AuditAction
 from atende.audit.models import AuditEntry
 from atende.audit.services import audit_record, audit_settings_change, audit_user_change, model_snapshot
+from atende.core import generations
 from atende.core.admin import SiteConfigurationAdmin
 from atende.core.models import SiteConfiguration
 
@@ -37,6 +39,13 @@ class AuditedAdmin(admin.ModelAdmin):
     audit_exclude: tuple[str, ...] = ()
     audit_target_type = ""  # the entries' object type, when not the model's label (branding)
     audit_inlines = True  # rows edited in inlines (a ticket form's fields) are part of what changed
+    # The names of the process copies (core.generations) this model's rows are part of: outdated on every save
+    # and deletion here, as the services that write them do.
+    outdates: tuple[str, ...] = ()
+
+    def outdate_copies(self) -> None:
+        for name in self.outdates:
+            generations.bump(name)
 
 
     def _snapshot(self, obj: models.Model) -> dict:
@@ -50,6 +59,7 @@ class AuditedAdmin(admin.ModelAdmin):
         before = self._stored(obj) if change else {}
         super().save_model(request, obj, form, change)
         self.audit_saved(request, obj, before, self._snapshot(obj), change)
+        self.outdate_copies()
 
     def audit_saved(self, request, obj, before: dict, after: dict, change: bool) -> None:
         audit_settings_change(actor=request.user, target=obj, operation="updated" if change else "created",
@@ -79,12 +89,14 @@ class AuditedAdmin(admin.ModelAdmin):
         audit_settings_change(actor=request.user, target=obj, operation="deleted", before=before,
                               target_type=self.audit_target_type)
         super().delete_model(request, obj)
+        self.outdate_copies()
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             audit_settings_change(actor=request.user, target=obj, operation="deleted", before=self._snapshot(obj),
                                   target_type=self.audit_target_type)
         super().delete_queryset(request, queryset)
+        self.outdate_copies()
 
 
 class AuditedMembersAdmin(AuditedAdmin):
@@ -115,6 +127,15 @@ class AuditedUserAdminMixin:
         super().save_model(request, obj, form, change)
         audit_user_change(actor=request.user, user=obj, before=before,
                           after=model_snapshot(obj, exclude=self.audit_user_exclude), created=not change)
+        generations.bump(AGENTS_AND_TEAMS)  # a role, name or activation the assignee lists show may have changed
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        generations.bump(AGENTS_AND_TEAMS)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        generations.bump(AGENTS_AND_TEAMS)
 
 
 # Branding (core), people, teams and organisations (accounts) live below the audit log, so their admins cannot
@@ -135,7 +156,7 @@ class AuditedOrganizationAdmin(AuditedAdmin, OrganizationAdmin):
 
 @admin.register(Team)
 class AuditedTeamAdmin(AuditedMembersAdmin, TeamAdmin):
-    pass
+    outdates = (AGENTS_AND_TEAMS,)
 
 
 @admin.register(User)

@@ -5,13 +5,30 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from atende.automation.models import CannedReply, Macro, RoutingRule, RuleRun, TimeRule, Trigger
+from atende.core import generations
 from atende.core.exceptions import NotFound
+
+# The name under which processes keep copies of the active macros for the ticket page's menu (core.generations):
+# the services that write macros (``macro_save``, ``macro_delete``, ``macro_move``) bump it.
+MACROS = "automation.macros"
 
 
 def macro_list_for_user(*, user) -> QuerySet[Macro]:
     if not user.is_authenticated or not user.is_agent:
         return Macro.objects.none()
     return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user), is_active=True).order_by("position", "name")
+
+
+def macro_menu_for_user(*, user) -> list[Macro]:
+    """``macro_list_for_user``'s macros, in its order, with what the ticket page's menu shows of them (id, name,
+    owner, reply text): chosen per request from the process's copy of the active macros. Shared by every request:
+    read them, never change them."""
+    if not user.is_authenticated or not user.is_agent:
+        return []
+    active = generations.kept(MACROS, lambda: tuple(
+        Macro.objects.filter(is_active=True).order_by("position", "name").only("id", "name", "owner_id",
+                                                                               "reply_text")))
+    return [macro for macro in active if macro.owner_id is None or macro.owner_id == user.pk]
 
 
 def access_macro(*, user, macro_id: int) -> Macro:

@@ -14,18 +14,15 @@ from atende.accounts.models import User
 from atende.accounts.selectors import agent_list, customer_for_identity, team_list
 from atende.tickets.choices import Channel, Level, LinkKind, MessageKind, TicketPriority, TicketStatus, TicketType
 from atende.tickets.forms import custom_form_field
-from atende.tickets.models import Category, CustomField, Ticket
+from atende.tickets.models import Category, Ticket
 from atende.tickets.services import IncomingFile
 from atende.tickets.states import TRANSITIONS
+
+from .options import ticket_options
 
 KEEP = ""
 # A label already ending in one of these gets no suffix: Django's rule (its catalogs, pt-BR included, keep them).
 LABEL_ENDINGS = ":?.!"
-
-
-def category_rows() -> list[tuple[int, str, int | None, bool]]:
-    """(id, name, parent id, active) of every category, in the categories' order."""
-    return list(Category.objects.values_list("pk", "name", "parent_id", "is_active"))
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -299,15 +296,18 @@ class TicketFieldsForm(WorkspaceForm):
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, ticket: Ticket, **kwargs):
+    def __init__(self, *args, ticket: Ticket, tag_names: list[str] | None = None, **kwargs):
+        """``tag_names``: the ticket's tag names, sorted, when the caller has read them."""
         self.ticket = ticket
-        self.custom_field_defs = list(CustomField.objects.filter(is_active=True))
+        self.options = ticket_options()
+        self.custom_field_defs = self.options.custom_fields
         initial = {
             "subject": ticket.subject, "requester": ticket.requester.email, "team": ticket.team_id,
             "assignee": ticket.assignee_id, "status": ticket.status, "resolution_summary": ticket.resolution_summary,
             "priority": ticket.priority if ticket.priority_manual else KEEP, "urgency": ticket.urgency,
             "impact": ticket.impact, "type": ticket.type, "category": ticket.category_id,
-            "tags": ", ".join(sorted(t.name for t in ticket.tags.all())), "expected_version": ticket.version,
+            "tags": ", ".join(sorted(t.name for t in ticket.tags.all()) if tag_names is None else tag_names),
+            "expected_version": ticket.version,
         }
         for field in self.custom_field_defs:
             value = (ticket.custom_fields or {}).get(field.key)
@@ -326,23 +326,13 @@ class TicketFieldsForm(WorkspaceForm):
         self.use_plain_choices()
 
     def use_plain_choices(self) -> None:
-        """The team, assignee and category options shown, read as plain values with the labels the models'
-        ``__str__`` give (a model instance per agent, team and category was a large part of the panel's time).
-        Validation still goes through each field's queryset."""
+        """The team, assignee and category options shown, as plain values with the labels the models' ``__str__``
+        give, kept per process until a service changes one of them (``console/options.py``). Validation still goes
+        through each field's queryset."""
         team, assignee, category = self.fields["team"], self.fields["assignee"], self.fields["category"]
-        team.widget.choices = [("", team.empty_label), *team_list().values_list("pk", "name")]
-        assignee.widget.choices = [("", assignee.empty_label)] + [
-            (pk, name or email or phone or f"#{pk}")
-            for pk, name, email, phone in agent_list().values_list("pk", "name", "email", "phone")]
-        categories = category_rows()
-        rows = {pk: (name, parent) for pk, name, parent, _active in categories}
-
-        def label(pk: int) -> str:
-            name, parent = rows[pk]
-            return f"{label(parent)} › {name}" if parent in rows else name
-
-        category.widget.choices = [("", category.empty_label)] + [
-            (pk, label(pk)) for pk, _name, _parent, active in categories if active]
+        team.widget.choices = [("", team.empty_label), *self.options.teams]
+        assignee.widget.choices = [("", assignee.empty_label), *self.options.agents]
+        category.widget.choices = [("", category.empty_label), *self.options.categories]
 
     @property
     def custom_bound_fields(self):

@@ -11,6 +11,7 @@ from atende.tickets.models import (
     TicketFormField,
     TicketSettings,
 )
+from atende.tickets.selectors import CATEGORIES_AND_FIELDS
 
 
 @admin.register(TicketSettings)
@@ -23,6 +24,7 @@ class TicketSettingsAdmin(AuditedAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(AuditedAdmin):
+    outdates = (CATEGORIES_AND_FIELDS,)
     list_display = ["__str__", "default_team", "is_active"]
     list_select_related = ["parent"]
 
@@ -34,6 +36,7 @@ class TagAdmin(AuditedAdmin):
 
 @admin.register(CustomField)
 class CustomFieldAdmin(AuditedAdmin):
+    outdates = (CATEGORIES_AND_FIELDS,)
     list_display = ["key", "label", "kind", "required_to_solve", "customer_visible", "is_active"]
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
+from atende.core import generations
 from atende.core.exceptions import NotFound
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import (
@@ -139,9 +140,16 @@ def requester_recent_tickets(*, user: User, ticket: Ticket, limit: int = 5) -> Q
             .order_by("-created_at", "-id")[:limit])
 
 
+# The name under which processes keep copies of the categories and custom field definitions (core.generations):
+# what writes them (the admin, the demo seed) bumps it.
+CATEGORIES_AND_FIELDS = "tickets.categories-fields"
+
+
 def custom_field_definitions() -> dict[str, CustomField]:
-    """Every custom field definition by key (inactive ones too: old values and history still need labels)."""
-    return {field.key: field for field in CustomField.objects.all()}
+    """Every custom field definition by key (inactive ones too: old values and history still need labels). The
+    definitions are kept per process and shared by every request: read them, never change them."""
+    return {field.key: field for field in generations.kept(CATEGORIES_AND_FIELDS,
+                                                           lambda: tuple(CustomField.objects.all()))}
 
 
 def custom_field_list_for_user(*, user: User) -> QuerySet[CustomField]:

@@ -11,11 +11,14 @@ from django.db.models import Max
 from atende.audit.services import audit_settings_change, audit_settings_deleted, audit_settings_saved, model_snapshot
 from atende.automation.choices import MessageVisibility, TimeAnchor, TriggerEvent
 from atende.automation.models import CannedReply, Macro, RoutingRule, TimeRule, Trigger
+from atende.automation.selectors import MACROS
+from atende.core import generations
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.core.tasks import enqueue_on_commit
 from atende.rules import actions as A
 from atende.rules.conditions import validate_conditions
 from atende.rules.placeholders import validate_placeholders
+from atende.rules.services import rule_move
 
 RULE_MODELS = {"routing": RoutingRule, "trigger": Trigger, "time_rule": TimeRule}
 ACTION_CONTEXT = {"routing": A.ROUTING, "trigger": A.TRIGGER, "time_rule": A.TIME_RULE}
@@ -113,6 +116,7 @@ def macro_save(*, user, macro: Macro | None = None, name: str, actions: Any = No
     macro.full_clean()
     macro.save()
     audit_settings_saved(actor=user, target=macro, before=before, exclude=("position",))
+    generations.bump(MACROS)
     return macro
 
 
@@ -126,6 +130,14 @@ def macro_delete(*, user, macro: Macro) -> None:
         raise PermissionDenied("You cannot delete this macro.")
     audit_settings_deleted(actor=user, target=macro)
     macro.delete()
+    generations.bump(MACROS)
+
+
+@transaction.atomic
+def macro_move(*, macro: Macro, direction: str, user=None) -> None:
+    """The macros' ▲/▼ buttons: ``rule_move``, and the ticket pages' menus follow the new order."""
+    rule_move(rule=macro, direction=direction, user=user)
+    generations.bump(MACROS)
 
 
 @transaction.atomic

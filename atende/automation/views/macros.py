@@ -23,6 +23,7 @@ from atende.automation.services.definitions import (
     canned_reply_save,
     macro_can_edit,
     macro_delete,
+    macro_move,
     macro_save,
 )
 from atende.automation.services.macros import macro_apply
@@ -30,7 +31,7 @@ from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
 from atende.rules.actions import describe
 from atende.rules.builder import rule_builder_catalogue
-from atende.rules.pages import reference, reorder, settings_form
+from atende.rules.pages import reference, settings_form
 from atende.rules.placeholders import PLACEHOLDERS
 from atende.rules.placeholders import render as render_placeholders
 from atende.tickets.selectors import access_ticket
@@ -83,7 +84,9 @@ def macro_remove(request, macro_id: int):
 def macro_reorder(request, macro_id: int):
     if not request.user.is_admin:
         raise Http404
-    return reorder(request, rule=get_object_or_404(Macro, pk=macro_id), success_url=reverse("automation:macros"))
+    macro_move(macro=get_object_or_404(Macro, pk=macro_id), user=request.user,
+               direction="up" if request.POST.get("direction") == "up" else "down")
+    return redirect("automation:macros")
 
 
 @agent_required

@@ -231,7 +231,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
                                   "CONFIG": {"hosts": [REDIS_URL]}}}
     CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}}
-    CACHES["presence"] = CACHES["default"]
+    CACHES["presence"] = CACHES["shared"] = CACHES["default"]
 else:
     # One machine: in memory in the web process, which other local processes (the events worker, the scheduler,
     # commands) reach over a unix socket under VAR_DIR/run (atende.core.channel_layer).
@@ -240,7 +240,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
               # Live chat's presence: written by the web process, read by the events worker too.
               "presence": {"BACKEND": "atende.core.localcache.LocalSharedCache",
-                           "LOCATION": str(VAR_DIR / "cache" / "presence"), "OPTIONS": {"MAX_ENTRIES": 100_000}}}
+                           "LOCATION": str(VAR_DIR / "cache" / "presence"), "OPTIONS": {"MAX_ENTRIES": 100_000}},
+              # Tokens every process reads to know its copies of rarely changed rows are current
+              # (atende.core.generations).
+              "shared": {"BACKEND": "atende.core.localcache.LocalSharedCache",
+                         "LOCATION": str(VAR_DIR / "cache" / "shared")}}
 
 # Throttling (atende.core.throttle): counts live in the shared cache when there is one (Redis), else in the
 # database, so every process counts together. Rates are "N/period" limits, all of which must have room.

@@ -160,10 +160,13 @@ def _options(page: str, name: str) -> list[tuple[str, str, bool]]:
 
 @pytest.mark.django_db
 def test_panel_options_show_agents_teams_and_categories_added_or_renamed_since_the_last_page(
-        client, settings, team_ticket, agent, other_agent):
-    """The panel's option lists are written once and reused: an agent, team or category added or renamed shows on
-    the next page, and each ticket's own values are the ones selected."""
-    from atende.accounts.tests.factories import AgentFactory, TeamFactory
+        client, settings, team_ticket, agent, other_agent, admin_user, django_capture_on_commit_callbacks):
+    """The panel's option lists are kept per process and written once: an agent, team or category added or renamed
+    (through the services and the admin, which outdate the copies) shows on the next page, and each ticket's own
+    values are the ones selected."""
+    from atende.accounts.choices import Role
+    from atende.accounts.services import team_create, user_create, user_update_profile
+    from atende.console.tests.admin_writes import admin_save
     from atende.tickets.models import Category
 
     settings.DEBUG = False
@@ -177,17 +180,19 @@ def test_panel_options_show_agents_teams_and_categories_added_or_renamed_since_t
 
     first = page()
     assert [label for _v, label, chosen in _options(first, "team") if chosen] == [team_ticket.team.name]
-    newcomer = AgentFactory(name="Newcomer & <Co>")
-    team = TeamFactory(name="Night shift")
-    category = Category.objects.create(name="Billing")
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = user_create(email="newcomer@example.com", name="Newcomer & <Co>", role=Role.AGENT)
+        team = team_create(name="Night shift", slug="night-shift")
+        category = admin_save(admin_user, Category(name="Billing"))
     second = page()
     assert (str(newcomer.pk), "Newcomer & <Co>", False) in _options(second, "assignee")
     assert (str(team.pk), "Night shift", False) in _options(second, "team")
     assert (str(category.pk), "Billing", False) in _options(second, "category")
-    other_agent.name, team.name, category.name = "Renamed agent", "Day shift", "Invoices"
-    other_agent.save(update_fields=["name"])
-    team.save(update_fields=["name"])
-    category.save(update_fields=["name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        user_update_profile(user=other_agent, name="Renamed agent")
+        team.name, category.name = "Day shift", "Invoices"
+        admin_save(admin_user, team)
+        admin_save(admin_user, category)
     team_ticket.assignee, team_ticket.category = newcomer, category
     team_ticket.save(update_fields=["assignee", "category"])
     third = page()

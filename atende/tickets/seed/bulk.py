@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from atende.accounts.choices import Role
 from atende.accounts.models import Team, User
+from atende.accounts.selectors import AGENTS_AND_TEAMS
+from atende.core import generations
 from atende.tickets.choices import Channel, Level, TicketEventType, TicketStatus, TicketType
 from atende.tickets.models import Category, Message, Tag, Ticket, TicketEvent, TicketSettings, TicketTag
 from atende.tickets.search import reindex_tickets
@@ -71,6 +73,7 @@ def _ensure_people(rng: random.Random, customers_wanted: int) -> tuple[list[int]
         password = make_password("atende-agent")  # hashed once: the hasher is slow on purpose
         User.objects.bulk_create([User(email=f"bench-agent{i}@atende.test", password=password, role=Role.AGENT,
                                        name=corpus.person_name(rng)) for i in range(20)], ignore_conflicts=True)
+        generations.bump(AGENTS_AND_TEAMS)
         agents = list(User.objects.filter(role=Role.AGENT).values_list("id", flat=True))
     have = User.objects.filter(role=Role.CUSTOMER).count()
     if have < customers_wanted:

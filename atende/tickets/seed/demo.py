@@ -12,12 +12,14 @@ from django.utils import timezone
 from atende.accounts.choices import Availability, Role
 from atende.accounts.models import Organization, Team, User
 from atende.accounts.services import organization_create, team_create, user_create
+from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.events import events_suppressed
 from atende.core.memo import batch_scope
 from atende.tickets.choices import Channel, FieldKind, Level, TicketStatus, TicketType
 from atende.tickets.models import Category, CustomField, Ticket, TicketForm, TicketFormField
 from atende.tickets.seed import corpus
+from atende.tickets.selectors import CATEGORIES_AND_FIELDS
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
@@ -68,6 +70,7 @@ def _configuration(rng: random.Random) -> tuple[list[Organization], dict[str, Te
                                         category=categories["billing"][0], team=teams["billing"], position=1)
     TicketFormField.objects.create(form=billing, field=order, required=True, position=1)
     TicketFormField.objects.create(form=billing, field=plan, required=False, position=2)
+    generations.bump(CATEGORIES_AND_FIELDS)
     return orgs, teams, categories
 
 
