@@ -411,8 +411,8 @@ def _retries_noted(name: str, waiting: bool | None = None) -> Iterator[None]:
     (at its first batch with events to hand over; ``waiting``: the caller looked it up for its pass, as
     ``work_plan`` does), not per batch. Only the lease holder records retries for the unit's tickets, and this
     process notes each it records, so the answer stays true for the run (a retry done meanwhile only costs a
-    look-up). Retries of the subscribers it runs after are still looked up per batch: other workers record
-    those."""
+    look-up). Retries of the subscribers it runs after are looked up per batch (other workers record those),
+    unless the pass's look found none for them and this process recorded none since (``passes.may_wait``)."""
     previous = getattr(_run, "waiting", None)
     _run.waiting = {} if waiting is None else {name: waiting}
     try:
