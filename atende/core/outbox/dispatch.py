@@ -2,8 +2,9 @@
 
 A *unit* of work is (subscriber, partition): the subscriber's events of tickets with ``ticket_id % partitions ==
 partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
-``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction holding the
-cursor row locked: the subscriber's effects, the cursor advance and the bookkeeping of failures commit together.
+``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction: the
+subscriber's effects, the bookkeeping of failures and the cursor advance commit together, the advance last and
+conditional on the cursor being still where the batch was planned from and this worker's (else all roll back).
 Events of types a subscriber does not handle (``core.events.handled_types``) are never handed to it: a batch with
 nothing to hand over moves the cursor with one conditional update, outside any transaction of its own.
 
@@ -36,7 +37,8 @@ from django.utils import timezone
 from atende.core.events import EVENTS_MODEL, SUBSCRIBERS, Subscriber, handled_types, resolve
 from atende.core.memo import batch_scope
 from atende.core.models import EventRetry, EventRetryState, SubscriberCursor
-from atende.core.outbox import stream
+from atende.core.outbox import passes, stream
+from atende.core.outbox.passes import ADVANCE_FIELDS, PAYLOAD_FIELDS  # noqa: F401 - the payload's fields, re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +152,6 @@ def _lease_check(unit: Unit, cursor: SubscriberCursor, owner: str, now: dt.datet
 
 # -- payloads ----------------------------------------------------------------------------------------------------
 
-PAYLOAD_FIELDS = ("id", "type", "ticket_id", "actor_kind", "actor_user_id", "source_event_id", "data", "created_at")
-
-
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"]
     if not isinstance(data, dict):
@@ -164,45 +163,24 @@ def payload_of(row: dict[str, Any]) -> dict[str, Any]:
             "created_at": row["created_at"].isoformat()}
 
 
-_shared = threading.local()
-SHARED_ROWS_MAX = 20_000
-
-
-@contextmanager
-def rows_shared() -> Iterator[None]:
-    """One pass over the units: the event rows are read once and handed to every subscriber that gets them (ten
-    subscribers each decoding the same rows was a tenth of the worker's time). Only rows a batch's own scan found
-    are taken from here, so a row deleted before the batch is never handed over; the rows live for one pass."""
-    previous = getattr(_shared, "rows", None)
-    _shared.rows = {} if previous is None else previous
-    try:
-        yield
-    finally:
-        _shared.rows = previous
+rows_shared = passes.scope  # one pass: see ``passes``
 
 
 def _rows(ids: list[int], *, shared_ok: bool = True) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    shared = getattr(_shared, "rows", None) if shared_ok else None
-    if shared is None:
-        return {r["id"]: r for r in event_model().objects.filter(id__in=ids).values(*PAYLOAD_FIELDS)}
-    missing = [i for i in ids if i not in shared]
-    if missing:
-        if len(shared) + len(missing) > SHARED_ROWS_MAX:
-            shared.clear()
-        shared.update((r["id"], r) for r in event_model().objects.filter(id__in=missing).values(*PAYLOAD_FIELDS))
-    return {i: shared[i] for i in ids if i in shared}
+    return passes.rows(ids, shared_ok=shared_ok)
 
 
 # -- one batch -----------------------------------------------------------------------------------------------------
 
 def _dependency_state(unit: Unit) -> tuple[int | None, list]:
     """How far the subscribers this one runs after have got: the lowest position they reached and their gaps
-    (events they are still retrying are looked up per batch)."""
+    (events they are still retrying are looked up per batch). In a pass, their cursors as it read them or as this
+    process's batches left them: one read earlier only holds this unit back, never lets it pass them."""
     if not unit.subscriber.after:
         return None, []
-    deps = list(SubscriberCursor.objects.filter(subscriber__in=unit.subscriber.after, partition=unit.partition))
+    deps = [passes.cursor_of(name, unit.partition) for name in unit.subscriber.after]
+    if None in deps:  # not in a pass that read them
+        deps = list(SubscriberCursor.objects.filter(subscriber__in=unit.subscriber.after, partition=unit.partition))
     if len(deps) < len(unit.subscriber.after):
         return 0, []  # a dependency has not started yet
     return min(d.position for d in deps), [g for d in deps for g in d.gaps]
@@ -295,10 +273,11 @@ def batch_step(unit: Unit, owner: str, *, now: dt.datetime | None = None,
     """One batch of the unit, planned from ``cursor`` (the unit's cursor as last read or left by this worker's
     previous batch; read here when not given), outside any transaction. A batch with nothing to hand over (only
     events of types the subscriber does not handle, of other partitions or backfill) moves the cursor with one
-    conditional update (it still names this worker and the position read), and one that changes nothing writes
-    nothing. Otherwise the cursor is locked in the batch's transaction, the plan made again if the cursor moved
-    meanwhile, and the subscriber's effects and the cursor advance commit together. A cursor given from an
-    earlier read is only a starting point: both writes check it against the row."""
+    conditional update (or, in a worker pass that keeps the unit's lease, with the pass's other idle advances in
+    one update at its end), and one that changes nothing writes nothing. Otherwise the subscriber's effects and the
+    cursor advance commit together, in one transaction ended by the advance: an update conditional on the cursor
+    being still where it was read and this worker's, and if it is not, ``LeaseLost`` rolls the effects back (the
+    batch is left to whoever moved it). A cursor given from an earlier read is only a starting point."""
     now = now or timezone.now()
     if cursor is None:
         cursor = _cursor_read(unit, owner, now)
@@ -307,16 +286,16 @@ def batch_step(unit: Unit, owner: str, *, now: dt.datetime | None = None,
     plan = _plan(unit, cursor, now)
     if not plan.chosen:
         if plan.position != cursor.position or plan.gaps != cursor.gaps:
-            _advance_idle(cursor, owner, plan, now)
+            cursor = _advance_idle(cursor, owner, plan, now)
         return Step(plan.passed, plan.more, cursor)
+    new = passes.advanced(cursor)
+    _advance(new, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
     with transaction.atomic():
-        locked = _locked_cursor(unit, owner, now)
-        if (locked.position, locked.gaps) != (cursor.position, cursor.gaps):
-            plan = _plan(unit, locked, now)
-        if plan.chosen:
-            _handle(unit, plan.chosen, now)
-        _advance(locked, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
-        return Step(plan.passed, plan.more, locked)
+        _handle(unit, plan.chosen, now)
+        if not passes.cursor_write(new, owner, read_at=cursor.position, read_gaps=cursor.gaps, now=now):
+            raise LeaseLost(str(unit))
+    passes.published(new)
+    return Step(plan.passed, plan.more, new)
 
 
 def _cursor_read(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
@@ -325,26 +304,22 @@ def _cursor_read(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
     return cursor
 
 
-ADVANCE_FIELDS = ("position", "gaps", "processed_total", "rate_window_start", "rate_window_count", "recent_rate",
-                  "last_batch_at", "lease_until")
-
-
-def _advance_idle(cursor: SubscriberCursor, owner: str, plan: _Plan, now: dt.datetime) -> None:
-    """Move the cursor past events it hands nothing of, in one statement: only if the cursor is still this
-    worker's and still where it was read (else ``LeaseLost``: the batch is left to whoever moved it)."""
-    read_at = cursor.position
-    _advance(cursor, position=plan.position, gaps=plan.gaps, handled=0, now=now, save=False)
-    if plan.position != read_at:
-        cursor.last_batch_at = now  # done with events up to here, as much as if they had been handed over
-    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
-    moved = SubscriberCursor.objects.filter(held, pk=cursor.pk, lease_owner=owner, position=read_at).update(
-        **{field: getattr(cursor, field) for field in ADVANCE_FIELDS})
-    if not moved:
+def _advance_idle(cursor: SubscriberCursor, owner: str, plan: _Plan, now: dt.datetime) -> SubscriberCursor:
+    """Move the cursor past events it hands nothing of: deferred to the pass's end when the unit's run keeps its
+    lease, else in one statement now (``LeaseLost`` when the cursor moved or is not this worker's)."""
+    new = passes.advanced(cursor)
+    _advance(new, position=plan.position, gaps=plan.gaps, handled=0, now=now)
+    if plan.position != cursor.position:
+        new.last_batch_at = now  # done with events up to here, as much as if they had been handed over
+    if passes.idle_defer(new, owner, cursor):
+        return new
+    if not passes.cursor_write(new, owner, read_at=cursor.position, read_gaps=cursor.gaps, now=now):
         raise LeaseLost(f"{cursor.subscriber}[{cursor.partition}]")
+    passes.published(new)
+    return new
 
 
-def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: int, now: dt.datetime,
-             save: bool = True) -> None:
+def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: int, now: dt.datetime) -> None:
     cursor.position = position
     cursor.gaps = gaps
     cursor.processed_total += handled
@@ -357,8 +332,6 @@ def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: in
     if handled:
         cursor.last_batch_at = now
     cursor.lease_until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
-    if save:
-        cursor.save(update_fields=ADVANCE_FIELDS)
 
 
 def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None:
@@ -372,7 +345,7 @@ def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None
                                                      ticket_id__in={t for _e, t in chosen})
                            .values_list("ticket_id", flat=True))
     dep_waiting = set()
-    if unit.subscriber.after:
+    if unit.subscriber.after and passes.may_wait(unit.subscriber.after):
         dep_waiting = set(EventRetry.objects.filter(subscriber__in=unit.subscriber.after, state=WAITING,
                                                     event_id__in=ids).values_list("event_id", flat=True))
     types = known_types()
@@ -438,8 +411,8 @@ def _retries_noted(name: str, waiting: bool | None = None) -> Iterator[None]:
     (at its first batch with events to hand over; ``waiting``: the caller looked it up for its pass, as
     ``work_plan`` does), not per batch. Only the lease holder records retries for the unit's tickets, and this
     process notes each it records, so the answer stays true for the run (a retry done meanwhile only costs a
-    look-up). Retries of the subscribers it runs after are still looked up per batch: other workers record
-    those."""
+    look-up). Retries of the subscribers it runs after are looked up per batch (other workers record those),
+    unless the pass's look found none for them and this process recorded none since (``passes.may_wait``)."""
     previous = getattr(_run, "waiting", None)
     _run.waiting = {} if waiting is None else {name: waiting}
     try:
@@ -462,6 +435,8 @@ def _record(name: str, row: dict[str, Any], state: str, now: dt.datetime, *, att
     noted = getattr(_run, "waiting", None)
     if noted is not None and state == WAITING:
         noted[name] = True
+    if state == WAITING:
+        passes.waiting_noted(name)
     due = now + (backoff(attempts) if state == WAITING and attempts else dt.timedelta(0))
     EventRetry.objects.update_or_create(
         subscriber=name, event_id=row["id"],
@@ -529,11 +504,12 @@ def run_unit(unit: Unit, owner: str, *, release: bool = True, seconds: float = 0
     Returns the work done (0: idle or taken). ``claim=False``: the caller holds the lease already (each batch
     checks it); ``retries=False``: the caller knows none is due; ``cursor``: the unit's cursor as the caller
     read it, so the first batch does not read it again; ``waiting``: whether the subscriber has events waiting
-    for a retry at all (both from ``work_plan``)."""
+    for a retry at all (both from ``work_plan``). A unit whose lease is kept (``release=False``) leaves its idle
+    advances to the end of the pass, when they are written together."""
     if claim and not lease_claim(unit, owner, cursor=cursor):
         return 0
     try:
-        with _retries_noted(unit.subscriber.name, waiting):
+        with _retries_noted(unit.subscriber.name, waiting), passes.deferring_idle(not release):
             return _run_batches(unit, owner, seconds=seconds, retries=retries, cursor=cursor)
     except LeaseLost:
         return 0
@@ -580,6 +556,7 @@ def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
     last = event_model().objects.order_by("-id").values_list("id", flat=True).first() or 0
     first_due = dict(EventRetry.objects.filter(state=WAITING).values_list("subscriber")
                      .annotate(first=Min("next_attempt_at")).order_by())
+    passes.noted(cursors, set(first_due))
     busy = []
     for unit in units():
         cursor = cursors[(unit.subscriber.name, unit.partition)]
