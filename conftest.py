@@ -60,6 +60,15 @@ def _fresh_branding():
     site_branding_forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_generations():
+    """Each test starts without the process's copies of rarely changed rows (core.generations): a test's rows
+    are rolled back without a commit, which is what replaces their token."""
+    from atende.core.generations import forget
+
+    forget()
+
+
 @pytest.fixture
 def shared_data_dir():
     path = os.path.normpath(SHARED_DATA)

@@ -5,10 +5,12 @@ from django.contrib import admin
 from django.db import models
 
 from atende.accounts.admin import OrganizationAdmin, TeamAdmin, UserAdmin
+from atende.accounts.identities import ORGANIZATION_DOMAINS
 from atende.accounts.models import Organization, Team, User
 from atende.audit.choices import AuditAction
 from atende.audit.models import AuditEntry
 from atende.audit.services import audit_record, audit_settings_change, audit_user_change, model_snapshot
+from atende.core import generations
 from atende.core.admin import SiteConfigurationAdmin
 from atende.core.models import SiteConfiguration
 
@@ -37,6 +39,13 @@ class AuditedAdmin(admin.ModelAdmin):
     audit_exclude: tuple[str, ...] = ()
     audit_target_type = ""  # the entries' object type, when not the model's label (branding)
     audit_inlines = True  # rows edited in inlines (a ticket form's fields) are part of what changed
+    # Per-process copies (core.generations) that a save or deletion here outdates: dropped in every process once
+    # the admin's transaction commits.
+    outdates: tuple[str, ...] = ()
+
+    def _outdate(self) -> None:
+        for name in self.outdates:
+            generations.bump(name)
 
 
     def _snapshot(self, obj: models.Model) -> dict:
@@ -49,6 +58,7 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         before = self._stored(obj) if change else {}
         super().save_model(request, obj, form, change)
+        self._outdate()
         self.audit_saved(request, obj, before, self._snapshot(obj), change)
 
     def audit_saved(self, request, obj, before: dict, after: dict, change: bool) -> None:
@@ -64,6 +74,7 @@ class AuditedAdmin(admin.ModelAdmin):
         return [model_snapshot(row, exclude=(fk.name,)) for row in rows]
 
     def save_related(self, request, form, formsets, change):
+        self._outdate()
         if not self.audit_inlines or not formsets:
             return super().save_related(request, form, formsets, change)
         obj = form.instance
@@ -79,12 +90,14 @@ class AuditedAdmin(admin.ModelAdmin):
         audit_settings_change(actor=request.user, target=obj, operation="deleted", before=before,
                               target_type=self.audit_target_type)
         super().delete_model(request, obj)
+        self._outdate()
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             audit_settings_change(actor=request.user, target=obj, operation="deleted", before=self._snapshot(obj),
                                   target_type=self.audit_target_type)
         super().delete_queryset(request, queryset)
+        self._outdate()
 
 
 class AuditedMembersAdmin(AuditedAdmin):
@@ -130,6 +143,7 @@ class AuditedSiteConfigurationAdmin(AuditedAdmin, SiteConfigurationAdmin):
 
 @admin.register(Organization)
 class AuditedOrganizationAdmin(AuditedAdmin, OrganizationAdmin):
+    outdates = (ORGANIZATION_DOMAINS,)  # its domains are edited inline; deleting one deletes its domains
     pass
 
 

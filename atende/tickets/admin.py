@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from atende.audit.admin import AuditedAdmin
 from atende.tickets.models import (
+    TICKET_SETTINGS,
     Category,
     CustomField,
     Tag,
@@ -15,6 +16,7 @@ from atende.tickets.models import (
 
 @admin.register(TicketSettings)
 class TicketSettingsAdmin(AuditedAdmin):
+    outdates = (TICKET_SETTINGS,)
     list_display = ["__str__", "autoclose_after_hours", "require_resolution_summary", "on_hold_pauses_sla"]
 
     def has_add_permission(self, request):

@@ -18,7 +18,8 @@ STORAGES = {
 ATENDE_EVENTS_DRAIN_ON_COMMIT = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-          "presence": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "presence"}}
+          "presence": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "presence"},
+          "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     # No connection pool in the test process. Threads that tests start (ASGI requests, websocket consumers, the
     # event loops of async_to_sync) end with a connection still checked out of the pool, which psycopg_pool never
