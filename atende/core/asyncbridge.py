@@ -11,10 +11,7 @@ still awaited, so their order and errors are the caller's as before.
 ``send_soon`` is for pushes that may be lost (browsers re-sync): on a server thread it hands the send to the
 server's loop and returns at once (waiting would hold the database thread every consumer shares until the loop,
 busy with a thousand sockets, gets to it), each send starting after the one before, so pushes arrive in the order
-of their commits whatever the channel layer. Outside a server it hands them to the shared loop the same way (a
-ticket created in a command or the worker waited for two Redis round trips after its commit: a third of an
-in-process creation's time); the process waits for the last of them at exit. With Channels' in-memory layer
-(tests) it still waits: that layer's receivers are in this process, and read what has been sent. Inside ``sends_together`` (a transaction that commits many changes
+of their commits whatever the channel layer. Inside ``sends_together`` (a transaction that commits many changes
 at once) the pushes are held and handed over together when the block ends: one wake-up of the loop and one task
 for all of them, still in call order.
 """
@@ -22,7 +19,6 @@ for all of them, still in call order.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
 import threading
@@ -116,51 +112,12 @@ def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
         return
     loop = server_loop()
     if loop is None:
-        if not _hands_over():
-            try:
-                run_sync(func, *args)
-            except Exception:
-                logger.exception("push %s failed", getattr(func, "__qualname__", func))
-            return
-        loop = _shared_loop()
-        _settle_at_exit()
-    loop.call_soon_threadsafe(_start_in_order, loop, func, args)
-
-
-def _hands_over() -> bool:
-    """Whether a push made outside a server is handed to the shared loop without waiting (not with an in-memory
-    channel layer, whose receivers are this process's own)."""
-    from django.conf import settings
-
-    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", "")
-    return not backend.endswith("InMemoryChannelLayer")
-
-
-_exit_hook: dict[int, bool] = {}
-
-
-def _settle_at_exit() -> None:
-    if not _exit_hook.get(os.getpid()):
-        _exit_hook[os.getpid()] = True
-        atexit.register(settle)
-
-
-def settle(timeout: float = 5.0) -> None:
-    """Wait (at most ``timeout`` seconds) until the pushes handed to this process's shared loop have been sent:
-    a command's last pushes are not lost when it exits."""
-    loop = _shared["loop"]
-    if loop is None or _shared["pid"] != os.getpid() or loop.is_closed():
+        try:
+            run_sync(func, *args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
         return
-
-    async def last() -> None:
-        task = _last_send.get(loop)
-        if task is not None and not task.done():
-            await asyncio.wait({task}, timeout=timeout)
-
-    try:
-        asyncio.run_coroutine_threadsafe(last(), loop).result(timeout=timeout + 1)
-    except Exception:  # noqa: BLE001 - pushes may be lost; exiting must not fail for them
-        logger.warning("pushes still pending at exit were dropped")
+    loop.call_soon_threadsafe(_start_in_order, loop, func, args)
 
 
 def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitable[Any]], args: tuple) -> None:

@@ -6,7 +6,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from atende.core.asyncbridge import run_sync, send_soon, settle
+from atende.core.asyncbridge import run_sync, send_soon
 
 
 async def _where(value):
@@ -76,20 +76,3 @@ def test_pushes_from_a_server_thread_return_at_once_and_run_in_call_order():
 def test_a_failing_push_is_logged_not_raised(caplog):
     send_soon(_fail)
     assert "push" in caplog.text and "refused" in caplog.text
-
-
-def test_pushes_outside_a_server_return_at_once_run_in_call_order_and_are_settled_before_exit(settings):
-    """A command or the worker (no server loop) hands its pushes to the shared loop without waiting for them, in
-    order; ``settle`` (run at exit) waits for the last one. With the in-memory layer (the other tests) it waits."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.channel_layer.LocalChannelLayer"}}
-    sent = []
-
-    async def push(n, delay):
-        await asyncio.sleep(delay)
-        sent.append(n)
-
-    for n, delay in ((1, 0.05), (2, 0), (3, 0.01)):
-        send_soon(push, n, delay)
-    returned_with = list(sent)
-    settle()
-    assert returned_with == [] and sent == [1, 2, 3]
