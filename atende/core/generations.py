@@ -2,8 +2,8 @@
 ticket's priority comes from, the organisation domains a new customer's address is matched against), dropped in
 every process as soon as the rows change.
 
-Each copy is kept under a token that lives in a cache every process shares (Redis when there is one, else a file
-cache under VAR_DIR that the machine's processes all read). The services that change the rows call ``bump`` in
+Each copy is kept under a token that lives in a cache every process shares (``CACHES["shared"]``: a file cache under
+VAR_DIR on SQLite, where every process is on one machine, and Redis on PostgreSQL when there is one). The services that change the rows call ``bump`` in
 their transaction (no Django signals: services publish their changes); once it commits the token is replaced, so
 the next use in any process finds its copy's token outdated and reads the database again. Reading a token is one
 cache read, in place of the statements the copy saves.
