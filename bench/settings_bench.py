@@ -4,6 +4,7 @@
 import os
 
 from atende.config.settings.prod import *  # noqa: F403
+from atende.config.settings.prod import CACHES as BASE_CACHES
 from atende.config.settings.prod import MIDDLEWARE
 
 # Outermost, so the counter sees every query of the request (session, user, the view, the templates).
@@ -19,4 +20,5 @@ if os.environ.get("BENCH_REDIS_URL"):
                                              "prefix": os.environ.get("BENCH_CHANNEL_PREFIX", "atende-bench"),
                                              "capacity": 5000}}}
     CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache",
-                          "LOCATION": os.environ["BENCH_REDIS_URL"], "KEY_PREFIX": "atende-bench"}}
+                          "LOCATION": os.environ["BENCH_REDIS_URL"], "KEY_PREFIX": "atende-bench"},
+              "shared": BASE_CACHES["shared"]}

@@ -11,26 +11,34 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from atende.accounts.choices import CustomerEventType, IdentityKind, Role
-from atende.accounts.models import ContactIdentity, CustomerEvent, Organization, OrganizationDomain, User
+from atende.accounts.models import ContactIdentity, CustomerEvent, OrganizationDomain, User
 from atende.accounts.normalize import normalize_identity
 from atende.accounts.selectors import identity_owner
+from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError, full_clean_or_raise
-from atende.core.memo import batch_cached
 from atende.core.text_hygiene import clean_line
 
 logger = logging.getLogger(__name__)
 
 
-def organization_for_email(email: str) -> Organization | None:
-    """The organisation whose domain the address is at (read once per batch of work, ``core.memo``)."""
+# Which organisation each address domain belongs to, kept per process (core.generations): every new customer by
+# email is matched against it. Organisations and their domains change only through ``organization_create`` and
+# the admin (``AuditedOrganizationAdmin.outdates``), which drop every process's copy.
+ORGANIZATION_DOMAINS = "accounts.organization-domains"
+_DOMAINS_KEPT = 10_000
+
+
+def organization_id_for_email(email: str) -> int | None:
+    """The id of the organisation whose domain the address is at, or None."""
     domain = email.rsplit("@", 1)[-1].lower()
-    return batch_cached(("accounts.organization_for_domain", domain), lambda: _organization_for_domain(domain))
-
-
-def _organization_for_domain(domain: str) -> Organization | None:
-    match = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    return match.organization if match else None
+    known: dict[str, int | None] = generations.kept(ORGANIZATION_DOMAINS, dict)
+    if domain not in known:
+        if len(known) >= _DOMAINS_KEPT:
+            known.clear()
+        known[domain] = (OrganizationDomain.objects.filter(domain=domain).order_by("id")
+                         .values_list("organization_id", flat=True).first())
+    return known[domain]
 
 
 def _event(customer: User, type: str, actor: Actor | None, data: dict[str, Any]) -> CustomerEvent:
@@ -69,12 +77,13 @@ def customer_create_for_identity(*, kind: str, value: str, name: str = "", local
     value = normalize_identity(kind, value)
     is_email = kind == IdentityKind.EMAIL
     user = User(email=value if is_email else None, name=clean_line(name, 200), role=Role.CUSTOMER,
-                locale=locale or "", organization=organization_for_email(value) if is_email else None,
+                locale=locale or "", organization_id=organization_id_for_email(value) if is_email else None,
                 email_verified=verified and is_email,
                 phone=value if kind in (IdentityKind.PHONE, IdentityKind.WHATSAPP) else "")
     user.set_unusable_password()
-    # Nobody owns the identity (just looked up): the unique address is the database's to enforce, below.
-    full_clean_or_raise(user, exclude=["password"], validate_unique=False)
+    # Nobody owns the identity (just looked up): the unique address is the database's to enforce, below; the
+    # organisation was just found by its domain, and its foreign key holds it.
+    full_clean_or_raise(user, exclude=["password", "organization"], validate_unique=False)
     try:
         with transaction.atomic():
             user.save()

@@ -6,7 +6,12 @@ import zoneinfo
 from django.db import transaction
 
 from atende.accounts.choices import Role
-from atende.accounts.identities import customer_find_or_create, identity_create_primary_email, organization_for_email
+from atende.accounts.identities import (
+    ORGANIZATION_DOMAINS,
+    customer_find_or_create,
+    identity_create_primary_email,
+    organization_id_for_email,
+)
 from atende.accounts.models import Organization, OrganizationDomain, Team, TeamMembership, User
 from atende.accounts.normalize import normalize_email
 from atende.accounts.selectors import AGENTS_AND_TEAMS, identity_owner
@@ -38,9 +43,10 @@ def user_create(*, email: str, password: str | None = None, name: str = "", role
         raise ValidationError(f"Unknown time zone “{time_zone}”.", code="unknown_time_zone")
     if User.objects.filter(email__iexact=email).exists() or identity_owner(kind="email", value=email):
         raise ValidationError("A user with this email address already exists.", code="email_taken")
+    organization_id = organization.pk if organization is not None else None
     if organization is None and role == Role.CUSTOMER:
-        organization = organization_for_email(email)
-    user = User(email=email, name=clean_line(name, 200), role=role, organization=organization, locale=locale, time_zone=time_zone,
+        organization_id = organization_id_for_email(email)
+    user = User(email=email, name=clean_line(name, 200), role=role, organization_id=organization_id, locale=locale, time_zone=time_zone,
                 email_verified=email_verified, **extra)
     if password:
         user.set_password(password)
@@ -82,6 +88,8 @@ def organization_create(*, name: str, domains: list[str] = (), shares_tickets: b
     org.save()
     for domain in domains:
         OrganizationDomain.objects.create(organization=org, domain=domain)
+    if domains:
+        generations.bump(ORGANIZATION_DOMAINS)  # new customers at these domains join it, in every process
     return org
 
 

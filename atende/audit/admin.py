@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db import models
 
 from atende.accounts.admin import OrganizationAdmin, TeamAdmin, UserAdmin
+from atende.accounts.identities import ORGANIZATION_DOMAINS
 from atende.accounts.models import Organization, Team, User
 from atende.accounts.selectors import AGENTS_AND_TEAMS
 from atende.audit.choices import AuditAction
@@ -74,6 +75,7 @@ class AuditedAdmin(admin.ModelAdmin):
         return [model_snapshot(row, exclude=(fk.name,)) for row in rows]
 
     def save_related(self, request, form, formsets, change):
+        self.outdate_copies()  # rows edited inline (an organisation's domains) are part of the copies too
         if not self.audit_inlines or not formsets:
             return super().save_related(request, form, formsets, change)
         obj = form.instance
@@ -151,6 +153,7 @@ class AuditedSiteConfigurationAdmin(AuditedAdmin, SiteConfigurationAdmin):
 
 @admin.register(Organization)
 class AuditedOrganizationAdmin(AuditedAdmin, OrganizationAdmin):
+    outdates = (ORGANIZATION_DOMAINS,)  # its domains are edited inline; deleting one deletes its domains
     pass
 
 

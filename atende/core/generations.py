@@ -1,12 +1,15 @@
-"""Process-local copies of rows that change rarely (the agents, teams, categories, custom fields and macros every
-ticket page offers), dropped in every process as soon as the rows change.
+"""Process-local copies of rows that change rarely and are read on every page or every write (the agents, teams,
+categories, custom fields and macros every ticket page offers; the ticket settings every new ticket's priority
+comes from and the organisation domains a new customer's address is matched against), dropped in every process
+as soon as the rows change.
 
-Each copy is kept under tokens that live in a cache every process shares (Redis when there is one, else a file
-cache under VAR_DIR that the machine's processes all read). The services that write those rows call ``bump`` with
-the rows' name; once their transaction has committed the name's token is replaced, so the next request in any
-process finds its copy outdated and reads the database again. Reading the tokens is one cache read, in place of
-the statements the copy saves. (No signal drives this: a write path that does not call ``bump`` leaves copies
-outdated for at most ``MAX_AGE``.)
+Each copy is kept under tokens that live in a cache every process shares (``CACHES["shared"]``: Redis when there
+is one, else a file cache under VAR_DIR that the machine's processes all read). The services that write those
+rows call ``bump`` with the rows' name; once their transaction has committed the name's token is replaced, so the
+next use in any process finds its copy outdated and reads the database again. Reading the tokens is one cache
+read, in place of the statements the copy saves. (No signal drives this: a write path that does not call
+``bump``, a migration or the shell, leaves copies outdated for at most ``MAX_AGE``; so does a process that dies
+between the commit and the replacement.)
 
 The tokens are read **before** the rows: a change that commits while a process is reading them replaces a token
 after that read, so rows read before the change are never kept under the token that follows it.

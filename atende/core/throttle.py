@@ -32,7 +32,8 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -215,6 +216,9 @@ class CacheStore:
         return {keys[k]: int(v) for k, v in cache.get_many(list(keys)).items()}
 
     def add(self, scope: str, subject: str, windows: Sequence[_Window], cost: int) -> dict[tuple[int, int], int]:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            return self._add_redis(backend, scope, subject, windows, cost)
         previous = self.counts(scope, subject, windows)
         counts = dict(previous)
         done: list[str] = []
@@ -233,6 +237,38 @@ class CacheStore:
                     cache.decr(undo, cost)
                 raise _Refused(window, prev, current - cost)
             counts[(window.rate.period, window.start)] = current
+        return counts
+
+    def _add_redis(self, backend: RedisCache, scope: str, subject: str, windows: Sequence[_Window],
+                   cost: int) -> dict[tuple[int, int], int]:
+        """``add`` in one round trip (Django's calls took three: the counts, then ``incr``'s existence check and
+        the increment): each window's previous count read, its current one incremented and given its expiry
+        (absolute, so every hit sets the same one) in one pipeline; a refusal takes it back in a second."""
+        keys = [(backend.make_and_validate_key(self._key(scope, subject, w.rate.period, w.start)),
+                 backend.make_and_validate_key(self._key(scope, subject, w.rate.period, w.start - w.rate.period)))
+                for w in windows]
+        client = backend._cache.get_client(keys[0][0], write=True)
+        pipe = client.pipeline(transaction=False)
+        for window, (current_key, previous_key) in zip(windows, keys, strict=True):
+            pipe.get(previous_key)
+            pipe.incrby(current_key, cost)
+            pipe.expireat(current_key, window.start + 2 * window.rate.period + 5)
+        replies = pipe.execute()
+        counts: dict[tuple[int, int], int] = {}
+        refused = None
+        for i, window in enumerate(windows):
+            prev, current = int(replies[3 * i] or 0), int(replies[3 * i + 1])
+            counts[(window.rate.period, window.start - window.rate.period)] = prev
+            counts[(window.rate.period, window.start)] = current
+            limit = window.max_current(prev, cost)
+            if refused is None and (limit < 0 or current - cost > limit):
+                refused = _Refused(window, prev, current - cost)
+        if refused is not None:
+            undo = client.pipeline(transaction=False)
+            for current_key, _previous_key in keys:
+                undo.decrby(current_key, cost)
+            undo.execute()
+            raise refused
         return counts
 
     def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from atende.audit.admin import AuditedAdmin
 from atende.tickets.models import (
+    TICKET_SETTINGS,
     Category,
     CustomField,
     Tag,
@@ -16,6 +17,7 @@ from atende.tickets.selectors import CATEGORIES_AND_FIELDS
 
 @admin.register(TicketSettings)
 class TicketSettingsAdmin(AuditedAdmin):
+    outdates = (TICKET_SETTINGS,)
     list_display = ["__str__", "autoclose_after_hours", "require_resolution_summary", "on_hold_pauses_sla"]
 
     def has_add_permission(self, request):

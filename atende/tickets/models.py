@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
+from atende.core import generations
 from atende.core.memo import batch_cached
 from atende.core.models import BaseModel
 from atende.tickets.choices import (
@@ -34,6 +35,11 @@ DEFAULT_PRIORITY_MATRIX = {
 }
 
 
+# The settings row, kept per process (core.generations): every new ticket reads it (its priority). Changed only
+# through ``tickets.services.settings``, which drops every process's copy.
+TICKET_SETTINGS = "tickets.settings"
+
+
 class TicketSettings(models.Model):
     """Help-desk-wide ticket rules set by the admin (one row)."""
 
@@ -51,7 +57,9 @@ class TicketSettings(models.Model):
 
     @classmethod
     def load(cls) -> "TicketSettings":
-        return batch_cached("tickets.settings", lambda: cls.objects.get_or_create(pk=1)[0])
+        """The row, shared by every caller in the process: read it, never change it (``ticket_settings_update``)."""
+        return batch_cached(TICKET_SETTINGS, lambda: generations.kept(
+            TICKET_SETTINGS, lambda: cls.objects.get_or_create(pk=1)[0]))
 
     def clean(self) -> None:
         """The matrix must name a known priority for every urgency × impact it lists (blank = the default)."""

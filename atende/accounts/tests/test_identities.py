@@ -6,14 +6,22 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from atende.accounts.choices import CustomerEventType, IdentityKind
-from atende.accounts.identities import customer_find_or_create, customer_merge, identity_add, identity_remove
+from atende.accounts.identities import (
+    ORGANIZATION_DOMAINS,
+    customer_find_or_create,
+    customer_merge,
+    identity_add,
+    identity_remove,
+    organization_id_for_email,
+)
 from atende.accounts.models import ContactIdentity, CustomerEvent, User
 from atende.accounts.normalize import normalize_identity
 from atende.accounts.selectors import customer_for_identity
-from atende.accounts.services import customer_get_or_create, user_create
+from atende.accounts.services import customer_get_or_create, organization_create, user_create
 from atende.accounts.tests.factories import CustomerFactory, OrganizationDomainFactory
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
+from atende.core.testing.generations import another_process_commits, commit_generation_changes
 from atende.tickets.models import Message, TicketEvent, TicketFollower
 from atende.tickets.services import message_add_reply, ticket_set_followers
 from atende.tickets.tests.factories import make_ticket
@@ -76,6 +84,23 @@ def test_email_customer_gets_a_primary_identity_and_joins_the_domain_organisatio
     assert customer.email == "bob@acme.example" and customer.organization == domain.organization
     identity = customer.identities.get()
     assert (identity.kind, identity.value, identity.is_primary) == ("email", "bob@acme.example", True)
+
+
+def test_the_domain_organisations_are_kept_per_process_and_follow_every_change(db, django_assert_num_queries):
+    """New customers' domains are looked up once per process; an organisation created through the service applies
+    at once, and one whose domain another process added applies once that process's commit replaced the token."""
+    customer_get_or_create(email="first@later.example")
+    commit_generation_changes()
+    with django_assert_num_queries(0):
+        assert organization_id_for_email("second@later.example") is None  # the process's copy
+    org = organization_create(name="Later", domains=["later.example"])
+    assert customer_get_or_create(email="third@later.example").organization_id == org.pk
+    commit_generation_changes()
+    assert organization_id_for_email("a@elsewhere.example") is None
+    domain = OrganizationDomainFactory(domain="elsewhere.example")  # as another process writes it
+    assert organization_id_for_email("b@elsewhere.example") is None  # the copy, until that process commits
+    another_process_commits(ORGANIZATION_DOMAINS)
+    assert organization_id_for_email("c@elsewhere.example") == domain.organization_id
 
 
 def test_a_secondary_address_finds_its_customer_everywhere(db, agent):

@@ -77,7 +77,7 @@ def inbound_message(request: HttpRequest, payload: InboundMessageIn):
                                payload.thread_id, body_text=payload.body, body_html=payload.body_html,
                                channel=Channel.MESSAGING, external_id=payload.thread_id,
                                message_external_id=external_id, message_metadata=metadata)
-        return 201, message_data(ticket.messages.order_by("id").first())
+        return 201, message_data(ticket.first_message)
     message = message_add_reply(ticket=ticket, actor=actor, body_text=payload.body, body_html=payload.body_html,
                                 channel=Channel.MESSAGING, external_id=external_id, metadata=metadata)
     return 201, message_data(message)

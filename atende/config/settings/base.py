@@ -231,7 +231,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
                                   "CONFIG": {"hosts": [REDIS_URL]}}}
     CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}}
-    CACHES["presence"] = CACHES["shared"] = CACHES["default"]
+    CACHES["presence"] = CACHES["default"]
 else:
     # One machine: in memory in the web process, which other local processes (the events worker, the scheduler,
     # commands) reach over a unix socket under VAR_DIR/run (atende.core.channel_layer).
@@ -240,11 +240,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
               # Live chat's presence: written by the web process, read by the events worker too.
               "presence": {"BACKEND": "atende.core.localcache.LocalSharedCache",
-                           "LOCATION": str(VAR_DIR / "cache" / "presence"), "OPTIONS": {"MAX_ENTRIES": 100_000}},
-              # Tokens every process reads to know its copies of rarely changed rows are current
-              # (atende.core.generations).
-              "shared": {"BACKEND": "atende.core.localcache.LocalSharedCache",
-                         "LOCATION": str(VAR_DIR / "cache" / "shared")}}
+                           "LOCATION": str(VAR_DIR / "cache" / "presence"), "OPTIONS": {"MAX_ENTRIES": 100_000}}}
+# Tokens every process reads to know its copies of rarely changed rows are current (atende.core.generations), read
+# on every ticket created: on SQLite every process is on this machine, and a file under VAR_DIR is read without
+# the round trip (and the wait for the Redis server's turn on a busy machine) that Redis would cost.
+CACHES["shared"] = (CACHES["default"] if REDIS_URL and not DATABASE_URL.startswith("sqlite") else
+                    {"BACKEND": "atende.core.localcache.LocalSharedCache", "LOCATION": str(VAR_DIR / "cache" / "shared")})
 
 # Throttling (atende.core.throttle): counts live in the shared cache when there is one (Redis), else in the
 # database, so every process counts together. Rates are "N/period" limits, all of which must have room.

@@ -11,8 +11,9 @@ from atende.accounts.tests.factories import AgentFactory, CollaboratorFactory, C
 from atende.console.views.ticket import TIMELINE_LATEST
 from atende.core.actor import Actor
 from atende.tickets.choices import TicketEventType
-from atende.tickets.models import Message, Ticket, TicketEvent, TicketLink, TicketSettings
+from atende.tickets.models import Message, Ticket, TicketEvent, TicketLink
 from atende.tickets.services import IncomingFile, message_add_note, ticket_update
+from atende.tickets.services.settings import ticket_settings_update
 from atende.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -218,7 +219,7 @@ def test_panel_refuses_a_stale_edit(client, agent, other_agent, team_ticket):
 
 
 def test_solving_without_the_required_summary_is_a_readable_error(client, agent, team_ticket):
-    TicketSettings.objects.update_or_create(pk=1, defaults={"require_resolution_summary": True})
+    ticket_settings_update(require_resolution_summary=True)
     client.force_login(agent)
     html = client.post(url("ticket_fields", team_ticket), panel_data(team_ticket, status="solved"),
                        **HTMX).content.decode()

@@ -84,7 +84,7 @@ def conversation_receive(*, incoming: Incoming, actor_for_gateway: Actor | None 
         ticket = ticket_create(actor=actor, requester=customer, subject=_subject(incoming, customer),
                                body_text=body, channel=Channel.MESSAGING, message_external_id=external_id,
                                message_metadata=metadata)
-        message = ticket.messages.order_by("id").first()
+        message = ticket.first_message
     else:
         message = message_add_reply(ticket=ticket, actor=actor, body_text=body, channel=Channel.MESSAGING,
                                     external_id=external_id, metadata=metadata)

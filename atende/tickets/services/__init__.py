@@ -7,6 +7,7 @@ from atende.tickets.services.conversation import message_add_note, message_add_r
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import InvalidTransition, ticket_transition, tickets_autoclose
 from atende.tickets.services.relations import ticket_link, ticket_mark_spam, ticket_merge, ticket_unlink
+from atende.tickets.services.settings import ticket_settings_update
 from atende.tickets.services.update import (
     ticket_assign,
     ticket_change_requester,
@@ -34,6 +35,7 @@ __all__ = [
     "ticket_set_followers",
     "ticket_set_sla",
     "ticket_set_tags",
+    "ticket_settings_update",
     "ticket_transition",
     "ticket_unlink",
     "ticket_update",

@@ -104,7 +104,7 @@ def message_add_reply(
             message_external_id=external_id, message_metadata=metadata, follow_up_of=ticket, created_at=created_at,
         )
         record_event(ticket, TicketEventType.FOLLOW_UP_CREATED, actor=actor, data={"follow_up": follow_up.number})
-        return follow_up.messages.order_by("id").first()
+        return follow_up.first_message
     check_version(ticket, expected_version)
     validated = validate_files(files)
     now = created_at or timezone.now()

@@ -166,11 +166,15 @@ def ticket_create(
     follower_ids = {u.pk for u in followers if u.pk != requester.pk}
     author = actor.user if first_message_by_agent else requester
 
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: everything that can refuse the ticket was checked
+    # above, so a failure here is the database's, and it fails the caller's transaction (or savepoint) as a whole.
+    with transaction.atomic(savepoint=False):
         _insert_numbered(ticket)
-        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(tag_names)])
-        TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=uid) for uid in follower_ids],
-                                           ignore_conflicts=True)
+        if tag_names:
+            TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in tags_get_or_create(tag_names)])
+        if follower_ids:
+            TicketFollower.objects.bulk_create([TicketFollower(ticket=ticket, user_id=uid) for uid in follower_ids],
+                                               ignore_conflicts=True)
         message = Message.objects.create(
             ticket=ticket, kind=MessageKind.REPLY, author=author,
             author_kind="agent" if first_message_by_agent else "customer", channel=channel, body_text=body_text,

@@ -9,8 +9,9 @@ from django.utils import timezone
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict
 from atende.tickets.choices import TicketEventType, TicketStatus
-from atende.tickets.models import Message, Ticket, TicketEvent, TicketSettings
+from atende.tickets.models import Message, Ticket, TicketEvent
 from atende.tickets.services import message_add_reply, ticket_transition, tickets_autoclose
+from atende.tickets.services.settings import ticket_settings_update
 from atende.tickets.tasks import tickets_autoclose_task
 from atende.tickets.tests.helpers import drive_to, event_rows, event_types
 
@@ -139,9 +140,9 @@ def test_autoclose_closes_only_tickets_solved_longer_ago_than_the_delay(customer
 def test_autoclose_delay_is_configurable_and_zero_turns_it_off(ticket, agent_actor):
     now = timezone.now()
     _solve_at(ticket, agent_actor, now - datetime.timedelta(hours=3))
-    TicketSettings.objects.update_or_create(pk=1, defaults={"autoclose_after_hours": 0})
+    ticket_settings_update(autoclose_after_hours=0)
     assert tickets_autoclose(now=now) == 0
-    TicketSettings.objects.filter(pk=1).update(autoclose_after_hours=2)
+    ticket_settings_update(autoclose_after_hours=2)
     assert tickets_autoclose(now=now) == 1
     assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.CLOSED
 

@@ -9,6 +9,7 @@ from atende.core.actor import Actor
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import DEFAULT_PRIORITY_MATRIX, Ticket, TicketSettings
 from atende.tickets.services import ticket_create, ticket_update
+from atende.tickets.services.settings import ticket_settings_update
 from atende.tickets.tests.helpers import event_rows
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_default_matrix(urgency, impact, customer):
 
 
 def test_configured_matrix_wins_and_missing_cells_fall_back(customer):
-    TicketSettings.objects.update_or_create(pk=1, defaults={"priority_matrix": {"low": {"low": "urgent"}}})
+    ticket_settings_update(priority_matrix={"low": {"low": "urgent"}})
     make = lambda u, i: ticket_create(actor=Actor.for_user(customer), requester=customer, subject="s",  # noqa: E731
                                       body_text="b", urgency=u, impact=i)
     assert make("low", "low").priority == "urgent"

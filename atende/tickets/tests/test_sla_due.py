@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.tickets.choices import TicketStatus
-from atende.tickets.models import TicketSettings
 from atende.tickets.services import ticket_set_sla, ticket_transition
+from atende.tickets.services.settings import ticket_settings_update
 
 
 def _due(hours):
@@ -26,7 +26,7 @@ def test_earliest_due_time_while_open(ticket):
 @pytest.mark.django_db
 @pytest.mark.parametrize("pauses, expected_set", [(True, False), (False, True)])
 def test_on_hold_keeps_a_due_time_only_when_it_does_not_pause(ticket, agent, pauses, expected_set):
-    TicketSettings.objects.update_or_create(pk=1, defaults={"on_hold_pauses_sla": pauses})
+    ticket_settings_update(on_hold_pauses_sla=pauses)
     ticket = ticket_transition(ticket=ticket, to=TicketStatus.ON_HOLD, actor=Actor.for_user(agent))
     ticket = ticket_set_sla(ticket=ticket, actor=Actor.system(), policy_id=None, due={"resolution": _due(4)})
     assert (ticket.sla_due_at is not None) is expected_set

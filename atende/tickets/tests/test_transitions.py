@@ -10,8 +10,9 @@ from django.utils import timezone
 from atende.core.actor import Actor
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.tickets.choices import StatusCategory, TicketEventType, TicketStatus
-from atende.tickets.models import Ticket, TicketEvent, TicketSettings
+from atende.tickets.models import Ticket, TicketEvent
 from atende.tickets.services import InvalidTransition, ticket_transition
+from atende.tickets.services.settings import ticket_settings_update
 from atende.tickets.states import CATEGORY, TRANSITIONS, category_of
 from atende.tickets.tests.factories import make_ticket
 from atende.tickets.tests.helpers import drive_to, event_rows
@@ -135,7 +136,7 @@ def test_paused_time_is_accumulated_between_pending_and_open(ticket, agent_actor
 
 
 def test_on_hold_can_be_configured_to_keep_the_clock_running(ticket, agent_actor):
-    TicketSettings.objects.update_or_create(pk=1, defaults={"on_hold_pauses_sla": False})
+    ticket_settings_update(on_hold_pauses_sla=False)
     ticket_transition(ticket=ticket, to=TicketStatus.ON_HOLD, actor=agent_actor)
     assert Ticket.objects.get(pk=ticket.pk).paused_since is None
     assert category_of("on_hold", on_hold_pauses=False) == StatusCategory.OPEN
@@ -156,7 +157,7 @@ def test_stale_expected_version_is_refused(ticket, agent_actor):
 def test_solving_can_require_a_summary_and_fields(ticket, agent_actor):
     from atende.tickets.tests.factories import CustomFieldFactory
 
-    TicketSettings.objects.update_or_create(pk=1, defaults={"require_resolution_summary": True})
+    ticket_settings_update(require_resolution_summary=True)
     with pytest.raises(ValidationError) as info:
         ticket_transition(ticket=ticket, to=TicketStatus.SOLVED, actor=agent_actor)
     assert info.value.code == "summary_required"
