@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--group", type=int, default=10, help="messages written in one transaction")
     parser.add_argument("--profile", help="write a cProfile of the writes here and print its top lines")
+    parser.add_argument("--redis-url", default="", help="the cache (rate limits, presence) in Redis, as with "
+                                                        "several web processes; also counts Redis commands")
     args = parser.parse_args()
     from atende.core.testing.migrated import migrated_database
     from atende.core.testing.server import SEED, server_env
@@ -42,6 +44,8 @@ def main() -> None:
     env = server_env(database) | {"DJANGO_SETTINGS_MODULE": "atende.config.settings.prod", "DEBUG": "0",
                                   "ALLOWED_HOSTS": "localhost", "LOG_LEVEL": "WARNING",
                                   "CHAT_DEFAULT_MAX_CHATS": str(args.conversations)}
+    if args.redis_url:
+        env |= {"REDIS_URL": args.redis_url, "REDIS_PREFIX": f"chat-write-costs-{os.getpid()}"}
     migrated_database(env, seed=SEED % 20)
     os.environ.update(env)
     import django
@@ -83,6 +87,7 @@ def main() -> None:
         kind = sql.lstrip().split(None, 1)[0].upper()
         counts[kind] += 1
         counts["statements"] += 1
+        counts["redis, in the transaction"] += 0
         table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)', sql)
         began = time.process_time()
         try:
@@ -103,6 +108,16 @@ def main() -> None:
     for writes in rounds(0, 1):
         for start in range(0, len(writes), args.group):
             messages_write(writes=writes[start:start + args.group])
+    if args.redis_url:  # Redis commands sent while a transaction is open (each holds SQLite's writers' turn)
+        import redis
+
+        real_execute = redis.Redis.execute_command
+
+        def execute_command(self, *command, **options):
+            counts["redis, in the transaction" if connection.in_atomic_block else "redis, outside"] += 1
+            return real_execute(self, *command, **options)
+
+        redis.Redis.execute_command = execute_command
     profile = cProfile.Profile() if args.profile else None
     written, refused, cpu = 0, 0, 0.0
     with connection.execute_wrapper(count):
