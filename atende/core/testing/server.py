@@ -95,7 +95,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=20)  # serve gives its web processes 10 s, then kills them
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()

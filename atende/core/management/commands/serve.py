@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -114,9 +115,25 @@ class Command(BaseCommand):
                 try:
                     proc.wait(timeout=max(0.1, deadline - time.time()))
                 except subprocess.TimeoutExpired:
+                    for child in _children(proc.pid):  # uvicorn's web processes (--workers) go with it
+                        _kill(child)
                     proc.kill()
             for thread in threads:
                 thread.join(timeout=max(0.1, deadline - time.time()))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # not Linux, or gone
+        return []
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def web_processes_check(count: int, *, embedded: bool) -> None:
