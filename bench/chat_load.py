@@ -274,6 +274,10 @@ async def run(args, base: str, key: str, agent_cookies: list[str], session_of, i
                                    "share_of_a_core": round(own_cpu / talk_s, 2) if talk_s > 0 else None},
             "server_cpu_share_of_a_core": {_role(pid): round(used / talk_s, 2) for pid, used in cpu_load.items()}
             if talk_s > 0 else {},
+            # with several web processes: their sum (uvicorn's own supervising process included)
+            "web_cpu_ms_per_message_all_processes": round(1000 * sum(
+                used for pid, used in cpu_load.items() if _role(pid).startswith("web"))
+                / max(1, counts["sent"] + counts["replies_sent"]), 2),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_end_of_load": [round(x, 2) for x in load_during]}
 
@@ -291,10 +295,11 @@ def _rss_kib(pid: int | None, field: str) -> int:
 
 
 def _role(pid: int) -> str:
-    try:
-        return "web" if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes() else "worker"
-    except OSError:
-        return str(pid)
+    """web (uvicorn), web.<pid> (one of its web processes), or worker (the ``atende serve`` process)."""
+    cmdline = _cmdline(pid)
+    if b"uvicorn" in cmdline:
+        return "web"
+    return f"web.{pid}" if b"multiprocessing" in cmdline else "worker" if cmdline else str(pid)
 
 
 def _mib(kib: int | None) -> float | None:
@@ -315,6 +320,10 @@ def parser() -> argparse.ArgumentParser:
                    help="services: the conversations are started and accepted through the chat services, then the "
                         "visitors and agents connect to them; websocket: each visitor starts one on the socket")
     p.add_argument("--port", type=int, default=0, help="the port the desk serves on (default: a free one)")
+    p.add_argument("--web-processes", type=int, default=1,
+                   help="`atende serve --web-processes N` (more than one needs --redis-url)")
+    p.add_argument("--redis-url", default="", help="serve with REDIS_URL (the channel layer, presence and the "
+                                                   "chat's rate limits in Redis); its database is emptied first")
     return p
 
 
@@ -329,8 +338,15 @@ def measure(args) -> dict:
     var = Path(scratch.name)
     embedded = args.worker == "embedded"
     served = {"embedded_worker": True} if embedded else {"serve": True}
-    with demo_server(var, tickets=20, port=args.port, **served) as (base, database):
-        os.environ.update(server_env(database))
+    redis_env = {"REDIS_URL": args.redis_url} if args.redis_url else {}
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()  # no groups or presence left by an earlier run
+    if args.web_processes > 1:
+        served["serve_args"] = ["--web-processes", str(args.web_processes)]
+    with demo_server(var, tickets=20, port=args.port, extra_env=redis_env, **served) as (base, database):
+        os.environ.update(server_env(database) | redis_env)
         import django
 
         django.setup()
@@ -407,19 +423,31 @@ def prepare(count: int, widget, agents) -> dict[int, tuple[str, int]]:
 
 
 def _server_pids(var: Path) -> list[int]:
-    """The processes serving the desk in ``var`` (their environment names that directory): uvicorn, and the
-    ``atende serve`` process that runs the worker beside it."""
-    pids = []
+    """The processes serving the desk in ``var`` (their environment names that directory): uvicorn (and the web
+    processes it starts with ``--workers``), and the ``atende serve`` process that runs the worker beside it."""
+    found, parents = [], {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            status = (entry / "status").read_text()
+            parents[int(entry.name)] = int(status.split("PPid:", 1)[1].split()[0])
             if (b"uvicorn" in cmdline or b"serve" in cmdline) and str(var).encode() in (entry / "environ").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
             continue
-    return pids
+    # uvicorn's web processes (``--workers``) are its children; its multiprocessing helper is left out
+    children = [pid for pid, parent in parents.items() if parent in found and pid not in found
+                and b"resource_tracker" not in _cmdline(pid)]
+    return found + children
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def main() -> None:

@@ -169,16 +169,18 @@ def chat_handover(*, session: ChatSession) -> ChatSession:
 
 @transaction.atomic
 def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "", client_ip: str = "",
-                         locked: bool = False) -> dict:
+                         locked: bool = False, counted: bool = False) -> dict:
     """A visitor's message, delivered once per ``client_id`` (a resent message after a reconnect is not
     stored twice). During the bot step any further message hands over to a person. ``session``: the
     conversation or its id (the websocket knows the id; the locked read is then the only read of it).
     ``locked``: ``session`` was read with its ticket and customer under lock in this transaction
-    (``lock_group``)."""
+    (``lock_group``). ``counted``: the caller counted the message against the limits (``visitor_throttle``)
+    before the transaction."""
     client_id = str(client_id or "")[:64]
     if not locked:
         session = lock_with_ticket(session, related=("customer",))  # what a message needs
-    _visitor_throttle(session, client_ip)
+    if not counted:
+        visitor_throttle(session.visitor_id, client_ip)
     text = clean_text(text)
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This conversation has ended."), code="chat_ended")
@@ -192,9 +194,9 @@ def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "
     return _visitor_reply(session, client_id, body_text=text)
 
 
-def _visitor_throttle(session: ChatSession, client_ip: str) -> None:
+def visitor_throttle(visitor_id: str, client_ip: str) -> None:
     """Messages and files count against the same limits."""
-    throttle_or_raise("chat.message.visitor", session.visitor_id,
+    throttle_or_raise("chat.message.visitor", visitor_id,
                       message=_("You are sending messages too fast. Wait a moment."))
     throttle_or_raise("chat.message.ip", client_ip or "unknown",
                       message=_("Too many messages from your network. Wait a moment."))
@@ -309,7 +311,7 @@ def chat_visitor_attach(*, session: ChatSession, upload, client_id: str = "", cl
     attachment, so it passes the tickets' size and type checks and is stored and served like any other.
     Rate-limited as a message; only while a person handles the conversation (there is no ticket before)."""
     client_id = str(client_id or "")[:64]
-    _visitor_throttle(session, client_ip)
+    visitor_throttle(session.visitor_id, client_ip)
     if upload is None:
         raise ValidationError(_("Choose a file to send."), code="attachment_missing", details={"file": "required"})
     incoming = IncomingFile.from_upload(upload)

@@ -4,7 +4,8 @@ replies that arrived at the same moment (the websocket consumers gather them, ``
 Each message is the same service call as alone (``chat_visitor_message``, ``chat_agent_reply``), so the same
 rules hold; what the group shares is the transaction (one writer's turn on SQLite, one commit) and the reads every
 message starts with: the conversations locked with their customers, then their tickets, and the resend keys
-already stored, three queries for the group (``lock_group``). Each message runs under a savepoint of its own (the
+already stored, three queries for the group (``lock_group``); the visitors' messages are counted against the
+rate limits before the transaction, one read of their visitors' ids for the group (``_visitors_counted``). Each message runs under a savepoint of its own (the
 service's ``atomic``): a message refused (too long, too fast, the conversation ended, not the agent's) gets its
 error in its place in the answer and leaves nothing behind, and the others are written. Messages are written in
 the order given, so a conversation's messages keep their order; the pushes to the other side ride on the commit
@@ -26,8 +27,9 @@ from atende.chat.models import ChatSession
 from atende.chat.selectors import chat_may_handle
 from atende.chat.services._common import lock_group, lock_with_ticket, resend_key
 from atende.chat.services.agents import chat_agent_reply
-from atende.chat.services.conversation import chat_visitor_message
+from atende.chat.services.conversation import chat_visitor_message, visitor_throttle
 from atende.core.exceptions import NotFound
+from atende.core.throttle import Throttled
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,34 @@ def chat_messages_write(*, writes: Sequence[ChatWrite]) -> list[dict[str, Any] |
     is written again in a transaction of its own: nothing of the group was stored, and a resend key keeps a
     message that was from being stored twice."""
     here = _visitors_here(writes)
+    refused = _visitors_counted(writes)
     try:
-        return _write_group(writes, here)
+        return _write_group(writes, here, refused)
     except DatabaseError:
         if len(writes) == 1:
             raise
         logger.warning("chat messages written one by one after their group's transaction failed", exc_info=True)
-        return [_write_alone(write, here) for write in writes]
+        return [_write_alone(write, here, refused.get(n)) for n, write in enumerate(writes)]
+
+
+def _visitors_counted(writes: Sequence[ChatWrite]) -> dict[int, Exception]:
+    """The visitors' messages counted against the rate limits before the group's transaction, in order: the
+    refused ones by their place in the group. Counted inside, each message's look-ups in the limits' store (a
+    Redis round trip each when several web processes share it) held SQLite's writers' turn, and the other web
+    processes waited for it. A message whose conversation does not exist is refused inside, uncounted."""
+    visitors = [(n, write) for n, write in enumerate(writes) if isinstance(write, VisitorMessage)]
+    if not visitors:
+        return {}
+    ids = dict(ChatSession.objects.filter(pk__in={int(w.session_id) for _n, w in visitors})
+               .values_list("pk", "visitor_id"))
+    refused: dict[int, Exception] = {}
+    for n, write in visitors:
+        if int(write.session_id) in ids:
+            try:
+                visitor_throttle(ids[int(write.session_id)], write.client_ip)
+            except Throttled as exc:
+                refused[n] = exc
+    return refused
 
 
 def _visitors_here(writes: Sequence[ChatWrite]) -> set[int]:
@@ -87,14 +110,19 @@ def _visitors_here(writes: Sequence[ChatWrite]) -> set[int]:
 
 
 @transaction.atomic
-def _write_group(writes: Sequence[ChatWrite], here: set[int]) -> list[dict[str, Any] | Exception]:
+def _write_group(writes: Sequence[ChatWrite], here: set[int],
+                 refused: dict[int, Exception]) -> list[dict[str, Any] | Exception]:
     keys: dict[int, list[str]] = {}
-    for write in writes:
-        keys.setdefault(int(write.session_id), []).append(write.key)
+    for n, write in enumerate(writes):
+        if n not in refused:
+            keys.setdefault(int(write.session_id), []).append(write.key)
     locked = lock_group(keys)
     found = set(locked)
     outcomes: list[dict[str, Any] | Exception] = []
-    for write in writes:
+    for n, write in enumerate(writes):
+        if n in refused:
+            outcomes.append(refused[n])
+            continue
         try:
             outcomes.append(_write(write, locked.pop(int(write.session_id), None), found, here))
         except Exception as exc:  # noqa: BLE001 - the sender's answer; the savepoint undid its writes
@@ -102,9 +130,11 @@ def _write_group(writes: Sequence[ChatWrite], here: set[int]) -> list[dict[str, 
     return outcomes
 
 
-def _write_alone(write: ChatWrite, here: set[int]) -> dict[str, Any] | Exception:
+def _write_alone(write: ChatWrite, here: set[int], refused: Exception | None) -> dict[str, Any] | Exception:
+    if refused is not None:
+        return refused
     try:
-        return _write_group([write], here)[0]
+        return _write_group([write], here, {})[0]
     except Exception as exc:  # noqa: BLE001 - as in a group: the answer to its sender
         return exc
 
@@ -123,4 +153,4 @@ def _write(write: ChatWrite, session: ChatSession | None, found: set[int], here:
         return chat_agent_reply(session=session, agent=write.agent, text=write.text, client_id=write.client_id,
                                 locked=True, visitor_here=session.pk in here)
     return chat_visitor_message(session=session, text=write.text, client_id=write.client_id,
-                                client_ip=write.client_ip, locked=True)
+                                client_ip=write.client_ip, locked=True, counted=int(write.session_id) in found)

@@ -192,7 +192,7 @@ def test_a_group_stores_each_message_once_in_order_and_a_refusal_leaves_nothing(
 
 
 @pytest.mark.django_db
-def test_a_group_reads_what_its_messages_need_with_three_queries_whatever_its_size(widget, agent, quiet, pushes):
+def test_a_group_reads_what_its_messages_need_with_four_queries_whatever_its_size(widget, agent, quiet, pushes):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -205,7 +205,39 @@ def test_a_group_reads_what_its_messages_need_with_three_queries_whatever_its_si
         outcomes = chat_messages_write(writes=writes)
     assert not [o for o in outcomes if isinstance(o, Exception)]
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
-    assert len(reads) == 3, reads  # the conversations, their tickets, the resend keys: not three per message
+    # the visitors' ids (their rate limits, before the transaction), then the conversations, their tickets, the
+    # resend keys: not three per message
+    assert len(reads) == 4, reads
+
+
+@pytest.mark.django_db
+def test_a_group_counts_its_visitors_rate_limits_before_its_transaction(widget, agent, quiet, pushes, monkeypatch,
+                                                                         settings):
+    """Each visitor message is counted against the limits in order, before the group's transaction: inside it,
+    each count (a Redis round trip with several web processes) held SQLite's writers' turn. A refused message is
+    answered with its error and stores nothing; the others are written."""
+    from django.db import connection
+
+    from atende.core import throttle
+
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "chat.message.visitor": "2/min"}
+    one, two = _chats(widget, agent, 2)
+    real, counted = throttle.throttle_hit, []
+    outside = len(connection.atomic_blocks)
+
+    def hit(scope, subject, *args, **kwargs):
+        counted.append((scope, len(connection.atomic_blocks)))
+        return real(scope, subject, *args, **kwargs)
+
+    monkeypatch.setattr(throttle, "throttle_hit", hit)
+    writes = [VisitorMessage(session_id=one.pk, text=f"m{n}", client_id=f"g{n}", client_ip="10.9.0.1")
+              for n in range(3)]
+    writes.append(VisitorMessage(session_id=two.pk, text="other", client_id="g9", client_ip="10.9.0.2"))
+    outcomes = chat_messages_write(writes=writes)
+    assert [type(o) if isinstance(o, Exception) else o["text"] for o in outcomes] == [
+        "m0", "m1", throttle.Throttled, "other"]
+    assert counted and all(depth == outside for _scope, depth in counted), counted
+    assert _texts(one) == ["m0", "m1"] and _texts(two) == ["other"]
 
 
 @pytest.mark.django_db

@@ -227,10 +227,13 @@ ATENDE_REQUEST_QUEUE_SECONDS = float(os.environ.get("REQUEST_QUEUE_SECONDS", 30)
 
 # Redis: channel layer and cache when several processes serve.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Names of this desk's keys and channels in Redis, for several desks on one Redis database (empty: the defaults).
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "atende.core.redis_layer.WaitingPoolRedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL]}}}
-    CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}}
+                                  "CONFIG": {"hosts": [REDIS_URL]} | ({"prefix": REDIS_PREFIX} if REDIS_PREFIX else {})}}
+    CACHES = {"default": {"BACKEND": "atende.core.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}
+              | ({"KEY_PREFIX": REDIS_PREFIX} if REDIS_PREFIX else {})}
     CACHES["presence"] = CACHES["default"]
 else:
     # One machine: in memory in the web process, which other local processes (the events worker, the scheduler,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,10 +59,11 @@ def server_env(database: Path) -> dict[str, str]:
 
 @contextmanager
 def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, serve: bool = False,
-                extra_env: dict[str, str] | None = None, port: int = 0) -> Iterator[tuple[str, Path]]:
+                extra_env: dict[str, str] | None = None, port: int = 0,
+                serve_args: Sequence[str] = ()) -> Iterator[tuple[str, Path]]:
     """(base URL, database path) of a uvicorn process serving the demo help desk; stopped on exit. ``serve``:
     started by ``atende serve`` with its defaults (uvicorn as its child, the worker and scheduler in it).
-    ``port``: the port to serve on (a free one by default)."""
+    ``port``: the port to serve on (a free one by default). ``serve_args``: more options for ``atende serve``."""
     database = var / "console.sqlite3"
     env = server_env(database) | (extra_env or {})
     if embedded_worker or serve:  # as ``atende serve``: tasks in the database queue, run by the worker inside the server
@@ -75,7 +76,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     command = [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                "--lifespan", "on" if embedded_worker else "off", "--no-access-log"]
     if serve:
-        command = [python, "-m", "atende", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = [python, "-m", "atende", "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
         env |= {"ATENDE_EMBEDDED_WORKER": "0"}
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -94,7 +95,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=20)  # serve gives its web processes 10 s, then kills them
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()

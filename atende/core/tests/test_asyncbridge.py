@@ -76,3 +76,31 @@ def test_pushes_from_a_server_thread_return_at_once_and_run_in_call_order():
 def test_a_failing_push_is_logged_not_raised(caplog):
     send_soon(_fail)
     assert "push" in caplog.text and "refused" in caplog.text
+
+
+def test_pushes_to_one_group_keep_their_order_and_other_groups_do_not_wait_for_them():
+    from atende.core.asyncbridge import sends_together
+
+    sent = []
+
+    async def group_send(group, n, delay):
+        await asyncio.sleep(delay)
+        sent.append((group, n))
+
+    async def server():
+        def write():  # a group of messages committed together: the first push the slowest to send
+            with sends_together():
+                send_soon(group_send, "chat.1", 1, 0.3)
+                send_soon(group_send, "chat.1", 2, 0)
+                send_soon(group_send, "chat.2", 3, 0)
+            send_soon(group_send, "chat.3", 4, 0)
+
+        await sync_to_async(write, thread_sensitive=False)()
+        for _ in range(100):
+            if len(sent) == 4:
+                break
+            await asyncio.sleep(0.01)
+
+    asyncio.run(server())
+    assert sent.index(("chat.1", 1)) < sent.index(("chat.1", 2))
+    assert sent.index(("chat.2", 3)) < sent.index(("chat.1", 1)) and sent.index(("chat.3", 4)) < sent.index(("chat.1", 1))

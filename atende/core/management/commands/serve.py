@@ -4,6 +4,11 @@ By default the web server is a child process (uvicorn) and this process runs the
 (threads), so the worker's subscribers use the machine's second core instead of sharing the web process's; their
 pushes reach the web process's websockets through the channel layer (``atende.core.channel_layer`` on one machine,
 Redis with ``REDIS_URL``). ``--embedded-worker`` keeps everything in the one web process.
+
+``--web-processes N`` (``WEB_PROCESSES``) serves with N web processes on the one address (uvicorn's ``--workers``:
+they share the listening socket, each connection lands in one of them). It needs ``REDIS_URL``: the one-machine
+channel layer has a single hub, the web process holding every connection, while with Redis the layer carries a
+push to whichever process holds the connection, and presence and the chat's rate limits are in Redis, shared.
 """
 
 import os
@@ -12,8 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 ALL_ADDRESSES = {"0.0.0.0", "::", ""}
 
@@ -52,8 +59,11 @@ class Command(BaseCommand):
         parser.add_argument("--separate-worker", action="store_true",
                             help="run worker and scheduler as processes of their own")
         parser.add_argument("--no-worker", action="store_true", help="web only")
+        parser.add_argument("--web-processes", type=int, default=int(os.environ.get("WEB_PROCESSES") or 1),
+                            help="web processes on the one address (more than one needs REDIS_URL)")
 
-    def handle(self, *args, host, port, embedded_worker, separate_worker, no_worker, **options):
+    def handle(self, *args, host, port, embedded_worker, separate_worker, no_worker, web_processes, **options):
+        web_processes_check(web_processes, embedded=embedded_worker and not (separate_worker or no_worker))
         python = sys.executable
         env = dict(os.environ)
         site_url, notice = site_url_for(host, port, env)
@@ -63,7 +73,8 @@ class Command(BaseCommand):
         here = not (embedded or separate_worker or no_worker)  # the default: worker and scheduler in this process
         env["ATENDE_EMBEDDED_WORKER"] = "1" if embedded else "0"
         commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
-                     "--no-access-log", "--lifespan", "on" if embedded else "off"]]
+                     "--no-access-log", "--lifespan", "on" if embedded else "off"]
+                    + (["--workers", str(web_processes)] if web_processes > 1 else [])]
         if separate_worker and not no_worker:
             commands.append([python, "-m", "atende", "events", "work"])
             commands.append([python, "-m", "atende", "scheduler"])
@@ -71,6 +82,8 @@ class Command(BaseCommand):
         mode = ("worker and scheduler inside the web process" if embedded else
                 "worker and scheduler beside the web process" if here else
                 "worker and scheduler as processes" if not no_worker else "web only")
+        if web_processes > 1:
+            mode += f", {web_processes} web processes"
         self.stdout.write(f"Atende is serving at http://{host}:{port}/ ({mode})")
         (self.stderr if notice.startswith("WARNING") else self.stdout).write(notice)
         try:
@@ -102,9 +115,38 @@ class Command(BaseCommand):
                 try:
                     proc.wait(timeout=max(0.1, deadline - time.time()))
                 except subprocess.TimeoutExpired:
+                    for child in _children(proc.pid):  # uvicorn's web processes (--workers) go with it
+                        _kill(child)
                     proc.kill()
             for thread in threads:
                 thread.join(timeout=max(0.1, deadline - time.time()))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # not Linux, or gone
+        return []
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def web_processes_check(count: int, *, embedded: bool) -> None:
+    """More than one web process needs what they share to be in Redis (the channel layer, presence, the chat's
+    rate limits), and the worker outside them (inside, each would run one)."""
+    if count < 1:
+        raise CommandError("--web-processes must be at least 1.")
+    if count > 1 and not getattr(settings, "REDIS_URL", ""):
+        raise CommandError("Several web processes need REDIS_URL: without Redis the web process is the one hub "
+                           "of the channel layer and of presence.")
+    if count > 1 and embedded:
+        raise CommandError("--embedded-worker runs the worker inside the web process: use one web process, or "
+                           "the worker beside them (the default).")
 
 
 def background_start(stop_event: threading.Event) -> list[threading.Thread]:
