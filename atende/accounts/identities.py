@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 # Which organisation each address domain belongs to, kept per process (core.generations): every new customer by
 # email is matched against it. Organisations and their domains change only through ``organization_create`` and
-# the admin (``AuditedOrganizationAdmin.outdates``), which drop every process's copy.
+# the admin (``AuditedOrganizationAdmin.outdates``), which drop every process's copy. The copy is a table filled as
+# domains are met (a desk has far more domains than organisations): each entry is read under the copy's token, so
+# a change drops the entries with it.
 ORGANIZATION_DOMAINS = "accounts.organization-domains"
 _DOMAINS_KEPT = 10_000
 

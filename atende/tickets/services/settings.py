@@ -16,10 +16,11 @@ from atende.tickets.models import TICKET_SETTINGS, TicketSettings
 @transaction.atomic
 def ticket_settings_update(**fields: Any) -> TicketSettings:
     """Change some of the settings (field name → value), validated as the admin validates them."""
+    unknown = set(fields) - {f.name for f in TicketSettings._meta.concrete_fields if not f.primary_key}
+    if unknown:
+        raise ValueError(f"not a ticket setting: {', '.join(sorted(unknown))}")
     config = TicketSettings.objects.select_for_update().filter(pk=1).first() or TicketSettings(pk=1)
     for name, value in fields.items():
-        if name not in {f.name for f in TicketSettings._meta.concrete_fields} or name == "id":
-            raise ValueError(f"not a ticket setting: {name!r}")
         setattr(config, name, value)
     full_clean_or_raise(config)
     config.save()
