@@ -299,15 +299,20 @@ def _record_refusal(scope: str, subject: str, window: _Window) -> None:
 # --- the API --------------------------------------------------------------------------------------------------
 
 def throttle_hit(scope: str, subject: str, limits: Sequence[Rate], *, cost: int = 1,
-                 now: float | None = None) -> Decision:
+                 now: float | None = None, transactional: bool = False) -> Decision:
     """Count one attempt by ``subject`` at ``scope`` if every limit still has room; otherwise count nothing,
-    record the refusal and say how long to wait."""
+    record the refusal and say how long to wait.
+
+    ``transactional``: the count belongs to the caller's open transaction and goes if it rolls back (a message
+    quarantined later in its savepoint, a group retried one message at a time). Only the database store can do
+    that, so it is used whatever store the scope is configured with: a cache counter would keep the undone
+    attempt and count it again when the work is redone."""
     if not limits:
         return Decision(allowed=True, remaining=2**31)
     now = time.time() if now is None else now
     subject = subject_key(subject)
     windows = [_Window.at(rate, now) for rate in limits]
-    store = _store(scope)
+    store = DatabaseStore() if transactional else _store(scope)
     try:
         counts = store.add(scope, subject, windows, cost)
     except _Refused as refused:

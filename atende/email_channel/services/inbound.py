@@ -458,11 +458,12 @@ def _sender_rules(address: str, config: EmailSettings) -> bool:
 def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
     """At most ``rate_limit_per_hour`` messages per sender (sliding hour; allowed senders are exempt). Counted
     in the product's throttle (scope ``email.sender``) inside the processing transaction, so a message that ends
-    quarantined or ignored for another reason is not counted (with the database store)."""
+    quarantined or ignored for another reason, or whose group is rolled back and imported again one message at a
+    time, is counted once or not at all, whatever the configured throttle store."""
     if allowed or not config.rate_limit_per_hour:
         return
     limit = Rate(config.rate_limit_per_hour, 3600)
-    decision = throttle_hit("email.sender", address, [limit])
+    decision = throttle_hit("email.sender", address, [limit], transactional=True)
     if not decision.allowed:
         raise Quarantine("rate_limited", f"{address} sent more than {limit.count} messages in the last hour "
                                          f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")

@@ -248,3 +248,66 @@ def test_senders_known_or_new_to_the_group_each_end_with_their_one_customer(tmp_
     requesters = list(Ticket.objects.order_by("subject").values_list("requester_id", flat=True))
     assert requesters == [new.pk, known.pk, new.pk, User.objects.get(email="other@customer.example").pk]
     assert ContactIdentity.objects.filter(value="new@customer.example").count() == 1
+
+
+def _throttle_caches(name: str) -> list:
+    """The default caches a desk may run with: the process-local one (throttles counted in the database) and
+    Redis (throttles counted in the cache unless told otherwise)."""
+    from atende.core.testing.redis import REDIS_URL, unique_prefix
+
+    return [pytest.param({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, id="locmem"),
+            pytest.param({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": unique_prefix(name)}, id="redis")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("store", ["", "cache", "database"])
+@pytest.mark.parametrize("default_cache", _throttle_caches("mail-import-throttle"))
+def test_work_rolled_back_and_redone_counts_each_message_once_against_the_sender_limit(
+        tmp_path, mailbox, monkeypatch, settings, default_cache, store):
+    """The per-sender limit is counted inside the message's transaction. Two ways a count can outlive its
+    rollback: a group that fails as a whole and is imported again one message at a time, and a message
+    quarantined after it was counted. Neither may count against the sender, whatever store the throttle uses."""
+    if "Redis" in default_cache["BACKEND"]:
+        from atende.core.testing.redis import redis_url_or_skip
+
+        redis_url_or_skip()
+    from atende.core.models import ThrottleBucket
+    from atende.email_channel.models import EmailSettings
+    from atende.email_channel.services import inbound
+
+    settings.CACHES = {**settings.CACHES, "default": default_cache}
+    settings.ATENDE_THROTTLE_STORE = store
+    settings.ATENDE_MAIL_IMPORT_BATCH, settings.ATENDE_MAIL_IMPORT_BATCH_MS = 100, 60_000  # one group
+    EmailSettings.objects.update_or_create(pk=1, defaults={"rate_limit_per_hour": 3})
+    failures = iter([RuntimeError("the group's commit failed")])
+    real_save = inbound._Batch.save_outcomes
+
+    def save_outcomes(batch):  # the first group fails at its end, after every message was counted
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_save(batch)
+
+    monkeypatch.setattr(inbound._Batch, "save_outcomes", save_outcomes)
+    real_thread_find = inbound.thread_find
+
+    def thread_find(parsed, **kwargs):  # counted, then quarantined by a failure later in its savepoint
+        if parsed.subject == "Fails after the count":
+            raise RuntimeError("threading failed")
+        return real_thread_find(parsed, **kwargs)
+
+    monkeypatch.setattr(inbound, "thread_find", thread_find)
+    subjects = ["One", "Fails after the count", "Two", "Three", "Four"]
+    (tmp_path / "storm.mbox").write_bytes(_mbox(*(
+        make_raw(message_id=f"<once{i}@customer.example>", subject=subject) for i, subject in enumerate(subjects))))
+    _import(tmp_path / "storm.mbox")
+
+    rows = {row.subject: row for row in InboundMessage.objects.all()}
+    assert [rows[s].status for s in subjects] == [
+        InboundStatus.TICKET_CREATED, InboundStatus.QUARANTINED, InboundStatus.TICKET_CREATED,
+        InboundStatus.TICKET_CREATED, InboundStatus.QUARANTINED]
+    assert rows["Four"].reason == "rate_limited"
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["One", "Three", "Two"]
+    counted = ThrottleBucket.objects.filter(scope="email.sender", subject="ana@customer.example")
+    assert sum(counted.values_list("hits", flat=True)) == 3
