@@ -1,15 +1,17 @@
 """Messages of many conversations written together: one transaction for a group of visitors' messages and agents'
 replies that arrived at the same moment (the websocket consumers gather them, ``chat.writer``).
 
-Each message is the same service call as alone (``chat_visitor_message``, ``chat_agent_reply``), so the same
-rules hold; what the group shares is the transaction (one writer's turn on SQLite, one commit) and the reads every
-message starts with: the conversations locked with their customers, then their tickets, and the resend keys
-already stored, three queries for the group (``lock_group``); the visitors' messages are counted against the
-rate limits before the transaction, one read of their visitors' ids for the group (``_visitors_counted``). Each message runs under a savepoint of its own (the
-service's ``atomic``): a message refused (too long, too fast, the conversation ended, not the agent's) gets its
-error in its place in the answer and leaves nothing behind, and the others are written. Messages are written in
-the order given, so a conversation's messages keep their order; the pushes to the other side ride on the commit
-as before, in that order, and a refused message pushes nothing.
+Every message is checked as its service checks it (``chat_visitor_message``, ``chat_agent_reply``), so the same
+rules hold. What the group shares is the transaction (one writer's turn on SQLite, one commit), the reads every
+message starts with (the conversations locked with their customers, then their tickets, and the resend keys already
+stored: three queries for the group, ``lock_group``; the visitors' messages counted against the rate limits before
+the transaction, ``_visitors_counted``) and, for the plain messages, the writes (``setwise``: one INSERT of the
+messages, one UPDATE per set of tickets, one INSERT of their events, under one savepoint). A conversation with a
+message that needs more (the bot step, a status move) is written message by message through the services, each
+message under a savepoint of its own, and so are the plain messages when their set-wise write fails. A refused
+message (too long, too fast, the conversation ended, not the agent's) gets its error in its place in the answer
+and leaves nothing behind; the others are written. A conversation's messages keep their order; the pushes to the
+other side ride on the commit, in that order, and a refused message pushes nothing.
 """
 
 from __future__ import annotations
