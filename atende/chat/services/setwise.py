@@ -159,12 +159,28 @@ def write(planned: Sequence[Planned]) -> None:
                 "first_response": first}, now, p.actor))
             p.row = message_row(message, files=[])
         _update_tickets(changed.values(), now)
-        write_events(events)
+        for rank in _ranks(events):
+            write_events(rank)
         for p, push in zip(new, pushes, strict=True):
             push.update({"type": "message", "message": p.row})
     for p in planned:
         if p.same_as is not None:
             p.row = p.same_as.row
+
+
+def _ranks(events: list) -> list[list]:
+    """The events in rounds of at most one per ticket (the first message of each ticket, then the second...), each
+    round one INSERT: the search index appends one message per ticket and event round, where two messages of one
+    ticket in one call would have it rebuild the ticket's row from all its messages (a long chat's, each time)."""
+    ranks: list[list] = []
+    seen: dict[int, int] = {}
+    for event in events:
+        rank = seen.get(event[0].pk, 0)
+        seen[event[0].pk] = rank + 1
+        if rank == len(ranks):
+            ranks.append([])
+        ranks[rank].append(event)
+    return ranks
 
 
 def _update_tickets(changed, now) -> None:
