@@ -21,6 +21,7 @@ from atende.chat.services import AgentReply, ChatWrite, VisitorMessage
 from atende.chat.services._common import session_state
 from atende.chat.tokens import visitor_id_new, visitor_token_make, visitor_token_read
 from atende.core.asyncbridge import sends_together
+from atende.core.events import pushes_together
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.throttle import throttle_or_raise
 
@@ -122,8 +123,10 @@ def agent_reply(*, user: User, session_id: int, content: dict) -> AgentReply:
 
 def messages_write(*, writes: list[ChatWrite]) -> list[dict[str, Any] | Exception]:
     """A group of messages and replies in one transaction (``services.chat_messages_write``): each one's row,
-    or the error that refused it. The group's pushes reach the server's loop together, after the commit."""
-    with sends_together():
+    or the error that refused it. The group's pushes reach the server's loop together, after the commit: the
+    messages to the conversations first, then the console's news of the group's ticket events in one push (one
+    message per ticket and one to the queues' hub for the group, instead of one of each per message)."""
+    with sends_together(), pushes_together():
         return services.chat_messages_write(writes=writes)
 
 

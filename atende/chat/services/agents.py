@@ -119,6 +119,17 @@ def _require_holder(agent: User, session: ChatSession) -> None:
         raise Conflict(_("Accept the chat first."), code="chat_not_yours")
 
 
+def reply_allowed(agent: User, session: ChatSession) -> None:
+    """May ``agent`` reply in this conversation now: the holder while it is active; after it ended (a ticket
+    remains), any agent who may handle it (the reply goes by email)."""
+    if session.status == ChatStatus.ENDED and session.ticket_id is None:
+        raise Conflict(_("This conversation has ended."), code="chat_ended")
+    if session.status != ChatStatus.ENDED:
+        _require_holder(agent, session)
+    else:
+        _require_handler(agent, session)
+
+
 @transaction.atomic
 def chat_agent_reply(*, session: ChatSession | int, agent: User, text: str, client_id: str = "", upload=None,
                      locked: bool = False, visitor_here: bool | None = None) -> dict:
@@ -134,12 +145,7 @@ def chat_agent_reply(*, session: ChatSession | int, agent: User, text: str, clie
     text = clean_text(text, required=not files)
     if not locked:
         session = lock_with_ticket(session)  # what a reply needs
-    if session.status == ChatStatus.ENDED and session.ticket_id is None:
-        raise Conflict(_("This conversation has ended."), code="chat_ended")
-    if session.status != ChatStatus.ENDED:
-        _require_holder(agent, session)
-    else:
-        _require_handler(agent, session)
+    reply_allowed(agent, session)
     client_id = str(client_id or "")[:64]
     external_id = resend_key(session.pk, client_id, agent=True)
     existing = sent_before(session, external_id)

@@ -181,9 +181,7 @@ def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "
         session = lock_with_ticket(session, related=("customer",))  # what a message needs
     if not counted:
         visitor_throttle(session.visitor_id, client_ip)
-    text = clean_text(text)
-    if session.status == ChatStatus.ENDED:
-        raise Conflict(_("This conversation has ended."), code="chat_ended")
+    text = visitor_text(session, text)
     if session.status == ChatStatus.BOT:
         if client_id and any(t.get("cid") == client_id for t in session.bot_turns):
             return next(t for t in session.bot_turns if t.get("cid") == client_id)
@@ -192,6 +190,14 @@ def chat_visitor_message(*, session: ChatSession | int, text, client_id: str = "
         chat_handover(session=session)
         return turn
     return _visitor_reply(session, client_id, body_text=text)
+
+
+def visitor_text(session: ChatSession, text) -> str:
+    """A visitor's message text as stored, refused when the conversation has ended."""
+    text = clean_text(text)
+    if session.status == ChatStatus.ENDED:
+        raise Conflict(_("This conversation has ended."), code="chat_ended")
+    return text
 
 
 def visitor_throttle(visitor_id: str, client_ip: str) -> None:

@@ -1,15 +1,17 @@
 """Messages of many conversations written together: one transaction for a group of visitors' messages and agents'
 replies that arrived at the same moment (the websocket consumers gather them, ``chat.writer``).
 
-Each message is the same service call as alone (``chat_visitor_message``, ``chat_agent_reply``), so the same
-rules hold; what the group shares is the transaction (one writer's turn on SQLite, one commit) and the reads every
-message starts with: the conversations locked with their customers, then their tickets, and the resend keys
-already stored, three queries for the group (``lock_group``); the visitors' messages are counted against the
-rate limits before the transaction, one read of their visitors' ids for the group (``_visitors_counted``). Each message runs under a savepoint of its own (the
-service's ``atomic``): a message refused (too long, too fast, the conversation ended, not the agent's) gets its
-error in its place in the answer and leaves nothing behind, and the others are written. Messages are written in
-the order given, so a conversation's messages keep their order; the pushes to the other side ride on the commit
-as before, in that order, and a refused message pushes nothing.
+Every message is checked as its service checks it (``chat_visitor_message``, ``chat_agent_reply``), so the same
+rules hold. What the group shares is the transaction (one writer's turn on SQLite, one commit), the reads every
+message starts with (the conversations locked with their customers, then their tickets, and the resend keys already
+stored: three queries for the group, ``lock_group``; the visitors' messages counted against the rate limits before
+the transaction, ``_visitors_counted``) and, for the plain messages, the writes (``setwise``: one INSERT of the
+messages, one UPDATE per set of tickets, one INSERT of their events, under one savepoint). A conversation with a
+message that needs more (the bot step, a status move) is written message by message through the services, each
+message under a savepoint of its own, and so are the plain messages when their set-wise write fails. A refused
+message (too long, too fast, the conversation ended, not the agent's) gets its error in its place in the answer
+and leaves nothing behind; the others are written. A conversation's messages keep their order; the pushes to the
+other side ride on the commit, in that order, and a refused message pushes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from atende.accounts.models import User
 from atende.chat import realtime
 from atende.chat.models import ChatSession
 from atende.chat.selectors import chat_may_handle
+from atende.chat.services import setwise
 from atende.chat.services._common import lock_group, lock_with_ticket, resend_key
 from atende.chat.services.agents import chat_agent_reply
 from atende.chat.services.conversation import chat_visitor_message, visitor_throttle
@@ -118,16 +121,47 @@ def _write_group(writes: Sequence[ChatWrite], here: set[int],
             keys.setdefault(int(write.session_id), []).append(write.key)
     locked = lock_group(keys)
     found = set(locked)
-    outcomes: list[dict[str, Any] | Exception] = []
-    for n, write in enumerate(writes):
-        if n in refused:
-            outcomes.append(refused[n])
+    outcomes: dict[int, Any] = dict(refused)
+    # The plain messages of each conversation checked first, then written set-wise (``setwise``); a conversation
+    # with a message that needs its service is written message by message, as are those of a failed set-wise write.
+    planned: dict[int, setwise.Planned] = {}
+    for session_id, places in _by_conversation(writes, refused).items():
+        session = locked.get(session_id)
+        if session is None:
             continue
         try:
-            outcomes.append(_write(write, locked.pop(int(write.session_id), None), found, here))
+            plans = setwise.plan(session, [writes[n] for n in places], here)
+        except setwise.NeedsService:
+            continue
+        del locked[session_id]
+        for n, outcome in zip(places, plans, strict=True):
+            if isinstance(outcome, Exception):
+                outcomes[n] = outcome
+            else:
+                planned[n] = outcome
+    if planned:
+        try:
+            with transaction.atomic():
+                setwise.write([planned[n] for n in sorted(planned)])
+            outcomes.update((n, p.row) for n, p in planned.items())
+        except Exception:  # noqa: BLE001 - written one by one below, each under its savepoint, as before
+            logger.warning("chat messages written one by one after their set-wise write failed", exc_info=True)
+    for n, write in enumerate(writes):
+        if n in outcomes:
+            continue
+        try:  # ``locked`` holds the group's copy of a conversation not yet used; otherwise it is read again
+            outcomes[n] = _write(write, locked.pop(int(write.session_id), None), found, here)
         except Exception as exc:  # noqa: BLE001 - the sender's answer; the savepoint undid its writes
-            outcomes.append(exc)
-    return outcomes
+            outcomes[n] = exc
+    return [outcomes[n] for n in range(len(writes))]
+
+
+def _by_conversation(writes: Sequence[ChatWrite], refused: dict[int, Exception]) -> dict[int, list[int]]:
+    places: dict[int, list[int]] = {}
+    for n, write in enumerate(writes):
+        if n not in refused:
+            places.setdefault(int(write.session_id), []).append(n)
+    return places
 
 
 def _write_alone(write: ChatWrite, here: set[int], refused: Exception | None) -> dict[str, Any] | Exception:
