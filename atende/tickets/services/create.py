@@ -80,7 +80,7 @@ class _PreparedInsert:
         query.insert_values(fields, [obj])
         self.compiler = query.get_compiler(connection=self.connection)
         self.compiler.returning_fields = self.returning
-        ((self.sql, params),) = self.compiler.as_sql()  # what save() builds, pre_save of each field included
+        ((self.sql, params),) = self.compiler.as_sql()  # what save() builds, auto_now values included
         self.params = list(params)
         assert not later or len(self.params) == len(fields), "the later keys' parameters must be in field order"
 
