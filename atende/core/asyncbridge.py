@@ -56,7 +56,6 @@ def _shared_loop() -> asyncio.AbstractEventLoop:
             if _shared["pid"] != os.getpid():  # first use in this process (a forked child: not its parent's)
                 _handoff.clear()
                 _last_send.clear()
-                _on_their_way.clear()
                 atexit.register(flush, EXIT_WAIT_SECONDS)
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="atende-async-bridge", daemon=True).start()
@@ -116,21 +115,6 @@ def _start_all(loop: asyncio.AbstractEventLoop, sends: list[tuple[Callable[..., 
         _start_in_order(loop, func, args)
 
 
-# Pushes started on a loop and not yet done, per loop (counted on the loop's thread). Nobody waits for a push, so
-# nothing holds back a writer whose channel layer has stopped answering: past this many, new pushes are dropped
-# (browsers re-sync) rather than kept in memory.
-MAX_ON_THEIR_WAY = 10_000
-_on_their_way: dict[asyncio.AbstractEventLoop, int] = {}
-_dropped = [0]
-
-
-def _drop(count: int) -> None:
-    _dropped[0] += count
-    if _dropped[0] == count or _dropped[0] // 1000 != (_dropped[0] - count) // 1000:
-        logger.warning("%d push(es) dropped so far: %d already on their way, the channel layer is not keeping up",
-                       _dropped[0], MAX_ON_THEIR_WAY)
-
-
 # Sends handed to a loop from other threads that it has not taken yet, per loop: present while a wake-up is due.
 _handoff: dict[asyncio.AbstractEventLoop, list[tuple[Callable[..., Awaitable[Any]], tuple]]] = {}
 _handoff_lock = threading.Lock()
@@ -142,9 +126,6 @@ def _hand_to(loop: asyncio.AbstractEventLoop, sends: list[tuple[Callable[..., Aw
     with _handoff_lock:
         waiting = _handoff.get(loop)
         if waiting is not None:
-            if len(waiting) >= MAX_ON_THEIR_WAY:  # the loop has not woken for that many: it is stuck
-                _drop(len(sends))
-                return
             waiting.extend(sends)
             return
         _handoff[loop] = list(sends)
@@ -215,10 +196,6 @@ def flush(timeout: float = 5.0) -> bool:
 def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitable[Any]], args: tuple) -> None:
     """Start ``func(*args)`` after the last push to the same group (``args[0]`` when it is a name; any other
     push keeps to one line of its own)."""
-    if _on_their_way.get(loop, 0) >= MAX_ON_THEIR_WAY:
-        _drop(1)
-        return
-    _on_their_way[loop] = _on_their_way.get(loop, 0) + 1
     key = (loop, args[0] if args and isinstance(args[0], str) else None)
     previous = _last_send.get(key)
 
@@ -230,7 +207,6 @@ def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitab
         except Exception:
             logger.exception("push %s failed", getattr(func, "__qualname__", func))
         finally:
-            _on_their_way[loop] -= 1
             if _last_send.get(key) is task:
                 del _last_send[key]
 

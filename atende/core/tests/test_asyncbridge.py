@@ -111,24 +111,6 @@ def test_sends_handed_over_before_the_loop_takes_them_wake_it_once(monkeypatch):
     assert sent == [0, 1, 2] and wakes.count(asyncbridge._take) == 1
 
 
-def test_pushes_past_the_limit_on_their_way_are_dropped_not_kept(monkeypatch, caplog):
-    from atende.core import asyncbridge
-
-    monkeypatch.setattr(asyncbridge, "MAX_ON_THEIR_WAY", 2)
-    sent = []
-
-    async def push(n):
-        await asyncio.sleep(0.05)
-        sent.append(n)
-
-    for n in range(4):
-        send_soon(push, n)
-    assert flush(timeout=5)
-    assert sent == [0, 1] and "dropped" in caplog.text
-    send_soon(push, 4)
-    assert flush(timeout=5) and sent == [0, 1, 4]  # room again once those were sent
-
-
 def test_a_failing_push_is_logged_not_raised(caplog):
     send_soon(_fail)
     assert flush()
