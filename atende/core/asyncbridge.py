@@ -8,23 +8,20 @@ loop for every call, about half a millisecond of CPU per ticket event and a new 
 those callers share one loop on one long-lived thread instead, started on first use in each process; calls are
 still awaited, so their order and errors are the caller's as before.
 
-``send_soon`` is for pushes that may be lost (browsers re-sync): it hands the send to a loop and returns at once.
-On a server thread that is the server's loop (waiting would hold the database thread every consumer shares until
-the loop, busy with a thousand sockets, gets to it); elsewhere the shared loop (a service creating tickets one
-after another, or the events worker, would otherwise wait for every push's Redis round trips: about a third of a
-ticket's creation). Sends handed over while the loop has not yet taken the previous ones wake it once for all of
-them. What is still being sent when the process exits is waited for, briefly (``flush``). Pushes to one group (or channel: the first argument, a name) start each
+``send_soon`` is for pushes that may be lost (browsers re-sync): on a server thread it hands the send to the
+server's loop and returns at once (waiting would hold the database thread every consumer shares until the loop,
+busy with a thousand sockets, gets to it). Pushes to one group (or channel: the first argument, a name) start each
 after the one before, so a group hears them in the order of their commits whatever the channel layer; pushes to
 different groups go side by side. With Redis a group send is four round trips: one at a time, a web process could
 not push more than a few hundred a second, whatever its CPU (at 100 chat messages a second, messages waited
 seconds in line). Inside ``sends_together`` (a transaction that commits many changes at once) the pushes are held
-and handed over together when the block ends, still in call order per group.
+and handed over together when the block ends: one wake-up of the loop for all of them, still in call order per
+group.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
 import threading
@@ -37,7 +34,6 @@ from asgiref.sync import SyncToAsync, async_to_sync
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _shared: dict[str, Any] = {"pid": None, "loop": None}
-EXIT_WAIT_SECONDS = 2.0  # at most, at exit, for the pushes still on their way
 
 
 def server_loop() -> asyncio.AbstractEventLoop | None:
@@ -53,10 +49,6 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
 def _shared_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _shared["pid"] != os.getpid() or _shared["loop"] is None or _shared["loop"].is_closed():
-            if _shared["pid"] != os.getpid():  # first use in this process (a forked child: not its parent's)
-                _handoff.clear()
-                _last_send.clear()
-                atexit.register(flush, EXIT_WAIT_SECONDS)
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="atende-async-bridge", daemon=True).start()
             _shared.update(pid=os.getpid(), loop=loop)
@@ -99,7 +91,7 @@ def sends_together() -> Iterator[None]:
 
 
 def _hand_over(sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None:
-    """Held pushes: started together on this thread's loop, or handed to the server's or the shared loop."""
+    """Held pushes: started together on the loop (one wake-up), or awaited in turn outside a server."""
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
@@ -107,7 +99,14 @@ def _hand_over(sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None
     if running is not None:
         _start_all(running, sends)
         return
-    _hand_to(server_loop() or _shared_loop(), sends)
+    loop = server_loop()
+    if loop is None:
+        try:
+            run_sync(_in_turn, sends)
+        except Exception:
+            logger.exception("pushes failed")
+        return
+    loop.call_soon_threadsafe(_start_all, loop, sends)
 
 
 def _start_all(loop: asyncio.AbstractEventLoop, sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None:
@@ -115,38 +114,18 @@ def _start_all(loop: asyncio.AbstractEventLoop, sends: list[tuple[Callable[..., 
         _start_in_order(loop, func, args)
 
 
-# Sends handed to a loop from other threads that it has not taken yet, per loop: present while a wake-up is due.
-_handoff: dict[asyncio.AbstractEventLoop, list[tuple[Callable[..., Awaitable[Any]], tuple]]] = {}
-_handoff_lock = threading.Lock()
-
-
-def _hand_to(loop: asyncio.AbstractEventLoop, sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None:
-    """Queue ``sends`` for ``loop`` (in call order) and wake it, unless a wake-up it has not taken yet will start
-    them too: sends from a busy thread cost the loop one wake-up, not one each."""
-    with _handoff_lock:
-        waiting = _handoff.get(loop)
-        if waiting is not None:
-            waiting.extend(sends)
-            return
-        _handoff[loop] = list(sends)
-    try:
-        loop.call_soon_threadsafe(_take, loop)
-    except RuntimeError:  # the loop has closed meanwhile: the pushes are lost, as they may be
-        with _handoff_lock:
-            _handoff.pop(loop, None)
-        logger.warning("%d push(es) lost: their loop has closed", len(sends))
-
-
-def _take(loop: asyncio.AbstractEventLoop) -> None:
-    with _handoff_lock:
-        sends = _handoff.pop(loop, [])
-    _start_all(loop, sends)
+async def _in_turn(sends: list[tuple[Callable[..., Awaitable[Any]], tuple]]) -> None:
+    for func, args in sends:
+        try:
+            await func(*args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
 
 
 def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
-    """``func(*args)`` for a push that may be lost, started in call order without waiting for it: on this
-    thread's own loop when called from async code, else on the server's loop (a server thread) or the shared
-    loop (anywhere else). Errors are logged, never raised."""
+    """``func(*args)`` for a push that may be lost: queued on the server's loop in call order without waiting
+    (or on this thread's own loop, when called from async code), awaited on the shared loop outside a server.
+    Errors are logged, never raised."""
     held = getattr(_held, "sends", None)
     if held is not None:
         held.append((func, args))
@@ -158,39 +137,14 @@ def send_soon(func: Callable[..., Awaitable[Any]], *args: Any) -> None:
     if running is not None:
         _start_in_order(running, func, args)
         return
-    _hand_to(server_loop() or _shared_loop(), [(func, args)])
-
-
-def flush(timeout: float = 5.0) -> bool:
-    """Wait until what was handed to this process's shared loop so far has been sent (or has failed): at exit,
-    so a command's or a worker's last pushes still leave, and in tests that look at what was pushed. True when
-    nothing is left. (Pushes handed to a server's loop leave with that loop.)"""
-    loop = _shared["loop"] if _shared["pid"] == os.getpid() else None
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return True
-    try:
-        if asyncio.get_running_loop() is loop:
-            return False  # on the loop itself: it cannot wait for its own work
-    except RuntimeError:
-        pass
-
-    async def settled() -> None:
-        while True:
-            with _handoff_lock:
-                queued = loop in _handoff
-            pending = [task for (owner, _group), task in list(_last_send.items()) if owner is loop]
-            if not queued and not pending:
-                return
-            if pending:
-                await asyncio.wait(pending)
-            else:
-                await asyncio.sleep(0)
-
-    try:
-        asyncio.run_coroutine_threadsafe(settled(), loop).result(timeout=timeout)
-    except TimeoutError:
-        return False
-    return True
+    loop = server_loop()
+    if loop is None:
+        try:
+            run_sync(func, *args)
+        except Exception:
+            logger.exception("push %s failed", getattr(func, "__qualname__", func))
+        return
+    loop.call_soon_threadsafe(_start_in_order, loop, func, args)
 
 
 def _start_in_order(loop: asyncio.AbstractEventLoop, func: Callable[..., Awaitable[Any]], args: tuple) -> None:

@@ -6,7 +6,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from atende.core.asyncbridge import flush, run_sync, send_soon
+from atende.core.asyncbridge import run_sync, send_soon
 
 
 async def _where(value):
@@ -73,47 +73,8 @@ def test_pushes_from_a_server_thread_return_at_once_and_run_in_call_order():
     assert asyncio.run(server()) == [] and sent == [1, 2, 3]
 
 
-def test_pushes_from_outside_a_server_return_at_once_and_run_in_call_order_on_the_shared_loop():
-    """A service creating tickets one after another (or the events worker) does not wait for its pushes' round
-    trips; they leave in order on the shared loop, and ``flush`` waits for them (as the process does at exit)."""
-    sent = []
-
-    async def push(n, delay):
-        await asyncio.sleep(delay)
-        sent.append((n, threading.current_thread().name))
-
-    for n, delay in ((1, 0.05), (2, 0), (3, 0.01)):
-        send_soon(push, n, delay)
-    assert sent == []  # returned before the first (slowest) push was sent
-    assert flush(timeout=5)
-    assert sent == [(1, "atende-async-bridge"), (2, "atende-async-bridge"), (3, "atende-async-bridge")]
-
-
-def test_sends_handed_over_before_the_loop_takes_them_wake_it_once(monkeypatch):
-    from atende.core import asyncbridge
-
-    loop = asyncbridge._shared_loop()
-    wakes = []
-    real = loop.call_soon_threadsafe
-    monkeypatch.setattr(loop, "call_soon_threadsafe", lambda *a: (wakes.append(a[0]), real(*a))[1])
-    sent = []
-
-    async def push(n):
-        sent.append(n)
-
-    run_sync(asyncio.sleep, 0)
-    blocker = threading.Event()
-    real(blocker.wait, 5)  # the loop is busy: the three sends below wait for it together
-    for n in range(3):
-        send_soon(push, n)
-    blocker.set()
-    assert flush(timeout=5)
-    assert sent == [0, 1, 2] and wakes.count(asyncbridge._take) == 1
-
-
 def test_a_failing_push_is_logged_not_raised(caplog):
     send_soon(_fail)
-    assert flush()
     assert "push" in caplog.text and "refused" in caplog.text
 
 

@@ -1,8 +1,5 @@
 """``ticket_create``: the one path every channel uses. Bad input raises a clear error and writes nothing."""
 
-import asyncio
-import threading
-
 import pytest
 
 from atende.accounts.tests.factories import AgentFactory, CustomerFactory
@@ -164,37 +161,6 @@ def test_a_ticket_is_written_in_four_statements_and_found_by_search(customer, te
     assert ticket.number == ticket.pk == Ticket.objects.values_list("number", flat=True).get(pk=ticket.pk)
     hits = search_tickets(user=agent, query="zebrafinch").items
     assert [hit.ticket.pk for hit in hits] == [ticket.pk]
-
-
-class _SlowLayer:
-    """A channel layer whose sends take their time (Redis far away, or busy): each waits up to 10 s for ``go``."""
-
-    def __init__(self):
-        self.go = threading.Event()
-        self.sent: list[tuple[str, str]] = []
-
-    async def group_send(self, group, message):
-        for _ in range(2000):
-            if self.go.is_set():
-                break
-            await asyncio.sleep(0.005)
-        self.sent.append((group, message["type"]))
-
-
-def test_the_creating_thread_does_not_wait_for_the_push(customer, monkeypatch, django_capture_on_commit_callbacks):
-    """The push to browsers (the ticket's group, then the queues') leaves after the commit without the caller
-    waiting for it, in order, before the process ends (``flush`` is what the process runs at exit)."""
-    layer = _SlowLayer()
-    monkeypatch.setattr("atende.console.realtime.get_channel_layer", lambda: layer)
-    with django_capture_on_commit_callbacks(execute=True):
-        ticket = ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Scanner offline",
-                               body_text="Since noon")
-    assert layer.sent == []  # committed, and returned before the push was sent
-    layer.go.set()
-    from atende.core.asyncbridge import flush
-
-    assert flush(timeout=5)
-    assert [group for group, _type in layer.sent] == [f"ticket.{ticket.pk}", "queues"]
 
 
 def test_the_ticket_and_message_rows_are_built_before_the_transaction(customer, monkeypatch):
