@@ -50,7 +50,8 @@ def setup(db: str) -> Path:
 
 class Meter:
     """Counts statements by kind, and those run while the connection holds the writers' turn (inside ``BEGIN``…
-    ``COMMIT``); the turn's CPU and wall time from taking it to giving it back."""
+    ``COMMIT``); the turn's CPU and wall time from taking it to giving it back; with ``turn_profile`` set, the
+    Python function calls made while holding it (what every other writer waits for, whatever the machine's load)."""
 
     def __init__(self, connection):
         self.connection = connection
@@ -58,6 +59,7 @@ class Meter:
         self.on = False
         self.turn_cpu = self.turn_wall = 0.0
         self._turn_started = None
+        self.turn_profile: cProfile.Profile | None = None
         wrapper = type(connection)
         meter = self
         taken, done = wrapper._writer_turn, wrapper._writer_done
@@ -68,6 +70,8 @@ class Meter:
             if meter.on and not held and conn._writer_fd is not None:
                 meter._turn_started = (time.process_time(), time.perf_counter())
                 meter.counts["turns"] += 1
+                if meter.turn_profile is not None:
+                    meter.turn_profile.enable()
 
         def give_back(conn):
             if meter.on and conn._writer_fd is not None:  # the COMMIT (or ROLLBACK), which is not a cursor's
@@ -75,6 +79,8 @@ class Meter:
                 meter.counts["COMMIT"] += 1
                 meter.counts["in turn"] += 1
             if meter._turn_started is not None:
+                if meter.turn_profile is not None:
+                    meter.turn_profile.disable()
                 cpu, wall = meter._turn_started
                 meter.turn_cpu += time.process_time() - cpu
                 meter.turn_wall += time.perf_counter() - wall
@@ -173,11 +179,20 @@ def main() -> None:
             meter.on = False
             stats = pstats.Stats(profile)
             per = {k: round(v / n, 2) for k, v in sorted(meter.counts.items())}
+            # Once more, profiling only the writers' turn.
+            meter.turn_profile = cProfile.Profile()
+            meter.on = True
+            for i in range(n):
+                make(50_000 + i)
+            meter.on = False
+            turn_calls = round(pstats.Stats(meter.turn_profile).total_calls / n)
+            meter.turn_profile = None
             results[name] = {"statements": per, "function_calls": round(stats.total_calls / n),
+                             "function_calls_in_turn": turn_calls,
                              "cpu_ms": round(cpu, 2), "thread_cpu_ms": round(thread, 2), "wall_ms": round(wall, 2),
                              "turn_cpu_ms": round(turn_cpu, 2), "turn_wall_ms": round(turn_wall, 2)}
             print(f"{name}: {per.get('statements')} statements/ticket, {per.get('in turn', 0)} in the writers' "
-                  f"turn; {results[name]['function_calls']} function calls/ticket; unprofiled, per ticket: CPU "
+                  f"turn; {results[name]['function_calls']} function calls/ticket, {turn_calls} in the turn; unprofiled, per ticket: CPU "
                   f"{cpu:.2f} ms (this thread {thread:.2f}), wall {wall:.2f} ms; in the writers' turn CPU {turn_cpu:.2f} ms, "
                   f"wall {turn_wall:.2f} ms; {per}")
             if args.sql:

@@ -161,3 +161,32 @@ def test_a_ticket_is_written_in_four_statements_and_found_by_search(customer, te
     assert ticket.number == ticket.pk == Ticket.objects.values_list("number", flat=True).get(pk=ticket.pk)
     hits = search_tickets(user=agent, query="zebrafinch").items
     assert [hit.ticket.pk for hit in hits] == [ticket.pk]
+
+
+def test_the_ticket_and_message_rows_are_built_before_the_transaction(customer, monkeypatch):
+    """Inside the transaction (on SQLite the one writers' turn) the ticket's and the first message's INSERTs only
+    run: their SQL and values were built before it started."""
+    from django.db import connection
+
+    ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Warm-up", body_text="First one")
+    compiler = connection.ops.compiler("SQLInsertCompiler")
+    seen = []
+    as_sql = compiler.as_sql
+
+    def building(self, *args, **kwargs):
+        seen.append(("built", self.query.model.__name__))
+        return as_sql(self, *args, **kwargs)
+
+    def running(execute, sql, params, many, context):
+        seen.append(("ran", sql.split()[2].strip('"')) if sql.startswith("INSERT") else ("ran", sql.split()[0]))
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(compiler, "as_sql", building)
+    with connection.execute_wrapper(running):
+        ticket = ticket_create(actor=Actor.for_user(customer), requester=customer, subject="Scanner offline",
+                               body_text="Since noon")
+    first_run = next(i for i, (what, name) in enumerate(seen) if what == "ran" and name.startswith("tickets_"))
+    assert {"Ticket", "Message"} <= {name for what, name in seen[:first_run] if what == "built"}, seen
+    assert [name for what, name in seen if what == "ran"][:2] == ["tickets_ticket", "tickets_message"], seen
+    assert ticket.first_message.ticket_id == ticket.pk == ticket.number
+    assert Message.objects.get(pk=ticket.first_message.pk).ticket_id == ticket.pk
