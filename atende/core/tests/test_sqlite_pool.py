@@ -252,8 +252,45 @@ def test_the_log_is_copied_back_every_few_commits_after_the_turn_is_given_back(h
     assert _log_frames_not_copied_back(name) > 0
     with _AtomicOn(connection):
         connection.cursor().execute("INSERT INTO t VALUES ('the last one')")
+    _copied(name, copies=1)
     assert _log_frames_not_copied_back(name) == 0
     assert _turn_is_free(name)
+
+
+def _copied(name: str, *, copies: int) -> None:
+    import time
+
+    from atende.core.sqlite_pool.base import checkpointer_for
+
+    deadline = time.monotonic() + 10
+    while checkpointer_for(name).copies < copies and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointer_for(name).copies == copies
+
+
+def test_the_committing_thread_does_not_copy_the_log_back_itself(handler, monkeypatch):
+    """The copy takes tens of milliseconds at a desk's size: the request or worker that passed the count goes on,
+    and the process's checkpoint thread copies with a connection of its own."""
+    from atende.core.sqlite_pool import base
+
+    handler, name = handler
+    connection = handler["default"]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("CREATE TABLE t (x text)")
+    raw = connection.connection
+    threads = []
+    monkeypatch.setattr(base.sqlite3, "connect", lambda *args, real=base.sqlite3.connect, **kwargs: (
+        threads.append(threading.current_thread()), real(*args, **kwargs))[1])
+    statements = []
+    raw.set_trace_callback(statements.append)
+    for i in range(base.CHECKPOINT_EVERY):
+        with _AtomicOn(connection):
+            connection.cursor().execute("INSERT INTO t VALUES (%s)", [f"row {i}"])
+    _copied(name, copies=1)
+    assert not [s for s in statements if "wal_checkpoint" in s]
+    assert threads and threading.current_thread() not in threads
+    assert _log_frames_not_copied_back(name) == 0
 
 
 def test_a_writer_waits_for_its_turn_with_descriptors_numbered_past_1024(tmp_path):
