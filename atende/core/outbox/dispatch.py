@@ -2,7 +2,8 @@
 
 A *unit* of work is (subscriber, partition): the subscriber's events of tickets with ``ticket_id % partitions ==
 partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
-``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction: the
+``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction (in a worker pass
+on SQLite, one savepoint of the pass's transaction: ``rounds``): the
 subscriber's effects, the bookkeeping of failures and the cursor advance commit together, the advance last and
 conditional on the cursor being still where the batch was planned from and this worker's (else all roll back).
 Events of types a subscriber does not handle (``core.events.handled_types``) are never handed to it: a batch with

@@ -168,7 +168,8 @@ class EventsWorker:
         signal.signal(signal.SIGINT, stop)
 
     def tick(self) -> int:
-        """One pass: every unit once, then a few due tasks. Returns the work done."""
+        """One pass: every unit whose lease this worker has or takes (``rounds.pass_run``: planned first, the
+        batches in one write transaction on SQLite), then a few due tasks. Returns the work done."""
         now = time.monotonic()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = now
