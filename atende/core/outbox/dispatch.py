@@ -581,12 +581,6 @@ def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool,
     return done + (run_retries(unit, owner) if retries else 0)
 
 
-def units_with_work(*, now: dt.datetime | None = None) -> list[Unit]:
-    """The units that may have something to do: new events past their cursor, gaps to look for, or retries due.
-    Three small queries, so an idle worker (or a test's drain after each commit) costs little."""
-    return [work.unit for work in work_plan(now=now)]
-
-
 @dataclass(frozen=True)
 class Work:
     unit: Unit
@@ -596,7 +590,9 @@ class Work:
 
 
 def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
-    """``units_with_work`` with, for each unit, whether its subscriber has retries due and its cursor."""
+    """The units that may have something to do (new events past their cursor, gaps to look for, or retries due;
+    three small queries, so an idle worker costs little), each with whether its subscriber has retries due and its
+    cursor."""
     now = now or timezone.now()
     cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
     if any((u.subscriber.name, u.partition) not in cursors for u in units()):
@@ -614,14 +610,3 @@ def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
         if cursor.position < last or cursor.gaps or retries:
             busy.append(Work(unit, retries, cursor, waiting))
     return busy
-
-
-
-def lease_release_many(units_held: list[Unit], owner: str) -> None:
-    """``lease_release`` for several units in one statement."""
-    if not units_held:
-        return
-    match = Q()
-    for unit in units_held:
-        match |= Q(subscriber=unit.subscriber.name, partition=unit.partition)
-    SubscriberCursor.objects.filter(match, lease_owner=owner).update(lease_owner="", lease_until=None)

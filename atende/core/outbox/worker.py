@@ -183,7 +183,7 @@ class EventsWorker:
                                           stop=self.stop_event.is_set)
             finally:
                 if not self.keep_leases:
-                    dispatch.lease_release_many([work.unit for work in held], self.worker_id)
+                    rounds.lease_release_many([work.unit for work in held], self.worker_id)
             done += outcome.passed
             for unit in outcome.lost:
                 self._held.pop(unit, None)  # claimed again at the next pass (or left to the worker that has it)
