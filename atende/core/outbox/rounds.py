@@ -64,19 +64,20 @@ class Outcome:
 def pass_run(works: list[Work], owner: str, *, shared: bool | None = None, seconds: float = 0.0,
              stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Rounds over ``works`` (units whose leases the caller holds), then their due retries. Returns the events
-    passed and the units lost to another worker. Runs inside a pass (``passes.scope``)."""
+    passed and the units lost to another worker. In the caller's pass (``passes.scope``), if it has one."""
     shared = shared_default() if shared is None else shared
     outcome = Outcome()
     cursors = {w.unit: w.cursor for w in works}
     deadline = time.monotonic() + seconds
-    with dispatch.retries_noted({w.unit.subscriber.name: w.waiting for w in works}), passes.deferring_idle(True):
+    with passes.scope() as state, passes.deferring_idle(True), \
+            dispatch.retries_noted({w.unit.subscriber.name: w.waiting for w in works}):
         try:
             while cursors:
                 more = _round(cursors, owner, shared=shared, stop=stop, outcome=outcome)
                 if not more or stop() or time.monotonic() >= deadline:
                     break
         finally:
-            passes.idle_flush(passes.current())  # before the caller gives the leases back
+            passes.idle_flush(state)  # before the caller gives the leases back
         for work in works:
             if work.retries and work.unit not in outcome.lost and not stop():
                 try:
@@ -198,7 +199,7 @@ def _put_back(state: passes.Pass, batch: _Batch, pending: tuple | None = None) -
 def pass_all(owner: str, *, shared: bool | None = None) -> int:
     """One pass over every unit with work (``atende events drain``, tests): each lease taken, the rounds, every
     lease given back."""
-    with passes.scope():
+    with passes.scope():  # the plan's cursor reads, for the units planned after others
         held = [w for w in dispatch.work_plan() if dispatch.lease_claim(w.unit, owner, cursor=w.cursor)]
         try:
             return pass_run(held, owner, shared=shared).passed
