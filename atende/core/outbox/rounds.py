@@ -90,10 +90,11 @@ def pass_run(works: list[Work], owner: str, *, shared: bool | None = None, secon
 def _round(cursors: dict[Unit, SubscriberCursor], owner: str, *, shared: bool, stop: Callable[[], bool],
            outcome: Outcome) -> bool:
     """One batch per unit. ``cursors`` (each unit's cursor as the pass last left it) is brought up to date; units
-    lost leave it. True when a batch stopped short of the stream's end."""
+    lost leave it. True when a batch stopped short of the stream's end. In a shared transaction, events newer than
+    the plans saw (those the batches recorded: the SLA's after each creation) get one more round in it."""
     state = passes.current()
     now = timezone.now()
-    batches, more = _plans(cursors, owner, now, state, outcome)
+    batches, more, reach = _plans(cursors, owner, now, state, outcome)
     if not any(b.plan.chosen for b in batches):
         for batch in batches:
             passes.idle_defer(batch.new, owner, batch.read)
@@ -101,47 +102,62 @@ def _round(cursors: dict[Unit, SubscriberCursor], owner: str, *, shared: bool, s
         return more
     passes.rows(sorted(event_id for b in batches for event_id, _t in b.plan.chosen))  # read before the writes
     failed: set[tuple[str, int]] = set()
-    error: Exception | None = None
+    errors: list[Exception] = []
+    planned = list(batches)
     try:
         with transaction.atomic() if shared else contextlib.nullcontext():
-            for batch in batches:
-                key = (batch.unit.subscriber.name, batch.unit.partition)
-                if stop() or batch.after & failed:  # stopping, or planned from an advance that is not made
-                    failed.add(key)
-                    _put_back(state, batch)
-                    cursors.pop(batch.unit, None)
-                    continue
-                if not batch.plan.chosen:
-                    passes.idle_defer(batch.new, owner, batch.read)
-                    cursors[batch.unit] = batch.new
-                    continue
-                pending = state.idle.get(key)
-                try:
-                    try:
-                        _batch_commit(batch, owner, now, bare=True)
-                    except dispatch.BatchFailed as broke:
-                        logger.info("%s; running them one by one", broke, exc_info=broke.__cause__)
-                        _batch_commit(batch, owner, now, each=True)
-                except Exception as exc:  # noqa: BLE001 - this batch only: the round's others go on
-                    if not isinstance(exc, LeaseLost):
-                        logger.exception("batch of %s failed; its effects are rolled back", batch.unit)
-                        error = error or exc
-                    failed.add(key)
-                    _put_back(state, batch, pending)
-                    cursors.pop(batch.unit, None)
-                    outcome.lost.add(batch.unit)
-                    continue
-                cursors[batch.unit] = batch.new
-                outcome.passed += batch.plan.passed
+            _execute(batches, cursors, owner, now, state, outcome, failed, errors, stop)
+            # Not behind a backlog (``more``: the next round comes anyway, each its own turn of the lock).
+            if shared and not more and not stop() and dispatch.event_model().objects.filter(id__gt=reach).exists():
+                follow, more, _reach = _plans(cursors, owner, now, state, outcome)
+                planned += follow
+                passes.rows(sorted(event_id for b in follow for event_id, _t in b.plan.chosen))
+                _execute(follow, cursors, owner, now, state, outcome, failed, errors, stop)
             if shared:
                 passes.idle_flush(state)  # in the same transaction: one turn of the writers' lock for the pass
     except Exception:
-        for batch in batches:  # the transaction did not commit: the pass shows the cursors as they were
+        for batch in reversed(planned):  # the transaction did not commit: the pass shows the cursors as they were
             _put_back(state, batch)
         raise
-    if error is not None:
-        raise error  # after the others committed, as a failing batch's error always reached the caller
+    if errors:
+        raise errors[0]  # after the others committed, as a failing batch's error always reached the caller
     return more and not failed
+
+
+def _execute(batches: list[_Batch], cursors: dict[Unit, SubscriberCursor], owner: str, now: dt.datetime,
+             state: passes.Pass, outcome: Outcome, failed: set[tuple[str, int]], errors: list[Exception],
+             stop: Callable[[], bool]) -> None:
+    """The planned batches in order, each in its savepoint (or, not shared, its transaction). One that fails is
+    rolled back alone and noted in ``failed`` (with the units planned from its advance, left for the next pass)."""
+    for batch in batches:
+        key = (batch.unit.subscriber.name, batch.unit.partition)
+        if stop() or batch.after & failed:  # stopping, or planned from an advance that is not made
+            failed.add(key)
+            _put_back(state, batch)
+            cursors.pop(batch.unit, None)
+            continue
+        if not batch.plan.chosen:
+            passes.idle_defer(batch.new, owner, batch.read)
+            cursors[batch.unit] = batch.new
+            continue
+        pending = state.idle.get(key)
+        try:
+            try:
+                _batch_commit(batch, owner, now, bare=True)
+            except dispatch.BatchFailed as broke:
+                logger.info("%s; running them one by one", broke, exc_info=broke.__cause__)
+                _batch_commit(batch, owner, now, each=True)
+        except Exception as exc:  # noqa: BLE001 - this batch only: the round's others go on
+            if not isinstance(exc, LeaseLost):
+                logger.exception("batch of %s failed; its effects are rolled back", batch.unit)
+                errors.append(exc)
+            failed.add(key)
+            _put_back(state, batch, pending)
+            cursors.pop(batch.unit, None)
+            outcome.lost.add(batch.unit)
+            continue
+        cursors[batch.unit] = batch.new
+        outcome.passed += batch.plan.passed
 
 
 def _batch_commit(batch: _Batch, owner: str, now: dt.datetime, *, bare: bool = False, each: bool = False) -> None:
@@ -154,13 +170,14 @@ def _batch_commit(batch: _Batch, owner: str, now: dt.datetime, *, bare: bool = F
 
 
 def _plans(cursors: dict[Unit, SubscriberCursor], owner: str, now: dt.datetime, state: passes.Pass,
-           outcome: Outcome) -> tuple[list[_Batch], bool]:
+           outcome: Outcome) -> tuple[list[_Batch], bool, int]:
     """Each unit's next batch, in the subscribers' order; a unit's advance is shown to the units planned after it
-    (``passes.cursor_of``) at once, and they note it. Units with nothing to do are left out."""
+    (``passes.cursor_of``) at once, and they note it. Units with nothing to do are left out. Also whether a batch
+    stops short of the stream's end, and the newest event id the plans reached."""
     batches: list[_Batch] = []
     advanced: set[tuple[str, int]] = set()
     scans: dict = {}  # one scan of the stream for the units at the same position
-    more = False
+    more, reach = False, 0
     for unit, cursor in list(cursors.items()):
         try:
             dispatch._lease_check(unit, cursor, owner, now)
@@ -169,7 +186,7 @@ def _plans(cursors: dict[Unit, SubscriberCursor], owner: str, now: dt.datetime, 
             outcome.lost.add(unit)
             continue
         plan = dispatch._plan(unit, cursor, now, scans)
-        more = more or plan.more
+        more, reach = more or plan.more, max(reach, plan.position)
         if not plan.chosen and plan.position == cursor.position and plan.gaps == cursor.gaps:
             outcome.passed += plan.passed
             continue
@@ -181,7 +198,7 @@ def _plans(cursors: dict[Unit, SubscriberCursor], owner: str, now: dt.datetime, 
         advanced.add(key)
         if not plan.chosen:
             outcome.passed += plan.passed
-    return batches, more
+    return batches, more, reach
 
 
 def _put_back(state: passes.Pass, batch: _Batch, pending: tuple | None = None) -> None:

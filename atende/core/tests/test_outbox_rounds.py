@@ -5,6 +5,7 @@ the batch in hand. Run on both databases with the shared transaction on (Postgre
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -75,6 +76,7 @@ def _warm_worker(customer) -> tuple[EventsWorker, list[int]]:
     worker = EventsWorker(worker_id="w", jobs=False, keep_leases=True)
     first = make_ticket(requester=customer)
     worker.tick()
+    worker._last_beat = time.monotonic() + 3600  # its next heartbeat (a write of its own) after the passes measured
     return worker, _ids(first)
 
 
@@ -190,3 +192,33 @@ def test_a_stop_request_ends_the_round_after_the_batch_in_hand(customer, monkeyp
     assert recorder.effects("first") == ids and _positions()["first"] == ids[-1]  # committed with its cursor
     assert recorder.effects("second") == recorder.effects("third") == []  # not started: the next worker's
     assert _positions()["second"] == positions["second"] and _positions()["third"] == positions["third"]
+
+
+RECORDING = events.Subscriber("first", "atende.core.tests.test_outbox_rounds.record_a_follow_up")
+
+
+def record_a_follow_up(batch):
+    """Handles the batch and, for each new ticket, records an event of its own (as SLA does after a creation)."""
+    recorder._handle("first", batch)
+    TicketEvent.objects.bulk_create([
+        TicketEvent(ticket_id=e["ticket_id"], type="PRIORITY_CHANGED", actor_kind="system",
+                    data={"old": "normal", "new": "high"}, source_event_id=e["event_id"])
+        for e in batch if e["type"] == "TICKET_CREATED"])
+
+
+def test_events_the_batches_record_are_handed_over_in_the_same_transaction(customer, monkeypatch):
+    monkeypatch.setattr(dispatch, "SUBSCRIBERS", (RECORDING, SECOND, THIRD))
+    worker, _warm = _warm_worker(customer)
+    before = list(TicketEvent.objects.order_by("id").values_list("id", flat=True))
+    ticket = make_ticket(requester=customer)
+    [created] = _ids(ticket)
+
+    with write_transactions() as counted:
+        worker.tick()
+
+    [_created, recorded] = _ids(ticket)
+    # "third" got the creation in the pass's round, and the event "first" recorded in a second round before the
+    # commit, not in a pass of its own.
+    assert recorder.effects("third") == recorder.effects("second") == before + [created, recorded]
+    assert recorder.BATCHES["third"][-2:] == [[created], [recorded]]
+    assert counted[0] == 1 and set(_positions().values()) == {recorded}
