@@ -6,7 +6,9 @@ the cursor that one's batch of the round will leave), then the event rows of eve
 transaction (``shared``, the default on SQLite, where every write transaction takes the database's single writers'
 lock that requests creating tickets need too) runs the batches in the subscribers' order, each in a savepoint ended
 by its checked cursor advance; the idle advances of the units handed nothing are written at its end. Without
-``shared`` each batch is a transaction of its own, as ``dispatch.batch_step`` makes it.
+``shared`` each batch is a transaction of its own, as ``dispatch.batch_step`` makes it. In a shared transaction,
+events newer than the plans saw (those its batches recorded, as SLA does after each creation) get one more round
+in it, planned inside it, unless a unit has a backlog (its next round comes anyway).
 
 What commits together stays per subscriber: a batch whose savepoint is rolled back (its cursor moved or taken:
 ``LeaseLost``; an error of the dispatcher's own) leaves nothing of its effects and its cursor where it was, while
