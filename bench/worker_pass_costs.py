@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """What the events worker's passes cost per ticket when tickets arrive a few at a time, as in the live pipeline:
 GROUP tickets created in-process on a copy of a benchmark database, then ``EventsWorker.tick()`` until a pass
-finds nothing, repeated; the worker's statements (by kind) and CPU are counted, the creations are not.
+finds nothing, repeated; the worker's statements (by kind), its write transactions (``BEGIN`` and writes made
+outside a transaction: each a turn of SQLite's writers' lock) and CPU are counted, the creations are not.
 
     .venv/bin/python bench/worker_pass_costs.py --db <copy of make bench's desk> --tickets 100 --group 5
 
@@ -64,6 +65,9 @@ def main() -> None:
             counts[kind] += 1
             counts["statements"] += 1
             counts["writes"] += kind in ("INSERT", "UPDATE", "DELETE")
+            # Turns of SQLite's writers' lock: transactions begun, and writes outside any (each its own).
+            counts["write_transactions"] += kind == "BEGIN" or (kind in ("INSERT", "UPDATE", "DELETE")
+                                                                and not connection.in_atomic_block)
         return execute(sql, params, many, context)
 
     profile = cProfile.Profile() if args.profile else None

@@ -9,6 +9,10 @@ from atende.core.actor import Actor
 from atende.tickets.choices import TicketEventType
 from atende.triage.suggestions import CORRECTION_EVENTS, triage_predict_for_tickets, triage_record_corrections
 
+# Triage acts on new tickets and agents' corrections only: the dispatcher moves its cursor past every other event
+# (the SLA's event that follows each creation among them) without a batch (``core.events.handled_types``).
+EVENTS_IGNORED = frozenset(TicketEventType.values) - {TicketEventType.TICKET_CREATED, *CORRECTION_EVENTS}
+
 
 def triage_on_events(events: list[dict[str, Any]]) -> None:
     for event in events:

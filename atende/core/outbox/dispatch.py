@@ -2,7 +2,8 @@
 
 A *unit* of work is (subscriber, partition): the subscriber's events of tickets with ``ticket_id % partitions ==
 partition``. One worker at a time runs a unit, under a lease on its cursor row (``lease_owner`` until
-``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction: the
+``lease_until``), so events of one ticket reach a subscriber in order. A batch is one transaction (in a worker pass
+on SQLite, one savepoint of the pass's transaction: ``rounds``): the
 subscriber's effects, the bookkeeping of failures and the cursor advance commit together, the advance last and
 conditional on the cursor being still where the batch was planned from and this worker's (else all roll back).
 Events of types a subscriber does not handle (``core.events.handled_types``) are never handed to it: a batch with
@@ -47,6 +48,10 @@ WAITING, PARKED, SKIPPED = EventRetryState.WAITING, EventRetryState.PARKED, Even
 
 class BadEvent(Exception):
     """A payload a subscriber cannot handle (missing or malformed fields): parked at once with this message."""
+
+
+class BatchFailed(Exception):
+    """The subscriber raised on a batch run without a savepoint of its own (``_handle(bare=True)``)."""
 
 
 class LeaseLost(Exception):
@@ -186,6 +191,22 @@ def _dependency_state(unit: Unit) -> tuple[int | None, list]:
     return min(d.position for d in deps), [g for d in deps for g in d.gaps]
 
 
+def _scan(model, position: int, until: int | None, limit: int, scans: dict) -> list[tuple]:
+    """Up to ``limit`` rows past ``position`` (up to ``until``), from ``scans`` when an unbounded scan from the same
+    position read them all already."""
+    key = (position, until, limit)
+    if key not in scans:
+        whole = scans.get((position, None, limit))
+        if until is not None and whole is not None and (len(whole) < limit or whole[-1][0] >= until):
+            scans[key] = [row for row in whole if row[0] <= until]
+        else:
+            scan = model.objects.filter(id__gt=position)
+            if until is not None:
+                scan = scan.filter(id__lte=until)
+            scans[key] = list(scan.order_by("id").values_list("id", "ticket_id", "backfill", "type")[:limit])
+    return scans[key]
+
+
 @dataclass
 class _Plan:
     position: int
@@ -195,28 +216,31 @@ class _Plan:
     more: bool  # the scan stopped before the end of the stream (a full batch, or the scan's limit)
 
 
-def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime) -> _Plan:
+def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime, scans: dict | None = None) -> _Plan:
     """What the unit's next batch is: the events to hand over (in gaps that filled, then new ones, up to a batch
     of the events the subscriber handles), and where the cursor and its gaps go. Events of other partitions, of
-    backfill or of types the subscriber does not handle are passed over without being handed."""
+    backfill or of types the subscriber does not handle are passed over without being handed. ``scans``: the
+    stream as other units planned before any of their batches ran read it (the same rows for a unit at the same
+    position, bounded alike), kept for the units planned after them."""
     batch = int(option("ATENDE_EVENTS_BATCH", 200))
     window = float(option("ATENDE_EVENTS_GAP_SECONDS", 60))
     model = event_model()
     epoch = now.timestamp()
     gaps = stream.live_gaps(cursor.gaps, now=epoch, window=window)
     until, dep_gaps = _dependency_state(unit)
-    scan = model.objects.filter(id__gt=cursor.position)
-    if until is not None:
-        scan = scan.filter(id__lte=until)
     fields = ("id", "ticket_id", "backfill", "type")
     limit = batch * 20
-    scanned = list(scan.order_by("id").values_list(*fields)[:limit])
+    scans = {} if scans is None else scans
+    scanned = _scan(model, cursor.position, until, limit, scans)
     filled = []
-    if gaps:
+    ranges = tuple((lo, hi) for lo, hi, _seen in gaps)
+    if ranges and ("gaps", ranges) not in scans:
         in_gap = Q()
-        for lo, hi, _seen in gaps:
+        for lo, hi in ranges:
             in_gap |= Q(id__gte=lo, id__lte=hi)
-        filled = list(model.objects.filter(in_gap).order_by("id").values_list(*fields))
+        scans[("gaps", ranges)] = list(model.objects.filter(in_gap).order_by("id").values_list(*fields))
+    if ranges:
+        filled = scans[("gaps", ranges)]
     known = known_types()
     handled = handled_types(unit.subscriber, known)
 
@@ -288,8 +312,7 @@ def batch_step(unit: Unit, owner: str, *, now: dt.datetime | None = None,
         if plan.position != cursor.position or plan.gaps != cursor.gaps:
             cursor = _advance_idle(cursor, owner, plan, now)
         return Step(plan.passed, plan.more, cursor)
-    new = passes.advanced(cursor)
-    _advance(new, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
+    new = advanced_for(cursor, plan, now)
     with transaction.atomic():
         _handle(unit, plan.chosen, now)
         if not passes.cursor_write(new, owner, read_at=cursor.position, read_gaps=cursor.gaps, now=now):
@@ -307,15 +330,21 @@ def _cursor_read(unit: Unit, owner: str, now: dt.datetime) -> SubscriberCursor:
 def _advance_idle(cursor: SubscriberCursor, owner: str, plan: _Plan, now: dt.datetime) -> SubscriberCursor:
     """Move the cursor past events it hands nothing of: deferred to the pass's end when the unit's run keeps its
     lease, else in one statement now (``LeaseLost`` when the cursor moved or is not this worker's)."""
-    new = passes.advanced(cursor)
-    _advance(new, position=plan.position, gaps=plan.gaps, handled=0, now=now)
-    if plan.position != cursor.position:
-        new.last_batch_at = now  # done with events up to here, as much as if they had been handed over
+    new = advanced_for(cursor, plan, now)
     if passes.idle_defer(new, owner, cursor):
         return new
     if not passes.cursor_write(new, owner, read_at=cursor.position, read_gaps=cursor.gaps, now=now):
         raise LeaseLost(f"{cursor.subscriber}[{cursor.partition}]")
     passes.published(new)
+    return new
+
+
+def advanced_for(cursor: SubscriberCursor, plan: _Plan, now: dt.datetime) -> SubscriberCursor:
+    """The cursor as the planned batch leaves it (a copy: ``cursor`` stays as read)."""
+    new = passes.advanced(cursor)
+    _advance(new, position=plan.position, gaps=plan.gaps, handled=len(plan.chosen), now=now)
+    if not plan.chosen and plan.position != cursor.position:
+        new.last_batch_at = now  # done with events up to here, as much as if they had been handed over
     return new
 
 
@@ -334,8 +363,12 @@ def _advance(cursor: SubscriberCursor, *, position: int, gaps: list, handled: in
     cursor.lease_until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
 
 
-def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None:
-    """Run the subscriber on the chosen events, inside the batch transaction."""
+def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime, *, bare: bool = False,
+            each: bool = False) -> None:
+    """Run the subscriber on the chosen events, inside the batch transaction: on the whole batch in a savepoint,
+    then, if that failed, event by event. ``bare``: the caller's savepoint holds the batch (its bookkeeping and
+    effects) and nothing else, so the whole batch runs in it without one of its own, and ``BatchFailed`` asks the
+    caller to roll it back and run the batch again with ``each`` (event by event at once)."""
     name = unit.subscriber.name
     ids = sorted(event_id for event_id, _t in chosen)
     rows = _rows(ids)
@@ -370,12 +403,21 @@ def _handle(unit: Unit, chosen: list[tuple[int, int]], now: dt.datetime) -> None
     if not ready:
         return
     handler = resolve(unit.subscriber.handler)
-    try:
-        with transaction.atomic(), batch_scope():  # configuration read once for the batch (atende.core.memo)
-            handler(ready)
+    if bare:
+        try:
+            with batch_scope():  # configuration read once for the batch (atende.core.memo)
+                handler(ready)
+        except Exception as exc:  # noqa: BLE001 - the caller isolates the event that failed
+            raise BatchFailed(f"batch of {len(ready)} events failed in {name}") from exc
         return
-    except Exception:  # noqa: BLE001 - isolate the event that failed, below
-        logger.info("batch of %d events failed in %s; running them one by one", len(ready), name, exc_info=True)
+    if not each:
+        try:
+            with transaction.atomic(), batch_scope():
+                handler(ready)
+            return
+        except Exception:  # noqa: BLE001 - isolate the event that failed, below
+            logger.info("batch of %d events failed in %s; running them one by one", len(ready), name,
+                        exc_info=True)
     failed_tickets: set[int] = set()
     for payload in ready:
         row = rows[payload["event_id"]]
@@ -413,8 +455,15 @@ def _retries_noted(name: str, waiting: bool | None = None) -> Iterator[None]:
     process notes each it records, so the answer stays true for the run (a retry done meanwhile only costs a
     look-up). Retries of the subscribers it runs after are looked up per batch (other workers record those),
     unless the pass's look found none for them and this process recorded none since (``passes.may_wait``)."""
+    with retries_noted({} if waiting is None else {name: waiting}):
+        yield
+
+
+@contextmanager
+def retries_noted(waiting: dict[str, bool]) -> Iterator[None]:
+    """``_retries_noted`` for the units of a whole pass: ``waiting`` maps subscribers to the pass's look."""
     previous = getattr(_run, "waiting", None)
-    _run.waiting = {} if waiting is None else {name: waiting}
+    _run.waiting = dict(waiting)
     try:
         yield
     finally:
@@ -532,12 +581,6 @@ def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool,
     return done + (run_retries(unit, owner) if retries else 0)
 
 
-def units_with_work(*, now: dt.datetime | None = None) -> list[Unit]:
-    """The units that may have something to do: new events past their cursor, gaps to look for, or retries due.
-    Three small queries, so an idle worker (or a test's drain after each commit) costs little."""
-    return [work.unit for work in work_plan(now=now)]
-
-
 @dataclass(frozen=True)
 class Work:
     unit: Unit
@@ -547,7 +590,9 @@ class Work:
 
 
 def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
-    """``units_with_work`` with, for each unit, whether its subscriber has retries due and its cursor."""
+    """The units that may have something to do (new events past their cursor, gaps to look for, or retries due;
+    three small queries, so an idle worker costs little), each with whether its subscriber has retries due and its
+    cursor."""
     now = now or timezone.now()
     cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
     if any((u.subscriber.name, u.partition) not in cursors for u in units()):
@@ -565,9 +610,3 @@ def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
         if cursor.position < last or cursor.gaps or retries:
             busy.append(Work(unit, retries, cursor, waiting))
     return busy
-
-
-def pass_all(owner: str) -> int:
-    with rows_shared():
-        return sum(run_unit(w.unit, owner, retries=w.retries, cursor=w.cursor, waiting=w.waiting)
-                   for w in work_plan())

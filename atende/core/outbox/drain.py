@@ -8,7 +8,7 @@ import time
 from django.utils import timezone
 
 from atende.core.models import EventRetry, EventRetryState
-from atende.core.outbox import dispatch
+from atende.core.outbox import rounds
 from atende.core.outbox.worker import default_worker_id, tasks_pending, tasks_run_due
 
 _inline = threading.local()
@@ -21,7 +21,7 @@ def drain(*, owner: str | None = None, jobs: bool = True, timeout: float | None 
     started = time.monotonic()
     totals = {"events": 0, "tasks": 0, "passes": 0}
     while timeout is None or time.monotonic() - started < timeout:
-        events = dispatch.pass_all(owner)
+        events = rounds.pass_all(owner)
         tasks = 0
         if jobs:
             while (ran := tasks_run_due(owner, limit=500, seconds=5.0)):

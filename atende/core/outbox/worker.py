@@ -28,14 +28,15 @@ from django.db.utils import OperationalError
 from django.utils import timezone
 
 from atende.core.models import WorkerHeartbeat
-from atende.core.outbox import dispatch
+from atende.core.outbox import dispatch, rounds
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
-# How long a worker keeps a unit's lease for batch after batch before going on to the next unit: a lease claim and
-# release per 20-event batch (SQLite's batch size) cost as much as the subscribers' work on it.
-UNIT_SLICE_SECONDS = 0.25
+# How long a pass goes on with rounds of batches while the units' batches stop short of the stream's end (a backlog)
+# before it ends (due tasks, a fresh plan): a lease claim and release per 20-event batch (SQLite's batch size) cost
+# as much as the subscribers' work on it.
+PASS_SLICE_SECONDS = 0.25
 
 
 # How often an idle worker looks for a commit by another connection (``EventsWorker.wait_for_change``): it starts
@@ -155,6 +156,7 @@ class EventsWorker:
         # each slice, so that other workers share the units.
         self.keep_leases = (connection.vendor == "sqlite") if keep_leases is None else keep_leases
         self._held: dict[dispatch.Unit, float] = {}
+        self._mark: object = None  # the change mark read before the current pass (``wait_for_change``)
 
     def install_signals(self) -> None:
         def stop(signum, _frame):
@@ -166,7 +168,8 @@ class EventsWorker:
         signal.signal(signal.SIGINT, stop)
 
     def tick(self) -> int:
-        """One pass: every unit once, then a few due tasks. Returns the work done."""
+        """One pass: every unit whose lease this worker has or takes (``rounds.pass_run``: planned first, the
+        batches in one write transaction on SQLite), then a few due tasks. Returns the work done."""
         now = time.monotonic()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = now
@@ -174,14 +177,16 @@ class EventsWorker:
             tasks_reap()
         done = 0
         with dispatch.rows_shared():
-            for work in dispatch.work_plan():
-                if self.stop_event.is_set():
-                    break
-                if not self._claim(work):
-                    continue
-                done += dispatch.run_unit(work.unit, self.worker_id, seconds=UNIT_SLICE_SECONDS, claim=False,
-                                          release=not self.keep_leases, retries=work.retries, cursor=work.cursor,
-                                          waiting=work.waiting)
+            held = [work for work in dispatch.work_plan() if not self.stop_event.is_set() and self._claim(work)]
+            try:
+                outcome = rounds.pass_run(held, self.worker_id, seconds=PASS_SLICE_SECONDS,
+                                          stop=self.stop_event.is_set)
+            finally:
+                if not self.keep_leases:
+                    rounds.lease_release_many([work.unit for work in held], self.worker_id)
+            done += outcome.passed
+            for unit in outcome.lost:
+                self._held.pop(unit, None)  # claimed again at the next pass (or left to the worker that has it)
         if self.jobs and not self.stop_event.is_set():
             done += tasks_run_due(self.worker_id)
         return done
@@ -205,8 +210,9 @@ class EventsWorker:
         signal, looking every ``WAKE_POLL_SECONDS``. True when something changed. SQLite: ``PRAGMA data_version``
         changes with every other connection's commit, read from memory; PostgreSQL: the newest event id."""
         deadline, poll = time.monotonic() + seconds, WAKE_POLL_SECONDS.get(connection.vendor, 0.05)
+        before, self._mark = self._mark, None  # taken before the pass that found nothing: a commit during it counts
         try:
-            before = _change_mark()
+            before = _change_mark() if before is None else before
         except OperationalError:
             self.stop_event.wait(seconds)
             return False
@@ -226,6 +232,7 @@ class EventsWorker:
             while not self.stop_event.is_set():
                 close_old_connections()
                 try:
+                    self._mark = _change_mark()
                     done = self.tick()
                 except OperationalError:
                     logger.warning("worker %s: database busy, retrying", self.worker_id, exc_info=True)
