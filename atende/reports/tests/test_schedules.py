@@ -55,9 +55,13 @@ def test_the_due_report_is_mailed_once_with_the_csv_and_a_link(scenario, admin_u
     settings.SITE_URL = "https://help.example.com"
     admin_user.time_zone = "America/Sao_Paulo"
     admin_user.save(update_fields=["time_zone"])
-    schedule = _schedule(admin_user)
+    # Due tomorrow (local), whatever day the suite runs: the report's seven days then hold the scenario's tickets,
+    # created today. A fixed weekday had it due a week later on that day after the hour, with nothing to count.
+    tomorrow = (timezone.now().astimezone(SAO_PAULO) + datetime.timedelta(days=1)).weekday()
+    schedule = _schedule(admin_user, weekday=tomorrow)
     assert schedule.time_zone == "America/Sao_Paulo" and schedule.next_run_at > timezone.now()
     due = schedule.next_run_at
+    assert due - timezone.now() < datetime.timedelta(days=2)
     with django_capture_on_commit_callbacks(execute=True):  # the queued mail is sent after commit
         assert report_schedules_send_due(now=due - datetime.timedelta(minutes=1)) == 0  # not yet
         assert report_schedules_send_due(now=due + datetime.timedelta(seconds=30)) == 1
