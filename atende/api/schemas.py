@@ -12,7 +12,6 @@ from ninja import Schema
 from pydantic import ConfigDict, ValidationInfo, model_validator
 from pydantic.functional_validators import ModelWrapValidatorHandler
 
-
 # Values that django-ninja's ``DjangoGetter`` hands on unchanged (it calls callables, lists managers and
 # querysets, and turns files into URLs): a dict holding only these validates the same without it.
 _PLAIN = (str, int, float, type(None), datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID,
