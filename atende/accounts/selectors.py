@@ -5,6 +5,7 @@ from atende.accounts.models import ContactIdentity, CustomerEvent, Organization,
 from atende.accounts.normalize import normalize_identity
 from atende.core.exceptions import NotFound
 from atende.core.exceptions import ValidationError as DomainValidationError
+from atende.core.prepared import PreparedLookup
 
 # The name under which processes keep copies of the agents and teams (core.generations): the services that write
 # them (accounts.services, the admin) bump it.
@@ -49,10 +50,16 @@ def access_organization(*, user: User, organization_id: int) -> Organization:
 
 # --- contact identities ---------------------------------------------------------------------------------------
 
+# Every inbound message, API create and chat start looks a person up: compiled once per process.
+_identity_by_value = PreparedLookup(
+    lambda kind, value: ContactIdentity.objects.select_related("customer").filter(kind=kind, value=value),
+    "kind", "value")
+
+
 def identity_owner(*, kind: str, value: str) -> User | None:
     """Who owns this identity (``value`` already normalised). Email also matches an account's login address (agents
     sign in by email and have no identity rows); a WhatsApp number also matches the same phone number."""
-    found = ContactIdentity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    found = _identity_by_value(kind=kind, value=value)
     if found is not None:
         return found.customer
     if kind == IdentityKind.EMAIL:

@@ -2,26 +2,61 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
+from itertools import repeat
 from typing import Any
 
 from ninja import Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, ValidationInfo, model_validator
+from pydantic.functional_validators import ModelWrapValidatorHandler
+
+# Values that django-ninja's ``DjangoGetter`` hands on unchanged (it calls callables, lists managers and
+# querysets, and turns files into URLs): a dict holding only these validates the same without it.
+_PLAIN = (str, int, float, type(None), datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID,
+          list, tuple, dict)
+
+
+class OutSchema(Schema):
+    """The base of response bodies built as plain dicts (``ticket_data`` and the like). django-ninja reads every
+    field of every output through a ``DjangoGetter`` (made for model instances: about ten Python calls a field);
+    a dict of plain values is validated directly, with the same result. Anything else goes the usual way."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values: Any, handler: ModelWrapValidatorHandler, info: ValidationInfo) -> Any:
+        if (type(values) is dict and not cls._ninja_resolvers and cls.model_config.get("extra") != "forbid"
+                and all(map(isinstance, values.values(), repeat(_PLAIN)))):
+            return handler(values)
+        return super()._run_root_validator(values, handler, info)
 
 
 class InputSchema(Schema):
     """The base of every request body: a field the schema does not name is refused (422 ``unknown_field``)
-    rather than dropped without a word. A test checks every body of every operation derives from it."""
+    rather than dropped without a word. A test checks every body of every operation derives from it.
+
+    django-ninja validates a body of a schema that forbids extra fields twice: the dict itself (which refuses
+    unknown fields), then again through a ``DjangoGetter``. For a dict of plain values (every JSON body) the
+    first validation is the result; anything else still goes the usual way (see ``OutSchema``)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values: Any, handler: ModelWrapValidatorHandler, info: ValidationInfo) -> Any:
+        if type(values) is dict and not cls._ninja_resolvers and all(map(isinstance, values.values(), repeat(_PLAIN))):
+            return handler(values)
+        return super()._run_root_validator(values, handler, info)
 
-class ErrorBody(Schema):
+
+class ErrorBody(OutSchema):
     code: str
     message: str
     details: Any = None
 
 
-class ErrorOut(Schema):
+class ErrorOut(OutSchema):
     error: ErrorBody
 
 
@@ -35,14 +70,14 @@ def responses(ok: dict[int, Any] | Any, status: int = 200) -> dict[int, Any]:
     return {**ERRORS, **ok}
 
 
-class Ref(Schema):
+class Ref(OutSchema):
     """A related object, as a link: its id and a readable name."""
 
     id: int
     name: str
 
 
-class UserRef(Schema):
+class UserRef(OutSchema):
     id: int
     name: str
     email: str

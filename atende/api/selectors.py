@@ -9,14 +9,20 @@ from atende.accounts.models import Organization, Team, User
 from atende.api.models import ApiToken
 from atende.api.services import token_hash
 from atende.core.exceptions import NotFound, PermissionDenied
+from atende.core.prepared import PreparedLookup
 from atende.tickets.models import Message
 from atende.tickets.selectors import ticket_list_for_user
+
+# Every token-authenticated request runs this: compiled once per process (``atende.core.prepared``).
+_token_by_hash = PreparedLookup(
+    lambda token_hash: ApiToken.objects.select_related("user", "user__organization").filter(token_hash=token_hash),
+    "token_hash")
 
 
 def api_token_for_secret(raw: str) -> ApiToken | None:
     if not raw or len(raw) > 200:
         return None
-    return ApiToken.objects.select_related("user", "user__organization").filter(token_hash=token_hash(raw)).first()
+    return _token_by_hash(token_hash=token_hash(raw))
 
 
 def api_token_list_for_user(*, user: User) -> QuerySet[ApiToken]:

@@ -9,6 +9,9 @@ from atende.signin import urls as signin_urls
 from atende.signin.views import login as signin_login
 
 urlpatterns = [
+    # First: the resolver tries the patterns in order, and the API is what clients call most (every other prefix
+    # differs from "api/", so the order changes nothing else).
+    path("api/", include("atende.api.urls")),
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("branding.css", core_views.branding_css, name="branding_css"),
@@ -38,7 +41,6 @@ urlpatterns = [
     path("reports/", include("atende.reports.urls")),
     path("email/", include("atende.email_channel.urls")),
     path("integrations/", include("atende.integrations.urls")),
-    path("api/", include("atende.api.urls")),
 ]
 
 handler400 = "atende.core.request_limits.bad_request"

@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from atende.api.listing import only_fields
-from atende.api.schemas import InputSchema, Ref, UserRef, ref, user_ref
+from atende.api.schemas import InputSchema, OutSchema, Ref, UserRef, ref, user_ref
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import customer_visible_field_keys
 
@@ -18,7 +18,7 @@ TICKET_EXPANDS = ("requester", "assignee", "team", "organization", "category", "
                   "follow_up_of")
 
 
-class TicketOut(Schema):
+class TicketOut(OutSchema):
     """A ticket. ``id`` is always present; ``fields=`` restricts the rest; ``expand=`` embeds related objects."""
 
     id: int

@@ -231,3 +231,99 @@ def test_a_file_download_through_the_handler_arrives_whole(tmp_path):
 
     start, body = async_to_sync(download)()
     assert start["status"] == 200 and body == content
+
+
+# --- the request's thread: kept between requests, reached once ---------------------------------------------------
+
+async def _serve_all(handler, paths):
+    out = []
+    for path in paths:
+        app = ApplicationCommunicator(handler, _scope(path))
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start, body = await app.receive_output(10), b""
+        while True:
+            message = await app.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await app.wait(10)  # the handler has finished (a streamed response is closed after it was sent)
+        out.append((start["status"], body))
+    return out
+
+
+def _served(handler, paths):
+    return async_to_sync(_serve_all)(handler, paths)
+
+
+def test_requests_reuse_a_kept_thread_and_start_none(settings, monkeypatch):
+    import threading
+
+    from django.http import HttpResponse
+
+    settings.ATENDE_REQUEST_THREADS = 2
+    handler = SyncChainASGIHandler()
+    seen = []
+    monkeypatch.setattr(handler, "get_response",
+                        lambda request: seen.append(threading.get_ident()) or HttpResponse(b"ok"))
+    started = []
+    real_start = threading.Thread.start
+
+    async def run():
+        await _serve_all(handler, ["/warm"])
+        monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name) or real_start(self))
+        return await _serve_all(handler, ["/a", "/b", "/c"])
+
+    answers = async_to_sync(run)()
+    assert answers == [(200, b"ok")] * 3
+    assert started == []  # Django's handler starts two threads per request (the request's, and one to join it)
+    assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+
+def test_a_request_reaches_its_thread_once_with_the_signals_there_in_order(settings, monkeypatch):
+    import threading
+
+    from django.core import signals
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    import atende.core.asgi as asgi_module
+
+    handler = SyncChainASGIHandler()
+    log = []
+    trips = []
+    real = asgi_module.sync_to_async
+
+    def counting(func, **kwargs):
+        trips.append(getattr(func, "__name__", "?"))
+        return real(func, **kwargs)
+
+    monkeypatch.setattr(asgi_module, "sync_to_async", counting)
+
+    def view(request):
+        log.append(("view", threading.get_ident()))
+        if request.path == "/stream":
+            return StreamingHttpResponse(iter([b"a", b"b"]))
+        return HttpResponse(b"ok")
+
+    monkeypatch.setattr(handler, "_middleware_chain", view)
+
+    def started(**kwargs):
+        log.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        log.append(("finished", threading.get_ident()))
+
+    signals.request_started.connect(started, weak=False)
+    signals.request_finished.connect(finished, weak=False)
+    try:
+        assert _served(handler, ["/page"]) == [(200, b"ok")]
+        assert trips == ["_serve"]  # Django's handler: request_started, the view, response.close: three trips
+        assert [name for name, _ in log] == ["started", "view", "finished"]
+        assert len({ident for _, ident in log}) == 1
+        log.clear()
+        trips.clear()
+        assert _served(handler, ["/stream"]) == [(200, b"ab")]
+        assert [name for name, _ in log] == ["started", "view", "finished"]  # closed after it was sent
+        assert trips[0] == "_serve" and trips[-1] == "close"
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
