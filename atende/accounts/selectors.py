@@ -50,7 +50,7 @@ def access_organization(*, user: User, organization_id: int) -> Organization:
 
 # --- contact identities ---------------------------------------------------------------------------------------
 
-# Every inbound message, API create and chat start looks a person up: compiled once per process.
+# Every inbound message, API create and chat start looks a person up: compiled once per connection.
 _identity_by_value = PreparedLookup(
     lambda kind, value: ContactIdentity.objects.select_related("customer").filter(kind=kind, value=value),
     "kind", "value")

@@ -13,7 +13,7 @@ from atende.core.prepared import PreparedLookup
 from atende.tickets.models import Message
 from atende.tickets.selectors import ticket_list_for_user
 
-# Every token-authenticated request runs this: compiled once per process (``atende.core.prepared``).
+# Every token-authenticated request runs this: compiled once per connection (``atende.core.prepared``).
 _token_by_hash = PreparedLookup(
     lambda token_hash: ApiToken.objects.select_related("user", "user__organization").filter(token_hash=token_hash),
     "token_hash")

@@ -1,27 +1,45 @@
-"""Hot one-row lookups whose SQL is compiled once per process instead of on every call.
+"""Reads whose SQL is compiled once per database connection instead of on every call.
 
-Building a queryset with ``select_related`` and compiling it costs the ORM a few thousand Python calls (column
-lists of every joined model, joins, ordering, the slice), several times what running the statement and making
-the rows into objects costs. For the lookups every API request makes (the token behind ``Authorization: Bearer``,
-the requester behind an address), a ``PreparedLookup`` builds the queryset once with stand-in values, keeps its
-SQL and the ORM's own recipe for turning a row into objects (the same ``from_db`` and select_related populators
-``QuerySet`` uses), and on each call runs that SQL with the real values: the same statement, the same objects.
+Building a queryset (filters, ``select_related`` joins, annotations, ordering, the slice) and compiling it costs
+the ORM thousands of Python calls: several times what running the statement and making its rows into objects
+costs. Hot reads of a fixed shape, whose only variable parts are a few values (the token behind ``Authorization:
+Bearer``, the requester behind an address, a ticket's number, a thread's ticket id), build their queryset once
+with stand-in values, keep its SQL and the ORM's own recipe for turning a row into objects (``from_db``, the
+``select_related`` populators, annotations and the backend's converters, as ``ModelIterable`` does), and run that
+SQL again with the real values in the stand-ins' places: the same statement, the same objects.
 
-Only for ``exact`` comparisons with string values: each stand-in must come out of compilation as a parameter of its
-own, unchanged (a lookup that rewrites its value, such as ``iexact``'s escaping or a ``LIKE`` pattern, is refused
-when the lookup is first used rather than silently run with an unescaped value).
+Stand-ins: an ``int`` value stands in as a negative number far from any id or number; a ``str`` as a marker no
+real value holds. Each must come out of compilation as parameters of its own, unchanged, and a ``str`` only from
+an ``exact`` comparison (``iexact``'s escaping or a ``LIKE`` pattern rewrites a value: such a read could not put
+the real one back). A shape that breaks this is refused with ``ValueError`` the first time it runs, never run
+with a value in the wrong form.
+
+``prepared_read(shape, build, values)`` returns the rows; ``PreparedLookup`` is ``build(...).first()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.lookups import Exact
 from django.db.models.query import get_related_populators
 from django.db.models.sql.where import WhereNode
+
+FIRST_STAND_IN = -7_301_017_000  # value i of an int stands in as FIRST_STAND_IN - i
+MAX_VALUES = 1024
+KEPT_SHAPES = 64  # per connection; shapes are few and fixed, this only bounds a caller's mistake
+_ATTRIBUTE = "atende_prepared_reads"
+
+
+def stand_in(index: int, value: Any) -> int | str:
+    if isinstance(value, str):  # text choices too
+        return f"\x00prepared:{index}\x00"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return FIRST_STAND_IN - index
+    raise TypeError(f"A prepared read takes int and str values, not {type(value).__name__}.")
 
 
 def _exact_values(node):
@@ -33,84 +51,89 @@ def _exact_values(node):
             yield child.rhs
 
 
-class _Compiled:
-    def __init__(self, queryset: QuerySet, names: tuple[str, ...], markers: dict[str, str]):
-        db = queryset.db
-        self.vendor = connections[db].vendor
-        compiler = queryset.query.get_compiler(using=db)
+class _Prepared:
+    def __init__(self, queryset: QuerySet, stand_ins: Sequence[int | str]):
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ValueError("A prepared read makes plain rows: no prefetches.")
+        compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        by_marker = {marker: name for name, marker in markers.items()}
-        exact = [by_marker[rhs] for rhs in _exact_values(queryset.query.where) if rhs in by_marker]
-        slots = [by_marker.get(param) if isinstance(param, str) else None for param in params]
-        for name, marker in markers.items():
-            if slots.count(name) != 1 or exact.count(name) != 1 or marker in sql:
-                raise ValueError(f"PreparedLookup: {name!r} must be one plain parameter of an exact comparison.")
-        self.db, self.sql = db, sql
-        self.params = list(params)
-        self.slots = [(i, name) for i, name in enumerate(slots) if name is not None]
+        index = {s: i for i, s in enumerate(stand_ins)}
+        self.slots = [(position, index[p]) for position, p in enumerate(params)
+                      if type(p) in (int, str) and p in index]
+        found = [i for _position, i in self.slots]
+        exact = [index[rhs] for rhs in _exact_values(queryset.query.where) if rhs in index]
+        for i, s in enumerate(stand_ins):
+            if i not in found or isinstance(s, str) and (found.count(i) != 1 or exact.count(i) != 1 or s in sql):
+                raise ValueError(f"A prepared read's value {i} must be a plain parameter (a str: of an exact "
+                                 "comparison).")
+        self.sql, self.params, self.compiler, self.db = sql, list(params), compiler, queryset.db
         select, klass_info = compiler.select, compiler.klass_info
-        if compiler.annotation_col_map or queryset._known_related_objects or queryset._prefetch_related_lookups:
-            raise ValueError("PreparedLookup: plain model rows only (no annotations or prefetches).")
+        self.converters = compiler.get_converters([column[0] for column in select[:compiler.col_count]])
         self.model = klass_info["model"]
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        self.model_slice = slice(start, end)
-        self.init_list = [column[0].target.attname for column in select[start:end]]
-        self.populators = get_related_populators(klass_info, select, db)
-        # The backend's converters are methods of the connection they were asked of; each call takes them from
-        # the connection it runs on (another thread's), by name.
-        self.converters = []
-        for position, (functions, expression) in compiler.get_converters(
-                [column[0] for column in select[:compiler.col_count]]).items():
-            steps = [(function.__name__, None) if getattr(function, "__self__", None) is compiler.connection.ops
-                     else (None, function) for function in functions]
-            self.converters.append((position, steps, expression))
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
+        self.populators = get_related_populators(klass_info, select, queryset.db)
+        self.annotations = list(compiler.annotation_col_map.items())
 
-    def run(self, values: dict[str, str]) -> Model | None:
+    def run(self, connection, values: Sequence[Any]) -> list[Model]:
         params = self.params.copy()
-        for i, name in self.slots:
-            params[i] = values[name]
-        connection = connections[self.db]
+        for position, i in self.slots:
+            params[position] = values[i]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = cursor.fetchall()
         if self.converters:
-            row = list(row)
-            ops = connection.ops
-            for position, steps, expression in self.converters:
-                value = row[position]
-                for name, function in steps:
-                    value = (getattr(ops, name) if function is None else function)(value, expression, connection)
-                row[position] = value
-        obj = self.model.from_db(self.db, self.init_list, row[self.model_slice])
-        for populator in self.populators:
-            populator.populate(row, obj)
-        return obj
+            rows = self.compiler.apply_converters(rows, self.converters)
+        found = []
+        for row in rows:
+            obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
+
+
+def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Sequence[Any],
+                  using: str = DEFAULT_DB_ALIAS) -> list[Model]:
+    """The instances ``build(*values)`` reads, its SQL compiled once per connection for ``shape`` (which must name
+    everything that makes ``build`` differ but the values: the same shape, the same query). The project has no
+    database router: reads go to ``using``."""
+    if len(values) > MAX_VALUES:
+        return list(build(*values))
+    connection = connections[using]
+    kept = connection.__dict__.setdefault(_ATTRIBUTE, {})
+    key = (shape, tuple(isinstance(v, str) for v in values))
+    prepared = kept.get(key)
+    if prepared is None:
+        if len(kept) >= KEPT_SHAPES:
+            kept.clear()
+        queryset = build(*(stand_in(i, v) for i, v in enumerate(values)))
+        if queryset.db != using:
+            return list(build(*values))
+        kept[key] = prepared = _Prepared(queryset, [stand_in(i, v) for i, v in enumerate(values)])
+    return prepared.run(connection, values)
+
+
+def forget(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Drop the SQL kept on this thread's connection (tests that change how queries are built)."""
+    connections[using].__dict__.pop(_ATTRIBUTE, None)
 
 
 class PreparedLookup:
     """``build(**stand_ins)`` returns the queryset; ``lookup(**values)`` is ``build(**values).first()`` without
-    building or compiling anything. ``build`` must order the rows itself when more than one can match."""
+    building or compiling anything after the first call on a connection. ``build`` must order the rows itself
+    when more than one can match (or they come by primary key, as ``first()`` orders them)."""
 
     def __init__(self, build: Callable[..., QuerySet], *names: str):
         self.build, self.names = build, names
-        self._compiled: _Compiled | None = None
 
-    def _compile(self) -> _Compiled:
-        markers = {name: f"\x00prepared:{name}:{id(self)}\x00" for name in self.names}
-        queryset = self.build(**markers)
-        if not queryset.ordered:
-            queryset = queryset.order_by("pk")  # as ``first()`` does
-        compiled = _Compiled(queryset[:1], self.names, markers)
-        self._compiled = compiled  # a race compiles twice, harmlessly
-        return compiled
+    def _first(self, *values: Any) -> QuerySet:
+        queryset = self.build(**dict(zip(self.names, values, strict=True)))
+        return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
 
     def __call__(self, **values: Any) -> Model | None:
-        for name in self.names:
-            if not isinstance(values[name], str):
-                raise TypeError(f"PreparedLookup: {name!r} must be a str.")
-        compiled = self._compiled
-        if compiled is None or connections[compiled.db].vendor != compiled.vendor:
-            compiled = self._compile()
-        return compiled.run(values)
+        found = prepared_read(self, self._first, [values[name] for name in self.names])
+        return found[0] if found else None
