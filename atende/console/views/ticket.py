@@ -35,6 +35,8 @@ from atende.tickets.selectors import (
 from atende.tickets.services.relations import links_for_ticket
 
 from ..forms_workspace import FollowerAddForm, LinkForm, MergeForm, ReplyForm, TicketFieldsForm
+from ..options import ticket_options
+from ..panel_fields import panel_fields_html
 from ..realtime import HEARTBEAT_SECONDS
 from .ticket_timeline import build_timeline_window
 
@@ -124,9 +126,13 @@ def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = No
     # The form and the read-only list both show the names: read once, as names (sorted here: the tags' default
     # ordering made the query's building cost more than its reading).
     tags = sorted(ticket.tags.order_by().values_list("name", flat=True))
+    fields = None
     if perms["can_edit"] and form is None:
-        form = TicketFieldsForm(ticket=ticket, tag_names=tags)
-    return {"ticket": ticket, "panel_form": form, "panel_error": error, **perms,
+        # The fields as the page opens, written from the ticket's values (the form is built when it is submitted).
+        fields = panel_fields_html(ticket, tag_names=tags, options=ticket_options())
+        if fields is None:
+            form = TicketFieldsForm(ticket=ticket, tag_names=tags)
+    return {"ticket": ticket, "panel_form": form, "panel_fields": fields, "panel_error": error, **perms,
             "tags": tags,
             "custom_values": [] if perms["can_edit"] else custom_field_values(ticket=ticket)}
 

@@ -1,0 +1,114 @@
+"""The side panel's fields as the page first shows them, written in Python from the ticket's values: the markup
+``TicketFieldsForm`` and ``_ticket_panel.html`` write for the unbound form, without building the form (14 fields
+deep-copied, their widgets and bound fields) on every page. A submitted form with errors is still rendered by the
+form; so is a panel with a custom field of a kind written here by no code (number, date, checkbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from atende.tickets.choices import FieldKind, Level, TicketPriority, TicketType
+from atende.tickets.models import Ticket
+
+from .forms_workspace import KEEP, _attrs, select_html, status_choices
+from .options import TicketOptions
+
+PREFIX = "panel"
+# Custom field kinds written here; the others fall back to the form.
+WRITTEN_KINDS = frozenset({FieldKind.TEXT, FieldKind.DROPDOWN})
+
+
+def _selected(value: Any) -> set[str]:
+    # ``Select.format_value``
+    values = value if isinstance(value, list | tuple) else [value]
+    return {"" if v is None else str(v) for v in values}
+
+
+def _shown(value: Any) -> str | None:
+    # ``Widget.format_value``: nothing for an empty value
+    return None if value is None or value == "" else str(value)
+
+
+class _Fields:
+    def __init__(self):
+        self.parts: list[str] = []
+
+    def add(self, name: str, label: Any, widget: str, help_text: Any = "") -> None:
+        html = format_html('<div class="field field-{}">\n      <label for="{}_{}">{}</label>', name, PREFIX, name,
+                           label)
+        if help_text:
+            html += format_html('\n      <div class="helptext" id="{}_{}_helptext">{}</div>', PREFIX, name, help_text)
+        self.parts.append(f"{html}\n      {widget}</div>")
+
+    @staticmethod
+    def attrs(name: str, widget_attrs: dict[str, Any], *, required: bool = False, help_text: Any = "") -> dict:
+        # ``BoundField.build_widget_attrs`` and ``as_widget``: the widget's own attributes, then required,
+        # aria-describedby and the id.
+        attrs = dict(widget_attrs)
+        if required:
+            attrs["required"] = True
+        if help_text:
+            attrs["aria-describedby"] = f"{PREFIX}_{name}_helptext"
+        attrs["id"] = f"{PREFIX}_{name}"
+        return attrs
+
+    def text(self, name: str, label: Any, value: Any, *, input_type: str = "text", widget_attrs=None,
+             required: bool = False, help_text: Any = "") -> None:
+        shown = _shown(value)
+        attrs = self.attrs(name, widget_attrs or {}, required=required, help_text=help_text)
+        self.add(name, label, format_html('<input type="{}" name="{}"{}{}>', input_type, name,
+                                          format_html(' value="{}"', shown) if shown is not None else "",
+                                          _attrs(attrs)), help_text)
+
+    def select(self, name: str, label: Any, choices, value: Any, help_text: Any = "") -> None:
+        # None of the panel's selects has the required attribute: either not required, or its first option is
+        # not empty (``Select.use_required_attribute``).
+        options = [("" if option_value is None else str(option_value), option_label)
+                   for option_value, option_label in choices]
+        self.add(name, label, select_html(name, options, _selected(value),
+                                          self.attrs(name, {}, help_text=help_text)), help_text)
+
+
+def panel_fields_html(ticket: Ticket, *, tag_names: list[str], options: TicketOptions) -> SafeString | None:
+    """The fields of the panel's form, visible then hidden, as the template writes them for ``TicketFieldsForm(
+    ticket=ticket, tag_names=tag_names)``; None when a custom field needs the form."""
+    if any(field.kind not in WRITTEN_KINDS for field in options.custom_fields):
+        return None
+    fields = _Fields()
+    fields.text("subject", _("Subject"), ticket.subject, widget_attrs={"maxlength": "255"}, required=True)
+    fields.text("requester", _("Requester (email)"), ticket.requester.email, input_type="email",
+                widget_attrs={"maxlength": "320"}, required=True)
+    fields.select("team", _("Team"), [("", _("No team")), *options.teams], ticket.team_id)
+    fields.select("assignee", _("Assignee"), [("", _("Nobody")), *options.agents], ticket.assignee_id)
+    fields.select("status", _("Status"), status_choices(ticket.status), ticket.status)
+    fields.add("resolution_summary", _("Resolution summary"), format_html(
+        '<textarea name="resolution_summary" cols="40" rows="2" id="{}_resolution_summary">\n{}</textarea>', PREFIX,
+        _shown(ticket.resolution_summary) or ""))
+    current_auto = TicketPriority(ticket.priority).label if not ticket.priority_manual else None
+    auto_label = _("Automatic (%(current)s)") % {"current": current_auto} if current_auto else _("Automatic")
+    fields.select("priority", _("Priority"), [(KEEP, auto_label), *TicketPriority.choices],
+                  ticket.priority if ticket.priority_manual else KEEP)
+    fields.select("urgency", _("Urgency"), Level.choices, ticket.urgency)
+    fields.select("impact", _("Impact"), Level.choices, ticket.impact)
+    fields.select("type", _("Type"), TicketType.choices, ticket.type)
+    fields.select("category", _("Category"), [("", _("None")), *options.categories], ticket.category_id)
+    fields.text("tags", _("Tags"), ", ".join(tag_names), help_text=_("Separated by commas."))
+    values = ticket.custom_fields or {}
+    for field in options.custom_fields:
+        value = values.get(field.key)
+        value = "" if value is None else value
+        name = f"cf_{field.key}"
+        if field.kind == FieldKind.DROPDOWN:
+            fields.select(name, field.display_label(), [("", "—"), *field.options()], value, field.help_text)
+        else:
+            fields.text(name, field.display_label(), value, widget_attrs={"maxlength": "5000"},
+                        help_text=field.help_text)
+    version = _shown(ticket.version)
+    hidden = format_html('<input type="hidden" name="expected_version"{} id="{}_expected_version">',
+                         format_html(' value="{}"', version) if version is not None else "", PREFIX)
+    # What the template writes between the CSRF input and the save button (no errors on a form never submitted).
+    return mark_safe(f"\n    \n    {''.join(fields.parts)}\n    {hidden}")  # noqa: S308 - every part is escaped above
