@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +32,7 @@ from atende.tickets.models import (
     TicketFollower,
     TicketLink,
 )
+from atende.tickets.selectors_prepared import prepared_read
 
 
 def ticket_visibility_filter(user: User) -> Q | None:
@@ -62,23 +65,41 @@ TICKET_RELATED = ("requester", "requester__organization", "assignee", "team", "o
 
 def access_ticket(*, user: User, number: int | None = None, ticket_id: int | None = None,
                   for_update: bool = False, related: tuple[str, ...] = TICKET_RELATED,
-                  annotate: dict[str, Any] | None = None) -> Ticket:
+                  annotate: dict[str, Any] | Callable[[], dict[str, Any]] | None = None) -> Ticket:
     """The ticket if ``user`` may see it, else NotFound (identical for missing and forbidden). ``related``: the
     relations fetched in the same query (others load when first read); ``annotate``: expressions read in the same
-    query (what a page would otherwise ask in queries of their own)."""
-    lookup = {"number": number} if number is not None else {"pk": ticket_id}
+    query (what a page would otherwise ask in queries of their own), or a function returning them.
+
+    For a user who sees every ticket (the visibility filter adds nothing), a read with ``annotate`` given as a
+    function (or none) has its SQL built once per connection and shape (``selectors_prepared``): the function
+    must be a module-level one, the same object on every request."""
+    field = "number" if number is not None else "pk"
     try:
-        lookup = {k: int(v) for k, v in lookup.items()}
+        value = int(number if number is not None else ticket_id)
     except (TypeError, ValueError):
         raise NotFound("Ticket not found.")
-    qs = ticket_list_for_user(user=user).select_related(*related)
-    if annotate:
-        qs = qs.annotate(**annotate)
-    # Number and id are unique: no ORDER BY (``first()`` adds one, which costs query building, not database time).
-    found = list(qs.filter(**lookup)[:1])
+    restriction = ticket_visibility_filter(user)
+    if restriction is None and not isinstance(annotate, dict):
+        found = prepared_read(("access_ticket", field, related, annotate),
+                              partial(_ticket_read, field, related, annotate), (value,))
+    else:
+        qs = Ticket.objects.all() if restriction is None else Ticket.objects.filter(restriction)
+        qs = qs.select_related(*related)
+        if annotate:
+            qs = qs.annotate(**(annotate if isinstance(annotate, dict) else annotate()))
+        # Number and id are unique: no ORDER BY (``first()`` adds one, which costs query building, not database time).
+        found = list(qs.filter(**{field: value})[:1])
     if not found:
         raise NotFound("Ticket not found.")
     return found[0]
+
+
+def _ticket_read(field: str, related: tuple[str, ...], annotate: Callable[[], dict[str, Any]] | None,
+                 value: int) -> QuerySet[Ticket]:
+    qs = Ticket.objects.select_related(*related)
+    if annotate is not None:
+        qs = qs.annotate(**annotate())
+    return qs.filter(**{field: value})[:1]
 
 
 def tickets_in_full(*, user: User, ticket_ids: list[int], related=()) -> dict[int, Ticket]:

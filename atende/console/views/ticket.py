@@ -82,7 +82,7 @@ def staff_ticket_view(view=None, *, page: bool = False):
             raise Http404
         related, annotate = WORKSPACE_RELATED, None
         if page:
-            annotate = {"requester_undeliverable": undeliverable_flag(OuterRef("requester__email"))}
+            annotate = page_annotations
             if "satisfaction" in optional_partials():
                 related += ("satisfaction",)
         try:
@@ -92,6 +92,11 @@ def staff_ticket_view(view=None, *, page: bool = False):
         return view(request, ticket, *args, **kwargs)
 
     return wrapper
+
+
+def page_annotations() -> dict[str, Any]:
+    """What the whole page reads with the ticket (a function: the query's SQL is built once per shape)."""
+    return {"requester_undeliverable": undeliverable_flag(OuterRef("requester__email"))}
 
 
 def permissions(user, ticket: Ticket) -> dict[str, bool]:
