@@ -139,6 +139,65 @@ def message_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[Message]:
     return qs.order_by("created_at", "id")
 
 
+def _window(qs: QuerySet, latest: int | None) -> QuerySet:
+    return qs if latest is None else qs.reverse()[:latest + 1]
+
+
+def timeline_messages(*, user: User, ticket: Ticket, latest: int | None = None) -> list[Message]:
+    """``message_list_for_user`` as a list, its attachments read with it; ``latest=N``: the newest N + 1, newest
+    first. The two queries' SQL is built once per connection (``selectors_prepared``)."""
+    staff = user.is_staff_member
+
+    def build(ticket_id: int) -> QuerySet[Message]:
+        qs = Message.objects.filter(ticket_id=ticket_id).select_related("author")
+        return _window((qs if staff else qs.filter(kind=MessageKind.REPLY)).order_by("created_at", "id"), latest)
+
+    messages = prepared_read(("timeline_messages", staff, latest), build, (ticket.pk,))
+    attach_attachments(messages)
+    return messages
+
+
+def attach_attachments(messages: list[Message]) -> None:
+    """Each message's ``attachments.all()``, as ``prefetch_related("attachments")`` fills it, in one query."""
+    if not messages:
+        return
+    ids = [m.pk for m in messages]
+    # IN lists of a few fixed lengths, filled with an id no message has, so a few shapes serve every thread.
+    size = next((n for n in (16, 64, 256, 1024) if n >= len(ids)), len(ids))
+    found = prepared_read(("attachments_of", size), _attachments_of, ids + [0] * (size - len(ids)))
+    by_message: dict[int, list[Attachment]] = {m.pk: [] for m in messages}
+    for attachment in found:
+        by_message[attachment.message_id].append(attachment)
+    cache_name = Message.attachments.field.remote_field.cache_name
+    set_message = Attachment.message.field.set_cached_value
+    for message in messages:
+        rows = by_message[message.pk]
+        for attachment in rows:
+            set_message(attachment, message)
+        queryset = QuerySet(model=Attachment, using=message._state.db)
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        message.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
+
+
+def _attachments_of(*message_ids: int) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(message__in=message_ids)
+
+
+def timeline_events(*, user: User, ticket: Ticket, latest: int | None = None,
+                    hidden: frozenset[str] = frozenset()) -> list[TicketEvent]:
+    """``event_list_for_user`` without the ``hidden`` types, as a list; ``latest=N``: the newest N + 1, newest
+    first. Its SQL is built once per connection (``selectors_prepared``)."""
+    if not user.is_staff_member:
+        return []
+    hidden = frozenset(hidden)
+
+    def build(ticket_id: int) -> QuerySet[TicketEvent]:
+        qs = TicketEvent.objects.filter(ticket_id=ticket_id).select_related("actor_user")
+        return _window(qs.exclude(type__in=sorted(hidden)).order_by("created_at", "id"), latest)
+
+    return prepared_read(("timeline_events", hidden, latest), build, (ticket.pk,))
+
+
 def event_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
     if not user.is_staff_member:
         return TicketEvent.objects.none()

@@ -18,8 +18,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
-# Stand-ins for the values: negative, far from any id or number.
-STAND_INS = tuple(-7_301_017_000 - i for i in range(8))
+# Stand-ins for the values: negative, far from any id or number (value i stands in as FIRST - i).
+FIRST_STAND_IN = -7_301_017_000
+MAX_VALUES = 1024
+
+
+def stand_ins(count: int) -> tuple[int, ...]:
+    return tuple(FIRST_STAND_IN - i for i in range(count))
 _ATTRIBUTE = "atende_prepared_reads"
 KEPT_SHAPES = 64
 _UNUSABLE = object()
@@ -29,8 +34,9 @@ class _Prepared:
     def __init__(self, queryset: QuerySet, count: int):
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        self.slots = [(i, STAND_INS.index(p)) for i, p in enumerate(params)
-                      if type(p) is int and p in STAND_INS[:count]]
+        last = FIRST_STAND_IN - count
+        self.slots = [(i, FIRST_STAND_IN - p) for i, p in enumerate(params)
+                      if type(p) is int and last < p <= FIRST_STAND_IN]
         self.usable = {slot for _i, slot in self.slots} == set(range(count)) and not queryset._prefetch_related_lookups
         self.sql, self.params, self.compiler, self.db = sql, list(params), compiler, queryset.db
         select, klass_info = compiler.select, compiler.klass_info
@@ -67,13 +73,15 @@ def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Seque
     """The instances ``build(*values)`` reads, with its SQL compiled once per connection for ``shape`` (which must
     name everything ``build`` makes differ but the values: the same shape, the same query). The project has no
     database router: reads go to ``using``."""
+    if len(values) > MAX_VALUES:
+        return list(build(*values))
     connection = connections[using]
     kept = connection.__dict__.setdefault(_ATTRIBUTE, {})
     prepared = kept.get(shape)
     if prepared is None:
         if len(kept) >= KEPT_SHAPES:  # shapes are few and fixed; this only bounds a caller's mistake
             kept.clear()
-        queryset = build(*STAND_INS[:len(values)])
+        queryset = build(*stand_ins(len(values)))
         if queryset.db != using:
             return list(build(*values))
         prepared = _Prepared(queryset, len(values))

@@ -98,3 +98,50 @@ def test_visibility_is_unchanged(team_ticket, ticket, agent, collaborator, custo
         for bad in ("x", None):
             with pytest.raises(NotFound):
                 access_ticket(user=agent, number=bad)
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+@pytest.mark.django_db
+def test_timeline_reads_are_what_the_orm_reads(team_ticket, agent, customer, django_assert_num_queries):
+    """The timeline's messages (with their attachments, as ``prefetch_related`` fills them) and events, whole and
+    as the newest window, for an agent and for the customer (no internal notes, no events)."""
+    from atende.core.actor import Actor
+    from atende.tickets.choices import TicketEventType
+    from atende.tickets.selectors import (
+        event_list_for_user,
+        message_list_for_user,
+        timeline_events,
+        timeline_messages,
+    )
+    from atende.tickets.services import IncomingFile, message_add_note, message_add_reply
+
+    for n in range(5):
+        files = [IncomingFile(f"shot{n}-{i}.png", PNG, "image/png") for i in range(n % 3)]
+        if n % 2:
+            message_add_note(ticket=team_ticket, actor=Actor.for_user(agent), body_text=f"note {n}", attachments=files)
+        else:
+            message_add_reply(ticket=team_ticket, actor=Actor.for_user(customer), body_text=f"reply {n}",
+                              attachments=files)
+    hidden = frozenset({TicketEventType.REPLY_ADDED, TicketEventType.NOTE_ADDED})
+    for user in (agent, customer):
+        for latest in (None, 2, 10):
+            for _round in range(2):
+                orm = list(message_list_for_user(user=user, ticket=team_ticket))
+                orm = orm if latest is None else orm[::-1][:latest + 1]
+                ours = timeline_messages(user=user, ticket=team_ticket, latest=latest)
+                assert [m.pk for m in ours] == [m.pk for m in orm]
+                with django_assert_num_queries(0):
+                    ours_attachments = [[(a.pk, a.filename, a.message is m) for a in m.attachments.all()]
+                                        for m in ours]
+                    authors = [m.author.pk if m.author else None for m in ours]
+                assert ours_attachments == [[(a.pk, a.filename, True) for a in m.attachments.all()] for m in orm]
+                assert authors == [m.author_id for m in orm]
+                events = [e for e in event_list_for_user(user=user, ticket=team_ticket) if e.type not in hidden]
+                events = events if latest is None else events[::-1][:latest + 1]
+                assert [(e.pk, e.actor_user_id) for e in timeline_events(
+                    user=user, ticket=team_ticket, latest=latest, hidden=hidden)] == [
+                        (e.pk, e.actor_user_id) for e in events]
+    assert any(m.attachments.all() for m in timeline_messages(user=agent, ticket=team_ticket))
