@@ -1,4 +1,4 @@
-"""The side panel's fields as the page first shows them, written in Python from the ticket's values: the markup
+"""The side panel's fields (and the reply box's) as the page first shows them, written in Python from the ticket's values: the markup
 ``TicketFieldsForm`` and ``_ticket_panel.html`` write for the unbound form, without building the form (14 fields
 deep-copied, their widgets and bound fields) on every page. A submitted form with errors is still rendered by the
 form; so is a panel with a custom field of a kind written here by no code (number, date, checkbox)."""
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from atende.tickets.choices import FieldKind, Level, TicketPriority, TicketType
 from atende.tickets.models import Ticket
 
-from .forms_workspace import KEEP, _attrs, select_html, status_choices
+from .forms_workspace import KEEP, ReplyForm, _attrs, select_html, status_choices
 from .options import TicketOptions
 
 PREFIX = "panel"
@@ -151,3 +151,27 @@ def panel_fields_html(ticket: Ticket, *, tag_names: list[str], options: TicketOp
     hidden = f'<input type="hidden" name="expected_version"{version_html} id="panel_expected_version">'
     # What the template writes between the CSRF input and the save button (no errors on a form never submitted).
     return mark_safe(f"\n    \n    {''.join(fields.parts)}\n    {hidden}")  # noqa: S308 - every part is escaped above
+
+
+# The reply box's fields as the page opens: the same for every ticket in a status (the status menu), whether the
+# agent may reply (the kind's choices) and the language, but for the version, which is written here.
+_REPLY_FIELDS: dict[tuple, dict[str, Any]] = {}
+REPLY_SHOWN = ("kind", "body", "attachments", "set_status")
+
+
+def reply_form_as_opened(ticket: Ticket, *, can_reply: bool) -> dict[str, Any]:
+    """What ``_ticket_reply.html`` reads of an unbound ``ReplyForm(ticket=ticket, can_reply=can_reply)``: each
+    field's ``as_field_group`` (and the body's ``id_for_label``), the hidden version, no errors."""
+    key = (get_language(), can_reply, ticket.status)
+    fields = _REPLY_FIELDS.get(key)
+    if fields is None:
+        if len(_REPLY_FIELDS) >= WRITTEN_KEPT:
+            _REPLY_FIELDS.clear()
+        form = ReplyForm(ticket=ticket, can_reply=can_reply)
+        fields = _REPLY_FIELDS[key] = {
+            name: {"as_field_group": form[name].as_field_group(), "id_for_label": form[name].id_for_label}
+            for name in REPLY_SHOWN if name in form.fields}
+    version = _shown(ticket.version)
+    version_html = f' value="{conditional_escape(version)}"' if version is not None else ""
+    return {**fields, "non_field_errors": "", "expected_version": mark_safe(  # noqa: S308 - escaped
+        f'<input type="hidden" name="expected_version"{version_html} id="reply_expected_version">')}

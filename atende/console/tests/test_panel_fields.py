@@ -114,3 +114,25 @@ def test_the_panel_builds_no_form_as_the_page_opens(desk, agent, client, monkeyp
                             "expected_version": desk.version}, HTTP_HX_REQUEST="true")
     assert len(built) == 1
     assert 'aria-invalid="true"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_reply_box_as_it_opens_is_what_the_form_wrote(team_ticket, agent, language):
+    from atende.console.forms_workspace import ReplyForm
+    from atende.console.panel_fields import reply_form_as_opened
+
+    context = {"ticket": team_ticket, "user": agent, "can_note": True, "optional_partials": {}, "stale": None}
+    count = 0
+    with translation.override(language):
+        for status, can_reply, version in product(TicketStatus.values, [True, False], [1, 17]):
+            team_ticket.status, team_ticket.version = status, version
+            for _round in range(2):  # written, then reused
+                ours = render_to_string("console/_ticket_reply.html", {
+                    **context, "reply_form": reply_form_as_opened(team_ticket, can_reply=can_reply)})
+                form = ReplyForm(ticket=team_ticket, can_reply=can_reply)
+                assert ours == render_to_string("console/_ticket_reply.html", {**context, "reply_form": form})
+                assert reply_form_as_opened(team_ticket, can_reply=can_reply)["body"]["id_for_label"] == (
+                    form["body"].id_for_label)
+                count += 1
+    assert count == len(TicketStatus.values) * 2 * 2 * 2

@@ -36,7 +36,7 @@ from atende.tickets.services.relations import links_for_ticket
 
 from ..forms_workspace import FollowerAddForm, LinkForm, MergeForm, ReplyForm, TicketFieldsForm
 from ..options import ticket_options
-from ..panel_fields import panel_fields_html
+from ..panel_fields import panel_fields_html, reply_form_as_opened
 from ..realtime import HEARTBEAT_SECONDS
 from .ticket_timeline import build_timeline_window
 
@@ -175,7 +175,8 @@ def related_context(request, ticket: Ticket, *, link_error: str = "", follower_e
 def reply_context(request, ticket: Ticket, *, form: ReplyForm | None = None, stale: dict | None = None,
                   error: str = "") -> dict[str, Any]:
     perms = permissions(request.user, ticket)
-    form = form or ReplyForm(ticket=ticket, can_reply=perms["can_reply"])
+    if form is None:  # the box as it opens: no form built (its fields are the same on every ticket in a status)
+        form = reply_form_as_opened(ticket, can_reply=perms["can_reply"])
     notice = reply_refusal(ticket) if perms.get("can_reply") else ""
     return {"ticket": ticket, "reply_form": form, "stale": stale, "reply_error": error, **perms,
             "messaging_notice": notice, "whatsapp_templates": list(whatsapp_template_list()) if notice else []}
