@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from atende.accounts.models import Organization, Team
 from atende.accounts.selectors import agent_list, team_list
 from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, SavedView
+from atende.console.options import ticket_options
 from atende.console.services import BulkAction
 from atende.core.exceptions import ValidationError as DomainValidationError
 from atende.tickets.choices import Channel, TicketPriority, TicketStatus, TicketType
@@ -156,8 +157,12 @@ class BulkBar:
     priority_choices = BULK_PRIORITY_CHOICES
 
     def __init__(self):
-        self.assignee_options = _options(bulk_assignee_choices())
-        self.team_options = _options(bulk_team_choices())
+        # The agents and teams as the process keeps them for the ticket page (read again after a change).
+        options = ticket_options()
+        self.assignee_options = _options([("", "—"), (ME, _("Me")), (NONE, _("Nobody (unassign)")),
+                                          *((str(pk), label) for pk, label in options.bulk_agents)])
+        self.team_options = _options([("", "—"), (NONE, _("No team")),
+                                      *((str(pk), name) for pk, name in options.teams)])
 
 
 class BulkActionForm(forms.Form):

@@ -36,6 +36,23 @@ OPTIONS_KEPT = 256
 _OPTIONS: dict[tuple, str] = {}
 
 
+def select_html(name: str, choices: list[tuple[str, Any]], selected: set[str], attrs: dict[str, Any]) -> str:
+    """A select without option groups: ``choices`` are (value as a string, label), ``selected`` the values as
+    strings (the first option with one of them is marked, as Django marks it)."""
+    key = tuple((option_value, str(option_label), hasattr(option_label, "__html__"))
+                for option_value, option_label in choices)
+    options = _OPTIONS.get(key)
+    if options is None:
+        if len(_OPTIONS) >= OPTIONS_KEPT:
+            _OPTIONS.clear()
+        options = _OPTIONS[key] = format_html_join("", '<option value="{}">{}</option>', choices)
+    chosen = next((option_value for option_value, _label, _safe in key if option_value in selected), None)
+    if chosen is not None:
+        tag = format_html('<option value="{}"', chosen)
+        options = options.replace(f"{tag}>", f"{tag} selected>", 1)
+    return format_html('<select name="{}"{}>{}</select>', name, _attrs(attrs), mark_safe(options))  # noqa: S308
+
+
 class PythonSelect(forms.Select):
     """The same markup as Django's template-rendered select, built in Python. The template version renders an
     include per option, which made the workspace panel's selects (agents, teams, categories) a large part of the
@@ -51,19 +68,7 @@ class PythonSelect(forms.Select):
         # reader's language: an agent renamed or added is a new content), then reused with the first matching
         # value marked selected, as Django marks it.
         # (A label marked safe is written as it is: whether it is is part of the content.)
-        key = tuple((option_value, str(option_label), hasattr(option_label, "__html__"))
-                    for option_value, option_label in choices)
-        options = _OPTIONS.get(key)
-        if options is None:
-            if len(_OPTIONS) >= OPTIONS_KEPT:
-                _OPTIONS.clear()
-            options = _OPTIONS[key] = format_html_join("", '<option value="{}">{}</option>', choices)
-        chosen = next((option_value for option_value, _label, _safe in key if option_value in selected), None)
-        if chosen is not None:
-            tag = format_html('<option value="{}"', chosen)
-            options = options.replace(f"{tag}>", f"{tag} selected>", 1)
-        return format_html('<select name="{}"{}>{}</select>', name,
-                           _attrs(self.build_attrs(self.attrs, attrs)), mark_safe(options))  # noqa: S308
+        return select_html(name, choices, selected, self.build_attrs(self.attrs, attrs))
 
     def _render_groups(self, name, selected, attrs) -> str:
         # ChoiceWidget.optgroups and create_option, without a dict per option: the first matching value is

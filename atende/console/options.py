@@ -18,6 +18,7 @@ from atende.tickets.selectors import CATEGORIES_AND_FIELDS
 class TicketOptions:
     teams: tuple[tuple[int, str], ...]
     agents: tuple[tuple[int, str], ...]
+    bulk_agents: tuple[tuple[int, str], ...]  # labelled as the list pages' bulk bar labels them (name or email)
     categories: tuple[tuple[int, str], ...]  # active ones, labelled with their parents ("Parent › Child")
     custom_fields: tuple[CustomField, ...]  # active ones; shared by every request: read, never change
 
@@ -27,15 +28,16 @@ def ticket_options() -> TicketOptions:
 
 
 def _read() -> TicketOptions:
-    agents = tuple((pk, name or email or phone or f"#{pk}")
-                   for pk, name, email, phone in agent_list().values_list("pk", "name", "email", "phone"))
-    rows = list(Category.objects.values_list("pk", "name", "parent_id", "is_active"))
-    by_pk = {pk: (name, parent) for pk, name, parent, _active in rows}
+    rows = list(agent_list().values_list("pk", "name", "email", "phone"))
+    agents = tuple((pk, name or email or phone or f"#{pk}") for pk, name, email, phone in rows)
+    bulk_agents = tuple((pk, name or email) for pk, name, email, _phone in rows)
+    categories = list(Category.objects.values_list("pk", "name", "parent_id", "is_active"))
+    by_pk = {pk: (name, parent) for pk, name, parent, _active in categories}
 
     def label(pk: int) -> str:
         name, parent = by_pk[pk]
         return f"{label(parent)} › {name}" if parent in by_pk else name
 
-    return TicketOptions(teams=tuple(team_list().values_list("pk", "name")), agents=agents,
-                         categories=tuple((pk, label(pk)) for pk, _name, _parent, active in rows if active),
+    return TicketOptions(teams=tuple(team_list().values_list("pk", "name")), agents=agents, bulk_agents=bulk_agents,
+                         categories=tuple((pk, label(pk)) for pk, _name, _parent, active in categories if active),
                          custom_fields=tuple(CustomField.objects.filter(is_active=True)))

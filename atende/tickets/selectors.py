@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +32,7 @@ from atende.tickets.models import (
     TicketFollower,
     TicketLink,
 )
+from atende.tickets.selectors_prepared import prepared_read
 
 
 def ticket_visibility_filter(user: User) -> Q | None:
@@ -62,23 +65,41 @@ TICKET_RELATED = ("requester", "requester__organization", "assignee", "team", "o
 
 def access_ticket(*, user: User, number: int | None = None, ticket_id: int | None = None,
                   for_update: bool = False, related: tuple[str, ...] = TICKET_RELATED,
-                  annotate: dict[str, Any] | None = None) -> Ticket:
+                  annotate: dict[str, Any] | Callable[[], dict[str, Any]] | None = None) -> Ticket:
     """The ticket if ``user`` may see it, else NotFound (identical for missing and forbidden). ``related``: the
     relations fetched in the same query (others load when first read); ``annotate``: expressions read in the same
-    query (what a page would otherwise ask in queries of their own)."""
-    lookup = {"number": number} if number is not None else {"pk": ticket_id}
+    query (what a page would otherwise ask in queries of their own), or a function returning them.
+
+    For a user who sees every ticket (the visibility filter adds nothing), a read with ``annotate`` given as a
+    function (or none) has its SQL built once per connection and shape (``selectors_prepared``): the function
+    must be a module-level one, the same object on every request."""
+    field = "number" if number is not None else "pk"
     try:
-        lookup = {k: int(v) for k, v in lookup.items()}
+        value = int(number if number is not None else ticket_id)
     except (TypeError, ValueError):
         raise NotFound("Ticket not found.")
-    qs = ticket_list_for_user(user=user).select_related(*related)
-    if annotate:
-        qs = qs.annotate(**annotate)
-    # Number and id are unique: no ORDER BY (``first()`` adds one, which costs query building, not database time).
-    found = list(qs.filter(**lookup)[:1])
+    restriction = ticket_visibility_filter(user)
+    if restriction is None and not isinstance(annotate, dict):
+        found = prepared_read(("access_ticket", field, related, annotate),
+                              partial(_ticket_read, field, related, annotate), (value,))
+    else:
+        qs = Ticket.objects.all() if restriction is None else Ticket.objects.filter(restriction)
+        qs = qs.select_related(*related)
+        if annotate:
+            qs = qs.annotate(**(annotate if isinstance(annotate, dict) else annotate()))
+        # Number and id are unique: no ORDER BY (``first()`` adds one, which costs query building, not database time).
+        found = list(qs.filter(**{field: value})[:1])
     if not found:
         raise NotFound("Ticket not found.")
     return found[0]
+
+
+def _ticket_read(field: str, related: tuple[str, ...], annotate: Callable[[], dict[str, Any]] | None,
+                 value: int) -> QuerySet[Ticket]:
+    qs = Ticket.objects.select_related(*related)
+    if annotate is not None:
+        qs = qs.annotate(**annotate())
+    return qs.filter(**{field: value})[:1]
 
 
 def tickets_in_full(*, user: User, ticket_ids: list[int], related=()) -> dict[int, Ticket]:
@@ -116,6 +137,65 @@ def message_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[Message]:
     if not user.is_staff_member:
         qs = qs.filter(kind=MessageKind.REPLY)
     return qs.order_by("created_at", "id")
+
+
+def _window(qs: QuerySet, latest: int | None) -> QuerySet:
+    return qs if latest is None else qs.reverse()[:latest + 1]
+
+
+def timeline_messages(*, user: User, ticket: Ticket, latest: int | None = None) -> list[Message]:
+    """``message_list_for_user`` as a list, its attachments read with it; ``latest=N``: the newest N + 1, newest
+    first. The two queries' SQL is built once per connection (``selectors_prepared``)."""
+    staff = user.is_staff_member
+
+    def build(ticket_id: int) -> QuerySet[Message]:
+        qs = Message.objects.filter(ticket_id=ticket_id).select_related("author")
+        return _window((qs if staff else qs.filter(kind=MessageKind.REPLY)).order_by("created_at", "id"), latest)
+
+    messages = prepared_read(("timeline_messages", staff, latest), build, (ticket.pk,))
+    attach_attachments(messages)
+    return messages
+
+
+def attach_attachments(messages: list[Message]) -> None:
+    """Each message's ``attachments.all()``, as ``prefetch_related("attachments")`` fills it, in one query."""
+    if not messages:
+        return
+    ids = [m.pk for m in messages]
+    # IN lists of a few fixed lengths, filled with an id no message has, so a few shapes serve every thread.
+    size = next((n for n in (16, 64, 256, 1024) if n >= len(ids)), len(ids))
+    found = prepared_read(("attachments_of", size), _attachments_of, ids + [0] * (size - len(ids)))
+    by_message: dict[int, list[Attachment]] = {m.pk: [] for m in messages}
+    for attachment in found:
+        by_message[attachment.message_id].append(attachment)
+    cache_name = Message.attachments.field.remote_field.cache_name
+    set_message = Attachment.message.field.set_cached_value
+    for message in messages:
+        rows = by_message[message.pk]
+        for attachment in rows:
+            set_message(attachment, message)
+        queryset = QuerySet(model=Attachment, using=message._state.db)
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        message.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
+
+
+def _attachments_of(*message_ids: int) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(message__in=message_ids)
+
+
+def timeline_events(*, user: User, ticket: Ticket, latest: int | None = None,
+                    hidden: frozenset[str] = frozenset()) -> list[TicketEvent]:
+    """``event_list_for_user`` without the ``hidden`` types, as a list; ``latest=N``: the newest N + 1, newest
+    first. Its SQL is built once per connection (``selectors_prepared``)."""
+    if not user.is_staff_member:
+        return []
+    hidden = frozenset(hidden)
+
+    def build(ticket_id: int) -> QuerySet[TicketEvent]:
+        qs = TicketEvent.objects.filter(ticket_id=ticket_id).select_related("actor_user")
+        return _window(qs.exclude(type__in=sorted(hidden)).order_by("created_at", "id"), latest)
+
+    return prepared_read(("timeline_events", hidden, latest), build, (ticket.pk,))
 
 
 def event_list_for_user(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:

@@ -56,14 +56,16 @@ def test_the_bulk_bar_offers_what_its_form_accepts_in_each_language_and_new_agen
     and an agent or team added after a first page shows on the next."""
     from django.utils import translation
 
-    from atende.accounts.tests.factories import TeamFactory
+    from atende.accounts.choices import Role
+    from atende.accounts.services import team_create, user_create
     from atende.console.forms import BulkActionForm
 
     settings.DEBUG = False
     agent, reader = AgentFactory(name="Ana <Ops>"), AdminFactory()
     _page(client, agent)  # the fixed parts rendered for English first
-    TeamFactory(name="Night & Weekend")
-    AgentFactory(name="Bruno")
+    # Added through their services, which outdate the process's copy of the agents and teams.
+    team_create(name="Night & Weekend", slug="night-weekend")
+    user_create(email="bruno@example.com", name="Bruno", role=Role.AGENT)
     for language in ("en", "pt-br"):
         page = _page(client, reader, language=language)
         with translation.override(language):

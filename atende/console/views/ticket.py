@@ -35,6 +35,8 @@ from atende.tickets.selectors import (
 from atende.tickets.services.relations import links_for_ticket
 
 from ..forms_workspace import FollowerAddForm, LinkForm, MergeForm, ReplyForm, TicketFieldsForm
+from ..options import ticket_options
+from ..panel_fields import panel_fields_html, reply_form_as_opened
 from ..realtime import HEARTBEAT_SECONDS
 from .ticket_timeline import build_timeline_window
 
@@ -80,7 +82,7 @@ def staff_ticket_view(view=None, *, page: bool = False):
             raise Http404
         related, annotate = WORKSPACE_RELATED, None
         if page:
-            annotate = {"requester_undeliverable": undeliverable_flag(OuterRef("requester__email"))}
+            annotate = page_annotations
             if "satisfaction" in optional_partials():
                 related += ("satisfaction",)
         try:
@@ -90,6 +92,11 @@ def staff_ticket_view(view=None, *, page: bool = False):
         return view(request, ticket, *args, **kwargs)
 
     return wrapper
+
+
+def page_annotations() -> dict[str, Any]:
+    """What the whole page reads with the ticket (a function: the query's SQL is built once per shape)."""
+    return {"requester_undeliverable": undeliverable_flag(OuterRef("requester__email"))}
 
 
 def permissions(user, ticket: Ticket) -> dict[str, bool]:
@@ -124,9 +131,13 @@ def panel_context(request, ticket: Ticket, *, form: TicketFieldsForm | None = No
     # The form and the read-only list both show the names: read once, as names (sorted here: the tags' default
     # ordering made the query's building cost more than its reading).
     tags = sorted(ticket.tags.order_by().values_list("name", flat=True))
+    fields = None
     if perms["can_edit"] and form is None:
-        form = TicketFieldsForm(ticket=ticket, tag_names=tags)
-    return {"ticket": ticket, "panel_form": form, "panel_error": error, **perms,
+        # The fields as the page opens, written from the ticket's values (the form is built when it is submitted).
+        fields = panel_fields_html(ticket, tag_names=tags, options=ticket_options())
+        if fields is None:
+            form = TicketFieldsForm(ticket=ticket, tag_names=tags)
+    return {"ticket": ticket, "panel_form": form, "panel_fields": fields, "panel_error": error, **perms,
             "tags": tags,
             "custom_values": [] if perms["can_edit"] else custom_field_values(ticket=ticket)}
 
@@ -164,7 +175,8 @@ def related_context(request, ticket: Ticket, *, link_error: str = "", follower_e
 def reply_context(request, ticket: Ticket, *, form: ReplyForm | None = None, stale: dict | None = None,
                   error: str = "") -> dict[str, Any]:
     perms = permissions(request.user, ticket)
-    form = form or ReplyForm(ticket=ticket, can_reply=perms["can_reply"])
+    if form is None:  # the box as it opens: no form built (its fields are the same on every ticket in a status)
+        form = reply_form_as_opened(ticket, can_reply=perms["can_reply"])
     notice = reply_refusal(ticket) if perms.get("can_reply") else ""
     return {"ticket": ticket, "reply_form": form, "stale": stale, "reply_error": error, **perms,
             "messaging_notice": notice, "whatsapp_templates": list(whatsapp_template_list()) if notice else []}

@@ -21,13 +21,13 @@ from atende.tickets.choices import (
     TicketType,
 )
 from atende.tickets.models import CustomField, Message, TicketEvent
-from atende.tickets.selectors import custom_field_definitions, event_list_for_user, message_list_for_user
+from atende.tickets.selectors import custom_field_definitions, timeline_events, timeline_messages
 
 from ..timeline_header import message_header
 
 E = TicketEventType
 # Shown as the message itself, so their audit rows would only repeat it.
-HIDDEN_EVENTS = {E.REPLY_ADDED, E.NOTE_ADDED}
+HIDDEN_EVENTS = frozenset({E.REPLY_ADDED, E.NOTE_ADDED})
 _CHOICE_LABELS = {"status": TicketStatus, "priority": TicketPriority, "urgency": Level, "impact": Level,
                   "type": TicketType}
 
@@ -223,15 +223,12 @@ def build_timeline(*, user, ticket, latest: int | None = None) -> list[TimelineI
 
 def build_timeline_window(*, user, ticket, latest: int | None = None) -> tuple[list[TimelineItem], bool]:
     """``build_timeline`` and whether older entries were left out."""
-    message_qs = message_list_for_user(user=user, ticket=ticket)
-    event_qs = event_list_for_user(user=user, ticket=ticket).exclude(type__in=HIDDEN_EVENTS)
+    # The newest ``latest`` + 1 of each kind hold the newest ``latest`` of both together (the one extra tells
+    # whether anything is older).
+    messages = timeline_messages(user=user, ticket=ticket, latest=latest)
+    events = timeline_events(user=user, ticket=ticket, latest=latest, hidden=HIDDEN_EVENTS)
     if latest is not None:
-        # The newest ``latest`` + 1 of each kind hold the newest ``latest`` of both together (the one extra
-        # tells whether anything is older).
-        messages = list(message_qs.reverse()[:latest + 1])[::-1]
-        events = list(event_qs.reverse()[:latest + 1])[::-1]
-    else:
-        messages, events = list(message_qs), list(event_qs)
+        messages, events = messages[::-1], events[::-1]
     entries: list[tuple[Any, int, int, Any]] = [(m.created_at, 0, m.pk, m) for m in messages]
     # The creation event heads the thread; other events follow the message they came with (same instant).
     entries += [(e.created_at, -1 if e.type == E.TICKET_CREATED else 1, e.pk, e) for e in events]

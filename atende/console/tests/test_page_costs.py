@@ -1,0 +1,83 @@
+"""What a warm ticket page and list page cost, counted (not timed): which queries are built by the ORM on each
+request, which tables are read, and a bound on the Python function calls of the ticket page."""
+
+import cProfile
+import pstats
+
+import pytest
+from django.db import connection
+from django.db.models.sql import compiler
+from django.test.utils import CaptureQueriesContext
+
+from atende.core.actor import Actor
+from atende.tickets.models import Attachment, Message, Ticket, TicketEvent
+from atende.tickets.services import message_add_note, message_add_reply
+from atende.tickets.tests.factories import CustomFieldFactory
+
+# The 30-message page of this desk cost 63,800 calls before the panel, the reply box, the ticket's query and the
+# timeline were written or read without building them on each request, the frame's fixed parts kept and the labels
+# looked up; 30,700 after.
+TICKET_PAGE_CALLS = 36_000
+
+
+@pytest.fixture
+def thread(team_ticket, agent, customer):
+    CustomFieldFactory(key="plan", label="Plan", kind="dropdown", choices=["free", "pro"])
+    CustomFieldFactory(key="order", label="Order", kind="text")
+    for i in range(30):
+        if i % 2:
+            message_add_note(ticket=team_ticket, actor=Actor.for_user(agent), body_text=f"note {i}")
+        else:
+            message_add_reply(ticket=team_ticket, actor=Actor.for_user(customer), body_text=f"reply {i}")
+    return team_ticket
+
+
+def _warm(client, url):
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_warm_ticket_page_builds_no_query_for_the_ticket_or_its_timeline(client, agent, thread, monkeypatch):
+    client.force_login(agent)
+    url = f"/console/tickets/{thread.number}/"
+    _warm(client, url)
+    built = []
+    original = compiler.SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        built.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert "reply 28" in page and 'id="panel_cf_plan"' in page
+    assert not {Ticket, Attachment, TicketEvent} & set(built), built
+    assert built.count(Message) <= 1, built  # the reply box's last customer reply; the thread's is kept
+    # the thread: still read, in one statement
+    assert len([q for q in queries.captured_queries if 'FROM "tickets_message"' in q["sql"]]) == 2
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_stays_under_its_function_calls(client, agent, thread):
+    client.force_login(agent)
+    url = f"/console/tickets/{thread.number}/"
+    _warm(client, url)
+    profile = cProfile.Profile()
+    profile.enable()
+    client.get(url)
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls
+    assert calls < TICKET_PAGE_CALLS, calls
+
+
+@pytest.mark.django_db
+def test_a_warm_list_page_reads_no_agents_or_teams_for_its_bulk_bar(client, agent, thread):
+    client.force_login(agent)
+    url = "/console/?view=all_open"
+    _warm(client, url)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert f'<option value="{agent.pk}">' in page  # the bulk bar's assignees
+    assert not [q["sql"] for q in queries.captured_queries if 'FROM "accounts_team"' in q["sql"]]
