@@ -32,7 +32,7 @@ from atende.tickets.models import (
     TicketFollower,
     TicketLink,
 )
-from atende.tickets.selectors_prepared import prepared_read
+from atende.core.prepared import prepared_read
 
 
 def ticket_visibility_filter(user: User) -> Q | None:
@@ -71,7 +71,7 @@ def access_ticket(*, user: User, number: int | None = None, ticket_id: int | Non
     query (what a page would otherwise ask in queries of their own), or a function returning them.
 
     For a user who sees every ticket (the visibility filter adds nothing), a read with ``annotate`` given as a
-    function (or none) has its SQL built once per connection and shape (``selectors_prepared``): the function
+    function (or none) has its SQL built once per connection and shape (``core.prepared``): the function
     must be a module-level one, the same object on every request."""
     field = "number" if number is not None else "pk"
     try:
@@ -145,7 +145,7 @@ def _window(qs: QuerySet, latest: int | None) -> QuerySet:
 
 def timeline_messages(*, user: User, ticket: Ticket, latest: int | None = None) -> list[Message]:
     """``message_list_for_user`` as a list, its attachments read with it; ``latest=N``: the newest N + 1, newest
-    first. The two queries' SQL is built once per connection (``selectors_prepared``)."""
+    first. The two queries' SQL is built once per connection (``core.prepared``)."""
     staff = user.is_staff_member
 
     def build(ticket_id: int) -> QuerySet[Message]:
@@ -186,7 +186,7 @@ def _attachments_of(*message_ids: int) -> QuerySet[Attachment]:
 def timeline_events(*, user: User, ticket: Ticket, latest: int | None = None,
                     hidden: frozenset[str] = frozenset()) -> list[TicketEvent]:
     """``event_list_for_user`` without the ``hidden`` types, as a list; ``latest=N``: the newest N + 1, newest
-    first. Its SQL is built once per connection (``selectors_prepared``)."""
+    first. Its SQL is built once per connection (``core.prepared``)."""
     if not user.is_staff_member:
         return []
     hidden = frozenset(hidden)

@@ -1,4 +1,4 @@
-"""``access_ticket`` builds the SQL of a shape once per connection (``selectors_prepared``): the same ticket, the
+"""``access_ticket`` builds the SQL of a shape once per connection (``core.prepared``): the same ticket, the
 same related rows and annotations as the ORM reads, no query built again, and visibility unchanged."""
 
 import pytest
@@ -10,7 +10,7 @@ from atende.email_channel.models import UndeliverableAddress
 from atende.email_channel.selectors import undeliverable_flag
 from atende.tickets.models import Category, Ticket
 from atende.tickets.selectors import TICKET_RELATED, access_ticket
-from atende.tickets.selectors_prepared import forget
+from atende.core.prepared import forget
 
 RELATED = ("requester", "assignee", "team", "organization", "category", "category__parent")
 
