@@ -1,11 +1,11 @@
-"""Field, assignment, tag, note and status changes to one ticket or many: the one write path for them.
+"""Field, assignment, tag, note, reply and status changes to one ticket or many: the one write path for them.
 
 :class:`TicketChanges` applies changes in memory, in the order given, the way the single-ticket services always
 did: each step validates before it sets anything, bumps the version and queues the same audit events with the
 same data and actor, so a later step (a later rule in the same batch of events) sees what an earlier one
 changed. :meth:`TicketChanges.save` then writes everything together: one UPDATE per group of tickets given the
-identical change, one DELETE and one INSERT of tag rows, one INSERT of notes and replies, one INSERT of events (their ids
-in the order the changes happened), one reindex.
+identical change, one DELETE and one INSERT of tag rows, one INSERT of notes and replies, one INSERT of events
+(their ids in the order the changes happened), one reindex (new messages are appended to their tickets' rows).
 
 ``ticket_update``'s fields, ``ticket_assign``, ``ticket_set_tags``, ``message_add_note`` and
 ``ticket_transition`` are this with one ticket, read under lock (``locked=True``). A caller that read its tickets
