@@ -1,5 +1,5 @@
-"""A group's plain messages written set-wise: one INSERT of their messages, one UPDATE per set of tickets given
-the same change, one INSERT of their REPLY_ADDED events, in the group's transaction.
+"""A group's plain messages written set-wise (``TicketChanges.add_reply``): one INSERT of their messages, one UPDATE
+per set of tickets given the same change, one INSERT of their REPLY_ADDED events, in the group's transaction.
 
 Most messages of a live chat are plain: a visitor writing in a conversation a person holds (its ticket open or
 new), an agent answering on a ticket already open. For those, ``message_add_reply`` stores the message, sets the
@@ -16,14 +16,9 @@ caller undoes it (its savepoint) and writes those messages one by one, each unde
 
 from __future__ import annotations
 
-import copy
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from django.db.models import F
-from django.utils import timezone
 
 from atende.accounts.models import User
 from atende.chat import realtime
@@ -35,10 +30,9 @@ from atende.chat.services.agents import reply_allowed
 from atende.chat.services.conversation import visitor_text
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError, NotFound
-from atende.tickets.choices import Channel, MessageKind, TicketEventType, TicketStatus
-from atende.tickets.models import Message, Ticket
+from atende.tickets.choices import Channel, TicketStatus
 from atende.tickets.services import TicketChanges
-from atende.tickets.services._common import require_agent, write_events
+from atende.tickets.services._common import require_agent
 
 
 class NeedsService(Exception):
@@ -124,70 +118,21 @@ def _plan(session: ChatSession, write, here: set[int], seen: dict[str, Planned])
 
 
 def write(planned: Sequence[Planned]) -> None:
-    """Write the new messages among ``planned`` (in the caller's transaction, in order) and fill in every plan's
-    row. The pushes to the conversations are registered first, so they leave before the other on-commit work."""
+    """Write the new messages among ``planned`` (in the caller's transaction, in order, with ``TicketChanges``:
+    the group's tickets are locked) and fill in every plan's row. The pushes to the conversations are registered
+    first, so they leave before the other on-commit work."""
     new = [p for p in planned if p.new]
     if new:
-        now = timezone.now()
         pushes = [realtime.reserve_push(p.session.pk) for p in new]
-        messages = Message.objects.bulk_create([Message(
-            ticket=p.session.ticket, kind=MessageKind.REPLY, author=p.author,
-            author_kind="customer" if p.from_customer else "agent", channel=p.channel, body_text=p.text,
-            external_id=p.external_id, metadata={"chat_session": p.session.pk, "chat_cid": p.client_id},
-            created_at=now) for p in new])
-        changed: dict[int, tuple[Ticket, set[str], int]] = {}
-        events = []
-        for p, message in zip(new, messages, strict=True):
-            ticket = p.session.ticket
-            _ticket, fields, bumps = changed.get(ticket.pk, (ticket, set(), 0))
-            first = False
-            if p.from_customer:
-                ticket.last_customer_reply_at = now
-                fields.add("last_customer_reply_at")
-            else:
-                if ticket.first_response_at is None:
-                    ticket.first_response_at, first = now, True
-                    fields.add("first_response_at")
-                ticket.last_agent_reply_at = now
-                fields.add("last_agent_reply_at")
-            ticket.version += 1
-            ticket.updated_at = now
-            changed[ticket.pk] = (ticket, fields, bumps + 1)
-            events.append((copy.copy(ticket), TicketEventType.REPLY_ADDED, {
-                "message_id": message.pk, "author_kind": message.author_kind,
-                "author_id": p.author.pk if p.author else None, "channel": message.channel, "attachments": [],
-                "first_response": first}, now, p.actor))
+        changes = TicketChanges(locked=True)
+        messages = [changes.add_reply(p.session.ticket, actor=p.actor, author=p.author, body_text=p.text,
+                                      channel=p.channel, external_id=p.external_id,
+                                      metadata={"chat_session": p.session.pk, "chat_cid": p.client_id})
+                    for p in new]
+        changes.save()
+        for p, message, push in zip(new, messages, pushes, strict=True):
             p.row = message_row(message, files=[])
-        _update_tickets(changed.values(), now)
-        for rank in _ranks(events):
-            write_events(rank)
-        for p, push in zip(new, pushes, strict=True):
             push.update({"type": "message", "message": p.row})
     for p in planned:
         if p.same_as is not None:
             p.row = p.same_as.row
-
-
-def _ranks(events: list) -> list[list]:
-    """The events in rounds of at most one per ticket (the first message of each ticket, then the second...), each
-    round one INSERT: the search index appends one message per ticket and event round, where two messages of one
-    ticket in one call would have it rebuild the ticket's row from all its messages (a long chat's, each time)."""
-    ranks: list[list] = []
-    seen: dict[int, int] = {}
-    for event in events:
-        rank = seen.get(event[0].pk, 0)
-        seen[event[0].pk] = rank + 1
-        if rank == len(ranks):
-            ranks.append([])
-        ranks[rank].append(event)
-    return ranks
-
-
-def _update_tickets(changed, now) -> None:
-    """One UPDATE per set of tickets given the same columns and the same number of messages."""
-    groups: dict[tuple[tuple[str, ...], int], list[int]] = defaultdict(list)
-    for ticket, fields, bumps in changed:
-        groups[(tuple(sorted(fields)), bumps)].append(ticket.pk)
-    for (fields, bumps), pks in groups.items():
-        Ticket.objects.filter(pk__in=pks).update(**dict.fromkeys(fields, now), version=F("version") + bumps,
-                                                 updated_at=now)

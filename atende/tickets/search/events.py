@@ -26,16 +26,28 @@ def index_for_event(ticket_id: int, event_type: str, data: dict | None = None) -
 
 def index_for_events(events) -> None:
     """``index_for_event`` for many ``(ticket id, event type, data or None)``, with one reindex. A ticket whose
-    only text event here is one added message gets that message appended to its row; a ticket whose only event
-    here is its creation (recorded in the transaction that created it) has no index row to replace."""
+    text events here only add messages gets those messages appended to its row, in order (the first message of
+    each such ticket, then the second...); a ticket whose only event here is its creation (recorded in the
+    transaction that created it) has no index row to replace."""
     seen: dict[int, list[tuple[str, dict]]] = {}
     for ticket_id, event_type, *rest in events:
         if event_type in TEXT_EVENTS:
             seen.setdefault(int(ticket_id), []).append((event_type, (rest[0] if rest else None) or {}))
-    appends: list[tuple[int, int, str]] = []
-    for pk, entries in seen.items():
-        if len(entries) == 1 and entries[0][0] in APPENDING and entries[0][1].get("message_id"):
-            appends.append((pk, int(entries[0][1]["message_id"]), APPENDING[entries[0][0]]))
-    appended = append_messages(appends)
+    appends = {pk: [(pk, int(data["message_id"]), APPENDING[kind]) for kind, data in entries]
+               for pk, entries in seen.items()
+               if all(kind in APPENDING and data.get("message_id") for kind, data in entries)}
+    appended = _append_in_rounds(appends)
     new = frozenset(pk for pk, entries in seen.items() if {t for t, _data in entries} == {TicketEventType.TICKET_CREATED})
     reindex_tickets([pk for pk in seen if pk not in appended], new=new)
+
+
+def _append_in_rounds(appends: dict[int, list[tuple[int, int, str]]]) -> set[int]:
+    """Each ticket's messages appended in order, one round per rank (``append_messages`` adds one message per
+    ticket); the tickets whose every message was appended. A ticket one of whose messages was left out is left
+    out of the later rounds: it is rebuilt."""
+    done = set(appends)
+    rank = 0
+    while batch := [messages[rank] for pk, messages in appends.items() if pk in done and rank < len(messages)]:
+        done -= {pk for pk, _message, _kind in batch} - append_messages(batch)
+        rank += 1
+    return done

@@ -1,11 +1,11 @@
-"""Field, assignment, tag, note and status changes to one ticket or many: the one write path for them.
+"""Field, assignment, tag, note, reply and status changes to one ticket or many: the one write path for them.
 
 :class:`TicketChanges` applies changes in memory, in the order given, the way the single-ticket services always
 did: each step validates before it sets anything, bumps the version and queues the same audit events with the
 same data and actor, so a later step (a later rule in the same batch of events) sees what an earlier one
 changed. :meth:`TicketChanges.save` then writes everything together: one UPDATE per group of tickets given the
-identical change, one DELETE and one INSERT of tag rows, one INSERT of notes, one INSERT of events (their ids
-in the order the changes happened), one reindex.
+identical change, one DELETE and one INSERT of tag rows, one INSERT of notes and replies, one INSERT of events
+(their ids in the order the changes happened), one reindex (new messages are appended to their tickets' rows).
 
 ``ticket_update``'s fields, ``ticket_assign``, ``ticket_set_tags``, ``message_add_note`` and
 ``ticket_transition`` are this with one ticket, read under lock (``locked=True``). A caller that read its tickets
@@ -35,12 +35,48 @@ from atende.core.text_hygiene import clean_line
 from atende.tickets.choices import Level, MessageKind, TicketEventType, TicketPriority, TicketStatus, TicketType
 from atende.tickets.fields import clean_custom_fields
 from atende.tickets.models import Category, Message, Ticket, TicketSettings, TicketTag
-from atende.tickets.services._common import check_not_closed, lock_ticket, obj_ref, user_ref, write_events
+from atende.tickets.services._common import (
+    check_not_closed,
+    lock_ticket,
+    obj_ref,
+    require_agent,
+    user_ref,
+    write_events,
+)
 from atende.tickets.services.create import normalize_tags, tags_get_or_create
 
 PLAIN_FIELDS = frozenset({"subject", "type", "category", "urgency", "impact", "priority", "custom_fields", "language"})
 _CHOICES = {"type": TicketType, "urgency": Level, "impact": Level, "priority": TicketPriority}
 _MENTION = re.compile(r"@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def reply_message(ticket: Ticket, *, author: User | None, author_kind: str, channel: str | None, body_text: str,
+                  body_html: str = "", external_id: str = "", metadata: dict[str, Any] | None = None,
+                  created_at: datetime.datetime) -> Message:
+    """A public reply's row, unsaved (``message_add_reply`` and :meth:`TicketChanges.add_reply` write it)."""
+    return Message(ticket=ticket, kind=MessageKind.REPLY, author=author, author_kind=author_kind,
+                   channel=channel or ticket.channel, body_text=body_text, body_html=body_html,
+                   external_id=external_id or "", metadata=metadata or {}, created_at=created_at)
+
+
+def reply_times(ticket: Ticket, *, from_customer: bool, now: datetime.datetime) -> list[str]:
+    """A person's public reply on the ticket, in memory: the last reply time of its side and, for the first
+    agent's reply, the first response. The fields changed."""
+    if from_customer:
+        ticket.last_customer_reply_at = now
+        return ["last_customer_reply_at"]
+    fields = []
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        fields.append("first_response_at")
+    ticket.last_agent_reply_at = now
+    return [*fields, "last_agent_reply_at"]
+
+
+def reply_data(message: Message, *, attachments: list[int], fields: list[str]) -> dict[str, Any]:
+    """REPLY_ADDED's data for ``message`` (``fields``: what ``reply_times`` changed)."""
+    return {"message_id": message.pk, "author_kind": message.author_kind, "author_id": message.author_id,
+            "channel": message.channel, "attachments": attachments, "first_response": "first_response_at" in fields}
 
 
 @dataclass
@@ -69,7 +105,9 @@ class TicketChanges:
         self._tags: dict[int, set[str]] = {}
         self._tags_read: dict[int, set[str]] = {}
         self._events: list[tuple[Ticket, str, dict[str, Any], datetime.datetime, Actor]] = []
+        self._messages: list[Message] = []  # notes and replies, in the order they were added
         self._notes: list[_Note] = []
+        self._replies: list[tuple[Message, dict[str, Any]]] = []
         self._problems: list[tuple[Ticket, Actor]] = []
 
     @staticmethod
@@ -119,15 +157,15 @@ class TicketChanges:
         ticket in memory and everything queued for it go back to how they were before the block."""
         state, related, pk = dict(ticket.__dict__), dict(ticket._state.fields_cache), ticket.pk
         saved = (pk in self._read_version, set(self._dirty[pk]) if pk in self._dirty else None,
-                 set(self._tags[pk]) if pk in self._tags else None, len(self._events), len(self._notes),
-                 len(self._problems))
+                 set(self._tags[pk]) if pk in self._tags else None, len(self._events), len(self._messages),
+                 len(self._notes), len(self._replies), len(self._problems))
         try:
             yield
         except BaseException:
             ticket.__dict__.clear()
             ticket.__dict__.update(state)
             ticket._state.fields_cache = related
-            tracked, dirty, tags, events, notes, problems = saved
+            tracked, dirty, tags, events, messages, notes, replies, problems = saved
             if not tracked:
                 self._read_version.pop(pk, None)
                 self._tickets.pop(pk, None)
@@ -137,7 +175,8 @@ class TicketChanges:
                 self._dirty[pk] = dirty
             if tags is not None:
                 self._tags[pk] = tags
-            del self._events[events:], self._notes[notes:], self._problems[problems:]
+            del self._events[events:], self._messages[messages:], self._notes[notes:], self._replies[replies:]
+            del self._problems[problems:]
             raise
 
     def update(self, ticket: Ticket, *, actor: Actor, changes: dict[str, Any], reason: str = "",
@@ -272,10 +311,37 @@ class TicketChanges:
                           channel=ticket.channel, body_text=body_text, body_html=body_html, metadata=metadata or {},
                           created_at=self.now)
         data: dict[str, Any] = {"message_id": None, "mentions": [], "attachments": []}
+        self._messages.append(message)
         self._notes.append(_Note(ticket=ticket, message=message, data=data, validated=list(validated or []),
                                  mentions=[m.lower() for m in _MENTION.findall(body_text)]))
         self._touch(ticket, [])
         self._event(ticket, TicketEventType.NOTE_ADDED, actor, data)
+        return message
+
+    def add_reply(self, ticket: Ticket, *, actor: Actor, author: User | None, body_text: str, channel: str | None = None,
+                  external_id: str = "", metadata: dict[str, Any] | None = None) -> Message:
+        """A person's public reply (its text already cleaned, no files) that moves no status: REPLY_ADDED, with
+        the rows and data ``message_add_reply`` writes. A customer's reply on a pending, solved or merged ticket
+        and an agent's first reply on a new one move the ticket: they are ``message_add_reply``'s. The message
+        gets its id on ``save``."""
+        check_not_closed(ticket)
+        from_customer = author is not None and not author.is_staff_member
+        if from_customer:
+            if ticket.merged_into_id or ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
+                raise ValueError("this reply moves the ticket: message_add_reply writes it")
+        else:
+            require_agent(actor)
+            if ticket.status == TicketStatus.NEW:
+                raise ValueError("this reply opens the ticket: message_add_reply writes it")
+        message = reply_message(ticket, author=author, author_kind="customer" if from_customer else "agent",
+                                channel=channel, body_text=body_text, external_id=external_id, metadata=metadata,
+                                created_at=self.now)
+        fields = reply_times(ticket, from_customer=from_customer, now=self.now)
+        data = reply_data(message, attachments=[], fields=fields)
+        self._messages.append(message)
+        self._replies.append((message, data))
+        self._touch(ticket, fields)
+        self._event(ticket, TicketEventType.REPLY_ADDED, actor, data)
         return message
 
     def transition(self, ticket: Ticket, *, to: str, actor: Actor, reason: str = "", resolution_summary: str = "",
@@ -304,7 +370,7 @@ class TicketChanges:
             self._check_versions()
             self._write_tickets()
             self._write_tags()
-            self._write_notes()
+            self._write_messages()
             write_events([(t, kind, data, at, actor) for t, kind, data, at, actor in self._events])
             problems = self._problems
         finally:
@@ -361,12 +427,14 @@ class TicketChanges:
             TicketTag.objects.bulk_create([TicketTag(ticket_id=pk, tag=tags[name]) for pk, names in added.items()
                                            for name in sorted(names)], ignore_conflicts=True)
 
-    def _write_notes(self) -> None:
-        if not self._notes:
+    def _write_messages(self) -> None:
+        if not self._messages:
             return
         from atende.tickets.services.attachments import attachments_store
 
-        Message.objects.bulk_create([note.message for note in self._notes])
+        Message.objects.bulk_create(self._messages)
+        for message, data in self._replies:
+            data["message_id"] = message.pk
         emails = {e for note in self._notes for e in note.mentions}
         staff = dict(User.objects.filter(email__in=emails, role__in=["admin", "agent", "collaborator"])
                      .values_list("email", "id")) if emails else {}

@@ -14,7 +14,7 @@ from atende.accounts.models import User
 from atende.core.actor import Actor
 from atende.core.exceptions import Conflict, PermissionDenied, ValidationError
 from atende.core.text_hygiene import clean_body
-from atende.tickets.choices import MessageKind, TicketEventType, TicketStatus
+from atende.tickets.choices import TicketEventType, TicketStatus
 from atende.tickets.models import Message, Ticket
 from atende.tickets.services._common import (
     check_not_closed,
@@ -25,7 +25,7 @@ from atende.tickets.services._common import (
     touch,
 )
 from atende.tickets.services.attachments import IncomingFile, attachments_store, validate_files
-from atende.tickets.services.batch import TicketChanges
+from atende.tickets.services.batch import TicketChanges, reply_data, reply_message, reply_times
 from atende.tickets.services.create import ticket_create
 from atende.tickets.services.lifecycle import ticket_transition
 from atende.tickets.text import html_to_text, sanitize_html
@@ -108,31 +108,16 @@ def message_add_reply(
     check_version(ticket, expected_version)
     validated = validate_files(files)
     now = created_at or timezone.now()
-    message = Message.objects.create(
-        ticket=ticket, kind=MessageKind.REPLY, author=author,
-        author_kind=actor.kind if automated else "customer" if from_customer else "agent",
-        channel=channel or ticket.channel, body_text=body_text, body_html=body_html,
-        external_id=external_id or "", metadata=metadata or {}, created_at=now,
-    )
+    message = reply_message(ticket, author=author,
+                            author_kind=actor.kind if automated else "customer" if from_customer else "agent",
+                            channel=channel, body_text=body_text, body_html=body_html, external_id=external_id,
+                            metadata=metadata, created_at=now)
+    message.save(force_insert=True)
     stored = attachments_store(ticket=ticket, message=message, validated=validated, uploaded_by=author)
-    fields: list[str] = []
-    if automated:
-        pass
-    elif from_customer:
-        ticket.last_customer_reply_at = now
-        fields.append("last_customer_reply_at")
-    else:
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
-            fields.append("first_response_at")
-        ticket.last_agent_reply_at = now
-        fields.append("last_agent_reply_at")
+    fields = [] if automated else reply_times(ticket, from_customer=from_customer, now=now)
     touch(ticket, fields, now=now)
-    record_event(ticket, TicketEventType.REPLY_ADDED, actor=actor, created_at=now, data={
-        "message_id": message.pk, "author_kind": message.author_kind, "author_id": author.pk if author else None,
-        "channel": message.channel, "attachments": [a.pk for a in stored],
-        "first_response": "first_response_at" in fields,
-    })
+    record_event(ticket, TicketEventType.REPLY_ADDED, actor=actor, created_at=now,
+                 data=reply_data(message, attachments=[a.pk for a in stored], fields=fields))
     if from_customer and ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
         ticket_transition(ticket=ticket, to=TicketStatus.OPEN, actor=actor, reason="customer_reply", now=now)
     elif not from_customer and not automated:

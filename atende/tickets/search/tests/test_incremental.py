@@ -4,10 +4,12 @@ from django.db import connection
 
 from atende.core.actor import Actor
 from atende.core.events import events_suppressed
+from atende.tickets.choices import TicketStatus
 from atende.tickets.models import Message
 from atende.tickets.search import reindex_tickets, search_tickets
-from atende.tickets.services import message_add_note, message_add_reply
+from atende.tickets.services import TicketChanges, message_add_note, message_add_reply
 from atende.tickets.tests.factories import make_ticket
+from atende.tickets.tests.helpers import drive_to
 
 
 def _numbers(page):
@@ -66,3 +68,30 @@ def test_a_ticket_without_a_row_gets_a_whole_one_with_its_next_message(db, agent
     message_add_reply(ticket=ticket, actor=actor, body_text="New answer")
     assert _row(ticket) == ("Old question\nNew answer", "")
     assert _numbers(search_tickets(user=agent, query="capybara")) == [ticket.number]
+
+
+def test_several_new_messages_of_one_ticket_are_appended_in_order(db, agent, customer):
+    ticket = drive_to(make_ticket(actor=Actor.for_user(customer), requester=customer, subject="Chat", body="Hi"),
+                      TicketStatus.OPEN)
+    changes = TicketChanges(locked=True)
+    for n, author in enumerate([customer, agent, customer, agent]):
+        changes.add_reply(ticket, actor=Actor.for_user(author), author=author, body_text=f"Line {n}")
+    changes.add_note(ticket, actor=Actor.for_user(agent), body_text="A remark")
+    changes.save()
+    assert _row(ticket) == ("Hi\nLine 0\nLine 1\nLine 2\nLine 3", "A remark")
+    appended = _row(ticket)
+    reindex_tickets([ticket.pk])
+    assert _row(ticket) == appended
+
+
+def test_a_ticket_without_a_row_gets_a_whole_one_with_its_next_messages(db, agent):
+    actor = Actor.for_user(agent)
+    with events_suppressed():  # loaded as history: no index row
+        ticket = drive_to(make_ticket(actor=actor, subject="Imported capybara", body="Old question"),
+                          TicketStatus.OPEN)
+    assert _row(ticket) is None
+    changes = TicketChanges(locked=True)
+    changes.add_reply(ticket, actor=actor, author=agent, body_text="New answer")
+    changes.add_reply(ticket, actor=actor, author=agent, body_text="And more")
+    changes.save()
+    assert _row(ticket) == ("Old question\nNew answer\nAnd more", "")
