@@ -20,6 +20,7 @@ from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
 from atende.core import generations
 from atende.core.exceptions import NotFound
+from atende.core.prepared import prepared_read
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import (
     Attachment,
@@ -32,7 +33,6 @@ from atende.tickets.models import (
     TicketFollower,
     TicketLink,
 )
-from atende.core.prepared import prepared_read
 
 
 def ticket_visibility_filter(user: User) -> Q | None:

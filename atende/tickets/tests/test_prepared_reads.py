@@ -6,11 +6,11 @@ from django.db.models import OuterRef
 from django.db.models.sql import compiler
 
 from atende.core.exceptions import NotFound
+from atende.core.prepared import forget
 from atende.email_channel.models import UndeliverableAddress
 from atende.email_channel.selectors import undeliverable_flag
 from atende.tickets.models import Category, Ticket
 from atende.tickets.selectors import TICKET_RELATED, access_ticket
-from atende.core.prepared import forget
 
 RELATED = ("requester", "assignee", "team", "organization", "category", "category__parent")
 
