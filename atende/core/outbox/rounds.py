@@ -41,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 
 def shared_default() -> bool:
-    """Whether a pass's batches share one transaction: ``ATENDE_EVENTS_SHARED_TRANSACTION`` (None: on SQLite). On
-    PostgreSQL, where writers do not queue for one lock, a batch's row locks are held for its own work only."""
+    """Whether a pass's batches share one transaction: ``ATENDE_EVENTS_SHARED_TRANSACTION`` (None: on SQLite; the
+    project's settings turn it off, see there). On PostgreSQL, where writers do not queue for one lock, a batch's
+    row locks are held for its own work only."""
     chosen = getattr(settings, "ATENDE_EVENTS_SHARED_TRANSACTION", None)
     return connection.vendor == "sqlite" if chosen is None else bool(chosen)
 
