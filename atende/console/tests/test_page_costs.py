@@ -6,10 +6,10 @@ import pstats
 
 import pytest
 from django.db import connection
-from django.db.models.sql import compiler
 from django.test.utils import CaptureQueriesContext
 
 from atende.core.actor import Actor
+from atende.core.testing.compiled import count_compiled
 from atende.tickets.models import Attachment, Message, Ticket, TicketEvent
 from atende.tickets.services import message_add_note, message_add_reply
 from atende.tickets.tests.factories import CustomFieldFactory
@@ -42,14 +42,7 @@ def test_a_warm_ticket_page_builds_no_query_for_the_ticket_or_its_timeline(clien
     client.force_login(agent)
     url = f"/console/tickets/{thread.number}/"
     _warm(client, url)
-    built = []
-    original = compiler.SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        built.append(self.query.model)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
+    built = count_compiled(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         page = client.get(url).content.decode()
     assert "reply 28" in page and 'id="panel_cf_plan"' in page

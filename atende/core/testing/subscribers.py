@@ -10,12 +10,26 @@ from typing import Any
 
 from django.utils import timezone
 
+from atende.core import events as event_stream
 from atende.core.models import ThrottleBucket
+from atende.core.outbox import dispatch
 from atende.core.outbox.dispatch import BadEvent
 
 BATCHES: dict[str, list[list[int]]] = {}
 FAIL_ON: dict = {}  # event id (every subscriber) or (subscriber, event id) -> "boom" | "bad"
 SCOPE = "test-effect"
+
+# Three recording subscribers: the second runs after the first for the same event.
+FIRST = event_stream.Subscriber("first", "atende.core.testing.subscribers.first")
+SECOND = event_stream.Subscriber("second", "atende.core.testing.subscribers.second", after=("first",))
+THIRD = event_stream.Subscriber("third", "atende.core.testing.subscribers.third")
+
+
+def use(monkeypatch, subscribers=(FIRST, SECOND, THIRD)) -> None:
+    """Make ``subscribers`` the stream's only subscribers for a test, with nothing recorded yet."""
+    monkeypatch.setattr(event_stream, "SUBSCRIBERS", tuple(subscribers))
+    monkeypatch.setattr(dispatch, "SUBSCRIBERS", tuple(subscribers))
+    reset()
 
 
 def effects(name: str) -> list[int]:

@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from atende.core import events
 from atende.core.models import SubscriberCursor
 from atende.core.outbox import dispatch, rounds
 from atende.core.outbox.worker import EventsWorker
@@ -17,17 +16,13 @@ from atende.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
 
-FIRST = events.Subscriber("first", "atende.core.testing.subscribers.first")
-SECOND = events.Subscriber("second", "atende.core.testing.subscribers.second", after=("first",))
-THIRD = events.Subscriber("third", "atende.core.testing.subscribers.third")
+FIRST, SECOND, THIRD = recorder.FIRST, recorder.SECOND, recorder.THIRD
 
 
 @pytest.fixture(autouse=True)
 def three_subscribers(settings, monkeypatch):
     settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
-    monkeypatch.setattr(events, "SUBSCRIBERS", (FIRST, SECOND, THIRD))
-    monkeypatch.setattr(dispatch, "SUBSCRIBERS", (FIRST, SECOND, THIRD))
-    recorder.reset()
+    recorder.use(monkeypatch)
     yield
     recorder.reset()
 

@@ -21,9 +21,7 @@ from atende.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)  # real transactions, to count them
 
-FIRST = events.Subscriber("first", "atende.core.testing.subscribers.first")
-SECOND = events.Subscriber("second", "atende.core.testing.subscribers.second", after=("first",))
-THIRD = events.Subscriber("third", "atende.core.testing.subscribers.third")
+FIRST, SECOND, THIRD = recorder.FIRST, recorder.SECOND, recorder.THIRD
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +29,7 @@ def three_subscribers(settings, monkeypatch):
     settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
     settings.ATENDE_EVENTS_SHARED_TRANSACTION = True
     settings.ATENDE_EVENTS_BACKOFF_SECONDS = 600
-    monkeypatch.setattr(events, "SUBSCRIBERS", (FIRST, SECOND, THIRD))
-    monkeypatch.setattr(dispatch, "SUBSCRIBERS", (FIRST, SECOND, THIRD))
-    recorder.reset()
+    recorder.use(monkeypatch)
     yield
     recorder.reset()
 

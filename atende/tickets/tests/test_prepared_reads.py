@@ -3,10 +3,10 @@ same related rows and annotations as the ORM reads, no query built again, and vi
 
 import pytest
 from django.db.models import OuterRef
-from django.db.models.sql import compiler
 
 from atende.core.exceptions import NotFound
 from atende.core.prepared import forget
+from atende.core.testing.compiled import count_compiled
 from atende.email_channel.models import UndeliverableAddress
 from atende.email_channel.selectors import undeliverable_flag
 from atende.tickets.models import Category, Ticket
@@ -69,14 +69,7 @@ def test_a_prepared_read_is_what_the_orm_reads(admin_user, team_ticket, ticket, 
 @pytest.mark.django_db
 def test_the_query_is_built_once(admin_user, team_ticket, ticket, monkeypatch):
     access_ticket(user=admin_user, number=team_ticket.number, related=RELATED, annotate=annotations)
-    built = []
-    original = compiler.SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        built.append(self.query.model)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
+    built = count_compiled(monkeypatch)
     for t in (ticket, team_ticket):
         assert access_ticket(user=admin_user, number=t.number, related=RELATED, annotate=annotations).pk == t.pk
     with pytest.raises(NotFound):
