@@ -28,7 +28,9 @@ from django.db.models.lookups import Exact
 from django.db.models.query import get_related_populators
 from django.db.models.sql.where import WhereNode
 
-FIRST_STAND_IN = -7_301_017_000  # value i of an int stands in as FIRST_STAND_IN - i
+# Value i of an int stands in as FIRST_STAND_IN - i: negative, far from any id or number, and inside a 32-bit
+# integer column's range (PostgreSQL's lookups turn a value out of the column's range into no condition at all).
+FIRST_STAND_IN = -2_100_000_000
 MAX_VALUES = 1024
 KEPT_SHAPES = 64  # per connection; shapes are few and fixed, this only bounds a caller's mistake
 _ATTRIBUTE = "atende_prepared_reads"
@@ -58,9 +60,11 @@ class _Prepared:
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
         index = {s: i for i, s in enumerate(stand_ins)}
-        self.slots = [(position, index[p]) for position, p in enumerate(params)
-                      if type(p) in (int, str) and p in index]
-        found = [i for _position, i in self.slots]
+        # PostgreSQL's backend wraps some ints (psycopg's ``Int8`` for big integers): the real value is wrapped alike.
+        self.slots = [(position, index[p], None if type(p) in (int, str) else type(p))
+                      for position, p in enumerate(params)
+                      if isinstance(p, (int, str)) and not isinstance(p, bool) and p in index]
+        found = [i for _position, i, _wrap in self.slots]
         exact = [index[rhs] for rhs in _exact_values(queryset.query.where) if rhs in index]
         for i, s in enumerate(stand_ins):
             if i not in found or isinstance(s, str) and (found.count(i) != 1 or exact.count(i) != 1 or s in sql):
@@ -78,8 +82,8 @@ class _Prepared:
 
     def run(self, connection, values: Sequence[Any]) -> list[Model]:
         params = self.params.copy()
-        for position, i in self.slots:
-            params[position] = values[i]
+        for position, i, wrap in self.slots:
+            params[position] = values[i] if wrap is None else wrap(values[i])
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
