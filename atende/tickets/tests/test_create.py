@@ -187,6 +187,8 @@ def test_the_ticket_and_message_rows_are_built_before_the_transaction(customer, 
                                body_text="Since noon")
     first_run = next(i for i, (what, name) in enumerate(seen) if what == "ran" and name.startswith("tickets_"))
     assert {"Ticket", "Message"} <= {name for what, name in seen[:first_run] if what == "built"}, seen
-    assert [name for what, name in seen if what == "ran"][:2] == ["tickets_ticket", "tickets_message"], seen
+    # PostgreSQL reads the number from its sequence first (no writers' turn there to keep short).
+    ran = [name for what, name in seen if what == "ran" and name != "SELECT"]
+    assert ran[:2] == ["tickets_ticket", "tickets_message"], seen
     assert ticket.first_message.ticket_id == ticket.pk == ticket.number
     assert Message.objects.get(pk=ticket.first_message.pk).ticket_id == ticket.pk
