@@ -132,7 +132,7 @@ def patch_dispatch(m) -> None:
         return handler
 
     m.batch_step, m.resolve = batch_step, resolve
-    for name in ("work_plan", "lease_claim", "run_retries"):
+    for name in ("lease_claim", "run_retries"):
         setattr(m, name, _timed(name, getattr(m, name)))
 
 

@@ -42,3 +42,10 @@ def _fresh_cache():
 
     caches["default"].clear()
     caches["presence"].clear()
+
+
+@pytest.fixture
+def quiet(settings, agent):
+    """Events stay for the worker (no subscriber commits in between); the agent may hold many chats."""
+    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
+    settings.CHAT_DEFAULT_MAX_CHATS = 50

@@ -41,13 +41,6 @@ def _chats(widget, agent, count: int) -> list[ChatSession]:
 
 
 @pytest.fixture
-def quiet(settings, agent):
-    """Events stay for the worker (no subscriber commits in between); the agent may hold many chats."""
-    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
-    settings.CHAT_DEFAULT_MAX_CHATS = 50
-
-
-@pytest.fixture
 def commits(monkeypatch):
     """The transactions committed from now on, on any thread."""
     wrapper = type(connections["default"])

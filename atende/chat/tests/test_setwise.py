@@ -22,12 +22,6 @@ from atende.tickets.services import ticket_transition
 
 
 @pytest.fixture
-def quiet(settings, agent):
-    settings.ATENDE_EVENTS_DRAIN_ON_COMMIT = False
-    settings.CHAT_DEFAULT_MAX_CHATS = 50
-
-
-@pytest.fixture
 def pushes(monkeypatch):
     sent = []
     monkeypatch.setattr(realtime, "_send", lambda group, message: sent.append((group, message)))

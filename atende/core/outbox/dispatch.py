@@ -580,33 +580,3 @@ def _run_batches(unit: Unit, owner: str, *, seconds: float, retries: bool,
             break
     return done + (run_retries(unit, owner) if retries else 0)
 
-
-@dataclass(frozen=True)
-class Work:
-    unit: Unit
-    retries: bool  # the subscriber has retries due (else they are not looked for)
-    cursor: SubscriberCursor  # as read for this plan: the unit's first batch starts from it
-    waiting: bool  # the subscriber has events waiting for a retry, due or not (their tickets' events wait)
-
-
-def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
-    """The units that may have something to do (new events past their cursor, gaps to look for, or retries due;
-    three small queries, so an idle worker costs little), each with whether its subscriber has retries due and its
-    cursor."""
-    now = now or timezone.now()
-    cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
-    if any((u.subscriber.name, u.partition) not in cursors for u in units()):
-        cursors_ensure()
-        cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
-    last = event_model().objects.order_by("-id").values_list("id", flat=True).first() or 0
-    first_due = dict(EventRetry.objects.filter(state=WAITING).values_list("subscriber")
-                     .annotate(first=Min("next_attempt_at")).order_by())
-    passes.noted(cursors, set(first_due))
-    busy = []
-    for unit in units():
-        cursor = cursors[(unit.subscriber.name, unit.partition)]
-        waiting = unit.subscriber.name in first_due
-        retries = waiting and first_due[unit.subscriber.name] is not None and first_due[unit.subscriber.name] <= now
-        if cursor.position < last or cursor.gaps or retries:
-            busy.append(Work(unit, retries, cursor, waiting))
-    return busy

@@ -30,14 +30,45 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from atende.core.models import SubscriberCursor
+from atende.core.models import EventRetry, SubscriberCursor
 from atende.core.outbox import dispatch, passes
-from atende.core.outbox.dispatch import LeaseLost, Unit, Work
+from atende.core.outbox.dispatch import LeaseLost, Unit
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Work:
+    unit: Unit
+    retries: bool  # the subscriber has retries due (else they are not looked for)
+    cursor: SubscriberCursor  # as read for this plan: the unit's first batch starts from it
+    waiting: bool  # the subscriber has events waiting for a retry, due or not (their tickets' events wait)
+
+
+def work_plan(*, now: dt.datetime | None = None) -> list[Work]:
+    """The units that may have something to do (new events past their cursor, gaps to look for, or retries due;
+    three small queries, so an idle worker costs little), each with whether its subscriber has retries due and its
+    cursor."""
+    now = now or timezone.now()
+    cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
+    if any((u.subscriber.name, u.partition) not in cursors for u in dispatch.units()):
+        dispatch.cursors_ensure()
+        cursors = {(c.subscriber, c.partition): c for c in SubscriberCursor.objects.all()}
+    last = dispatch.event_model().objects.order_by("-id").values_list("id", flat=True).first() or 0
+    first_due = dict(EventRetry.objects.filter(state=dispatch.WAITING).values_list("subscriber")
+                     .annotate(first=Min("next_attempt_at")).order_by())
+    passes.noted(cursors, set(first_due))
+    busy = []
+    for unit in dispatch.units():
+        cursor = cursors[(unit.subscriber.name, unit.partition)]
+        waiting = unit.subscriber.name in first_due
+        retries = waiting and first_due[unit.subscriber.name] is not None and first_due[unit.subscriber.name] <= now
+        if cursor.position < last or cursor.gaps or retries:
+            busy.append(Work(unit, retries, cursor, waiting))
+    return busy
 
 
 def shared_default() -> bool:
@@ -220,7 +251,7 @@ def pass_all(owner: str, *, shared: bool | None = None) -> int:
     """One pass over every unit with work (``atende events drain``, tests): each lease taken, the rounds, every
     lease given back."""
     with passes.scope():  # the plan's cursor reads, for the units planned after others
-        held = [w for w in dispatch.work_plan() if dispatch.lease_claim(w.unit, owner, cursor=w.cursor)]
+        held = [w for w in work_plan() if dispatch.lease_claim(w.unit, owner, cursor=w.cursor)]
         try:
             return pass_run(held, owner, shared=shared).passed
         finally:

@@ -177,7 +177,7 @@ class EventsWorker:
             tasks_reap()
         done = 0
         with dispatch.rows_shared():
-            held = [work for work in dispatch.work_plan() if not self.stop_event.is_set() and self._claim(work)]
+            held = [work for work in rounds.work_plan() if not self.stop_event.is_set() and self._claim(work)]
             try:
                 outcome = rounds.pass_run(held, self.worker_id, seconds=PASS_SLICE_SECONDS,
                                           stop=self.stop_event.is_set)
@@ -191,7 +191,7 @@ class EventsWorker:
             done += tasks_run_due(self.worker_id)
         return done
 
-    def _claim(self, work: dispatch.Work) -> bool:
+    def _claim(self, work: rounds.Work) -> bool:
         """Take the unit's lease, unless this worker keeps leases and took it less than half a lease ago (its
         batches renew it, and each checks it is still this worker's, so a lease lost meanwhile only costs a
         pass). The cursor read for the pass gets the lease taken."""

@@ -210,6 +210,16 @@ def test_a_streaming_response_is_sent_while_it_is_read_not_after_it_was_read_int
 
 
 @pytest.mark.django_db(transaction=True)
+async def _response(app) -> tuple[dict, bytes]:
+    """The response's start message and its whole body, however many messages it came in."""
+    start, body = await app.receive_output(10), b""
+    while True:
+        message = await app.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return start, body
+
+
 def test_a_file_download_through_the_handler_arrives_whole(tmp_path):
     from django.http import FileResponse
 
@@ -222,12 +232,7 @@ def test_a_file_download_through_the_handler_arrives_whole(tmp_path):
     async def download():
         app = ApplicationCommunicator(handler, _scope("/download"))
         await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-        start, body = await app.receive_output(10), b""
-        while True:
-            message = await app.receive_output(10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                return start, body
+        return await _response(app)
 
     start, body = async_to_sync(download)()
     assert start["status"] == 200 and body == content
@@ -240,12 +245,7 @@ async def _serve_all(handler, paths):
     for path in paths:
         app = ApplicationCommunicator(handler, _scope(path))
         await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-        start, body = await app.receive_output(10), b""
-        while True:
-            message = await app.receive_output(10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        start, body = await _response(app)
         await app.wait(10)  # the handler has finished (a streamed response is closed after it was sent)
         out.append((start["status"], body))
     return out

@@ -135,7 +135,7 @@ def test_a_unit_goes_on_with_full_batches_within_its_slice(customer, settings):
 def test_a_cursor_read_before_the_lease_was_taken_gets_the_lease(customer):
     ticket = make_ticket(requester=customer)
     dispatch.cursors_ensure()
-    [work, *_] = dispatch.work_plan()  # read with no lease on it
+    [work, *_] = rounds.work_plan()  # read with no lease on it
     assert work.cursor.lease_owner == ""
 
     dispatch.run_unit(work.unit, "w", cursor=work.cursor, waiting=work.waiting)
