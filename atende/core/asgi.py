@@ -269,6 +269,10 @@ class SyncChainASGIHandler(ASGIHandler):
 def sync_chain_asgi_application() -> SyncChainASGIHandler:
     """``django.core.asgi.get_asgi_application`` with this handler."""
     import django
+    from django.urls import get_resolver
 
     django.setup(set_prefix=False)
+    # Every view module is imported now, not on the first request: a broken import stops the server at start-up,
+    # and the first visitor does not wait the seconds that importing the views and their libraries takes.
+    get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf and every ``include``
     return SyncChainASGIHandler()

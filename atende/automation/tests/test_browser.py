@@ -4,6 +4,7 @@ changed by it, the admin tests the rule against that ticket, and an agent applie
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from atende.accounts.tests.factories import AdminFactory
 from atende.automation.services.definitions import canned_reply_save, macro_save
@@ -33,7 +34,7 @@ def test_admin_creates_a_trigger_that_acts_on_a_new_ticket(live_server, page, cu
         {"any": [{"field": "subject", "op": "contains_any_words", "value": "outage down"}]}))
     page.get_by_role("textbox", name="Actions").fill(json.dumps([{"type": "set_priority", "value": "urgentt"}]))
     page.get_by_role("button", name="Save").click()
-    assert "“urgentt” is not a valid priority" in page.locator("#form-errors").inner_text()  # refused, explained
+    expect(page.locator("#form-errors")).to_contain_text("“urgentt” is not a valid priority")  # refused, explained
     page.get_by_role("textbox", name="Actions").fill(json.dumps([{"type": "set_priority", "value": "urgent"},
                                                   {"type": "add_tags", "value": ["outage"]}]))
     page.get_by_role("button", name="Save").click()
@@ -51,10 +52,10 @@ def test_admin_creates_a_trigger_that_acts_on_a_new_ticket(live_server, page, cu
     page.get_by_role("link", name="Test").click()
     page.get_by_label("Ticket #").fill(str(calm.number))
     page.get_by_role("button", name="Test").click()
-    assert f"Does not match ticket #{calm.number}" in page.locator("#preview-result").inner_text()
+    expect(page.locator("#preview-result")).to_contain_text(f"Does not match ticket #{calm.number}")
     page.get_by_label("Ticket #").fill(str(ticket.number))
     page.get_by_role("button", name="Test").click()
-    assert f"Matches ticket #{ticket.number}" in page.locator("#preview-result").inner_text()
+    expect(page.locator("#preview-result")).to_contain_text(f"Matches ticket #{ticket.number}")
 
 
 @pytest.mark.django_db(transaction=True)

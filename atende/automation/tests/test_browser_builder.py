@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from atende.accounts.tests.factories import AdminFactory
 from atende.automation.models import Trigger
@@ -60,7 +61,7 @@ def test_admin_builds_a_trigger_visually_and_it_acts_on_a_new_ticket(live_server
                        "then set priority Urgent, add tags.")
 
     page.get_by_role("button", name="Save").click()  # no tags given: the server refuses, the rows stay
-    assert "Action 2: “add_tags” needs “value”" in page.locator("#form-errors").inner_text()
+    expect(page.locator("#form-errors")).to_contain_text("Action 2: “add_tags” needs “value”")
     assert page.locator("[data-rule-builder-for=actions] .rb-row").count() == 2
     assert page.locator("[data-rule-builder-for=conditions] .rb-row").first.get_by_label("Value").input_value() == \
         "outage down"
@@ -113,7 +114,7 @@ def test_the_json_stays_behind_a_toggle_and_round_trips(live_server, page, team)
     assert page.locator("textarea[name=conditions]").is_visible()
     assert "cannot show" in page.locator(".rb-note").first.inner_text()
     page.get_by_role("button", name="Save").click()
-    assert "unknown field “mood”" in page.locator("#form-errors").inner_text()
+    expect(page.locator("#form-errors")).to_contain_text("unknown field “mood”")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,6 +33,11 @@ def _playwright():
     from playwright.sync_api import sync_playwright
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server imports the views on its first request, as the served application does when it starts
+    # (atende.core.asgi): seconds on a busy machine, which a page's first navigation must not spend.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
     with sync_playwright() as pw:
         yield pw, path
 

@@ -1,5 +1,5 @@
 """The start-up check refuses to start when a periodic job or an event subscriber cannot be imported, naming the
-path and the cause; on the real configuration it passes."""
+path and the cause; on the real configuration it passes. The web application imports every view as it starts."""
 
 import subprocess
 import sys
@@ -71,3 +71,28 @@ def test_the_real_channel_layers_import():
 
     assert checks.unimportable([c["BACKEND"] for c in base.CHANNEL_LAYERS.values()], kind="x", check_id="x") == []
     assert [e for e in run_checks() if e.id == "atende.E004"] == []
+
+
+def _load_asgi_application(tmp_path, settings_module="atende.config.settings.test", extra_path=""):
+    code = ("import sys; import atende.config.asgi;"
+            "print(sorted(m for m in ('atende.config.urls', 'atende.triage.views', 'atende.signin.views.sso')"
+            " if m in sys.modules))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"DJANGO_SETTINGS_MODULE": settings_module, "PATH": "/usr/bin:/bin",
+                               "ATENDE_VAR_DIR": str(tmp_path), "PYTHONPATH": extra_path})
+
+
+def test_the_web_application_imports_every_view_when_it_starts(tmp_path):
+    """Not on the first request: that visitor would wait seconds, and a broken view would pass start-up."""
+    result = _load_asgi_application(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['atende.config.urls', 'atende.signin.views.sso', 'atende.triage.views']"
+
+
+def test_the_web_application_refuses_to_start_on_a_view_that_cannot_be_imported(tmp_path):
+    (tmp_path / "broken_urls.py").write_text("import not_installed_dependency  # noqa\nurlpatterns = []\n")
+    (tmp_path / "broken_settings.py").write_text(
+        "from atende.config.settings.test import *  # noqa\nROOT_URLCONF = 'broken_urls'\n")
+    result = _load_asgi_application(tmp_path, "broken_settings", str(tmp_path))
+    assert result.returncode != 0
+    assert "No module named 'not_installed_dependency'" in result.stderr

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django_otp.oath import TOTP
+from playwright.sync_api import expect
 
 from atende.accounts.tests.factories import AgentFactory
 from atende.signin.models import SignInSession, SsoProvider
@@ -45,8 +46,7 @@ def test_agent_turns_on_an_authenticator_app_and_signs_in_with_it(live_server, p
     secret = page.inner_text("#totp-secret").replace(" ", "")
     page.fill("#id_code", app_code(secret, at=time.time()))
     page.click("button[type=submit].primary")
-    codes = page.locator("#recovery-codes code").all_inner_texts()
-    assert len(codes) == 10
+    expect(page.locator("#recovery-codes code")).to_have_count(10)  # the click's page load is waited for
     page.click("text=I have saved them")
     page.wait_for_selector("#second-factors >> text=Authenticator app")
 
