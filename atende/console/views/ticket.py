@@ -38,6 +38,7 @@ from ..forms_workspace import FollowerAddForm, LinkForm, MergeForm, ReplyForm, T
 from ..options import ticket_options
 from ..panel_fields import panel_fields_html, reply_form_as_opened
 from ..realtime import HEARTBEAT_SECONDS
+from ..timeline_items import TimelineEntries
 from .ticket_timeline import build_timeline_window
 
 # A long thread opens on its newest entries; "Show earlier" loads the whole of it (and refreshes keep it whole).
@@ -116,7 +117,8 @@ def timeline_context(request, ticket: Ticket) -> dict[str, Any]:
         for item in timeline:
             if item.kind == "message":
                 item.delivery = states.get(item.message.pk)
-    return {"ticket": ticket, "timeline": timeline, "timeline_earlier": earlier, "timeline_whole": whole,
+    return {"ticket": ticket, "timeline": timeline, "timeline_entries": TimelineEntries(timeline),
+            "timeline_earlier": earlier, "timeline_whole": whole,
             "requester_undeliverable": requester_undeliverable(ticket)}
 
 

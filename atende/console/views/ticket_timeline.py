@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import dateformat, formats, timezone
+from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from atende.tickets.choices import (
@@ -23,6 +24,7 @@ from atende.tickets.choices import (
 from atende.tickets.models import CustomField, Message, TicketEvent
 from atende.tickets.selectors import custom_field_definitions, timeline_events, timeline_messages
 
+from ..timeformat import format_local
 from ..timeline_header import message_header
 
 E = TicketEventType
@@ -68,17 +70,20 @@ class Times:
 
 
 class _Clock:
-    """Formats the timeline's instants with the formats looked up once per page (the ``date`` filter looks them
-    up, and converts the time zone, for each of its three uses per message)."""
+    """Formats the timeline's instants with the formats, language and time zone looked up once per page, each
+    part of the text kept per process (``timeformat``): the ``date`` filter looked them up, and converted the
+    time zone, for each of its three uses per message."""
 
     def __init__(self):
         self.long_format = formats.get_format("DATETIME_FORMAT")
         self.short_format = formats.get_format("SHORT_DATETIME_FORMAT")
+        self.language = get_language()
+        self.zone = timezone.get_current_timezone()
 
     def __call__(self, instant) -> Times:
-        local = timezone.localtime(instant) if timezone.is_aware(instant) else instant
-        return Times(iso=local.isoformat(), long=dateformat.format(local, self.long_format),
-                     short=dateformat.format(local, self.short_format))
+        local = instant.astimezone(self.zone) if timezone.is_aware(instant) else instant
+        return Times(iso=local.isoformat(), long=format_local(local, self.long_format, self.language),
+                     short=format_local(local, self.short_format, self.language))
 
 
 def _label(name: str, value: Any) -> str:
