@@ -9,6 +9,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 # An id no row has, replaced in the reversed URL by the real one (an ``<int:…>`` part writes ``str(value)``).
 _STAND_IN = 918_273_645_546_372_819
 _PATTERNS: dict[tuple, tuple[str, str]] = {}
+_URLS: dict[tuple, str] = {}
 
 
 def url_with_id(name: str, value: int) -> str:
@@ -23,3 +24,12 @@ def url_with_id(name: str, value: int) -> str:
             return reverse(name, args=[value])
         parts = _PATTERNS[key] = (head, tail)
     return f"{parts[0]}{value}{parts[1]}"
+
+
+def url_without_args(name: str) -> str:
+    """``reverse(name)``, once per process."""
+    key = (name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    url = _URLS.get(key)
+    if url is None:
+        url = _URLS[key] = reverse(name)
+    return url

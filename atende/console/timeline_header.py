@@ -11,7 +11,9 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
+
+from .reversing import url_with_id
 
 _LINE = "\n      "
 
@@ -26,21 +28,36 @@ def _field(data: Any, key: str) -> Any:
     return data.get(key, "") if isinstance(data, dict) else ""
 
 
-def message_header(item, *, ticket_pk: int) -> SafeString:
+_WORDS: dict[str, dict[str, str]] = {}
+
+
+def words() -> dict[str, str]:
+    """The header's fixed texts in the active language, translated and escaped once per process."""
+    language = get_language()
+    found = _WORDS.get(language)
+    if found is None:
+        found = _WORDS[language] = {"system": _e(gettext("System")), "note": _e(gettext("Internal note")),
+                                    "reply": _e(gettext("Public reply"))}
+    return found
+
+
+def message_header(item, *, ticket_pk: int, texts: dict[str, str] | None = None) -> SafeString:
+    """``texts``: ``words()``, when the caller writes many headers."""
+    texts = texts or words()
     m = item.message
     author = m.author
     if author is None:
-        who = _e(gettext("System"))
+        who = texts["system"]
     elif author.is_customer:
-        who = f'<a href="{_e(reverse("console:customer", args=[m.author_id]))}">{_text(author.display_name)}</a>'
+        who = f'<a href="{_e(url_with_id("console:customer", m.author_id))}">{_text(author.display_name)}</a>'
     else:
         who = _text(author.display_name)
     if m.kind == "note":
-        badge = f'<span class="badge note-badge">{_e(gettext("Internal note"))}</span>'
+        badge = f'<span class="badge note-badge">{texts["note"]}</span>'
     elif m.kind == "system":
-        badge = f'<span class="badge">{_e(gettext("System"))}</span>'
+        badge = f'<span class="badge">{texts["system"]}</span>'
     else:
-        badge = f'<span class="badge reply-badge">{_e(gettext("Public reply"))}</span>'
+        badge = f'<span class="badge reply-badge">{texts["reply"]}</span>'
     phone = ""
     if item.phone_call:
         text = gettext("Phone call (%(direction)s, %(seconds)s s)") % {

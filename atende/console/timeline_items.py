@@ -15,7 +15,7 @@ from django.utils.translation import gettext, ngettext
 from atende.tickets.templatetags.message_html import render_message_html
 
 from .reversing import url_with_id
-from .timeline_header import _text
+from .timeline_header import _text, message_header, words
 
 
 class TimelineEntries:
@@ -26,13 +26,14 @@ class TimelineEntries:
         self.items = items
 
     def __html__(self) -> SafeString:
+        texts = words()
         return mark_safe("".join(  # noqa: S308 - every value is escaped where it is written
-            _message(item) if item.kind == "message" else _events(item.events) for item in self.items))
+            _message(item, texts) if item.kind == "message" else _events(item.events) for item in self.items))
 
     __str__ = __html__
 
 
-def _message(item) -> str:
+def _message(item, texts) -> str:
     m = item.message
     pk = m.pk
     attachments = m.attachments.all()
@@ -64,7 +65,7 @@ def _message(item) -> str:
                         f'<span class="muted small">{_text(filesizeformat(a.size))}</span></li>')
         files = (f'\n    <ul class="attachments" aria-label="{_e(gettext("Attachments"))}">\n      {"".join(rows)}'
                  f'\n    </ul>')
-    return (f'\n  <li class="message {_text(m.kind)}" id="message-{pk}">\n    {item.header}\n    \n'
+    return (f'\n  <li class="message {_text(m.kind)}" id="message-{pk}">\n    {message_header(item, ticket_pk=item.ticket_pk, texts=texts)}\n    \n'
             f'    <div class="message-body" id="message-body-{pk}">{shown}</div>\n    {images}\n    {files}\n  </li>\n')
 
 
