@@ -42,7 +42,7 @@ def _message(item, texts) -> str:
         body = render_message_html(m.body_html, attachments=attachments, proxy=True)
         shown, remote = str(body.html), body.remote_images
     else:
-        shown = str(linebreaksbr(m.body_text, autoescape=True))
+        shown = _lines(m.body_text)
     images = ""
     if remote:
         counted = ngettext(
@@ -67,6 +67,13 @@ def _message(item, texts) -> str:
                  f'\n    </ul>')
     return (f'\n  <li class="message {_text(m.kind)}" id="message-{pk}">\n    {message_header(item, ticket_pk=item.ticket_pk, texts=texts)}\n    \n'
             f'    <div class="message-body" id="message-body-{pk}">{shown}</div>\n    {images}\n    {files}\n  </li>\n')
+
+
+def _lines(text) -> str:
+    """The ``linebreaksbr`` filter, without its lazy-string wrappers for the usual plain string."""
+    if type(text) is not str:
+        return str(linebreaksbr(text, autoescape=True))
+    return _e(text.replace("\r\n", "\n").replace("\r", "\n")).replace("\n", "<br>")
 
 
 def _events(rows) -> str:

@@ -59,6 +59,7 @@ ATTACHMENTS = [
 BODIES = [
     ("Hello <b>there</b> & \"friends\"\n'second' line\r\nthird", ""),
     ("", ""),
+    ("old\rmac\r\n\r\nend\n", None),
     ("plain", '<p>Hi &amp; <b>bold</b> "q" \'s\'</p><script>alert(1)</script><p onclick="x()">x</p>'),
     ("plain", '<p>cid image <img src="cid:img1@x" alt="in&line"></p>'),
     ("plain", '<p><img src="https://tracker.example/p.gif?a=1&b=2"> one</p>'),
