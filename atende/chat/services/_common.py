@@ -13,6 +13,7 @@ from atende.chat.choices import ChatOutcome
 from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
 from atende.core.exceptions import ValidationError
+from atende.core.prepared import prepared_read
 from atende.sla.selectors import expected_first_reply_minutes
 from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import expected_reply_text, no_target_text
@@ -38,17 +39,44 @@ def lock_with_ticket(session: ChatSession | int, *, related: tuple[str, ...] = (
     return session
 
 
-def lock_group(keys: dict[int, list[str]]) -> dict[int, ChatSession]:
+# What the set-wise write of a group's plain messages reads of a conversation, its customer and its ticket
+# (``setwise``; the ticket's columns are those ``TicketChanges.add_reply`` and the events' payloads use): the full
+# rows cost several times more to make into objects (the conversation's bot turns, the ticket's custom fields,
+# both decoded from JSON for every message). A conversation that needs a service gets a full copy (``widen``).
+NARROW_SESSION = ("status", "ticket", "customer", "agent", "team", "email", "customer__role", "customer__is_active",
+                  "customer__name", "customer__email")
+NARROW_TICKET = ("number", "status", "channel", "version", "updated_at", "merged_into", "team", "assignee",
+                 "requester", "first_response_at", "last_customer_reply_at", "last_agent_reply_at")
+
+
+def _padded(ids: list[int]) -> list[int]:
+    """The ids padded with 0 (no row) to a power of two: a few shapes of the group's reads, each compiled once."""
+    size = 4
+    while size < len(ids):
+        size *= 2
+    return [*ids, *[0] * (size - len(ids))]
+
+
+def _group_sessions(*ids: int, narrow: bool):
+    sessions = ChatSession.objects.select_for_update(of=("self",)).select_related("customer")
+    return (sessions.only(*NARROW_SESSION) if narrow else sessions).filter(pk__in=ids).order_by("pk")
+
+
+def _group_tickets(*ids: int, narrow: bool):
+    tickets = Ticket.objects.select_for_update(no_key=True, of=("self",))  # as ``lock_ticket``
+    return (tickets.only(*NARROW_TICKET) if narrow else tickets).filter(pk__in=ids).order_by("pk")
+
+
+def lock_group(keys: dict[int, list[str]], *, narrow: bool = False) -> dict[int, ChatSession]:
     """The conversations ``keys`` names, for a group of messages written in one transaction: each read under lock
     with its customer, then their tickets under their own locks (conversations first, then tickets, each in id
     order: the order every chat service takes them in), and the resend keys given per conversation looked up on
-    their tickets: three queries for the group instead of three per message. Each copy serves one message; a
-    second message of the same conversation in the group reads it again (``lock_with_ticket``), after the first
-    changed it."""
-    sessions = {session.pk: session for session in ChatSession.objects.select_for_update(of=("self",))
-                .select_related("customer").filter(pk__in=list(keys)).order_by("pk")}
-    tickets = {ticket.pk: ticket for ticket in Ticket.objects.select_for_update(no_key=True, of=("self",)).filter(
-        pk__in=[s.ticket_id for s in sessions.values() if s.ticket_id]).order_by("pk")}  # as ``lock_ticket``
+    their tickets: three queries for the group instead of three per message, their SQL compiled once per group
+    size. Each copy serves one message; a second message of the same conversation in the group reads it again
+    (``lock_with_ticket``), after the first changed it. ``narrow``: only the columns the set-wise write reads."""
+    sessions = {session.pk: session for session in prepared_read(
+        ("chat.lock_group.sessions", narrow), lambda *ids: _group_sessions(*ids, narrow=narrow), _padded(list(keys)))}
+    tickets = _locked_tickets([s.ticket_id for s in sessions.values() if s.ticket_id], narrow=narrow)
     asked = {external_id for pk, session in sessions.items() if session.ticket_id for external_id in keys[pk]
              if external_id}
     stored = {(ticket_id, external_id): pk for ticket_id, external_id, pk in Message.objects.filter(
@@ -60,6 +88,31 @@ def lock_group(keys: dict[int, list[str]]) -> dict[int, ChatSession]:
             session.resend_keys = {external_id: stored.get((session.ticket_id, external_id))
                                    for external_id in keys[session.pk] if external_id}
     return sessions
+
+
+def _locked_tickets(ids: list[int], *, narrow: bool) -> dict[int, Ticket]:
+    if not ids:
+        return {}
+    return {ticket.pk: ticket for ticket in prepared_read(
+        ("chat.lock_group.tickets", narrow), lambda *ids: _group_tickets(*ids, narrow=narrow), _padded(ids))}
+
+
+def widen(sessions: list[ChatSession]) -> dict[int, ChatSession]:
+    """Full copies of conversations ``lock_group(narrow=True)`` read (their rows are locked already), with their
+    tickets and the resend keys found: for the services, which may read any column. Two queries for them all."""
+    if not sessions:
+        return {}
+    full = {session.pk: session for session in prepared_read(
+        ("chat.lock_group.sessions", False), lambda *ids: _group_sessions(*ids, narrow=False),
+        _padded([s.pk for s in sessions]))}
+    tickets = _locked_tickets([s.ticket_id for s in full.values() if s.ticket_id], narrow=False)
+    for narrow in sessions:
+        session = full[narrow.pk]
+        if session.ticket_id:
+            session.ticket = tickets[session.ticket_id]
+        if hasattr(narrow, "resend_keys"):
+            session.resend_keys = narrow.resend_keys
+    return full
 
 
 def resend_key(session_id: int, client_id: str, *, agent: bool = False) -> str:

@@ -4,7 +4,8 @@ replies that arrived at the same moment (the websocket consumers gather them, ``
 Every message is checked as its service checks it (``chat_visitor_message``, ``chat_agent_reply``), so the same
 rules hold. What the group shares is the transaction (one writer's turn on SQLite, one commit), the reads every
 message starts with (the conversations locked with their customers, then their tickets, and the resend keys already
-stored: three queries for the group, ``lock_group``; the visitors' messages counted against the rate limits before
+stored: three queries for the group, ``lock_group``, reading the few columns the set-wise write needs, and two
+more for full copies of the conversations that need a service; the visitors' messages counted against the rate limits before
 the transaction, ``_visitors_counted``) and, for the plain messages, the writes (``setwise``: one INSERT of the
 messages, one UPDATE per set of tickets, one INSERT of their events, under one savepoint). A conversation with a
 message that needs more (the bot step, a status move) is written message by message through the services, each
@@ -28,7 +29,7 @@ from atende.chat import realtime
 from atende.chat.models import ChatSession
 from atende.chat.selectors import chat_may_handle
 from atende.chat.services import setwise
-from atende.chat.services._common import lock_group, lock_with_ticket, resend_key
+from atende.chat.services._common import lock_group, lock_with_ticket, resend_key, widen
 from atende.chat.services.agents import chat_agent_reply
 from atende.chat.services.conversation import chat_visitor_message, visitor_throttle
 from atende.core.exceptions import NotFound
@@ -119,7 +120,7 @@ def _write_group(writes: Sequence[ChatWrite], here: set[int],
     for n, write in enumerate(writes):
         if n not in refused:
             keys.setdefault(int(write.session_id), []).append(write.key)
-    locked = lock_group(keys)
+    locked = lock_group(keys, narrow=True)
     found = set(locked)
     outcomes: dict[int, Any] = dict(refused)
     # The plain messages of each conversation checked first, then written set-wise (``setwise``); a conversation
@@ -139,6 +140,7 @@ def _write_group(writes: Sequence[ChatWrite], here: set[int],
                 outcomes[n] = outcome
             else:
                 planned[n] = outcome
+    locked = widen(list(locked.values()))  # those that need a service: full copies, read together
     if planned:
         try:
             with transaction.atomic():

@@ -266,11 +266,11 @@ def test_a_group_whose_transaction_fails_is_written_message_by_message(widget, a
     chats = _chats(widget, agent, 3)
     real, calls = messages.lock_group, []
 
-    def failing_once(keys):
+    def failing_once(keys, **options):
         calls.append(sorted(keys))
         if len(calls) == 1:
             raise OperationalError("database is locked")
-        return real(keys)
+        return real(keys, **options)
 
     monkeypatch.setattr(messages, "lock_group", failing_once)
     outcomes = chat_messages_write(writes=[VisitorMessage(session_id=chat.pk, text=f"hi {n}", client_id="g1")

@@ -41,8 +41,8 @@ def _opened(widget, agent, count: int) -> list[ChatSession]:
 
 
 def _statements(captured) -> Counter:
-    """The statements written, by kind and table, leaving out the search index's row (one UPDATE per message:
-    the message's text appended) and the reads."""
+    """The statements written, by kind and table, leaving out the search index's rows (one UPDATE for the
+    group's tickets: each message's text appended) and the reads."""
     kinds: Counter = Counter()
     for query in captured.captured_queries:
         sql = query["sql"].lstrip()
@@ -89,8 +89,8 @@ def test_a_set_wise_message_is_stored_as_the_reply_services_store_it(widget, age
                                     AgentReply(session_id=one.pk, agent=agent, text="answer", client_id="c2"),
                                     AgentReply(session_id=one.pk, agent=agent, text="more", client_id="c3")])
     written = _statements(captured)
-    # one INSERT of the messages, one of the events; the search index appends each message (one UPDATE each)
-    # instead of rebuilding the ticket's row from all of its messages
+    # one INSERT of the messages, one of the events; the search index appends each message (one UPDATE per
+    # message of the same ticket, in order; one for the group's other tickets) instead of rebuilding the row
     assert written["INSERT tickets_message"] == 1 and written["INSERT tickets_ticketevent"] == 1
     index = [q["sql"].lstrip().split(None, 1)[0].upper() for q in captured.captured_queries
              if "ticket_search" in q["sql"]]

@@ -55,25 +55,33 @@ def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None
                            f"(SELECT 1 FROM tickets_ticket t WHERE t.id = s.ticket_id)", [chunk])
 
 
-_APPEND = {kind: f"""
-UPDATE {TABLE} s SET {column} = CASE WHEN s.{column} = '' THEN m.body_text ELSE s.{column} || E'\\n' || m.body_text END,
-  document = s.document || {_vector("m.body_text", weight)}
-FROM tickets_message m
-WHERE s.ticket_id = %s AND m.id = %s AND m.ticket_id = s.ticket_id AND m.kind = %s
-  AND length(s.{column}) + 1 + length(m.body_text) <= {_MAX_TEXT}
-""" for kind, column, weight in (("reply", "body", "C"), ("note", "notes", "D"))}
+_APPEND = f"""
+UPDATE {TABLE} s SET
+  body = CASE WHEN x.kind <> 'reply' THEN s.body WHEN s.body = '' THEN x.body_text
+         ELSE s.body || E'\\n' || x.body_text END,
+  notes = CASE WHEN x.kind <> 'note' THEN s.notes WHEN s.notes = '' THEN x.body_text
+          ELSE s.notes || E'\\n' || x.body_text END,
+  document = s.document || CASE WHEN x.kind = 'reply' THEN {_vector("x.body_text", "C")}
+                                ELSE {_vector("x.body_text", "D")} END
+FROM (SELECT m.ticket_id, m.kind, m.body_text FROM tickets_message m
+      JOIN unnest(%s::bigint[], %s::bigint[], %s::text[]) AS b(message_id, ticket_id, kind)
+        ON m.id = b.message_id AND m.ticket_id = b.ticket_id AND m.kind = b.kind) x
+WHERE s.ticket_id = x.ticket_id
+  AND length(CASE WHEN x.kind = 'reply' THEN s.body ELSE s.notes END) + 1 + length(x.body_text) <= {_MAX_TEXT}
+RETURNING s.ticket_id
+"""
 
 
 def append(messages: list[tuple[int, int, str]]) -> set[int]:
-    """One UPDATE per message: the column gets the message's text after a newline, the document the message's
-    own vector (only the new text is parsed). A thread that would pass ``_MAX_TEXT`` is left to ``reindex``."""
-    done = set()
+    """One UPDATE for the batch (at most one message per ticket): each column gets its message's text after a
+    newline, the document the message's own vector (only the new text is parsed). A thread that would pass
+    ``_MAX_TEXT`` is left to ``reindex``."""
+    if not messages:
+        return set()
     with connection.cursor() as cursor:
-        for ticket_id, message_id, kind in messages:
-            cursor.execute(_APPEND[kind], [ticket_id, message_id, kind])
-            if cursor.rowcount == 1:
-                done.add(ticket_id)
-    return done
+        cursor.execute(_APPEND, [[m for _t, m, _k in messages], [t for t, _m, _k in messages],
+                                 [k for _t, _m, k in messages]])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _term_sql(term: Term) -> tuple[str, list[str]]:

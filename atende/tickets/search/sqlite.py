@@ -48,23 +48,35 @@ def reindex(ticket_ids: list[int], *, new: frozenset[int] = frozenset()) -> None
             cursor.execute(_TEXT_SELECT.replace("{placeholders}", ",".join(["%s"] * len(chunk))), chunk)
 
 
-_APPEND = {kind: f"""
-UPDATE {TABLE} SET {column} = {column} || CASE WHEN {column} = '' THEN '' ELSE char(10) END ||
-  (SELECT m.body_text FROM tickets_message m WHERE m.id = %s)
-WHERE rowid = %s AND EXISTS (SELECT 1 FROM tickets_message m WHERE m.id = %s AND m.ticket_id = %s AND m.kind = %s)
-""" for kind, column in (("reply", "body"), ("note", "notes"))}
+# The batch's messages (one per ticket), each checked to be of its ticket and kind, read by primary key.
+_BATCH = """SELECT m.ticket_id, m.kind, m.body_text FROM tickets_message m
+  JOIN (VALUES {rows}) AS b ON m.id = b.column1 AND m.ticket_id = b.column2 AND m.kind = b.column3"""
+_APPEND = f"""
+UPDATE {TABLE} SET
+  body = CASE WHEN x.kind = 'reply' THEN body || CASE WHEN body = '' THEN '' ELSE char(10) END || x.body_text
+         ELSE body END,
+  notes = CASE WHEN x.kind = 'note' THEN notes || CASE WHEN notes = '' THEN '' ELSE char(10) END || x.body_text
+          ELSE notes END
+FROM ({_BATCH}) AS x
+WHERE {TABLE}.rowid = x.ticket_id
+"""
+_APPENDED = f"SELECT x.ticket_id FROM ({_BATCH}) AS x WHERE EXISTS (SELECT 1 FROM {TABLE} WHERE rowid = x.ticket_id)"
 
 
 def append(messages: list[tuple[int, int, str]]) -> set[int]:
-    """One UPDATE per message: the column gets the message's text after a newline (as ``reindex`` joins them).
-    FTS5 re-tokenizes the row, but no other message is read."""
-    done = set()
+    """One UPDATE for the batch (at most one message per ticket): each column gets its message's text after a
+    newline (as ``reindex`` joins them). FTS5 re-tokenizes each row, but no other message is read. FTS5 has no
+    RETURNING: when fewer rows than messages changed, one more query tells which tickets were done."""
+    if not messages:
+        return set()
+    rows = ",".join(["(%s, %s, %s)"] * len(messages))
+    params = [value for ticket_id, message_id, kind in messages for value in (message_id, ticket_id, kind)]
     with connection.cursor() as cursor:
-        for ticket_id, message_id, kind in messages:
-            cursor.execute(_APPEND[kind], [message_id, ticket_id, message_id, ticket_id, kind])
-            if cursor.rowcount == 1:
-                done.add(ticket_id)
-    return done
+        cursor.execute(_APPEND.replace("{rows}", rows), params)
+        if cursor.rowcount == len(messages):
+            return {ticket_id for ticket_id, _message_id, _kind in messages}
+        cursor.execute(_APPENDED.replace("{rows}", rows), params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _quote(text: str) -> str:
