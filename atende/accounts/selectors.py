@@ -1,4 +1,5 @@
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from atende.accounts.choices import IdentityKind, Role
 from atende.accounts.models import ContactIdentity, CustomerEvent, Organization, Team, User
@@ -54,6 +55,10 @@ def access_organization(*, user: User, organization_id: int) -> Organization:
 _identity_by_value = PreparedLookup(
     lambda kind, value: ContactIdentity.objects.select_related("customer").filter(kind=kind, value=value),
     "kind", "value")
+# A new sender's address is looked up among the accounts too: ``LOWER(email) = value`` (what ``email__iexact`` runs,
+# the ``user_email_lower`` index answers it) with the value already lower-cased, so that it can be kept compiled.
+_user_by_lowered_email = PreparedLookup(
+    lambda email: User.objects.alias(email_lower=Lower("email")).filter(email_lower=email), "email")
 
 
 def identity_owner(*, kind: str, value: str) -> User | None:
@@ -63,9 +68,9 @@ def identity_owner(*, kind: str, value: str) -> User | None:
     if found is not None:
         return found.customer
     if kind == IdentityKind.EMAIL:
-        return User.objects.filter(email__iexact=value).first()
+        return _user_by_lowered_email(email=value.lower())
     if kind == IdentityKind.WHATSAPP:
-        phone = ContactIdentity.objects.select_related("customer").filter(kind=IdentityKind.PHONE, value=value).first()
+        phone = _identity_by_value(kind=IdentityKind.PHONE, value=value)
         return phone.customer if phone else None
     return None
 
