@@ -84,11 +84,27 @@ class Decision:
     refused_by: Rate | None = None
 
 
+# Each configured text parsed once per process: keyed by the text itself, so a changed setting (a test's
+# override, a reloaded configuration) is parsed anew and an unchanged one costs one dictionary read per request.
+_PARSED: dict[str, tuple[Rate, ...]] = {}
+
+
 def rates(scope: str) -> list[Rate]:
     """The limits configured for ``scope`` in ``settings.ATENDE_THROTTLE_RATES`` (an empty list: unlimited)."""
     configured = settings.ATENDE_THROTTLE_RATES.get(scope)
+    if isinstance(configured, str):
+        parsed = _PARSED.get(configured)
+        if parsed is None:
+            if len(_PARSED) >= 256:  # the texts are few; this only bounds settings changed over and over
+                _PARSED.clear()
+            parsed = _PARSED[configured] = tuple(_parse(configured))
+        return list(parsed)
     if configured is None:
         raise KeyError(f"no throttle rates configured for {scope!r}")
+    return _parse(configured)
+
+
+def _parse(configured: str | Sequence[str | Rate]) -> list[Rate]:
     if isinstance(configured, str):
         configured = [part for part in configured.split(",") if part.strip()]
     parsed = [item if isinstance(item, Rate) else Rate.parse(item) for item in configured]

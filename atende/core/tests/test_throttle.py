@@ -13,6 +13,7 @@ from atende.core.throttle import (
     Rate,
     Throttled,
     client_ip,
+    rates,
     throttle_check,
     throttle_hit,
     throttle_or_raise,
@@ -50,6 +51,27 @@ def test_rates_parse(text, rate):
 def test_bad_rates_are_refused(text):
     with pytest.raises(ValueError):
         Rate.parse(text)
+
+
+def test_configured_rates_are_parsed_once_per_process_and_follow_every_change(settings, monkeypatch):
+    parsed = []
+    parse = Rate.parse.__func__
+    monkeypatch.setattr(Rate, "parse", classmethod(lambda cls, text: parsed.append(text) or parse(cls, text)))
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "test.a": "7/min, 70/day", "test.b": "0/min",
+                                      "test.c": [Rate(3, 60), "4/hour"]}
+    for _request in range(3):
+        assert rates("test.a") == [Rate(7, 60), Rate(70, 86400)]
+        assert rates("test.b") == []
+    assert parsed == ["7/min", " 70/day", "0/min"]  # each text once, not once per request
+    rates("test.a").append(Rate(1, 1))  # a caller's list is its own
+    assert rates("test.a") == [Rate(7, 60), Rate(70, 86400)]
+    settings.ATENDE_THROTTLE_RATES = {**settings.ATENDE_THROTTLE_RATES, "test.a": "2/min"}  # a changed setting
+    assert rates("test.a") == [Rate(2, 60)]
+    settings.ATENDE_THROTTLE_RATES["test.b"] = "5/h"  # changed in place
+    assert rates("test.b") == [Rate(5, 3600)]
+    assert rates("test.c") == [Rate(3, 60), Rate(4, 3600)]
+    with pytest.raises(KeyError):
+        rates("test.none")
 
 
 def test_one_a_minute_admits_one_then_refuses_and_records_the_refusal(store):
