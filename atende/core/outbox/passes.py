@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from atende.core.events import EVENTS_MODEL
 from atende.core.models import SubscriberCursor
+from atende.core.tasks import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ class Pass:
     # (subscriber, partition) -> (the advanced cursor, owner, the cursor as read before it)
     idle: dict[tuple[str, int], tuple[SubscriberCursor, str, SubscriberCursor]] = field(default_factory=dict)
     defer_idle: bool = False
+    # task path -> the ids its tasks were to be given, in commit order: one task for the pass (``enqueue_after``)
+    tasks: dict[str, list] = field(default_factory=dict)
 
 
 _local = threading.local()
@@ -71,6 +74,29 @@ def scope() -> Iterator[Pass]:
         idle_flush(state)
     finally:
         _local.current = None
+        tasks_flush(state)
+
+
+def enqueue_after(task_path: str, ids: list) -> bool:
+    """Within a pass: ``ids`` join the one task of ``task_path`` queued when the pass ends (every batch that
+    committed work for it, in commit order: one task row inserted for the pass, not one per batch). False outside
+    a pass: the caller queues its task itself."""
+    state = current()
+    if state is None:
+        return False
+    state.tasks.setdefault(task_path, []).extend(ids)
+    return True
+
+
+def tasks_flush(state: Pass) -> None:
+    """The pass's tasks, each with every id committed for it (also when the pass stopped on an error: the batches
+    that committed keep their work)."""
+    pending, state.tasks = state.tasks, {}
+    for task_path, ids in pending.items():
+        try:
+            enqueue(task_path, ids)
+        except Exception:  # the periodic drains pick up what a task would have done
+            logger.exception("could not enqueue %s for %d ids", task_path, len(ids))
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Queueing deliveries: idempotent by key, one insert for a batch, handed to the worker once the transaction
-commits (one task for all the deliveries an events batch queues)."""
+commits (one task for all the deliveries an events batch queues; in the events worker's pass, one for all the
+pass's batches, queued when it ends)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from atende.core.memo import batch_cached
+from atende.core.outbox import passes
 from atende.core.tasks import enqueue
 from atende.outbound.models import Delivery
 from atende.outbound.transports import transport_get
 
 logger = logging.getLogger(__name__)
+SEND_TASK = "atende.outbound.tasks.deliveries_send_task"
 
 
 def _key(key: str | None) -> str | None:
@@ -27,7 +30,7 @@ def _key(key: str | None) -> str | None:
 
 def _send_soon(delivery_ids: list[int]) -> None:
     try:
-        enqueue("atende.outbound.tasks.deliveries_send_task", delivery_ids)
+        enqueue(SEND_TASK, delivery_ids)
     except Exception:  # the periodic drain sends anything left pending
         logger.exception("could not enqueue outbound deliveries %s", delivery_ids)
 
@@ -42,7 +45,8 @@ class _SendAfterCommit:
         self._seen = transaction.get_connection().run_on_commit
 
     def __call__(self) -> None:
-        _send_soon(self.ids)
+        if not passes.enqueue_after(SEND_TASK, self.ids):
+            _send_soon(self.ids)
 
     def still_registered(self) -> bool:
         """False once a savepoint rollback dropped this callback (Django then rebuilds its list of callbacks)."""
