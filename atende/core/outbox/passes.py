@@ -3,8 +3,9 @@
 A pass (``scope``) keeps the event rows it read (handed to every subscriber that gets them), the cursors as its
 plan read them and as this process's batches then left them (a subscriber that runs after another plans from
 that, not from a read of its own), the subscribers that had events waiting for a retry at the plan's look (plus
-those this process recorded since), and the idle advances of units kept by this worker, written in one statement
-when the pass ends.
+those this process recorded since), the idle advances of units kept by this worker, written in one statement
+when the pass ends, and the ids its committed batches handed to a task (``enqueue_after``), queued as one task
+when it ends.
 
 Every cursor write is checked: it names the position and gaps it started from and the lease holder, and a write
 that matches no row means another worker moved the cursor or holds the unit (``LeaseLost`` for a batch, whose
