@@ -173,6 +173,7 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 ATENDE_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "")
 # SAML needs the xmlsec1 program (Debian package xmlsec1).
 ATENDE_XMLSEC_BINARY = os.environ.get("XMLSEC_BINARY", "/usr/bin/xmlsec1")
+SESSION_ENGINE = "atende.signin.session_store"
 SESSION_COOKIE_AGE = 14 * 24 * 3600  # the policy's lifetime is set on each session at sign-in
 
 # Internationalisation: English and Brazilian Portuguese.
