@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.core.prepared import PreparedLookup, prepared_read
 from atende.messaging.choices import Direction, Platform
 from atende.messaging.models import ConversationMessage, InboundWebhook, WhatsAppTemplate
 from atende.tickets.choices import MessageKind
@@ -47,10 +48,20 @@ def messages_worth_a_look(message_ids: list[int]) -> set[int]:
 
 def whatsapp_window_closes_at(ticket: Ticket) -> dt.datetime | None:
     """When the customer-service window closes: 24 hours after the customer's latest WhatsApp message."""
-    last = (ConversationMessage.objects.filter(ticket=ticket, platform=Platform.WHATSAPP,
-                                               direction=Direction.INBOUND)
-            .order_by("-created_at").values_list("created_at", flat=True).first())
-    return last + dt.timedelta(hours=settings.MESSAGING_WHATSAPP_WINDOW_HOURS) if last else None
+    last = _last_whatsapp_inbound(ticket_id=ticket.pk)
+    return last.created_at + dt.timedelta(hours=settings.MESSAGING_WHATSAPP_WINDOW_HOURS) if last else None
+
+
+# The ticket page's reads (its reply box and timeline): SQL compiled once per connection.
+_last_whatsapp_inbound = PreparedLookup(
+    lambda ticket_id: ConversationMessage.objects.filter(ticket=ticket_id, platform=Platform.WHATSAPP,
+                                                         direction=Direction.INBOUND)
+    .order_by("-created_at", "-id").only("id", "created_at"), "ticket_id")
+
+
+def _outbound_with_message(ticket_id: int):
+    return (ConversationMessage.objects.filter(ticket=ticket_id, direction=Direction.OUTBOUND)
+            .exclude(message=None).order_by("id"))
 
 
 def reply_refusal(ticket: Ticket, *, now: dt.datetime | None = None) -> str:
@@ -80,5 +91,5 @@ def recent_inbound_webhooks(limit: int = 30) -> QuerySet[InboundWebhook]:
 
 def delivery_states_for_ticket(ticket: Ticket) -> dict[int, ConversationMessage]:
     """Message id → its platform delivery row (state, error), for the timeline."""
-    rows = ConversationMessage.objects.filter(ticket=ticket, direction=Direction.OUTBOUND).exclude(message=None)
-    return {row.message_id: row for row in rows.order_by("id")}
+    rows = prepared_read(_outbound_with_message, _outbound_with_message, [ticket.pk])
+    return {row.message_id: row for row in rows}

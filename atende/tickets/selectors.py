@@ -20,7 +20,7 @@ from atende.accounts.models import User
 from atende.accounts.selectors import team_ids_for_user
 from atende.core import generations
 from atende.core.exceptions import NotFound
-from atende.core.prepared import prepared_read
+from atende.core.prepared import PreparedLookup, prepared_read
 from atende.tickets.choices import MessageKind, TicketEventType
 from atende.tickets.models import (
     Attachment,
@@ -270,7 +270,8 @@ def ticket_reply_route(ticket: Ticket) -> dict[str, str] | None:
     """Where public replies go: the route of the channel the customer last wrote from on this ticket (a messaging
     app records ``{"transport": "whatsapp", "address": …}`` in the message's ``reply_route``), or None for email.
     A customer who last wrote by email or in the portal gets email again."""
-    return _route_of(_last_customer_reply(ticket).values_list("metadata", flat=True).first())
+    last = _last_reply_route(ticket_id=ticket.pk)
+    return _route_of(last.metadata if last is not None else None)
 
 
 def ticket_reply_routes(ticket_ids) -> dict[int, dict[str, str]]:
@@ -283,6 +284,11 @@ def ticket_reply_routes(ticket_ids) -> dict[int, dict[str, str]]:
 def _last_customer_reply(ticket) -> QuerySet:
     return (Message.objects.filter(ticket=ticket, kind=MessageKind.REPLY, author_kind="customer")
             .order_by("-created_at", "-id"))
+
+
+# Read on every ticket page (the reply box): SQL compiled once per connection.
+_last_reply_route = PreparedLookup(lambda ticket_id: _last_customer_reply(ticket_id).only("id", "metadata"),
+                                   "ticket_id")
 
 
 def _route_of(metadata) -> dict[str, str] | None:
