@@ -1,8 +1,10 @@
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from atende.accounts.choices import Availability
 from atende.automation.selectors import macro_menu_for_user
@@ -42,3 +44,38 @@ def macro_menu_items(context, macros, ticket):
 @register.simple_tag
 def availability_choices():
     return Availability.choices
+
+
+@register.simple_tag(takes_context=True)
+def availability_switch(context):
+    """The console header's availability form, written in Python (the template's tags and loop were most of the
+    header's cost on every page), every value escaped as the template escaped it."""
+    user, request = context.get("user"), context.get("request")
+    csrf_token = context.get("csrf_token")
+    token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token) \
+        if csrf_token and csrf_token != "NOTPROVIDED" else ""
+    url = reverse("automation:availability")
+    current = user.availability
+    options = format_html_join("", '<option value="{}"{}>{}</option>',
+                               ((value, mark_safe(" selected") if value == current else "", label)
+                                for value, label in Availability.choices))
+    moved, error = context.get("moved"), context.get("error")
+    moved_html = format_html('<span class="small muted" role="status">{}</span>', mark_safe(
+        ngettext("%(n)s ticket handed on", "%(n)s tickets handed on", moved) % {"n": conditional_escape(moved)})) \
+        if moved else ""
+    error_html = format_html('<span class="small error" role="alert">{}</span>', error) if error else ""
+    return format_html(
+        '<form id="availability" class="inline availability-switch" method="post" action="{}"\n'
+        '      hx-post="{}" hx-target="this" hx-swap="outerHTML" hx-trigger="change">\n'
+        '  {}<input type="hidden" name="next" value="{}">\n'
+        '  <label class="visually-hidden" for="availability-select">{}</label>\n'
+        '  <span class="availability-dot availability-{}" aria-hidden="true"></span>\n'
+        '  <select id="availability-select" name="availability">\n'
+        '    {}\n'
+        '  </select>\n'
+        '  <noscript><button type="submit">{}</button></noscript>\n'
+        '  {}\n'
+        '  {}\n'
+        '</form>',
+        url, url, token, request.get_full_path() if request is not None else "", _("Availability"), current,
+        options, _("Set"), moved_html, error_html)
