@@ -1,6 +1,7 @@
 from django import template
-from django.urls import reverse
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.urls import get_script_prefix, reverse
+from django.utils import translation
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -46,36 +47,45 @@ def availability_choices():
     return Availability.choices
 
 
+# The switch's fixed parts for each language, script prefix and availability (translations and a reversed URL,
+# nothing about who asks): written once per process.
+_SWITCH_PARTS: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
+def _switch_parts(current: str) -> tuple[str, str]:
+    key = (translation.get_language(), get_script_prefix(), current)
+    parts = _SWITCH_PARTS.get(key)
+    if parts is None:
+        url = reverse("automation:availability")
+        options = format_html_join("", '<option value="{}"{}>{}</option>',
+                                   ((value, mark_safe(" selected") if value == current else "", label)
+                                    for value, label in Availability.choices))
+        parts = (format_html('<form id="availability" class="inline availability-switch" method="post" action="{}"\n'
+                             '      hx-post="{}" hx-target="this" hx-swap="outerHTML" hx-trigger="change">\n  ',
+                             url, url),
+                 format_html('">\n  <label class="visually-hidden" for="availability-select">{}</label>\n'
+                             '  <span class="availability-dot availability-{}" aria-hidden="true"></span>\n'
+                             '  <select id="availability-select" name="availability">\n    {}\n  </select>\n'
+                             '  <noscript><button type="submit">{}</button></noscript>\n  ',
+                             _("Availability"), current, options, _("Set")))
+        if current in Availability.values:  # bounded: a value outside the choices is written, not kept
+            _SWITCH_PARTS[key] = parts
+    return parts
+
+
 @register.simple_tag(takes_context=True)
 def availability_switch(context):
-    """The console header's availability form, written in Python (the template's tags and loop were most of the
-    header's cost on every page), every value escaped as the template escaped it."""
-    user, request = context.get("user"), context.get("request")
-    csrf_token = context.get("csrf_token")
-    token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token) \
+    """The console header's availability form, written in Python from parts kept per language (the template's
+    tags and loop were most of the header's cost on every page), every value escaped as the template escaped it."""
+    request, csrf_token = context.get("request"), context.get("csrf_token")
+    head, middle = _switch_parts(context.get("user").availability)
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">' \
         if csrf_token and csrf_token != "NOTPROVIDED" else ""
-    url = reverse("automation:availability")
-    current = user.availability
-    options = format_html_join("", '<option value="{}"{}>{}</option>',
-                               ((value, mark_safe(" selected") if value == current else "", label)
-                                for value, label in Availability.choices))
     moved, error = context.get("moved"), context.get("error")
     moved_html = format_html('<span class="small muted" role="status">{}</span>', mark_safe(
         ngettext("%(n)s ticket handed on", "%(n)s tickets handed on", moved) % {"n": conditional_escape(moved)})) \
         if moved else ""
     error_html = format_html('<span class="small error" role="alert">{}</span>', error) if error else ""
-    return format_html(
-        '<form id="availability" class="inline availability-switch" method="post" action="{}"\n'
-        '      hx-post="{}" hx-target="this" hx-swap="outerHTML" hx-trigger="change">\n'
-        '  {}<input type="hidden" name="next" value="{}">\n'
-        '  <label class="visually-hidden" for="availability-select">{}</label>\n'
-        '  <span class="availability-dot availability-{}" aria-hidden="true"></span>\n'
-        '  <select id="availability-select" name="availability">\n'
-        '    {}\n'
-        '  </select>\n'
-        '  <noscript><button type="submit">{}</button></noscript>\n'
-        '  {}\n'
-        '  {}\n'
-        '</form>',
-        url, url, token, request.get_full_path() if request is not None else "", _("Availability"), current,
-        options, _("Set"), moved_html, error_html)
+    path = escape(request.get_full_path()) if request is not None else ""
+    return mark_safe(f'{head}{token}<input type="hidden" name="next" value="{path}{middle}{moved_html}\n'
+                     f'  {error_html}\n</form>')
