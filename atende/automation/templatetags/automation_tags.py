@@ -12,7 +12,7 @@ from atende.automation.selectors import macro_menu_for_user
 
 register = template.Library()
 
-MACRO_ID = 987654321  # stands for each macro's id in the menu's one reversed URL
+MACRO_ID = 987654321  # stands for each macro's id in the menu's reversed URL
 
 
 @register.simple_tag
@@ -22,24 +22,45 @@ def macros_for(user):
     return macro_menu_for_user(user=user)
 
 
+NUMBER = 876543219  # stands for the ticket's number in it
+# Each macro's item but its ticket number and CSRF token, for each language and script prefix (its title's truncation
+# and escaping were most of the menu's cost): written once per process and macro version.
+_MENU_ROWS: dict[tuple, tuple[str, str]] = {}
+KEPT_ROWS = 2048  # bounds the copies of macros edited since the process started
+
+
+def _menu_row(macro) -> tuple[str, str]:
+    key = (translation.get_language(), get_script_prefix(), macro.pk, macro.name, macro.reply_text,
+           macro.owner_id is not None)
+    row = _MENU_ROWS.get(key)
+    if row is None:
+        pattern = reverse("automation:macro_apply", args=[MACRO_ID, NUMBER])
+        head = pattern.removesuffix(f"{NUMBER}/").replace(f"/{MACRO_ID}/", f"/{int(macro.pk)}/", 1)
+        personal = format_html(' <span class="small muted">({})</span>', _("personal")) if macro.owner_id else ""
+        row = (escape(head), format_html('\n      <button type="submit" class="link" title="{}">{}</button>{}'
+                                         '</form></li>\n  ', Truncator(macro.reply_text).chars(80), macro.name,
+                                         personal))
+        if len(_MENU_ROWS) >= KEPT_ROWS:
+            _MENU_ROWS.clear()
+        _MENU_ROWS[key] = row
+    return row
+
+
 @register.simple_tag(takes_context=True)
 def macro_menu_items(context, macros, ticket):
     """The menu's items, written in Python (the template's loop, ``{% url %}``, ``{% csrf_token %}`` and filters per
     macro were most of the menu's time), every value escaped: one form per macro that applies it to ``ticket``."""
     csrf_token = context.get("csrf_token")  # as ``{% csrf_token %}`` writes it
-    token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token) \
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">' \
         if csrf_token and csrf_token != "NOTPROVIDED" else ""
-    personal = format_html(' <span class="small muted">({})</span>', _("personal"))
-    # One ``reverse`` per menu: the macro's id is the path's first number (``macros/<id>/apply/<number>/``).
-    pattern = reverse("automation:macro_apply", args=[MACRO_ID, ticket.number]) if macros else ""
-    rows = []
+    tail = f"{int(ticket.number)}/"
+    items = []
     for macro in macros:
-        url = pattern.replace(f"/{MACRO_ID}/", f"/{int(macro.pk)}/", 1)
-        rows.append((url, url, token, Truncator(macro.reply_text).chars(80), macro.name,
-                     personal if macro.owner_id else ""))
-    return format_html_join(
-        "", '\n    <li><form method="post" action="{}"\n              hx-post="{}" hx-swap="none">{}\n'
-        '      <button type="submit" class="link" title="{}">{}</button>{}</form></li>\n  ', rows)
+        head, rest = _menu_row(macro)
+        url = f"{head}{tail}"
+        items.append(f'\n    <li><form method="post" action="{url}"\n              hx-post="{url}" hx-swap="none">'
+                     f'{token}{rest}')
+    return mark_safe("".join(items))
 
 
 @register.simple_tag
