@@ -53,6 +53,18 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language. A request leaves the language its middleware chose active
+    in the thread (Django does not undo it), so without this a test's outcome would depend on which test ran before
+    it in the same worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_branding():
     """Each test starts without the process's in-memory copy of the branding (core.selectors.site_branding)."""
     from atende.core.selectors import site_branding_forget
