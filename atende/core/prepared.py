@@ -14,12 +14,18 @@ an ``exact`` comparison (``iexact``'s escaping or a ``LIKE`` pattern rewrites a 
 the real one back). A shape that breaks this is refused with ``ValueError`` the first time it runs, never run
 with a value in the wrong form.
 
+On PostgreSQL the statement is also prepared on the server (``_statement_cursor``): Django binds values on the
+client, so the server parses and plans each statement anew, and planning a read of a ticket with its seven joins
+took ~4 ms against ~0.4 ms of running it. These reads run with a cursor that binds on the server, which psycopg
+prepares once a statement has run ``prepare_threshold`` times on the connection (``DATABASE_PREPARED_STATEMENTS``).
+
 ``prepared_read(shape, build, values)`` returns the rows; ``PreparedLookup`` is ``build(...).first()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import contextlib
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -84,7 +90,7 @@ class _Prepared:
         params = self.params.copy()
         for position, i, wrap in self.slots:
             params[position] = values[i] if wrap is None else wrap(values[i])
-        with connection.cursor() as cursor:
+        with _statement_cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if self.converters:
@@ -98,6 +104,27 @@ class _Prepared:
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+
+@contextlib.contextmanager
+def _statement_cursor(connection) -> Iterator:
+    """Django's cursor (its wrappers count and log the statement as usual); on PostgreSQL with prepared statements
+    on, one that binds values on the server, so that psycopg can prepare the statement there."""
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw = connection.connection
+    client_binding, raw.cursor_factory = raw.cursor_factory, ServerBindingCursor
+    try:
+        cursor = connection.cursor()
+    finally:
+        raw.cursor_factory = client_binding
+    with cursor:
+        yield cursor
 
 
 def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Sequence[Any],

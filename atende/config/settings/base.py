@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_POOL:
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", 10)),
                                                 "timeout": 20}}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool then replaces a connection the server dropped
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # The hot reads of atende.core.prepared are prepared on the server after this many runs on a connection (their
+    # plan kept); off for a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASE_POOL:
         DATABASES["default"]["ENGINE"] = "atende.core.sqlite_pool"
