@@ -121,6 +121,15 @@ def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Seque
     return prepared.run(connection, values)
 
 
+def padded(ids: Sequence[int], *, smallest: int = 4) -> list[int]:
+    """``ids`` padded with 0 (no row has it) to a power of two: reads of ``pk__in`` lists take a few shapes, each
+    compiled once, instead of one per length."""
+    size = smallest
+    while size < len(ids):
+        size *= 2
+    return [*ids, *[0] * (size - len(ids))]
+
+
 def forget(using: str = DEFAULT_DB_ALIAS) -> None:
     """Drop the SQL kept on this thread's connection (tests that change how queries are built)."""
     connections[using].__dict__.pop(_ATTRIBUTE, None)
