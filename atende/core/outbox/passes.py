@@ -26,8 +26,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
+from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 
 from atende.core.events import EVENTS_MODEL
@@ -174,11 +175,60 @@ def cursor_write(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: 
     pending = state.idle.pop(key, None) if state is not None else None
     if pending is not None:
         read_at, read_gaps = pending[2].position, pending[2].gaps
-    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
-    moved = SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read_at,
-                                            gaps=read_gaps).update(
-        **{name: getattr(new, name) for name in ADVANCE_FIELDS})
-    return bool(moved)
+    return bool(_checked_update(new, owner, read_at=read_at, read_gaps=read_gaps, now=now))
+
+
+# Per connection: the checked advance's SQL for each pattern of NULL values it sets (None: the ORM writes it).
+_ADVANCE_SQL = "atende_cursor_advance_sql"
+_WHERE_FIELDS = ("gaps", "lease_owner", "id", "position")  # the order the ORM compiles the keyword terms in
+
+
+def _same_params(ours: list, orm: tuple) -> bool:
+    """The ORM's parameters, value for value and type for type (a backend's adapter compared by what it wraps)."""
+    return len(ours) == len(orm) and all(type(a) is type(b) and getattr(a, "obj", a) == getattr(b, "obj", b)
+                                         for a, b in zip(ours, orm, strict=True))
+
+
+def _advance_params(new: SubscriberCursor, owner: str, read_at: int, read_gaps: list, now: dt.datetime,
+                    connection) -> list:
+    """The parameters of the advance's statement, in its order: the values set (NULLs are in its text), the lease's
+    time, then the keyword terms."""
+    meta = SubscriberCursor._meta
+    params = [meta.get_field(name).get_db_prep_save(value, connection) for name in ADVANCE_FIELDS
+              if (value := getattr(new, name)) is not None]
+    params.append(meta.get_field("lease_until").get_db_prep_value(now, connection))
+    params += [meta.get_field(name).get_db_prep_value(value, connection) for name, value in
+               zip(_WHERE_FIELDS, (read_gaps, owner, new.pk, read_at), strict=True)]
+    return params
+
+
+def _checked_update(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: list, now: dt.datetime) -> int:
+    """``filter(lease held, pk, lease_owner, position, gaps).update(ADVANCE_FIELDS)``, one per batch: its SQL is
+    compiled once per connection (and pattern of NULLs set), the parameters prepared by the fields as the ORM
+    prepares them. The first write of each shape is compiled by the ORM and its parameters compared with ours:
+    a backend that prepares them otherwise keeps the ORM's write."""
+    values = {name: getattr(new, name) for name in ADVANCE_FIELDS}
+
+    def orm_update():
+        held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        return SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read_at,
+                                               gaps=read_gaps)
+
+    using = SubscriberCursor.objects.db
+    connection = connections[using]
+    params = _advance_params(new, owner, read_at, read_gaps, now, connection)
+    kept = connection.__dict__.setdefault(_ADVANCE_SQL, {})
+    shape = tuple(value is None for value in values.values())
+    if shape not in kept:
+        query = orm_update().query.chain(UpdateQuery)
+        query.add_update_values(values)
+        sql, orm_params = query.get_compiler(using).as_sql()
+        kept[shape] = sql if _same_params(params, orm_params) else None
+    if kept[shape] is None:
+        return orm_update().update(**values)
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(kept[shape], params)
+        return cursor.rowcount
 
 
 def published(new: SubscriberCursor) -> None:

@@ -1,0 +1,97 @@
+"""The checked cursor advance, its SQL compiled once per connection: the same statement and parameters as the
+ORM's ``filter(...).update(...)``, the same row written, and nothing written when the cursor moved or is taken."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Q
+from django.db.models.sql.subqueries import UpdateQuery
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from atende.core.models import SubscriberCursor
+from atende.core.outbox import passes
+from atende.core.outbox.passes import ADVANCE_FIELDS
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+
+
+def kept() -> dict:
+    return connections["default"].__dict__.get(passes._ADVANCE_SQL, {})
+
+
+@pytest.fixture(autouse=True)
+def fresh_connection_state():
+    connections["default"].__dict__.pop(passes._ADVANCE_SQL, None)
+    yield
+    connections["default"].__dict__.pop(passes._ADVANCE_SQL, None)
+
+
+def cursor(**fields) -> SubscriberCursor:
+    return SubscriberCursor.objects.create(subscriber="first", partition=0, position=10, gaps=[[3, 4, 1.5]],
+                                           lease_owner="w1", lease_until=NOW + dt.timedelta(seconds=15), **fields)
+
+
+def advanced(read: SubscriberCursor, **changes) -> SubscriberCursor:
+    new = copy.copy(read)
+    new.gaps = list(read.gaps)
+    for name, value in {"position": 20, "gaps": [[12, 12, 2.5]], "processed_total": 7, "rate_window_count": 7,
+                        "recent_rate": 0.25, "last_batch_at": NOW, "lease_until": NOW + dt.timedelta(seconds=15),
+                        **changes}.items():
+        setattr(new, name, value)
+    return new
+
+
+def orm_statement(new: SubscriberCursor, owner: str, read: SubscriberCursor, now: dt.datetime):
+    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+    query = SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read.position,
+                                            gaps=read.gaps).query.chain(UpdateQuery)
+    query.add_update_values({name: getattr(new, name) for name in ADVANCE_FIELDS})
+    sql, params = query.get_compiler("default").as_sql()
+    return sql, list(params)
+
+
+@pytest.mark.parametrize("changes", [{}, {"rate_window_start": NOW, "last_batch_at": None},
+                                     {"gaps": [], "lease_until": None}])
+def test_the_advance_is_the_orm_statement_and_writes_the_same_row(changes):
+    read = cursor()
+    new = advanced(read, **changes)
+    expected_sql, expected_params = orm_statement(new, "w1", read, NOW)
+    statements = []
+    for _attempt in range(2):  # compiled by the ORM and checked, then run from the kept SQL
+        with CaptureQueriesContext(connection) as queries:
+            assert passes.cursor_write(new, "w1", read_at=read.position, read_gaps=read.gaps, now=NOW)
+        statements += [q["sql"] for q in queries]
+        assert list(kept().values()) == [expected_sql]  # the backend prepares the values alike: kept
+        row = SubscriberCursor.objects.get(pk=read.pk)
+        for name in ADVANCE_FIELDS:
+            assert getattr(row, name) == getattr(new, name), name
+        SubscriberCursor.objects.filter(pk=read.pk).update(position=read.position, gaps=read.gaps)
+    assert len(statements) == 2 and statements[0] == statements[1]
+    assert passes._same_params(passes._advance_params(new, "w1", read.position, read.gaps, NOW,
+                                                      connections["default"]), tuple(expected_params))
+
+
+@pytest.mark.parametrize("moved", ["position", "gaps", "owner", "lease"])
+def test_a_cursor_moved_or_taken_is_left_as_it_is(moved):
+    read = cursor()
+    new = advanced(read)
+    assert passes.cursor_write(new, "w1", read_at=read.position, read_gaps=read.gaps, now=NOW)  # shape kept
+    SubscriberCursor.objects.filter(pk=read.pk).update(position=read.position, gaps=read.gaps)
+    read_at, read_gaps, owner, now = read.position, read.gaps, "w1", NOW
+    if moved == "position":
+        read_at = 11
+    elif moved == "gaps":
+        read_gaps = [[3, 5, 1.5]]
+    elif moved == "owner":
+        owner = "w2"
+    else:
+        now = timezone.now() + dt.timedelta(days=1)
+    assert not passes.cursor_write(advanced(read, position=30), owner, read_at=read_at, read_gaps=read_gaps,
+                                   now=now)
+    assert SubscriberCursor.objects.get(pk=read.pk).position == read.position
