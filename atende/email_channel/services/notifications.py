@@ -18,8 +18,8 @@ from django.utils.html import escape, linebreaks
 
 from atende.accounts.models import User
 from atende.core.memo import batch_cached
-from atende.core.prepared import padded, prepared_read
 from atende.core.models import SiteConfiguration
+from atende.core.prepared import padded, prepared_read
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
 from atende.email_channel.services import addresses
