@@ -28,11 +28,11 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Q
-from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 
 from atende.core.events import EVENTS_MODEL
 from atende.core.models import SubscriberCursor
+from atende.core.prepared import prepared_update
 from atende.core.tasks import enqueue
 
 logger = logging.getLogger(__name__)
@@ -178,57 +178,42 @@ def cursor_write(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: 
     return bool(_checked_update(new, owner, read_at=read_at, read_gaps=read_gaps, now=now))
 
 
-# Per connection: the checked advance's SQL for each pattern of NULL values it sets (None: the ORM writes it).
-_ADVANCE_SQL = "atende_cursor_advance_sql"
-_WHERE_FIELDS = ("gaps", "lease_owner", "id", "position")  # the order the ORM compiles the keyword terms in
+_WHERE_FIELDS = ("gaps", "lease_owner", "id", "position")  # the order the ORM compiles a cursor's terms in
 
 
-def _same_params(ours: list, orm: tuple) -> bool:
-    """The ORM's parameters, value for value and type for type (a backend's adapter compared by what it wraps)."""
-    return len(ours) == len(orm) and all(type(a) is type(b) and getattr(a, "obj", a) == getattr(b, "obj", b)
-                                         for a, b in zip(ours, orm, strict=True))
+def _prep(name: str, value: Any, connection, *, save: bool = False) -> Any:
+    field = SubscriberCursor._meta.get_field(name)
+    return field.get_db_prep_save(value, connection) if save else field.get_db_prep_value(value, connection)
+
+
+def _where_params(owner: str, pk: int, read_at: int, read_gaps: list, connection) -> list:
+    return [_prep(name, value, connection) for name, value in
+            zip(_WHERE_FIELDS, (read_gaps, owner, pk, read_at), strict=True)]
 
 
 def _advance_params(new: SubscriberCursor, owner: str, read_at: int, read_gaps: list, now: dt.datetime,
                     connection) -> list:
     """The parameters of the advance's statement, in its order: the values set (NULLs are in its text), the lease's
-    time, then the keyword terms."""
-    meta = SubscriberCursor._meta
-    params = [meta.get_field(name).get_db_prep_save(value, connection) for name in ADVANCE_FIELDS
-              if (value := getattr(new, name)) is not None]
-    params.append(meta.get_field("lease_until").get_db_prep_value(now, connection))
-    params += [meta.get_field(name).get_db_prep_value(value, connection) for name, value in
-               zip(_WHERE_FIELDS, (read_gaps, owner, new.pk, read_at), strict=True)]
-    return params
+    time, then the cursor's terms."""
+    return [*(_prep(name, value, connection, save=True) for name in ADVANCE_FIELDS
+              if (value := getattr(new, name)) is not None),
+            _prep("lease_until", now, connection), *_where_params(owner, new.pk, read_at, read_gaps, connection)]
 
 
 def _checked_update(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: list, now: dt.datetime) -> int:
-    """``filter(lease held, pk, lease_owner, position, gaps).update(ADVANCE_FIELDS)``, one per batch: its SQL is
-    compiled once per connection (and pattern of NULLs set), the parameters prepared by the fields as the ORM
-    prepares them. The first write of each shape is compiled by the ORM and its parameters compared with ours:
-    a backend that prepares them otherwise keeps the ORM's write."""
+    """``filter(lease held, pk, lease_owner, position, gaps).update(ADVANCE_FIELDS)``, once per batch, from SQL
+    compiled once per connection (``core.prepared.prepared_update``)."""
     values = {name: getattr(new, name) for name in ADVANCE_FIELDS}
 
-    def orm_update():
+    def build():
         held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
         return SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read_at,
-                                               gaps=read_gaps)
+                                               gaps=read_gaps), values
 
     using = SubscriberCursor.objects.db
-    connection = connections[using]
-    params = _advance_params(new, owner, read_at, read_gaps, now, connection)
-    kept = connection.__dict__.setdefault(_ADVANCE_SQL, {})
-    shape = tuple(value is None for value in values.values())
-    if shape not in kept:
-        query = orm_update().query.chain(UpdateQuery)
-        query.add_update_values(values)
-        sql, orm_params = query.get_compiler(using).as_sql()
-        kept[shape] = sql if _same_params(params, orm_params) else None
-    if kept[shape] is None:
-        return orm_update().update(**values)
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(kept[shape], params)
-        return cursor.rowcount
+    shape = ("outbox.cursor_advance", *(value is None for value in values.values()))
+    return prepared_update(shape, build, _advance_params(new, owner, read_at, read_gaps, now, connections[using]),
+                           using)
 
 
 def published(new: SubscriberCursor) -> None:
@@ -255,6 +240,26 @@ def idle_defer(new: SubscriberCursor, owner: str, read: SubscriberCursor) -> boo
 RATE_FIELDS = ("rate_window_start", "rate_window_count", "recent_rate")
 
 
+def _idle_update(values: dict[str, Any], terms: list[tuple[int, str, int, list]], now: dt.datetime) -> int:
+    """``filter(lease held).filter(cursor 1 | cursor 2 | …).update(**values)``, each cursor named by its id,
+    owner and the position and gaps it was read at; from SQL compiled once per connection and shape."""
+    def build():
+        match = Q()
+        for pk, owner, read_at, read_gaps in terms:
+            match |= Q(pk=pk, lease_owner=owner, position=read_at, gaps=read_gaps)
+        held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        return SubscriberCursor.objects.filter(held).filter(match), values
+
+    using = SubscriberCursor.objects.db
+    connection = connections[using]
+    params = [*(_prep(name, value, connection, save=True) for name, value in values.items() if value is not None),
+              _prep("lease_until", now, connection),
+              *(p for pk, owner, read_at, read_gaps in terms
+                for p in _where_params(owner, pk, read_at, read_gaps, connection))]
+    shape = ("outbox.idle_advance", *((name, value is None) for name, value in values.items()), len(terms))
+    return prepared_update(shape, build, params, using)
+
+
 def idle_flush(state: Pass) -> None:
     """The pass's deferred idle advances, in one statement (one turn of SQLite's writers' lock, not one each): the
     units of a pass mostly reach the same position with the same gaps, so one ``UPDATE`` names every cursor with
@@ -266,7 +271,7 @@ def idle_flush(state: Pass) -> None:
         return
     now = timezone.now()
     until = now + dt.timedelta(seconds=float(getattr(settings, "ATENDE_EVENTS_LEASE_SECONDS", 15)))
-    groups: dict[str, tuple[dict[str, Any], Q]] = {}
+    groups: dict[str, tuple[dict[str, Any], list[tuple[int, str, int, list]]]] = {}
     for new, owner, read in pending.values():
         values = {"position": new.position, "gaps": new.gaps, "lease_until": until}
         if new.position != read.position:
@@ -275,13 +280,11 @@ def idle_flush(state: Pass) -> None:
             values.update((name, getattr(new, name)) for name in RATE_FIELDS)
             values["rate_window_start"] = now
         key = repr(sorted(values.items()))
-        _values, match = groups.get(key, (values, Q()))
-        groups[key] = (values, match | Q(pk=new.pk, lease_owner=owner, position=read.position, gaps=read.gaps))
-    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        groups.setdefault(key, (values, []))[1].append((new.pk, owner, read.position, read.gaps))
     moved = 0
     with transaction.atomic() if len(groups) > 1 else contextlib.nullcontext():
-        for values, match in groups.values():
-            moved += SubscriberCursor.objects.filter(held).filter(match).update(**values)
+        for values, terms in groups.values():
+            moved += _idle_update(values, terms, now)
     if moved < len(pending):
         logger.info("%d of %d idle cursor advances found their cursor moved or taken", len(pending) - moved,
                     len(pending))

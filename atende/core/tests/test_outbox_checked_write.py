@@ -13,23 +13,25 @@ from django.db.models.sql.subqueries import UpdateQuery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from atende.core import prepared
 from atende.core.models import SubscriberCursor
 from atende.core.outbox import passes
 from atende.core.outbox.passes import ADVANCE_FIELDS
+from atende.core.prepared import same_params
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 
 
 def kept() -> dict:
-    return connections["default"].__dict__.get(passes._ADVANCE_SQL, {})
+    return connections["default"].__dict__.get(prepared._UPDATES, {})
 
 
 @pytest.fixture(autouse=True)
 def fresh_connection_state():
-    connections["default"].__dict__.pop(passes._ADVANCE_SQL, None)
+    connections["default"].__dict__.pop(prepared._UPDATES, None)
     yield
-    connections["default"].__dict__.pop(passes._ADVANCE_SQL, None)
+    connections["default"].__dict__.pop(prepared._UPDATES, None)
 
 
 def cursor(**fields) -> SubscriberCursor:
@@ -73,7 +75,7 @@ def test_the_advance_is_the_orm_statement_and_writes_the_same_row(changes):
             assert getattr(row, name) == getattr(new, name), name
         SubscriberCursor.objects.filter(pk=read.pk).update(position=read.position, gaps=read.gaps)
     assert len(statements) == 2 and statements[0] == statements[1]
-    assert passes._same_params(passes._advance_params(new, "w1", read.position, read.gaps, NOW,
+    assert same_params(passes._advance_params(new, "w1", read.position, read.gaps, NOW,
                                                       connections["default"]), tuple(expected_params))
 
 
@@ -95,3 +97,29 @@ def test_a_cursor_moved_or_taken_is_left_as_it_is(moved):
     assert not passes.cursor_write(advanced(read, position=30), owner, read_at=read_at, read_gaps=read_gaps,
                                    now=now)
     assert SubscriberCursor.objects.get(pk=read.pk).position == read.position
+
+
+def test_idle_advances_are_written_together_from_the_kept_sql():
+    """Two cursors read at the same place share one statement; a third, read elsewhere and with its rate window
+    turned over, has its own; one moved since it was read is left as it is. Twice: the ORM's, then the kept SQL."""
+    for attempt in range(2):
+        SubscriberCursor.objects.all().delete()
+        reads = [SubscriberCursor.objects.create(subscriber=name, partition=0, position=10, gaps=[], lease_owner="w1",
+                                                 lease_until=timezone.now() + dt.timedelta(seconds=15))
+                 for name in ("a", "b", "c", "d")]
+        SubscriberCursor.objects.filter(subscriber="d").update(position=11)  # moved by another worker
+        state = passes.Pass()
+        for read in reads:
+            new = advanced(read, position=15, gaps=[[12, 12, 2.5]])
+            if read.subscriber == "c":
+                new.rate_window_start, new.rate_window_count, new.recent_rate = NOW, 3, 0.5
+            state.idle[(read.subscriber, 0)] = (new, "w1", read)
+        with CaptureQueriesContext(connection) as queries:
+            passes.idle_flush(state)
+        assert len([q for q in queries if q["sql"].startswith("UPDATE")]) == 2
+        rows = {c.subscriber: c for c in SubscriberCursor.objects.all()}
+        assert [rows[name].position for name in "abcd"] == [15, 15, 15, 11]
+        assert rows["a"].gaps == rows["c"].gaps == [[12, 12, 2.5]] and rows["d"].gaps == []
+        assert rows["a"].rate_window_count == 0 and rows["c"].rate_window_count == 3 and rows["c"].recent_rate == 0.5
+        assert rows["a"].last_batch_at is not None and rows["c"].rate_window_start is not None
+        assert len(kept()) == 2 and all(kept().values()), attempt
