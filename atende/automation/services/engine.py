@@ -20,6 +20,7 @@ from atende.automation.models import RoutingRule, RuleRun, Trigger
 from atende.automation.rules.actions import actions_apply, actions_stage, actions_staged
 from atende.automation.services.assignment import BatchAssigner, ticket_auto_assign
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
+from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
@@ -94,14 +95,20 @@ def _ticket(ticket_id: int) -> Ticket | None:
     return Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk=ticket_id).first()
 
 
-def _routing_rules() -> list[RoutingRule]:
-    return batch_cached("automation.routing_rules", lambda: list(
-        RoutingRule.objects.filter(is_active=True).order_by("position", "id")))
+# The active rules are kept per process (``core.generations``) under their model's label, outdated by the services
+# that write them (``definitions.rule_save``, ``rule_delete``, ``rules.services.rule_move``); their tokens are
+# looked at once per batch. Shared copies: not to be changed.
+ROUTING_RULES, TRIGGERS = RoutingRule._meta.label_lower, Trigger._meta.label_lower
 
 
-def _triggers() -> list[Trigger]:
-    return batch_cached("automation.triggers", lambda: list(
-        Trigger.objects.filter(is_active=True).order_by("position", "id")))
+def _routing_rules() -> tuple[RoutingRule, ...]:
+    return batch_cached("automation.routing_rules", lambda: generations.kept(ROUTING_RULES, lambda: tuple(
+        RoutingRule.objects.filter(is_active=True).order_by("position", "id"))))
+
+
+def _triggers() -> tuple[Trigger, ...]:
+    return batch_cached("automation.triggers", lambda: generations.kept(TRIGGERS, lambda: tuple(
+        Trigger.objects.filter(is_active=True).order_by("position", "id"))))
 
 
 def _condition_fields(rules: list) -> set[str]:
