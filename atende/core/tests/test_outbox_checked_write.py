@@ -123,3 +123,21 @@ def test_idle_advances_are_written_together_from_the_kept_sql():
         assert rows["a"].rate_window_count == 0 and rows["c"].rate_window_count == 3 and rows["c"].recent_rate == 0.5
         assert rows["a"].last_batch_at is not None and rows["c"].rate_window_start is not None
         assert len(kept()) == 2 and all(kept().values()), attempt
+
+
+def test_a_lease_claim_runs_from_the_kept_sql_and_claims_as_the_orm_did():
+    from atende.core import events
+    from atende.core.outbox import dispatch
+
+    unit = dispatch.Unit(events.Subscriber("first", "atende.core.testing.subscribers.first"), 0, 1)
+    read = cursor()  # held by w1 until NOW + 15 s
+    for _attempt in range(2):  # compiled by the ORM and checked, then run from the kept SQL
+        SubscriberCursor.objects.filter(pk=read.pk).update(lease_owner="w1", lease_until=read.lease_until)
+        assert not dispatch.lease_claim(unit, "w2", now=NOW)  # another live worker's
+        assert dispatch.lease_claim(unit, "w1", now=NOW)  # renewed
+        assert dispatch.lease_claim(unit, "w2", now=NOW + dt.timedelta(minutes=1))  # expired: taken
+        row = SubscriberCursor.objects.get(pk=read.pk)
+        assert (row.lease_owner, row.lease_until) == ("w2", NOW + dt.timedelta(minutes=1, seconds=15))
+        SubscriberCursor.objects.filter(pk=read.pk).update(lease_owner="", lease_until=None)
+        assert dispatch.lease_claim(unit, "w3", now=NOW)  # free
+        assert list(kept()) == ["outbox.lease_claim"] and all(kept().values())
