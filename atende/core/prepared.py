@@ -19,7 +19,8 @@ client, so the server parses and plans each statement anew, and planning a read 
 took ~4 ms against ~0.4 ms of running it. These reads run with a cursor that binds on the server, which psycopg
 prepares once a statement has run ``prepare_threshold`` times on the connection (``DATABASE_PREPARED_STATEMENTS``).
 
-``prepared_read(shape, build, values)`` returns the rows; ``PreparedLookup`` is ``build(...).first()``.
+``prepared_read(shape, build, values)`` returns the rows; ``PreparedLookup`` is ``build(...).first()``;
+``prepared_update`` is an ``update()`` whose parameters the caller prepares, checked against the ORM's once.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import contextlib
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.lookups import Exact
 from django.db.models.query import get_related_populators
+from django.db.models.sql.subqueries import UpdateQuery
 from django.db.models.sql.where import WhereNode
 
 # Value i of an int stands in as FIRST_STAND_IN - i: negative, far from any id or number, and inside a 32-bit
@@ -148,9 +150,53 @@ def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Seque
     return prepared.run(connection, values)
 
 
+_UPDATES = "atende_prepared_updates"
+
+
+def same_params(ours: Sequence[Any], orm: Sequence[Any]) -> bool:
+    """The ORM's parameters, value for value and type for type (a backend's adapter compared by what it wraps)."""
+    return len(ours) == len(orm) and all(type(a) is type(b) and getattr(a, "obj", a) == getattr(b, "obj", b)
+                                         for a, b in zip(ours, orm, strict=True))
+
+
+def prepared_update(shape: Hashable, build: Callable[[], tuple[QuerySet, dict[str, Any]]], params: Sequence[Any],
+                    using: str = DEFAULT_DB_ALIAS) -> int:
+    """``queryset.update(**values)`` for ``(queryset, values) = build()``, run from SQL compiled once per
+    connection for ``shape`` (everything that makes the statement's text differ: which values are None, how many
+    terms). ``params`` are the statement's parameters in its order, prepared by the fields as the ORM prepares
+    them (``get_db_prep_save``, ``get_db_prep_value``): the first update of a shape is compiled by the ORM and
+    its parameters compared with these; a backend that prepares them otherwise keeps the ORM's update."""
+    connection = connections[using]
+    kept = connection.__dict__.setdefault(_UPDATES, {})
+    if shape not in kept:
+        if len(kept) >= KEPT_SHAPES:
+            kept.clear()
+        queryset, values = build()
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        sql, orm_params = query.get_compiler(using).as_sql()
+        kept[shape] = sql if queryset.db == using and same_params(params, orm_params) else None
+    if kept[shape] is None:
+        queryset, values = build()
+        return queryset.update(**values)
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(kept[shape], params)
+        return cursor.rowcount
+
+
+def padded(ids: Sequence[int], *, smallest: int = 4) -> list[int]:
+    """``ids`` padded with 0 (no row has it) to a power of two: reads of ``pk__in`` lists take a few shapes, each
+    compiled once, instead of one per length."""
+    size = smallest
+    while size < len(ids):
+        size *= 2
+    return [*ids, *[0] * (size - len(ids))]
+
+
 def forget(using: str = DEFAULT_DB_ALIAS) -> None:
     """Drop the SQL kept on this thread's connection (tests that change how queries are built)."""
     connections[using].__dict__.pop(_ATTRIBUTE, None)
+    connections[using].__dict__.pop(_UPDATES, None)
 
 
 class PreparedLookup:

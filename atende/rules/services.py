@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from atende.audit.services import audit_settings_reordered
+from atende.core import generations
 from atende.core.exceptions import PermissionDenied
 
 
@@ -24,4 +25,5 @@ def rule_move(*, rule, direction: str, user=None) -> None:
         if item.position != position:
             item.position = position
             item.save(update_fields=["position"])
+    generations.bump(model._meta.label_lower)  # the process copies of the list (``sla.selectors.POLICIES``)
     audit_settings_reordered(actor=user, target=rule, before=before, after=[str(item) for item in ordered])

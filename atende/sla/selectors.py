@@ -3,45 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import MappingProxyType
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from atende.accounts.selectors import AGENTS_AND_TEAMS
+from atende.core import generations
 from atende.core.memo import batch_cached
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext
 from atende.sla.business_time import CalendarSpec
-from atende.sla.models import BusinessCalendar, SlaPolicy
+from atende.sla.models import BusinessCalendar, CalendarTeam, SlaPolicy
 from atende.tickets.models import Ticket
 from atende.tickets.selectors import ticket_list_for_user
+
+# The names of the process copies (``core.generations``) of the SLA's configuration, outdated by the services
+# that write it (``sla.services.definitions``; ``rules.services.rule_move`` outdates a reordered model's label).
+POLICIES = "sla.slapolicy"
+CALENDARS = "sla.businesscalendar"
+
+
+def _calendars() -> dict[str, Any]:
+    """Every calendar's spec, the team each calendar serves and the default calendar, kept per process until a
+    calendar (or a team) changes; the tokens are looked at once per batch of events."""
+    return batch_cached(CALENDARS, lambda: generations.kept((CALENDARS, AGENTS_AND_TEAMS), _calendars_read))
+
+
+def _calendars_read() -> dict[str, Any]:
+    specs, default = {}, None
+    for calendar in BusinessCalendar.objects.prefetch_related("hours", "holidays").order_by("id"):
+        try:
+            specs[calendar.pk] = calendar.spec()
+        except ValueError:  # a calendar without opening hours counts as always open rather than never
+            specs[calendar.pk] = CalendarSpec.twenty_four_seven()
+        if calendar.is_default:  # at most one (a unique constraint)
+            default = calendar.pk
+    teams = dict(CalendarTeam.objects.values_list("team_id", "calendar_id"))  # a team has at most one
+    return MappingProxyType({"specs": MappingProxyType(specs), "teams": MappingProxyType(teams),
+                             "default": default})
 
 
 def _load(calendar_id: int | None) -> CalendarSpec | None:
     if calendar_id is None:
         return None
-    return batch_cached(("sla.calendar", calendar_id), lambda: _spec(calendar_id))
-
-
-def _spec(calendar_id: int) -> CalendarSpec:
-    calendar = BusinessCalendar.objects.prefetch_related("hours", "holidays").get(pk=calendar_id)
-    try:
-        return calendar.spec()
-    except ValueError:  # a calendar without opening hours counts as always open rather than never
-        return CalendarSpec.twenty_four_seven()
+    return _calendars()["specs"].get(calendar_id)
 
 
 def calendar_for_team(team_id: int | None) -> CalendarSpec:
     """The team's calendar, else the default calendar, else 24/7."""
-    return batch_cached(("sla.team_calendar", team_id), lambda: _calendar_for_team(team_id))
-
-
-def _calendar_for_team(team_id: int | None) -> CalendarSpec:
-    calendar_id = None
-    if team_id:
-        calendar_id = BusinessCalendar.objects.filter(calendarteam__team_id=team_id).values_list("id", flat=True).first()
+    calendars = _calendars()
+    calendar_id = calendars["teams"].get(team_id) if team_id else None
     if calendar_id is None:
-        calendar_id = BusinessCalendar.objects.filter(is_default=True).values_list("id", flat=True).first()
-    return _load(calendar_id) or CalendarSpec.twenty_four_seven()
+        calendar_id = calendars["default"]
+    return calendars["specs"].get(calendar_id) or CalendarSpec.twenty_four_seven()
 
 
 def calendar_for_policy(policy: SlaPolicy, ticket: Ticket) -> CalendarSpec:
@@ -68,16 +84,21 @@ def expected_first_reply_minutes(ticket: Ticket) -> int | None:
     return policy.first_reply_minutes if policy is not None and policy.first_reply_minutes else None
 
 
+def _policies() -> MappingProxyType:
+    """Every policy by id, in the order they are tried, kept per process until a policy changes."""
+    return batch_cached(POLICIES, lambda: generations.kept(POLICIES, lambda: MappingProxyType(
+        {policy.pk: policy for policy in SlaPolicy.objects.order_by("position", "id")})))
+
+
 def active_policies() -> list[SlaPolicy]:
-    """The active policies in the order they are tried (read once per batch of events)."""
-    return batch_cached("sla.active_policies",
-                        lambda: list(SlaPolicy.objects.filter(is_active=True).order_by("position", "id")))
+    """The active policies in the order they are tried (shared copies: not to be changed)."""
+    return [policy for policy in _policies().values() if policy.is_active]
 
 
 def policy_by_id(policy_id: int | None) -> SlaPolicy | None:
     if policy_id is None:
         return None
-    return batch_cached(("sla.policy", policy_id), lambda: SlaPolicy.objects.filter(pk=policy_id).first())
+    return _policies().get(policy_id)
 
 
 def tickets_breaching_soon(*, user, within: dt.timedelta = dt.timedelta(hours=4)) -> QuerySet[Ticket]:

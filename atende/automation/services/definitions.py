@@ -78,6 +78,7 @@ def rule_save(*, kind: str, user=None, rule=None, name: str, conditions: Any = N
         rule.business_hours = bool(extra.get("business_hours", False))
     rule.full_clean()
     rule.save()
+    generations.bump(model._meta.label_lower)  # the engine's process copies of the active rules
     audit_settings_saved(actor=user, target=rule, before=before, exclude=("position",))
     if kind == "time_rule":
         enqueue_on_commit("atende.automation.tasks.time_rule_backfill_task", rule.pk)
@@ -89,6 +90,7 @@ def rule_delete(*, rule, user=None) -> None:
     _require_admin(user)
     audit_settings_change(actor=user, target=rule, operation="deleted", before=model_snapshot(rule))
     rule.delete()
+    generations.bump(type(rule)._meta.label_lower)
 
 
 @transaction.atomic

@@ -9,19 +9,22 @@ event, even if the task is delivered twice."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
 
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
 from atende.automation.rules.actions import actions_apply, actions_stage, actions_staged
 from atende.automation.services.assignment import BatchAssigner, ticket_auto_assign
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
+from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
+from atende.core.prepared import padded, prepared_read
 from atende.rules.conditions import matches
 from atende.rules.context import FIRST_MESSAGE_TEXT, RuleContext
 from atende.sla.selectors import policy_by_id
@@ -92,19 +95,33 @@ def _ticket(ticket_id: int) -> Ticket | None:
     return Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk=ticket_id).first()
 
 
-def _routing_rules() -> list[RoutingRule]:
-    return batch_cached("automation.routing_rules", lambda: list(
-        RoutingRule.objects.filter(is_active=True).order_by("position", "id")))
+# The active rules are kept per process (``core.generations``) under their model's label, outdated by the services
+# that write them (``definitions.rule_save``, ``rule_delete``, ``rules.services.rule_move``); their tokens are
+# looked at once per batch. Shared copies: not to be changed.
+ROUTING_RULES, TRIGGERS = RoutingRule._meta.label_lower, Trigger._meta.label_lower
 
 
-def _triggers() -> list[Trigger]:
-    return batch_cached("automation.triggers", lambda: list(
-        Trigger.objects.filter(is_active=True).order_by("position", "id")))
+def _routing_rules() -> tuple[RoutingRule, ...]:
+    return batch_cached("automation.routing_rules", lambda: generations.kept(ROUTING_RULES, lambda: tuple(
+        RoutingRule.objects.filter(is_active=True).order_by("position", "id"))))
+
+
+def _triggers() -> tuple[Trigger, ...]:
+    return batch_cached("automation.triggers", lambda: generations.kept(TRIGGERS, lambda: tuple(
+        Trigger.objects.filter(is_active=True).order_by("position", "id"))))
 
 
 def _condition_fields(rules: list) -> set[str]:
     return {c.get("field") for rule in rules for group in ("all", "any")
             for c in (rule.conditions or {}).get(group) or [] if isinstance(c, dict)}
+
+
+def _batch_tickets(body: bool, *ids: int) -> QuerySet[Ticket]:
+    qs = Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk__in=ids)
+    if body:
+        qs = qs.annotate(**{FIRST_MESSAGE_TEXT: Subquery(Message.objects.filter(ticket=OuterRef("pk"))
+                                                         .order_by("created_at", "id").values("body_text")[:1])})
+    return qs
 
 
 class BatchTickets:
@@ -118,13 +135,13 @@ class BatchTickets:
     def __init__(self, payloads: list[dict[str, Any]]):
         fields = _condition_fields([*_routing_rules(), *_triggers()])
         ids = {p["ticket_id"] for p in payloads if p.get("ticket_id")}
-        qs = Ticket.objects.select_related("requester", "team", "assignee", "organization").filter(pk__in=ids)
+        body = "body" in fields
+        # The SQL compiled once per connection and shape (``core.prepared``): the same rows as the ORM's read.
+        tickets = prepared_read(("automation.batch_tickets", body), partial(_batch_tickets, body),
+                                padded(sorted(ids))) if ids else []
         if "tags" in fields:
-            qs = qs.prefetch_related("tags")
-        if "body" in fields:
-            qs = qs.annotate(**{FIRST_MESSAGE_TEXT: Subquery(Message.objects.filter(ticket=OuterRef("pk"))
-                                                             .order_by("created_at", "id").values("body_text")[:1])})
-        self._tickets: dict[int, Ticket] = {t.pk: t for t in qs} if ids else {}
+            prefetch_related_objects(tickets, "tags")
+        self._tickets: dict[int, Ticket] = {t.pk: t for t in tickets}
         self._messages: dict[int, str] = {}
         message_ids = {(p.get("data") or {}).get("message_id") for p in payloads} - {None}
         if "message" in fields and message_ids:

@@ -26,12 +26,13 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from atende.core.events import EVENTS_MODEL
 from atende.core.models import SubscriberCursor
+from atende.core.prepared import prepared_update
 from atende.core.tasks import enqueue
 
 logger = logging.getLogger(__name__)
@@ -174,11 +175,45 @@ def cursor_write(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: 
     pending = state.idle.pop(key, None) if state is not None else None
     if pending is not None:
         read_at, read_gaps = pending[2].position, pending[2].gaps
-    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
-    moved = SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read_at,
-                                            gaps=read_gaps).update(
-        **{name: getattr(new, name) for name in ADVANCE_FIELDS})
-    return bool(moved)
+    return bool(_checked_update(new, owner, read_at=read_at, read_gaps=read_gaps, now=now))
+
+
+_WHERE_FIELDS = ("gaps", "lease_owner", "id", "position")  # the order the ORM compiles a cursor's terms in
+
+
+def _prep(name: str, value: Any, connection, *, save: bool = False) -> Any:
+    field = SubscriberCursor._meta.get_field(name)
+    return field.get_db_prep_save(value, connection) if save else field.get_db_prep_value(value, connection)
+
+
+def _where_params(owner: str, pk: int, read_at: int, read_gaps: list, connection) -> list:
+    return [_prep(name, value, connection) for name, value in
+            zip(_WHERE_FIELDS, (read_gaps, owner, pk, read_at), strict=True)]
+
+
+def _advance_params(new: SubscriberCursor, owner: str, read_at: int, read_gaps: list, now: dt.datetime,
+                    connection) -> list:
+    """The parameters of the advance's statement, in its order: the values set (NULLs are in its text), the lease's
+    time, then the cursor's terms."""
+    return [*(_prep(name, value, connection, save=True) for name in ADVANCE_FIELDS
+              if (value := getattr(new, name)) is not None),
+            _prep("lease_until", now, connection), *_where_params(owner, new.pk, read_at, read_gaps, connection)]
+
+
+def _checked_update(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: list, now: dt.datetime) -> int:
+    """``filter(lease held, pk, lease_owner, position, gaps).update(ADVANCE_FIELDS)``, once per batch, from SQL
+    compiled once per connection (``core.prepared.prepared_update``)."""
+    values = {name: getattr(new, name) for name in ADVANCE_FIELDS}
+
+    def build():
+        held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        return SubscriberCursor.objects.filter(held, pk=new.pk, lease_owner=owner, position=read_at,
+                                               gaps=read_gaps), values
+
+    using = SubscriberCursor.objects.db
+    shape = ("outbox.cursor_advance", *(value is None for value in values.values()))
+    return prepared_update(shape, build, _advance_params(new, owner, read_at, read_gaps, now, connections[using]),
+                           using)
 
 
 def published(new: SubscriberCursor) -> None:
@@ -205,6 +240,26 @@ def idle_defer(new: SubscriberCursor, owner: str, read: SubscriberCursor) -> boo
 RATE_FIELDS = ("rate_window_start", "rate_window_count", "recent_rate")
 
 
+def _idle_update(values: dict[str, Any], terms: list[tuple[int, str, int, list]], now: dt.datetime) -> int:
+    """``filter(lease held).filter(cursor 1 | cursor 2 | …).update(**values)``, each cursor named by its id,
+    owner and the position and gaps it was read at; from SQL compiled once per connection and shape."""
+    def build():
+        match = Q()
+        for pk, owner, read_at, read_gaps in terms:
+            match |= Q(pk=pk, lease_owner=owner, position=read_at, gaps=read_gaps)
+        held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        return SubscriberCursor.objects.filter(held).filter(match), values
+
+    using = SubscriberCursor.objects.db
+    connection = connections[using]
+    params = [*(_prep(name, value, connection, save=True) for name, value in values.items() if value is not None),
+              _prep("lease_until", now, connection),
+              *(p for pk, owner, read_at, read_gaps in terms
+                for p in _where_params(owner, pk, read_at, read_gaps, connection))]
+    shape = ("outbox.idle_advance", *((name, value is None) for name, value in values.items()), len(terms))
+    return prepared_update(shape, build, params, using)
+
+
 def idle_flush(state: Pass) -> None:
     """The pass's deferred idle advances, in one statement (one turn of SQLite's writers' lock, not one each): the
     units of a pass mostly reach the same position with the same gaps, so one ``UPDATE`` names every cursor with
@@ -216,7 +271,7 @@ def idle_flush(state: Pass) -> None:
         return
     now = timezone.now()
     until = now + dt.timedelta(seconds=float(getattr(settings, "ATENDE_EVENTS_LEASE_SECONDS", 15)))
-    groups: dict[str, tuple[dict[str, Any], Q]] = {}
+    groups: dict[str, tuple[dict[str, Any], list[tuple[int, str, int, list]]]] = {}
     for new, owner, read in pending.values():
         values = {"position": new.position, "gaps": new.gaps, "lease_until": until}
         if new.position != read.position:
@@ -225,13 +280,11 @@ def idle_flush(state: Pass) -> None:
             values.update((name, getattr(new, name)) for name in RATE_FIELDS)
             values["rate_window_start"] = now
         key = repr(sorted(values.items()))
-        _values, match = groups.get(key, (values, Q()))
-        groups[key] = (values, match | Q(pk=new.pk, lease_owner=owner, position=read.position, gaps=read.gaps))
-    held = Q(lease_until__isnull=True) | Q(lease_until__gte=now)
+        groups.setdefault(key, (values, []))[1].append((new.pk, owner, read.position, read.gaps))
     moved = 0
     with transaction.atomic() if len(groups) > 1 else contextlib.nullcontext():
-        for values, match in groups.values():
-            moved += SubscriberCursor.objects.filter(held).filter(match).update(**values)
+        for values, terms in groups.values():
+            moved += _idle_update(values, terms, now)
     if moved < len(pending):
         logger.info("%d of %d idle cursor advances found their cursor moved or taken", len(pending) - moved,
                     len(pending))

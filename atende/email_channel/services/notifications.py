@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
 from django.template import Context, Template
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
@@ -19,6 +19,7 @@ from django.utils.html import escape, linebreaks
 from atende.accounts.models import User
 from atende.core.memo import batch_cached
 from atende.core.models import SiteConfiguration
+from atende.core.prepared import padded, prepared_read
 from atende.email_channel.choices import NotificationKind
 from atende.email_channel.models import EmailSettings, Mailbox, NotificationTemplate
 from atende.email_channel.services import addresses
@@ -111,6 +112,30 @@ def survey_url(ticket: Ticket) -> str:
         return ""
 
 
+def _batch_tickets(*ids: int) -> QuerySet[Ticket]:
+    first_metadata = Message.objects.filter(ticket=OuterRef("pk")).order_by("id").values("metadata")[:1]
+    return Ticket.objects.select_related("requester", "team", "assignee") \
+        .annotate(**{FIRST_MESSAGE_METADATA: Subquery(first_metadata)}).filter(pk__in=ids)
+
+
+def _batch_users(*ids: int) -> QuerySet[User]:
+    return User.objects.filter(pk__in=ids)
+
+
+def _batch_messages(*ids: int) -> QuerySet[Message]:
+    return Message.objects.select_related("author").filter(pk__in=ids)
+
+
+def _in_bulk(shape: str, build, ids: set) -> dict[int, Any]:
+    """``in_bulk(ids)`` (the ids a payload names, ints), its SQL compiled once per padded number of ids."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    if not all(type(i) is int for i in wanted):  # not a plain id: the ORM reads (or refuses) it as before
+        return build(*wanted).in_bulk()
+    return {row.pk: row for row in prepared_read(shape, build, padded(sorted(wanted)))}
+
+
 class _Batch:
     """What the notifications of a batch of events read, loaded once for the batch: the tickets (with requester,
     team, assignee, followers and first message's metadata), the events' messages and users, the Message-IDs
@@ -120,16 +145,16 @@ class _Batch:
     def __init__(self, payloads: list[dict[str, Any]]):
         datas = [p.get("data") or {} for p in payloads]
         ids = {int(p["ticket_id"]) for p in payloads}
-        first_metadata = Message.objects.filter(ticket=OuterRef("pk")).order_by("id").values("metadata")[:1]
-        self.tickets = {t.pk: t for t in Ticket.objects.select_related("requester", "team", "assignee")
-                        .prefetch_related("followers").annotate(**{FIRST_MESSAGE_METADATA: Subquery(first_metadata)})
-                        .filter(pk__in=ids)}
+        # The reads' SQL is compiled once per connection and padded number of ids (``core.prepared``).
+        tickets = prepared_read("email.batch_tickets", _batch_tickets, padded(sorted(ids)))
+        prefetch_related_objects(tickets, "followers")
+        self.tickets = {t.pk: t for t in tickets}
         user_ids = {p.get("actor_user_id") for p in payloads} | {
             (d.get(name) or {}).get("id") for d in datas for name in ("assignee", "new") if isinstance(d.get(name), dict)}
         user_ids |= {u for d in datas for u in d.get("mentions") or []}
-        self.users = User.objects.in_bulk([u for u in user_ids if u])
-        self.messages = Message.objects.select_related("author").in_bulk(
-            [m for d in datas if (m := d.get("message_id"))])
+        self.users = _in_bulk("email.batch_users", _batch_users, user_ids)
+        self.messages = _in_bulk("email.batch_messages", _batch_messages,
+                                 {m for d in datas if (m := d.get("message_id"))})
         self._ticket_ids = ids
         created = any(p.get("type") == TicketEventType.TICKET_CREATED for p in payloads)
         self.first_reply: dict[int, int | None] = \

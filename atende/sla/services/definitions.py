@@ -11,11 +11,13 @@ from django.db.models import Max
 
 from atende.accounts.models import Team
 from atende.audit.services import audit_settings_change, audit_settings_saved, model_snapshot
+from atende.core import generations
 from atende.core.exceptions import PermissionDenied, ValidationError
 from atende.rules import actions as A
 from atende.rules.conditions import validate_conditions
 from atende.sla.business_time import CalendarSpec, parse_hhmm
 from atende.sla.models import BusinessCalendar, BusinessHours, CalendarTeam, Holiday, SlaPolicy
+from atende.sla.selectors import CALENDARS, POLICIES
 
 POLICY_FIELDS = ("priority", "organization", "team", "category", "type", "channel", "tags", "urgency", "impact",
                  "sender_domain", "requester_email", "language")
@@ -100,6 +102,7 @@ def calendar_save(*, user=None, calendar: BusinessCalendar | None = None, name: 
     calendar.name, calendar.time_zone, calendar.is_default = name, time_zone, is_default
     calendar.full_clean()
     calendar.save()
+    generations.bump(CALENDARS)  # every process reads the calendars afresh once this commits
     calendar.hours.all().delete()
     BusinessHours.objects.bulk_create([BusinessHours(calendar=calendar, weekday=w, start_minute=s, end_minute=e)
                                        for w, s, e in hours])
@@ -131,6 +134,8 @@ def calendar_delete(*, user=None, calendar: BusinessCalendar) -> None:
     _require_admin(user)
     audit_settings_change(actor=user, target=calendar, operation="deleted", before=_calendar_snapshot(calendar))
     calendar.delete()
+    generations.bump(CALENDARS)
+    generations.bump(POLICIES)  # a policy on this calendar loses it
 
 
 def _minutes(value: Any, label: str) -> int | None:
@@ -178,6 +183,7 @@ def policy_save(*, user=None, policy: SlaPolicy | None = None, name: str, condit
     policy.is_active, policy.description = bool(is_active), description or ""
     policy.full_clean()
     policy.save()
+    generations.bump(POLICIES)
     audit_settings_saved(actor=user, target=policy, before=before, exclude=("position",))
     return policy
 
@@ -187,3 +193,4 @@ def policy_delete(*, user=None, policy: SlaPolicy) -> None:
     _require_admin(user)
     audit_settings_change(actor=user, target=policy, operation="deleted", before=model_snapshot(policy))
     policy.delete()
+    generations.bump(POLICIES)

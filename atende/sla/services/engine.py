@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from functools import partial
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from atende.core.actor import Actor
 from atende.core.events import events_suppressed
+from atende.core.prepared import padded, prepared_read
 from atende.rules.context import FIRST_MESSAGE_TEXT
 from atende.sla.business_time import CalendarSpec, add_business_time, business_time_between
 from atende.sla.choices import ClockState, SlaMetric
@@ -266,21 +268,31 @@ class ClockBatch:
 
 def _tickets(ids: list[int], *, lock: bool) -> list[Ticket]:
     """The tickets under lock (in id order, so two batches never wait on each other crosswise), with what the
-    policies' conditions and the first-reply rule read about them."""
+    policies' conditions and the first-reply rule read about them. The SQL is compiled once per connection for
+    each shape (lock, what the conditions read, the padded number of ids: ``core.prepared``)."""
+    fields = {cond.get("field") for p in active_policies() for cond in
+              itertools.chain((p.conditions or {}).get("all") or [], (p.conditions or {}).get("any") or [])
+              if isinstance(cond, dict)}
+    body, tags = "body" in fields, "tags" in fields
+    if ids and (not lock or connection.in_atomic_block):
+        tickets = prepared_read(("sla.tickets", lock, body), partial(_tickets_read, lock, body), padded(ids))
+    else:  # outside a transaction a locked read fails as the ORM fails it
+        tickets = list(_tickets_read(lock, body, *ids))
+    if tags:
+        prefetch_related_objects(tickets, "tags")
+    return tickets
+
+
+def _tickets_read(lock: bool, body: bool, *ids: int) -> QuerySet[Ticket]:
     queryset = Ticket.objects.select_related("requester", "team").filter(pk__in=ids).order_by("pk")
     if lock:
         queryset = queryset.select_for_update(no_key=True, of=("self",))
     messages = Message.objects.filter(ticket=OuterRef("pk"))
     annotations = {FIRST_REPLY_AUTHOR: Subquery(messages.filter(kind=MessageKind.REPLY)
                                                 .order_by("created_at", "id").values("author_kind")[:1])}
-    fields = {cond.get("field") for p in active_policies() for cond in
-              itertools.chain((p.conditions or {}).get("all") or [], (p.conditions or {}).get("any") or [])
-              if isinstance(cond, dict)}
-    if "body" in fields:
+    if body:
         annotations[FIRST_MESSAGE_TEXT] = Subquery(messages.order_by("created_at", "id").values("body_text")[:1])
-    if "tags" in fields:
-        queryset = queryset.prefetch_related("tags")
-    return list(queryset.annotate(**annotations))
+    return queryset.annotate(**annotations)
 
 
 def _update_clocks(clocks: list[SlaClock]) -> None:
