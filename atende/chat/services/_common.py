@@ -13,7 +13,7 @@ from atende.chat.choices import ChatOutcome
 from atende.chat.models import ChatSession
 from atende.chat.selectors import queue_position
 from atende.core.exceptions import ValidationError
-from atende.core.prepared import prepared_read
+from atende.core.prepared import padded, prepared_read
 from atende.sla.selectors import expected_first_reply_minutes
 from atende.tickets.models import Message, Ticket
 from atende.tickets.selectors import expected_reply_text, no_target_text
@@ -49,14 +49,6 @@ NARROW_TICKET = ("number", "status", "channel", "version", "updated_at", "merged
                  "requester", "first_response_at", "last_customer_reply_at", "last_agent_reply_at")
 
 
-def _padded(ids: list[int]) -> list[int]:
-    """The ids padded with 0 (no row) to a power of two: a few shapes of the group's reads, each compiled once."""
-    size = 4
-    while size < len(ids):
-        size *= 2
-    return [*ids, *[0] * (size - len(ids))]
-
-
 def _group_sessions(*ids: int, narrow: bool):
     sessions = ChatSession.objects.select_for_update(of=("self",)).select_related("customer")
     return (sessions.only(*NARROW_SESSION) if narrow else sessions).filter(pk__in=ids).order_by("pk")
@@ -75,7 +67,7 @@ def lock_group(keys: dict[int, list[str]], *, narrow: bool = False) -> dict[int,
     size. Each copy serves one message; a second message of the same conversation in the group reads it again
     (``lock_with_ticket``), after the first changed it. ``narrow``: only the columns the set-wise write reads."""
     sessions = {session.pk: session for session in prepared_read(
-        ("chat.lock_group.sessions", narrow), lambda *ids: _group_sessions(*ids, narrow=narrow), _padded(list(keys)))}
+        ("chat.lock_group.sessions", narrow), lambda *ids: _group_sessions(*ids, narrow=narrow), padded(list(keys)))}
     tickets = _locked_tickets([s.ticket_id for s in sessions.values() if s.ticket_id], narrow=narrow)
     asked = {external_id for pk, session in sessions.items() if session.ticket_id for external_id in keys[pk]
              if external_id}
@@ -94,7 +86,7 @@ def _locked_tickets(ids: list[int], *, narrow: bool) -> dict[int, Ticket]:
     if not ids:
         return {}
     return {ticket.pk: ticket for ticket in prepared_read(
-        ("chat.lock_group.tickets", narrow), lambda *ids: _group_tickets(*ids, narrow=narrow), _padded(ids))}
+        ("chat.lock_group.tickets", narrow), lambda *ids: _group_tickets(*ids, narrow=narrow), padded(ids))}
 
 
 def widen(sessions: list[ChatSession]) -> dict[int, ChatSession]:
@@ -104,7 +96,7 @@ def widen(sessions: list[ChatSession]) -> dict[int, ChatSession]:
         return {}
     full = {session.pk: session for session in prepared_read(
         ("chat.lock_group.sessions", False), lambda *ids: _group_sessions(*ids, narrow=False),
-        _padded([s.pk for s in sessions]))}
+        padded([s.pk for s in sessions]))}
     tickets = _locked_tickets([s.ticket_id for s in full.values() if s.ticket_id], narrow=False)
     for narrow in sessions:
         session = full[narrow.pk]

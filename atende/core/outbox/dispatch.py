@@ -31,7 +31,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -40,7 +40,6 @@ from atende.core.memo import batch_scope
 from atende.core.models import EventRetry, EventRetryState, SubscriberCursor
 from atende.core.outbox import passes, stream
 from atende.core.outbox.passes import ADVANCE_FIELDS, PAYLOAD_FIELDS  # noqa: F401 - the payload's fields, re-exported
-from atende.core.prepared import prepared_update
 
 logger = logging.getLogger(__name__)
 
@@ -128,32 +127,10 @@ def lease_claim(unit: Unit, owner: str, *, now: dt.datetime | None = None,
     racing for it cannot both win. ``cursor``, the unit's cursor read before, gets the new lease too."""
     now = now or timezone.now()
     until = now + dt.timedelta(seconds=float(option("ATENDE_EVENTS_LEASE_SECONDS", 15)))
-    taken = bool(_lease_update(unit, owner, now, until))
+    taken = bool(passes.lease_update(unit.subscriber.name, unit.partition, owner, now=now, until=until))
     if taken and cursor is not None:
         cursor.lease_owner, cursor.lease_until = owner, until
     return taken
-
-
-def _lease_update(unit: Unit, owner: str, now: dt.datetime, until: dt.datetime) -> int:
-    """The claim's conditional update, once per unit and pass: SQL compiled once per connection
-    (``core.prepared.prepared_update``), its parameters prepared by the fields in the statement's order."""
-    values = {"lease_owner": owner, "lease_until": until}
-
-    def build():
-        free = Q(lease_owner=owner) | Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        return SubscriberCursor.objects.filter(free, subscriber=unit.subscriber.name, partition=unit.partition), \
-            values
-
-    using = SubscriberCursor.objects.db
-    connection = connections[using]
-    field = SubscriberCursor._meta.get_field
-    owner_param, until_param = (field(name).get_db_prep_save(value, connection) for name, value in values.items())
-    params = [owner_param, until_param, field("lease_owner").get_db_prep_value(owner, connection),
-              field("lease_owner").get_db_prep_value("", connection),
-              field("lease_until").get_db_prep_value(now, connection),
-              field("partition").get_db_prep_value(unit.partition, connection),
-              field("subscriber").get_db_prep_value(unit.subscriber.name, connection)]
-    return prepared_update("outbox.lease_claim", build, params, using)
 
 
 def lease_release(unit: Unit, owner: str) -> None:

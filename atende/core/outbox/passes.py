@@ -200,6 +200,24 @@ def _advance_params(new: SubscriberCursor, owner: str, read_at: int, read_gaps: 
             _prep("lease_until", now, connection), *_where_params(owner, new.pk, read_at, read_gaps, connection)]
 
 
+def lease_update(subscriber: str, partition: int, owner: str, *, now: dt.datetime, until: dt.datetime) -> int:
+    """A lease claim's conditional update (the cursor free, expired or already ``owner``'s), once per unit and
+    pass, from SQL compiled once per connection (``core.prepared.prepared_update``)."""
+    values = {"lease_owner": owner, "lease_until": until}
+
+    def build():
+        free = Q(lease_owner=owner) | Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        return SubscriberCursor.objects.filter(free, subscriber=subscriber, partition=partition), values
+
+    using = SubscriberCursor.objects.db
+    connection = connections[using]
+    params = [_prep("lease_owner", owner, connection, save=True), _prep("lease_until", until, connection, save=True),
+              _prep("lease_owner", owner, connection), _prep("lease_owner", "", connection),
+              _prep("lease_until", now, connection), _prep("partition", partition, connection),
+              _prep("subscriber", subscriber, connection)]
+    return prepared_update("outbox.lease_claim", build, params, using)
+
+
 def _checked_update(new: SubscriberCursor, owner: str, *, read_at: int, read_gaps: list, now: dt.datetime) -> int:
     """``filter(lease held, pk, lease_owner, position, gaps).update(ADVANCE_FIELDS)``, once per batch, from SQL
     compiled once per connection (``core.prepared.prepared_update``)."""
