@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from atende.core.web_server import uvicorn_options
 from harness.common import HOST, PYTHON, REPO, Config, log
 
 
@@ -44,7 +45,7 @@ class Server:
         log_dir.mkdir(parents=True, exist_ok=True)
         commands = {"web": [PYTHON, "-m", "uvicorn", "atende.config.asgi:application", "--host", HOST, "--port",
                             str(self.cfg.port), "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-                            "--backlog", "4096"]}
+                            "--backlog", "4096", *uvicorn_options(env)]}
         if self.worker:
             commands["worker"] = [PYTHON, "-m", "atende", "events", "work", "--interval", "0.2"]
         for name, cmd in commands.items():

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from atende.core.testing.migrated import ROOT, migrated_database
+from atende.core.web_server import uvicorn_options
 
 SEED = """
 from importlib import import_module
@@ -74,7 +75,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     port = port or free_port()
     log = open(var / "uvicorn.log", "wb")
     command = [python, "-m", "uvicorn", "atende.config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-               "--lifespan", "on" if embedded_worker else "off", "--no-access-log"]
+               "--lifespan", "on" if embedded_worker else "off", "--no-access-log", *uvicorn_options(env)]
     if serve:
         command = [python, "-m", "atende", "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
         env |= {"ATENDE_EMBEDDED_WORKER": "0"}

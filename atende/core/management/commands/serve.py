@@ -22,6 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from atende.core.web_server import uvicorn_options
+
 ALL_ADDRESSES = {"0.0.0.0", "::", ""}
 
 
@@ -64,6 +66,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, embedded_worker, separate_worker, no_worker, web_processes, **options):
         web_processes_check(web_processes, embedded=embedded_worker and not (separate_worker or no_worker))
+        try:
+            web_options = uvicorn_options()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         python = sys.executable
         env = dict(os.environ)
         site_url, notice = site_url_for(host, port, env)
@@ -73,7 +79,7 @@ class Command(BaseCommand):
         here = not (embedded or separate_worker or no_worker)  # the default: worker and scheduler in this process
         env["ATENDE_EMBEDDED_WORKER"] = "1" if embedded else "0"
         commands = [[python, "-m", "uvicorn", "atende.config.asgi:application", "--host", host, "--port", str(port),
-                     "--no-access-log", "--lifespan", "on" if embedded else "off"]
+                     "--no-access-log", "--lifespan", "on" if embedded else "off", *web_options]
                     + (["--workers", str(web_processes)] if web_processes > 1 else [])]
         if separate_worker and not no_worker:
             commands.append([python, "-m", "atende", "events", "work"])
