@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.gc_tuning import settle
 from atende.core.models import EventRetry, EventRetryState
 from atende.core.outbox.drain import drain
 from atende.core.outbox.services import parked_event_discard, parked_event_retry
@@ -63,6 +64,7 @@ class Command(BaseCommand):
     def do_work(self, *, interval: float, no_jobs: bool, **_):
         worker = EventsWorker(interval=interval, jobs=not no_jobs)
         worker.install_signals()
+        settle()
         self.stdout.write(f"events worker {worker.worker_id} running (SIGTERM finishes the batch and exits)")
         worker.run()
 

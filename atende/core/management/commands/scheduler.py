@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from atende.core.gc_tuning import settle
 from atende.core.scheduler import run_forever
 
 
@@ -10,4 +11,5 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="enqueue every job once and exit")
 
     def handle(self, *args, once=False, **options):
+        settle()
         run_forever(once=once)

@@ -22,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from atende.core.gc_tuning import settle
 from atende.core.web_server import uvicorn_options
 
 ALL_ADDRESSES = {"0.0.0.0", "::", ""}
@@ -101,6 +102,8 @@ class Command(BaseCommand):
                 proc.wait(timeout=10)
             raise
         stop_event = threading.Event()
+        if here:
+            settle()  # the checks imported every URLconf: this process's worker and scheduler start from here
         threads = background_start(stop_event) if here else []
 
         def stop(*_):
