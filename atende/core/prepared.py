@@ -108,13 +108,22 @@ class _Prepared:
         return found
 
 
+def _prepares(connection) -> bool:
+    return connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+
+
 @contextlib.contextmanager
-def _statement_cursor(connection) -> Iterator:
-    """Django's cursor (its wrappers count and log the statement as usual); on PostgreSQL with prepared statements
-    on, one that binds values on the server, so that psycopg can prepare the statement there."""
-    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
-        with connection.cursor() as cursor:
-            yield cursor
+def server_bound(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Inside the block, the ORM's statements on ``using`` bind their values on the server (on PostgreSQL with
+    prepared statements on; elsewhere nothing changes), so psycopg prepares each statement text once it has run
+    ``prepare_threshold`` times on the connection: the text is the shape, values and all are parameters.
+
+    For reads built by the ORM on every call whose shape varies with data (a list's filters, its page cursor):
+    the Python compilation stays, the server's planning goes. Django runs its own test suite this way
+    (``server_side_binding``) except for parameters in GROUP BY, which these reads do not have."""
+    connection = connections[using]
+    if not _prepares(connection):
+        yield
         return
     from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -122,9 +131,17 @@ def _statement_cursor(connection) -> Iterator:
     raw = connection.connection
     client_binding, raw.cursor_factory = raw.cursor_factory, ServerBindingCursor
     try:
-        cursor = connection.cursor()
+        yield
     finally:
         raw.cursor_factory = client_binding
+
+
+@contextlib.contextmanager
+def _statement_cursor(connection) -> Iterator:
+    """Django's cursor (its wrappers count and log the statement as usual); on PostgreSQL with prepared statements
+    on, one that binds values on the server, so that psycopg can prepare the statement there."""
+    with server_bound(connection.alias):
+        cursor = connection.cursor()
     with cursor:
         yield cursor
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from atende.core.prepared import padded
 from atende.tickets.models import TicketTag
 
 
@@ -78,12 +79,15 @@ _COLUMNS = (
 
 
 def ticket_list_items(qs: QuerySet, ids: list[int], *, with_tags: bool = False) -> dict[int, TicketListItem]:
-    """The tickets of ``qs`` among ``ids`` (``qs`` is the visible list: nothing outside it is read), by id."""
+    """The tickets of ``qs`` among ``ids`` (``qs`` is the visible list: nothing outside it is read), by id.
+
+    The id lists are padded (``core.prepared.padded``): every page size reads with one of a few statement texts,
+    which PostgreSQL prepares when they run on a server-binding cursor (``core.prepared.server_bound``)."""
     items = {}
     for (pk, number, subject, status, priority, type_, channel, created, updated, solved, sla_due, version,
          requester_id, requester_name, requester_email, assignee_id, assignee_name, assignee_email, team_id,
          team_name, org_id, org_name, category_id, category_name, parent_name) in (
-            qs.order_by().filter(pk__in=ids).values_list(*_COLUMNS)):
+            qs.order_by().filter(pk__in=padded(ids)).values_list(*_COLUMNS)):
         items[pk] = TicketListItem(
             pk=pk, number=number, subject=subject, status=status, priority=priority, type=type_, channel=channel,
             created_at=created, updated_at=updated, solved_at=solved, sla_due_at=sla_due, version=version,
@@ -93,7 +97,7 @@ def ticket_list_items(qs: QuerySet, ids: list[int], *, with_tags: bool = False) 
             organization=ListNamed(org_id, org_name) if org_id else None,
             category=ListCategory(category_id, category_name, parent_name) if category_id else None)
     if with_tags and items:
-        for ticket_id, name in (TicketTag.objects.filter(ticket_id__in=list(items)).order_by("tag__name")
+        for ticket_id, name in (TicketTag.objects.filter(ticket_id__in=padded(list(items))).order_by("tag__name")
                                 .values_list("ticket_id", "tag__name")):
             items[ticket_id].tag_names.append(name)
     return items
