@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from atende.accounts.models import User
@@ -21,7 +22,6 @@ from atende.core.actor import Actor
 from atende.tickets.filters import TicketFilters
 from atende.tickets.list_items import ticket_list_items
 from atende.tickets.models import Ticket
-from atende.tickets.selectors import ticket_list_for_user
 from atende.tickets.services import message_add_reply
 from atende.tickets.tests.factories import make_ticket
 
@@ -49,7 +49,7 @@ def test_list_items_are_the_visible_tickets_columns_whatever_ids_are_asked(agent
     ours, theirs = _desk(agent, team)
     restricted = _restricted_to(team)
     asked = [t.pk for t in ours] + [theirs.pk]
-    items = ticket_list_items(ticket_list_for_user(user=restricted), asked, with_tags=True)
+    items = ticket_list_items(restricted, asked, with_tags=True)
     assert sorted(items) == sorted(t.pk for t in ours)  # another team's ticket is not read, even asked by id
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in ours]).select_related(
             "requester", "assignee", "team", "organization"):
@@ -60,8 +60,9 @@ def test_list_items_are_the_visible_tickets_columns_whatever_ids_are_asked(agent
             "Rita Requester", agent.pk, team.name, "Acme")
         assert item.created_at == ticket.created_at and item.updated_at == ticket.updated_at
         assert item.tag_names == sorted(ticket.tags.values_list("name", flat=True))
-    everyone = ticket_list_items(ticket_list_for_user(user=agent), asked)
-    assert sorted(everyone) == sorted(asked)
+    for _ in range(7):  # past the prepare threshold on PostgreSQL: the prepared statements give the same answer
+        assert sorted(ticket_list_items(restricted, asked)) == sorted(items)
+        assert sorted(ticket_list_items(agent, asked)) == sorted(asked)  # an agent who sees every ticket
 
 
 @pytest.mark.parametrize("size", [10, 25])
@@ -99,8 +100,9 @@ def test_previews_read_the_latest_reply_of_each_asked_ticket(agent, team):
 
 @pytest.mark.postgres
 def test_on_postgresql_the_page_and_count_statements_are_prepared(client, agent, team):
-    """Planning the rows' six joins took longer than running them: the keys, rows, tags, previews and count
-    statements are prepared once they have run ``prepare_threshold`` times; reads elsewhere stay client-bound."""
+    """Planning the rows' six joins took longer than running them: the keys, rows, tags and previews statements
+    are prepared once they have run ``prepare_threshold`` times; the counts (whose planning is a fraction of their
+    run, and whose generic plans counted slower) and reads elsewhere stay client-bound."""
     _desk(agent, team)
     view = saved_view_create(user=agent, name="Tagged", filters=TicketFilters.from_dict(
         {"status": ["active"], "tags": ["vip"]}), columns=["number", "subject", "tags", "team", "category"])
@@ -111,6 +113,9 @@ def test_on_postgresql_the_page_and_count_statements_are_prepared(client, agent,
         assert client.get(reverse("console:queue_nav")).status_code == 200
         queue_counts(user=agent, queues=queue_list_for_user(user=agent))
         list(Ticket.objects.filter(pk=0))
+    with CaptureQueriesContext(connection) as logged:
+        client.get(reverse("console:saved_view", args=[view.pk]))
+    assert all(query["sql"] for query in logged.captured_queries)  # prepared statements are logged too
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
@@ -122,6 +127,6 @@ def test_on_postgresql_the_page_and_count_statements_are_prepared(client, agent,
     assert prepared('"tickets_tickettag"."ticket_id" IN ($'), statements  # their tags
     assert prepared('SELECT "tickets_ticket"."updated_at" AS "updated_at", "tickets_ticket"."id" AS "id" FROM',
                     "LIMIT 51"), statements  # the page's keys
-    assert prepared("SELECT COUNT(*)", "LIMIT 1000"), statements  # the sidebar counts
     assert prepared("SUBSTRING"), statements  # the hover previews
+    assert not prepared("SELECT COUNT(*)"), statements  # the sidebar counts
     assert not prepared('"tickets_ticket"."id" = $1'), statements  # an ORM read outside the lists
