@@ -130,3 +130,24 @@ def test_on_postgresql_the_page_and_count_statements_are_prepared(client, agent,
     assert prepared("SUBSTRING"), statements  # the hover previews
     assert not prepared("SELECT COUNT(*)"), statements  # the sidebar counts
     assert not prepared('"tickets_ticket"."id" = $1'), statements  # an ORM read outside the lists
+
+
+def test_a_page_s_rows_read_is_not_built_again_on_every_page(agent, team):
+    """For someone who sees every ticket the rows' SQL is compiled once per connection and page size."""
+    import cProfile
+    import pstats
+
+    from atende.tickets.list_items import _COLUMNS
+
+    ours, theirs = _desk(agent, team)
+    ids = [t.pk for t in ours] + [theirs.pk]
+    ticket_list_items(agent, ids)
+
+    def calls(fn) -> int:
+        profile = cProfile.Profile()
+        profile.runcall(fn)
+        return pstats.Stats(profile).total_calls
+
+    orm = calls(lambda: list(Ticket.objects.filter(pk__in=ids).order_by().values_list(*_COLUMNS)))
+    prepared = calls(lambda: ticket_list_items(agent, ids))
+    assert prepared * 3 < orm, (orm, prepared)
