@@ -10,7 +10,7 @@ BENCH_DEEP_PAGES (20), BENCH_PEAK_RATE (tickets/s offered in the peak run, 100),
 BENCH_PEAK_DRAIN_SECONDS (600), BENCH_SCALE_TICKETS (backlog for one and for two workers, 300),
 BENCH_SCALE_SECONDS (how long each works on it, 60), BENCH_ONLY / BENCH_SKIP (comma-separated name prefixes: seed, reads, reads.search,
 writes.api, pipeline.peak, pipeline.full, pipeline.workers, realtime, chat…), BENCH_REUSE=1 (keep an existing database of that size), BENCH_PORT (8765).
-Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_* or atende_bench_* (the harness drops and recreates them).
+Everything runs on 127.0.0.1. PostgreSQL databases must be named bench_*, atende_bench_* or *_bench (the harness drops and recreates them).
 See docs/benchmarks.md.
 """
 

@@ -19,6 +19,7 @@ from atende.accounts.selectors import team_ids_for_user
 from atende.console.models import DEFAULT_COLUMNS, ListColumn, ListSort, Notification, SavedView
 from atende.core.exceptions import NotFound, ValidationError
 from atende.core.pagination import Page, keyset_page
+from atende.core.prepared import padded, server_bound
 from atende.tickets.choices import MessageKind
 from atende.tickets.filters import TicketFilters, apply_ticket_filters, ticket_filter_branches
 from atende.tickets.list_items import ticket_list_items
@@ -152,14 +153,20 @@ def queue_tickets_page(*, user: User, queue: Queue, cursor: str | None = None,
                        size: int = DEFAULT_PAGE_SIZE) -> Page:
     """One keyset page of the queue's tickets (``tickets.list_items.TicketListItem``: plain values, no model
     instances) with everything the columns show, in a constant number of queries: the page's keys (one per
-    status and team/assignee, see ``ticket_filter_branches``), its rows by id, and its tags when shown."""
+    status and team/assignee, see ``ticket_filter_branches``), its rows by id, and its tags when shown.
+
+    On PostgreSQL these are prepared statements: the keys' text depends on the queue's filters, the sort and
+    whether there is a cursor (``core.prepared.server_bound``: the text is the shape); the rows are read by id
+    with the user's visibility only (``ticket_list_items``), one shape per padded page size. A ticket changed
+    between the two reads shows as it is now."""
     if size not in PAGE_SIZES:
         size = DEFAULT_PAGE_SIZE
     branches, rest = ticket_filter_branches(queue.filters, user=user, order=queue.sort)
     with_tags = ListColumn.TAGS in queue.columns
-    return keyset_page(queue_queryset(user=user, queue=queue, filters=rest), order=queue.sort, cursor=cursor,
-                       size=size, branches=branches,
-                       load=lambda qs, ids: ticket_list_items(qs, ids, with_tags=with_tags))
+    with server_bound():
+        return keyset_page(queue_queryset(user=user, queue=queue, filters=rest), order=queue.sort, cursor=cursor,
+                           size=size, branches=branches,
+                           load=lambda _qs, ids: ticket_list_items(user, ids, with_tags=with_tags))
 
 
 PREVIEW_CHARS = 160
@@ -172,13 +179,16 @@ def last_message_previews(*, ticket_ids: list[int]) -> dict[int, str]:
         return {}
     latest = (Message.objects.filter(ticket_id=OuterRef("pk"), kind__in=[MessageKind.REPLY, MessageKind.NOTE])
               .order_by("-created_at", "-id").values("body_text")[:1])
-    rows = (Ticket.objects.filter(pk__in=ticket_ids).order_by()
+    rows = (Ticket.objects.filter(pk__in=padded(ticket_ids)).order_by()
             .annotate(preview=Substr(Subquery(latest), 1, PREVIEW_CHARS)).values_list("pk", "preview"))
-    return {pk: " ".join(text.split()) for pk, text in rows if text}
+    with server_bound():
+        return {pk: " ".join(text.split()) for pk, text in rows if text}
 
 
 def queue_counts(*, user: User, queues: list[Queue], cap: int = COUNT_CAP) -> dict[str, int]:
-    """How many tickets each queue holds, counted up to ``cap`` (one bounded query per queue)."""
+    """How many tickets each queue holds, counted up to ``cap`` (one bounded query per queue). Not prepared on
+    PostgreSQL: planning one took ~0.1 ms against 0.5–5 ms of counting, and a generic plan counted several
+    times slower than the plan made for the values."""
     return {q.key: queue_queryset(user=user, queue=q).order_by()[:cap].count() for q in queues}
 
 

@@ -19,20 +19,23 @@ client, so the server parses and plans each statement anew, and planning a read 
 took ~4 ms against ~0.4 ms of running it. These reads run with a cursor that binds on the server, which psycopg
 prepares once a statement has run ``prepare_threshold`` times on the connection (``DATABASE_PREPARED_STATEMENTS``).
 
-``prepared_read(shape, build, values)`` returns the rows; ``PreparedLookup`` is ``build(...).first()``;
+``prepared_read(shape, build, values)`` returns the instances, ``prepared_rows`` a ``values_list()``'s tuples;
+``server_bound()`` prepares on the server whatever the ORM runs in the block (shapes that vary with data);
+``PreparedLookup`` is ``build(...).first()``;
 ``prepared_update`` is an ``update()`` whose parameters the caller prepares, checked against the ORM's once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.lookups import Exact
-from django.db.models.query import get_related_populators
+from django.db.models.query import ValuesListIterable, get_related_populators
 from django.db.models.sql.subqueries import UpdateQuery
 from django.db.models.sql.where import WhereNode
 
@@ -62,7 +65,7 @@ def _exact_values(node):
 
 
 class _Prepared:
-    def __init__(self, queryset: QuerySet, stand_ins: Sequence[int | str]):
+    def __init__(self, queryset: QuerySet, stand_ins: Sequence[int | str], *, rows: bool = False):
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ValueError("A prepared read makes plain rows: no prefetches.")
         compiler = queryset.query.get_compiler(using=queryset.db)
@@ -81,6 +84,13 @@ class _Prepared:
         self.sql, self.params, self.compiler, self.db = sql, list(params), compiler, queryset.db
         select, klass_info = compiler.select, compiler.klass_info
         self.converters = compiler.get_converters([column[0] for column in select[:compiler.col_count]])
+        if rows:  # a values_list() of fields: the rows as they come, converted
+            if (queryset._iterable_class is not ValuesListIterable or queryset.query.extra_select
+                    or queryset.query.annotation_select):
+                raise ValueError("Prepared rows are a values_list() of fields: no flat, named, extra or annotated "
+                                 "columns.")
+            self.model = None
+            return
         self.model = klass_info["model"]
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
@@ -88,7 +98,7 @@ class _Prepared:
         self.populators = get_related_populators(klass_info, select, queryset.db)
         self.annotations = list(compiler.annotation_col_map.items())
 
-    def run(self, connection, values: Sequence[Any]) -> list[Model]:
+    def run(self, connection, values: Sequence[Any]) -> list[Model] | list[tuple]:
         params = self.params.copy()
         for position, i, wrap in self.slots:
             params[position] = values[i] if wrap is None else wrap(values[i])
@@ -96,7 +106,9 @@ class _Prepared:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if self.converters:
-            rows = self.compiler.apply_converters(rows, self.converters)
+            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+        if self.model is None:
+            return rows
         found = []
         for row in rows:
             obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])
@@ -108,25 +120,73 @@ class _Prepared:
         return found
 
 
+def _prepares(connection) -> bool:
+    return connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+
+
+@functools.cache
+def _preparing_cursor() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        """Keeps the statement it ran for Django's query log (``last_executed_query`` reads ``_query``, which
+        psycopg leaves unset when it runs an already prepared statement: the log would show ``None``)."""
+
+        def _send_query_prepared(self, name, pgq, *args, **kwargs):
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, *args, **kwargs)
+
+    return PreparingCursor
+
+
+@contextlib.contextmanager
+def server_bound(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Inside the block, the ORM's statements on ``using`` bind their values on the server (on PostgreSQL with
+    prepared statements on; elsewhere nothing changes), so psycopg prepares each statement text once it has run
+    ``prepare_threshold`` times on the connection: the text is the shape, values and all are parameters.
+
+    For reads built by the ORM on every call whose shape varies with data (a list's filters, its page cursor):
+    the Python compilation stays, the server's planning goes. Django runs its own test suite this way
+    (``server_side_binding``) except for parameters in GROUP BY, which these reads do not have."""
+    connection = connections[using]
+    if not _prepares(connection):
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    client_binding, raw.cursor_factory = raw.cursor_factory, _preparing_cursor()
+    try:
+        yield
+    finally:
+        raw.cursor_factory = client_binding
+
+
 @contextlib.contextmanager
 def _statement_cursor(connection) -> Iterator:
     """Django's cursor (its wrappers count and log the statement as usual); on PostgreSQL with prepared statements
     on, one that binds values on the server, so that psycopg can prepare the statement there."""
-    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    raw = connection.connection
-    client_binding, raw.cursor_factory = raw.cursor_factory, ServerBindingCursor
-    try:
+    with server_bound(connection.alias):
         cursor = connection.cursor()
-    finally:
-        raw.cursor_factory = client_binding
     with cursor:
         yield cursor
+
+
+def _run_prepared(shape: Hashable, build: Callable[..., QuerySet], values: Sequence[Any], using: str, *,
+                  rows: bool = False):
+    if len(values) > MAX_VALUES:
+        return None
+    connection = connections[using]
+    kept = connection.__dict__.setdefault(_ATTRIBUTE, {})
+    key = (shape, rows, tuple(isinstance(v, str) for v in values))
+    prepared = kept.get(key)
+    if prepared is None:
+        if len(kept) >= KEPT_SHAPES:
+            kept.clear()
+        queryset = build(*(stand_in(i, v) for i, v in enumerate(values)))
+        if queryset.db != using:
+            return None
+        kept[key] = prepared = _Prepared(queryset, [stand_in(i, v) for i, v in enumerate(values)], rows=rows)
+    return prepared.run(connection, values)
 
 
 def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Sequence[Any],
@@ -134,20 +194,15 @@ def prepared_read(shape: Hashable, build: Callable[..., QuerySet], values: Seque
     """The instances ``build(*values)`` reads, its SQL compiled once per connection for ``shape`` (which must name
     everything that makes ``build`` differ but the values: the same shape, the same query). The project has no
     database router: reads go to ``using``."""
-    if len(values) > MAX_VALUES:
-        return list(build(*values))
-    connection = connections[using]
-    kept = connection.__dict__.setdefault(_ATTRIBUTE, {})
-    key = (shape, tuple(isinstance(v, str) for v in values))
-    prepared = kept.get(key)
-    if prepared is None:
-        if len(kept) >= KEPT_SHAPES:
-            kept.clear()
-        queryset = build(*(stand_in(i, v) for i, v in enumerate(values)))
-        if queryset.db != using:
-            return list(build(*values))
-        kept[key] = prepared = _Prepared(queryset, [stand_in(i, v) for i, v in enumerate(values)])
-    return prepared.run(connection, values)
+    found = _run_prepared(shape, build, values, using)
+    return list(build(*values)) if found is None else found
+
+
+def prepared_rows(shape: Hashable, build: Callable[..., QuerySet], values: Sequence[Any],
+                  using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """``prepared_read`` for a ``values_list()`` of fields (no ``flat``, no ``named``): the tuples it reads."""
+    found = _run_prepared(shape, build, values, using, rows=True)
+    return list(build(*values)) if found is None else found
 
 
 _UPDATES = "atende_prepared_updates"

@@ -28,9 +28,9 @@ def _pg_admin(cfg: Config):
 
 def reset_database(cfg: Config) -> None:
     if cfg.db == "postgresql":
-        if not cfg.pg_name.startswith(("bench_", "atende_bench_")):
-            raise SystemExit(f"refusing to drop {cfg.pg_name!r}: benchmark databases are named bench_* or "
-                             "atende_bench_*")
+        if not (cfg.pg_name.startswith(("bench_", "atende_bench_")) or cfg.pg_name.endswith("_bench")):
+            raise SystemExit(f"refusing to drop {cfg.pg_name!r}: benchmark databases are named bench_*, "
+                             "atende_bench_* or *_bench")
         with _pg_admin(cfg) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{cfg.pg_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{cfg.pg_name}"')

@@ -141,3 +141,32 @@ def test_on_postgresql_a_read_run_often_is_prepared_on_the_server(settings):
     assert [s for s in statements if '"api_apitoken"."token_hash" = $1' in s], statements
     assert not [s for s in statements if '"accounts_user"."id" = $1' in s and "api_apitoken" not in s]
     assert lookup(token_hash="not a token") is None  # the prepared statement, another value
+
+
+def _ticket_rows(*ids):
+    from atende.tickets.models import Ticket
+
+    return (Ticket.objects.filter(pk__in=ids).order_by("pk")
+            .values_list("pk", "number", "created_at", "solved_at", "requester__email", "team__name"))
+
+
+def test_prepared_rows_are_the_orm_s_values_list_rows():
+    from atende.core.prepared import padded, prepared_rows
+    from atende.tickets.tests.factories import make_ticket
+
+    tickets = [make_ticket(subject=f"Row {i}") for i in range(3)]
+    ids = padded([t.pk for t in tickets])
+    for _ in range(2):  # compiled on the first call, reused on the second
+        assert prepared_rows(("ticket_rows", len(ids)), _ticket_rows, ids) == list(_ticket_rows(*ids))
+    assert prepared_rows(("ticket_rows", len(ids)), _ticket_rows, padded([tickets[1].pk])) == list(
+        _ticket_rows(tickets[1].pk))
+    found = prepared_rows(("ticket_rows", len(ids)), _ticket_rows, ids)
+    assert found[0][2].tzinfo is not None and found[0][3] is None  # the backend's converters applied
+
+
+def test_prepared_rows_refuse_flat_lists():
+    from atende.core.prepared import prepared_rows
+    from atende.tickets.models import Ticket
+
+    with pytest.raises(ValueError):
+        prepared_rows("flat ids", lambda pk: Ticket.objects.filter(pk=pk).values_list("pk", flat=True), [1])
