@@ -26,7 +26,7 @@ from email.message import Message
 from flufl.bounce import all_failures
 
 from atende.email_channel.services.loops import referenced_message_ids, ses_notification_in
-from atende.email_channel.services.parsing import ParsedEmail, decode_bytes
+from atende.email_channel.services.parsing import ParsedEmail, decode_bytes, undecoded_payload
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _address(value: str) -> str:
 def _original_message_id(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-            payload = part.get_payload()
+            payload = undecoded_payload(part)
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message) and inner.get("Message-ID"):
                 return str(inner.get("Message-ID")).strip().strip("<>")
@@ -82,7 +82,7 @@ def _pasted_message_id(parsed: ParsedEmail) -> str:
 def _fields(part: Message) -> list[Message]:
     """The field blocks of a delivery-status or feedback-report part (the email package may hand them over as a
     list of header blocks or as text)."""
-    payload = part.get_payload()
+    payload = undecoded_payload(part)
     if isinstance(payload, list):
         return [block for block in payload if isinstance(block, Message)]
     text = part.get_payload(decode=True) or b""

@@ -78,7 +78,7 @@ def lookup_codec(charset: str | None) -> str:
         return "utf-8"
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name; UnicodeEncodeError: a lone surrogate
         return "latin-1"
 
 
@@ -160,13 +160,23 @@ def message_ids(value: str) -> list[str]:
     return [mid[:990] for mid in _MESSAGE_ID.findall(value or "")]
 
 
+def undecoded_payload(part: EmailMessage) -> list | str:
+    """``part.get_payload()`` without its charset step: a multipart's sub-parts, or the text as the parser kept it
+    (8-bit bytes as surrogates). The library decodes such text with the part's charset to hand it over, and a
+    charset name the codecs refuse with ValueError instead of LookupError (a NUL, a lone surrogate) escaped."""
+    if part.is_multipart():
+        return part.get_payload()
+    payload = part._payload  # noqa: SLF001 - what get_payload() starts from
+    return payload if isinstance(payload, str) else ""
+
+
 def _payload_bytes(part: EmailMessage) -> bytes:
     try:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001 - a broken transfer encoding: keep the raw payload
         data = None
     if data is None:
-        payload = part.get_payload()
+        payload = undecoded_payload(part)
         if isinstance(payload, str):
             data = payload.encode("utf-8", "surrogateescape")
         else:
@@ -191,7 +201,7 @@ def _leaf_parts(root: EmailMessage) -> list[tuple[EmailMessage, list[str]]]:
     while stack and len(leaves) < MAX_PARTS:
         part, ancestors = stack.pop()
         ctype = part.get_content_type()
-        payload = part.get_payload()
+        payload = undecoded_payload(part)
         if part.is_multipart() and isinstance(payload, list) and ctype != "message/rfc822":
             if len(ancestors) >= MAX_DEPTH:
                 continue
