@@ -51,6 +51,7 @@ from atende.email_channel.services.parsing import (
 )
 from atende.email_channel.services.undeliverable import bounce_apply
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
+from atende.tickets.search.events import index_together
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
@@ -158,14 +159,15 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
     reason, as ``inbound_process`` leaves it. A crash before the commit leaves nothing of the batch, and importing
     the files again does it all. Bytes stored before are left as they are (a row still pending is processed
     here); the same bytes twice in the batch are stored once. What every message would look up (settings, rules,
-    mailboxes, which Message-IDs exist) is read once for the batch."""
+    mailboxes, which Message-IDs exist) is read once for the batch, and the search index is brought up to date
+    once, at its end (``index_together``)."""
     items = [_digest(raw) for raw in raws]
     # Parsed before the transaction, which on SQLite holds the one writers' turn (bytes stored before are parsed
     # for nothing: only a re-import has them).
     parsed_rows = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items}
     started = time.monotonic()
     done: list[Imported] = []
-    with pushes_together(), transaction.atomic(), batch_scope(), _batch_state() as batch:
+    with pushes_together(), transaction.atomic(), batch_scope(), _batch_state() as batch, index_together():
         before = {row.sha256: row for row in
                   InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
         fresh = {digest: parsed for digest, parsed in parsed_rows.items() if digest not in before}
