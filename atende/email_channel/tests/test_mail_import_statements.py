@@ -90,15 +90,15 @@ def test_a_group_s_tickets_and_replies_are_found_by_search_and_a_message_rolled_
 def test_a_sender_created_by_another_request_meanwhile_gets_the_message_and_no_second_account(
         tmp_path, mailbox, monkeypatch, settings):
     settings.ATENDE_MAIL_IMPORT_BATCH, settings.ATENDE_MAIL_IMPORT_BATCH_MS = 100, 60_000  # one group
-    from atende.email_channel.services import inbound
+    from atende.email_channel.services import inbound_batch
 
-    real_prefetch = inbound._Batch.prefetch_senders
+    real_prefetch = inbound_batch.ImportBatch.prefetch_senders
 
     def prefetch_then_someone_else_creates(batch, addresses):  # found nobody, then the web created them
         real_prefetch(batch, addresses)
         customer_find_or_create(kind="email", value="race@customer.example", name="Created elsewhere")
 
-    monkeypatch.setattr(inbound._Batch, "prefetch_senders", prefetch_then_someone_else_creates)
+    monkeypatch.setattr(inbound_batch.ImportBatch, "prefetch_senders", prefetch_then_someone_else_creates)
     paths = _files(tmp_path, [
         make_raw(sender="before@customer.example", message_id="<before@customer.example>", subject="Before"),
         make_raw(sender="race@customer.example", message_id="<race@customer.example>", subject="Raced"),
