@@ -72,10 +72,12 @@ def customer_find_or_create(*, kind: str, value: str, name: str = "", locale: st
 
 
 def customer_create_for_identity(*, kind: str, value: str, name: str = "", locale: str = "",
-                                 verified: bool = False) -> User:
+                                 verified: bool = False, savepoint: bool = True) -> User:
     """A new customer who owns this identity, for a caller that has just looked it up and found nobody
     (``accounts.selectors.customer_for_identity``), so that a new sender costs one look-up, not two. Someone
-    who came to own it since (another request created them) is returned instead."""
+    who came to own it since (another request created them) is returned instead; ``savepoint=False`` is for a
+    caller whose own savepoint is redone then (``mail-import``'s messages): the ``IntegrityError`` is raised,
+    and the two statements of a savepoint of its own (a round trip each on PostgreSQL) are saved."""
     value = normalize_identity(kind, value)
     is_email = kind == IdentityKind.EMAIL
     user = User(email=value if is_email else None, name=clean_line(name, 200), role=Role.CUSTOMER,
@@ -87,11 +89,13 @@ def customer_create_for_identity(*, kind: str, value: str, name: str = "", local
     # organisation was just found by its domain, and its foreign key holds it.
     full_clean_or_raise(user, exclude=["password", "organization"], validate_unique=False)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             user.save()
             ContactIdentity.objects.create(customer=user, kind=kind, value=value, is_primary=is_email,
                                            verified=verified)
     except IntegrityError:  # created concurrently by another request
+        if not savepoint:
+            raise
         owner = identity_owner(kind=kind, value=value)
         if owner is None:
             raise

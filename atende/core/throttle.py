@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from atende.core.exceptions import DomainError
+from atende.core.memo import batch_cached
 from atende.core.models import ThrottleBucket
 
 logger = logging.getLogger(__name__)
@@ -192,13 +193,15 @@ class DatabaseStore:
         """Count ``cost`` in every window, or in none (raises _Refused naming the window that is full); returns
         the counts with this attempt in them. One window needs no savepoint: a refused upsert changes nothing."""
         with transaction.atomic() if len(windows) > 1 else nullcontext():
-            counts = self.counts(scope, subject, windows)
+            counts = _previous_known(scope, subject, windows)
+            if counts is None:
+                counts = self.counts(scope, subject, windows)
             for window in windows:
                 prev = counts.get((window.rate.period, window.start - window.rate.period), 0)
                 limit = window.max_current(prev, cost)
-                current = counts.get((window.rate.period, window.start), 0)
                 hits = self._increment(scope, subject, window, cost, limit) if limit >= 0 else None
                 if hits is None:
+                    current = self.counts(scope, subject, [window]).get((window.rate.period, window.start), 0)
                     raise _Refused(window, prev, current)
                 counts[(window.rate.period, window.start)] = hits
         return counts
@@ -219,6 +222,39 @@ class DatabaseStore:
 
     def forget(self, scope: str, subject: str, windows: Sequence[_Window]) -> None:
         ThrottleBucket.objects.filter(scope=scope, subject=subject).update(hits=0)
+
+
+def throttle_prefetch(scope: str, subjects: Sequence[str], limits: Sequence[Rate], *, now: float | None = None
+                      ) -> None:
+    """Inside a ``core.memo.batch_scope`` (a group of ``mail-import``): the counts of these subjects' previous
+    windows, read in one query, so that each ``transactional`` hit that follows in the scope reads none and is one
+    statement (a round trip less on PostgreSQL). A previous window is closed, no attempt is counted in it any more;
+    the current one's count comes back from the hit itself (and is read afresh for a refusal's retry time)."""
+    now = time.time() if now is None else now
+    windows = [_Window.at(rate, now) for rate in limits]
+    subjects = {subject_key(subject) for subject in subjects}
+    known = batch_cached(("throttle.previous", scope), dict)
+    if not windows or not subjects:
+        return
+    previous = {(w.rate.period, w.start - w.rate.period) for w in windows}
+    rows = ThrottleBucket.objects.filter(scope=scope, subject__in=subjects, period__in={p for p, _s in previous},
+                                         window_start__in={s for _p, s in previous})
+    found = {(subject, period, start): hits for subject, period, start, hits in
+             rows.values_list("subject", "period", "window_start", "hits") if (period, start) in previous}
+    known.update({(subject, period, start): found.get((subject, period, start), 0)
+                  for subject in subjects for period, start in previous})
+
+
+def _previous_known(scope: str, subject: str, windows: Sequence[_Window]) -> dict[tuple[int, int], int] | None:
+    """The previous windows' counts ``throttle_prefetch`` read in this batch scope, or None when it read not all."""
+    known = batch_cached(("throttle.previous", scope), dict)
+    counts = {}
+    for window in windows:
+        key = (window.rate.period, window.start - window.rate.period)
+        if (subject, *key) not in known:
+            return None
+        counts[key] = known[(subject, *key)]
+    return counts
 
 
 class CacheStore:

@@ -10,35 +10,33 @@ import email.utils
 import hashlib
 import logging
 import math
-import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from atende.accounts.choices import IdentityKind
 from atende.accounts.identities import customer_create_for_identity
-from atende.accounts.models import ContactIdentity, User
+from atende.accounts.models import User
 from atende.accounts.selectors import customer_for_identity
 from atende.core.actor import Actor
 from atende.core.events import pushes_together
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached, batch_scope
-from atende.core.throttle import Rate, throttle_hit
+from atende.core.throttle import Rate, throttle_hit, throttle_prefetch
 from atende.email_channel.choices import InboundStatus, NonParticipantPolicy, SenderRuleKind
 from atende.email_channel.models import EmailSettings, InboundMessage, Mailbox, SenderRule
 from atende.email_channel.services import addresses
 from atende.email_channel.services.bounces import bounce_report
 from atende.email_channel.services.content import content_build
+from atende.email_channel.services.inbound_batch import current_batch, import_batch
 from atende.email_channel.services.loops import classify_automatic
 from atende.email_channel.services.matching import is_participant, thread_find
 from atende.email_channel.services.parsing import (
@@ -51,6 +49,7 @@ from atende.email_channel.services.parsing import (
 )
 from atende.email_channel.services.undeliverable import bounce_apply
 from atende.tickets.models import HAS_EXTERNAL_ID, Message, Ticket
+from atende.tickets.search.events import index_together
 from atende.tickets.services import (
     message_add_note,
     message_add_reply,
@@ -158,19 +157,22 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
     reason, as ``inbound_process`` leaves it. A crash before the commit leaves nothing of the batch, and importing
     the files again does it all. Bytes stored before are left as they are (a row still pending is processed
     here); the same bytes twice in the batch are stored once. What every message would look up (settings, rules,
-    mailboxes, which Message-IDs exist) is read once for the batch."""
+    mailboxes, which Message-IDs exist) is read once for the batch, and the search index is brought up to date
+    once, at its end (``index_together``)."""
     items = [_digest(raw) for raw in raws]
     # Parsed before the transaction, which on SQLite holds the one writers' turn (bytes stored before are parsed
     # for nothing: only a re-import has them).
     parsed_rows = {digest: _parsed_row(raw, digest, source=source) for raw, digest in items}
     started = time.monotonic()
     done: list[Imported] = []
-    with pushes_together(), transaction.atomic(), batch_scope(), _batch_state() as batch:
+    with pushes_together(), transaction.atomic(), batch_scope(), import_batch() as batch, index_together():
         before = {row.sha256: row for row in
                   InboundMessage.objects.defer("raw").filter(sha256__in={digest for _raw, digest in items})}
         fresh = {digest: parsed for digest, parsed in parsed_rows.items() if digest not in before}
         batch.prefetch_message_ids({mid for row, _parsed in fresh.values() for mid in message_ids(row.message_id)[:1]})
-        batch.prefetch_senders({parsed.from_address for _row, parsed in fresh.values() if parsed and parsed.from_address})
+        senders = {parsed.from_address for _row, parsed in fresh.values() if parsed and parsed.from_address}
+        batch.prefetch_senders(senders)
+        _rate_limit_prefetch(senders)
         stored_now: set[str] = set()
         for _raw, digest in items:
             if done and time.monotonic() - started > max_seconds:
@@ -200,86 +202,26 @@ def inbound_store_processed_many(*, raws: Sequence[bytes], source: str, max_seco
     return done
 
 
-class _Batch:
-    """What one ``inbound_store_processed_many`` transaction knows about its messages: which of their
-    Message-IDs were seen before it began (``_message_id_seen`` looks only those up, and those seen in the
-    batch), and the rows processed, whose outcomes are written in one statement: those from ``written`` on are
-    still to be written (a savepoint rolled back lowers it again)."""
-
-    def __init__(self):
-        self.asked: set[str] = set()
-        self.known: set[str] = set()
-        self.seen: set[str] = set()
-        self.processed: list[InboundMessage] = []
-        self.written = 0
-        self.nobody: set[str] = set()  # sender addresses nobody owned when the batch began, nor was given since
-
-    def prefetch_senders(self, addresses: set[str]) -> None:
-        """Which of these senders' addresses nobody owns (no email identity, no account with that address): a
-        message from one of them creates its customer without looking the address up first."""
-        addresses = {address.strip().lower() for address in addresses}
-        if not addresses:
-            return
-        owned = {*ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, value__in=addresses)
-                 .values_list("value", flat=True),
-                 *User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=addresses)
-                 .values_list("email_lower", flat=True)}
-        self.nobody |= addresses - owned
-
-    def prefetch_message_ids(self, ids: set[str]) -> None:
-        if not ids:
-            return
-        forms = [*ids, *(f"<{i}>" for i in ids)]
-        earlier = InboundMessage.objects.filter(
-            message_id__in=forms, status__in=[InboundStatus.TICKET_CREATED, InboundStatus.REPLY_ADDED])
-        found = {*earlier.values_list("message_id", flat=True),
-                 *Message.objects.filter(HAS_EXTERNAL_ID, external_id__in=[f"<{i}>" for i in ids])
-                 .values_list("external_id", flat=True)}
-        self.asked |= ids
-        self.known |= {i for i in ids if i in found or f"<{i}>" in found}
-
-    def may_have_seen(self, message_id: str) -> bool:
-        """False only when no message with this Message-ID was stored before the batch nor in it."""
-        seen = message_id not in self.asked or message_id in self.known or message_id in self.seen
-        self.seen.add(message_id)
-        if seen:
-            self.save_outcomes()  # the look-up reads the outcomes of the messages before this one
-        return seen
-
-    def save_outcomes(self) -> None:
-        rows, self.written = self.processed[self.written:], len(self.processed)
-        if not rows:
-            return
-        fields = [InboundMessage._meta.get_field(name) for name in _OUTCOME_FIELDS]
-        quote = connection.ops.quote_name
-        sql = (f"UPDATE {quote(InboundMessage._meta.db_table)} SET "
-               f"{', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE {quote('id')} = %s")
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, [[*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields),
-                                      row.pk] for row in rows])
-
-
-_OUTCOME_FIELDS = ("status", "reason", "detail", "ticket_id", "ticket_message_id", "processed_at")
-_batches = threading.local()
-
-
-@contextmanager
-def _batch_state() -> Iterator[_Batch]:
-    _batches.current = _Batch()
-    try:
-        yield _batches.current
-    finally:
-        _batches.current = None
-
-
 def _process_stored(row: InboundMessage, parsed: ParsedEmail | None) -> bool:
     """Process a row stored in the open transaction (``parsed``: its message, already parsed), in a savepoint;
     an error quarantines it instead. The outcome is set on ``row``; the caller writes it. False when the
-    savepoint was rolled back."""
+    savepoint was rolled back.
+
+    A new sender is created without a savepoint of its own (two round trips less on PostgreSQL): when another
+    request created them meanwhile, this savepoint is rolled back and the message processed once more, finding
+    them."""
     kept = False
+    batch = current_batch()
+    written = batch.written
     try:
-        with transaction.atomic():
-            _process(row, parsed)
+        try:
+            with transaction.atomic():
+                _process(row, parsed, redone_on_conflict=True)
+        except IntegrityError:
+            batch.written = min(batch.written, written)  # outcomes written in the savepoint went with it
+            row.refresh_from_db()
+            with transaction.atomic():
+                _process(row, parsed)
         kept = True
     except Ignore as ignored:  # raised before anything was written
         row.status, row.reason, row.detail = InboundStatus.IGNORED, ignored.reason[:40], ignored.detail
@@ -376,7 +318,9 @@ def inbound_retry_stale(*, older_than: timedelta = timedelta(minutes=2), limit: 
 
 # The pipeline ---------------------------------------------------------------------------------------------
 
-def _process(row: InboundMessage, parsed: ParsedEmail | None = None) -> None:
+def _process(row: InboundMessage, parsed: ParsedEmail | None = None, *, redone_on_conflict: bool = False) -> None:
+    """``redone_on_conflict``: the caller processes the message again when an ``IntegrityError`` rolls its
+    savepoint back (``_process_stored``)."""
     if not row.raw_bytes.strip():
         raise Quarantine("empty", "The message is empty (no headers, no body).")
     if parsed is None:
@@ -417,7 +361,7 @@ def _process(row: InboundMessage, parsed: ParsedEmail | None = None) -> None:
     match = thread_find(parsed, recipients=recipients, sender=sender, subject_window=window, now=row.received_at,
                         same_message_id_ticket_id=reused.ticket_id if reused else None)
     if sender is None:  # looked up once above: a new sender is created without looking again
-        sender = _sender_create(sender_address, name=parsed.from_name)
+        sender = _sender_create(sender_address, name=parsed.from_name, savepoint=not redone_on_conflict)
     cc_users = _cc_users(parsed, own=own, sender=sender)
     ticket = match.ticket if match else None
     joined_as_cc = False
@@ -469,18 +413,25 @@ def _rate_limit(address: str, config: EmailSettings, allowed: bool) -> None:
                                          f"(limit {limit.count}; next one admitted in {math.ceil(decision.retry_after)} s).")
 
 
+def _rate_limit_prefetch(addresses: set[str]) -> None:
+    """The senders' counts of the last hour, read once for the group: each message's count is then one statement."""
+    config = batch_cached("email.settings", EmailSettings.load)
+    if config.rate_limit_per_hour:
+        throttle_prefetch("email.sender", sorted(addresses), [Rate(config.rate_limit_per_hour, 3600)])
+
+
 def _sender_customer(address: str) -> User | None:
-    batch = getattr(_batches, "current", None)
+    batch = current_batch()
     if batch is not None and address.strip().lower() in batch.nobody:
         return None
     return customer_for_identity(kind=IdentityKind.EMAIL, value=address)
 
 
-def _sender_create(address: str, *, name: str) -> User:
-    batch = getattr(_batches, "current", None)
+def _sender_create(address: str, *, name: str, savepoint: bool) -> User:
+    batch = current_batch()
     if batch is not None:  # looked up again from now on: the savepoint that creates it may yet be rolled back
         batch.nobody.discard(address.strip().lower())
-    return customer_create_for_identity(kind=IdentityKind.EMAIL, value=address, name=name)
+    return customer_create_for_identity(kind=IdentityKind.EMAIL, value=address, name=name, savepoint=savepoint)
 
 
 DUPLICATE = object()  # _message_id_seen: the same message again
@@ -491,7 +442,7 @@ def _message_id_seen(row: InboundMessage, parsed: ParsedEmail):
     (or when all we hold is a ticket message without its original, as the API can add); else the latest earlier
     message with that Message-ID, whose content differs: this one is kept too, as a message of its own."""
     message_id = parsed.message_id
-    batch = getattr(_batches, "current", None)
+    batch = current_batch()
     if batch is not None and not batch.may_have_seen(message_id):
         return None
     earlier = list(InboundMessage.objects.filter(

@@ -83,8 +83,8 @@ def test_an_import_that_dies_mid_message_leaves_nothing_half_done_and_importing_
     raw = make_raw(message_id="<crash@customer.example>")
     real = inbound._process
 
-    def dies(row, parsed=None):
-        real(row, parsed)  # the ticket is written, then the process dies before the commit
+    def dies(row, parsed=None, **kwargs):
+        real(row, parsed, **kwargs)  # the ticket is written, then the process dies before the commit
         raise _Crash
 
     monkeypatch.setattr(inbound, "_process", dies)
@@ -110,8 +110,8 @@ def test_a_bug_while_importing_a_message_quarantines_it_with_nothing_of_its_proc
     real = inbound._process
     tickets_before = Ticket.objects.count()
 
-    def fails(row, parsed=None):
-        real(row, parsed)
+    def fails(row, parsed=None, **kwargs):
+        real(row, parsed, **kwargs)
         raise RuntimeError("a bug after the ticket was written")
 
     monkeypatch.setattr(inbound, "_process", fails)
