@@ -8,7 +8,9 @@ scheduler inside the web process, tasks in the database queue, the in-memory cha
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -79,7 +81,8 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
     if serve:
         command = [python, "-m", "atende", "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
         env |= {"ATENDE_EMBEDDED_WORKER": "0"}
-    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own: whatever it started (serve's uvicorn, uvicorn's web processes) goes with it at the end.
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120  # serve: its own start-up, then uvicorn's; any: a loaded machine
@@ -98,5 +101,8 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
         try:
             server.wait(timeout=20)  # serve gives its web processes 10 s, then kills them
         except subprocess.TimeoutExpired:
-            server.kill()
+            pass
+        with contextlib.suppress(ProcessLookupError):  # a loaded machine: stopping took longer, or left a child
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
         log.close()
