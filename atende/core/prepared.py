@@ -106,9 +106,9 @@ class _Prepared:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if self.converters:
-            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+            rows = self.compiler.apply_converters(rows, self.converters)  # lists, made as they are read
         if self.model is None:
-            return rows
+            return [tuple(row) for row in rows] if self.converters else rows
         found = []
         for row in rows:
             obj = self.model.from_db(self.db, self.init_list, row[self.start:self.end])

@@ -8,7 +8,6 @@ scheduler inside the web process, tasks in the database queue, the in-memory cha
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -18,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from atende.core.testing.migrated import ROOT, migrated_database
@@ -102,7 +101,7 @@ def demo_server(var: Path, *, tickets: int = 20, embedded_worker: bool = False, 
             server.wait(timeout=20)  # serve gives its web processes 10 s, then kills them
         except subprocess.TimeoutExpired:
             pass
-        with contextlib.suppress(ProcessLookupError):  # a loaded machine: stopping took longer, or left a child
+        with suppress(ProcessLookupError):  # a loaded machine: stopping took longer, or left a child
             os.killpg(server.pid, signal.SIGKILL)
         server.wait()
         log.close()
