@@ -8,7 +8,6 @@ django_asgi_app = sync_chain_asgi_application()  # the request in one thread: se
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import get_resolver  # noqa: E402
 
 from atende.config.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from atende.core.gc_tuning import settle  # noqa: E402
@@ -33,5 +32,4 @@ if os.environ.get("ATENDE_EMBEDDED_WORKER") == "1":
 
 # Every URLconf and view imported now rather than by the first request, then what start-up loaded is left out of
 # later garbage collections (atende/core/gc_tuning.py).
-get_resolver().url_patterns  # noqa: B018
 settle()

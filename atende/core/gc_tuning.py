@@ -30,9 +30,19 @@ def enabled() -> bool:
     return os.environ.get("GC_TUNING", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
-def settle() -> bool:
-    """Freeze what the process has loaded so far (call it again after more start-up work: it adds to the frozen
-    set). Returns whether it did anything."""
+def settle(*, load_urls: bool = True) -> bool:
+    """Load every URLconf and view (unless ``load_urls`` is False), then freeze what the process has loaded so
+    far (call it again after more start-up work: it adds to the frozen set). Returns whether it froze anything.
+
+    The URLconf is loaded whatever ``GC_TUNING`` says: long-running processes reverse URLs (links in mails,
+    webhook payloads, live pushes), and the first ``reverse`` imports every view module, the triage model's and
+    SAML's libraries among them: 4.6 s of CPU on this project's benchmark machine. In the events worker that
+    came in the middle of its first delivery, with the events behind it waiting, and after the freeze, so every
+    later collection walked it again. The scheduler, which only queues jobs, passes False and stays small."""
+    if load_urls:
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - the import is the point
     if not enabled():
         return False
     gc.collect()

@@ -53,3 +53,17 @@ def test_the_web_process_starts_settled(environ, settled):
     assert views_loaded  # imported before the freeze, not by the first request
     assert (frozen > 100_000) is settled
     assert young == (gc_tuning.YOUNG_THRESHOLD if settled else 700)  # 700: CPython's own
+
+
+@pytest.mark.parametrize("environ", [{}, {"GC_TUNING": "0"}])
+def test_the_worker_starts_with_every_view_loaded(environ):
+    """``atende events work`` calls ``settle()`` after Django's set-up: the URLconf is loaded there (frozen with
+    the rest when tuning is on), not by the first mail or push that reverses a URL."""
+    script = ("import json, sys, django; django.setup(); from atende.core.gc_tuning import settle; "
+              "before = 'atende.console.views' in sys.modules; settle(); "
+              "print(json.dumps([before, 'atende.console.views' in sys.modules, "
+              "'atende.signin.views.sso' in sys.modules]))")
+    env = {k: v for k, v in os.environ.items() if k != "GC_TUNING"} | environ
+    env["DJANGO_SETTINGS_MODULE"] = "atende.config.settings.test"
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == [False, True, True]

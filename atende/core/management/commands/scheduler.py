@@ -11,5 +11,5 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="enqueue every job once and exit")
 
     def handle(self, *args, once=False, **options):
-        settle()
+        settle(load_urls=False)  # it only queues jobs: no view, no mail is built here
         run_forever(once=once)
