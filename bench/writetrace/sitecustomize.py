@@ -128,6 +128,7 @@ def patch_dispatch(m) -> None:
                 return fn(batch)
             finally:
                 acc("handler", time.perf_counter() - t0)
+                acc("h:" + path.rsplit(".", 1)[-1], time.perf_counter() - t0)
                 acc("n", len(batch))
         return handler
 
@@ -141,9 +142,13 @@ def patch_worker(m) -> None:
     tick_, wait_, tasks_ = worker.tick, worker.wait_for_change, m.tasks_run_due
 
     def tick(self):
+        _tl.acc = {}
         t0 = time.perf_counter()
+        c0 = time.thread_time()
         done = tick_(self)
-        rec(k="tick", d=time.perf_counter() - t0, done=done)
+        a, _tl.acc = _tl.acc, None
+        a.pop("last_release", None)
+        rec(k="tick", d=time.perf_counter() - t0, cpu=time.thread_time() - c0, done=done, **a)
         return done
 
     def wait_for_change(self, seconds):
@@ -153,10 +158,10 @@ def patch_worker(m) -> None:
         return woke
 
     def tasks_run_due(*args, **kwargs):
-        _tl.acc = {}
+        outer, _tl.acc = getattr(_tl, "acc", None), {}
         t0 = time.perf_counter()
         ran = tasks_(*args, **kwargs)
-        a, _tl.acc = _tl.acc, None
+        a, _tl.acc = _tl.acc, outer
         a.pop("last_release", None)
         rec(k="tasks", d=time.perf_counter() - t0, ran=ran, **a)
         return ran
