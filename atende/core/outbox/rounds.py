@@ -5,7 +5,8 @@ The plans come first, outside any transaction: each unit's stream scan (a unit t
 the cursor that one's batch of the round will leave), then the event rows of every batch, read at once. Then one
 transaction (``shared``, the default on SQLite, where every write transaction takes the database's single writers'
 lock that requests creating tickets need too) runs the batches in the subscribers' order, each in a savepoint ended
-by its checked cursor advance; the idle advances of the units handed nothing are written at its end. Without
+by its checked cursor advance; the idle advances of the units handed nothing are written at its end. The
+live pushes of the events the batches record follow the round, together (``events.pushes_together``). Without
 ``shared`` each batch is a transaction of its own, as ``dispatch.batch_step`` makes it. In a shared transaction,
 events newer than the plans saw (those its batches recorded, as SLA does after each creation) get one more round
 in it, planned inside it, unless a unit has a backlog (its next round comes anyway).
@@ -33,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from atende.core.events import pushes_together
 from atende.core.models import EventRetry, SubscriberCursor
 from atende.core.outbox import dispatch, passes
 from atende.core.outbox.dispatch import LeaseLost, Unit
@@ -139,7 +141,9 @@ def _round(cursors: dict[Unit, SubscriberCursor], owner: str, *, shared: bool, s
     errors: list[Exception] = []
     planned = list(batches)
     try:
-        with transaction.atomic() if shared else contextlib.nullcontext():
+        # The live pushes of what the round's batches record (SLA_APPLIED, the triggers' changes) go out together
+        # after its commit: one channel-layer message per group instead of one round of sends per event.
+        with pushes_together(), transaction.atomic() if shared else contextlib.nullcontext():
             _execute(batches, cursors, owner, now, state, outcome, failed, errors, stop)
             # Not behind a backlog (``more``: the next round comes anyway, each its own turn of the lock).
             if shared and not more and not stop() and dispatch.event_model().objects.filter(id__gt=reach).exists():

@@ -218,3 +218,31 @@ def test_events_the_batches_record_are_handed_over_in_the_same_transaction(custo
     assert recorder.effects("third") == recorder.effects("second") == before + [created, recorded]
     assert recorder.BATCHES["third"][-2:] == [[created], [recorded]]
     assert counted[0] == 1 and set(_positions().values()) == {recorded}
+
+
+def test_the_events_a_pass_records_are_pushed_together_after_its_commit(customer, monkeypatch):
+    """What the batches of a round record (as SLA and the triggers do) reaches the live pages in one push after the
+    round's commit, not one push per event."""
+    worker, _before = _warm_worker(customer)
+    tickets = [make_ticket(requester=customer) for _ in range(3)]
+    ids = _ids(*tickets)
+    pushes = []
+
+    def push(payloads):
+        # Each push sees the round committed: every effect of the round is in the database already.
+        pushes.append(([p["event_id"] for p in payloads], recorder.effects("third")))
+
+    def third_records(batch):
+        recorder.third(batch)
+        for event in batch:
+            events.publish({"type": "NOTED", "ticket_id": event["ticket_id"], "event_id": event["event_id"]})
+
+    monkeypatch.setattr(events, "resolve", lambda path: push)
+    monkeypatch.setattr(dispatch, "resolve", lambda path: third_records if path.endswith(".third")
+                        else getattr(recorder, path.rsplit(".", 1)[-1]))
+    worker.tick()
+
+    assert len(pushes) == 1
+    pushed, third_effects_then = pushes[0]
+    assert pushed == ids
+    assert set(ids) <= set(third_effects_then)
