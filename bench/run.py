@@ -99,7 +99,8 @@ class Run:
             if cfg.wanted("pipeline.peak"):
                 res["worker_backlog_before_peak_seconds"] = self._drain_worker(server, limit=cfg.drain_seconds)
             self.step("pipeline.peak", lambda: pipeline.peak(
-                cfg, res["pipeline"], token.get("t") or fixtures.api_token(cfg, targets["agent_email"])))
+                cfg, res["pipeline"], token.get("t") or fixtures.api_token(cfg, targets["agent_email"]),
+                pids={name: proc.pid for name, proc in server.procs.items()}))
             # The creation load leaves notifications and rules queued; the fan-out is measured once they ran,
             # like the reads (with 1,000 clients connecting while the worker drained, none saw the change).
             res["worker_backlog_drain_seconds"] = self._drain_worker(server)

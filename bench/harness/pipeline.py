@@ -24,6 +24,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 
@@ -270,19 +271,45 @@ async def _closed_loop(cfg: Config, token: str, seconds: float) -> dict:
             "status_codes": codes}
 
 
-def _under_load(name: str, load, drain_limit: float, out: dict, receiver: Receiver) -> None:
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a process has used so far (``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pids: dict[str, int]) -> dict[str, float | None]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def _cpu_used(before: dict, after: dict, seconds: float) -> dict[str, float | None]:
+    """Cores used on average over ``seconds`` by each process (the load generator and receivers: this one)."""
+    return {name: round((after[name] - before[name]) / seconds, 2) if seconds and None not in (before[name],
+            after.get(name)) else None for name in before}
+
+
+def _under_load(name: str, load, drain_limit: float, out: dict, receiver: Receiver,
+                pids: dict[str, int] | None = None) -> None:
+    pids = {**(pids or {}), "load generator and receivers": os.getpid()}
     sampler = LagSampler().start()
     hooks_before = receiver.count
     try:
         time.sleep(1.0)
         start_lag = sampler.last()
+        cpu0 = _cpu_of(pids)
         t0 = time.perf_counter()
         result = load()
         t1 = time.perf_counter()
+        cpu1 = _cpu_of(pids)
         drained = sampler.wait_zero(drain_limit)
         t2 = time.perf_counter()
+        cpu2 = _cpu_of(pids)
     finally:
         sampler.stop()
+    result["cores_used_during_run"] = _cpu_used(cpu0, cpu1, t1 - t0)
+    result["cores_used_while_draining"] = _cpu_used(cpu1, cpu2, t2 - t1)
     result["lag_at_start_events"] = {k: v[0] for k, v in start_lag.items()}
     result["lag_during_run"] = sampler.window(t0, t1)
     result["drained_after_run_seconds"] = drained
@@ -296,10 +323,11 @@ def _under_load(name: str, load, drain_limit: float, out: dict, receiver: Receiv
     out[name] = result
     worst = max((v["lag_seconds"]["p99"] for v in result["lag_during_run"].values()), default=None)
     log(f"  {name}: {result['created']} created at {result['tickets_per_second']}/s, worst lag p99 {worst} s, "
-        f"drained {drained} s after the run, {result['webhooks_received']} webhooks received")
+        f"drained {drained} s after the run, {result['webhooks_received']} webhooks received; cores used "
+        f"during the run {result['cores_used_during_run']}, while draining {result['cores_used_while_draining']}")
 
 
-def peak(cfg: Config, out: dict, token: str) -> None:
+def peak(cfg: Config, out: dict, token: str, *, pids: dict[str, int] | None = None) -> None:
     rate = _env_float("BENCH_PEAK_RATE", 100)
     seconds = _env_float("BENCH_PEAK_SECONDS", 60)
     drain_limit = _env_float("BENCH_PEAK_DRAIN_SECONDS", 600)
@@ -309,11 +337,11 @@ def peak(cfg: Config, out: dict, token: str) -> None:
         time.sleep(1.5)  # the worker's rule and subscription caches see the new rows
         log(f"  peak: {rate:g} tickets/s offered for {seconds:g} s through POST /api/v1/tickets")
         _under_load(f"peak {rate:g}/s for {seconds:g} s", lambda: asyncio.run(_open_loop(cfg, token, rate, seconds)),
-                    drain_limit, out, receiver)
+                    drain_limit, out, receiver, pids)
         if cfg.wanted("pipeline.full"):
             log(f"  full speed: {cfg.concurrency} clients for {seconds:g} s")
             _under_load(f"full speed, {cfg.concurrency} clients for {seconds:g} s",
-                        lambda: asyncio.run(_closed_loop(cfg, token, seconds)), drain_limit, out, receiver)
+                        lambda: asyncio.run(_closed_loop(cfg, token, seconds)), drain_limit, out, receiver, pids)
     finally:
         receiver.close()
 
