@@ -352,7 +352,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"},
                 "django_tasks_db": {"level": "WARNING"},
                 "xmlschema": {"level": "WARNING"},  # pysaml2's schema loader reports every schema it reads
-                "flufl.bounce": {"level": "CRITICAL"}},  # it logs every detector that chokes on a message
+                "flufl.bounce": {"level": "CRITICAL"},  # it logs every detector that chokes on a message
+                # A line per webhook call at INFO: the delivery's attempt rows already record each call.
+                "httpx": {"level": "WARNING"}},
 }
 
 # Portal, knowledge base and surveys (atende.portal, atende.kb, atende.surveys)
