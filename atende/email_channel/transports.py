@@ -33,7 +33,9 @@ def mail_build(delivery: Delivery, connection=None) -> EmailMultiAlternatives:
     )
     if payload.get("body_html"):
         mail.attach_alternative(payload["body_html"], "text/html")
-    for attachment in Attachment.objects.filter(pk__in=payload.get("attachment_ids") or []):
+    attachment_ids = payload.get("attachment_ids")
+    # Most mails carry none: an empty ``pk__in`` still builds and compiles a queryset (no statement runs).
+    for attachment in Attachment.objects.filter(pk__in=attachment_ids) if attachment_ids else ():
         try:
             with attachment.file.open("rb") as handle:
                 mail.attach(attachment.filename, handle.read(), attachment.content_type)

@@ -147,3 +147,22 @@ def test_results_are_recorded_before_a_send_that_starts_after_record_every(recor
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
     assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.SENT).count() == 4
     assert leases[rows[2].pk] > leases[rows[1].pk]  # the recording renewed the lease of the rows not sent yet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_attempt_rows_of_a_recording_are_all_stored_with_their_ids_as_the_hooks_saw_them(recording, monkeypatch):
+    monkeypatch.setattr(send_module, "RECORD_EVERY", 60)
+    rows = queued(7)
+    recording.fail_ids = {rows[1].pk, rows[4].pk}
+    seen = []
+    monkeypatch.setattr(recording, "attempts_recorded",
+                        lambda self, recorded: seen.extend((d.pk, a.pk, a.outcome, a.created_at) for d, a in recorded))
+    deliveries_send(delivery_ids=[r.pk for r in rows])
+    stored = list(DeliveryAttempt.objects.order_by("delivery_id").values_list(
+        "delivery_id", "id", "number", "outcome", "error", "status_code", "created_at"))
+    assert [(d, n, o, e, c) for d, _id, n, o, e, c, _at in stored] == [
+        (r.pk, 1, *((AttemptOutcome.FAILED, "HTTP 503", 503) if r.pk in recording.fail_ids else
+                    (AttemptOutcome.SENT, "", 200))) for r in rows]
+    assert sorted(seen) == [(d, i, o, at) for d, i, _n, o, _e, _c, at in stored]
+    sent_at = dict(Delivery.objects.filter(status=DeliveryStatus.SENT).values_list("pk", "sent_at"))
+    assert len(sent_at) == 5 and all(at == sent_at[d] for d, *_rest, at in stored if d in sent_at)
