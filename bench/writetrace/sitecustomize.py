@@ -4,7 +4,7 @@ sums them up).
     PYTHONPATH=bench/writetrace WTRACE_DIR=/tmp/trace BENCH_ONLY=writes.e2e ... .venv/bin/python bench/run.py
 
 Loaded by Python at start-up (``sitecustomize``) in the benchmark process (the ticket creator) and in the worker
-(``atende events work``); other processes are left alone. It wraps, as their modules are imported: the writers'
+(``atende events work``), and in the web server (its ticket creations); other processes are left alone. It wraps, as their modules are imported: the writers'
 lock (time waiting for a turn, time holding it), ``COMMIT``, each dispatcher batch (subscriber, events handed to
 it, time in its handler, and the time after the lock was given back: the on-commit work), the worker's passes,
 waits and task runs, and ``ticket_create``. Nothing of it is part of the product.
@@ -26,6 +26,8 @@ if "events" in sys.argv and "work" in sys.argv:
     ROLE = "worker"
 elif sys.argv and sys.argv[0].endswith("run.py"):
     ROLE = "creator"
+elif any("atende.config.asgi" in arg for arg in sys.argv):
+    ROLE = "web"  # the API's ticket creations: their turns of the lock, waited for and held
 else:
     ROLE = None
 
@@ -175,12 +177,13 @@ def patch_create(m) -> None:
     def ticket_create(*args, **kwargs):
         _tl.acc = {}
         t0 = time.perf_counter()
+        c0 = time.thread_time()
         try:
             return create_(*args, **kwargs)
         finally:
             a, _tl.acc = _tl.acc, None
             a.pop("last_release", None)
-            rec(k="create", d=time.perf_counter() - t0, **a)
+            rec(k="create", d=time.perf_counter() - t0, cpu=time.thread_time() - c0, **a)
 
     m.ticket_create = ticket_create
 
