@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Model, OuterRef, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from atende.core.actor import Actor
@@ -262,9 +262,7 @@ class ClockBatch:
         changed = [c for s in states for c in s.changed.values()]
         if changed:
             _update_clocks(changed)
-        created = [c for s in states for c in s.created]
-        if created:
-            _insert_clocks(created)
+        rows_insert(SlaClock, [c for s in states for c in s.created], ids=True)
         written = [s for s in states if s.written]
         changes = [(s.ticket, s.ticket.sla_policy_id, {"first_reply": s.ticket.first_reply_due_at,
                                                        "next_reply": s.ticket.next_reply_due_at,
@@ -318,6 +316,9 @@ def _new_clock(**values: Any) -> SlaClock:
     return SlaClock(*[values[name] if name in values else CLOCK_DEFAULTS[name] for name in CLOCK_ATTNAMES])
 
 
+PLAIN = frozenset({"ForeignKey", "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField"})
+
+
 def _binders(fields: list) -> list:
     """For each field, what makes a value the parameter the ORM binds (``get_db_prep_save``): an aware datetime
     goes straight to the backend's adapter, ids, text and numbers as they are; any other type through the field."""
@@ -326,43 +327,49 @@ def _binders(fields: list) -> list:
         kind = field.get_internal_type()
         if kind == "DateTimeField":
             binders.append(connection.ops.adapt_datetimefield_value)
-        elif kind in ("ForeignKey", "CharField", "PositiveIntegerField"):
+        elif kind in PLAIN:
             binders.append(None)
         else:
             binders.append(partial(field.get_db_prep_save, connection=connection))
     return binders
 
 
-def _bound(clock: SlaClock, fields: list, binders: list) -> list:
-    values = [getattr(clock, f.attname) for f in fields]
+def _bound(obj: Model, fields: list, binders: list) -> list:
+    values = [getattr(obj, f.attname) for f in fields]
     return [v if bind is None or v is None else bind(v) for v, bind in zip(values, binders, strict=True)]
 
 
-def _insert_clocks(clocks: list[SlaClock]) -> None:
-    """The new clocks, a multi-row INSERT for up to 500 that returns their ids (``bulk_create``'s statement,
-    without the ORM's per-value layers); ``bulk_create`` itself where the backend cannot return the ids."""
-    if not connection.features.can_return_rows_from_bulk_insert:
-        SlaClock.objects.bulk_create(clocks, batch_size=500)
+def rows_insert(model: type[Model], objs: list[Model], *, ids: bool) -> None:
+    """``model.objects.bulk_create(objs)`` for new rows of plain values: the same multi-row INSERT (returning the
+    ids when ``ids``), without the ORM's per-value layers; ``bulk_create`` itself where the backend cannot return
+    the ids. ``auto_now`` fields are set, other defaults must be on the objects already."""
+    if not objs:
         return
-    now = timezone.now()
-    fields = [f for f in SlaClock._meta.concrete_fields if not f.primary_key]
-    binders, ops = _binders(fields), connection.ops
+    if ids and not connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(objs, batch_size=500)
+        return
+    now, meta, ops = timezone.now(), model._meta, connection.ops
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    binders = _binders(fields)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, min(500, ops.bulk_batch_size(fields, clocks)))
-    for clock in clocks:
-        clock.updated_at = now  # auto_now
-    for start in range(0, len(clocks), size):
-        chunk = clocks[start:start + size]
-        params = [value for clock in chunk for value in _bound(clock, fields, binders)]
+    returning = f" RETURNING {ops.quote_name(meta.pk.column)}" if ids else ""
+    size = max(1, min(500, ops.bulk_batch_size(fields, objs)))
+    for start in range(0, len(objs), size):
+        chunk = objs[start:start + size]
+        params = [value for obj in chunk for value in _bound(obj, fields, binders)]
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {ops.quote_name(SlaClock._meta.db_table)} ({columns}) VALUES "
-                           f"{', '.join([row] * len(chunk))} RETURNING {ops.quote_name(SlaClock._meta.pk.column)}",
-                           params)
-            ids = [found[0] for found in cursor.fetchall()]
-        for clock, pk in zip(chunk, ids, strict=True):
-            clock.pk = pk
-            clock._state.adding, clock._state.db = False, connection.alias
+            cursor.execute(f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "
+                           f"{', '.join([row] * len(chunk))}{returning}", params)
+            found = [r[0] for r in cursor.fetchall()] if ids else None
+        for n, obj in enumerate(chunk):
+            if ids:
+                obj.pk = found[n]
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _update_clocks(clocks: list[SlaClock]) -> None:
