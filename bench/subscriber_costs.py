@@ -13,7 +13,9 @@ set to the tree) one after the other. Prints one line per subscriber and a JSON 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import random
 import shutil
 import sys
@@ -33,6 +35,9 @@ def main() -> None:
     parser.add_argument("--pipeline-rules", action="store_true",
                         help="first set up the peak run's triggers (a mail to every new requester among them) and a "
                              "webhook for every created ticket, as make bench's pipeline runs do")
+    parser.add_argument("--profile", action="store_true",
+                        help="also count function calls per ticket for each subscriber (cProfile; deterministic, "
+                             "unlike the times, which it inflates)")
     args = parser.parse_args()
     work = django_on_copy(args.db, prefix="atende-subscriber-costs-")
     from django.db import connection
@@ -77,18 +82,30 @@ def main() -> None:
         for unit in dispatch.units():
             queries[0] = 0
             wall, cpu, events = time.perf_counter(), time.process_time(), 0
+            profile = cProfile.Profile() if args.profile else None
             with connection.execute_wrapper(count):
-                while dispatch.lease_claim(unit, "bench") and (done := dispatch.run_batch(unit, "bench")):
+                while dispatch.lease_claim(unit, "bench"):
+                    if profile:
+                        profile.enable()
+                    done = dispatch.run_batch(unit, "bench")
+                    if profile:
+                        profile.disable()
+                    if not done:
+                        break
                     events += done
             dispatch.lease_release(unit, "bench")
             if label and not events:
                 continue
             row = {"events": events, "seconds": round(time.perf_counter() - wall, 2),
                    "cpu_seconds": round(time.process_time() - cpu, 2), "queries": queries[0],
-                   "cpu_ms_per_ticket": round((time.process_time() - cpu) * 1000 / args.tickets, 2)}
+                   "cpu_ms_per_ticket": round((time.process_time() - cpu) * 1000 / args.tickets, 2),
+                   "queries_per_ticket": round(queries[0] / args.tickets, 2)}
+            if profile and events:
+                row["calls_per_ticket"] = round(pstats.Stats(profile).total_calls / args.tickets)
             result[f"{unit}{label}"] = row
             print(f"{unit}{label}: {events} events, {row['seconds']} s, cpu {row['cpu_seconds']} s "
-                  f"({row['cpu_ms_per_ticket']} ms per ticket), {queries[0]} queries")
+                  f"({row['cpu_ms_per_ticket']} ms per ticket), {queries[0]} queries"
+                  + (f", {row['calls_per_ticket']} calls per ticket" if "calls_per_ticket" in row else ""))
     print(json.dumps(result))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from atende.automation.services.engine import (
     triggers_run,
 )
 from atende.automation.services.time_rules import time_rules_reschedule_many
+from atende.core.prepared import prepared_read
 from atende.tickets.choices import TicketEventType
 
 # Automation's own bookkeeping events never start rules; the dispatcher does not hand them over at all
@@ -24,6 +25,10 @@ EVENTS_IGNORED = IGNORED_EVENTS = frozenset({
     TicketEventType.AUTOMATION_APPLIED, TicketEventType.NOTIFICATION_SENT, TicketEventType.NOTIFICATION_FAILED,
     TicketEventType.SLA_APPLIED, TicketEventType.SLA_ACHIEVED,
 })
+
+
+def _active_time_rules():
+    return TimeRule.objects.filter(is_active=True)
 
 
 def automation_on_events(events: list[dict[str, Any]]) -> None:
@@ -45,7 +50,7 @@ def automation_on_events(events: list[dict[str, Any]]) -> None:
             sla_policy_actions_run(payload, tickets=tickets)
         triggers_run(payload, tickets=tickets, deferred=deferred)
     deferred.flush(tickets.staged, tickets.assigner)
-    rules = list(TimeRule.objects.filter(is_active=True))
+    rules = prepared_read("automation.time_rules", _active_time_rules, [])
     if not rules:
         return
     time_rules_reschedule_many(tickets=tickets.current(), rules=rules)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
+from django.utils import timezone
 
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
@@ -24,10 +25,11 @@ from atende.core import generations
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
-from atende.core.prepared import padded, prepared_read
+from atende.core.prepared import padded, prepared_read, prepared_rows
 from atende.rules.conditions import matches
 from atende.rules.context import FIRST_MESSAGE_TEXT, RuleContext
 from atende.sla.selectors import policy_by_id
+from atende.sla.services.engine import rows_insert
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Message, Ticket, TicketEvent
 from atende.tickets.services import TicketChanges
@@ -59,7 +61,7 @@ class CausalChains:
             for _step in range(MAX_CHAIN + 1):
                 if not wanted:
                     break
-                found = dict(TicketEvent.objects.filter(pk__in=wanted).values_list("pk", "source_event_id"))
+                found = dict(prepared_rows("automation.event_sources", _event_sources, padded(sorted(wanted))))
                 source.update({pk: found.get(pk) for pk in wanted})
                 wanted = {s for s in found.values() if s and s not in source}
             self._source = source
@@ -81,14 +83,29 @@ class CausalChains:
         if self._fired is None:
             ids = set(self._sources())
             self._fired = {}
-            for rule_id, event_id in (RuleRun.objects.filter(kind="trigger", event_id__in=ids)
-                                      .values_list("rule_id", "event_id") if ids else ()):
+            for rule_id, event_id in (prepared_rows("automation.fired", _triggers_fired, padded(sorted(ids)))
+                                      if ids else ()):
                 self._fired.setdefault(event_id, set()).add(rule_id)
         return set().union(*(self._fired.get(e, set()) | self._ran.get(e, set()) for e in chain))
 
     def ran(self, rule_id: int, event_id: int) -> None:
         """A trigger ran (or failed) on an event of this batch: a later event it caused skips it too."""
         self._ran.setdefault(event_id, set()).add(rule_id)
+
+
+# The reads of every batch, their SQL compiled once per connection and number of ids (``core.prepared``; the ids
+# padded with 0, which no event has).
+def _event_sources(*ids: int) -> QuerySet:
+    return TicketEvent.objects.filter(pk__in=ids).values_list("pk", "source_event_id")
+
+
+def _triggers_fired(*event_ids: int) -> QuerySet:
+    return RuleRun.objects.filter(kind="trigger", event_id__in=event_ids).values_list("rule_id", "event_id")
+
+
+def _runs_done(*event_ids: int) -> QuerySet:
+    return RuleRun.objects.filter(kind__in=("trigger", "routing", "assignment"), event_id__in=event_ids) \
+        .values_list("kind", "rule_id", "event_id")
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
@@ -206,6 +223,17 @@ def _run_once(*, kind: str, rule_id: int, payload: dict[str, Any], ticket: Ticke
     return RunStatus.APPLIED
 
 
+RUN_ATTNAMES = tuple(f.attname for f in RuleRun._meta.concrete_fields)
+
+
+def _new_run(kind: str, rule_id: int, event_id: int, ticket: Ticket, *, status: str = RunStatus.APPLIED,
+             detail: str = "") -> RuleRun:
+    """A run to be written with the batch's: positional arguments are the model's cheap way in."""
+    values = {"id": None, "kind": kind, "rule_id": rule_id, "event_id": event_id, "ticket_id": ticket.pk,
+              "status": status, "detail": detail, "created_at": timezone.now()}
+    return RuleRun(*[values[name] for name in RUN_ATTNAMES])
+
+
 class DeferredDeliveries:
     """Triggers whose actions only send (mail, webhook) change nothing that a later rule or event reads, so over a
     batch of events their runs are collected and written at the end, set-wise: one read of the runs that exist,
@@ -236,10 +264,10 @@ class DeferredDeliveries:
                 ticket=ticket, action=action, origin=origin, key=f"{event_id}:trigger:{trigger.pk}:{n}")))]
         except DomainError as exc:
             logger.info("trigger %s failed on ticket %s: %s", trigger.pk, ticket.pk, exc)
-            self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket,
-                                       status=RunStatus.FAILED, detail=str(exc)), []))
+            self._runs.append((_new_run("trigger", trigger.pk, event_id, ticket, status=RunStatus.FAILED,
+                                        detail=str(exc)), []))
             return RunStatus.FAILED
-        self._runs.append((RuleRun(kind="trigger", rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
+        self._runs.append((_new_run("trigger", trigger.pk, event_id, ticket), items))
         return RunStatus.APPLIED
 
     def stage(self, *, trigger: Trigger | RoutingRule, payload: dict[str, Any], ticket: Ticket,
@@ -255,11 +283,11 @@ class DeferredDeliveries:
                                   actor=Actor.automation(source_event_id=event_id), origin=origin)
         except DomainError as exc:
             logger.info("%s %s failed on ticket %s: %s", kind, trigger.pk, ticket.pk, exc)
-            self._runs.append((RuleRun(kind=kind, rule_id=trigger.pk, event_id=event_id, ticket=ticket,
-                                       status=RunStatus.FAILED, detail=str(exc)), []))
+            self._runs.append((_new_run(kind, trigger.pk, event_id, ticket, status=RunStatus.FAILED,
+                                        detail=str(exc)), []))
             return RunStatus.FAILED
         self._staged = True
-        self._runs.append((RuleRun(kind=kind, rule_id=trigger.pk, event_id=event_id, ticket=ticket), items))
+        self._runs.append((_new_run(kind, trigger.pk, event_id, ticket), items))
         return RunStatus.APPLIED
 
     def assign(self, *, payload: dict[str, Any], ticket: Ticket, tickets: BatchTickets) -> None:
@@ -279,13 +307,12 @@ class DeferredDeliveries:
             self._done.discard(("assignment", 0, event_id))
             return
         self._staged = True
-        self._runs.append((RuleRun(kind="assignment", rule_id=0, event_id=event_id, ticket=ticket), []))
+        self._runs.append((_new_run("assignment", 0, event_id, ticket), []))
 
     def _seen(self, kind: str, rule_id: int, event_id: int) -> bool:
         if self._done is None:  # read once, when the batch first needs it
-            self._done = set(RuleRun.objects.filter(kind__in=("trigger", "routing", "assignment"),
-                                                    event_id__in=self._event_ids | {event_id})
-                             .values_list("kind", "rule_id", "event_id"))
+            self._done = set(prepared_rows("automation.done", _runs_done,
+                                           padded(sorted(self._event_ids | {event_id}))))
         if (kind, rule_id, event_id) in self._done:
             return True
         self._done.add((kind, rule_id, event_id))
@@ -299,7 +326,7 @@ class DeferredDeliveries:
             return
         try:
             with transaction.atomic():
-                RuleRun.objects.bulk_create([run for run, _items in runs])
+                rows_insert(RuleRun, [run for run, _items in runs], ids=False)
                 if staged is not None:
                     staged.save()
                 if assigner is not None:

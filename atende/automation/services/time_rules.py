@@ -20,6 +20,7 @@ from atende.automation.models import TimeRule, TimeRuleSchedule
 from atende.automation.rules.actions import actions_apply
 from atende.core.actor import Actor
 from atende.core.exceptions import DomainError
+from atende.core.prepared import padded, prepared_read
 from atende.rules.conditions import matches
 from atende.rules.context import RuleContext, tickets_for_conditions
 from atende.sla.business_time import add_business_minutes
@@ -96,13 +97,20 @@ def time_rules_reschedule(*, ticket: Ticket, rules: list[TimeRule] | None = None
     time_rules_reschedule_many(tickets=[ticket], rules=rules)
 
 
+def _schedules(count: int, *ids: int):
+    """The schedule rows of the first ``count`` ids' tickets for the other ids' rules (a read compiled once)."""
+    return TimeRuleSchedule.objects.filter(ticket_id__in=ids[:count], rule_id__in=ids[count:])
+
+
 def time_rules_reschedule_many(*, tickets: list[Ticket], rules: list[TimeRule]) -> None:
     """``time_rules_reschedule`` for a batch of tickets: their schedule rows read in one query, written in one
     delete and one upsert."""
     if not rules or not tickets:
         return
+    ticket_ids = padded(sorted(t.pk for t in tickets))
     existing = {(row.ticket_id, row.rule_id): row for row in
-                TimeRuleSchedule.objects.filter(ticket__in=[t.pk for t in tickets], rule__in=rules)}
+                prepared_read(("automation.schedules", len(ticket_ids)), functools.partial(_schedules, len(ticket_ids)),
+                              [*ticket_ids, *padded(sorted(rule.pk for rule in rules))])}
     lookups = _Lookups()
     _schedule_apply([(existing.get((ticket.pk, rule.pk)),
                       _schedule_change(rule, ticket, existing.get((ticket.pk, rule.pk)), lookups))

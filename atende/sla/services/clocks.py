@@ -74,7 +74,13 @@ def _handle(clocks: TicketClocks, payload: dict[str, Any]) -> None:
 
 def _choose_policy(clocks: TicketClocks, at: dt.datetime, payload: dict | None, *, initial: bool) -> None:
     ticket = clocks.ticket
-    policy = policy_for_ticket(ticket, payload=payload)
+    if clocks.chosen is not None and not clocks.batch.choice_reads_event:
+        policy = clocks.chosen[0]
+        if not initial and _follows(clocks, policy):
+            return  # chosen before in this batch, and the clocks follow it already: choosing again changes nothing
+    else:
+        policy = policy_for_ticket(ticket, payload=payload)
+    clocks.chosen = (policy,)
     new_id, old_id = (policy.pk if policy else None), ticket.sla_policy_id
     if new_id == old_id and not initial:
         if clocks.policy is not None:  # same policy, maybe another team calendar: recompute running clocks
@@ -97,6 +103,16 @@ def _choose_policy(clocks: TicketClocks, at: dt.datetime, payload: dict | None, 
         clocks.event(E.SLA_APPLIED, {"policy_id": new_id, "policy": policy.name if policy else None,
                                      "previous_policy_id": old_id, "targets": targets,
                                      "business_hours": policy.business_hours if policy else None}, at, first=True)
+
+
+def _follows(clocks: TicketClocks, policy) -> bool:
+    """Whether the ticket has ``policy`` and every active clock has its policy and target (scheduled in this
+    batch with its calendar): what re-choosing ``policy`` would make them, hence nothing to do."""
+    policy_id = policy.pk if policy else None
+    if policy_id != clocks.ticket.sla_policy_id or policy_id != (clocks.policy.pk if clocks.policy else None):
+        return False
+    return all(policy is not None and c.policy_id == policy.pk and c.target_minutes == policy.target_minutes(c.metric)
+               for c in clocks.active.values())
 
 
 def _current_due(ticket: Ticket) -> dict[str, dt.datetime | None]:

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Model, OuterRef, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from atende.core.actor import Actor
@@ -41,6 +41,7 @@ ZERO = dt.timedelta(0)
 FIRST_REPLY_AUTHOR = "sla_first_reply_author"  # annotation: who wrote the ticket's first reply
 CLOCK_UPDATE_FIELDS = ("policy", "state", "target_minutes", "segment_started_at", "consumed", "due_at", "warn_at",
                        "warned_at", "breached_at", "fulfilled_at", "updated_at")
+EVENT_FIELDS = frozenset({"message", "actor_kind"})  # condition fields read from the event (``RuleContext``)
 UNSAVED = 1 << 62  # sorts clocks created in memory after the saved ones, as their ids will
 
 
@@ -62,6 +63,9 @@ class TicketClocks:
         self.changed: dict[int, SlaClock] = {}
         self.events: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
         self.written = False  # whether the ticket's SLA columns are to be written
+        # The policy chosen for the ticket earlier in the batch (a 1-tuple): the ticket and the policies are the
+        # same for the whole batch, so where the policies' conditions do not read the event, it is the answer.
+        self.chosen: tuple[SlaPolicy | None] | None = None
         self.begin()
 
     def begin(self) -> None:
@@ -124,9 +128,9 @@ class TicketClocks:
         if not target or metric in self.active:
             return None
         cycle = max((c.cycle for c in self.all if c.metric == metric), default=0) + 1
-        clock = SlaClock(ticket_id=self.ticket.pk, policy=self.policy, metric=metric, cycle=cycle,
-                         target_minutes=target, started_at=at, segment_started_at=None if paused else at,
-                         state=ClockState.PAUSED if paused else ClockState.RUNNING)
+        clock = _new_clock(ticket_id=self.ticket.pk, policy_id=self.policy.pk, metric=metric, cycle=cycle,
+                           target_minutes=target, started_at=at, segment_started_at=None if paused else at,
+                           state=ClockState.PAUSED if paused else ClockState.RUNNING)
         if not paused:
             self._schedule(clock)
         self.created.append(clock)
@@ -174,10 +178,12 @@ class TicketClocks:
             self._save(clock)
             self.active.pop(clock.metric, None)
             return
-        clock.policy, clock.target_minutes = self.policy, target
+        before = (clock.policy_id, clock.target_minutes, clock.due_at, clock.warn_at)
+        clock.policy_id, clock.target_minutes = self.policy.pk, target
         if clock.state == ClockState.RUNNING:
             self._schedule(clock)
-        self._save(clock)
+        if (clock.policy_id, clock.target_minutes, clock.due_at, clock.warn_at) != before:
+            self._save(clock)  # a clock the policy leaves as it was is not written again
 
     def breach_passed(self, before: dt.datetime) -> None:
         """Replaying history: the breaches the minute job would have recorded before ``before``, dated at their
@@ -238,9 +244,14 @@ class ClockBatch:
     def __init__(self, ticket_ids, *, backfill: bool, lock: bool = True):
         self.backfill = backfill
         self.events: list[tuple[Ticket, str, dict[str, Any], dt.datetime | None]] = []
-        tickets = _tickets(sorted(set(ticket_ids)), lock=lock)
+        # What the active policies' conditions read; "message" and "actor_kind" are the event's, not the ticket's.
+        self.fields = {cond.get("field") for p in active_policies() for cond in
+                       itertools.chain((p.conditions or {}).get("all") or [], (p.conditions or {}).get("any") or [])
+                       if isinstance(cond, dict)}
+        self.choice_reads_event = bool(self.fields & EVENT_FIELDS)
+        tickets = _tickets(sorted(set(ticket_ids)), lock=lock, fields=self.fields)
         clocks: dict[int, list[SlaClock]] = {t.pk: [] for t in tickets}
-        for clock in SlaClock.objects.filter(ticket_id__in=list(clocks)).order_by("ticket_id", "cycle", "id"):
+        for clock in prepared_read("sla.clocks", _clocks_read, padded(list(clocks))) if clocks else ():
             clocks[clock.ticket_id].append(clock)
         self.tickets = {t.pk: TicketClocks(self, t, clocks[t.pk]) for t in tickets}
 
@@ -251,7 +262,7 @@ class ClockBatch:
         changed = [c for s in states for c in s.changed.values()]
         if changed:
             _update_clocks(changed)
-        SlaClock.objects.bulk_create([c for s in states for c in s.created], batch_size=500)
+        rows_insert(SlaClock, [c for s in states for c in s.created], ids=True)
         written = [s for s in states if s.written]
         changes = [(s.ticket, s.ticket.sla_policy_id, {"first_reply": s.ticket.first_reply_due_at,
                                                        "next_reply": s.ticket.next_reply_due_at,
@@ -266,13 +277,10 @@ class ClockBatch:
         self.events = []
 
 
-def _tickets(ids: list[int], *, lock: bool) -> list[Ticket]:
+def _tickets(ids: list[int], *, lock: bool, fields: set[str]) -> list[Ticket]:
     """The tickets under lock (in id order, so two batches never wait on each other crosswise), with what the
-    policies' conditions and the first-reply rule read about them. The SQL is compiled once per connection for
-    each shape (lock, what the conditions read, the padded number of ids: ``core.prepared``)."""
-    fields = {cond.get("field") for p in active_policies() for cond in
-              itertools.chain((p.conditions or {}).get("all") or [], (p.conditions or {}).get("any") or [])
-              if isinstance(cond, dict)}
+    policies' conditions (``fields``) and the first-reply rule read about them. The SQL is compiled once per
+    connection for each shape (lock, what the conditions read, the padded number of ids: ``core.prepared``)."""
     body, tags = "body" in fields, "tags" in fields
     if ids and (not lock or connection.in_atomic_block):
         tickets = prepared_read(("sla.tickets", lock, body), partial(_tickets_read, lock, body), padded(ids))
@@ -295,14 +303,83 @@ def _tickets_read(lock: bool, body: bool, *ids: int) -> QuerySet[Ticket]:
     return queryset.annotate(**annotations)
 
 
+def _clocks_read(*ticket_ids: int) -> QuerySet[SlaClock]:
+    return SlaClock.objects.filter(ticket_id__in=ticket_ids).order_by("ticket_id", "cycle", "id")
+
+
+# Clocks made in memory: positional arguments are the model's cheap way in (no keyword matching per field).
+CLOCK_ATTNAMES = tuple(f.attname for f in SlaClock._meta.concrete_fields)
+CLOCK_DEFAULTS = {f.attname: f.get_default() for f in SlaClock._meta.concrete_fields}
+
+
+def _new_clock(**values: Any) -> SlaClock:
+    return SlaClock(*[values[name] if name in values else CLOCK_DEFAULTS[name] for name in CLOCK_ATTNAMES])
+
+
+PLAIN = frozenset({"ForeignKey", "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField"})
+
+
+def _binders(fields: list) -> list:
+    """For each field, what makes a value the parameter the ORM binds (``get_db_prep_save``): an aware datetime
+    goes straight to the backend's adapter, ids, text and numbers as they are; any other type through the field."""
+    binders = []
+    for field in fields:
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            binders.append(connection.ops.adapt_datetimefield_value)
+        elif kind in PLAIN:
+            binders.append(None)
+        else:
+            binders.append(partial(field.get_db_prep_save, connection=connection))
+    return binders
+
+
+def _bound(obj: Model, fields: list, binders: list) -> list:
+    values = [getattr(obj, f.attname) for f in fields]
+    return [v if bind is None or v is None else bind(v) for v, bind in zip(values, binders, strict=True)]
+
+
+def rows_insert(model: type[Model], objs: list[Model], *, ids: bool) -> None:
+    """``model.objects.bulk_create(objs)`` for new rows of plain values: the same multi-row INSERT (returning the
+    ids when ``ids``), without the ORM's per-value layers; ``bulk_create`` itself where the backend cannot return
+    the ids. ``auto_now`` fields are set, other defaults must be on the objects already."""
+    if not objs:
+        return
+    if ids and not connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(objs, batch_size=500)
+        return
+    now, meta, ops = timezone.now(), model._meta, connection.ops
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    binders = _binders(fields)
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f" RETURNING {ops.quote_name(meta.pk.column)}" if ids else ""
+    size = max(1, min(500, ops.bulk_batch_size(fields, objs)))
+    for start in range(0, len(objs), size):
+        chunk = objs[start:start + size]
+        params = [value for obj in chunk for value in _bound(obj, fields, binders)]
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "
+                           f"{', '.join([row] * len(chunk))}{returning}", params)
+            found = [r[0] for r in cursor.fetchall()] if ids else None
+        for n, obj in enumerate(chunk):
+            if ids:
+                obj.pk = found[n]
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
 def _update_clocks(clocks: list[SlaClock]) -> None:
     """One parametrised UPDATE run for every changed clock (cheaper than ``bulk_update``'s CASE expressions)."""
     now = timezone.now()
     fields = [SlaClock._meta.get_field(name) for name in CLOCK_UPDATE_FIELDS]
-    ops = connection.ops
+    binders, ops = _binders(fields), connection.ops
     sets = ", ".join(f"{ops.quote_name(f.column)} = %s" for f in fields)
     for clock in clocks:
         clock.updated_at = now
-    rows = [(*(f.get_db_prep_save(getattr(c, f.attname), connection) for f in fields), c.pk) for c in clocks]
+    rows = [(*_bound(c, fields, binders), c.pk) for c in clocks]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {ops.quote_name(SlaClock._meta.db_table)} SET {sets} WHERE id = %s", rows)
