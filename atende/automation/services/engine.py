@@ -23,13 +23,13 @@ from atende.automation.services.assignment import BatchAssigner, ticket_auto_ass
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
 from atende.core import generations
 from atende.core.actor import Actor
+from atende.core.bulk_rows import rows_insert
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
 from atende.core.prepared import padded, prepared_read, prepared_rows
 from atende.rules.conditions import matches
 from atende.rules.context import FIRST_MESSAGE_TEXT, RuleContext
 from atende.sla.selectors import policy_by_id
-from atende.sla.services.engine import rows_insert
 from atende.tickets.choices import TicketEventType
 from atende.tickets.models import Message, Ticket, TicketEvent
 from atende.tickets.services import TicketChanges

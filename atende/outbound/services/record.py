@@ -20,10 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from atende.core.bulk_rows import rows_insert
 from atende.outbound.choices import AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
 from atende.outbound.transports import SendResult, transport_get
@@ -110,11 +111,12 @@ def _record(outcomes: list[Outcome], now: dt.datetime) -> tuple[dict[int, Delive
     for changes, pks in groups.items():
         Delivery.objects.filter(pk__in=pks).update(**dict(changes))
     attempts = [(o, rows[o.delivery.pk]) for o in ours if not o.release]
-    logged = _attempts_insert([
+    # Plain values, the time stamp shared: inserted without the ORM's per-value layers (``core.bulk_rows``).
+    logged = rows_insert(DeliveryAttempt, [
         DeliveryAttempt(delivery=row, number=row.attempts, outcome=AttemptOutcome.SENT if o.result else
                         AttemptOutcome.FAILED, error=o.error[:2000], status_code=o.status_code,
                         response_excerpt=o.excerpt[:1000], duration_ms=o.duration_ms, created_at=now)
-        for o, row in attempts], now)
+        for o, row in attempts], ids=True)
     by_transport: dict[str, list[tuple[Delivery, DeliveryAttempt]]] = defaultdict(list)
     for (_outcome, row), attempt in zip(attempts, logged, strict=True):
         if row.status == DeliveryStatus.GIVEN_UP:
@@ -124,37 +126,6 @@ def _record(outcomes: list[Outcome], now: dt.datetime) -> tuple[dict[int, Delive
     for transport, recorded in by_transport.items():
         transport_get(transport).attempts_recorded(recorded)
     return rows, late
-
-
-_ATTEMPT_COLUMNS = ("delivery_id", "number", "outcome", "error", "status_code", "response_excerpt", "duration_ms",
-                    "created_at")
-
-
-def _attempts_insert(attempts: list[DeliveryAttempt], now: dt.datetime) -> list[DeliveryAttempt]:
-    """``bulk_create`` of the attempt rows, their ids set, as one multi-row ``INSERT … RETURNING``: the ORM prepares
-    every field of every row (about 200 calls a row); these are ints and strings and one time stamp shared by
-    all, prepared once by its field."""
-    connection = connections[router.db_for_write(DeliveryAttempt)]
-    if not attempts or not connection.features.can_return_rows_from_bulk_insert:
-        return DeliveryAttempt.objects.bulk_create(attempts)
-    meta = DeliveryAttempt._meta
-    quote = connection.ops.quote_name
-    stamp = meta.get_field("created_at").get_db_prep_save(now, connection)
-    per_statement = max(connection.ops.bulk_batch_size(_ATTEMPT_COLUMNS, attempts), 1)
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in _ATTEMPT_COLUMNS)}) VALUES "
-    row = f"({', '.join(['%s'] * len(_ATTEMPT_COLUMNS))})"
-    with connection.cursor() as cursor:
-        for start in range(0, len(attempts), per_statement):
-            chunk = attempts[start:start + per_statement]
-            params: list[Any] = []
-            for a in chunk:
-                params += (a.delivery_id, a.number, str(a.outcome), a.error, a.status_code, a.response_excerpt,
-                           a.duration_ms, stamp)
-            cursor.execute(f"{head}{', '.join([row] * len(chunk))} RETURNING {quote(meta.pk.column)}", params)
-            for attempt, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                attempt.pk = pk
-                attempt._state.adding, attempt._state.db = False, connection.alias
-    return attempts
 
 
 def _settled(outcome: Outcome, now: dt.datetime) -> tuple[Delivery, dict[str, Any]]:

@@ -19,10 +19,11 @@ from functools import partial
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, OuterRef, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from atende.core.actor import Actor
+from atende.core.bulk_rows import binders, bound, rows_insert
 from atende.core.events import events_suppressed
 from atende.core.prepared import padded, prepared_read
 from atende.rules.context import FIRST_MESSAGE_TEXT
@@ -316,70 +317,14 @@ def _new_clock(**values: Any) -> SlaClock:
     return SlaClock(*[values[name] if name in values else CLOCK_DEFAULTS[name] for name in CLOCK_ATTNAMES])
 
 
-PLAIN = frozenset({"ForeignKey", "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField"})
-
-
-def _binders(fields: list) -> list:
-    """For each field, what makes a value the parameter the ORM binds (``get_db_prep_save``): an aware datetime
-    goes straight to the backend's adapter, ids, text and numbers as they are; any other type through the field."""
-    binders = []
-    for field in fields:
-        kind = field.get_internal_type()
-        if kind == "DateTimeField":
-            binders.append(connection.ops.adapt_datetimefield_value)
-        elif kind in PLAIN:
-            binders.append(None)
-        else:
-            binders.append(partial(field.get_db_prep_save, connection=connection))
-    return binders
-
-
-def _bound(obj: Model, fields: list, binders: list) -> list:
-    values = [getattr(obj, f.attname) for f in fields]
-    return [v if bind is None or v is None else bind(v) for v, bind in zip(values, binders, strict=True)]
-
-
-def rows_insert(model: type[Model], objs: list[Model], *, ids: bool) -> None:
-    """``model.objects.bulk_create(objs)`` for new rows of plain values: the same multi-row INSERT (returning the
-    ids when ``ids``), without the ORM's per-value layers; ``bulk_create`` itself where the backend cannot return
-    the ids. ``auto_now`` fields are set, other defaults must be on the objects already."""
-    if not objs:
-        return
-    if ids and not connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(objs, batch_size=500)
-        return
-    now, meta, ops = timezone.now(), model._meta, connection.ops
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            for obj in objs:
-                setattr(obj, field.attname, now)
-    binders = _binders(fields)
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    returning = f" RETURNING {ops.quote_name(meta.pk.column)}" if ids else ""
-    size = max(1, min(500, ops.bulk_batch_size(fields, objs)))
-    for start in range(0, len(objs), size):
-        chunk = objs[start:start + size]
-        params = [value for obj in chunk for value in _bound(obj, fields, binders)]
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "
-                           f"{', '.join([row] * len(chunk))}{returning}", params)
-            found = [r[0] for r in cursor.fetchall()] if ids else None
-        for n, obj in enumerate(chunk):
-            if ids:
-                obj.pk = found[n]
-            obj._state.adding, obj._state.db = False, connection.alias
-
-
 def _update_clocks(clocks: list[SlaClock]) -> None:
     """One parametrised UPDATE run for every changed clock (cheaper than ``bulk_update``'s CASE expressions)."""
     now = timezone.now()
     fields = [SlaClock._meta.get_field(name) for name in CLOCK_UPDATE_FIELDS]
-    binders, ops = _binders(fields), connection.ops
+    field_binders, ops = binders(fields, connection), connection.ops
     sets = ", ".join(f"{ops.quote_name(f.column)} = %s" for f in fields)
     for clock in clocks:
         clock.updated_at = now
-    rows = [(*_bound(c, fields, binders), c.pk) for c in clocks]
+    rows = [(*bound(c, fields, field_binders), c.pk) for c in clocks]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {ops.quote_name(SlaClock._meta.db_table)} SET {sets} WHERE id = %s", rows)
