@@ -20,8 +20,18 @@ CULL_EVERY_SECONDS = 60.0
 
 class LocalSharedCache(FileBasedCache):
     def __init__(self, dir, params):  # noqa: A002 - Django's name for the location
+        self._constructing = True
         super().__init__(dir, params)
+        self._constructing = False
         self._last_cull = 0.0
+
+    def _createdir(self) -> None:
+        """Not when the cache object is built: Django builds one per request (per thread or async context), and
+        its constructor changed the process's umask and made the directory each time (syscalls on every ticket
+        created, since the generation tokens live here). Writing makes it, as Django does before every write
+        (the directory may be deleted at any time); reading a missing directory finds nothing."""
+        if not self._constructing:
+            super()._createdir()
 
     def _cull(self) -> None:
         now = time.monotonic()

@@ -64,6 +64,7 @@ def patch_writers(m) -> None:
         t0 = time.perf_counter()
         result = acquire_(self, timeout)
         _tl.held_at = time.perf_counter()
+        _tl.held_cpu_at = time.thread_time()
         acc("lock_wait", _tl.held_at - t0)
         acc("turns", 1)
         return result
@@ -73,6 +74,7 @@ def patch_writers(m) -> None:
         if at is not None:
             now = time.perf_counter()
             acc("held", now - at)
+            acc("held_cpu", time.thread_time() - _tl.held_cpu_at)
             _tl.held_at = None
             d = getattr(_tl, "acc", None)
             if d is not None:
@@ -231,3 +233,6 @@ def _start() -> None:
 
 if OUT and ROLE:
     _start()
+
+if ROLE and os.environ.get("WTRACE_SWITCH_INTERVAL"):
+    sys.setswitchinterval(float(os.environ["WTRACE_SWITCH_INTERVAL"]))  # an experiment's GIL slice

@@ -3,6 +3,8 @@ another reads; entries expire; the directory is swept at most once a minute, not
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 from atende.core.localcache import LocalSharedCache
@@ -36,3 +38,22 @@ def test_the_sweep_over_max_entries_runs_at_most_once_a_minute(tmp_path, monkeyp
     cache.set("k-late", 1, 60)
     assert len(listings) == 2
     assert len(real()) < 11  # the second sweep culled (a third of the entries, as Django does)
+
+
+def test_building_the_cache_object_touches_no_file_and_the_first_write_makes_the_directory(tmp_path, monkeypatch):
+    """Django builds a cache object per request: building one must not touch the file system (it made the directory
+    and changed the process's umask each time). Reads of a directory not made yet find nothing; a write makes it,
+    also after it was deleted."""
+    where = tmp_path / "cache" / "shared"
+    umasks = []
+    real_umask = os.umask
+    monkeypatch.setattr("os.umask", lambda mask: umasks.append(mask) or real_umask(mask))
+    cache = make(where)
+    assert not where.exists() and umasks == []
+    assert cache.get("atende:generation:tickets") is None
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.add("atende:generation:tickets", "token-1", None) is True
+    assert make(where).get("atende:generation:tickets") == "token-1"
+    shutil.rmtree(where)
+    cache.set("atende:generation:tickets", "token-2", None)
+    assert make(where).get("atende:generation:tickets") == "token-2"
