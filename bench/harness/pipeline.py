@@ -48,6 +48,10 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Connections kept open between calls, as a receiving web server does (HTTP/1.0 here made each call a
+            # new connection and a new thread of this process).
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.count += 1
