@@ -16,6 +16,13 @@ turns prompt and fair:
   the lock file; a writer whose release found waiters does not take the lock again until the counter moved
   (someone else had a turn) or ``HANDOVER_SECONDS`` passed (the waiter gave up or is gone).
 
+Inside one process the threads queue first (``_LocalLine``), so only the thread at the head of the line waits on
+the lock file and the FIFO: a web process under a peak has dozens of request threads waiting to write, and when all
+of them polled the FIFO each release woke every one of them, each needing the interpreter's lock while the new
+holder needed it too (its turn stretched to several times its own work, and the events worker, waiting behind
+them, got a third of a core). The line hands the process's turn to its next thread directly, one wake-up each,
+in arrival order, so a thread that just wrote does not overtake the threads waiting behind it either.
+
 After the database ``timeout`` a waiting writer goes on to SQLite's busy timeout, so a stuck writer still ends
 in "database is locked" (a 503 to API clients), never a hang. Where FIFOs cannot be made (some network file
 systems), waiters poll the lock every fraction of a millisecond instead.
@@ -23,6 +30,7 @@ systems), waiters poll the lock every fraction of a millisecond instead.
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import os
 import select
@@ -36,10 +44,48 @@ _HANDOVER_STEP = 0.0001
 _POLL_MIN, _POLL_MAX = 0.0002, 0.002
 
 
+class _LocalLine:
+    """This process's writers in arrival order: ``enter`` returns once every thread that came before has left
+    (or ``timeout`` passed: False); ``leave`` wakes the next one only. Any thread may ``leave`` for another (a
+    turn is given back by whoever holds the connection)."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiting: collections.deque[threading.Event] = collections.deque()
+
+    def enter(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._busy and not self._waiting:
+                self._busy = True
+                return True
+            mine = threading.Event()
+            self._waiting.append(mine)
+        if mine.wait(timeout):
+            return True  # handed over by ``leave``: the line is ours
+        with self._mutex:
+            if mine.is_set():
+                return True  # handed over just as the wait ended
+            self._waiting.remove(mine)
+            return False
+
+    def leave(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().set()  # still busy: it is the next thread's now
+            else:
+                self._busy = False
+
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiting)
+
+
 class WriterTurns:
     """The turns on one database file, for this process (``turns_for``)."""
 
     def __init__(self, database: str):
+        self.line = _LocalLine()
         self.lock_path = f"{database}-writers.lock"
         self.wake_path = f"{database}-writers.wake"
         self._fifo_ok: bool | None = None
@@ -127,21 +173,31 @@ class WriterTurns:
     def acquire(self, timeout: float) -> tuple[int, bool]:
         """Open the lock file and take the turn, waiting up to ``timeout`` seconds. Returns the descriptor (give
         it to ``release``) and whether the turn was taken (False: SQLite's busy timeout decides from here)."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        if not self.line.enter(timeout):
+            self.gave_up += 1
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600), False
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            self.line.leave()
+            raise
         try:
             self._let_waiters_go_first(fd)
             if self._try(fd):
                 self.taken += 1
                 self._took(fd)
                 return fd, True
-            if self._wait(fd, time.monotonic() + timeout):
+            if self._wait(fd, deadline):
                 self.waited += 1
                 self._took(fd)
                 return fd, True
             self.gave_up += 1
+            self.line.leave()
             return fd, False
         except BaseException:
             os.close(fd)
+            self.line.leave()
             raise
 
     def _wait(self, fd: int, deadline: float) -> bool:
@@ -188,6 +244,7 @@ class WriterTurns:
         waiters = self._signal()
         with self._mutex:
             self._handed = (counter, time.monotonic()) if waiters else None
+        self.line.leave()
 
 
 _turns: dict[str, WriterTurns] = {}

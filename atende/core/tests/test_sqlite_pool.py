@@ -146,7 +146,12 @@ def test_many_threads_writing_at_once_all_commit(handler):
 
 
 def _someone_waits(name: str) -> bool:
-    """Whether a writer is waiting for its turn (it holds the wake-up FIFO open)."""
+    """Whether a writer is waiting for its turn: a thread of this process in its line, or one of another process
+    (it holds the wake-up FIFO open)."""
+    from atende.core.sqlite_pool.writers import turns_for
+
+    if turns_for(name).line.waiting():
+        return True
     try:
         os.close(os.open(f"{name}-writers.wake", os.O_WRONLY | os.O_NONBLOCK))
         return True
@@ -305,10 +310,11 @@ def test_a_writer_waits_for_its_turn_with_descriptors_numbered_past_1024(tmp_pat
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
     filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
     try:
-        turns = WriterTurns(str(tmp_path / "db.sqlite3"))
-        holder, held = turns.acquire(1)
+        # Two processes' turns on one file (within one process, threads queue in its line first).
+        other, turns = WriterTurns(str(tmp_path / "db.sqlite3")), WriterTurns(str(tmp_path / "db.sqlite3"))
+        holder, held = other.acquire(1)
         assert held
-        threading.Timer(0.2, turns.release, [holder]).start()
+        threading.Timer(0.2, other.release, [holder]).start()
         waiter, held = turns.acquire(10)  # waits on the wake-up FIFO, whose descriptor is past 1024
         assert held and waiter > 1024 and turns.waited == 1
         turns.release(waiter)
@@ -316,3 +322,65 @@ def test_a_writer_waits_for_its_turn_with_descriptors_numbered_past_1024(tmp_pat
         for fd in filler:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_threads_of_one_process_wait_in_line_and_each_release_wakes_one(tmp_path):
+    """Only the thread at the head of the process's line waits on the lock file and its FIFO; the others wait in
+    arrival order and each release hands the turn to the next one alone."""
+    import time
+
+    from atende.core.sqlite_pool.writers import WriterTurns
+
+    turns = WriterTurns(str(tmp_path / "db.sqlite3"))
+    order, fifo_openers = [], []
+    real_open = os.open
+
+    def counting_open(path, flags, *args):
+        if str(path).endswith("-writers.wake") and flags & os.O_RDWR:
+            fifo_openers.append(threading.current_thread().name)  # a waiter polling the FIFO
+        return real_open(path, flags, *args)
+
+    holder, held = turns.acquire(1)
+    assert held
+
+    def writer(n):
+        fd, got = turns.acquire(10)
+        order.append(n)
+        time.sleep(0.01)
+        turns.release(fd, got)
+
+    os.open = counting_open
+    try:
+        threads = []
+        for n in range(5):
+            threads.append(threading.Thread(target=writer, args=(n,), name=f"w{n}"))
+            threads[-1].start()
+            deadline = time.monotonic() + 5
+            while turns.line.waiting() < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        assert turns.line.waiting() == 5
+        turns.release(holder)
+        for thread in threads:
+            thread.join(10)
+    finally:
+        os.open = real_open
+    assert order == [0, 1, 2, 3, 4]  # arrival order
+    assert fifo_openers == []  # nobody of this process polled the FIFO: the line handed the turn over
+    assert turns.line.waiting() == 0
+    fd, held = turns.acquire(0.1)  # and the turn is free again
+    assert held
+    turns.release(fd)
+
+
+def test_a_thread_that_gives_up_waiting_in_line_leaves_it(tmp_path):
+    from atende.core.sqlite_pool.writers import WriterTurns
+
+    turns = WriterTurns(str(tmp_path / "db.sqlite3"))
+    holder, held = turns.acquire(1)
+    fd, got = turns.acquire(0.05)
+    assert not got and turns.line.waiting() == 0
+    turns.release(fd, got)
+    turns.release(holder)
+    fd, got = turns.acquire(0.1)
+    assert got
+    turns.release(fd)
