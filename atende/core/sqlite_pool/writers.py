@@ -14,7 +14,10 @@ turns prompt and fair:
   and before this it took the lock again microseconds after giving it back, while the waiting web request or
   ticket creation was still being scheduled: it could wait for many batches. Each turn taken bumps a counter in
   the lock file; a writer whose release found waiters does not take the lock again until the counter moved
-  (someone else had a turn) or ``HANDOVER_SECONDS`` passed (the waiter gave up or is gone).
+  (someone else had a turn) or ``HANDOVER_SECONDS`` passed (the waiter gave up or is gone). A process hands over
+  once it has held the lock ``SHARE_SECONDS`` in all since another process last had a turn, not after every
+  turn: a turn for turn alternation gave a web process one ticket (2 ms) per pass of the events worker (tens
+  of ms), and under a peak the requests queued for seconds while the worker kept up.
 
 Inside one process the threads queue first (``_LocalLine``), so only the thread at the head of the line waits on
 the lock file and the FIFO: a web process under a peak has dozens of request threads waiting to write, and when all
@@ -40,6 +43,7 @@ import time
 
 SAFETY_POLL = 0.05
 HANDOVER_SECONDS = 0.005
+SHARE_SECONDS = 0.010
 _HANDOVER_STEP = 0.0001
 _POLL_MIN, _POLL_MAX = 0.0002, 0.002
 
@@ -91,6 +95,10 @@ class WriterTurns:
         self._fifo_ok: bool | None = None
         self._mutex = threading.Lock()
         self._handed: tuple[int, float] | None = None  # (turn counter, monotonic time) of a release with waiters
+        # The lock held by this process since another one last had a turn: the counter this process last left
+        # and the seconds held (``release``), and when the current turn was taken.
+        self._share: tuple[int, float] = (-1, 0.0)
+        self._taken_at = 0.0
         # Counts, for diagnostics and tests: turns taken at once, after waiting, and waits given up.
         self.taken = self.waited = self.gave_up = 0
         self._commits = 0
@@ -112,6 +120,7 @@ class WriterTurns:
 
     def _took(self, fd: int) -> None:
         os.pwrite(fd, ((self._counter(fd) + 1) % 2**63).to_bytes(8, "little"), 0)
+        self._taken_at = time.monotonic()
 
     # -- the wake-up FIFO ----------------------------------------------------------------------------------------
 
@@ -242,8 +251,15 @@ class WriterTurns:
         counter = self._counter(fd)
         os.close(fd)
         waiters = self._signal()
+        now = time.monotonic()
         with self._mutex:
-            self._handed = (counter, time.monotonic()) if waiters else None
+            last, held = self._share
+            # Our previous release left ``last``; one more taken since (ours) means nobody else had a turn.
+            held = (held if counter == (last + 1) % 2**63 else 0.0) + (now - self._taken_at)
+            if waiters and held >= SHARE_SECONDS:
+                self._handed, self._share = (counter, now), (counter, 0.0)
+            else:
+                self._handed, self._share = None, (counter, held)
         self.line.leave()
 
 

@@ -384,3 +384,39 @@ def test_a_thread_that_gives_up_waiting_in_line_leaves_it(tmp_path):
     fd, got = turns.acquire(0.1)
     assert got
     turns.release(fd)
+
+
+def test_a_process_hands_over_once_it_held_the_lock_its_share_not_after_every_short_turn(tmp_path, monkeypatch):
+    """With another process waiting, short turns (a web request's ticket) go on until they add up to
+    ``SHARE_SECONDS`` since that process last had a turn; then the next one waits for it (``_handed``). A long
+    turn (a pass of the events worker) hands over at once."""
+    import types
+
+    from atende.core.sqlite_pool import writers
+
+    name = str(tmp_path / "db.sqlite3")
+    web, worker = writers.WriterTurns(name), writers.WriterTurns(name)
+    clock = [1000.0]
+    fake = types.SimpleNamespace(monotonic=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    monkeypatch.setattr(writers, "time", fake)  # the hand-over's wait passes in the fake clock
+    assert web._fifo()
+    waiting = os.open(f"{name}-writers.wake", os.O_RDONLY | os.O_NONBLOCK)  # another process polls the FIFO
+    try:
+        handed = []
+        for _ in range(6):
+            fd, held = web.acquire(1)
+            clock[0] += 0.003  # a 3 ms turn
+            web.release(fd, held)
+            handed.append(web._handed is not None)
+        assert handed == [False, False, False, True, False, False]  # 12 ms held: the share is used up
+        web._handed = None
+        fd, held = worker.acquire(1)  # the other process has its turn: the web's count starts again
+        clock[0] += 0.030
+        worker.release(fd, held)
+        assert worker._handed is not None  # a long turn hands over at once
+        fd, held = web.acquire(1)
+        clock[0] += 0.003
+        web.release(fd, held)
+        assert web._handed is None
+    finally:
+        os.close(waiting)
