@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_objects
-from django.utils import timezone
 
 from atende.automation.choices import RunStatus, trigger_events_for
 from atende.automation.models import RoutingRule, RuleRun, Trigger
@@ -23,7 +22,7 @@ from atende.automation.services.assignment import BatchAssigner, ticket_auto_ass
 from atende.automation.services.deliveries import DELIVERY_ACTIONS, DeliveryAction, deliveries_queue, delivery_item
 from atende.core import generations
 from atende.core.actor import Actor
-from atende.core.bulk_rows import rows_insert
+from atende.core.bulk_rows import instance_new, rows_insert
 from atende.core.exceptions import DomainError
 from atende.core.memo import batch_cached
 from atende.core.prepared import padded, prepared_read, prepared_rows
@@ -223,15 +222,11 @@ def _run_once(*, kind: str, rule_id: int, payload: dict[str, Any], ticket: Ticke
     return RunStatus.APPLIED
 
 
-RUN_ATTNAMES = tuple(f.attname for f in RuleRun._meta.concrete_fields)
-
-
 def _new_run(kind: str, rule_id: int, event_id: int, ticket: Ticket, *, status: str = RunStatus.APPLIED,
              detail: str = "") -> RuleRun:
-    """A run to be written with the batch's: positional arguments are the model's cheap way in."""
-    values = {"id": None, "kind": kind, "rule_id": rule_id, "event_id": event_id, "ticket_id": ticket.pk,
-              "status": status, "detail": detail, "created_at": timezone.now()}
-    return RuleRun(*[values[name] for name in RUN_ATTNAMES])
+    """A run to be written with the batch's."""
+    return instance_new(RuleRun, kind=kind, rule_id=rule_id, event_id=event_id, ticket_id=ticket.pk, status=status,
+                        detail=detail)
 
 
 class DeferredDeliveries:

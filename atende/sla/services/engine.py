@@ -23,7 +23,7 @@ from django.db.models import OuterRef, QuerySet, Subquery, prefetch_related_obje
 from django.utils import timezone
 
 from atende.core.actor import Actor
-from atende.core.bulk_rows import binders, bound, rows_insert
+from atende.core.bulk_rows import binders, bound, instance_new, rows_insert
 from atende.core.events import events_suppressed
 from atende.core.prepared import padded, prepared_read
 from atende.rules.context import FIRST_MESSAGE_TEXT
@@ -129,9 +129,10 @@ class TicketClocks:
         if not target or metric in self.active:
             return None
         cycle = max((c.cycle for c in self.all if c.metric == metric), default=0) + 1
-        clock = _new_clock(ticket_id=self.ticket.pk, policy_id=self.policy.pk, metric=metric, cycle=cycle,
-                           target_minutes=target, started_at=at, segment_started_at=None if paused else at,
-                           state=ClockState.PAUSED if paused else ClockState.RUNNING)
+        clock = instance_new(SlaClock, ticket_id=self.ticket.pk, policy_id=self.policy.pk, metric=metric,
+                             cycle=cycle, target_minutes=target, started_at=at,
+                             segment_started_at=None if paused else at,
+                             state=ClockState.PAUSED if paused else ClockState.RUNNING)
         if not paused:
             self._schedule(clock)
         self.created.append(clock)
@@ -306,15 +307,6 @@ def _tickets_read(lock: bool, body: bool, *ids: int) -> QuerySet[Ticket]:
 
 def _clocks_read(*ticket_ids: int) -> QuerySet[SlaClock]:
     return SlaClock.objects.filter(ticket_id__in=ticket_ids).order_by("ticket_id", "cycle", "id")
-
-
-# Clocks made in memory: positional arguments are the model's cheap way in (no keyword matching per field).
-CLOCK_ATTNAMES = tuple(f.attname for f in SlaClock._meta.concrete_fields)
-CLOCK_DEFAULTS = {f.attname: f.get_default() for f in SlaClock._meta.concrete_fields}
-
-
-def _new_clock(**values: Any) -> SlaClock:
-    return SlaClock(*[values[name] if name in values else CLOCK_DEFAULTS[name] for name in CLOCK_ATTNAMES])
 
 
 def _update_clocks(clocks: list[SlaClock]) -> None:
