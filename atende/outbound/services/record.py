@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from atende.core.bulk_rows import rows_insert
@@ -96,7 +96,8 @@ def outcomes_record(outcomes: list[Outcome]) -> dict[int, Delivery]:
 
 def _record(outcomes: list[Outcome], now: dt.datetime) -> tuple[dict[int, Delivery], list[int]]:
     tokens = {o.delivery.pk: o.delivery.claim_token for o in outcomes}
-    holders = dict(Delivery.objects.select_for_update().filter(pk__in=list(tokens), status=DeliveryStatus.SENDING)
+    holders = dict(Delivery.objects.select_for_update()
+                   .filter(unindexed(Q(status=DeliveryStatus.SENDING)), pk__in=list(tokens))
                    .values_list("pk", "lease_token"))
     ours = [o for o in outcomes if holders.get(o.delivery.pk) == tokens[o.delivery.pk]]
     late = [o.delivery.pk for o in outcomes if holders.get(o.delivery.pk) != tokens[o.delivery.pk]]
@@ -155,14 +156,29 @@ def _settled(outcome: Outcome, now: dt.datetime) -> tuple[Delivery, dict[str, An
     return row, changes
 
 
+def unindexed(condition: Q) -> Case:
+    """``condition`` as a filter that no index can answer (``CASE WHEN … THEN true ELSE false END``), for rows
+    already chosen by id: the ids are then the way in.
+
+    The queue's partial indexes (waiting rows by due time, sending rows by lease) keep an entry for every row that
+    ever passed through those statuses until VACUUM removes it, and PostgreSQL, judging them small, read them
+    whole: with 138,000 sent deliveries and no vacuum since, a claim of 50 ids visited 30,000 table pages
+    (182 ms)."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 def _renew_rest(outcomes: Iterable[Outcome], now: dt.datetime) -> None:
     """The claims' rows not sent yet stay this worker's for one more send each, from now (one statement)."""
-    tokens, leases = set(), {}
+    tokens, leases, ids = set(), {}, set()
     for outcome in outcomes:
         delivery = outcome.delivery
         tokens.add(delivery.claim_token)
         leases.update(getattr(delivery, "claim_leases", None)
                       or {delivery.transport: transport_get(delivery.transport).lease_seconds})
-    (Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_token__in=list(tokens))
-     .update(lease_until=Case(*(When(transport=transport, then=Value(now + dt.timedelta(seconds=seconds)))
-                                for transport, seconds in leases.items()), default=F("lease_until"))))
+        claim_ids = getattr(delivery, "claim_ids", None)
+        ids = None if ids is None or claim_ids is None else ids | set(claim_ids)
+    sending = Q(status=DeliveryStatus.SENDING, lease_token__in=list(tokens))
+    rest = Delivery.objects.filter(unindexed(sending), pk__in=sorted(ids)) if ids else Delivery.objects.filter(sending)
+    renewed = (When(transport=transport, then=Value(now + dt.timedelta(seconds=seconds)))
+               for transport, seconds in leases.items())
+    rest.update(lease_until=Case(*renewed, default=F("lease_until")))

@@ -19,12 +19,12 @@ import uuid
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q
 from django.utils import timezone
 
 from atende.outbound.choices import WAITING_STATUSES, AttemptOutcome, DeliveryStatus
 from atende.outbound.models import Delivery, DeliveryAttempt
-from atende.outbound.services.record import Outcome, outcomes_record
+from atende.outbound.services.record import Outcome, outcomes_record, unindexed
 from atende.outbound.transports import (
     DeliveryCancelled,
     DeliveryFailed,
@@ -48,17 +48,23 @@ def _due(now: dt.datetime, *, force: bool = False) -> Q:
     return waiting | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
 
 
+def _due_among(now: dt.datetime, *, force: bool = False) -> Case:
+    """``_due`` for rows already chosen by id (``unindexed``: the ids are the way in)."""
+    return unindexed(_due(now, force=force))
+
+
 def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, force: bool = False,
                      now: dt.datetime | None = None) -> list[Delivery]:
     """Take up to ``limit`` due deliveries for this worker (status ``sending`` with a lease). ``force`` takes
     waiting rows before their due time (an administrator's "send now")."""
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    due = _due(now, force=force)
+    due_among = _due_among(now, force=force)
     with transaction.atomic():
-        candidates = Delivery.objects.filter(due)
-        if ids is not None:
-            candidates = candidates.filter(pk__in=ids)
+        if ids is None:
+            candidates = Delivery.objects.filter(_due(now, force=force))
+        else:
+            candidates = Delivery.objects.filter(due_among, pk__in=ids)
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         rows = list(candidates.order_by("next_attempt_at", "id").values_list("pk", "transport", "status",
@@ -71,17 +77,19 @@ def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, f
             # Every row is leased for one send; each recording of results renews the lease of the rows not sent
             # yet (``record._renew_rest``). A worker killed mid-claim leaves its unsent rows to be taken over one send's
             # lease after its last progress, whatever their place in the claim or their transport.
-            Delivery.objects.filter(due, pk__in=pks).update(
+            Delivery.objects.filter(due_among, pk__in=pks).update(
                 status=DeliveryStatus.SENDING, lease_until=now + dt.timedelta(seconds=leases[transport]),
                 lease_token=token, attempts=F("attempts") + 1, last_attempt_at=now)
-        claimed = list(Delivery.objects.filter(lease_token=token, status=DeliveryStatus.SENDING).order_by("id"))
+        # This claim's token was written in this transaction, with status "sending": the token alone says so.
+        claimed = list(Delivery.objects.filter(pk__in=[pk for pk, *_rest in rows], lease_token=token).order_by("id"))
         taken = {d.pk for d in claimed}
         DeliveryAttempt.objects.bulk_create([
             DeliveryAttempt(delivery_id=pk, number=attempts, outcome=AttemptOutcome.LOST, created_at=now,
                             error="The worker stopped before recording the result; its lease expired.")
             for pk, _transport, status, attempts in rows if status == DeliveryStatus.SENDING and pk in taken])
+    claim_ids = [d.pk for d in claimed]  # the rows a recording renews (``record._renew_rest``), found by id
     for delivery in claimed:
-        delivery.claim_token, delivery.claim_leases = token, leases
+        delivery.claim_token, delivery.claim_leases, delivery.claim_ids = token, leases, claim_ids
     return claimed
 
 
