@@ -220,7 +220,7 @@ def _plan(unit: Unit, cursor: SubscriberCursor, now: dt.datetime, scans: dict | 
     backfill or of types the subscriber does not handle are passed over without being handed. ``scans``: the
     stream as other units planned before any of their batches ran read it (the same rows for a unit at the same
     position, bounded alike), kept for the units planned after them."""
-    batch = int(option("ATENDE_EVENTS_BATCH", 200))
+    batch = int(option("ATENDE_EVENTS_BATCH", 200)) * unit.subscriber.batch_scale
     window = float(option("ATENDE_EVENTS_GAP_SECONDS", 60))
     model = event_model()
     epoch = now.timestamp()

@@ -100,3 +100,26 @@ def test_declared_event_types_exist():
         assert set(sub.types or ()) <= known, sub.name
     reports = next(sub for sub in REAL_SUBSCRIBERS if sub.name == "reports")
     assert "TICKET_CREATED" in events.handled_types(reports, known) < known
+
+
+def test_a_subscriber_with_a_batch_scale_takes_that_many_batches_at_once(settings, monkeypatch, customer):
+    """Reports marks each event's ticket in one insert per batch and sees most events: its batches are bigger."""
+    settings.ATENDE_EVENTS_BATCH = 2
+    scaled = events.Subscriber("first", "atende.core.testing.subscribers.first", batch_scale=3)
+    plain = events.Subscriber("third", "atende.core.testing.subscribers.third")
+    recorder.use(monkeypatch, (scaled, plain))
+    monkeypatch.setattr("atende.core.outbox.status.SUBSCRIBERS", (scaled, plain))
+    for _ in range(7):
+        make_ticket(requester=customer)
+
+    drain(jobs=False)
+
+    everything = list(TicketEvent.objects.order_by("id").values_list("id", flat=True))
+    assert [len(batch) for batch in recorder.BATCHES["first"]] == [6, 1]
+    assert [len(batch) for batch in recorder.BATCHES["third"]] == [2, 2, 2, 1]
+    assert recorder.effects("first") == recorder.effects("third") == everything
+
+
+def test_the_reports_subscriber_takes_bigger_batches():
+    assert next(sub for sub in REAL_SUBSCRIBERS if sub.name == "reports").batch_scale > 1
+    assert all(sub.batch_scale == 1 for sub in REAL_SUBSCRIBERS if sub.name != "reports")
