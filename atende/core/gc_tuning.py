@@ -19,6 +19,8 @@ from __future__ import annotations
 import gc
 import os
 
+from atende.core import gil
+
 # Collect the young generation after this many allocations (CPython's default: 700); generations 1 and 2 keep
 # their ratios. In the chat run (thread CPU time of the web process), 700 left full collections of the objects
 # made since start-up (up to 222 ms, 15 in a minute), 20,000 made single young collections of 58–112 ms; 7,000:
@@ -38,7 +40,10 @@ def settle(*, load_urls: bool = True) -> bool:
     webhook payloads, live pushes), and the first ``reverse`` imports every view module, the triage model's and
     SAML's libraries among them: 4.6 s of CPU on this project's benchmark machine. In the events worker that
     came in the middle of its first delivery, with the events behind it waiting, and after the freeze, so every
-    later collection walked it again. The scheduler, which only queues jobs, passes False and stays small."""
+    later collection walked it again. The scheduler, which only queues jobs, passes False and stays small.
+
+    It also sets the interpreter's switch interval (``core.gil``), whatever ``GC_TUNING`` says."""
+    gil.tune()  # every long-running process passes here once, early
     if load_urls:
         from django.urls import get_resolver
 
