@@ -284,14 +284,50 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_of(pids: dict[str, int]) -> dict[str, float | None]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+# Servers whose processes are counted together by name (``/proc/<pid>/comm``): PostgreSQL's backends, Redis.
+SERVERS = {"database server": "postgres", "redis": "redis-server"}
+
+
+def _server_cpu(comm: str) -> dict[int, float]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() != comm:
+                    continue
+            except OSError:
+                continue
+            if (used := cpu_seconds(int(entry.name))) is not None:
+                found[int(entry.name)] = used
+    return found
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (``/proc/stat``: all but idle and I/O wait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pids: dict[str, int]) -> dict[str, float | dict | None]:
+    found: dict[str, float | dict | None] = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    found.update({name: _server_cpu(comm) for name, comm in SERVERS.items()})
+    found["whole machine"] = _machine_busy()
+    return found
 
 
 def _cpu_used(before: dict, after: dict, seconds: float) -> dict[str, float | None]:
-    """Cores used on average over ``seconds`` by each process (the load generator and receivers: this one)."""
-    return {name: round((after[name] - before[name]) / seconds, 2) if seconds and None not in (before[name],
-            after.get(name)) else None for name in before}
+    """Cores used on average over ``seconds`` by each process (the load generator and receivers: this one), by
+    the servers' processes together (one started meanwhile counted from zero, one ended meanwhile not at all),
+    and by the whole machine."""
+    used = {}
+    for name, start in before.items():
+        end = after.get(name)
+        if isinstance(start, dict) and isinstance(end, dict):
+            spent = sum(value - start.get(pid, 0.0) for pid, value in end.items())
+            used[name] = round(spent / seconds, 2) if seconds and end else None
+        else:
+            used[name] = round((end - start) / seconds, 2) if seconds and None not in (start, end) else None
+    return used
 
 
 def _under_load(name: str, load, drain_limit: float, out: dict, receiver: Receiver,
