@@ -7,6 +7,7 @@ Playwright is a test dependency, so its import failing fails them.
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -54,8 +55,9 @@ def browser(_playwright):
 
 
 @pytest.fixture
-def new_page(browser):
-    """A factory of isolated pages (each its own context: cookies, storage). Closed after the test."""
+def new_page(browser, request):
+    """A factory of isolated pages (each its own context: cookies, storage). Closed after the test; with the
+    in-process live server, the requests they started are let finish before the database is emptied."""
     contexts = []
 
     def make(locale: str = "en-US"):
@@ -67,6 +69,28 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
+    if "live_server" in request.fixturenames:
+        database_quiet()
+
+
+def database_quiet(timeout: float = 10.0) -> None:
+    """Wait until no other session on the test database is running a statement or inside a transaction.
+
+    A request a closed page started (an htmx refresh after a click) may still be running in the live server's
+    thread; on PostgreSQL the flush that ends the test (one ``TRUNCATE`` of every table, taking their locks one
+    by one) and that request's transaction, holding one table and asking for another, deadlocked."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return  # SQLite's flush waits for the writer's lock like any other write
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND state NOT IN ('idle')")
+            if not cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture
