@@ -2,11 +2,12 @@
 
 A web process runs its requests in threads that go to the database and Redis many times each; every time a
 thread comes back from a call that released the interpreter's lock, it waits for the thread that holds it to
-give it up, which a running thread does only after the switch interval (CPython's default: 5 ms). With eight
-request threads each making a dozen such calls per ticket, the threads spent more time waiting for their turn
-than working: on PostgreSQL at 100 API requests a second the web process used 0.67 of a core while requests
-waited 3.1 s (p50) for a free thread; with 0.5 ms, 48 ms (docs/benchmarks.md). ``GIL_SWITCH_INTERVAL_MS``
-chooses the interval for the web, worker and scheduler processes; ``0`` keeps the interpreter's.
+give it up, which a running thread does only after the switch interval (CPython's default: 5 ms). In the
+benchmark's peak (100 API requests a second on two cores) the web's request threads spent much of their time on
+the line after such calls. With 0.5 ms, SQLite's web process kept up better (85.3–94.3 tickets/s reached against
+76.9–92.3 in three alternated pairs); on PostgreSQL it made no difference (docs/benchmarks.md).
+``GIL_SWITCH_INTERVAL_MS`` chooses the interval for the web, worker and scheduler processes; ``0`` keeps the
+interpreter's.
 """
 
 from __future__ import annotations
