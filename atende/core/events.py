@@ -14,9 +14,10 @@ A subscriber is a function taking the batch, a list of plain JSON payloads (``ty
 ``ticket_id``, ``actor_kind``, ``actor_user_id``, ``source_event_id``, ``data``, ``created_at``) in id order,
 and working set-wise. ``after`` names subscribers that must have handled an event before this one sees it;
 ``batch_scale`` lets one whose work per event is tiny take bigger batches. ``types`` names the only event types
-the subscriber acts on; a handler module may instead name the types it passes over (``EVENTS_IGNORED``). The dispatcher moves the subscriber's cursor past the other events without
-calling it (``handled_types``); left out, every event is handed over. Declare only what the handler really
-ignores: an event never handed over is never seen.
+the subscriber acts on; a handler module may instead name the types it passes over (``EVENTS_IGNORED``). The
+dispatcher moves the subscriber's cursor past the other events without calling it (``handled_types``); left
+out, every event is handed over. Declare only what the handler really ignores: an event never handed over is
+never seen.
 """
 
 from __future__ import annotations

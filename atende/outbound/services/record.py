@@ -169,14 +169,14 @@ def unindexed(condition: Q) -> Case:
 
 def _renew_rest(outcomes: Iterable[Outcome], now: dt.datetime) -> None:
     """The claims' rows not sent yet stay this worker's for one more send each, from now (one statement)."""
-    tokens, leases, ids = set(), {}, set()
+    tokens, leases = set(), {}
     for outcome in outcomes:
         delivery = outcome.delivery
         tokens.add(delivery.claim_token)
         leases.update(getattr(delivery, "claim_leases", None)
                       or {delivery.transport: transport_get(delivery.transport).lease_seconds})
-        claim_ids = getattr(delivery, "claim_ids", None)
-        ids = None if ids is None or claim_ids is None else ids | set(claim_ids)
+    claims = [getattr(outcome.delivery, "claim_ids", None) for outcome in outcomes]
+    ids = None if None in claims else set().union(*claims)
     sending = Q(status=DeliveryStatus.SENDING, lease_token__in=list(tokens))
     rest = Delivery.objects.filter(unindexed(sending), pk__in=sorted(ids)) if ids else Delivery.objects.filter(sending)
     renewed = (When(transport=transport, then=Value(now + dt.timedelta(seconds=seconds)))

@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from atende.outbound.choices import WAITING_STATUSES, AttemptOutcome, DeliveryStatus
@@ -48,21 +48,17 @@ def _due(now: dt.datetime, *, force: bool = False) -> Q:
     return waiting | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
 
 
-def _due_among(now: dt.datetime, *, force: bool = False) -> Case:
-    """``_due`` for rows already chosen by id (``unindexed``: the ids are the way in)."""
-    return unindexed(_due(now, force=force))
-
-
 def deliveries_claim(*, limit: int = BATCH_SIZE, ids: list[int] | None = None, force: bool = False,
                      now: dt.datetime | None = None) -> list[Delivery]:
     """Take up to ``limit`` due deliveries for this worker (status ``sending`` with a lease). ``force`` takes
     waiting rows before their due time (an administrator's "send now")."""
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    due_among = _due_among(now, force=force)
+    due = _due(now, force=force)
+    due_among = unindexed(due)  # for rows chosen by id: the ids are the way in
     with transaction.atomic():
         if ids is None:
-            candidates = Delivery.objects.filter(_due(now, force=force))
+            candidates = Delivery.objects.filter(due)
         else:
             candidates = Delivery.objects.filter(due_among, pk__in=ids)
         if connection.features.has_select_for_update_skip_locked:
